@@ -1,0 +1,1 @@
+//! termtape's terminal emulator (under construction in its own issue).

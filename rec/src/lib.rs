@@ -1,0 +1,16 @@
+//! termtape's recorder: runs a command under a new PTY, relays the user's
+//! terminal to it both ways, and records what passes into tlog-compatible
+//! JSON messages.
+//!
+//! Flow: [`pty`] (PTY and child process) → [`relay`] (the poll loop between
+//! the user's terminal and the PTY, which hands every byte to a [`Capture`]
+//! before it reaches the user) → [`chunk`] (cuts the stream into messages
+//! with `termtape-format`) → [`sink`] (where messages go: a file).
+//!
+//! This crate does not read recordings back; that is `termtape-player`.
+
+#[allow(unsafe_code, reason = "PTY, termios, fork/exec and signals need libc calls")]
+pub mod pty;
+pub mod relay;
+
+pub use relay::Capture;

@@ -1,0 +1,1 @@
+//! Pseudo-terminals, the user's terminal mode, and the recorded child process.
