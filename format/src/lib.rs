@@ -1,0 +1,1 @@
+//! The tlog-compatible JSON message format.

@@ -1,0 +1,1 @@
+//! termtape player.

@@ -1,0 +1,1 @@
+//! Helpers for termtape end-to-end tests.

@@ -1,0 +1,1 @@
+//! termtape end-to-end tests.
