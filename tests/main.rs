@@ -1,1 +1,3 @@
-//! termtape end-to-end tests.
+//! termtape's end-to-end tests: one test binary, one module per area.
+
+mod conformance;

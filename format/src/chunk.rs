@@ -1,0 +1,776 @@
+//! The encoder: cuts terminal I/O into messages exactly as tlog does.
+//!
+//! A message has a *payload* budget (tlog's "chunk size", 2048 bytes by
+//! default): the timing string plus the JSON-escaped text and the binary
+//! arrays of both streams must fit in it. Packets (I/O bytes, window sizes)
+//! go in as they happen; whenever the next character does not fit, the
+//! message is finished and handed to the caller, and a new one begins.
+//!
+//! The rules, all tlog's, so that a tlog-rec recording re-encoded here comes
+//! out field for field the same:
+//! - bytes are split into characters per Unicode's Table 3-7 (see
+//!   `utf8.rs`); each invalid sequence becomes one U+FFFD in the text and its
+//!   bytes go into the binary array;
+//! - a character is all-or-nothing: it goes into a message whole, with every
+//!   timing record it needs (its run's marker and digits, a delay, the
+//!   window size that starts every message);
+//! - a character incomplete at the end of a write waits for its next bytes,
+//!   and is timestamped at its last byte;
+//! - time is kept in milliseconds; a delay record separates every change of
+//!   time, and is preceded by the pending runs of both streams, input first.
+//!
+//! The encoder does no I/O and reads no clock: callers pass time in, and
+//! receive finished messages through a callback.
+
+use std::time::Duration;
+
+use crate::escape::{escape_ascii, escaped_len};
+use crate::message::{push_time, push_u64};
+use crate::timing::Stream;
+use crate::utf8::Utf8Seq;
+use crate::{Error, Result, VERSION};
+
+/// tlog's default payload size, in bytes.
+pub const DEFAULT_PAYLOAD: usize = 2048;
+
+/// The smallest payload the encoder accepts: room for the largest single
+/// character with every record it may need.
+pub const MIN_PAYLOAD: usize = 64;
+
+/// The identity of a recording, repeated in each of its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Host name (tlog: the FQDN).
+    pub host: String,
+    /// Recording id.
+    pub rec: String,
+    /// User name.
+    pub user: String,
+    /// Terminal type.
+    pub term: String,
+    /// Audit session id (4294967295 when unset).
+    pub session: u32,
+}
+
+/// A finished message, as serialised JSON, with the values a writer needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Encoded<'a> {
+    /// The message id.
+    pub id: u64,
+    /// Milliseconds from the recording's start to the message's start.
+    pub pos: u64,
+    /// Wall-clock time of the message's start, milliseconds since the epoch.
+    pub time: u64,
+    /// The message, one JSON object and a newline, exactly as tlog writes it.
+    pub json: &'a [u8],
+}
+
+impl Encoded<'_> {
+    /// Writes the message with extra fields appended after tlog's (each a
+    /// name and a raw JSON value), followed by a newline.
+    pub fn write_with_extra(&self, out: &mut Vec<u8>, extra: &[(&str, &str)]) {
+        // `json` ends with "}\n"; the extra fields go before the brace.
+        let body = &self.json[..self.json.len() - 2];
+        out.extend_from_slice(body);
+        for (name, value) in extra {
+            out.extend_from_slice(b",\"");
+            crate::escape::escape_str_into(name, out);
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(value.as_bytes());
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum WindowState {
+    /// No window size seen yet.
+    Unknown,
+    /// A size is known; a new message will have to restate it.
+    Known,
+    /// Room for restating it is reserved; it is written before the next
+    /// timing record.
+    Reserved,
+    /// The current message has stated its window.
+    Written,
+}
+
+/// One direction's text and binary buffers within the current message.
+#[derive(Debug, Clone)]
+struct StreamBuf {
+    /// JSON-escaped text.
+    txt: Vec<u8>,
+    /// The binary array's contents: decimal numbers joined by commas.
+    bin: Vec<u8>,
+    /// Characters in the current run, and the power of ten at which its
+    /// count needs one more digit.
+    txt_run: usize,
+    txt_dig: usize,
+    /// Bytes in the current binary run, and its next digit threshold.
+    bin_run: usize,
+    bin_dig: usize,
+    /// A character whose bytes have not all arrived.
+    pending: Utf8Seq,
+    /// Time of the pending character's last byte.
+    pending_at: u64,
+    valid_mark: u8,
+    invalid_mark: u8,
+}
+
+impl StreamBuf {
+    fn new(valid_mark: u8, invalid_mark: u8, payload: usize) -> Self {
+        StreamBuf {
+            txt: Vec::with_capacity(payload),
+            bin: Vec::new(),
+            txt_run: 0,
+            txt_dig: 10,
+            bin_run: 0,
+            bin_dig: 10,
+            pending: Utf8Seq::default(),
+            pending_at: 0,
+            valid_mark,
+            invalid_mark,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.txt.clear();
+        self.bin.clear();
+        self.txt_run = 0;
+        self.bin_run = 0;
+    }
+}
+
+/// Cuts a recording's packets into tlog messages.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    /// `{"ver":"2.3","host":…,"session":N,"id":` — the same in every message.
+    prefix: Vec<u8>,
+    payload: usize,
+    /// Payload bytes still free in the current message.
+    rem: usize,
+    timing: Vec<u8>,
+    /// Whether the current message has a time yet, its first and last times.
+    got_ts: bool,
+    first_ts: u64,
+    last_ts: u64,
+    window: WindowState,
+    cols: u16,
+    rows: u16,
+    input: StreamBuf,
+    output: StreamBuf,
+    next_id: u64,
+    /// Wall-clock milliseconds at elapsed time zero.
+    epoch_ms: u64,
+    /// Elapsed milliseconds of the recording's first packet.
+    start: Option<u64>,
+    /// The latest time seen, so that time never goes back.
+    latest: u64,
+    line: Vec<u8>,
+}
+
+impl Encoder {
+    /// An encoder for one recording. `payload` is the budget per message
+    /// (tlog's default: [`DEFAULT_PAYLOAD`]); `epoch` is the wall-clock time
+    /// (since the Unix epoch) at which elapsed time is zero.
+    pub fn new(header: &Header, payload: usize, epoch: Duration) -> Result<Encoder> {
+        if payload < MIN_PAYLOAD {
+            return Err(Error::PayloadTooSmall(payload));
+        }
+        let mut prefix = Vec::with_capacity(256);
+        prefix.extend_from_slice(b"{\"ver\":\"");
+        prefix.extend_from_slice(VERSION.as_bytes());
+        for (name, value) in [
+            ("host", &header.host),
+            ("rec", &header.rec),
+            ("user", &header.user),
+            ("term", &header.term),
+        ] {
+            prefix.extend_from_slice(b"\",\"");
+            prefix.extend_from_slice(name.as_bytes());
+            prefix.extend_from_slice(b"\":\"");
+            crate::escape::escape_str_into(value, &mut prefix);
+        }
+        prefix.extend_from_slice(b"\",\"session\":");
+        push_u64(&mut prefix, u64::from(header.session));
+        prefix.extend_from_slice(b",\"id\":");
+        Ok(Encoder {
+            prefix,
+            payload,
+            rem: payload,
+            timing: Vec::with_capacity(payload),
+            got_ts: false,
+            first_ts: 0,
+            last_ts: 0,
+            window: WindowState::Unknown,
+            cols: 0,
+            rows: 0,
+            input: StreamBuf::new(b'<', b'[', payload),
+            output: StreamBuf::new(b'>', b']', payload),
+            next_id: 1,
+            epoch_ms: u64::try_from(epoch.as_millis()).unwrap_or(u64::MAX),
+            start: None,
+            latest: 0,
+            line: Vec::with_capacity(payload + 512),
+        })
+    }
+
+    /// The id the next finished message will have.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// True if the current message holds nothing yet.
+    pub fn is_empty(&self) -> bool {
+        self.rem == self.payload
+    }
+
+    /// Elapsed time at which the current (unfinished) message began, if it
+    /// holds anything: a latency limit counts from here.
+    pub fn pending_since(&self) -> Option<Duration> {
+        (!self.is_empty()).then(|| Duration::from_millis(self.first_ts))
+    }
+
+    /// Records a window size at elapsed time `at`.
+    pub fn window<E>(
+        &mut self,
+        at: Duration,
+        cols: u16,
+        rows: u16,
+        emit: &mut impl FnMut(Encoded<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let ts = self.stamp(at);
+        while !self.try_window(ts, cols, rows) {
+            self.flush(emit)?;
+        }
+        Ok(())
+    }
+
+    /// Records terminal I/O bytes at elapsed time `at`. A character left
+    /// incomplete at the end of `bytes` waits for the next call.
+    pub fn io<E>(
+        &mut self,
+        at: Duration,
+        stream: Stream,
+        mut bytes: &[u8],
+        emit: &mut impl FnMut(Encoded<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let ts = self.stamp(at);
+        loop {
+            let taken = self.try_io(stream, ts, bytes);
+            bytes = &bytes[taken..];
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            self.flush(emit)?;
+        }
+    }
+
+    /// Ends both streams: a character still incomplete is written as
+    /// invalid bytes. Call before the final [`Encoder::flush`].
+    pub fn cut<E>(
+        &mut self,
+        emit: &mut impl FnMut(Encoded<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        for stream in [Stream::Input, Stream::Output] {
+            loop {
+                let buf = self.buf(stream);
+                if buf.pending.is_empty() {
+                    break;
+                }
+                let (seq, at) = (buf.pending, buf.pending_at);
+                if self.try_seq(stream, at, false, seq.bytes()) {
+                    self.buf_mut(stream).pending = Utf8Seq::default();
+                    break;
+                }
+                self.flush(emit)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the current message, if it holds anything, and hands it to
+    /// `emit`.
+    pub fn flush<E>(
+        &mut self,
+        emit: &mut impl FnMut(Encoded<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        self.write_meta(Stream::Input);
+        self.write_meta(Stream::Output);
+        debug_assert_eq!(
+            self.timing.len()
+                + self.input.txt.len()
+                + self.input.bin.len()
+                + self.output.txt.len()
+                + self.output.bin.len(),
+            self.payload - self.rem,
+            "payload accounting"
+        );
+        let start = self.start.unwrap_or(self.first_ts);
+        let pos = self.first_ts - start;
+        let time = self.epoch_ms.saturating_add(self.first_ts);
+        let line = &mut self.line;
+        line.clear();
+        line.extend_from_slice(&self.prefix);
+        push_u64(line, self.next_id);
+        line.extend_from_slice(b",\"pos\":");
+        push_u64(line, pos);
+        line.extend_from_slice(b",\"time\":");
+        push_time(line, time);
+        line.extend_from_slice(b",\"timing\":\"");
+        line.extend_from_slice(&self.timing);
+        line.extend_from_slice(b"\",\"in_txt\":\"");
+        line.extend_from_slice(&self.input.txt);
+        line.extend_from_slice(b"\",\"in_bin\":[");
+        line.extend_from_slice(&self.input.bin);
+        line.extend_from_slice(b"],\"out_txt\":\"");
+        line.extend_from_slice(&self.output.txt);
+        line.extend_from_slice(b"\",\"out_bin\":[");
+        line.extend_from_slice(&self.output.bin);
+        line.extend_from_slice(b"]}\n");
+        let encoded = Encoded {
+            id: self.next_id,
+            pos,
+            time,
+            json: &self.line,
+        };
+        emit(encoded)?;
+        self.next_id += 1;
+        self.rem = self.payload;
+        self.timing.clear();
+        self.input.clear();
+        self.output.clear();
+        self.got_ts = false;
+        if self.window > WindowState::Known {
+            self.window = WindowState::Known;
+        }
+        Ok(())
+    }
+
+    /// Elapsed milliseconds for `at`, never before the last time seen (so a
+    /// clock that steps back cannot make the timing go backwards).
+    fn stamp(&mut self, at: Duration) -> u64 {
+        let ms = u64::try_from(at.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(self.latest);
+        self.latest = ms;
+        self.start.get_or_insert(ms);
+        ms
+    }
+
+    fn buf(&self, stream: Stream) -> &StreamBuf {
+        match stream {
+            Stream::Input => &self.input,
+            Stream::Output => &self.output,
+        }
+    }
+
+    fn buf_mut(&mut self, stream: Stream) -> &mut StreamBuf {
+        match stream {
+            Stream::Input => &mut self.input,
+            Stream::Output => &mut self.output,
+        }
+    }
+
+    /// The delay record needed to move time to `ts`, if any.
+    fn delay_to(&self, ts: u64) -> Option<u64> {
+        (self.got_ts && ts > self.last_ts).then(|| ts - self.last_ts)
+    }
+
+    fn window_len(&self) -> usize {
+        2 + decimal_len(u64::from(self.cols)) + decimal_len(u64::from(self.rows))
+    }
+
+    /// Appends to the timing string, restating the window first if a new
+    /// message reserved room for it.
+    fn write_timing(&mut self, bytes: &[u8]) {
+        if self.window == WindowState::Reserved {
+            self.push_window();
+            self.window = WindowState::Written;
+        }
+        self.timing.extend_from_slice(bytes);
+    }
+
+    fn push_window(&mut self) {
+        self.timing.push(b'=');
+        push_u64(&mut self.timing, u64::from(self.cols));
+        self.timing.push(b'x');
+        push_u64(&mut self.timing, u64::from(self.rows));
+    }
+
+    /// Writes the pending run records of one stream and resets its runs.
+    fn write_meta(&mut self, stream: Stream) {
+        let buf = self.buf(stream);
+        let (txt_run, bin_run) = (buf.txt_run, buf.bin_run);
+        let mark = if bin_run == 0 {
+            buf.valid_mark
+        } else {
+            buf.invalid_mark
+        };
+        if txt_run != 0 {
+            let mut rec = Vec::with_capacity(24);
+            rec.push(mark);
+            push_u64(&mut rec, txt_run as u64);
+            if bin_run != 0 {
+                rec.push(b'/');
+                push_u64(&mut rec, bin_run as u64);
+            }
+            self.write_timing(&rec);
+        }
+        let buf = self.buf_mut(stream);
+        buf.txt_run = 0;
+        buf.bin_run = 0;
+    }
+
+    /// Moves the current message's time to `ts`, writing a delay record if
+    /// time passed. Room for the record must have been accounted for.
+    fn advance(&mut self, ts: u64) {
+        if !self.got_ts {
+            self.got_ts = true;
+            self.first_ts = ts;
+            self.last_ts = ts;
+        } else if ts > self.last_ts {
+            let delay = ts - self.last_ts;
+            self.last_ts = ts;
+            self.write_meta(Stream::Input);
+            self.write_meta(Stream::Output);
+            let mut rec = Vec::with_capacity(21);
+            rec.push(b'+');
+            push_u64(&mut rec, delay);
+            self.write_timing(&rec);
+        }
+    }
+
+    /// Takes `bytes`' room from the budget, reserving room to restate the
+    /// window if this is the message's first reservation. Checked by callers.
+    fn take_room(&mut self, cost: usize) {
+        debug_assert!(cost <= self.rem);
+        self.rem -= cost;
+        if self.window == WindowState::Known {
+            self.window = WindowState::Reserved;
+        }
+    }
+
+    /// Room the window restatement needs if nothing reserved it yet.
+    fn window_reservation(&self) -> usize {
+        if self.window == WindowState::Known {
+            self.window_len()
+        } else {
+            0
+        }
+    }
+
+    fn try_window(&mut self, ts: u64, cols: u16, rows: u16) -> bool {
+        if self.window >= WindowState::Known && (cols, rows) == (self.cols, self.rows) {
+            return true;
+        }
+        let delay = self.delay_to(ts);
+        let new_len = 2 + decimal_len(u64::from(cols)) + decimal_len(u64::from(rows));
+        let mut cost = new_len + delay.map_or(0, |d| 1 + decimal_len(d));
+        if delay.is_some() {
+            cost += self.window_reservation();
+        }
+        if cost > self.rem {
+            return false;
+        }
+        self.write_meta(Stream::Input);
+        self.write_meta(Stream::Output);
+        if delay.is_some() {
+            // The delay record may carry the previous window's restatement.
+            self.rem -= cost - new_len;
+            if self.window == WindowState::Known {
+                self.window = WindowState::Reserved;
+            }
+        }
+        self.advance(ts);
+        // The new size replaces any restatement not yet written.
+        self.rem -= new_len;
+        self.window = WindowState::Written;
+        self.cols = cols;
+        self.rows = rows;
+        self.push_window();
+        true
+    }
+
+    /// Writes as much of `bytes` as fits; returns how many were taken.
+    fn try_io(&mut self, stream: Stream, ts: u64, bytes: &[u8]) -> usize {
+        let mut i = 0;
+        while i < bytes.len() {
+            i += self.try_ascii_run(stream, ts, &bytes[i..]);
+            if i == bytes.len() {
+                break;
+            }
+            // One character (or invalid sequence), the general way.
+            let buf = self.buf(stream);
+            let mut seq = buf.pending;
+            let mut seq_at = buf.pending_at;
+            let mut j = i;
+            while !seq.is_ended() {
+                if j == bytes.len() {
+                    // Incomplete: keep it for the next write.
+                    let buf = self.buf_mut(stream);
+                    buf.pending = seq;
+                    buf.pending_at = seq_at;
+                    return j;
+                }
+                if seq.add(bytes[j]) {
+                    j += 1;
+                    seq_at = ts;
+                }
+            }
+            let written = if seq.is_empty() {
+                // A byte that cannot start a character stands alone.
+                let fits = self.try_seq(stream, ts, false, &bytes[j..=j]);
+                j += 1;
+                fits
+            } else {
+                self.try_seq(stream, seq_at, seq.is_complete(), seq.bytes())
+            };
+            if !written {
+                return i;
+            }
+            self.buf_mut(stream).pending = Utf8Seq::default();
+            i = j;
+        }
+        i
+    }
+
+    /// The fast path: ASCII characters continuing a text run at the
+    /// current time, with no records to write. Returns how many were taken.
+    fn try_ascii_run(&mut self, stream: Stream, ts: u64, bytes: &[u8]) -> usize {
+        if !self.got_ts || ts > self.last_ts || self.window == WindowState::Known {
+            return 0;
+        }
+        let mut rem = self.rem;
+        let buf = match stream {
+            Stream::Input => &mut self.input,
+            Stream::Output => &mut self.output,
+        };
+        if !buf.pending.is_empty() || buf.txt_run == 0 || buf.bin_run != 0 {
+            return 0;
+        }
+        let (mut run, mut dig) = (buf.txt_run, buf.txt_dig);
+        let mut taken = 0;
+        for &b in bytes {
+            if b >= 0x80 {
+                break;
+            }
+            let esc = escape_ascii(b);
+            let len = esc.map_or(1, <[u8]>::len);
+            let digit = usize::from(run + 1 >= dig);
+            if len + digit > rem {
+                break;
+            }
+            rem -= len + digit;
+            run += 1;
+            if digit == 1 {
+                dig *= 10;
+            }
+            match esc {
+                None => buf.txt.push(b),
+                Some(esc) => buf.txt.extend_from_slice(esc),
+            }
+            taken += 1;
+        }
+        buf.txt_run = run;
+        buf.txt_dig = dig;
+        self.rem = rem;
+        taken
+    }
+
+    /// Writes one character (`valid`) or invalid sequence, timestamped `ts`,
+    /// with all it needs, if it fits. Returns false, changing nothing, if not.
+    fn try_seq(&mut self, stream: Stream, ts: u64, valid: bool, seq: &[u8]) -> bool {
+        let buf = self.buf(stream);
+        // A change between valid and invalid ends the run.
+        let cut = valid == (buf.bin_run != 0);
+        let delay = self.delay_to(ts);
+        let fresh_runs = cut || delay.is_some();
+        let (txt_run, bin_run) = if fresh_runs {
+            (0, 0)
+        } else {
+            (buf.txt_run, buf.bin_run)
+        };
+
+        let mut cost = delay.map_or(0, |d| 1 + decimal_len(d)) + self.window_reservation();
+        let txt_dig = if txt_run == 0 {
+            cost += 2;
+            10
+        } else {
+            buf.txt_dig
+        };
+        if txt_run + 1 >= txt_dig {
+            cost += 1;
+        }
+        cost += if valid { escaped_len(seq) } else { 3 };
+        if !valid {
+            let mut dig = if bin_run == 0 {
+                cost += 2;
+                10
+            } else {
+                buf.bin_dig
+            };
+            let (mut run, mut len) = (bin_run, buf.bin.len());
+            for &b in seq {
+                run += 1;
+                if run >= dig {
+                    cost += 1;
+                    dig *= 10;
+                }
+                if len > 0 {
+                    cost += 1;
+                    len += 1;
+                }
+                let l = decimal_len(u64::from(b));
+                cost += l;
+                len += l;
+            }
+        }
+        if cost > self.rem {
+            return false;
+        }
+
+        self.take_room(cost);
+        if cut {
+            self.write_meta(stream);
+        }
+        self.advance(ts);
+        let buf = self.buf_mut(stream);
+        if buf.txt_run == 0 {
+            buf.txt_dig = 10;
+        }
+        buf.txt_run += 1;
+        if buf.txt_run >= buf.txt_dig {
+            buf.txt_dig *= 10;
+        }
+        if !valid {
+            buf.txt.extend_from_slice("\u{fffd}".as_bytes());
+            if buf.bin_run == 0 {
+                buf.bin_dig = 10;
+            }
+            for &b in seq {
+                buf.bin_run += 1;
+                if buf.bin_run >= buf.bin_dig {
+                    buf.bin_dig *= 10;
+                }
+                if !buf.bin.is_empty() {
+                    buf.bin.push(b',');
+                }
+                push_u64(&mut buf.bin, u64::from(b));
+            }
+        } else if let [b] = seq {
+            match escape_ascii(*b) {
+                None => buf.txt.push(*b),
+                Some(esc) => buf.txt.extend_from_slice(esc),
+            }
+        } else {
+            buf.txt.extend_from_slice(seq);
+        }
+        true
+    }
+}
+
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Location, Message};
+
+    fn header() -> Header {
+        Header {
+            host: "vm".into(),
+            rec: "r".into(),
+            user: "root".into(),
+            term: "xterm".into(),
+            session: 4294967295,
+        }
+    }
+
+    /// (time in ms, a window size or else output bytes).
+    type TestPacket<'a> = (u64, Option<(u16, u16)>, &'a [u8]);
+
+    fn encode(payload: usize, packets: &[TestPacket<'_>]) -> Vec<Message> {
+        let mut enc =
+            Encoder::new(&header(), payload, Duration::from_secs(1_000_000)).expect("payload");
+        let mut out = Vec::new();
+        let mut emit = |e: Encoded<'_>| -> std::result::Result<(), ()> {
+            let line = std::str::from_utf8(e.json).expect("utf8").trim_end();
+            out.push(Message::parse(line, &Location::default()).expect("valid message"));
+            Ok(())
+        };
+        for &(at, window, bytes) in packets {
+            let at = Duration::from_millis(at);
+            if let Some((c, r)) = window {
+                enc.window(at, c, r, &mut emit).expect("no error");
+            } else {
+                enc.io(at, Stream::Output, bytes, &mut emit)
+                    .expect("no error");
+            }
+        }
+        enc.cut(&mut emit).expect("no error");
+        enc.flush(&mut emit).expect("no error");
+        out
+    }
+
+    #[test]
+    fn timing_matches_tlog_for_mixed_output() {
+        // The first message of the corpus' b_binary.log, packet by packet.
+        let m = encode(
+            2048,
+            &[
+                (0, Some((80, 24)), b""),
+                (7, None, b"A\xff\xfeB\r\n"),
+                (209, None, b"trunc:\xe2\x82|\r\n"),
+                (413, None, b"split:\xe2\x82"),
+                (717, None, b"\xac euro\r\n"),
+            ],
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].timing, "=80x24+7>1]2/2>3+202>6]1/2>3+204>6+304>8");
+        assert_eq!(m[0].out_bin, vec![255, 254, 226, 130]);
+    }
+
+    #[test]
+    fn messages_restate_the_window_and_continue_ids() {
+        let text = "x".repeat(300);
+        let m = encode(100, &[(0, Some((80, 24)), b""), (5, None, text.as_bytes())]);
+        assert!(m.len() > 3);
+        for (i, msg) in m.iter().enumerate() {
+            assert_eq!(msg.id, i as u64 + 1);
+            assert!(msg.timing.starts_with("=80x24"), "{}", msg.timing);
+            assert!(msg.to_json().len() < 100 + 300);
+        }
+        let all: Vec<u8> = m
+            .iter()
+            .flat_map(|msg| {
+                msg.bytes(Stream::Output, &Location::default())
+                    .expect("decodes")
+            })
+            .collect();
+        assert_eq!(all, text.as_bytes());
+    }
+
+    #[test]
+    fn incomplete_character_at_the_end_becomes_binary() {
+        let m = encode(2048, &[(0, None, b"ok\xf0\x9f")]);
+        assert_eq!(m[0].timing, ">2]1/2");
+        assert_eq!(m[0].out_txt, "ok\u{fffd}");
+    }
+
+    #[test]
+    fn rejects_tiny_payloads() {
+        assert!(matches!(
+            Encoder::new(&header(), 10, Duration::ZERO),
+            Err(Error::PayloadTooSmall(10))
+        ));
+    }
+}

@@ -1,0 +1,161 @@
+//! Errors of reading, validating and decoding tlog messages.
+
+use std::fmt;
+
+/// Where in a stream a message came from: its line and, when known, its id
+/// and recording.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// Name of the source (a file path, `-`, `journal`), if known.
+    pub source: Option<String>,
+    /// 1-based line number in the source (or entry number in a journal).
+    pub line: u64,
+    /// The message's `id` field, if it could be read.
+    pub id: Option<u64>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(source) = &self.source {
+            write!(f, "{source}:")?;
+        }
+        write!(f, "line {}", self.line)?;
+        if let Some(id) = self.id {
+            write!(f, " (message id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong with a message, or with reading a stream of them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The line is not a JSON object of the expected shape.
+    #[error("{at}: invalid JSON: {source}")]
+    Json {
+        /// Where.
+        at: Location,
+        /// serde_json's description of the problem.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The last line of the stream ends without a newline and does not parse:
+    /// the writer was stopped in the middle of it.
+    #[error("{at}: truncated message (the line ends before the JSON object does)")]
+    Truncated {
+        /// Where.
+        at: Location,
+    },
+    /// A required field is absent.
+    #[error("{at}: missing field \"{field}\"")]
+    MissingField {
+        /// Where.
+        at: Location,
+        /// The field's name.
+        field: &'static str,
+    },
+    /// A field has a value that tlog would reject.
+    #[error("{at}: invalid \"{field}\": {reason}")]
+    InvalidField {
+        /// Where.
+        at: Location,
+        /// The field's name.
+        field: &'static str,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// The message's `ver` has a major version this reader does not know.
+    #[error("{at}: unsupported format version \"{ver}\" (this reader knows 2.x)")]
+    Version {
+        /// Where.
+        at: Location,
+        /// The version found.
+        ver: String,
+    },
+    /// The timing string does not match the text and binary fields.
+    #[error("{at}: bad timing: {reason}")]
+    Timing {
+        /// Where.
+        at: Location,
+        /// What does not match.
+        reason: String,
+    },
+    /// Message ids of a recording do not go up by one.
+    #[error("{at}: message id {found} follows {previous} in recording {rec} (expected {})", previous + 1)]
+    IdGap {
+        /// Where.
+        at: Location,
+        /// The recording.
+        rec: String,
+        /// The id of the previous message of this recording.
+        previous: u64,
+        /// The id found.
+        found: u64,
+    },
+    /// A message's `pos` is before its predecessor's.
+    #[error("{at}: pos {found} ms goes back from {previous} ms in recording {rec}")]
+    PosBackwards {
+        /// Where.
+        at: Location,
+        /// The recording.
+        rec: String,
+        /// The previous message's pos, in milliseconds.
+        previous: u64,
+        /// This message's pos, in milliseconds.
+        found: u64,
+    },
+    /// The encoder was asked for a payload size it cannot work with.
+    #[error("payload size {0} is below the minimum of {min} bytes", min = crate::chunk::MIN_PAYLOAD)]
+    PayloadTooSmall(usize),
+    /// Reading the underlying source failed.
+    #[error("{at}: read error: {source}")]
+    Io {
+        /// Where.
+        at: Location,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The location the error refers to, if any.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Error::Json { at, .. }
+            | Error::Truncated { at }
+            | Error::MissingField { at, .. }
+            | Error::InvalidField { at, .. }
+            | Error::Version { at, .. }
+            | Error::Timing { at, .. }
+            | Error::IdGap { at, .. }
+            | Error::PosBackwards { at, .. }
+            | Error::Io { at, .. } => Some(at),
+            Error::PayloadTooSmall(_) => None,
+        }
+    }
+
+    /// True for an I/O error of the source, as opposed to damage in the data.
+    pub fn is_io(&self) -> bool {
+        matches!(self, Error::Io { .. })
+    }
+
+    pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
+        match self {
+            Error::Json { at, .. }
+            | Error::Truncated { at }
+            | Error::MissingField { at, .. }
+            | Error::InvalidField { at, .. }
+            | Error::Version { at, .. }
+            | Error::Timing { at, .. }
+            | Error::IdGap { at, .. }
+            | Error::PosBackwards { at, .. }
+            | Error::Io { at, .. } => Some(at),
+            Error::PayloadTooSmall(_) => None,
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
