@@ -9,8 +9,14 @@
 //!
 //! This crate does not read recordings back; that is `termtape-player`.
 
-#[allow(unsafe_code, reason = "PTY, termios, fork/exec and signals need libc calls")]
+#[allow(
+    unsafe_code,
+    reason = "PTY, termios, fork/exec and signals need libc calls"
+)]
 pub mod pty;
 pub mod relay;
 
+pub mod config;
+
+pub use config::Config;
 pub use relay::Capture;

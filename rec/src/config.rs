@@ -1,0 +1,477 @@
+//! The recorder's settings, from defaults, the configuration file and the
+//! command line, merged once into a [`Config`].
+//!
+//! Precedence, lowest first: built-in defaults, the configuration file
+//! ([`DEFAULT_CONFIG_PATH`], or the file named by the environment variable
+//! [`CONFIG_ENV`]), command-line flags. [`Config::resolve`] does the merge;
+//! the binary only reads the environment and maps its flags into [`Flags`].
+//!
+//! The file is TOML; every key is optional and unknown keys are errors:
+//!
+//! ```toml
+//! latency = 10          # seconds a message may wait before it is written
+//! payload = 2048        # bytes of recorded data per message
+//!
+//! [writer]
+//! path = "/var/log/termtape/sessions.log"
+//!
+//! [log]
+//! input = false         # keystrokes (passwords!)
+//! output = true
+//! window = true
+//! ```
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::pty::WindowSize;
+
+/// Where the configuration file is read from by default.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/termtape/termtape.toml";
+
+/// The environment variable that names another configuration file.
+pub const CONFIG_ENV: &str = "TERMTAPE_CONFIG";
+
+/// The default latency: the longest time recorded data waits before it is
+/// written out in a message (tlog's default).
+pub const DEFAULT_LATENCY: Duration = Duration::from_secs(10);
+
+/// The default payload: the most bytes of recorded data in one message
+/// (tlog's default).
+pub const DEFAULT_PAYLOAD: usize = 2048;
+
+/// Everything the recorder needs to know, merged from all sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file the recording is appended to.
+    pub output: PathBuf,
+    /// Whether to record what the user types (off by default: it captures
+    /// passwords).
+    pub log_input: bool,
+    /// Whether to record what the command writes.
+    pub log_output: bool,
+    /// Whether to record window size changes.
+    pub log_window: bool,
+    /// The longest time recorded data waits before it is written.
+    pub latency: Duration,
+    /// The most bytes of recorded data per message.
+    pub payload: usize,
+    /// The terminal size when standard input is not a terminal.
+    pub size: WindowSize,
+    /// The program to record and its arguments.
+    pub command: Vec<OsString>,
+}
+
+/// The configuration file's contents.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    /// `latency`: seconds.
+    pub latency: Option<f64>,
+    /// `payload`: bytes.
+    pub payload: Option<usize>,
+    /// `[writer]`: where recordings go.
+    pub writer: WriterSection,
+    /// `[log]`: what is recorded.
+    pub log: LogSection,
+}
+
+/// The `[writer]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterSection {
+    /// `path`: the file recordings are appended to.
+    pub path: Option<PathBuf>,
+}
+
+/// The `[log]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// `input`: record what the user types.
+    pub input: Option<bool>,
+    /// `output`: record what the command writes.
+    pub output: Option<bool>,
+    /// `window`: record window sizes.
+    pub window: Option<bool>,
+}
+
+/// What the command line says; `None` where it says nothing.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Flags {
+    /// `-o FILE`.
+    pub output: Option<PathBuf>,
+    /// `--log-input`.
+    pub log_input: Option<bool>,
+    /// `--no-log-output`.
+    pub log_output: Option<bool>,
+    /// `--no-log-window`.
+    pub log_window: Option<bool>,
+    /// `--latency SECS`.
+    pub latency: Option<f64>,
+    /// `--payload BYTES`.
+    pub payload: Option<usize>,
+    /// `--cols N`.
+    pub cols: Option<u16>,
+    /// `--rows N`.
+    pub rows: Option<u16>,
+    /// `CMD [ARGS…]`; empty for the user's shell.
+    pub command: Vec<OsString>,
+}
+
+/// A configuration problem, naming the file or flag and the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The configuration file is not valid TOML or has a wrong or unknown key.
+    #[error("invalid configuration file {}{}: {message}", path.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The line of the problem, if known.
+        line: Option<usize>,
+        /// The parser's description, naming the key.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{origin}: {reason}")]
+    Invalid {
+        /// Where the value came from: a flag (`--latency`) or a file and key.
+        origin: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Neither `-o` nor the configuration file says where to write.
+    #[error(
+        "no output file: pass -o FILE, or set `path` in the [writer] section of {}",
+        config.display()
+    )]
+    NoOutput {
+        /// The configuration file consulted.
+        config: PathBuf,
+    },
+}
+
+impl FileConfig {
+    /// Parses the text of configuration file `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<FileConfig, Error> {
+        toml::from_str(text).map_err(|e| Error::Parse {
+            path: path.to_owned(),
+            line: e.span().map(|span| {
+                text.as_bytes()[..span.start.min(text.len())]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1
+            }),
+            message: e.message().to_owned(),
+        })
+    }
+
+    /// Reads configuration file `path`. A missing file is an empty
+    /// configuration unless `required` (a file the user named explicitly).
+    pub fn load(path: &Path, required: bool) -> Result<FileConfig, Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => FileConfig::parse(&text, path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !required => Ok(FileConfig::default()),
+            Err(source) => Err(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Checks a latency in seconds.
+fn latency(secs: f64, origin: impl FnOnce() -> String) -> Result<Duration, Error> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(Error::Invalid {
+            origin: origin(),
+            reason: "latency must be a positive number of seconds",
+        }),
+    }
+}
+
+/// Checks a payload size.
+fn payload(bytes: usize, origin: impl FnOnce() -> String) -> Result<usize, Error> {
+    if bytes == 0 {
+        return Err(Error::Invalid {
+            origin: origin(),
+            reason: "payload must be at least 1 byte",
+        });
+    }
+    Ok(bytes)
+}
+
+/// Checks a window dimension.
+fn dimension(n: u16, flag: &str) -> Result<u16, Error> {
+    if n == 0 {
+        return Err(Error::Invalid {
+            origin: flag.to_owned(),
+            reason: "the terminal size must be at least 1x1",
+        });
+    }
+    Ok(n)
+}
+
+impl Config {
+    /// Merges defaults < `file` (read from `file_path`) < `flags`. `shell`
+    /// is the value of `$SHELL`, run when `flags` names no command
+    /// (`/bin/sh` if it is unset or empty).
+    pub fn resolve(
+        file: &FileConfig,
+        file_path: &Path,
+        flags: Flags,
+        shell: Option<OsString>,
+    ) -> Result<Config, Error> {
+        let in_file = |key: &str| format!("{}: {key}", file_path.display());
+        let latency = match (flags.latency, file.latency) {
+            (Some(secs), _) => latency(secs, || "--latency".to_owned())?,
+            (None, Some(secs)) => latency(secs, || in_file("latency"))?,
+            (None, None) => DEFAULT_LATENCY,
+        };
+        let payload = match (flags.payload, file.payload) {
+            (Some(bytes), _) => payload(bytes, || "--payload".to_owned())?,
+            (None, Some(bytes)) => payload(bytes, || in_file("payload"))?,
+            (None, None) => DEFAULT_PAYLOAD,
+        };
+        let default = WindowSize::default();
+        let size = WindowSize {
+            cols: dimension(flags.cols.unwrap_or(default.cols), "--cols")?,
+            rows: dimension(flags.rows.unwrap_or(default.rows), "--rows")?,
+        };
+        let output = flags
+            .output
+            .or_else(|| file.writer.path.clone())
+            .filter(|p| !p.as_os_str().is_empty())
+            .ok_or_else(|| Error::NoOutput {
+                config: file_path.to_owned(),
+            })?;
+        let command = if flags.command.is_empty() {
+            vec![
+                shell
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "/bin/sh".into()),
+            ]
+        } else {
+            flags.command
+        };
+        Ok(Config {
+            output,
+            log_input: flags.log_input.or(file.log.input).unwrap_or(false),
+            log_output: flags.log_output.or(file.log.output).unwrap_or(true),
+            log_window: flags.log_window.or(file.log.window).unwrap_or(true),
+            latency,
+            payload,
+            size,
+            command,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path() -> PathBuf {
+        PathBuf::from("/etc/termtape/termtape.toml")
+    }
+
+    fn with_output() -> Flags {
+        Flags {
+            output: Some("out.log".into()),
+            ..Flags::default()
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_said() {
+        let c =
+            Config::resolve(&FileConfig::default(), &path(), with_output(), None).expect("config");
+        assert_eq!(
+            c,
+            Config {
+                output: "out.log".into(),
+                log_input: false,
+                log_output: true,
+                log_window: true,
+                latency: Duration::from_secs(10),
+                payload: 2048,
+                size: WindowSize { cols: 80, rows: 24 },
+                command: vec!["/bin/sh".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn shell_is_the_default_command_and_flags_name_others() {
+        let c = Config::resolve(
+            &FileConfig::default(),
+            &path(),
+            with_output(),
+            Some("/bin/zsh".into()),
+        )
+        .expect("config");
+        assert_eq!(c.command, vec![OsString::from("/bin/zsh")]);
+        let c = Config::resolve(
+            &FileConfig::default(),
+            &path(),
+            with_output(),
+            Some("".into()),
+        )
+        .expect("config");
+        assert_eq!(c.command, vec![OsString::from("/bin/sh")]);
+        let flags = Flags {
+            command: vec!["ls".into(), "-l".into()],
+            ..with_output()
+        };
+        let c = Config::resolve(
+            &FileConfig::default(),
+            &path(),
+            flags,
+            Some("/bin/zsh".into()),
+        )
+        .expect("config");
+        assert_eq!(c.command, vec![OsString::from("ls"), OsString::from("-l")]);
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_flags_override_file() {
+        let file = FileConfig::parse(
+            "latency = 2.5\npayload = 512\n[writer]\npath = \"/var/log/t.log\"\n[log]\ninput = true\noutput = false\nwindow = false\n",
+            &path(),
+        )
+        .expect("parse");
+        let c = Config::resolve(&file, &path(), Flags::default(), None).expect("config");
+        assert_eq!(c.output, PathBuf::from("/var/log/t.log"));
+        assert_eq!(c.latency, Duration::from_millis(2500));
+        assert_eq!(c.payload, 512);
+        assert!(c.log_input && !c.log_output && !c.log_window);
+
+        let flags = Flags {
+            output: Some("mine.log".into()),
+            latency: Some(1.0),
+            payload: Some(4096),
+            log_output: Some(true),
+            cols: Some(132),
+            rows: Some(43),
+            ..Flags::default()
+        };
+        let c = Config::resolve(&file, &path(), flags, None).expect("config");
+        assert_eq!(c.output, PathBuf::from("mine.log"));
+        assert_eq!(c.latency, Duration::from_secs(1));
+        assert_eq!(c.payload, 4096);
+        assert!(c.log_output);
+        assert_eq!(
+            c.size,
+            WindowSize {
+                cols: 132,
+                rows: 43
+            }
+        );
+    }
+
+    #[test]
+    fn missing_output_is_a_clear_error() {
+        let err = Config::resolve(&FileConfig::default(), &path(), Flags::default(), None)
+            .expect_err("no output");
+        assert_eq!(
+            err.to_string(),
+            "no output file: pass -o FILE, or set `path` in the [writer] section of /etc/termtape/termtape.toml"
+        );
+    }
+
+    #[test]
+    fn unknown_key_error_names_file_line_and_key() {
+        let err = FileConfig::parse("[writer]\npth = \"x\"\n", &path()).expect_err("unknown key");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("invalid configuration file /etc/termtape/termtape.toml, line 2: "),
+            "{text}"
+        );
+        assert!(text.contains("unknown field `pth`"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_error_names_the_key() {
+        let err = FileConfig::parse("payload = \"big\"\n", &path()).expect_err("wrong type");
+        let text = err.to_string();
+        assert!(text.contains("line 1"), "{text}");
+        assert!(
+            text.contains("string") || text.contains("integer"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_origin() {
+        let flags = Flags {
+            latency: Some(0.0),
+            ..with_output()
+        };
+        let err = Config::resolve(&FileConfig::default(), &path(), flags, None)
+            .expect_err("zero latency");
+        assert_eq!(
+            err.to_string(),
+            "--latency: latency must be a positive number of seconds"
+        );
+
+        let file = FileConfig::parse("latency = -1\n", &path()).expect("parse");
+        let err =
+            Config::resolve(&file, &path(), with_output(), None).expect_err("negative latency");
+        assert_eq!(
+            err.to_string(),
+            "/etc/termtape/termtape.toml: latency: latency must be a positive number of seconds"
+        );
+
+        let file = FileConfig::parse("payload = 0\n", &path()).expect("parse");
+        let err = Config::resolve(&file, &path(), with_output(), None).expect_err("zero payload");
+        assert!(err.to_string().contains("payload must be"), "{err}");
+
+        let flags = Flags {
+            cols: Some(0),
+            ..with_output()
+        };
+        let err =
+            Config::resolve(&FileConfig::default(), &path(), flags, None).expect_err("zero cols");
+        assert_eq!(
+            err.to_string(),
+            "--cols: the terminal size must be at least 1x1"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_empty_unless_required() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("none.toml");
+        assert_eq!(
+            FileConfig::load(&missing, false).expect("optional"),
+            FileConfig::default()
+        );
+        let err = FileConfig::load(&missing, true).expect_err("required");
+        assert!(
+            err.to_string()
+                .starts_with("cannot read configuration file "),
+            "{err}"
+        );
+
+        let present = dir.path().join("t.toml");
+        std::fs::write(&present, "[writer]\npath = \"/x\"\n").expect("write");
+        let file = FileConfig::load(&present, true).expect("load");
+        assert_eq!(file.writer.path, Some(PathBuf::from("/x")));
+    }
+}
