@@ -1,1 +1,20 @@
-//! termtape player.
+//! termtape's player: reads recordings in tlog's format and gives back what
+//! was on the terminal.
+//!
+//! Flow: [`source`] (a file or standard input, as lines of JSON) →
+//! [`recording`] (the messages of one recording, validated, decoded into
+//! packets) → the commands: [`cat`] (the bytes at once), [`play`] (the
+//! bytes timed as recorded) and [`list`] (a summary of every recording in a
+//! source).
+//!
+//! This crate does not record; that is `termtape-rec`.
+
+pub mod cat;
+pub mod list;
+pub mod play;
+pub mod recording;
+pub mod source;
+mod time;
+
+pub use recording::{Damage, Selection};
+pub use source::Source;

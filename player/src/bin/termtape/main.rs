@@ -1,1 +1,138 @@
-fn main() {}
+//! `termtape`: play, inspect and list recordings; `termtape rec` records.
+
+mod cli;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use termtape_format::Stream;
+use termtape_player::recording::ReadError;
+use termtape_player::{Damage, Selection, Source, cat, list, play};
+
+use crate::cli::{Cli, Command, Common};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = io::stdout().flush();
+            eprintln!("termtape: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<ReadError>()
+                .and_then(ReadError::output_error)
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Rec { args } => exec_recorder(args),
+        Command::Cat { input, common } => {
+            let stream = if input { Stream::Input } else { Stream::Output };
+            with_recording(&common, |reader, name, selection, damage, on_damage| {
+                let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+                cat::cat(reader, name, selection, stream, damage, &mut out, on_damage)
+            })
+        }
+        Command::Play {
+            raw: _,
+            speed,
+            max_pause,
+            common,
+        } => {
+            let timing = play::Timing {
+                speed,
+                max_pause: max_pause.map(Duration::from_secs_f64),
+            };
+            with_recording(&common, |reader, name, selection, damage, on_damage| {
+                let mut out = io::stdout().lock();
+                play::play_raw(reader, name, selection, timing, damage, &mut out, on_damage)
+            })
+        }
+        Command::Ls { lax, source } => {
+            let source = Source::parse(&source)?;
+            let mut damaged = 0u64;
+            let summaries = list::list(source.open()?, &source.name(), |e| {
+                damaged += 1;
+                eprintln!("termtape: warning: {e}");
+            })?;
+            io::stdout()
+                .lock()
+                .write_all(list::table(&summaries).as_bytes())?;
+            if damaged > 0 && !lax {
+                eprintln!(
+                    "termtape: {damaged} damaged message(s) passed over (--lax to exit with 0)"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);
+
+/// Opens the source named in `common` and runs `f` on it with the chosen
+/// recording and damage policy; damage passed over is reported on stderr.
+fn with_recording(
+    common: &Common,
+    f: impl FnOnce(
+        Box<dyn io::BufRead>,
+        &str,
+        &Selection,
+        Damage,
+        OnDamage<'_>,
+    ) -> Result<(), ReadError>,
+) -> Result<ExitCode> {
+    let source = Source::parse(&common.source)?;
+    let selection = common.rec.clone().map_or(Selection::First, Selection::Rec);
+    let damage = if common.lax {
+        Damage::Skip
+    } else {
+        Damage::Stop
+    };
+    let mut damaged = 0u64;
+    let mut report = |e: &termtape_format::Error| {
+        damaged += 1;
+        let _ = io::stdout().flush();
+        eprintln!("termtape: warning: {e} (passed over)");
+    };
+    f(
+        source.open()?,
+        &source.name(),
+        &selection,
+        damage,
+        &mut report,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `termtape-rec` from the directory of this executable, as cargo and
+/// git run their external subcommands.
+fn exec_recorder(args: Vec<std::ffi::OsString>) -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    let me = std::env::current_exe().context("finding termtape's own path")?;
+    let recorder = me.with_file_name("termtape-rec");
+    if !recorder.exists() {
+        bail!(
+            "termtape-rec is not installed beside {} (looked for {})",
+            me.display(),
+            recorder.display()
+        );
+    }
+    let err = std::process::Command::new(&recorder).args(args).exec();
+    Err(err).with_context(|| format!("running {}", recorder.display()))
+}

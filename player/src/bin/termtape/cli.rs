@@ -1,0 +1,101 @@
+//! The command line of `termtape`.
+
+use std::ffi::OsString;
+
+use clap::{Args, Parser, Subcommand};
+
+/// termtape: record terminal sessions in tlog's format, and play, inspect
+/// and list them.
+#[derive(Debug, Parser)]
+#[command(name = "termtape", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  termtape rec -o session.log               record your shell into session.log
+  termtape rec -o ls.log -- ls -l /         record one command
+  termtape ls session.log                   list the recordings in a file
+  termtape cat session.log                  print what was shown, at once
+  termtape play --speed 4 session.log       replay it, four times as fast
+  termtape cat --rec ID --lax big.log       one recording, past any damage";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record a command (default: your shell) under a new PTY; runs termtape-rec.
+    #[command(disable_help_flag = true)]
+    Rec {
+        /// Arguments for termtape-rec (see `termtape rec --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Write a recording's output (or input) bytes at once, exactly as recorded.
+    Cat {
+        /// Write the recorded input (keystrokes) instead of the output.
+        #[arg(long)]
+        input: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replay a recording's output, timed as recorded.
+    Play {
+        /// Write the recorded bytes as they were (the only mode yet).
+        #[arg(long)]
+        raw: bool,
+        /// Playback speed: 2 plays twice as fast, 0.5 at half speed.
+        #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+        speed: f64,
+        /// Shorten pauses longer than this many seconds to it.
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        max_pause: Option<f64>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the recordings in a source: id, user, host, start, duration, size.
+    Ls {
+        /// Exit with 0 even if some messages are damaged (they are reported).
+        #[arg(long)]
+        lax: bool,
+        /// Where to read: a file, or - for standard input.
+        source: String,
+    },
+}
+
+/// Options shared by the commands that read one recording.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The recording to read (its id, as `termtape ls` shows); needed when a
+    /// source holds several.
+    #[arg(long = "rec", value_name = "ID")]
+    pub rec: Option<String>,
+    /// Go on past damaged messages (reporting each) instead of stopping at
+    /// the first.
+    #[arg(long)]
+    pub lax: bool,
+    /// Where to read: a file, or - for standard input.
+    pub source: String,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && (1.0 / 1024.0..=1024.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("speed {s} is out of range (1/1024 to 1024)"))
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if (0.0..1e9).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not a usable number of seconds"))
+    }
+}

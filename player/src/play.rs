@@ -1,0 +1,95 @@
+//! `termtape play --raw`: a recording's output bytes, timed as recorded.
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
+
+use termtape_format::{Error, Packet, Stream};
+
+use crate::recording::{Damage, ReadError, Selection, read_packets};
+
+/// Playback settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Playback speed: 2.0 plays twice as fast.
+    pub speed: f64,
+    /// The longest pause played, if any; longer pauses are shortened to it.
+    pub max_pause: Option<Duration>,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            speed: 1.0,
+            max_pause: None,
+        }
+    }
+}
+
+/// Writes the selected recording's output to `out`, each packet when it is
+/// due: at its recorded time divided by the speed, counted from the first.
+pub fn play_raw(
+    input: impl BufRead,
+    source: &str,
+    selection: &Selection,
+    timing: Timing,
+    damage: Damage,
+    out: &mut impl Write,
+    on_damage: impl FnMut(&Error),
+) -> Result<(), ReadError> {
+    let started = Instant::now();
+    // Recording time already played, and the recording time of the last packet.
+    let mut played = Duration::ZERO;
+    let mut last_at: Option<u64> = None;
+    read_packets(
+        input,
+        source,
+        selection,
+        damage,
+        |_, t| {
+            let Packet::Io {
+                stream: Stream::Output,
+                bytes,
+            } = t.packet
+            else {
+                return Ok(());
+            };
+            let gap = Duration::from_millis(t.at.saturating_sub(last_at.unwrap_or(t.at)));
+            last_at = Some(t.at);
+            let gap = timing.max_pause.map_or(gap, |max| gap.min(max));
+            played = played.saturating_add(scaled(gap, timing.speed));
+            let due = started + played;
+            let now = Instant::now();
+            if due > now {
+                out.flush()?;
+                std::thread::sleep(due - now);
+            }
+            out.write_all(&bytes)
+        },
+        on_damage,
+    )?;
+    out.flush().map_err(ReadError::Output)
+}
+
+/// `gap` divided by `speed`, saturating instead of panicking on extremes.
+fn scaled(gap: Duration, speed: f64) -> Duration {
+    Duration::try_from_secs_f64(gap.as_secs_f64() / speed).unwrap_or(if speed > 0.0 {
+        Duration::MAX
+    } else {
+        Duration::ZERO
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_never_panics() {
+        assert_eq!(scaled(Duration::from_secs(2), 2.0), Duration::from_secs(1));
+        assert_eq!(scaled(Duration::from_secs(2), 1e-300), Duration::MAX);
+        assert_eq!(
+            scaled(Duration::from_secs(2), f64::INFINITY),
+            Duration::ZERO
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! The messages of one recording, validated and decoded into packets.
+
+use std::io::BufRead;
+
+use termtape_format::{Error, Location, Message, Reader, Timed};
+
+/// Which recording of a source to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// The recording of the source's first message; a message of any other
+    /// recording is an error (the source holds several: choose with `--rec`).
+    #[default]
+    First,
+    /// The recording with this id (`rec` field).
+    Rec(String),
+}
+
+/// What to do with damage (a line that does not parse, a missing field, an
+/// id gap, a timing that does not match its text).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Damage {
+    /// Stop at the first damage and report it.
+    #[default]
+    Stop,
+    /// Report each damage and go on past it.
+    Skip,
+}
+
+/// Reads the packets of one recording from lines of JSON, in order.
+///
+/// `on_packet` gets each packet; `on_damage` each problem passed over in
+/// [`Damage::Skip`] mode. Returns the first problem in [`Damage::Stop`] mode,
+/// after every packet before it has been delivered, and I/O errors always.
+pub fn read_packets(
+    input: impl BufRead,
+    source: &str,
+    selection: &Selection,
+    damage: Damage,
+    mut on_packet: impl FnMut(&Message, Timed) -> std::io::Result<()>,
+    mut on_damage: impl FnMut(&Error),
+) -> Result<(), ReadError> {
+    let mut reader = Reader::new(input, Some(source.to_owned()), damage == Damage::Skip);
+    let mut chosen: Option<String> = match selection {
+        Selection::First => None,
+        Selection::Rec(id) => Some(id.clone()),
+    };
+    while let Some(item) = reader.next() {
+        let msg = match item {
+            Ok(msg) => msg,
+            Err(e) if e.is_io() || damage == Damage::Stop => return Err(ReadError::Format(e)),
+            Err(e) => {
+                on_damage(&e);
+                continue;
+            }
+        };
+        let key = msg.recording_key();
+        match &chosen {
+            None => chosen = Some(key),
+            Some(want) if *want == key || msg.rec.as_deref() == Some(want.as_str()) => {}
+            Some(want) if *selection == Selection::First => {
+                return Err(ReadError::Several {
+                    name: source.to_owned(),
+                    line: reader.line(),
+                    first: want.clone(),
+                    other: key,
+                });
+            }
+            Some(_) => continue,
+        }
+        let at = Location {
+            source: Some(source.to_owned()),
+            line: reader.line(),
+            id: Some(msg.id),
+        };
+        let mut io_error = None;
+        let decoded = msg.decode(&at, |t| {
+            if io_error.is_none() {
+                io_error = on_packet(&msg, t).err();
+            }
+        });
+        if let Some(e) = io_error {
+            return Err(ReadError::Output(e));
+        }
+        match decoded {
+            Ok(()) => {}
+            Err(e) if damage == Damage::Stop => return Err(ReadError::Format(e)),
+            Err(e) => on_damage(&e),
+        }
+    }
+    if let (Selection::Rec(id), None) = (selection, &chosen) {
+        return Err(ReadError::NotFound {
+            name: source.to_owned(),
+            rec: id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Why reading a recording stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Damage in the data, or the source could not be read.
+    #[error(transparent)]
+    Format(#[from] Error),
+    /// Writing the result failed.
+    #[error("writing output: {0}")]
+    Output(#[source] std::io::Error),
+    /// The source holds more than one recording and none was chosen.
+    #[error(
+        "{name}:line {line}: this source holds several recordings ({first}, {other}, …); \
+         choose one with --rec (`termtape ls {name}` lists them)"
+    )]
+    Several {
+        /// The source.
+        name: String,
+        /// Line of the first message of the second recording.
+        line: u64,
+        /// The first recording's id.
+        first: String,
+        /// Another recording's id.
+        other: String,
+    },
+    /// No message of the chosen recording was found.
+    #[error("{name}: no recording with id {rec} (`termtape ls {name}` lists them)")]
+    NotFound {
+        /// The source.
+        name: String,
+        /// The id asked for.
+        rec: String,
+    },
+}
+
+impl ReadError {
+    /// True if the error came from writing the output (e.g. a closed pipe).
+    pub fn output_error(&self) -> Option<&std::io::Error> {
+        match self {
+            ReadError::Output(e) => Some(e),
+            _ => None,
+        }
+    }
+}
