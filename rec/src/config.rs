@@ -29,6 +29,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::pty::WindowSize;
+use crate::relay::Settings;
 
 /// Where the configuration file is read from by default.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/termtape/termtape.toml";
@@ -229,6 +230,14 @@ fn dimension(n: u16, flag: &str) -> Result<u16, Error> {
 }
 
 impl Config {
+    /// What the relay needs: the command and the fallback size.
+    pub fn relay_settings(&self) -> Settings {
+        Settings {
+            command: self.command.clone(),
+            size: self.size,
+        }
+    }
+
     /// Merges defaults < `file` (read from `file_path`) < `flags`. `shell`
     /// is the value of `$SHELL`, run when `flags` names no command
     /// (`/bin/sh` if it is unset or empty).
