@@ -9,14 +9,23 @@
 //!
 //! This crate does not read recordings back; that is `termtape-player`.
 
+pub mod chunk;
+#[allow(
+    unsafe_code,
+    reason = "gethostname, getaddrinfo and getpwuid_r are C library calls"
+)]
+pub mod identity;
 #[allow(
     unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"
 )]
 pub mod pty;
 pub mod relay;
+pub mod sink;
 
 pub mod config;
 
+pub use chunk::{Policy, Recorder};
 pub use config::Config;
 pub use relay::Capture;
+pub use sink::{FileSink, Sink};

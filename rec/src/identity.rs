@@ -1,0 +1,176 @@
+//! Who and where is being recorded: the values every message repeats.
+//!
+//! As tlog fills them: host is the FQDN (the host name resolved with
+//! `AI_CANONNAME`), user the name of the real user id, term `$TERM`,
+//! session the audit session id from `/proc/self/sessionid`, and the
+//! recording id `<boot id>-<pid in hex>-<process start time in hex>`, unique
+//! on a host across reboots.
+
+use std::ffi::{CStr, CString};
+use std::io;
+
+use termtape_format::Header;
+
+/// The audit session id of a process that has none.
+pub const UNSET_SESSION: u32 = u32::MAX;
+
+/// The recording's identity, as found on this host for this process.
+pub fn current() -> io::Result<Header> {
+    Ok(Header {
+        host: fqdn()?,
+        rec: recording_id()?,
+        user: user_name()?,
+        term: std::env::var("TERM").unwrap_or_default(),
+        session: audit_session()?,
+    })
+}
+
+/// The audit session id, or [`UNSET_SESSION`] if the kernel keeps none.
+pub fn audit_session() -> io::Result<u32> {
+    match std::fs::read_to_string("/proc/self/sessionid") {
+        Ok(text) => text.trim().parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("/proc/self/sessionid holds {text:?}"),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(UNSET_SESSION),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("reading /proc/self/sessionid: {e}"),
+        )),
+    }
+}
+
+/// tlog's recording id: boot id (hex digits only), pid and the process'
+/// start time in clock ticks since boot, both in hex.
+pub fn recording_id() -> io::Result<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map_err(|e| io::Error::new(e.kind(), format!("reading the boot id: {e}")))?;
+    let boot: String = boot
+        .trim()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    let stat = std::fs::read_to_string("/proc/self/stat")
+        .map_err(|e| io::Error::new(e.kind(), format!("reading /proc/self/stat: {e}")))?;
+    // The command name (field 2) may hold spaces and parentheses: count
+    // fields from the last ')'. The start time is field 22.
+    let start_time = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().nth(19))
+        .and_then(|f| f.parse::<u64>().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no start time in /proc/self/stat",
+            )
+        })?;
+    Ok(format!("{boot}-{:x}-{start_time:x}", std::process::id()))
+}
+
+/// The fully qualified name of this host, or its plain name if it does not
+/// resolve (as on a machine without DNS).
+pub fn fqdn() -> io::Result<String> {
+    let name = host_name()?;
+    Ok(canonical_name(&name).unwrap_or(name))
+}
+
+fn host_name() -> io::Result<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which outlives the call.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+fn canonical_name(name: &str) -> Option<String> {
+    let c_name = CString::new(name).ok()?;
+    // SAFETY: addrinfo is a plain C struct for which all-zero is a valid
+    // "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = libc::AF_UNSPEC;
+    hints.ai_flags = libc::AI_CANONNAME;
+    let mut info: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: `c_name` is NUL-terminated, `hints` is initialised, and
+    // `info` receives a list that we free below.
+    let rc = unsafe { libc::getaddrinfo(c_name.as_ptr(), std::ptr::null(), &hints, &mut info) };
+    if rc != 0 || info.is_null() {
+        return None;
+    }
+    // SAFETY: getaddrinfo succeeded, so `info` points to a valid addrinfo
+    // whose ai_canonname, if not null, is a NUL-terminated string.
+    let canon = unsafe {
+        let canon = (*info).ai_canonname;
+        let name = (!canon.is_null()).then(|| CStr::from_ptr(canon).to_string_lossy().into_owned());
+        libc::freeaddrinfo(info);
+        name
+    };
+    canon.filter(|c| !c.is_empty())
+}
+
+/// The name of the real user, through the C library (so NSS users such as
+/// LDAP or SSSD ones are found), or the uid in decimal if it has none.
+pub fn user_name() -> io::Result<String> {
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: passwd is a plain C struct; all-zero is a valid value to
+        // be overwritten.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer refers to a live local, and the length is
+        // `buf`'s.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() {
+            return Ok(uid.to_string());
+        }
+        // SAFETY: on success pw_name points to a NUL-terminated string in
+        // `buf`, which is still alive.
+        let name = unsafe { CStr::from_ptr(pwd.pw_name) };
+        return Ok(name.to_string_lossy().into_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_id_has_tlogs_shape() {
+        let id = recording_id().expect("procfs");
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(parts.len(), 3, "{id}");
+        assert_eq!(parts[0].len(), 32, "{id}");
+        assert_eq!(parts[1], format!("{:x}", std::process::id()));
+        assert!(
+            parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_hexdigit()))
+        );
+    }
+
+    #[test]
+    fn identity_is_filled() {
+        let h = current().expect("identity");
+        assert!(!h.host.is_empty());
+        assert!(!h.user.is_empty());
+        assert!(h.session >= 1);
+    }
+}

@@ -1,0 +1,121 @@
+//! Where finished messages go. A [`Sink`] takes whole messages, one at a time.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use termtape_format::Encoded;
+
+/// A destination for finished messages.
+pub trait Sink {
+    /// Makes sure that `bytes` more bytes of messages can be written later
+    /// without running out of space, or fails now. The recorder asks before
+    /// it lets output through to the user, so that what the user saw can
+    /// always be written, even on a full disk.
+    fn reserve(&mut self, bytes: u64) -> io::Result<()>;
+    /// Writes one message, whole.
+    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()>;
+    /// Makes everything written durable; the recording is over.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// Appends messages to a file, one per line, each with a single `write`.
+///
+/// The file is opened for appending (so several recorders may share it,
+/// whole lines interleaving) and created with mode 0600. There is no
+/// buffering in the process: a message is in the file once `write`
+/// returns. Space is reserved ahead of the end of the file with
+/// `fallocate(FALLOC_FL_KEEP_SIZE)`, so a full disk is found when output
+/// arrives, before it is shown, not when its message is written.
+#[derive(Debug)]
+pub struct FileSink {
+    file: File,
+    path: PathBuf,
+    /// Current end of the file, as far as this writer knows.
+    end: u64,
+    /// Space is reserved up to this offset.
+    reserved_to: u64,
+    /// False once the filesystem said it cannot reserve space.
+    can_reserve: bool,
+}
+
+/// Space reserved at a time beyond the end of the file.
+const RESERVE_STEP: u64 = 256 << 10;
+
+impl FileSink {
+    /// Opens (creating it if needed) `path` for appending.
+    pub fn open(path: &Path) -> io::Result<FileSink> {
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", path.display())))?;
+        let end = file.metadata()?.len();
+        Ok(FileSink {
+            file,
+            path: path.to_owned(),
+            end,
+            reserved_to: end,
+            can_reserve: true,
+        })
+    }
+
+    fn context(&self, what: &str, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{what} {}: {e}", self.path.display()))
+    }
+}
+
+impl Sink for FileSink {
+    fn reserve(&mut self, bytes: u64) -> io::Result<()> {
+        if !self.can_reserve || self.end + bytes <= self.reserved_to {
+            return Ok(());
+        }
+        let len = bytes.max(RESERVE_STEP);
+        match rustix::fs::fallocate(
+            &self.file,
+            rustix::fs::FallocateFlags::KEEP_SIZE,
+            self.end,
+            len,
+        ) {
+            Ok(()) => {
+                self.reserved_to = self.end + len;
+                Ok(())
+            }
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {
+                // The filesystem cannot reserve: full-disk errors will show
+                // when messages are written instead.
+                self.can_reserve = false;
+                Ok(())
+            }
+            Err(e) => Err(self.context("reserving space in", e.into())),
+        }
+    }
+
+    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
+        self.file
+            .write_all(message.json)
+            .map_err(|e| self.context("writing to", e))?;
+        self.end += message.json.len() as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| self.context("syncing", e))?;
+        // Give back what was reserved beyond the end of the recording, but
+        // only if no other writer appended meanwhile: truncating would cut
+        // their messages. (Another writer starting between the check and the
+        // truncation is the one window left; files are per recording in
+        // the common setup.)
+        if self.reserved_to > self.end
+            && self.file.metadata().map(|m| m.len()).ok() == Some(self.end)
+        {
+            let _ = self.file.set_len(self.end);
+            self.reserved_to = self.end;
+        }
+        Ok(())
+    }
+}
