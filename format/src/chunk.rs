@@ -166,6 +166,9 @@ pub struct Encoder {
     start: Option<u64>,
     /// The latest time seen, so that time never goes back.
     latest: u64,
+    /// The last time of the previous message: the next one cannot start
+    /// before it, even with a character whose last byte came earlier.
+    floor: u64,
     line: Vec<u8>,
 }
 
@@ -211,6 +214,7 @@ impl Encoder {
             epoch_ms: u64::try_from(epoch.as_millis()).unwrap_or(u64::MAX),
             start: None,
             latest: 0,
+            floor: 0,
             line: Vec::with_capacity(payload + 512),
         })
     }
@@ -347,6 +351,7 @@ impl Encoder {
         self.input.clear();
         self.output.clear();
         self.got_ts = false;
+        self.floor = self.last_ts;
         if self.window > WindowState::Known {
             self.window = WindowState::Known;
         }
@@ -433,8 +438,8 @@ impl Encoder {
     fn advance(&mut self, ts: u64) {
         if !self.got_ts {
             self.got_ts = true;
-            self.first_ts = ts;
-            self.last_ts = ts;
+            self.first_ts = ts.max(self.floor);
+            self.last_ts = self.first_ts;
         } else if ts > self.last_ts {
             let delay = ts - self.last_ts;
             self.last_ts = ts;
@@ -772,5 +777,92 @@ mod tests {
             Encoder::new(&header(), 10, Duration::ZERO),
             Err(Error::PayloadTooSmall(10))
         ));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::{Location, Message, Packet, Reader};
+    use proptest::prelude::*;
+
+    /// One write: which stream, how many milliseconds after the previous
+    /// one, and the bytes; or a window size.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Io(Stream, u64, Vec<u8>),
+        Window(u64, u16, u16),
+    }
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            // Anything at all.
+            proptest::collection::vec(any::<u8>(), 0..300),
+            // Mostly text, with multi-byte characters to split.
+            "[a-z \\n\\r\\t\"\\\\é€😀\u{1b}\u{0}\u{7f}]{0,200}".prop_map(String::into_bytes),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            8 => (prop_oneof![Just(Stream::Input), Just(Stream::Output)], 0..3000u64, bytes())
+                .prop_map(|(s, d, b)| Op::Io(s, d, b)),
+            1 => (0..3000u64, 0..300u16, 0..300u16).prop_map(|(d, c, r)| Op::Window(d, c, r)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the bytes, the cuts and the payload, every message is
+        /// valid, ids and positions follow, each message stays within its
+        /// payload, and decoding gives back both streams exactly.
+        #[test]
+        fn encoded_streams_decode_to_their_input(ops in proptest::collection::vec(op(), 1..40), payload in MIN_PAYLOAD..3000usize) {
+            let header = Header { host: "h\"ost".into(), rec: "r".into(), user: "ü".into(), term: "t".into(), session: 5 };
+            let mut enc = Encoder::new(&header, payload, Duration::from_secs(1)).expect("payload");
+            let mut log = Vec::new();
+            let mut emit = |e: Encoded<'_>| -> std::result::Result<(), ()> { log.extend_from_slice(e.json); Ok(()) };
+            let (mut input, mut output) = (Vec::new(), Vec::new());
+            let mut now = 0;
+            for op in &ops {
+                match op {
+                    Op::Io(stream, delay, bytes) => {
+                        now += delay;
+                        enc.io(Duration::from_millis(now), *stream, bytes, &mut emit).expect("emit");
+                        if *stream == Stream::Input { &mut input } else { &mut output }.extend_from_slice(bytes);
+                    }
+                    Op::Window(delay, cols, rows) => {
+                        now += delay;
+                        enc.window(Duration::from_millis(now), *cols, *rows, &mut emit).expect("emit");
+                    }
+                }
+            }
+            enc.cut(&mut emit).expect("emit");
+            enc.flush(&mut emit).expect("emit");
+
+            let (mut got_in, mut got_out) = (Vec::new(), Vec::new());
+            let mut last_at = 0;
+            for msg in Reader::new(&log[..], None, false) {
+                let msg: Message = msg.expect("every message parses and validates");
+                let mut used = msg.timing.len();
+                for (txt, bin) in [(&msg.in_txt, &msg.in_bin), (&msg.out_txt, &msg.out_bin)] {
+                    let mut escaped = Vec::new();
+                    crate::escape::escape_str_into(txt, &mut escaped);
+                    used += escaped.len();
+                    used += bin.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",").len();
+                }
+                prop_assert!(used <= payload, "message uses {} of a {} payload", used, payload);
+                msg.decode(&Location::default(), |t| {
+                    assert!(t.at >= last_at, "time goes back");
+                    last_at = t.at;
+                    if let Packet::Io { stream, bytes } = t.packet {
+                        if stream == Stream::Input { &mut got_in } else { &mut got_out }.extend_from_slice(&bytes);
+                    }
+                }).expect("decodes");
+            }
+            prop_assert_eq!(got_in, input);
+            prop_assert_eq!(got_out, output);
+        }
     }
 }
