@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use termtape_format::MIN_PAYLOAD;
 
 use crate::pty::WindowSize;
 use crate::relay::Settings;
@@ -153,7 +154,7 @@ pub enum Error {
         /// Where the value came from: a flag (`--latency`) or a file and key.
         origin: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
     /// Neither `-o` nor the configuration file says where to write.
     #[error(
@@ -202,17 +203,17 @@ fn latency(secs: f64, origin: impl FnOnce() -> String) -> Result<Duration, Error
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(Error::Invalid {
             origin: origin(),
-            reason: "latency must be a positive number of seconds",
+            reason: "latency must be a positive number of seconds".to_owned(),
         }),
     }
 }
 
 /// Checks a payload size.
 fn payload(bytes: usize, origin: impl FnOnce() -> String) -> Result<usize, Error> {
-    if bytes == 0 {
+    if bytes < MIN_PAYLOAD {
         return Err(Error::Invalid {
             origin: origin(),
-            reason: "payload must be at least 1 byte",
+            reason: format!("payload must be at least {MIN_PAYLOAD} bytes"),
         });
     }
     Ok(bytes)
@@ -223,7 +224,7 @@ fn dimension(n: u16, flag: &str) -> Result<u16, Error> {
     if n == 0 {
         return Err(Error::Invalid {
             origin: flag.to_owned(),
-            reason: "the terminal size must be at least 1x1",
+            reason: "the terminal size must be at least 1x1".to_owned(),
         });
     }
     Ok(n)
@@ -447,9 +448,12 @@ mod tests {
             "/etc/termtape/termtape.toml: latency: latency must be a positive number of seconds"
         );
 
-        let file = FileConfig::parse("payload = 0\n", &path()).expect("parse");
-        let err = Config::resolve(&file, &path(), with_output(), None).expect_err("zero payload");
-        assert!(err.to_string().contains("payload must be"), "{err}");
+        let file = FileConfig::parse("payload = 63\n", &path()).expect("parse");
+        let err = Config::resolve(&file, &path(), with_output(), None).expect_err("tiny payload");
+        assert_eq!(
+            err.to_string(),
+            "/etc/termtape/termtape.toml: payload: payload must be at least 64 bytes"
+        );
 
         let flags = Flags {
             cols: Some(0),

@@ -909,6 +909,23 @@ mod tests {
     }
 
     #[test]
+    fn megabyte_of_input_reaches_the_command_in_full() {
+        // More than the PTY buffers at once: the relay must hold what the
+        // PTY refuses and stop reading input until it drained.
+        let line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq\n";
+        let input = line.repeat(10_000);
+        let r = record(&["wc", "-l"], &input);
+        assert_eq!(code(&r), 0);
+        assert_complete(&r);
+        assert!(r.events.input() == input, "captured input differs");
+        assert!(
+            r.shown.ends_with(b"10000\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(&r.shown[r.shown.len().saturating_sub(40)..])
+        );
+    }
+
+    #[test]
     fn empty_input_gives_the_command_end_of_file() {
         let r = record(&["sh", "-c", "cat; echo done"], b"");
         assert_eq!(code(&r), 0);

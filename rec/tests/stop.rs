@@ -137,6 +137,14 @@ fn stop_mid_output(signal: libc::c_int) {
     assert_eq!(proof, "hup\n");
 }
 
+/// Each stop signal, and the test that sends it.
+const CASES: [(&str, libc::c_int); 4] = [
+    ("sigterm_mid_output", libc::SIGTERM),
+    ("sighup_mid_output", libc::SIGHUP),
+    ("sigint_mid_output", libc::SIGINT),
+    ("sigquit_mid_output", libc::SIGQUIT),
+];
+
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "helper") {
@@ -146,13 +154,12 @@ fn main() {
     // libtest flags (--list, --format, filters) do not apply here; `--list`
     // must still answer so tools that enumerate tests work.
     if args.iter().any(|a| a == "--list") {
-        println!("sigterm_mid_output: test\nsighup_mid_output: test");
+        for (name, _) in CASES {
+            println!("{name}: test");
+        }
         return;
     }
-    for (name, signal) in [
-        ("sigterm_mid_output", libc::SIGTERM),
-        ("sighup_mid_output", libc::SIGHUP),
-    ] {
+    for (name, signal) in CASES {
         print!("test {name} ... ");
         stop_mid_output(signal);
         println!("ok");

@@ -1,1 +1,68 @@
-fn main() {}
+//! `termtape-rec`: records a command's terminal session into a
+//! tlog-compatible log. The work is in the `termtape_rec` library; this
+//! reads the configuration, starts the recorder and maps the outcome to an
+//! exit status.
+
+mod cli;
+
+use std::io;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use termtape_rec::chunk::Recorder;
+use termtape_rec::config::{self, Config, FileConfig};
+use termtape_rec::{pty, relay};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("termtape-rec: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Records; returns the exit status.
+fn run() -> anyhow::Result<u8> {
+    let args = cli::Args::parse();
+    // Before anything else opens a descriptor that could land on 0, 1 or 2.
+    pty::ensure_stdio_open().context("cannot open standard input, output and error")?;
+    let (config_path, required) = match std::env::var_os(config::CONFIG_ENV) {
+        Some(path) if !path.is_empty() => (PathBuf::from(path), true),
+        _ => (PathBuf::from(config::DEFAULT_CONFIG_PATH), false),
+    };
+    let file = FileConfig::load(&config_path, required)?;
+    let config = Config::resolve(
+        &file,
+        &config_path,
+        args.into_flags(),
+        std::env::var_os("SHELL"),
+    )?;
+
+    // The recorder builds tlog messages from what the relay captures and
+    // appends them to `config.output`.
+    let mut recorder = Recorder::open(&config)
+        .with_context(|| format!("cannot record to {}", config.output.display()))?;
+
+    let (stdin, stdout) = (io::stdin(), io::stdout());
+    let exit = relay::run(
+        &config.relay_settings(),
+        stdin.as_fd(),
+        stdout.as_fd(),
+        &mut recorder,
+    )?;
+    Ok(u8::try_from(exit.code()).unwrap_or(u8::MAX))
+}
+
+/// Whether the error comes from writing to a closed pipe (`termtape-rec …
+/// | head`): not worth a message, as for any Unix filter.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
