@@ -970,6 +970,58 @@ mod tests {
     }
 
     #[test]
+    fn raw_mode_is_entered_and_restored_on_drop() {
+        let pty = Pty::open(WindowSize::default(), None).expect("open pty");
+        let before = termios(pty.master()).expect("termios");
+        assert_ne!(
+            before.c_lflag & libc::ICANON,
+            0,
+            "a new PTY starts in canonical mode"
+        );
+        {
+            let raw = RawMode::enter(pty.master()).expect("raw mode");
+            let during = termios(pty.master()).expect("termios");
+            assert_eq!(during.c_lflag & (libc::ICANON | libc::ECHO | libc::ISIG), 0);
+            assert_eq!(during.c_oflag & libc::OPOST, 0);
+            assert_eq!(raw.original().c_lflag, before.c_lflag);
+        }
+        let after = termios(pty.master()).expect("termios");
+        assert_eq!(
+            (
+                after.c_iflag,
+                after.c_oflag,
+                after.c_cflag,
+                after.c_lflag,
+                after.c_cc
+            ),
+            (
+                before.c_iflag,
+                before.c_oflag,
+                before.c_cflag,
+                before.c_lflag,
+                before.c_cc
+            )
+        );
+    }
+
+    #[test]
+    fn restore_is_idempotent() {
+        let pty = Pty::open(WindowSize::default(), None).expect("open pty");
+        let mut raw = RawMode::enter(pty.master()).expect("raw mode");
+        raw.restore().expect("restore");
+        // Raw again behind the guard's back: a second restore must not undo it.
+        let again = RawMode::enter(pty.master()).expect("raw mode");
+        raw.restore().expect("second restore does nothing");
+        let now = termios(pty.master()).expect("termios");
+        assert_eq!(now.c_lflag & libc::ICANON, 0);
+        drop(again);
+        assert_ne!(
+            termios(pty.master()).expect("termios").c_lflag & libc::ICANON,
+            0
+        );
+    }
+
+    #[test]
     fn signal_set_insert_take() {
         let mut s = SignalSet::default();
         s.insert(libc::SIGCHLD);
