@@ -42,3 +42,142 @@ pub fn journal_json_messages(path: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+/// A built binary of the workspace (`termtape`, `termtape-rec`), building
+/// the workspace's binaries once if they are not there yet.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    // target/<profile>/deps/e2e-… → target/<profile>/
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_path_buf();
+    let path = dir.join(name);
+    // Always asked (a no-op when up to date), so a test never runs a stale
+    // binary after `cargo test -p termtape-tests`.
+    BUILD.call_once(|| {
+        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "--quiet",
+            "--bins",
+            "-p",
+            "termtape-rec",
+            "-p",
+            "termtape-player",
+        ]);
+        if profile == "release" {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(status.success(), "building the binaries failed");
+    });
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// Whether a program is on PATH (tests of real peers need them; CI installs
+/// them through scripts/setup).
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+}
+
+/// Fails loudly if a peer is missing: tests never pass by skipping.
+pub fn require(program: &str) {
+    assert!(
+        have(program),
+        "{program} is not installed: run scripts/setup (as root) first"
+    );
+}
+
+/// Runs the real tlog-play on a file of messages with a pseudo-terminal as
+/// its standard input (without one it spins) and returns what it wrote,
+/// without the terminal reset it appends at the end.
+pub fn tlog_play(log: &Path, extra: &[&str]) -> (Vec<u8>, std::process::ExitStatus, String) {
+    require("tlog-play");
+    let pty = pty::Pair::open();
+    let out = std::process::Command::new("tlog-play")
+        .arg("-i")
+        .arg(log)
+        .args(["--speed", "1000"])
+        .args(extra)
+        .stdin(pty.slave())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("running tlog-play");
+    let mut bytes = out.stdout;
+    for trailer in [&b"\x1b[0m\x1b[?25h\n\0"[..], b"\x1b[0m\x1b[?25h\n"] {
+        if bytes.ends_with(trailer) {
+            bytes.truncate(bytes.len() - trailer.len());
+            break;
+        }
+    }
+    (
+        bytes,
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a command, asserting success, and returns its standard output.
+pub fn run_ok(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Pseudo-terminal pairs for peers that insist on a terminal.
+pub mod pty {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    /// Both ends of a pseudo-terminal.
+    pub struct Pair {
+        /// The controlling side.
+        pub master: OwnedFd,
+        slave: OwnedFd,
+    }
+
+    impl Pair {
+        /// Opens a new pair.
+        #[allow(unsafe_code, reason = "openpty has no safe wrapper in std")]
+        pub fn open() -> Pair {
+            let (mut master, mut slave) = (-1, -1);
+            // SAFETY: both out-pointers refer to live locals; name, termios
+            // and window size may be null.
+            let rc = unsafe {
+                libc::openpty(
+                    &mut master,
+                    &mut slave,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                )
+            };
+            assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+            // SAFETY: openpty succeeded, so both are open descriptors we own.
+            unsafe {
+                Pair {
+                    master: OwnedFd::from_raw_fd(master),
+                    slave: OwnedFd::from_raw_fd(slave),
+                }
+            }
+        }
+
+        /// A new handle on the terminal side, for a child's stdio.
+        pub fn slave(&self) -> std::process::Stdio {
+            std::process::Stdio::from(self.slave.try_clone().expect("dup"))
+        }
+    }
+}

@@ -1,3 +1,6 @@
 //! termtape's end-to-end tests: one test binary, one module per area.
 
 mod conformance;
+mod damage;
+mod interop;
+mod signals;

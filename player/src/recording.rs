@@ -40,6 +40,7 @@ pub fn read_packets(
     mut on_damage: impl FnMut(&Error),
 ) -> Result<(), ReadError> {
     let mut reader = Reader::new(input, Some(source.to_owned()), damage == Damage::Skip);
+    let mut found = false;
     let mut chosen: Option<String> = match selection {
         Selection::First => None,
         Selection::Rec(id) => Some(id.clone()),
@@ -67,6 +68,7 @@ pub fn read_packets(
             }
             Some(_) => continue,
         }
+        found = true;
         let at = Location {
             source: Some(source.to_owned()),
             line: reader.line(),
@@ -87,7 +89,7 @@ pub fn read_packets(
             Err(e) => on_damage(&e),
         }
     }
-    if let (Selection::Rec(id), None) = (selection, &chosen) {
+    if let (Selection::Rec(id), false) = (selection, found) {
         return Err(ReadError::NotFound {
             name: source.to_owned(),
             rec: id.clone(),
