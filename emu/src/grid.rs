@@ -1,0 +1,233 @@
+//! Rows of cells, and the cell operations that keep wide characters whole.
+//!
+//! Invariant kept by every operation here: a `WIDE` cell is always followed by
+//! a `SPACER` cell and a `SPACER` is always preceded by a `WIDE` cell. An
+//! operation that would split a pair blanks both halves, as xterm does.
+
+use crate::cell::{Cell, MARKS, SPACER, WIDE};
+
+/// Combining marks kept per cell; more are dropped (xterm keeps 2 by default).
+pub(crate) const MAX_MARKS: usize = 4;
+
+/// One screen line.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct Row {
+    pub(crate) cells: Vec<Cell>,
+    /// Combining marks by column, sorted by column; only cells flagged `MARKS`.
+    pub(crate) marks: Vec<(u16, String)>,
+}
+
+impl Row {
+    pub(crate) fn new(cols: usize, blank: Cell) -> Row {
+        Row {
+            cells: vec![blank; cols],
+            marks: Vec::new(),
+        }
+    }
+
+    pub(crate) fn marks_at(&self, col: usize) -> &str {
+        match self.marks.binary_search_by_key(&(col as u16), |m| m.0) {
+            Ok(i) => &self.marks[i].1,
+            Err(_) => "",
+        }
+    }
+
+    pub(crate) fn add_mark(&mut self, col: usize, c: char) {
+        match self.marks.binary_search_by_key(&(col as u16), |m| m.0) {
+            Ok(i) => {
+                if self.marks[i].1.chars().count() < MAX_MARKS {
+                    self.marks[i].1.push(c);
+                }
+            }
+            Err(i) => self.marks.insert(i, (col as u16, c.to_string())),
+        }
+        self.cells[col].flags |= MARKS;
+    }
+
+    fn drop_marks(&mut self, from: usize, to: usize) {
+        if !self.marks.is_empty() {
+            self.marks
+                .retain(|m| (m.0 as usize) < from || (m.0 as usize) >= to);
+        }
+    }
+
+    /// Blanks both halves of a wide character that straddles the boundary
+    /// before column `at` (between `at - 1` and `at`).
+    #[inline]
+    pub(crate) fn break_at(&mut self, at: usize, blank: Cell) {
+        if at == 0 || at >= self.cells.len() {
+            return;
+        }
+        if self.cells[at].flags & SPACER != 0 {
+            self.set_blank(at - 1, blank);
+            self.set_blank(at, blank);
+        }
+    }
+
+    #[inline]
+    fn set_blank(&mut self, col: usize, blank: Cell) {
+        if self.cells[col].flags & MARKS != 0 {
+            self.drop_marks(col, col + 1);
+        }
+        self.cells[col] = blank;
+    }
+
+    /// Writes `cell` at `col` (and its spacer when wide), keeping pairs whole.
+    #[inline]
+    pub(crate) fn put(&mut self, col: usize, cell: Cell, wide: bool, blank: Cell) {
+        let w = if wide { 2 } else { 1 };
+        self.break_at(col, blank);
+        self.break_at(col + w, blank);
+        if self.cells[col].flags & MARKS != 0 || (wide && self.cells[col + 1].flags & MARKS != 0) {
+            self.drop_marks(col, col + w);
+        }
+        self.cells[col] = cell;
+        if wide {
+            self.cells[col + 1] = Cell {
+                ch: ' ',
+                flags: (cell.flags & !WIDE) | SPACER,
+                ..cell
+            };
+        }
+    }
+
+    /// Sets columns `from..to` to `blank`.
+    pub(crate) fn erase(&mut self, from: usize, to: usize, blank: Cell) {
+        let to = to.min(self.cells.len());
+        if from >= to {
+            return;
+        }
+        self.break_at(from, blank);
+        self.break_at(to, blank);
+        self.drop_marks(from, to);
+        self.cells[from..to].fill(blank);
+    }
+
+    /// Inserts `n` blanks at `at`, shifting the rest right; cells pushed past the edge are lost.
+    pub(crate) fn insert(&mut self, at: usize, n: usize, blank: Cell) {
+        let cols = self.cells.len();
+        if at >= cols {
+            return;
+        }
+        let n = n.min(cols - at);
+        self.break_at(at, blank);
+        // Whatever gets pushed off the edge must not leave half a wide character.
+        self.break_at(cols - n, blank);
+        self.drop_marks(cols - n, cols);
+        self.cells.copy_within(at..cols - n, at + n);
+        self.cells[at..at + n].fill(blank);
+        for m in &mut self.marks {
+            if m.0 as usize >= at {
+                m.0 += n as u16;
+            }
+        }
+    }
+
+    /// Deletes `n` cells at `at`, shifting the rest left and filling with blanks.
+    pub(crate) fn delete(&mut self, at: usize, n: usize, blank: Cell) {
+        let cols = self.cells.len();
+        if at >= cols {
+            return;
+        }
+        let n = n.min(cols - at);
+        self.break_at(at, blank);
+        self.break_at(at + n, blank);
+        self.drop_marks(at, at + n);
+        self.cells.copy_within(at + n..cols, at);
+        self.cells[cols - n..].fill(blank);
+        for m in &mut self.marks {
+            if m.0 as usize >= at + n {
+                m.0 -= n as u16;
+            }
+        }
+    }
+
+    /// Changes the width to `cols`, truncating or padding with `blank`.
+    pub(crate) fn resize(&mut self, cols: usize, blank: Cell) {
+        if cols < self.cells.len() {
+            self.break_at(cols, blank);
+            self.drop_marks(cols, usize::MAX);
+            self.cells.truncate(cols);
+        } else {
+            self.cells.resize(cols, blank);
+        }
+    }
+
+    /// Resets the row to `blank` everywhere.
+    pub(crate) fn clear(&mut self, blank: Cell) {
+        self.cells.fill(blank);
+        self.marks.clear();
+    }
+
+    /// True when every cell is a default blank.
+    pub(crate) fn is_blank(&self) -> bool {
+        self.cells.iter().all(Cell::is_blank)
+    }
+
+    /// The row's text: continuations skipped, marks included, trailing blanks trimmed.
+    pub(crate) fn text(&self) -> String {
+        let mut s = String::with_capacity(self.cells.len());
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.flags & SPACER != 0 {
+                continue;
+            }
+            s.push(c.ch);
+            if c.flags & MARKS != 0 {
+                s.push_str(self.marks_at(i));
+            }
+        }
+        let trimmed = s.trim_end_matches(' ').len();
+        s.truncate(trimmed);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::Pen;
+
+    fn row(text: &str) -> Row {
+        let mut r = Row::new(6, Cell::BLANK);
+        let mut col = 0;
+        for ch in text.chars() {
+            let wide = ch == '中';
+            r.put(
+                col,
+                Cell::new(ch, Pen::default(), if wide { WIDE } else { 0 }),
+                wide,
+                Cell::BLANK,
+            );
+            col += if wide { 2 } else { 1 };
+        }
+        r
+    }
+
+    #[test]
+    fn overwriting_half_a_wide_char_blanks_the_other_half() {
+        let mut r = row("a中b");
+        r.put(2, Cell::new('x', Pen::default(), 0), false, Cell::BLANK);
+        assert_eq!(r.text(), "a xb");
+        let mut r = row("a中b");
+        r.put(1, Cell::new('x', Pen::default(), 0), false, Cell::BLANK);
+        assert_eq!(r.text(), "ax b");
+    }
+
+    #[test]
+    fn insert_drops_a_wide_char_split_at_the_edge() {
+        let mut r = row("abcd中");
+        r.insert(0, 1, Cell::BLANK);
+        assert_eq!(r.text(), " abcd");
+        assert_eq!(r.cells[5], Cell::BLANK);
+    }
+
+    #[test]
+    fn delete_moves_marks_with_their_cells() {
+        let mut r = row("abc");
+        r.add_mark(2, '\u{301}');
+        r.delete(0, 1, Cell::BLANK);
+        assert_eq!(r.text(), "bc\u{301}");
+        r.erase(0, 6, Cell::BLANK);
+        assert!(r.marks.is_empty());
+    }
+}
