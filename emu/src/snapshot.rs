@@ -28,6 +28,8 @@ use crate::terminal::{LastPrint, MouseEncoding, MouseMode, Saved, Terminal};
 struct Writer {
     out: String,
     pen: Pen,
+    /// Length of `out` right after the last character printed.
+    printed_at: usize,
 }
 
 fn color(out: &mut String, c: Color, base: u16) {
@@ -130,6 +132,7 @@ impl Writer {
         if cell.flags & MARKS != 0 {
             self.out.push_str(row.marks_at(col));
         }
+        self.printed_at = self.out.len();
     }
 
     /// Draws a screen onto a blank one; `cursor_free` says the cursor position
@@ -254,6 +257,7 @@ impl Terminal {
         let mut w = Writer {
             out: String::with_capacity(256 + cols * c.rows as usize * 2),
             pen: Pen::default(),
+            printed_at: 0,
         };
         w.out.push_str("\x1bc");
         let shift = c.last.filter(|l| c.modes.insert && l.width > 0);
@@ -347,6 +351,11 @@ impl Terminal {
             3 => w.out.push_str("\x1bO"),
             _ => {}
         }
+        if c.last.is_none() && w.printed_at == w.out.len() && w.printed_at > 0 {
+            // Nothing may repeat the cell just drawn (REP): end with a no-op
+            // control, a lone ST, which every terminal ignores.
+            w.out.push_str("\x1b\\");
+        }
         if let Some(l) = c.last {
             match l.ss {
                 2 => w.out.push_str("\x1bN"),
@@ -374,6 +383,7 @@ impl Terminal {
         let mut w = Writer {
             out: String::new(),
             pen: Pen::default(),
+            printed_at: 0,
         };
         for (r, row) in self.core.screen().iter().enumerate() {
             if r > 0 {
