@@ -37,6 +37,10 @@ pub const DEFAULT_PAYLOAD: usize = 2048;
 /// character with every record it may need.
 pub const MIN_PAYLOAD: usize = 64;
 
+/// The most time a burst of output may go without a delay record, in
+/// milliseconds (see `Encoder::stamp`).
+pub const MAX_DEFERRED_MS: u64 = 50;
+
 /// The identity of a recording, repeated in each of its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -166,6 +170,8 @@ pub struct Encoder {
     start: Option<u64>,
     /// The latest time seen, so that time never goes back.
     latest: u64,
+    /// Exact elapsed time of the previous packet.
+    previous_packet: Option<Duration>,
     /// The last time of the previous message: the next one cannot start
     /// before it, even with a character whose last byte came earlier.
     floor: u64,
@@ -215,6 +221,7 @@ impl Encoder {
             start: None,
             latest: 0,
             floor: 0,
+            previous_packet: None,
             line: Vec::with_capacity(payload + 512),
         })
     }
@@ -243,6 +250,10 @@ impl Encoder {
         rows: u16,
         emit: &mut impl FnMut(Encoded<'_>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        if self.window >= WindowState::Known && (cols, rows) == (self.cols, self.rows) {
+            // The size did not change: nothing to record, not even the time.
+            return Ok(());
+        }
         let ts = self.stamp(at);
         while !self.try_window(ts, cols, rows) {
             self.flush(emit)?;
@@ -360,13 +371,28 @@ impl Encoder {
 
     /// Elapsed milliseconds for `at`, never before the last time seen (so a
     /// clock that steps back cannot make the timing go backwards).
+    ///
+    /// Like tlog, a packet that follows the previous one by less than a
+    /// millisecond takes the current time of the message, so a burst of
+    /// output is not broken up by a delay record at every millisecond tick
+    /// (tlog drops such gaps for good; here the time they add up to is
+    /// written with the next real pause, or after [`MAX_DEFERRED_MS`], so
+    /// timing does not drift).
     fn stamp(&mut self, at: Duration) -> u64 {
         let ms = u64::try_from(at.as_millis())
             .unwrap_or(u64::MAX)
             .max(self.latest);
         self.latest = ms;
         self.start.get_or_insert(ms);
-        ms
+        let burst = self
+            .previous_packet
+            .is_some_and(|prev| at.saturating_sub(prev) < Duration::from_millis(1));
+        self.previous_packet = Some(at);
+        if burst && self.got_ts && ms - self.last_ts < MAX_DEFERRED_MS {
+            self.last_ts
+        } else {
+            ms
+        }
     }
 
     fn buf(&self, stream: Stream) -> &StreamBuf {
