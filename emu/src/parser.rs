@@ -185,6 +185,11 @@ impl Parser {
         &self.utf8[..self.utf8_len as usize]
     }
 
+    /// Heap bytes held (the OSC buffer).
+    pub(crate) fn heap_size(&self) -> usize {
+        self.osc.capacity()
+    }
+
     /// True when no escape sequence is in progress.
     pub(crate) fn in_ground(&self) -> bool {
         self.state == State::Ground

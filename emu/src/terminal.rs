@@ -1236,6 +1236,26 @@ impl Terminal {
         self.core.scrollback.get(i).map(Row::text)
     }
 
+    /// Bytes of heap the terminal holds (allocated capacity, parser included).
+    pub fn heap_size(&self) -> usize {
+        use std::mem::size_of;
+        let row = |r: &Row| {
+            r.cells.capacity() * size_of::<Cell>()
+                + r.marks.capacity() * size_of::<(u16, String)>()
+                + r.marks.iter().map(|m| m.1.capacity()).sum::<usize>()
+        };
+        let screen = |s: &Vec<Row>| s.capacity() * size_of::<Row>() + s.iter().map(row).sum::<usize>();
+        let c = &self.core;
+        screen(&c.primary)
+            + screen(&c.alternate)
+            + c.scrollback.capacity() * size_of::<Row>()
+            + c.scrollback.iter().map(row).sum::<usize>()
+            + c.tabs.capacity()
+            + c.title.capacity()
+            + c.icon.capacity()
+            + self.parser.heap_size()
+    }
+
     /// True when no escape sequence is half-read.
     pub fn in_ground_state(&self) -> bool {
         self.parser.in_ground() && self.parser.partial_utf8().is_empty()
@@ -1349,6 +1369,14 @@ mod tests {
         t.feed("ab中".as_bytes());
         // The cursor stayed at column 0, so "ab" overwrites the "x".
         assert_eq!(t.row_text(0), "ab中");
+    }
+
+    #[test]
+    fn fresh_200x50_terminal_takes_under_400_kib() {
+        let t = Terminal::new(200, 50);
+        // Two screens of 10,000 cells at 16 bytes, plus row headers.
+        assert!(t.heap_size() >= 2 * 10_000 * 16);
+        assert!(t.heap_size() <= 400 * 1024, "{}", t.heap_size());
     }
 
     #[test]
