@@ -10,18 +10,39 @@ use crate::cell::{Cell, MARKS, SPACER, WIDE};
 pub(crate) const MAX_MARKS: usize = 4;
 
 /// One screen line.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) cells: Vec<Cell>,
     /// Combining marks by column, sorted by column; only cells flagged `MARKS`.
     pub(crate) marks: Vec<(u16, String)>,
+    /// Every cell from this column on is `Cell::BLANK`: clearing a row only
+    /// touches what was written (a line of `seq` output is a few cells).
+    pub(crate) dirty: u16,
 }
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.cells == other.cells && self.marks == other.marks
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     pub(crate) fn new(cols: usize, blank: Cell) -> Row {
+        let dirty = if blank == Cell::BLANK { 0 } else { cols as u16 };
         Row {
             cells: vec![blank; cols],
             marks: Vec::new(),
+            dirty,
+        }
+    }
+
+    /// Notes that cells before `to` may have been written.
+    #[inline(always)]
+    pub(crate) fn touch(&mut self, to: usize) {
+        if to as u16 > self.dirty {
+            self.dirty = to as u16;
         }
     }
 
@@ -42,6 +63,7 @@ impl Row {
             Err(i) => self.marks.insert(i, (col as u16, c.to_string())),
         }
         self.cells[col].flags |= MARKS;
+        self.touch(col + 1);
     }
 
     fn drop_marks(&mut self, from: usize, to: usize) {
@@ -53,15 +75,17 @@ impl Row {
 
     /// Blanks both halves of a wide character that straddles the boundary
     /// before column `at` (between `at - 1` and `at`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn break_at(&mut self, at: usize, blank: Cell) {
-        if at == 0 || at >= self.cells.len() {
-            return;
+        if at > 0 && at < self.cells.len() && self.cells[at].flags & SPACER != 0 {
+            self.break_pair(at, blank);
         }
-        if self.cells[at].flags & SPACER != 0 {
-            self.set_blank(at - 1, blank);
-            self.set_blank(at, blank);
-        }
+    }
+
+    #[cold]
+    fn break_pair(&mut self, at: usize, blank: Cell) {
+        self.set_blank(at - 1, blank);
+        self.set_blank(at, blank);
     }
 
     #[inline]
@@ -82,6 +106,7 @@ impl Row {
             self.drop_marks(col, col + w);
         }
         self.cells[col] = cell;
+        self.touch(col + w);
         if wide {
             self.cells[col + 1] = Cell {
                 ch: ' ',
@@ -100,7 +125,18 @@ impl Row {
         self.break_at(from, blank);
         self.break_at(to, blank);
         self.drop_marks(from, to);
-        self.cells[from..to].fill(blank);
+        if blank == Cell::BLANK {
+            let end = to.min(self.dirty as usize);
+            if from < end {
+                self.cells[from..end].fill(blank);
+            }
+            if to >= self.dirty as usize {
+                self.dirty = self.dirty.min(from as u16);
+            }
+        } else {
+            self.cells[from..to].fill(blank);
+            self.touch(to);
+        }
     }
 
     /// Inserts `n` blanks at `at`, shifting the rest right; cells pushed past the edge are lost.
@@ -116,6 +152,7 @@ impl Row {
         self.drop_marks(cols - n, cols);
         self.cells.copy_within(at..cols - n, at + n);
         self.cells[at..at + n].fill(blank);
+        self.dirty = cols as u16;
         for m in &mut self.marks {
             if m.0 as usize >= at {
                 m.0 += n as u16;
@@ -135,6 +172,9 @@ impl Row {
         self.drop_marks(at, at + n);
         self.cells.copy_within(at + n..cols, at);
         self.cells[cols - n..].fill(blank);
+        if blank != Cell::BLANK {
+            self.dirty = cols as u16;
+        }
         for m in &mut self.marks {
             if m.0 as usize >= at + n {
                 m.0 -= n as u16;
@@ -148,6 +188,7 @@ impl Row {
             self.break_at(cols, blank);
             self.drop_marks(cols, usize::MAX);
             self.cells.truncate(cols);
+            self.dirty = self.dirty.min(cols as u16);
         } else {
             self.cells.resize(cols, blank);
         }
@@ -155,19 +196,29 @@ impl Row {
 
     /// Resets the row to `blank` everywhere.
     pub(crate) fn clear(&mut self, blank: Cell) {
-        self.cells.fill(blank);
+        if blank == Cell::BLANK {
+            let end = (self.dirty as usize).min(self.cells.len());
+            self.cells[..end].fill(blank);
+            self.dirty = 0;
+        } else {
+            self.cells.fill(blank);
+            self.dirty = self.cells.len() as u16;
+        }
         self.marks.clear();
     }
 
     /// True when every cell is a default blank.
     pub(crate) fn is_blank(&self) -> bool {
-        self.cells.iter().all(Cell::is_blank)
+        self.cells[..(self.dirty as usize).min(self.cells.len())]
+            .iter()
+            .all(Cell::is_blank)
     }
 
     /// The row's text: continuations skipped, marks included, trailing blanks trimmed.
     pub(crate) fn text(&self) -> String {
-        let mut s = String::with_capacity(self.cells.len());
-        for (i, c) in self.cells.iter().enumerate() {
+        let end = (self.dirty as usize).min(self.cells.len());
+        let mut s = String::with_capacity(end);
+        for (i, c) in self.cells[..end].iter().enumerate() {
             if c.flags & SPACER != 0 {
                 continue;
             }
@@ -219,6 +270,19 @@ mod tests {
         r.insert(0, 1, Cell::BLANK);
         assert_eq!(r.text(), " abcd");
         assert_eq!(r.cells[5], Cell::BLANK);
+    }
+
+    #[test]
+    fn dirty_mark_bounds_written_cells() {
+        let mut r = row("ab");
+        assert_eq!(r.dirty, 2);
+        r.erase(1, 6, Cell::BLANK);
+        assert_eq!(r.dirty, 1);
+        r.erase(0, 2, Cell::erased(crate::cell::Color::Indexed(1)));
+        assert_eq!(r.dirty, 2);
+        r.clear(Cell::BLANK);
+        assert_eq!((r.dirty, r.is_blank()), (0, true));
+        assert_eq!(r, Row::new(6, Cell::BLANK));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub(crate) trait Perform {
     fn print_ascii(&mut self, run: &[u8]);
     /// One printable character (not C0, not DEL, not C1).
     fn print(&mut self, c: char);
+    /// Valid UTF-8 text without C0 controls or DEL (it may hold C1 code
+    /// points, which are to be ignored), in ground state.
+    fn print_str(&mut self, s: &str);
     /// A C0 control (0x00..=0x1F).
     fn execute(&mut self, byte: u8);
     /// `ESC intermediates final`.
@@ -159,6 +162,65 @@ impl Parser {
                 }
                 if i > start {
                     p.print_ascii(&bytes[start..i]);
+                    continue;
+                }
+                if bytes[i] >= 0x80 {
+                    // A run of non-ASCII text: validate it in one go, with the
+                    // same maximal-subpart replacement as the byte path below.
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|&b| b < 0x20 || b == 0x7F)
+                        .map_or(len, |n| i + n);
+                    while i < end {
+                        match std::str::from_utf8(&bytes[i..end]) {
+                            Ok(s) => {
+                                p.print_str(s);
+                                i = end;
+                            }
+                            Err(e) => {
+                                let valid = e.valid_up_to();
+                                if valid > 0 {
+                                    p.print_str(
+                                        std::str::from_utf8(&bytes[i..i + valid])
+                                            .unwrap_or_default(),
+                                    );
+                                    i += valid;
+                                }
+                                match e.error_len() {
+                                    Some(k) => {
+                                        p.print_str("\u{FFFD}");
+                                        i += k;
+                                    }
+                                    // Cut by the end of the input: the byte path
+                                    // below keeps it for the next call.
+                                    None if end == len => break,
+                                    // Cut by a control character.
+                                    None => {
+                                        p.print_str("\u{FFFD}");
+                                        i = end;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if i == end {
+                        continue;
+                    }
+                }
+            }
+            if self.state == State::CsiParam || self.state == State::CsiEntry {
+                // Parameters: the bulk of CSI bytes, handled without the full dispatch.
+                let b = bytes[i];
+                if b.is_ascii_digit() {
+                    self.param_digit(b);
+                    self.state = State::CsiParam;
+                    i += 1;
+                    continue;
+                }
+                if b == b';' {
+                    self.param_sep(b);
+                    self.state = State::CsiParam;
+                    i += 1;
                     continue;
                 }
             }
@@ -455,6 +517,11 @@ mod tests {
         fn print(&mut self, c: char) {
             self.0.push(format!("p{c}"));
         }
+        fn print_str(&mut self, s: &str) {
+            for c in s.chars().filter(|c| !('\u{80}'..='\u{9f}').contains(c)) {
+                self.print(c);
+            }
+        }
         fn execute(&mut self, byte: u8) {
             self.0.push(format!("x{byte:02x}"));
         }
@@ -539,6 +606,17 @@ mod tests {
             ["p\u{fffd}", "p\u{fffd}", "p\u{fffd}"]
         );
         assert_eq!(parse("é€😀".as_bytes()), ["pé", "p€", "p😀"]);
+    }
+
+    #[test]
+    fn utf8_cut_after_non_ascii_text_waits_for_the_rest() {
+        // Regression: the bulk UTF-8 path once looped forever here.
+        let mut p = Parser::default();
+        let mut log = Log::default();
+        p.advance(&mut log, b"\xc3\xa9\xe2");
+        p.advance(&mut log, b"\x82\xac\xc3");
+        p.advance(&mut log, b"\x1b[m");
+        assert_eq!(log.0, ["pé", "p€", "p\u{fffd}", "c0m"]);
     }
 
     #[test]

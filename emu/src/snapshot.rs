@@ -18,6 +18,7 @@
 //!
 //! Scrollback is not part of a snapshot.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use crate::cell::{Cell, Color, MARKS, Pen, SPACER, Underline};
@@ -137,7 +138,7 @@ impl Writer {
 
     /// Draws a screen onto a blank one; `cursor_free` says the cursor position
     /// does not matter between rows (it never does here).
-    fn draw(&mut self, screen: &[Row], shift: Option<LastPrint>) {
+    fn draw(&mut self, screen: &VecDeque<Row>, shift: Option<LastPrint>) {
         for (r, row) in screen.iter().enumerate() {
             let shifted;
             let row = match shift {
@@ -183,7 +184,7 @@ impl Writer {
 
     /// Puts the cursor on the last column of `row` with the wrap flag set, by
     /// printing that cell again. Origin mode, if set, must have full margins.
-    fn wrap_at(&mut self, screen: &[Row], row: u16, rel_row: u16, cols: usize) {
+    fn wrap_at(&mut self, screen: &VecDeque<Row>, row: u16, rel_row: u16, cols: usize) {
         let cells = &screen[row as usize];
         let mut col = cols - 1;
         if cells.cells[col].flags & SPACER != 0 && col > 0 {
@@ -210,7 +211,7 @@ impl Writer {
     }
 
     /// Sets up a screen's saved cursor and saves it with DECSC.
-    fn saved(&mut self, s: &Saved, screen: &[Row], cols: usize) {
+    fn saved(&mut self, s: &Saved, screen: &VecDeque<Row>, cols: usize) {
         if *s == Saved::default() {
             return;
         }

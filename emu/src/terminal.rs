@@ -147,8 +147,8 @@ pub(crate) struct LastPrint {
 pub(crate) struct Core {
     pub(crate) cols: u16,
     pub(crate) rows: u16,
-    pub(crate) primary: Vec<Row>,
-    pub(crate) alternate: Vec<Row>,
+    pub(crate) primary: VecDeque<Row>,
+    pub(crate) alternate: VecDeque<Row>,
     pub(crate) alt_active: bool,
     pub(crate) scrollback: VecDeque<Row>,
     pub(crate) scrollback_limit: usize,
@@ -187,8 +187,8 @@ impl Core {
         Core {
             cols,
             rows,
-            primary: screen(),
-            alternate: screen(),
+            primary: screen().into(),
+            alternate: screen().into(),
             alt_active: false,
             scrollback: VecDeque::new(),
             scrollback_limit,
@@ -211,7 +211,7 @@ impl Core {
     }
 
     #[inline]
-    pub(crate) fn screen(&self) -> &Vec<Row> {
+    pub(crate) fn screen(&self) -> &VecDeque<Row> {
         if self.alt_active {
             &self.alternate
         } else {
@@ -220,7 +220,7 @@ impl Core {
     }
 
     #[inline]
-    fn screen_mut(&mut self) -> &mut Vec<Row> {
+    fn screen_mut(&mut self) -> &mut VecDeque<Row> {
         if self.alt_active {
             &mut self.alternate
         } else {
@@ -234,6 +234,19 @@ impl Core {
     }
 
     // ----- printing -----
+
+    /// `print_char` for a character outside ASCII (no charset mapping applies).
+    #[inline]
+    fn print_wide_or_other(&mut self, c: char) {
+        let ss = std::mem::take(&mut self.ss);
+        match c.width() {
+            Some(0) => {
+                self.add_mark(c);
+                self.last = None;
+            }
+            w => self.put_char(c, w.unwrap_or(1).min(2), c, ss),
+        }
+    }
 
     fn print_char(&mut self, c: char) {
         let ss = self.ss;
@@ -344,6 +357,7 @@ impl Core {
             for (cell, &b) in row.cells[col..col + n].iter_mut().zip(&run[i..i + n]) {
                 *cell = Cell::new(b as char, pen, 0);
             }
+            row.touch(col + n);
             i += n;
             self.last = Some(LastPrint {
                 raw: run[i - 1] as char,
@@ -410,8 +424,8 @@ impl Core {
             }
         }
         let screen = self.screen_mut();
-        screen[top..=bottom].rotate_left(n);
-        for row in &mut screen[bottom + 1 - n..=bottom] {
+        rotate(screen, top, bottom, n, true);
+        for row in screen.range_mut(bottom + 1 - n..=bottom) {
             row.clear(blank);
         }
     }
@@ -421,8 +435,8 @@ impl Core {
         let n = n.min(bottom - top + 1);
         let blank = self.blank();
         let screen = self.screen_mut();
-        screen[top..=bottom].rotate_right(n);
-        for row in &mut screen[top..top + n] {
+        rotate(screen, top, bottom, n, false);
+        for row in screen.range_mut(top..top + n) {
             row.clear(blank);
         }
     }
@@ -503,13 +517,13 @@ impl Core {
             0 => {
                 let screen = self.screen_mut();
                 screen[r].erase(c, cols, blank);
-                for row in &mut screen[r + 1..] {
+                for row in screen.range_mut(r + 1..) {
                     row.clear(blank);
                 }
             }
             1 => {
                 let screen = self.screen_mut();
-                for row in &mut screen[..r] {
+                for row in screen.range_mut(..r) {
                     row.clear(blank);
                 }
                 screen[r].erase(0, c + 1, blank);
@@ -549,8 +563,8 @@ impl Core {
         let n = (n as usize).min(bottom - r + 1);
         let blank = self.blank();
         let screen = self.screen_mut();
-        screen[r..=bottom].rotate_right(n);
-        for row in &mut screen[r..r + n] {
+        rotate(screen, r, bottom, n, false);
+        for row in screen.range_mut(r..r + n) {
             row.clear(blank);
         }
         self.pending_wrap = false;
@@ -564,8 +578,8 @@ impl Core {
         let n = (n as usize).min(bottom - r + 1);
         let blank = self.blank();
         let screen = self.screen_mut();
-        screen[r..=bottom].rotate_left(n);
-        for row in &mut screen[bottom + 1 - n..=bottom] {
+        rotate(screen, r, bottom, n, true);
+        for row in screen.range_mut(bottom + 1 - n..=bottom) {
             row.clear(blank);
         }
         self.pending_wrap = false;
@@ -826,6 +840,7 @@ impl Core {
             .enumerate()
         {
             let removed: Vec<Row> = screen.drain(..shift).collect();
+            screen.make_contiguous();
             if idx == 0 && self.scrollback_limit > 0 {
                 for line in removed {
                     if self.scrollback.len() >= self.scrollback_limit {
@@ -839,7 +854,7 @@ impl Core {
                 row.resize(c, Cell::BLANK);
             }
             while screen.len() < rws {
-                screen.push(Row::new(c, Cell::BLANK));
+                screen.push_back(Row::new(c, Cell::BLANK));
             }
         }
         let old_cols = self.tabs.len();
@@ -860,6 +875,25 @@ impl Core {
             s.pending_wrap = false;
         }
         self.last = None;
+    }
+}
+
+/// Rotates rows `top..=bottom` by `n` (up: towards the top). A whole-screen
+/// rotation is O(n) in a ring buffer, which is what makes scrolling cheap.
+fn rotate(screen: &mut VecDeque<Row>, top: usize, bottom: usize, n: usize, up: bool) {
+    if top == 0 && bottom + 1 == screen.len() {
+        if up {
+            screen.rotate_left(n);
+        } else {
+            screen.rotate_right(n);
+        }
+    } else {
+        let region = &mut screen.make_contiguous()[top..=bottom];
+        if up {
+            region.rotate_left(n);
+        } else {
+            region.rotate_right(n);
+        }
     }
 }
 
@@ -919,6 +953,16 @@ impl Perform for Core {
 
     fn print(&mut self, c: char) {
         self.print_char(c);
+    }
+
+    fn print_str(&mut self, s: &str) {
+        for c in s.chars() {
+            if (c as u32) < 0x80 {
+                self.print_char(c);
+            } else if (c as u32) >= 0xA0 {
+                self.print_wide_or_other(c);
+            }
+        }
     }
 
     fn execute(&mut self, byte: u8) {
@@ -1244,7 +1288,8 @@ impl Terminal {
                 + r.marks.capacity() * size_of::<(u16, String)>()
                 + r.marks.iter().map(|m| m.1.capacity()).sum::<usize>()
         };
-        let screen = |s: &Vec<Row>| s.capacity() * size_of::<Row>() + s.iter().map(row).sum::<usize>();
+        let screen =
+            |s: &VecDeque<Row>| s.capacity() * size_of::<Row>() + s.iter().map(row).sum::<usize>();
         let c = &self.core;
         screen(&c.primary)
             + screen(&c.alternate)
