@@ -181,3 +181,92 @@ pub mod pty {
         }
     }
 }
+
+/// Makes sure a systemd-journald runs: the machine's own if there is one,
+/// else a standalone one started here (as a container without systemd
+/// needs) and stopped by its PID when the test process exits.
+pub fn journald() {
+    static START: std::sync::Once = std::sync::Once::new();
+    START.call_once(|| {
+        let socket = Path::new("/run/systemd/journal/socket");
+        if socket.exists() && journal_sync() {
+            return;
+        }
+        std::fs::create_dir_all("/run/systemd/journal")
+            .expect("creating /run/systemd/journal (tests run as root)");
+        // Left running for the other tests of this process; stop_at_exit
+        // ends it by its PID when the process exits.
+        #[allow(clippy::zombie_processes, reason = "journald outlives every test; it is killed at exit")]
+        let child = std::process::Command::new("/lib/systemd/systemd-journald")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting /lib/systemd/systemd-journald");
+        stop_at_exit(child.id());
+        for _ in 0..200 {
+            if socket.exists() && journal_sync() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("systemd-journald did not come up");
+    });
+}
+
+/// Asks journald to write out everything it received (`journalctl --sync`).
+pub fn journal_sync() -> bool {
+    std::process::Command::new("journalctl")
+        .arg("--sync")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+static JOURNALD_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn stop_journald() {
+    let pid = JOURNALD_PID.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // kill(1) rather than libc::kill keeps this free of unsafe code.
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+#[allow(unsafe_code, reason = "atexit registers the journald cleanup")]
+fn stop_at_exit(pid: u32) {
+    JOURNALD_PID.store(pid as i32, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: stop_journald is an extern "C" fn without arguments that only
+    // reads an atomic and runs kill(1).
+    unsafe {
+        libc::atexit(stop_journald);
+    }
+}
+
+/// Asserts two byte strings are equal; on failure shows where they first
+/// differ, with a little context, rather than both in full.
+#[track_caller]
+pub fn assert_bytes_eq(got: &[u8], want: &[u8], what: &str) {
+    if got == want {
+        return;
+    }
+    let at = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let show = |b: &[u8]| {
+        let from = at.saturating_sub(20);
+        String::from_utf8_lossy(&b[from.min(b.len())..(at + 40).min(b.len())])
+            .escape_debug()
+            .to_string()
+    };
+    panic!(
+        "{what}: {} bytes, expected {}; first difference at byte {at}:\n  got:  {}\n  want: {}",
+        got.len(),
+        want.len(),
+        show(got),
+        show(want)
+    );
+}

@@ -3,4 +3,5 @@
 mod conformance;
 mod damage;
 mod interop;
+mod journal;
 mod signals;

@@ -56,6 +56,18 @@ pub struct Header {
     pub session: u32,
 }
 
+/// The longest a serialised message of `header`'s recording can be with
+/// `payload`, its newline excluded: the fixed fields at their longest plus
+/// the payload.
+pub fn max_message_len(header: &Header, payload: usize) -> usize {
+    let prefix = Encoder::prefix(header).len();
+    // id, pos: up to 20 digits; time: 20 digits, a dot and 3 decimals.
+    let numbers = 20 + 20 + 24;
+    let names =
+        r#","pos":,"time":,"timing":"","in_txt":"","in_bin":[],"out_txt":"","out_bin":[]}"#.len();
+    prefix + numbers + names + payload
+}
+
 /// A finished message, as serialised JSON, with the values a writer needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Encoded<'a> {
@@ -186,23 +198,7 @@ impl Encoder {
         if payload < MIN_PAYLOAD {
             return Err(Error::PayloadTooSmall(payload));
         }
-        let mut prefix = Vec::with_capacity(256);
-        prefix.extend_from_slice(b"{\"ver\":\"");
-        prefix.extend_from_slice(VERSION.as_bytes());
-        for (name, value) in [
-            ("host", &header.host),
-            ("rec", &header.rec),
-            ("user", &header.user),
-            ("term", &header.term),
-        ] {
-            prefix.extend_from_slice(b"\",\"");
-            prefix.extend_from_slice(name.as_bytes());
-            prefix.extend_from_slice(b"\":\"");
-            crate::escape::escape_str_into(value, &mut prefix);
-        }
-        prefix.extend_from_slice(b"\",\"session\":");
-        push_u64(&mut prefix, u64::from(header.session));
-        prefix.extend_from_slice(b",\"id\":");
+        let prefix = Encoder::prefix(header);
         Ok(Encoder {
             prefix,
             payload,
@@ -224,6 +220,28 @@ impl Encoder {
             previous_packet: None,
             line: Vec::with_capacity(payload + 512),
         })
+    }
+
+    /// `{"ver":"2.3","host":…,"session":N,"id":` for `header`.
+    fn prefix(header: &Header) -> Vec<u8> {
+        let mut prefix = Vec::with_capacity(256);
+        prefix.extend_from_slice(b"{\"ver\":\"");
+        prefix.extend_from_slice(VERSION.as_bytes());
+        for (name, value) in [
+            ("host", &header.host),
+            ("rec", &header.rec),
+            ("user", &header.user),
+            ("term", &header.term),
+        ] {
+            prefix.extend_from_slice(b"\",\"");
+            prefix.extend_from_slice(name.as_bytes());
+            prefix.extend_from_slice(b"\":\"");
+            crate::escape::escape_str_into(value, &mut prefix);
+        }
+        prefix.extend_from_slice(b"\",\"session\":");
+        push_u64(&mut prefix, u64::from(header.session));
+        prefix.extend_from_slice(b",\"id\":");
+        prefix
     }
 
     /// The id the next finished message will have.

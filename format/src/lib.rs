@@ -54,7 +54,9 @@ mod reader;
 pub mod timing;
 mod utf8;
 
-pub use chunk::{DEFAULT_PAYLOAD, Encoded, Encoder, Header, MIN_PAYLOAD};
+pub use chunk::{
+    DEFAULT_PAYLOAD, Encoded, Encoder, Header, MAX_DEFERRED_MS, MIN_PAYLOAD, max_message_len,
+};
 pub use error::{Error, Location, Result};
 pub use escape::escape_str_into;
 pub use message::{Message, Packet, Timed, VERSION};

@@ -16,5 +16,5 @@ pub mod recording;
 pub mod source;
 mod time;
 
-pub use recording::{Damage, Selection};
+pub use recording::{Damage, Query, Selection};
 pub use source::Source;

@@ -5,6 +5,7 @@ use std::io::BufRead;
 
 use termtape_format::{Error, Reader, Stream, timing};
 
+use crate::source::Filter;
 use crate::time;
 
 /// What a listing says of one recording.
@@ -35,6 +36,7 @@ pub struct Summary {
 pub fn list(
     input: impl BufRead,
     source: &str,
+    filter: &Filter,
     mut on_damage: impl FnMut(&Error),
 ) -> Result<Vec<Summary>, Error> {
     let mut order: Vec<Summary> = Vec::new();
@@ -48,6 +50,14 @@ pub fn list(
                 continue;
             }
         };
+        if !filter.accepts(&msg)
+            || filter
+                .rec
+                .as_ref()
+                .is_some_and(|r| msg.rec.as_ref() != Some(r))
+        {
+            continue;
+        }
         let key = msg.recording_key();
         let i = *index.entry(key.clone()).or_insert_with(|| {
             order.push(Summary {

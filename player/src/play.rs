@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use termtape_format::{Error, Packet, Stream};
 
-use crate::recording::{Damage, ReadError, Selection, read_packets};
+use crate::recording::{Query, ReadError, read_packets};
 
 /// Playback settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,9 +30,8 @@ impl Default for Timing {
 pub fn play_raw(
     input: impl BufRead,
     source: &str,
-    selection: &Selection,
+    query: &Query,
     timing: Timing,
-    damage: Damage,
     out: &mut impl Write,
     on_damage: impl FnMut(&Error),
 ) -> Result<(), ReadError> {
@@ -43,8 +42,7 @@ pub fn play_raw(
     read_packets(
         input,
         source,
-        selection,
-        damage,
+        query,
         |_, t| {
             let Packet::Io {
                 stream: Stream::Output,

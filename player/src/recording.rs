@@ -4,6 +4,8 @@ use std::io::BufRead;
 
 use termtape_format::{Error, Location, Message, Reader, Timed};
 
+use crate::source::Filter;
+
 /// Which recording of a source to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Selection {
@@ -26,6 +28,33 @@ pub enum Damage {
     Skip,
 }
 
+/// What to read from a source, and how to treat damage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Which recording.
+    pub selection: Selection,
+    /// Which messages (by user, host, time).
+    pub filter: Filter,
+    /// Stop at damage, or pass over it.
+    pub damage: Damage,
+}
+
+impl Filter {
+    /// Whether `msg` passes the user, host and time conditions. (`rec` is
+    /// the [`Selection`]'s business.) A host matches the message's host or
+    /// its first label, so `vm` selects `vm.example.com`.
+    pub fn accepts(&self, msg: &Message) -> bool {
+        let host_ok = self
+            .host
+            .as_ref()
+            .is_none_or(|h| msg.host == *h || msg.host.split('.').next() == Some(h.as_str()));
+        let user_ok = self.user.as_ref().is_none_or(|u| msg.user == *u);
+        let since_ok = self.since.is_none_or(|t| msg.time.is_none_or(|m| m >= t));
+        let until_ok = self.until.is_none_or(|t| msg.time.is_none_or(|m| m <= t));
+        host_ok && user_ok && since_ok && until_ok
+    }
+}
+
 /// Reads the packets of one recording from lines of JSON, in order.
 ///
 /// `on_packet` gets each packet; `on_damage` each problem passed over in
@@ -34,11 +63,11 @@ pub enum Damage {
 pub fn read_packets(
     input: impl BufRead,
     source: &str,
-    selection: &Selection,
-    damage: Damage,
+    query: &Query,
     mut on_packet: impl FnMut(&Message, Timed) -> std::io::Result<()>,
     mut on_damage: impl FnMut(&Error),
 ) -> Result<(), ReadError> {
+    let (selection, damage) = (&query.selection, query.damage);
     let mut reader = Reader::new(input, Some(source.to_owned()), damage == Damage::Skip);
     let mut found = false;
     let mut chosen: Option<String> = match selection {
@@ -54,6 +83,9 @@ pub fn read_packets(
                 continue;
             }
         };
+        if !query.filter.accepts(&msg) {
+            continue;
+        }
         let key = msg.recording_key();
         match &chosen {
             None => chosen = Some(key),

@@ -10,10 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use termtape_format::{Encoded, Encoder, Header, Stream};
 
-use crate::config::Config;
+use crate::config::{Config, Writer};
 use crate::identity;
 use crate::relay::Capture;
-use crate::sink::{FileSink, Sink};
+use crate::sink::{FileSink, JournalSink, MAX_MESSAGE_LEN, Sink, SyslogSink};
 
 /// What is recorded and how messages are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +72,35 @@ impl Recorder {
         })
     }
 
-    /// The recorder `config` asks for: this process' identity, a file sink
-    /// at `config.output`, time counted from now.
+    /// The recorder `config` asks for: this process' identity, the
+    /// configured writer, time counted from now.
     pub fn open(config: &Config) -> io::Result<Recorder> {
         let header = identity::current()?;
-        let sink = FileSink::open(&config.output)?;
+        let mut policy = Policy::from(config);
+        let sink: Box<dyn Sink> = match &config.writer {
+            Writer::File(path) => Box::new(FileSink::open(path)?),
+            Writer::Journal { priority, cockpit } => {
+                // Cockpit lists journal entries whose sender is named
+                // tlog-rec; journald takes the name from the process.
+                let identifier = if *cockpit {
+                    rustix::thread::set_name(c"tlog-rec")?;
+                    "tlog-rec"
+                } else {
+                    "termtape"
+                };
+                policy.payload = policy.payload.min(journal_payload(&header)?);
+                Box::new(JournalSink::new(&header, *priority, identifier))
+            }
+            Writer::Syslog { priority } => Box::new(SyslogSink::connect(
+                std::path::Path::new("/dev/log"),
+                crate::sink::AUTHPRIV + priority,
+                "termtape",
+            )?),
+        };
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        Recorder::new(&header, Policy::from(config), epoch, Box::new(sink))
+        Recorder::new(&header, policy, epoch, sink)
     }
 
     fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
@@ -93,6 +113,21 @@ impl Recorder {
         self.encoder
             .io(at, stream, bytes, &mut |m: Encoded<'_>| sink.write(&m))
     }
+}
+
+/// The largest payload whose messages keep the journal's MESSAGE field
+/// readable by Cockpit ([`MAX_MESSAGE_LEN`]).
+fn journal_payload(header: &Header) -> io::Result<usize> {
+    let overhead = termtape_format::max_message_len(header, 0);
+    MAX_MESSAGE_LEN
+        .checked_sub(overhead)
+        .filter(|&p| p >= termtape_format::MIN_PAYLOAD)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "host, user, term and recording id are too long for journal messages",
+            )
+        })
 }
 
 impl Capture for Recorder {

@@ -13,7 +13,10 @@
 //! payload = 2048        # bytes of recorded data per message
 //!
 //! [writer]
-//! path = "/var/log/termtape/sessions.log"
+//! kind = "file"         # file, journal or syslog
+//! path = "/var/log/termtape/sessions.log"   # for kind = "file"
+//! priority = "info"     # journal and syslog: the syslog priority
+//! cockpit = false       # journal: appear on Cockpit's session-recording page
 //!
 //! [log]
 //! input = false         # keystrokes (passwords!)
@@ -49,8 +52,8 @@ pub const DEFAULT_PAYLOAD: usize = 2048;
 /// Everything the recorder needs to know, merged from all sources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The file the recording is appended to.
-    pub output: PathBuf,
+    /// Where the recording goes.
+    pub writer: Writer,
     /// Whether to record what the user types (off by default: it captures
     /// passwords).
     pub log_input: bool,
@@ -67,6 +70,31 @@ pub struct Config {
     /// The program to record and its arguments.
     pub command: Vec<OsString>,
 }
+
+/// Where recordings are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writer {
+    /// Appended to a file, one message per line.
+    File(PathBuf),
+    /// Sent to systemd-journald, one message per entry, with tlog's fields.
+    Journal {
+        /// Syslog priority of the entries (0–7; 6 is info).
+        priority: u8,
+        /// Make the recording process known as `tlog-rec`, so that Cockpit's
+        /// session-recording page (which selects `_COMM=tlog-rec`) lists it.
+        cockpit: bool,
+    },
+    /// Sent to the local syslog socket, facility authpriv, as tlog does.
+    Syslog {
+        /// Syslog priority of the records (0–7; 6 is info).
+        priority: u8,
+    },
+}
+
+/// The syslog priorities by name, as tlog and syslog(3) name them.
+const PRIORITIES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
 
 /// The configuration file's contents.
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
@@ -86,8 +114,14 @@ pub struct FileConfig {
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WriterSection {
+    /// `kind`: `file`, `journal` or `syslog`.
+    pub kind: Option<String>,
     /// `path`: the file recordings are appended to.
     pub path: Option<PathBuf>,
+    /// `priority`: syslog priority name for journal and syslog.
+    pub priority: Option<String>,
+    /// `cockpit`: journal entries Cockpit lists.
+    pub cockpit: Option<bool>,
 }
 
 /// The `[log]` section.
@@ -107,6 +141,10 @@ pub struct LogSection {
 pub struct Flags {
     /// `-o FILE`.
     pub output: Option<PathBuf>,
+    /// `-w file|journal|syslog`.
+    pub writer: Option<String>,
+    /// `--cockpit`.
+    pub cockpit: Option<bool>,
     /// `--log-input`.
     pub log_input: Option<bool>,
     /// `--no-log-output`.
@@ -158,7 +196,7 @@ pub enum Error {
     },
     /// Neither `-o` nor the configuration file says where to write.
     #[error(
-        "no output file: pass -o FILE, or set `path` in the [writer] section of {}",
+        "no output file: pass -o FILE (or -w journal), or set `path` in the [writer] section of {}",
         config.display()
     )]
     NoOutput {
@@ -230,6 +268,51 @@ fn dimension(n: u16, flag: &str) -> Result<u16, Error> {
     Ok(n)
 }
 
+/// The writer from `-w`/`-o`/`--cockpit` and the `[writer]` section.
+fn writer(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Writer, Error> {
+    let in_file = |key: &str| format!("{}: [writer] {key}", file_path.display());
+    let (kind, origin) = match (&flags.writer, &file.writer.kind) {
+        (Some(kind), _) => (kind.as_str(), "-w".to_owned()),
+        (None, Some(kind)) => (kind.as_str(), in_file("kind")),
+        // `-o FILE` alone means the file writer.
+        (None, None) => ("file", String::new()),
+    };
+    let priority = match &file.writer.priority {
+        None => 6,
+        Some(name) => PRIORITIES
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(name))
+            .map(|p| p as u8)
+            .ok_or_else(|| Error::Invalid {
+                origin: in_file("priority"),
+                reason: format!(
+                    "unknown priority {name:?} (expected one of {})",
+                    PRIORITIES.join(", ")
+                ),
+            })?,
+    };
+    match kind {
+        "file" => flags
+            .output
+            .clone()
+            .or_else(|| file.writer.path.clone())
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Writer::File)
+            .ok_or_else(|| Error::NoOutput {
+                config: file_path.to_owned(),
+            }),
+        "journal" => Ok(Writer::Journal {
+            priority,
+            cockpit: flags.cockpit.or(file.writer.cockpit).unwrap_or(false),
+        }),
+        "syslog" => Ok(Writer::Syslog { priority }),
+        other => Err(Error::Invalid {
+            origin,
+            reason: format!("unknown writer {other:?} (expected file, journal or syslog)"),
+        }),
+    }
+}
+
 impl Config {
     /// What the relay needs: the command and the fallback size.
     pub fn relay_settings(&self) -> Settings {
@@ -264,13 +347,7 @@ impl Config {
             cols: dimension(flags.cols.unwrap_or(default.cols), "--cols")?,
             rows: dimension(flags.rows.unwrap_or(default.rows), "--rows")?,
         };
-        let output = flags
-            .output
-            .or_else(|| file.writer.path.clone())
-            .filter(|p| !p.as_os_str().is_empty())
-            .ok_or_else(|| Error::NoOutput {
-                config: file_path.to_owned(),
-            })?;
+        let writer = writer(file, file_path, &flags)?;
         let command = if flags.command.is_empty() {
             vec![
                 shell
@@ -281,7 +358,7 @@ impl Config {
             flags.command
         };
         Ok(Config {
-            output,
+            writer,
             log_input: flags.log_input.or(file.log.input).unwrap_or(false),
             log_output: flags.log_output.or(file.log.output).unwrap_or(true),
             log_window: flags.log_window.or(file.log.window).unwrap_or(true),
@@ -315,7 +392,7 @@ mod tests {
         assert_eq!(
             c,
             Config {
-                output: "out.log".into(),
+                writer: Writer::File("out.log".into()),
                 log_input: false,
                 log_output: true,
                 log_window: true,
@@ -367,7 +444,7 @@ mod tests {
         )
         .expect("parse");
         let c = Config::resolve(&file, &path(), Flags::default(), None).expect("config");
-        assert_eq!(c.output, PathBuf::from("/var/log/t.log"));
+        assert_eq!(c.writer, Writer::File("/var/log/t.log".into()));
         assert_eq!(c.latency, Duration::from_millis(2500));
         assert_eq!(c.payload, 512);
         assert!(c.log_input && !c.log_output && !c.log_window);
@@ -382,7 +459,7 @@ mod tests {
             ..Flags::default()
         };
         let c = Config::resolve(&file, &path(), flags, None).expect("config");
-        assert_eq!(c.output, PathBuf::from("mine.log"));
+        assert_eq!(c.writer, Writer::File("mine.log".into()));
         assert_eq!(c.latency, Duration::from_secs(1));
         assert_eq!(c.payload, 4096);
         assert!(c.log_output);
@@ -401,7 +478,7 @@ mod tests {
             .expect_err("no output");
         assert_eq!(
             err.to_string(),
-            "no output file: pass -o FILE, or set `path` in the [writer] section of /etc/termtape/termtape.toml"
+            "no output file: pass -o FILE (or -w journal), or set `path` in the [writer] section of /etc/termtape/termtape.toml"
         );
     }
 
@@ -486,5 +563,51 @@ mod tests {
         std::fs::write(&present, "[writer]\npath = \"/x\"\n").expect("write");
         let file = FileConfig::load(&present, true).expect("load");
         assert_eq!(file.writer.path, Some(PathBuf::from("/x")));
+    }
+
+    #[test]
+    fn writers_come_from_flags_or_the_file() {
+        let flags = Flags {
+            writer: Some("journal".into()),
+            cockpit: Some(true),
+            ..Flags::default()
+        };
+        let c = Config::resolve(&FileConfig::default(), &path(), flags, None).expect("config");
+        assert_eq!(
+            c.writer,
+            Writer::Journal {
+                priority: 6,
+                cockpit: true
+            }
+        );
+        let file = FileConfig::parse(
+            "[writer]\nkind = \"syslog\"\npriority = \"notice\"\n",
+            &path(),
+        )
+        .expect("parse");
+        let c = Config::resolve(&file, &path(), Flags::default(), None).expect("config");
+        assert_eq!(c.writer, Writer::Syslog { priority: 5 });
+        let flags = Flags {
+            writer: Some("tape".into()),
+            ..Flags::default()
+        };
+        let err = Config::resolve(&file, &path(), flags, None).expect_err("bad writer");
+        assert_eq!(
+            err.to_string(),
+            "-w: unknown writer \"tape\" (expected file, journal or syslog)"
+        );
+        let file = FileConfig::parse(
+            "[writer]\nkind = \"journal\"\npriority = \"loud\"\n",
+            &path(),
+        )
+        .expect("parse");
+        let err =
+            Config::resolve(&file, &path(), Flags::default(), None).expect_err("bad priority");
+        assert!(
+            err.to_string().starts_with(
+                "/etc/termtape/termtape.toml: [writer] priority: unknown priority \"loud\""
+            ),
+            "{err}"
+        );
     }
 }

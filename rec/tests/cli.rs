@@ -108,7 +108,7 @@ fn missing_output_is_a_clear_error() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "termtape-rec: no output file: pass -o FILE, or set `path` in the [writer] section of {}\n",
+            "termtape-rec: no output file: pass -o FILE (or -w journal), or set `path` in the [writer] section of {}\n",
             config.display()
         )
     );

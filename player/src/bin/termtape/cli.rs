@@ -21,7 +21,9 @@ Examples:
   termtape ls session.log                   list the recordings in a file
   termtape cat session.log                  print what was shown, at once
   termtape play --speed 4 session.log       replay it, four times as fast
-  termtape cat --rec ID --lax big.log       one recording, past any damage";
+  termtape cat --rec ID --lax big.log       one recording, past any damage
+  termtape ls journal --user alice          alice's recordings in the journal
+  termtape play --follow journal --rec ID   watch a live session";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -52,6 +54,9 @@ pub enum Command {
         /// Shorten pauses longer than this many seconds to it.
         #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
         max_pause: Option<f64>,
+        /// Keep playing as new messages arrive (a live session in the journal).
+        #[arg(long)]
+        follow: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -60,7 +65,9 @@ pub enum Command {
         /// Exit with 0 even if some messages are damaged (they are reported).
         #[arg(long)]
         lax: bool,
-        /// Where to read: a file, or - for standard input.
+        #[command(flatten)]
+        select: Select,
+        /// Where to read: a file, - for standard input, journal, or journal:DIR.
         source: String,
     },
 }
@@ -76,8 +83,28 @@ pub struct Common {
     /// the first.
     #[arg(long)]
     pub lax: bool,
-    /// Where to read: a file, or - for standard input.
+    #[command(flatten)]
+    pub select: Select,
+    /// Where to read: a file, - for standard input, journal, or journal:DIR.
     pub source: String,
+}
+
+/// Which recordings to consider.
+#[derive(Debug, Args)]
+pub struct Select {
+    /// Only recordings of this user.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Only recordings made on this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only messages from this time on: seconds since the epoch, or
+    /// YYYY-MM-DD[ HH:MM[:SS]] (UTC).
+    #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
+    pub since: Option<u64>,
+    /// Only messages up to this time (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
+    pub until: Option<u64>,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

@@ -10,9 +10,10 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use termtape_format::Stream;
 use termtape_player::recording::ReadError;
-use termtape_player::{Damage, Selection, Source, cat, list, play};
+use termtape_player::source::Filter;
+use termtape_player::{Damage, Query, Selection, Source, cat, list, play};
 
-use crate::cli::{Cli, Command, Common};
+use crate::cli::{Cli, Command, Common, Select};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,30 +43,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rec { args } => exec_recorder(args),
         Command::Cat { input, common } => {
             let stream = if input { Stream::Input } else { Stream::Output };
-            with_recording(&common, |reader, name, selection, damage, on_damage| {
+            with_recording(&common, false, |reader, name, query, on_damage| {
                 let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-                cat::cat(reader, name, selection, stream, damage, &mut out, on_damage)
+                cat::cat(reader, name, query, stream, &mut out, on_damage)
             })
         }
         Command::Play {
             raw: _,
             speed,
             max_pause,
+            follow,
             common,
         } => {
             let timing = play::Timing {
                 speed,
                 max_pause: max_pause.map(Duration::from_secs_f64),
             };
-            with_recording(&common, |reader, name, selection, damage, on_damage| {
+            with_recording(&common, follow, |reader, name, query, on_damage| {
                 let mut out = io::stdout().lock();
-                play::play_raw(reader, name, selection, timing, damage, &mut out, on_damage)
+                play::play_raw(reader, name, query, timing, &mut out, on_damage)
             })
         }
-        Command::Ls { lax, source } => {
+        Command::Ls {
+            lax,
+            select,
+            source,
+        } => {
             let source = Source::parse(&source)?;
+            let filter = filter(&select, None, false);
             let mut damaged = 0u64;
-            let summaries = list::list(source.open()?, &source.name(), |e| {
+            let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
                 damaged += 1;
                 eprintln!("termtape: warning: {e}");
             })?;
@@ -89,20 +96,18 @@ type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);
 /// recording and damage policy; damage passed over is reported on stderr.
 fn with_recording(
     common: &Common,
-    f: impl FnOnce(
-        Box<dyn io::BufRead>,
-        &str,
-        &Selection,
-        Damage,
-        OnDamage<'_>,
-    ) -> Result<(), ReadError>,
+    follow: bool,
+    f: impl FnOnce(Box<dyn io::BufRead>, &str, &Query, OnDamage<'_>) -> Result<(), ReadError>,
 ) -> Result<ExitCode> {
     let source = Source::parse(&common.source)?;
-    let selection = common.rec.clone().map_or(Selection::First, Selection::Rec);
-    let damage = if common.lax {
-        Damage::Skip
-    } else {
-        Damage::Stop
+    let query = Query {
+        selection: common.rec.clone().map_or(Selection::First, Selection::Rec),
+        filter: filter(&common.select, common.rec.clone(), follow),
+        damage: if common.lax {
+            Damage::Skip
+        } else {
+            Damage::Stop
+        },
     };
     let mut damaged = 0u64;
     let mut report = |e: &termtape_format::Error| {
@@ -111,13 +116,24 @@ fn with_recording(
         eprintln!("termtape: warning: {e} (passed over)");
     };
     f(
-        source.open()?,
+        source.open(&query.filter)?,
         &source.name(),
-        &selection,
-        damage,
+        &query,
         &mut report,
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The source filter the options ask for.
+fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
+    Filter {
+        rec,
+        user: select.user.clone(),
+        host: select.host.clone(),
+        since: select.since,
+        until: select.until,
+        follow,
+    }
 }
 
 /// Runs `termtape-rec` from the directory of this executable, as cargo and

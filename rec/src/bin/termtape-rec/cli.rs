@@ -28,6 +28,13 @@ pub struct Args {
     /// Append the recording to FILE.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Where to write: file (with -o), journal or syslog [default: file].
+    #[arg(short = 'w', long = "writer", value_name = "WRITER", value_parser = ["file", "journal", "syslog"])]
+    writer: Option<String>,
+    /// With -w journal: name the recording process tlog-rec, so that
+    /// Cockpit's session-recording page lists the recording.
+    #[arg(long)]
+    cockpit: bool,
     /// Also record what is typed (off by default: it captures passwords).
     #[arg(long)]
     log_input: bool,
@@ -63,6 +70,8 @@ impl Args {
     pub fn into_flags(self) -> Flags {
         Flags {
             output: self.output,
+            writer: self.writer,
+            cockpit: self.cockpit.then_some(true),
             log_input: self.log_input.then_some(true),
             log_output: self.no_log_output.then_some(false),
             log_window: self.no_log_window.then_some(false),

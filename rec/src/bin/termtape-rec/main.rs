@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use termtape_rec::chunk::Recorder;
-use termtape_rec::config::{self, Config, FileConfig};
+use termtape_rec::config::{self, Config, FileConfig, Writer};
 use termtape_rec::{pty, relay};
 
 fn main() -> ExitCode {
@@ -45,9 +45,12 @@ fn run() -> anyhow::Result<u8> {
     )?;
 
     // The recorder builds tlog messages from what the relay captures and
-    // appends them to `config.output`.
-    let mut recorder = Recorder::open(&config)
-        .with_context(|| format!("cannot record to {}", config.output.display()))?;
+    // hands them to the configured writer.
+    let mut recorder = Recorder::open(&config).with_context(|| match &config.writer {
+        Writer::File(path) => format!("cannot record to {}", path.display()),
+        Writer::Journal { .. } => "cannot record to the journal".to_owned(),
+        Writer::Syslog { .. } => "cannot record to syslog".to_owned(),
+    })?;
 
     let (stdin, stdout) = (io::stdin(), io::stdout());
     let exit = relay::run(

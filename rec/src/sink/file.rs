@@ -1,4 +1,4 @@
-//! Where finished messages go. A [`Sink`] takes whole messages, one at a time.
+//! The file writer: one message per line, appended.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -7,18 +7,7 @@ use std::path::{Path, PathBuf};
 
 use termtape_format::Encoded;
 
-/// A destination for finished messages.
-pub trait Sink {
-    /// Makes sure that `bytes` more bytes of messages can be written later
-    /// without running out of space, or fails now. The recorder asks before
-    /// it lets output through to the user, so that what the user saw can
-    /// always be written, even on a full disk.
-    fn reserve(&mut self, bytes: u64) -> io::Result<()>;
-    /// Writes one message, whole.
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()>;
-    /// Makes everything written durable; the recording is over.
-    fn finish(&mut self) -> io::Result<()>;
-}
+use super::Sink;
 
 /// Appends messages to a file, one per line, each with a single `write`.
 ///

@@ -1,0 +1,53 @@
+//! `ontty CMD [ARGS…]`: runs a command with a fresh pseudo-terminal as its
+//! standard input (and output to /dev/null unless redirected), the way a
+//! user's terminal would be, so recorders under benchmark all run in their
+//! terminal mode. Exits with the command's status.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Command, ExitCode, Stdio};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((program, rest)) = args.split_first() else {
+        eprintln!("usage: ontty CMD [ARGS...]");
+        return ExitCode::from(2);
+    };
+    let (master, slave) = open_pty();
+    let status = Command::new(program)
+        .args(rest)
+        .stdin(Stdio::from(slave))
+        .status();
+    drop(master);
+    match status {
+        Ok(s) => ExitCode::from(s.code().unwrap_or(1) as u8),
+        Err(e) => {
+            eprintln!("ontty: {program}: {e}");
+            ExitCode::from(127)
+        }
+    }
+}
+
+#[allow(unsafe_code, reason = "openpty has no safe wrapper in std")]
+fn open_pty() -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: the out-pointers refer to live locals; name and termios may be
+    // null; `size` lives across the call.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty succeeded: both descriptors are open and ours.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}

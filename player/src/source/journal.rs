@@ -1,0 +1,242 @@
+//! Reading recordings from the systemd journal, through libsystemd.
+//!
+//! Each entry written by tlog-rec, tlog-rec-session or termtape holds one
+//! message in MESSAGE and the recording's id in TLOG_REC. The reader selects
+//! entries with journal matches (by identifier, recording, user, host) and
+//! seeks by time, so it touches only what it needs; it presents the selected
+//! MESSAGE values as lines, for the same validating reader as files.
+
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+use std::time::Duration;
+
+use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOptions};
+
+use super::Filter;
+
+/// The SYSLOG_IDENTIFIERs of recorders that write tlog messages.
+const RECORDERS: [&str; 4] = [
+    "tlog-rec",
+    "tlog-rec-session",
+    "termtape",
+    "termtape-session",
+];
+
+/// The MESSAGE values of the selected journal entries, one per line.
+pub struct JournalLines {
+    journal: Journal,
+    until_usec: Option<u64>,
+    follow: bool,
+    buf: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+fn journal_error(what: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+impl JournalLines {
+    /// Opens the system journal, or the journal files in `dir`, selecting
+    /// entries by `filter`.
+    pub fn open(dir: Option<&Path>, filter: &Filter) -> io::Result<JournalLines> {
+        let mut journal = match dir {
+            None => OpenOptions::default()
+                .system(true)
+                .local_only(false)
+                .open()
+                .map_err(|e| journal_error("opening the journal", e))?,
+            Some(dir) => OpenDirectoryOptions::default()
+                .open_directory(dir.as_os_str().as_encoded_bytes())
+                .map_err(|e| {
+                    journal_error(&format!("opening journal directory {}", dir.display()), e)
+                })?,
+        };
+        // Messages can be near 4 KiB, keyframes much bigger: read fields whole.
+        journal
+            .set_data_threshold(0)
+            .map_err(|e| journal_error("configuring the journal", e))?;
+        match &filter.rec {
+            Some(rec) => {
+                journal
+                    .match_add("TLOG_REC", rec.as_bytes().to_vec())
+                    .map_err(|e| journal_error("matching", e))?;
+            }
+            None => {
+                for (i, ident) in RECORDERS.iter().enumerate() {
+                    if i > 0 {
+                        journal
+                            .match_or()
+                            .map_err(|e| journal_error("matching", e))?;
+                    }
+                    journal
+                        .match_add("SYSLOG_IDENTIFIER", ident.as_bytes().to_vec())
+                        .map_err(|e| journal_error("matching", e))?;
+                }
+            }
+        }
+        for (field, value) in [("TLOG_USER", &filter.user), ("_HOSTNAME", &filter.host)] {
+            if let Some(value) = value {
+                journal
+                    .match_and()
+                    .map_err(|e| journal_error("matching", e))?;
+                journal
+                    .match_add(field, value.as_bytes().to_vec())
+                    .map_err(|e| journal_error("matching", e))?;
+            }
+        }
+        match filter.since {
+            Some(ms) => journal.seek_realtime_usec(ms.saturating_mul(1000)),
+            None => journal.seek_head(),
+        }
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+        Ok(JournalLines {
+            journal,
+            until_usec: filter.until.map(|ms| ms.saturating_mul(1000)),
+            follow: filter.follow,
+            buf: Vec::new(),
+            at: 0,
+            done: false,
+        })
+    }
+
+    /// Moves to the next selected entry with a MESSAGE and loads it into
+    /// the buffer; false at the end.
+    fn next_message(&mut self) -> io::Result<bool> {
+        loop {
+            if self
+                .journal
+                .next()
+                .map_err(|e| journal_error("reading the journal", e))?
+                == 0
+            {
+                if !self.follow {
+                    return Ok(false);
+                }
+                // Wait for journald to append; wake up now and then in case
+                // a rotation went unnoticed.
+                match self
+                    .journal
+                    .wait(Some(Duration::from_secs(1)))
+                    .map_err(|e| journal_error("waiting for the journal", e))?
+                {
+                    JournalWaitResult::Nop
+                    | JournalWaitResult::Append
+                    | JournalWaitResult::Invalidate => continue,
+                }
+            }
+            if let Some(until) = self.until_usec {
+                let t = self
+                    .journal
+                    .timestamp_usec()
+                    .map_err(|e| journal_error("reading the journal", e))?;
+                if t > until {
+                    return Ok(false);
+                }
+            }
+            let Some(field) = self
+                .journal
+                .get_data("MESSAGE")
+                .map_err(|e| journal_error("reading MESSAGE", e))?
+            else {
+                continue;
+            };
+            let Some(value) = field.value() else { continue };
+            self.buf.clear();
+            self.buf.extend_from_slice(value);
+            self.buf.push(b'\n');
+            self.at = 0;
+            return Ok(true);
+        }
+    }
+}
+
+impl Read for JournalLines {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for JournalLines {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at >= self.buf.len() && !self.done && !self.next_message()? {
+            self.done = true;
+            self.buf.clear();
+            self.at = 0;
+        }
+        Ok(&self.buf[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.buf.len());
+    }
+}
+
+/// Parses a time given on the command line into milliseconds since the
+/// epoch: seconds since the epoch (`1795706950.5`), or a UTC date and time
+/// `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T` between them).
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok((secs * 1000.0) as u64);
+    }
+    let bad = || {
+        format!("{s:?} is not a time (seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] in UTC)")
+    };
+    let (date, time) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, t),
+        None => (s, "00:00:00"),
+    };
+    let nums = |part: &str, sep: char| -> Option<Vec<u64>> {
+        part.split(sep).map(|n| n.parse().ok()).collect()
+    };
+    let d = nums(date, '-').filter(|d| d.len() == 3).ok_or_else(bad)?;
+    let t = nums(time, ':')
+        .filter(|t| t.len() == 2 || t.len() == 3)
+        .ok_or_else(bad)?;
+    let (y, m, day) = (d[0] as i64, d[1], d[2]);
+    if !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || t[0] > 23
+        || t[1] > 59
+        || t.get(2).is_some_and(|&s| s > 60)
+    {
+        return Err(bad());
+    }
+    let days = days_from_civil(y, m as u32, day as u32);
+    let secs = days * 86_400 + (t[0] * 3600 + t[1] * 60 + t.get(2).copied().unwrap_or(0)) as i64;
+    u64::try_from(secs).map(|s| s * 1000).map_err(|_| bad())
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the
+/// listing's date formatting; 400-year eras of 146097 days).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let year_of_era = y.rem_euclid(400);
+    let month_index = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let day_of_year = (153 * month_index + 2) / 5 + i64::from(d) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times() {
+        assert_eq!(parse_time("1795706950.773"), Ok(1_795_706_950_773));
+        assert_eq!(parse_time("2026-11-26 15:29:10"), Ok(1_795_706_950_000));
+        assert_eq!(parse_time("2026-11-26T15:29"), Ok(1_795_706_940_000));
+        assert_eq!(parse_time("2000-02-29"), Ok(951_782_400_000));
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("2026-13-01").is_err());
+    }
+}

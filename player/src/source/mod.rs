@@ -1,0 +1,107 @@
+//! Where recordings are read from: files, standard input, the journal.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::PathBuf;
+
+mod journal;
+
+pub use journal::{JournalLines, parse_time};
+
+/// A place holding recordings, as named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file of JSON lines, as tlog-rec's file writer and termtape-rec write.
+    File(PathBuf),
+    /// Standard input (`-`), JSON lines.
+    Stdin,
+    /// The systemd journal (`journal`), or a directory of journal files
+    /// (`journal:DIR`, as systemd-journal-remote writes on a central host).
+    Journal(Option<PathBuf>),
+}
+
+/// What to read of a source: which recording, whose, when. Files are read
+/// whole and filtered by the reader; the journal applies these as matches,
+/// so it reads only what they select.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only this recording (`rec`, the journal's TLOG_REC).
+    pub rec: Option<String>,
+    /// Only this user's recordings (TLOG_USER).
+    pub user: Option<String>,
+    /// Only this host's recordings (`_HOSTNAME`).
+    pub host: Option<String>,
+    /// Only messages written at or after this time, ms since the epoch.
+    pub since: Option<u64>,
+    /// Only messages written at or before this time, ms since the epoch.
+    pub until: Option<u64>,
+    /// Keep reading as new messages arrive (the journal only).
+    pub follow: bool,
+}
+
+impl Source {
+    /// Parses a SOURCE argument: `-` is standard input, `journal` and
+    /// `journal:DIR` the journal, anything else a file path.
+    pub fn parse(spec: &str) -> io::Result<Source> {
+        Ok(match spec {
+            "-" => Source::Stdin,
+            "journal" => Source::Journal(None),
+            _ => match spec.strip_prefix("journal:") {
+                Some(dir) if !dir.is_empty() => Source::Journal(Some(PathBuf::from(dir))),
+                _ => Source::File(PathBuf::from(spec)),
+            },
+        })
+    }
+
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Stdin => "-".to_owned(),
+            Source::Journal(None) => "journal".to_owned(),
+            Source::Journal(Some(dir)) => format!("journal:{}", dir.display()),
+        }
+    }
+
+    /// Opens the source for reading lines of JSON, one message each.
+    pub fn open(&self, filter: &Filter) -> io::Result<Box<dyn BufRead>> {
+        if filter.follow && !matches!(self, Source::Journal(_)) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "--follow works on the journal; for a file, use `tail -f FILE | termtape play -`",
+            ));
+        }
+        Ok(match self {
+            Source::File(path) => Box::new(BufReader::with_capacity(
+                256 * 1024,
+                File::open(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
+            )),
+            Source::Stdin => Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
+            Source::Journal(dir) => Box::new(JournalLines::open(dir.as_deref(), filter)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_source_names() {
+        assert_eq!(Source::parse("-").expect("ok"), Source::Stdin);
+        assert_eq!(Source::parse("journal").expect("ok"), Source::Journal(None));
+        assert_eq!(
+            Source::parse("journal:/var/log/journal/remote").expect("ok"),
+            Source::Journal(Some("/var/log/journal/remote".into()))
+        );
+        assert_eq!(
+            Source::parse("s.log").expect("ok"),
+            Source::File("s.log".into())
+        );
+        assert_eq!(
+            Source::parse("journal:").expect("ok"),
+            Source::File("journal:".into())
+        );
+    }
+}

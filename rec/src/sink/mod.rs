@@ -1,0 +1,26 @@
+//! Where finished messages go. A [`Sink`] takes whole messages, one at a time.
+
+use std::io;
+
+use termtape_format::Encoded;
+
+mod file;
+mod journal;
+mod syslog;
+
+pub use file::FileSink;
+pub use journal::{JournalSink, MAX_MESSAGE_LEN};
+pub use syslog::{AUTHPRIV, SyslogSink};
+
+/// A destination for finished messages.
+pub trait Sink {
+    /// Makes sure that `bytes` more bytes of messages can be written later
+    /// without running out of space, or fails now. The recorder asks before
+    /// it lets output through to the user, so that what the user saw can
+    /// always be written, even on a full disk.
+    fn reserve(&mut self, bytes: u64) -> io::Result<()>;
+    /// Writes one message, whole.
+    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()>;
+    /// Makes everything written durable; the recording is over.
+    fn finish(&mut self) -> io::Result<()>;
+}

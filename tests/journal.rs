@@ -1,0 +1,159 @@
+//! Recording to and playing from the systemd journal, with a real journald:
+//! termtape's journal writer read by termtape, by `journalctl -o json` (as
+//! Cockpit reads it) and by the real tlog-play; tlog-rec's journal entries
+//! read by termtape.
+
+use std::process::{Command, Stdio};
+
+use termtape_tests::{assert_bytes_eq, bin, journal_sync, journald, require, run_ok};
+
+/// Records `script` with `termtape rec -w journal`; returns the recording id.
+fn record_to_journal(script: &str, extra: &[&str]) -> String {
+    journald();
+    let mut cmd = Command::new(bin("termtape"));
+    cmd.args(["rec", "-w", "journal"])
+        .args(extra)
+        .args(["--", "sh", "-c", script]);
+    recording_of(cmd)
+}
+
+/// Runs a recorder to its end and finds its recording by the recorder's
+/// process id, which journald stamps on each entry (tests run in parallel,
+/// so "the newest recording" would not do).
+fn recording_of(mut recorder: Command) -> String {
+    let child = recorder
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn recorder");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "recorder failed: {}", out.status);
+    assert!(journal_sync());
+    let json = run_ok(Command::new("journalctl").args(["-o", "json", &format!("_PID={pid}")]));
+    let first = String::from_utf8_lossy(&json)
+        .lines()
+        .next()
+        .map(str::to_owned)
+        .expect("the recorder's entries");
+    let entry: serde_json::Value = serde_json::from_str(&first).expect("json");
+    entry["TLOG_REC"].as_str().expect("TLOG_REC").to_owned()
+}
+
+/// The journal's entries of recording `rec` as `journalctl -o json` shows
+/// them, without `--all`, as Cockpit reads them.
+fn journal_json(rec: &str) -> Vec<serde_json::Value> {
+    let out = run_ok(Command::new("journalctl").args(["-o", "json", &format!("TLOG_REC={rec}")]));
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("journalctl -o json line"))
+        .collect()
+}
+
+#[test]
+fn journal_recordings_carry_tlogs_fields_and_play_everywhere() {
+    // Enough output for several messages, at a payload the writer must
+    // shrink so that MESSAGE stays readable by Cockpit.
+    let script =
+        "i=0; while [ $i -lt 300 ]; do echo \"line $i: héllo wörld 日本語 🎉\"; i=$((i+1)); done";
+    let rec = record_to_journal(script, &["--payload", "8000"]);
+    let entries = journal_json(&rec);
+    assert!(entries.len() > 3, "{} entries", entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let message = e["MESSAGE"]
+            .as_str()
+            .expect("MESSAGE is not null without --all");
+        assert!(message.len() < 4088, "MESSAGE of {} bytes", message.len());
+        assert_eq!(e["TLOG_REC"], rec.as_str());
+        assert_eq!(e["TLOG_ID"], (i + 1).to_string().as_str());
+        assert_eq!(e["TLOG_USER"], "root");
+        assert!(
+            e["TLOG_SESSION"]
+                .as_str()
+                .is_some_and(|s| s.parse::<u32>().is_ok())
+        );
+        assert_eq!(e["SYSLOG_IDENTIFIER"], "termtape");
+        assert_eq!(e["PRIORITY"], "6");
+    }
+    let expected: Vec<u8> = (0..300)
+        .flat_map(|i| format!("line {i}: héllo wörld 日本語 🎉\r\n").into_bytes())
+        .collect();
+    let ours = run_ok(Command::new(bin("termtape")).args(["cat", "journal", "--rec", &rec]));
+    assert_bytes_eq(&ours, &expected, "termtape cat journal");
+
+    require("tlog-play");
+    let pty = termtape_tests::pty::Pair::open();
+    let played = Command::new("tlog-play")
+        .args(["-r", "journal", "-M", &format!("TLOG_REC={rec}")])
+        .stdin(pty.slave())
+        .output()
+        .expect("tlog-play");
+    assert!(
+        played.status.success(),
+        "{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    assert!(
+        played.stdout.starts_with(&expected),
+        "tlog-play plays the journal recording"
+    );
+}
+
+#[test]
+fn cockpit_option_names_the_recorder_tlog_rec() {
+    let rec = record_to_journal("echo for cockpit", &["--cockpit"]);
+    let entries = journal_json(&rec);
+    assert!(!entries.is_empty());
+    for e in &entries {
+        assert_eq!(e["_COMM"], "tlog-rec", "Cockpit selects _COMM=tlog-rec");
+        assert_eq!(e["SYSLOG_IDENTIFIER"], "tlog-rec");
+    }
+}
+
+#[test]
+fn tlog_rec_journal_recordings_cat_in_termtape() {
+    journald();
+    require("tlog-rec");
+    let mut cmd = Command::new("tlog-rec");
+    cmd.args([
+        "-w",
+        "journal",
+        "sh",
+        "-c",
+        "printf 'from tlog: \\377\\376 ünï 🎉\\n'",
+    ]);
+    let rec = recording_of(cmd);
+    let out = run_ok(Command::new(bin("termtape")).args(["cat", "journal", "--rec", &rec]));
+    // Without a terminal tlog-rec relays through pipes: newlines stay bare.
+    let mut expected = b"from tlog: \xff\xfe ".to_vec();
+    expected.extend_from_slice("ünï 🎉\n".as_bytes());
+    assert_bytes_eq(
+        &out,
+        &expected,
+        "termtape cat of tlog-rec's journal recording",
+    );
+}
+
+#[test]
+fn journal_filters_and_directories() {
+    let rec = record_to_journal("echo filtered", &[]);
+    let listed = |args: &[&str]| -> String {
+        String::from_utf8_lossy(&run_ok(Command::new(bin("termtape")).arg("ls").args(args)))
+            .into_owned()
+    };
+    assert!(listed(&["--lax", "--user", "root", "journal"]).contains(&rec));
+    assert!(!listed(&["--lax", "--user", "nobody-here", "journal"]).contains(&rec));
+    assert!(!listed(&["--lax", "--until", "2000-01-01", "journal"]).contains(&rec));
+    assert!(listed(&["--lax", "--since", "2000-01-01", "journal"]).contains(&rec));
+    // The files journald writes, read as a directory (as on a central host
+    // fed by systemd-journal-remote).
+    let dir = ["/run/log/journal", "/var/log/journal"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a journal directory");
+    let spec = format!("journal:{}", dir.display());
+    let out = run_ok(Command::new(bin("termtape")).args(["cat", &spec, "--rec", &rec]));
+    assert_eq!(out, b"filtered\r\n");
+}
