@@ -79,6 +79,12 @@ pub struct Encoded<'a> {
     pub time: u64,
     /// The message, one JSON object and a newline, exactly as tlog writes it.
     pub json: &'a [u8],
+    /// How many bytes of input the messages so far, this one included,
+    /// hold: where this message's input ends in the input stream (a
+    /// character still incomplete is not in any message yet).
+    pub input_end: u64,
+    /// The same for output.
+    pub output_end: u64,
 }
 
 impl Encoded<'_> {
@@ -125,6 +131,8 @@ struct StreamBuf {
     /// Bytes in the current binary run, and its next digit threshold.
     bin_run: usize,
     bin_dig: usize,
+    /// Bytes of the stream in finished and current messages.
+    total: u64,
     /// A character whose bytes have not all arrived.
     pending: Utf8Seq,
     /// Time of the pending character's last byte.
@@ -142,6 +150,7 @@ impl StreamBuf {
             txt_dig: 10,
             bin_run: 0,
             bin_dig: 10,
+            total: 0,
             pending: Utf8Seq::default(),
             pending_at: 0,
             valid_mark,
@@ -279,6 +288,21 @@ impl Encoder {
         Ok(())
     }
 
+    /// Makes sure a message is pending, so that the next [`Encoder::flush`]
+    /// writes one even if no I/O comes: one that only restates the window
+    /// size, at elapsed time `at`, for a caller's extra fields to ride on.
+    /// Does nothing if a message is pending already, or if no window size
+    /// is known (a message needs something in its timing).
+    pub fn touch(&mut self, at: Duration) {
+        if !self.is_empty() || self.window != WindowState::Known {
+            return;
+        }
+        let ts = self.stamp(at);
+        self.take_room(self.window_len());
+        self.advance(ts);
+        self.write_timing(b"");
+    }
+
     /// Records terminal I/O bytes at elapsed time `at`. A character left
     /// incomplete at the end of `bytes` waits for the next call.
     pub fn io<E>(
@@ -372,6 +396,8 @@ impl Encoder {
             pos,
             time,
             json: &self.line,
+            input_end: self.input.total,
+            output_end: self.output.total,
         };
         emit(encoded)?;
         self.next_id += 1;
@@ -629,6 +655,7 @@ impl Encoder {
         }
         buf.txt_run = run;
         buf.txt_dig = dig;
+        buf.total += taken as u64;
         self.rem = rem;
         taken
     }
@@ -691,6 +718,7 @@ impl Encoder {
         }
         self.advance(ts);
         let buf = self.buf_mut(stream);
+        buf.total += seq.len() as u64;
         if buf.txt_run == 0 {
             buf.txt_dig = 10;
         }
@@ -813,6 +841,57 @@ mod tests {
         let m = encode(2048, &[(0, None, b"ok\xf0\x9f")]);
         assert_eq!(m[0].timing, ">2]1/2");
         assert_eq!(m[0].out_txt, "ok\u{fffd}");
+    }
+
+    #[test]
+    fn messages_tell_where_they_end_in_each_stream() {
+        let mut enc = Encoder::new(&header(), 100, Duration::ZERO).expect("payload");
+        let mut ends = Vec::new();
+        let mut emit = |e: Encoded<'_>| -> std::result::Result<(), ()> {
+            ends.push((e.input_end, e.output_end));
+            Ok(())
+        };
+        enc.window(Duration::ZERO, 80, 24, &mut emit).expect("ok");
+        enc.io(Duration::ZERO, Stream::Input, b"ls\r", &mut emit)
+            .expect("ok");
+        let text = "é".repeat(60);
+        enc.io(Duration::ZERO, Stream::Output, text.as_bytes(), &mut emit)
+            .expect("ok");
+        enc.io(Duration::ZERO, Stream::Output, b"\xe2\x82", &mut emit)
+            .expect("ok");
+        enc.cut(&mut emit).expect("ok");
+        enc.flush(&mut emit).expect("ok");
+        assert!(ends.len() > 1);
+        assert!(ends.iter().all(|&(i, _)| i == 3));
+        assert!(ends.windows(2).all(|w| w[0].1 < w[1].1 && w[0].1 % 2 == 0));
+        assert_eq!(ends.last().map(|e| e.1), Some(120 + 2));
+    }
+
+    #[test]
+    fn touch_makes_a_message_that_restates_the_window() {
+        let m = encode(2048, &[(0, Some((80, 24)), b""), (5, None, b"x")]);
+        assert_eq!(m.len(), 1);
+        let mut enc = Encoder::new(&header(), 2048, Duration::ZERO).expect("payload");
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut emit = |e: Encoded<'_>| -> std::result::Result<(), ()> {
+            out.borrow_mut()
+                .push(String::from_utf8_lossy(e.json).into_owned());
+            Ok(())
+        };
+        enc.touch(Duration::ZERO);
+        enc.flush(&mut emit).expect("ok");
+        assert!(out.borrow().is_empty(), "no window known: nothing to write");
+        enc.window(Duration::ZERO, 80, 24, &mut emit).expect("ok");
+        enc.io(Duration::ZERO, Stream::Output, b"x", &mut emit)
+            .expect("ok");
+        enc.flush(&mut emit).expect("ok");
+        enc.touch(Duration::from_millis(7));
+        enc.touch(Duration::from_millis(8));
+        enc.flush(&mut emit).expect("ok");
+        let out = out.borrow();
+        assert_eq!(out.len(), 2);
+        let m = Message::parse(out[1].trim_end(), &Location::default()).expect("valid");
+        assert_eq!((m.timing.as_str(), m.pos), ("=80x24", 7));
     }
 
     #[test]
