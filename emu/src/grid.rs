@@ -4,7 +4,7 @@
 //! a `SPACER` cell and a `SPACER` is always preceded by a `WIDE` cell. An
 //! operation that would split a pair blanks both halves, as xterm does.
 
-use crate::cell::{Cell, MARKS, SPACER, WIDE};
+use crate::cell::{Cell, Color, MARKS, SPACER, WIDE};
 
 /// Combining marks kept per cell; more are dropped (xterm keeps 2 by default).
 pub(crate) const MAX_MARKS: usize = 4;
@@ -75,17 +75,21 @@ impl Row {
 
     /// Blanks both halves of a wide character that straddles the boundary
     /// before column `at` (between `at - 1` and `at`).
+    ///
+    /// The halves become erased cells of background `bg`. (A colour, not a
+    /// cell, is passed: building a 16-byte cell on the hot path costs a
+    /// store-forwarding stall per character.)
     #[inline(always)]
-    pub(crate) fn break_at(&mut self, at: usize, blank: Cell) {
+    pub(crate) fn break_at(&mut self, at: usize, bg: Color) {
         if at > 0 && at < self.cells.len() && self.cells[at].flags & SPACER != 0 {
-            self.break_pair(at, blank);
+            self.break_pair(at, bg);
         }
     }
 
     #[cold]
-    fn break_pair(&mut self, at: usize, blank: Cell) {
-        self.set_blank(at - 1, blank);
-        self.set_blank(at, blank);
+    fn break_pair(&mut self, at: usize, bg: Color) {
+        self.set_blank(at - 1, Cell::erased(bg));
+        self.set_blank(at, Cell::erased(bg));
     }
 
     #[inline]
@@ -98,10 +102,10 @@ impl Row {
 
     /// Writes `cell` at `col` (and its spacer when wide), keeping pairs whole.
     #[inline]
-    pub(crate) fn put(&mut self, col: usize, cell: Cell, wide: bool, blank: Cell) {
+    pub(crate) fn put(&mut self, col: usize, cell: Cell, wide: bool, bg: Color) {
         let w = if wide { 2 } else { 1 };
-        self.break_at(col, blank);
-        self.break_at(col + w, blank);
+        self.break_at(col, bg);
+        self.break_at(col + w, bg);
         if self.cells[col].flags & MARKS != 0 || (wide && self.cells[col + 1].flags & MARKS != 0) {
             self.drop_marks(col, col + w);
         }
@@ -122,8 +126,8 @@ impl Row {
         if from >= to {
             return;
         }
-        self.break_at(from, blank);
-        self.break_at(to, blank);
+        self.break_at(from, blank.bg);
+        self.break_at(to, blank.bg);
         self.drop_marks(from, to);
         if blank == Cell::BLANK {
             let end = to.min(self.dirty as usize);
@@ -146,9 +150,9 @@ impl Row {
             return;
         }
         let n = n.min(cols - at);
-        self.break_at(at, blank);
+        self.break_at(at, blank.bg);
         // Whatever gets pushed off the edge must not leave half a wide character.
-        self.break_at(cols - n, blank);
+        self.break_at(cols - n, blank.bg);
         self.drop_marks(cols - n, cols);
         self.cells.copy_within(at..cols - n, at + n);
         self.cells[at..at + n].fill(blank);
@@ -167,8 +171,8 @@ impl Row {
             return;
         }
         let n = n.min(cols - at);
-        self.break_at(at, blank);
-        self.break_at(at + n, blank);
+        self.break_at(at, blank.bg);
+        self.break_at(at + n, blank.bg);
         self.drop_marks(at, at + n);
         self.cells.copy_within(at + n..cols, at);
         self.cells[cols - n..].fill(blank);
@@ -185,7 +189,7 @@ impl Row {
     /// Changes the width to `cols`, truncating or padding with `blank`.
     pub(crate) fn resize(&mut self, cols: usize, blank: Cell) {
         if cols < self.cells.len() {
-            self.break_at(cols, blank);
+            self.break_at(cols, blank.bg);
             self.drop_marks(cols, usize::MAX);
             self.cells.truncate(cols);
             self.dirty = self.dirty.min(cols as u16);
@@ -247,7 +251,7 @@ mod tests {
                 col,
                 Cell::new(ch, Pen::default(), if wide { WIDE } else { 0 }),
                 wide,
-                Cell::BLANK,
+                Color::Default,
             );
             col += if wide { 2 } else { 1 };
         }
@@ -257,10 +261,10 @@ mod tests {
     #[test]
     fn overwriting_half_a_wide_char_blanks_the_other_half() {
         let mut r = row("a中b");
-        r.put(2, Cell::new('x', Pen::default(), 0), false, Cell::BLANK);
+        r.put(2, Cell::new('x', Pen::default(), 0), false, Color::Default);
         assert_eq!(r.text(), "a xb");
         let mut r = row("a中b");
-        r.put(1, Cell::new('x', Pen::default(), 0), false, Cell::BLANK);
+        r.put(1, Cell::new('x', Pen::default(), 0), false, Color::Default);
         assert_eq!(r.text(), "ax b");
     }
 

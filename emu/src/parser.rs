@@ -172,6 +172,12 @@ impl Parser {
                         .position(|&b| b < 0x20 || b == 0x7F)
                         .map_or(len, |n| i + n);
                     while i < end {
+                        if matches!(bytes[i], 0x80..=0xC1 | 0xF5..=0xFF) {
+                            // Never a lead byte: no need to ask the validator.
+                            p.print_str("\u{FFFD}");
+                            i += 1;
+                            continue;
+                        }
                         match std::str::from_utf8(&bytes[i..end]) {
                             Ok(s) => {
                                 p.print_str(s);

@@ -287,15 +287,15 @@ impl Core {
                 }
             }
             let col = self.col as usize;
-            let blank = self.blank();
+            let bg = self.pen.bg;
             let cell = Cell::new(ch, self.pen, if w == 2 { WIDE } else { 0 });
             let insert = self.modes.insert;
             let r = self.row as usize;
             let row = &mut self.screen_mut()[r];
             if insert {
-                row.insert(col, w, blank);
+                row.insert(col, w, Cell::erased(bg));
             }
-            row.put(col, cell, w == 2, blank);
+            row.put(col, cell, w == 2, bg);
             place = col as u16;
             width = w as u8;
             if col + w >= cols {
@@ -335,7 +335,7 @@ impl Core {
     fn print_ascii_fast(&mut self, run: &[u8]) {
         let cols = self.cols as usize;
         let pen = self.pen;
-        let blank = self.blank();
+        let bg = pen.bg;
         let mut i = 0;
         while i < run.len() {
             if self.pending_wrap {
@@ -348,8 +348,8 @@ impl Core {
             let n = (cols - col).min(run.len() - i);
             let r = self.row as usize;
             let row = &mut self.screen_mut()[r];
-            row.break_at(col, blank);
-            row.break_at(col + n, blank);
+            row.break_at(col, bg);
+            row.break_at(col + n, bg);
             if !row.marks.is_empty() {
                 row.marks
                     .retain(|m| (m.0 as usize) < col || (m.0 as usize) >= col + n);
