@@ -3,7 +3,10 @@
 //! then snapshot, restore and clone of a busy 200x50 screen, with the snapshot's
 //! size and the heap a fresh 200x50 terminal takes printed alongside.
 
-#![allow(missing_docs, reason = "criterion_group! generates an undocumented pub fn")]
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::hint::black_box;
 use std::num::NonZeroU16;
@@ -125,20 +128,27 @@ fn bench_feed(c: &mut Criterion) {
     }
 }
 
-/// A 200x50 screen full of coloured text, as after a busy redraw.
+/// A 200x50 screen full of coloured text, as after a busy redraw, with a
+/// scroll region set and the cursor somewhere in the middle.
 fn busy_screen() -> Terminal {
     let mut t = Terminal::new(200, 50);
     t.feed(&redraws(200, 50, 64 << 10));
-    t.feed(b"\x1b[2;40r\x1b[?1049h");
-    t.feed(&redraws(200, 50, 64 << 10));
+    t.feed(b"\x1b[2;40r\x1b[20;30H\x1b[1;33m");
     t
 }
 
 fn bench_snapshot(c: &mut Criterion) {
     let t = busy_screen();
     let snap = t.snapshot();
-    eprintln!("emu_feed: busy 200x50 snapshot is {} bytes", snap.len());
-    eprintln!("emu_feed: fresh 200x50 terminal heap {} bytes", Terminal::new(200, 50).heap_size());
+    let mut both = t.clone();
+    both.feed(b"\x1b[?1049h");
+    both.feed(&redraws(200, 50, 64 << 10));
+    eprintln!(
+        "emu_feed: busy 200x50 snapshot {} bytes ({} with both screens full); fresh 200x50 terminal heap {} bytes",
+        snap.len(),
+        both.snapshot().len(),
+        Terminal::new(200, 50).heap_size()
+    );
 
     let mut g = c.benchmark_group("emu_snapshot: busy 200x50");
     g.throughput(Throughput::Bytes(snap.len() as u64));
@@ -147,6 +157,9 @@ fn bench_snapshot(c: &mut Criterion) {
         b.iter(|| Terminal::from_snapshot(200, 50, black_box(&snap)))
     });
     g.bench_function("clone", |b| b.iter(|| black_box(&t).clone()));
+    g.bench_function("snapshot both screens", |b| {
+        b.iter(|| black_box(&both).snapshot())
+    });
     g.finish();
 }
 
