@@ -4,10 +4,18 @@
 //! Messages are cut as tlog cuts them: when the payload is full (by
 //! `termtape_format::Encoder`) and when recorded data has waited for the
 //! latency limit (here: [`Recorder::deadline`] and [`Recorder::tick`]).
+//!
+//! A session in a legacy charset is converted to UTF-8 before the encoder
+//! (`termtape_charset`), and each of its messages carries extra fields that
+//! tlog-play ignores: `charset` (the charset's name) and, where encoding the
+//! message's text back would not give the original bytes exactly, `in_orig`
+//! and `out_orig` (the message's original input and output bytes, as base64
+//! of a zstd frame). A UTF-8 session takes none of this.
 
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use termtape_charset::{Charset, Original, Packer, Transcoder};
 use termtape_format::{Encoded, Encoder, Header, Stream};
 
 use crate::config::{Config, Writer};
@@ -47,6 +55,10 @@ pub struct Recorder {
     encoder: Encoder,
     sink: Box<dyn Sink>,
     policy: Policy,
+    /// Conversion of a session not in UTF-8.
+    legacy: Option<Box<Legacy>>,
+    /// The converted text of the latest read.
+    text: String,
 }
 
 /// The largest message, serialised, that one byte of input can grow into:
@@ -69,7 +81,21 @@ impl Recorder {
             encoder,
             sink,
             policy,
+            legacy: None,
+            text: String::new(),
         })
+    }
+
+    /// Records the session as being in `charset`: converted to UTF-8, with
+    /// the original bytes kept. Call before anything is recorded. UTF-8
+    /// costs nothing.
+    pub fn set_charset(&mut self, charset: Charset) -> io::Result<()> {
+        self.legacy = if charset.is_utf8() {
+            None
+        } else {
+            Some(Box::new(Legacy::new(charset)?))
+        };
+        Ok(())
     }
 
     /// The recorder `config` asks for: this process' identity, the
@@ -100,20 +126,127 @@ impl Recorder {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        Recorder::new(&header, policy, epoch, sink)
+        let mut recorder = Recorder::new(&header, policy, epoch, sink)?;
+        let charset = match config.charset {
+            Some(charset) => charset,
+            None => crate::locale::charset()?,
+        };
+        recorder.set_charset(charset)?;
+        Ok(recorder)
     }
 
     fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
         // Room for what these bytes can become, plus the message pending,
         // before they may reach the user.
         let overhead = 1024 + self.policy.payload as u64;
+        // An original adds at most its bytes, base64-encoded.
+        let per_byte = WORST_BYTES_PER_BYTE + if self.legacy.is_some() { 2 } else { 0 };
         self.sink
-            .reserve(bytes.len() as u64 * WORST_BYTES_PER_BYTE + 2 * overhead)?;
-        let sink = &mut self.sink;
-        self.encoder
-            .io(at, stream, bytes, &mut |m: Encoded<'_>| sink.write(&m))
+            .reserve(bytes.len() as u64 * per_byte + 2 * overhead)?;
+        let bytes = match &mut self.legacy {
+            None => bytes,
+            Some(legacy) => {
+                self.text.clear();
+                self.text.push_str(legacy.transcoder(stream).decode(bytes));
+                self.text.as_bytes()
+            }
+        };
+        let mut emit = emitter(&mut self.sink, &mut self.legacy);
+        self.encoder.io(at, stream, bytes, &mut emit)
     }
 }
+
+/// Where finished messages go: straight to the sink, or through the legacy
+/// conversion that adds the originals.
+fn emitter<'a>(
+    sink: &'a mut Box<dyn Sink>,
+    legacy: &'a mut Option<Box<Legacy>>,
+) -> impl FnMut(Encoded<'_>) -> io::Result<()> + 'a {
+    move |m: Encoded<'_>| match legacy {
+        None => sink.write(&m),
+        Some(legacy) => legacy.write(sink.as_mut(), &m),
+    }
+}
+
+/// The conversion of a session not in UTF-8: both directions, and the
+/// extra fields of each message.
+struct Legacy {
+    input: Transcoder,
+    output: Transcoder,
+    packer: Packer,
+    /// The charset's name as a JSON string.
+    name: String,
+    in_orig: String,
+    out_orig: String,
+    line: Vec<u8>,
+}
+
+impl Legacy {
+    fn new(charset: Charset) -> io::Result<Legacy> {
+        let packer = Packer::new().map_err(io::Error::other)?;
+        Ok(Legacy {
+            input: Transcoder::new(charset),
+            output: Transcoder::new(charset),
+            packer,
+            // Charset names are ASCII letters, digits, '-' and '_'.
+            name: format!("\"{}\"", charset.name()),
+            in_orig: String::new(),
+            out_orig: String::new(),
+            line: Vec::new(),
+        })
+    }
+
+    fn transcoder(&mut self, stream: Stream) -> &mut Transcoder {
+        match stream {
+            Stream::Input => &mut self.input,
+            Stream::Output => &mut self.output,
+        }
+    }
+
+    /// Writes `m` with the charset's name and the originals it needs.
+    fn write(&mut self, sink: &mut dyn Sink, m: &Encoded<'_>) -> io::Result<()> {
+        pack(
+            &mut self.input,
+            m.input_end,
+            &mut self.packer,
+            &mut self.in_orig,
+        )?;
+        pack(
+            &mut self.output,
+            m.output_end,
+            &mut self.packer,
+            &mut self.out_orig,
+        )?;
+        let mut extra = [("charset", self.name.as_str()), ("", ""), ("", "")];
+        let mut n = 1;
+        for (name, field) in [("in_orig", &self.in_orig), ("out_orig", &self.out_orig)] {
+            if !field.is_empty() {
+                extra[n] = (name, field.as_str());
+                n += 1;
+            }
+        }
+        self.line.clear();
+        m.write_with_extra(&mut self.line, &extra[..n]);
+        sink.write(&Encoded {
+            json: &self.line,
+            ..*m
+        })
+    }
+}
+
+/// Takes the original of the message ending at `end` of `t`'s text into
+/// `field` (a JSON string), or leaves `field` empty if the text gives it.
+fn pack(t: &mut Transcoder, end: u64, packer: &mut Packer, field: &mut String) -> io::Result<()> {
+    field.clear();
+    if let Original::Bytes(bytes) = t.take(end) {
+        field.push('"');
+        packer.pack(bytes, field).map_err(io::Error::other)?;
+        field.push('"');
+    }
+    Ok(())
+}
+
+impl Recorder {}
 
 /// The largest payload whose messages keep the journal's MESSAGE field
 /// readable by Cockpit ([`MAX_MESSAGE_LEN`]).
@@ -135,9 +268,8 @@ impl Capture for Recorder {
         if !self.policy.window {
             return Ok(());
         }
-        let sink = &mut self.sink;
-        self.encoder
-            .window(at, cols, rows, &mut |m: Encoded<'_>| sink.write(&m))
+        let mut emit = emitter(&mut self.sink, &mut self.legacy);
+        self.encoder.window(at, cols, rows, &mut emit)
     }
 
     fn input(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
@@ -162,17 +294,34 @@ impl Capture for Recorder {
 
     fn tick(&mut self, now: Duration) -> io::Result<()> {
         if self.deadline().is_some_and(|due| now >= due) {
-            let sink = &mut self.sink;
-            self.encoder.flush(&mut |m: Encoded<'_>| sink.write(&m))?;
+            let mut emit = emitter(&mut self.sink, &mut self.legacy);
+            self.encoder.flush(&mut emit)?;
         }
         Ok(())
     }
 
-    fn finish(&mut self, _at: Duration) -> io::Result<()> {
-        let sink = &mut self.sink;
-        let mut emit = |m: Encoded<'_>| sink.write(&m);
-        self.encoder.cut(&mut emit)?;
-        self.encoder.flush(&mut emit)?;
+    fn finish(&mut self, at: Duration) -> io::Result<()> {
+        if let Some(legacy) = &mut self.legacy {
+            // A character left incomplete becomes U+FFFD, and bytes that made
+            // no text need a message to carry them.
+            let tails = [
+                (Stream::Input, legacy.input.finish().to_owned()),
+                (Stream::Output, legacy.output.finish().to_owned()),
+            ];
+            let drained = legacy.input.is_drained() && legacy.output.is_drained();
+            let mut emit = emitter(&mut self.sink, &mut self.legacy);
+            for (stream, tail) in tails {
+                self.encoder.io(at, stream, tail.as_bytes(), &mut emit)?;
+            }
+            if !drained {
+                self.encoder.touch(at);
+            }
+        }
+        {
+            let mut emit = emitter(&mut self.sink, &mut self.legacy);
+            self.encoder.cut(&mut emit)?;
+            self.encoder.flush(&mut emit)?;
+        }
         self.sink.finish()
     }
 }
@@ -255,6 +404,111 @@ mod tests {
         assert_eq!(msgs[0].in_txt, "");
         assert_eq!(msgs[1].timing, "=80x24>3");
         assert_eq!(msgs[1].pos, 20_000);
+    }
+
+    fn parse(lines: &[String]) -> Vec<Message> {
+        lines
+            .iter()
+            .map(|l| Message::parse(l.trim_end(), &Location::default()).expect("valid"))
+            .collect()
+    }
+
+    /// The original bytes of `stream` in `msgs`, restored as the player does.
+    fn originals(msgs: &[Message], stream: Stream) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in msgs {
+            let name: String =
+                serde_json::from_str(m.extra("charset").expect("charset").get()).expect("string");
+            let charset = Charset::for_name(&name).expect("known");
+            let field = if stream == Stream::Input {
+                "in_orig"
+            } else {
+                "out_orig"
+            };
+            let packed: Option<String> = m
+                .extra(field)
+                .map(|v| serde_json::from_str(v.get()).expect("string"));
+            let text = m.bytes(stream, &Location::default()).expect("decodes");
+            let text = String::from_utf8(text).expect("UTF-8");
+            termtape_charset::restore(charset, &text, packed.as_deref(), &mut out)
+                .expect("restores");
+        }
+        out
+    }
+
+    #[test]
+    fn koi8r_sessions_record_utf8_text_and_originals_only_where_needed() {
+        let (mut rec, memory) = recorder(Policy {
+            input: true,
+            payload: 100,
+            ..policy()
+        });
+        rec.set_charset(Charset::for_name("KOI8-R").expect("known"))
+            .expect("charset");
+        rec.window(Duration::ZERO, 80, 24).expect("ok");
+        let output: Vec<u8> = b"\xf0\xd2\xc9\xd7\xc5\xd4, \xcd\xc9\xd2!\r\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(600)
+            .chain(*b"hard sign: \xff\r\n")
+            .collect();
+        for (i, chunk) in output.chunks(37).enumerate() {
+            rec.output(Duration::from_millis(i as u64 * 3), chunk)
+                .expect("ok");
+        }
+        rec.input(Duration::from_millis(500), b"\xc4\xc1\r")
+            .expect("ok");
+        rec.finish(Duration::from_millis(600)).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        assert!(msgs.len() > 5);
+        let text: String = msgs.iter().map(|m| m.out_txt.as_str()).collect();
+        assert!(text.starts_with("Привет, мир!\r\nПривет"), "{text}");
+        assert!(msgs.iter().all(|m| m.out_bin.is_empty()));
+        let kept = msgs
+            .iter()
+            .filter(|m| m.extra("out_orig").is_some())
+            .count();
+        assert_eq!(kept, 0, "every KOI8-R byte is a character of its own");
+        assert_eq!(
+            msgs.iter().map(|m| m.in_txt.as_str()).collect::<String>(),
+            "да\r"
+        );
+        assert_eq!(originals(&msgs, Stream::Output), output);
+        assert_eq!(originals(&msgs, Stream::Input), b"\xc4\xc1\r");
+    }
+
+    #[test]
+    fn bytes_without_text_at_the_end_get_a_message() {
+        let (mut rec, memory) = recorder(policy());
+        rec.set_charset(Charset::for_name("ISO-2022-JP").expect("known"))
+            .expect("charset");
+        rec.window(Duration::ZERO, 80, 24).expect("ok");
+        rec.output(Duration::ZERO, b"\x1b$BF|K\\\x1b(B\r\n")
+            .expect("ok");
+        rec.tick(Duration::from_secs(20)).expect("ok");
+        // An escape that switches to JIS-Roman: no text, and the last bytes.
+        rec.output(Duration::from_secs(21), b"\x1b(J").expect("ok");
+        rec.finish(Duration::from_secs(22)).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].out_txt, "日本\r\n");
+        assert_eq!(msgs[1].timing, "=80x24");
+        assert_eq!(
+            originals(&msgs, Stream::Output),
+            b"\x1b$BF|K\\\x1b(B\r\n\x1b(J"
+        );
+    }
+
+    #[test]
+    fn utf8_sessions_have_no_extra_fields() {
+        let (mut rec, memory) = recorder(policy());
+        rec.set_charset(Charset::UTF_8).expect("charset");
+        rec.output(Duration::ZERO, "Привет \u{ff}".as_bytes())
+            .expect("ok");
+        rec.finish(Duration::ZERO).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        assert!(msgs.iter().all(|m| m.extra.is_empty()));
     }
 
     #[test]

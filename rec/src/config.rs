@@ -11,6 +11,7 @@
 //! ```toml
 //! latency = 10          # seconds a message may wait before it is written
 //! payload = 2048        # bytes of recorded data per message
+//! charset = "KOI8-R"    # the session's charset (default: the locale's)
 //!
 //! [writer]
 //! kind = "file"         # file, journal or syslog
@@ -28,6 +29,7 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use termtape_charset::Charset;
 
 use serde::Deserialize;
 use termtape_format::MIN_PAYLOAD;
@@ -65,6 +67,9 @@ pub struct Config {
     pub latency: Duration,
     /// The most bytes of recorded data per message.
     pub payload: usize,
+    /// The session's charset; `None`: the recorded program's locale's (see
+    /// [`crate::locale`]).
+    pub charset: Option<Charset>,
     /// The terminal size when standard input is not a terminal.
     pub size: WindowSize,
     /// The program to record and its arguments.
@@ -104,6 +109,8 @@ pub struct FileConfig {
     pub latency: Option<f64>,
     /// `payload`: bytes.
     pub payload: Option<usize>,
+    /// `charset`: the session's charset, by name.
+    pub charset: Option<String>,
     /// `[writer]`: where recordings go.
     pub writer: WriterSection,
     /// `[log]`: what is recorded.
@@ -155,6 +162,8 @@ pub struct Flags {
     pub latency: Option<f64>,
     /// `--payload BYTES`.
     pub payload: Option<usize>,
+    /// `--charset NAME`.
+    pub charset: Option<String>,
     /// `--cols N`.
     pub cols: Option<u16>,
     /// `--rows N`.
@@ -236,6 +245,14 @@ impl FileConfig {
 }
 
 /// Checks a latency in seconds.
+/// Names a charset.
+fn charset(name: &str, origin: impl FnOnce() -> String) -> Result<Charset, Error> {
+    Charset::for_name(name).map_err(|e| Error::Invalid {
+        origin: origin(),
+        reason: e.to_string(),
+    })
+}
+
 fn latency(secs: f64, origin: impl FnOnce() -> String) -> Result<Duration, Error> {
     match Duration::try_from_secs_f64(secs) {
         Ok(d) if !d.is_zero() => Ok(d),
@@ -342,6 +359,11 @@ impl Config {
             (None, Some(bytes)) => payload(bytes, || in_file("payload"))?,
             (None, None) => DEFAULT_PAYLOAD,
         };
+        let charset = match (&flags.charset, &file.charset) {
+            (Some(name), _) => Some(charset(name, || "--charset".to_owned())?),
+            (None, Some(name)) => Some(charset(name, || in_file("charset"))?),
+            (None, None) => None,
+        };
         let default = WindowSize::default();
         let size = WindowSize {
             cols: dimension(flags.cols.unwrap_or(default.cols), "--cols")?,
@@ -364,6 +386,7 @@ impl Config {
             log_window: flags.log_window.or(file.log.window).unwrap_or(true),
             latency,
             payload,
+            charset,
             size,
             command,
         })
@@ -398,6 +421,7 @@ mod tests {
                 log_window: true,
                 latency: Duration::from_secs(10),
                 payload: 2048,
+                charset: None,
                 size: WindowSize { cols: 80, rows: 24 },
                 command: vec!["/bin/sh".into()],
             }
@@ -607,6 +631,39 @@ mod tests {
             err.to_string().starts_with(
                 "/etc/termtape/termtape.toml: [writer] priority: unknown priority \"loud\""
             ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn charset_comes_from_flags_or_file_and_unknown_names_fail() {
+        let c =
+            Config::resolve(&FileConfig::default(), &path(), with_output(), None).expect("config");
+        assert_eq!(c.charset, None, "the locale's, found when recording starts");
+        let file = FileConfig::parse("charset = \"koi8r\"\n", &path()).expect("parse");
+        let c = Config::resolve(&file, &path(), with_output(), None).expect("config");
+        assert_eq!(c.charset.map(Charset::name), Some("KOI8-R"));
+        let flags = Flags {
+            charset: Some("EUC-JP".into()),
+            ..with_output()
+        };
+        let c = Config::resolve(&file, &path(), flags, None).expect("config");
+        assert_eq!(c.charset.map(Charset::name), Some("EUC-JP"));
+        let flags = Flags {
+            charset: Some("KOI9".into()),
+            ..with_output()
+        };
+        let err = Config::resolve(&file, &path(), flags, None).expect_err("unknown");
+        assert!(
+            err.to_string()
+                .starts_with("--charset: unknown charset \"KOI9\""),
+            "{err}"
+        );
+        let file = FileConfig::parse("charset = \"nope\"\n", &path()).expect("parse");
+        let err = Config::resolve(&file, &path(), with_output(), None).expect_err("unknown");
+        assert!(
+            err.to_string()
+                .starts_with("/etc/termtape/termtape.toml: charset: unknown charset \"nope\""),
             "{err}"
         );
     }

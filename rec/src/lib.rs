@@ -15,6 +15,8 @@ pub mod chunk;
     reason = "gethostname, getaddrinfo and getpwuid_r are C library calls"
 )]
 pub mod identity;
+#[allow(unsafe_code, reason = "setlocale and nl_langinfo are C library calls")]
+pub mod locale;
 #[allow(
     unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"

@@ -50,6 +50,11 @@ pub struct Args {
     /// Put at most BYTES bytes of recorded data in one message [default: 2048].
     #[arg(long, value_name = "BYTES")]
     payload: Option<usize>,
+    /// The session's charset (KOI8-R, EUC-JP, GB18030, …): its text is
+    /// recorded as UTF-8, with the original bytes kept [default: the
+    /// charset of the locale in LC_ALL, LC_CTYPE or LANG].
+    #[arg(long, value_name = "NAME")]
+    charset: Option<String>,
     /// Terminal width when standard input is not a terminal [default: 80].
     #[arg(long, value_name = "N")]
     cols: Option<u16>,
@@ -77,6 +82,7 @@ impl Args {
             log_window: self.no_log_window.then_some(false),
             latency: self.latency,
             payload: self.payload,
+            charset: self.charset,
             cols: self.cols,
             rows: self.rows,
             command: self.command,
@@ -116,6 +122,8 @@ mod tests {
             "0.5",
             "--payload",
             "100",
+            "--charset",
+            "KOI8-R",
             "--cols",
             "120",
             "--rows",
@@ -126,6 +134,7 @@ mod tests {
         assert_eq!(f.log_window, Some(false));
         assert_eq!(f.latency, Some(0.5));
         assert_eq!(f.payload, Some(100));
+        assert_eq!(f.charset.as_deref(), Some("KOI8-R"));
         assert_eq!((f.cols, f.rows), (Some(120), Some(40)));
     }
 
