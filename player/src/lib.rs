@@ -11,6 +11,7 @@
 
 pub mod cat;
 pub mod list;
+pub mod original;
 pub mod play;
 pub mod recording;
 pub mod source;

@@ -1,9 +1,11 @@
-//! `termtape play --raw`: a recording's output bytes, timed as recorded.
+//! `termtape play --raw`: a recording's output bytes, timed as recorded
+//! (with `--original`, the bytes before charset conversion).
 
+use std::collections::VecDeque;
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
-use termtape_format::{Error, Packet, Stream};
+use termtape_format::{Error, Location, Packet, Stream};
 
 use crate::recording::{Query, ReadError, read_packets};
 
@@ -35,6 +37,36 @@ pub fn play_raw(
     out: &mut impl Write,
     on_damage: impl FnMut(&Error),
 ) -> Result<(), ReadError> {
+    play(input, source, query, timing, false, out, on_damage)
+}
+
+/// As [`play_raw`], but writes the original bytes of a session recorded in
+/// a legacy charset (see [`crate::original`]): at the times of the packets
+/// whose text they encode, or, where a message's original does not split
+/// so, all at its first output packet.
+pub fn play_raw_original(
+    input: impl BufRead,
+    source: &str,
+    query: &Query,
+    timing: Timing,
+    out: &mut impl Write,
+    on_damage: impl FnMut(&Error),
+) -> Result<(), ReadError> {
+    play(input, source, query, timing, true, out, on_damage)
+}
+
+fn play(
+    input: impl BufRead,
+    source: &str,
+    query: &Query,
+    timing: Timing,
+    original: bool,
+    out: &mut impl Write,
+    on_damage: impl FnMut(&Error),
+) -> Result<(), ReadError> {
+    // The current message's original pieces not yet played.
+    let mut pieces: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut current: Option<u64> = None;
     let started = Instant::now();
     // Recording time already played, and the recording time of the last packet.
     let mut played = Duration::ZERO;
@@ -43,13 +75,31 @@ pub fn play_raw(
         input,
         source,
         query,
-        |_, t| {
+        |msg, t| {
+            if original && current != Some(msg.id) {
+                current = Some(msg.id);
+                // Pieces of a message without output packets go out now.
+                for piece in pieces.drain(..) {
+                    out.write_all(&piece)?;
+                }
+                let at = Location {
+                    source: Some(source.to_owned()),
+                    line: 0,
+                    id: Some(msg.id),
+                };
+                pieces = crate::original::output_pieces(msg, &at)?.into();
+            }
             let Packet::Io {
                 stream: Stream::Output,
                 bytes,
             } = t.packet
             else {
                 return Ok(());
+            };
+            let bytes = if original {
+                pieces.pop_front().unwrap_or_default()
+            } else {
+                bytes
             };
             let gap = Duration::from_millis(t.at.saturating_sub(last_at.unwrap_or(t.at)));
             last_at = Some(t.at);
@@ -65,6 +115,9 @@ pub fn play_raw(
         },
         on_damage,
     )?;
+    for piece in pieces {
+        out.write_all(&piece).map_err(ReadError::Output)?;
+    }
     out.flush().map_err(ReadError::Output)
 }
 

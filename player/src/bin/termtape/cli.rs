@@ -40,6 +40,10 @@ pub enum Command {
         /// Write the recorded input (keystrokes) instead of the output.
         #[arg(long)]
         input: bool,
+        /// Write the bytes as they were before charset conversion (for a
+        /// session recorded in a legacy charset such as KOI8-R).
+        #[arg(long)]
+        original: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -48,6 +52,10 @@ pub enum Command {
         /// Write the recorded bytes as they were (the only mode yet).
         #[arg(long)]
         raw: bool,
+        /// With --raw: the bytes as they were before charset conversion,
+        /// for a viewer whose terminal uses the recorded charset.
+        #[arg(long)]
+        original: bool,
         /// Playback speed: 2 plays twice as fast, 0.5 at half speed.
         #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
         speed: f64,

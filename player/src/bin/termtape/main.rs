@@ -41,15 +41,24 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Rec { args } => exec_recorder(args),
-        Command::Cat { input, common } => {
+        Command::Cat {
+            input,
+            original,
+            common,
+        } => {
             let stream = if input { Stream::Input } else { Stream::Output };
             with_recording(&common, false, |reader, name, query, on_damage| {
                 let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-                cat::cat(reader, name, query, stream, &mut out, on_damage)
+                if original {
+                    cat::cat_original(reader, name, query, stream, &mut out, on_damage)
+                } else {
+                    cat::cat(reader, name, query, stream, &mut out, on_damage)
+                }
             })
         }
         Command::Play {
             raw: _,
+            original,
             speed,
             max_pause,
             follow,
@@ -61,7 +70,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             with_recording(&common, follow, |reader, name, query, on_damage| {
                 let mut out = io::stdout().lock();
-                play::play_raw(reader, name, query, timing, &mut out, on_damage)
+                if original {
+                    play::play_raw_original(reader, name, query, timing, &mut out, on_damage)
+                } else {
+                    play::play_raw(reader, name, query, timing, &mut out, on_damage)
+                }
             })
         }
         Command::Ls {
