@@ -196,7 +196,10 @@ pub fn journald() {
             .expect("creating /run/systemd/journal (tests run as root)");
         // Left running for the other tests of this process; stop_at_exit
         // ends it by its PID when the process exits.
-        #[allow(clippy::zombie_processes, reason = "journald outlives every test; it is killed at exit")]
+        #[allow(
+            clippy::zombie_processes,
+            reason = "journald outlives every test; it is killed at exit"
+        )]
         let child = std::process::Command::new("/lib/systemd/systemd-journald")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -4,4 +4,5 @@ mod conformance;
 mod damage;
 mod interop;
 mod journal;
+mod session;
 mod signals;

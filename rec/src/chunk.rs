@@ -109,8 +109,16 @@ impl Recorder {
                 // Cockpit lists journal entries whose sender is named
                 // tlog-rec; journald takes the name from the process.
                 let identifier = if *cockpit {
-                    rustix::thread::set_name(c"tlog-rec")?;
-                    "tlog-rec"
+                    // The login shell poses as tlog-rec-session, the
+                    // recorder of one command as tlog-rec.
+                    let comm = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+                    let (name, identifier) = if comm.starts_with("termtape-sessio") {
+                        (c"tlog-rec-sessio", "tlog-rec-session")
+                    } else {
+                        (c"tlog-rec", "tlog-rec")
+                    };
+                    rustix::thread::set_name(name)?;
+                    identifier
                 } else {
                     "termtape"
                 };
@@ -245,8 +253,6 @@ fn pack(t: &mut Transcoder, end: u64, packer: &mut Packer, field: &mut String) -
     }
     Ok(())
 }
-
-impl Recorder {}
 
 /// The largest payload whose messages keep the journal's MESSAGE field
 /// readable by Cockpit ([`MAX_MESSAGE_LEN`]).

@@ -19,6 +19,10 @@
 //! priority = "info"     # journal and syslog: the syslog priority
 //! cockpit = false       # journal: appear on Cockpit's session-recording page
 //!
+//! [session]
+//! shell = "/bin/bash"   # the real shell termtape-session starts
+//! notice = "\nATTENTION! Your session is being recorded!\n\n"
+//!
 //! [log]
 //! input = false         # keystrokes (passwords!)
 //! output = true
@@ -115,6 +119,18 @@ pub struct FileConfig {
     pub writer: WriterSection,
     /// `[log]`: what is recorded.
     pub log: LogSection,
+    /// `[session]`: termtape-session, the recording login shell.
+    pub session: SessionSection,
+}
+
+/// The `[session]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSection {
+    /// `shell`: the real shell to start (default /bin/bash).
+    pub shell: Option<PathBuf>,
+    /// `notice`: shown before the session starts ("" for none).
+    pub notice: Option<String>,
 }
 
 /// The `[writer]` section.
@@ -336,6 +352,8 @@ impl Config {
         Settings {
             command: self.command.clone(),
             size: self.size,
+            argv0: None,
+            run_as: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod locale;
 )]
 pub mod pty;
 pub mod relay;
+pub mod session;
 pub mod sink;
 
 pub mod config;

@@ -368,8 +368,18 @@ impl Pty {
     /// After this the parent holds only the master: the slave's last
     /// descriptor closes when the command (and whatever it started) is done,
     /// and reading the master then gives `EIO`.
-    pub fn spawn(&mut self, command: &[OsString]) -> io::Result<Child> {
-        let plan = ExecPlan::new(command)?;
+    ///
+    /// `argv0`, if given, is what the program sees as its name (a login
+    /// shell gets `-bash`). `run_as`, if given, are the ids the child takes
+    /// (real, effective and saved) before exec; failing that, it exits with
+    /// status 1 rather than run with the recorder's ids.
+    pub fn spawn(
+        &mut self,
+        command: &[OsString],
+        argv0: Option<&OsStr>,
+        run_as: Option<Credentials>,
+    ) -> io::Result<Child> {
+        let plan = ExecPlan::new(command, argv0, run_as)?;
         let slave = self
             .slave
             .take()
@@ -429,6 +439,70 @@ struct ExecPlan {
     searched: bool,
     /// Highest descriptor to close if close_range is unavailable.
     max_fd: libc::c_int,
+    /// The ids to take before exec.
+    run_as: Option<Credentials>,
+}
+
+/// A user's ids, for running the recorded command as that user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    /// User id.
+    pub uid: libc::uid_t,
+    /// Primary group id.
+    pub gid: libc::gid_t,
+}
+
+impl Credentials {
+    /// The real ids of this process: the user who ran it, even when it is
+    /// installed setuid/setgid.
+    pub fn real() -> Credentials {
+        // SAFETY: getuid and getgid cannot fail.
+        unsafe {
+            Credentials {
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            }
+        }
+    }
+
+    /// The effective ids of this process (those of a setuid/setgid owner).
+    pub fn effective() -> Credentials {
+        // SAFETY: geteuid and getegid cannot fail.
+        unsafe {
+            Credentials {
+                uid: libc::geteuid(),
+                gid: libc::getegid(),
+            }
+        }
+    }
+}
+
+/// Sets all of this process' user and group ids (real, effective, saved)
+/// to `to`'s: for a setuid/setgid program that hands over to the user.
+pub fn become_user(to: Credentials) -> io::Result<()> {
+    // SAFETY: plain system calls on integer arguments.
+    unsafe {
+        if libc::setresgid(to.gid, to.gid, to.gid) != 0
+            || libc::setresuid(to.uid, to.uid, to.uid) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Sets all of this process' user and group ids (real, effective, saved) to
+/// its effective ones, giving up the real ids of the user who started it:
+/// after this the user can neither signal nor trace the process.
+pub fn settle_ids() -> io::Result<()> {
+    let Credentials { uid, gid } = Credentials::effective();
+    // SAFETY: plain system calls on integer arguments.
+    unsafe {
+        if libc::setresgid(gid, gid, gid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Converts to a C string, naming the offending value on an interior NUL.
@@ -442,17 +516,24 @@ fn c_string(s: &OsStr) -> io::Result<CString> {
 }
 
 impl ExecPlan {
-    fn new(command: &[OsString]) -> io::Result<ExecPlan> {
+    fn new(
+        command: &[OsString],
+        argv0: Option<&OsStr>,
+        run_as: Option<Credentials>,
+    ) -> io::Result<ExecPlan> {
         let Some(program) = command.first() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no command to run",
             ));
         };
-        let args = command
+        let mut args = command
             .iter()
             .map(|a| c_string(a))
             .collect::<io::Result<Vec<_>>>()?;
+        if let Some(name) = argv0 {
+            args[0] = c_string(name)?;
+        }
         let mut argv: Vec<_> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
 
@@ -519,6 +600,7 @@ impl ExecPlan {
             prefix,
             searched,
             max_fd,
+            run_as,
         })
     }
 }
@@ -561,6 +643,18 @@ unsafe fn exec_child(plan: &ExecPlan, slave: RawFd) -> ! {
         if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
             for fd in 3..plan.max_fd {
                 libc::close(fd);
+            }
+        }
+
+        // Become the user, all ids, before running anything of theirs.
+        if let Some(Credentials { uid, gid }) = plan.run_as {
+            if libc::setresgid(gid, gid, gid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
+                fail(plan, 1, "cannot take the user's ids");
+            }
+            let (mut r, mut e, mut s) = (0, 0, 0);
+            libc::getresuid(&mut r, &mut e, &mut s);
+            if r != uid || e != uid || s != uid {
+                fail(plan, 1, "the user's ids did not stick");
             }
         }
 

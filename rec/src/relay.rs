@@ -45,7 +45,9 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use crate::pty::{self, Child, ExitStatus, Pty, RawMode, SignalSet, Signals, WindowSize};
+use crate::pty::{
+    self, Child, Credentials, ExitStatus, Pty, RawMode, SignalSet, Signals, WindowSize,
+};
 
 /// Receives everything the relay sees, in order, each item stamped with the
 /// time elapsed since the recording started (a monotonic clock).
@@ -79,6 +81,14 @@ pub struct Settings {
     /// The PTY's size when the input is not a terminal (a terminal's own
     /// size is used otherwise).
     pub size: WindowSize,
+    /// The name the program sees as its `argv[0]` (a login shell is started
+    /// as `-bash`); `None` for the command's first word.
+    pub argv0: Option<OsString>,
+    /// For a recorder installed setuid/setgid: the user the command runs as
+    /// (all its uids and gids set to these). Once the command runs, the
+    /// recorder sets all its own ids to its effective ones, so that the
+    /// user can neither signal nor trace it.
+    pub run_as: Option<Credentials>,
 }
 
 /// How a relayed session ended.
@@ -181,7 +191,11 @@ pub fn run<C: Capture + ?Sized>(
         .window(start.elapsed(), size.cols, size.rows)
         .map_err(Error::Capture)?;
     let child = pty
-        .spawn(&settings.command)
+        .spawn(
+            &settings.command,
+            settings.argv0.as_deref(),
+            settings.run_as,
+        )
         .map_err(|source| Error::Spawn {
             command: settings
                 .command
@@ -190,6 +204,9 @@ pub fn run<C: Capture + ?Sized>(
                 .unwrap_or_default(),
             source,
         })?;
+    if settings.run_as.is_some() {
+        pty::settle_ids().map_err(Error::Relay)?;
+    }
     let mut relay = Relay {
         capture,
         pty,
@@ -732,6 +749,8 @@ mod tests {
         let settings = Settings {
             command: command.iter().map(OsString::from).collect(),
             size,
+            argv0: None,
+            run_as: None,
         };
         let result = run(&settings, infile.as_fd(), outfile.as_fd(), &mut events);
         let mut shown = Vec::new();

@@ -71,6 +71,8 @@ fn helper(dir: &Path) -> i32 {
             marker.into_os_string(),
         ],
         size: WindowSize::default(),
+        argv0: None,
+        run_as: None,
     };
     let (stdin, stdout) = (io::stdin(), io::stdout());
     match relay::run(&settings, stdin.as_fd(), stdout.as_fd(), &mut capture) {

@@ -1,0 +1,223 @@
+//! Installing termtape-session and switching users' login shells to it.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+use termtape_rec::session::SHELLS_FILE;
+
+/// The user and group the recorder runs as when installed setuid/setgid.
+pub const SERVICE_USER: &str = "termtape";
+
+/// Help for the administrative commands.
+pub const HELP: &str = "\
+termtape-session: a login shell that records the session (to the journal by default)
+
+Usage:
+  termtape-session [-l] [-i] [-c CMD] [ARGS...]   as a login shell (what login, su and sshd run)
+  termtape-session --install                       create the termtape user and group, make this
+                                                   program setuid/setgid to them (run as root)
+  termtape-session users enable USER|@GROUP...     make termtape-session their login shell,
+                                                   remembering each original shell (root)
+  termtape-session users disable USER|@GROUP...    give them back their original shells (root)
+
+Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log].
+";
+
+fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Checks that root runs this, and takes root's ids back from the setuid
+/// bit (the tools run below need them).
+fn require_root() -> Result<()> {
+    let real = termtape_rec::pty::Credentials::real();
+    ensure!(real.uid == 0, "this needs root");
+    termtape_rec::pty::become_user(real).context("taking back root's ids")?;
+    Ok(())
+}
+
+/// `--install`: creates the service user and group if missing, makes this
+/// executable owned by them and setuid/setgid, lists it in /etc/shells,
+/// and creates the directories termtape uses.
+pub fn install() -> Result<()> {
+    require_root()?;
+    let exe = std::env::current_exe().context("finding this program")?;
+    if Command::new("getent")
+        .args(["passwd", SERVICE_USER])
+        .output()?
+        .stdout
+        .is_empty()
+    {
+        run(Command::new("useradd").args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/var/lib/termtape",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--comment",
+            "termtape session recorder",
+            SERVICE_USER,
+        ]))?;
+        println!("created user and group {SERVICE_USER}");
+    }
+    let owner = format!("{SERVICE_USER}:{SERVICE_USER}");
+    run(Command::new("chown").arg(&owner).arg(&exe))?;
+    // chown clears the set-id bits; set them after it.
+    run(Command::new("chmod").arg("6755").arg(&exe))?;
+    println!(
+        "{}: owned by {owner}, mode 6755 (setuid, setgid)",
+        exe.display()
+    );
+    std::fs::create_dir_all("/var/lib/termtape").context("creating /var/lib/termtape")?;
+    std::fs::create_dir_all("/var/log/termtape").context("creating /var/log/termtape")?;
+    run(Command::new("chown").arg(&owner).arg("/var/log/termtape"))?;
+    run(Command::new("chmod").arg("0750").arg("/var/log/termtape"))?;
+    println!("/var/log/termtape: for the file writer, writable by {SERVICE_USER} only");
+    add_to_etc_shells(&exe)?;
+    Ok(())
+}
+
+fn add_to_etc_shells(exe: &Path) -> Result<()> {
+    let shells = std::fs::read_to_string("/etc/shells").unwrap_or_default();
+    let line = exe.display().to_string();
+    if !shells.lines().any(|l| l.trim() == line) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open("/etc/shells")?;
+        writeln!(f, "{line}")?;
+        println!("added {line} to /etc/shells");
+    }
+    Ok(())
+}
+
+/// `users enable|disable USER|@GROUP...`.
+pub fn users(args: &[OsString]) -> Result<()> {
+    let Some((action, targets)) = args.split_first() else {
+        bail!("usage: termtape-session users enable|disable USER|@GROUP...");
+    };
+    let enable = match action.to_str() {
+        Some("enable") => true,
+        Some("disable") => false,
+        _ => bail!("usage: termtape-session users enable|disable USER|@GROUP..."),
+    };
+    ensure!(!targets.is_empty(), "name at least one USER or @GROUP");
+    require_root()?;
+    let exe = std::env::current_exe().context("finding this program")?;
+    let mut names = Vec::new();
+    for target in targets {
+        let target = target
+            .to_str()
+            .context("user and group names must be UTF-8")?;
+        match target.strip_prefix('@') {
+            Some(group) => names.extend(group_members(group)?),
+            None => names.push(target.to_owned()),
+        }
+    }
+    names.sort();
+    names.dedup();
+    let shells_file = PathBuf::from(SHELLS_FILE);
+    let mut remembered = read_shells(&shells_file);
+    for name in &names {
+        let current = login_shell(name)?;
+        if enable {
+            if current == exe {
+                println!("{name}: already recorded");
+                continue;
+            }
+            remembered.retain(|(u, _)| u != name);
+            remembered.push((name.clone(), current.clone()));
+            write_shells(&shells_file, &remembered)?;
+            run(Command::new("usermod").arg("--shell").arg(&exe).arg(name))?;
+            println!("{name}: {} -> {}", current.display(), exe.display());
+        } else {
+            let original = remembered
+                .iter()
+                .find(|(u, _)| u == name)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_else(|| PathBuf::from(termtape_rec::session::DEFAULT_SHELL));
+            if current != exe {
+                println!("{name}: not recorded (login shell {})", current.display());
+            } else {
+                run(Command::new("usermod")
+                    .arg("--shell")
+                    .arg(&original)
+                    .arg(name))?;
+                println!("{name}: {} -> {}", current.display(), original.display());
+            }
+            remembered.retain(|(u, _)| u != name);
+            write_shells(&shells_file, &remembered)?;
+        }
+    }
+    if enable {
+        add_to_etc_shells(&exe)?;
+    }
+    Ok(())
+}
+
+/// A user's login shell, from the user database (NSS included).
+fn login_shell(user: &str) -> Result<PathBuf> {
+    let entry = run(Command::new("getent").args(["passwd", user]))
+        .with_context(|| format!("no user {user}"))?;
+    let shell = entry.trim_end().rsplit(':').next().unwrap_or_default();
+    Ok(PathBuf::from(shell))
+}
+
+/// The members of a group: those listed in it and those whose primary
+/// group it is.
+fn group_members(group: &str) -> Result<Vec<String>> {
+    let entry = run(Command::new("getent").args(["group", group]))
+        .with_context(|| format!("no group {group}"))?;
+    let fields: Vec<&str> = entry.trim_end().split(':').collect();
+    ensure!(fields.len() == 4, "unexpected group entry {entry:?}");
+    let mut members: Vec<String> = fields[3]
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let gid = fields[2];
+    let passwd = run(Command::new("getent").arg("passwd"))?;
+    for line in passwd.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() >= 4 && f[3] == gid {
+            members.push(f[0].to_owned());
+        }
+    }
+    Ok(members)
+}
+
+fn read_shells(file: &Path) -> Vec<(String, PathBuf)> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(u, s)| (u.to_owned(), PathBuf::from(s)))
+        })
+        .collect()
+}
+
+fn write_shells(file: &Path, shells: &[(String, PathBuf)]) -> Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let text: String = shells
+        .iter()
+        .map(|(u, s)| format!("{u}:{}\n", s.display()))
+        .collect();
+    let tmp = file.with_extension("new");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, file).with_context(|| format!("replacing {}", file.display()))?;
+    Ok(())
+}

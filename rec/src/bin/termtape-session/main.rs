@@ -1,0 +1,110 @@
+//! `termtape-session`: a login shell that records the session.
+//!
+//! Set it as a user's login shell (`termtape users enable USER`); every login
+//! of that user then runs the real shell under termtape's recorder, to the
+//! journal by default. Installed setuid/setgid to the `termtape` user
+//! (`termtape-session --install`), the recording process runs as that user,
+//! and the shell with exactly the user's ids: the user can neither stop nor
+//! alter the recording.
+
+mod admin;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use termtape_rec::config::{self, Config, FileConfig, Flags};
+use termtape_rec::pty::{self, Credentials, WindowSize};
+use termtape_rec::session::{self, LoginArgs};
+use termtape_rec::{Recorder, identity, relay};
+
+fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let result = match argv.get(1).and_then(|a| a.to_str()) {
+        Some("--install") => admin::install().map(|()| ExitCode::SUCCESS),
+        Some("users") => admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS),
+        Some("--help") if argv.len() == 2 => {
+            print!("{}", admin::HELP);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => session(&argv),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("termtape-session: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the login: the real shell, recorded unless this login is already.
+fn session(argv: &[OsString]) -> Result<ExitCode> {
+    pty::ensure_stdio_open().context("checking standard descriptors")?;
+    let args = LoginArgs::parse(argv).map_err(anyhow::Error::msg)?;
+    let (real, effective) = (Credentials::real(), Credentials::effective());
+    let privileged = real != effective;
+
+    // The user must not choose the configuration of their own recording:
+    // installed setuid, only the system file counts.
+    let (config_path, required) = match std::env::var_os(config::CONFIG_ENV) {
+        Some(path) if !privileged => (PathBuf::from(path), true),
+        _ => (PathBuf::from(config::DEFAULT_CONFIG_PATH), false),
+    };
+    let file = FileConfig::load(&config_path, required)?;
+    let user = identity::user_name().context("finding the user's name")?;
+    let shell = session::choose_shell(
+        std::env::var_os(session::SHELL_ENV),
+        session::remembered_shell(std::path::Path::new(session::SHELLS_FILE), &user),
+        file.session.shell.clone(),
+    );
+    let (command, argv0) = args.shell_command(&shell);
+
+    if session::inside_recorded_session(effective.uid)
+        .context("looking for an enclosing session")?
+    {
+        // Already recorded by an enclosing session: run the shell itself.
+        if privileged {
+            pty::become_user(real).context("taking the user's ids")?;
+        }
+        let mut cmd = std::process::Command::new(&command[0]);
+        cmd.args(&command[1..]);
+        if let Some(argv0) = argv0 {
+            cmd.arg0(argv0);
+        }
+        let err = cmd.exec();
+        bail!("cannot run {}: {err}", shell.display());
+    }
+
+    // Sessions go to the journal unless the configuration says otherwise.
+    let flags = Flags {
+        writer: file.writer.kind.is_none().then(|| "journal".to_owned()),
+        command: command.clone(),
+        ..Flags::default()
+    };
+    let config = Config::resolve(&file, &config_path, flags, None)?;
+    let notice = file
+        .session
+        .notice
+        .as_deref()
+        .unwrap_or(session::DEFAULT_NOTICE);
+    if !notice.is_empty() {
+        let mut err = io::stderr().lock();
+        let _ = err.write_all(notice.as_bytes());
+        let _ = err.flush();
+    }
+    let mut recorder = Recorder::open(&config).context("cannot start recording")?;
+    let settings = relay::Settings {
+        command,
+        size: WindowSize::default(),
+        argv0,
+        run_as: privileged.then_some(real),
+    };
+    let (stdin, stdout) = (io::stdin(), io::stdout());
+    let exit = relay::run(&settings, stdin.as_fd(), stdout.as_fd(), &mut recorder)?;
+    Ok(ExitCode::from(u8::try_from(exit.code()).unwrap_or(1)))
+}

@@ -1,0 +1,314 @@
+//! termtape-session as a real user's login shell, installed setuid/setgid as
+//! in production: logins through `su` (a command, and an interactive one on
+//! a terminal) land in the journal with the right user, host and output; the
+//! shell gets exactly the user's ids, groups and descriptors; the user can
+//! neither signal the recorder nor write its output.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use termtape_tests::{bin, journal_sync, journald, require, run_ok};
+
+/// The installed copy of termtape-session and the test users, set up once.
+struct Setup {
+    session: PathBuf,
+}
+
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        require("su");
+        require("useradd");
+        journald();
+        // A copy outside target/ (so rebuilding does not undo the install),
+        // in a directory every user can traverse.
+        let dir = Path::new("/usr/local/libexec/termtape-test");
+        std::fs::create_dir_all(dir).expect("creating the install directory");
+        let session = dir.join("termtape-session");
+        let tmp = dir.join(format!("termtape-session.{}", std::process::id()));
+        std::fs::copy(bin("termtape-session"), &tmp).expect("copying termtape-session");
+        std::fs::rename(&tmp, &session).expect("installing termtape-session");
+        run_ok(Command::new(&session).arg("--install"));
+        Setup { session }
+    })
+}
+
+/// Creates a user (once per name) and makes termtape-session their shell
+/// with `users enable`.
+fn user(name: &str) -> &'static str {
+    let setup = setup();
+    let exists = Command::new("getent")
+        .args(["passwd", name])
+        .output()
+        .expect("getent")
+        .status
+        .success();
+    if !exists {
+        run_ok(Command::new("useradd").args(["--create-home", "--shell", "/bin/bash", name]));
+    }
+    run_ok(Command::new(&setup.session).args(["users", "enable", name]));
+    Box::leak(name.to_owned().into_boxed_str())
+}
+
+/// The journal's recordings of `user`: (recording id, output bytes).
+fn recordings_of(user: &str) -> Vec<(String, Vec<u8>)> {
+    assert!(journal_sync());
+    let list =
+        run_ok(Command::new(bin("termtape")).args(["ls", "--lax", "--user", user, "journal"]));
+    String::from_utf8_lossy(&list)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|rec| {
+            let out = run_ok(Command::new(bin("termtape")).args(["cat", "journal", "--rec", rec]));
+            (rec.to_owned(), out)
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn su_with_a_command_is_recorded_to_the_journal() {
+    let user = user("ttsess1");
+    let marker = format!("marker-{}", std::process::id());
+    let done = Command::new("su")
+        .args(["-", user, "-c", &format!("echo {marker}; hostname")])
+        .stdin(Stdio::null())
+        .output()
+        .expect("su");
+    assert!(done.status.success());
+    let text = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        text.contains(&marker),
+        "the user saw the command's output: {text}"
+    );
+    let notice = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        notice.contains("ATTENTION! Your session is being recorded!"),
+        "the notice: {notice}"
+    );
+    let recs = recordings_of(user);
+    let (rec, output) = recs
+        .iter()
+        .find(|(_, o)| contains(o, &marker))
+        .expect("a recording holds the marker");
+    // The journal entries name the user and the host; tlog-play reads them.
+    let json = run_ok(Command::new("journalctl").args(["-o", "json", &format!("TLOG_REC={rec}")]));
+    let host = String::from_utf8_lossy(&run_ok(&mut Command::new("hostname")))
+        .trim()
+        .to_owned();
+    for line in String::from_utf8_lossy(&json).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        assert_eq!(v["TLOG_USER"], user);
+        let message = v["MESSAGE"].as_str().expect("MESSAGE is not null");
+        let m: serde_json::Value =
+            serde_json::from_str(message).expect("MESSAGE is a tlog message");
+        assert_eq!(m["user"], user);
+        assert!(
+            m["host"].as_str().is_some_and(|h| h.starts_with(&host)),
+            "{} vs {host}",
+            m["host"]
+        );
+    }
+    assert!(contains(output, &host));
+    require("tlog-play");
+    let pty = termtape_tests::pty::Pair::open();
+    let played = Command::new("tlog-play")
+        .args(["-r", "journal", "-M", &format!("TLOG_REC={rec}")])
+        .stdin(pty.slave())
+        .output()
+        .expect("tlog-play");
+    assert!(
+        played.status.success(),
+        "{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    assert!(
+        contains(&played.stdout, &marker),
+        "tlog-play plays the session"
+    );
+}
+
+#[test]
+fn interactive_su_on_a_terminal_is_recorded() {
+    let user = user("ttsess2");
+    let marker = format!("typed-{}", std::process::id());
+    let pty = termtape_tests::pty::Pair::open();
+    let mut child = Command::new("su")
+        .args(["-", user])
+        .stdin(pty.slave())
+        .stdout(pty.slave())
+        .stderr(pty.slave())
+        .spawn()
+        .expect("su");
+    let mut master = std::fs::File::from(pty.master.try_clone().expect("dup master"));
+    drop(pty);
+    // Type once the shell is up; a login shell reads what is typed early too.
+    master
+        .write_all(format!("echo {marker}-$((6*7))\nexit 3\n").as_bytes())
+        .expect("type");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+        if contains(&seen, &format!("{marker}-42")) && child.try_wait().expect("wait").is_some() {
+            break;
+        }
+    }
+    let status = child.wait().expect("su");
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "the shell's exit status comes back through su"
+    );
+    assert!(
+        contains(&seen, &format!("{marker}-42")),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    let recs = recordings_of(user);
+    assert!(
+        recs.iter()
+            .any(|(_, o)| contains(o, &format!("{marker}-42"))),
+        "recorded"
+    );
+}
+
+#[test]
+fn the_shell_runs_with_exactly_the_users_ids_groups_and_descriptors() {
+    let user = user("ttsess3");
+    let want_uid = String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", user])))
+        .trim()
+        .to_owned();
+    let want_gid = String::from_utf8_lossy(&run_ok(Command::new("id").args(["-g", user])))
+        .trim()
+        .to_owned();
+    let script = "echo uids $(awk '/^Uid:/{print $2,$3,$4,$5}' /proc/self/status); \
+                  echo gids $(awk '/^Gid:/{print $2,$3,$4,$5}' /proc/self/status); \
+                  echo groups $(id -G); \
+                  echo caps $(awk '/^CapEff:/{print $2}' /proc/self/status) $(awk '/^CapPrm:/{print $2}' /proc/self/status); \
+                  ls /proc/$$/fd > /tmp/ttfds.$$; echo fds $(sort -n /tmp/ttfds.$$ | tr '\\n' ' '); rm /tmp/ttfds.$$";
+    let out = run_ok(
+        Command::new("su")
+            .args(["-", user, "-c", script])
+            .stdin(Stdio::null()),
+    );
+    let text = String::from_utf8_lossy(&out).replace('\r', "");
+    let line = |key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(
+        line("uids"),
+        format!("{want_uid} {want_uid} {want_uid} {want_uid}")
+    );
+    assert_eq!(
+        line("gids"),
+        format!("{want_gid} {want_gid} {want_gid} {want_gid}")
+    );
+    let want_groups = String::from_utf8_lossy(&run_ok(Command::new("id").args(["-G", user])))
+        .trim()
+        .to_owned();
+    assert_eq!(line("groups"), want_groups);
+    assert_eq!(line("caps"), "0000000000000000 0000000000000000");
+    // Listed by `ls` while the shell waits for it, with no pipe of its own.
+    assert_eq!(line("fds"), "0 1 2", "the shell has only its terminal open");
+}
+
+#[test]
+fn the_user_cannot_signal_the_recorder_or_write_its_output() {
+    let user = user("ttsess4");
+    // The shell's parent is the recorder.
+    let script = "echo recorder-uid $(awk '/^Uid:/{print $2}' /proc/$PPID/status); kill -TERM $PPID && echo KILLED || echo kill-refused; \
+                  kill -STOP $PPID 2>/dev/null && echo STOPPED || echo stop-refused; \
+                  cat /proc/$PPID/environ >/dev/null 2>&1 && echo READ-ENV || echo environ-refused";
+    let out = run_ok(
+        Command::new("su")
+            .args(["-", user, "-c", script])
+            .stdin(Stdio::null()),
+    );
+    let text = String::from_utf8_lossy(&out);
+    let termtape_uid =
+        String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", "termtape"])))
+            .trim()
+            .to_owned();
+    assert!(
+        text.contains(&format!("recorder-uid {termtape_uid}")),
+        "the recorder runs as termtape: {text}"
+    );
+    assert!(
+        text.contains("kill-refused") && !text.contains("KILLED"),
+        "{text}"
+    );
+    assert!(text.contains("stop-refused"), "{text}");
+    assert!(text.contains("environ-refused"), "{text}");
+    // The file writer's directory is the recorder's alone.
+    let probe = Command::new("su")
+        .args([
+            "-",
+            user,
+            "-c",
+            "touch /var/log/termtape/forged 2>/dev/null && echo WROTE || echo write-refused",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("su");
+    assert!(String::from_utf8_lossy(&probe.stdout).contains("write-refused"));
+}
+
+#[test]
+fn a_nested_login_is_not_recorded_twice() {
+    let setup = setup();
+    let user = user("ttsess5");
+    let marker = format!("nested-{}", std::process::id());
+    let before = recordings_of(user).len();
+    let script = format!("{} -c 'echo {marker}'", setup.session.display());
+    let out = run_ok(
+        Command::new("su")
+            .args(["-", user, "-c", &script])
+            .stdin(Stdio::null()),
+    );
+    assert!(contains(&out, &marker));
+    let recs = recordings_of(user);
+    assert_eq!(
+        recs.len(),
+        before + 1,
+        "one recording for the outer login only"
+    );
+    assert_eq!(recs.iter().filter(|(_, o)| contains(o, &marker)).count(), 1);
+}
+
+#[test]
+fn users_disable_gives_back_the_original_shell() {
+    let setup = setup();
+    let user = user("ttsess6");
+    let shell = |u: &str| {
+        String::from_utf8_lossy(&run_ok(Command::new("getent").args(["passwd", u])))
+            .trim()
+            .rsplit(':')
+            .next()
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        shell(user).as_deref(),
+        Some(setup.session.to_str().expect("utf-8"))
+    );
+    run_ok(Command::new(&setup.session).args(["users", "disable", user]));
+    assert_eq!(shell(user).as_deref(), Some("/bin/bash"));
+    run_ok(Command::new(&setup.session).args(["users", "enable", user]));
+}
