@@ -5,5 +5,6 @@ mod conformance;
 mod damage;
 mod interop;
 mod journal;
+mod limits;
 mod session;
 mod signals;

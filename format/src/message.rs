@@ -139,6 +139,13 @@ impl Message {
             .map(|(_, value)| value.as_ref())
     }
 
+    /// How many messages a rate limit dropped just before this one, as its
+    /// `gap` field (`{"messages":N,"bytes":M}`) says.
+    pub fn dropped_messages(&self) -> Option<u64> {
+        let gap: serde_json::Value = serde_json::from_str(self.extra("gap")?.get()).ok()?;
+        gap.get("messages")?.as_u64()
+    }
+
     /// Decodes the timing into packets, calling `f` for each in order.
     /// Times are absolute: the message's `pos` plus the delays before it.
     /// Text runs that directly follow each other in one stream at one

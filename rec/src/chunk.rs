@@ -21,7 +21,9 @@ use termtape_format::{Encoded, Encoder, Header, Stream};
 use crate::config::{Config, Writer};
 use crate::identity;
 use crate::relay::Capture;
-use crate::sink::{FileSink, JournalSink, MAX_MESSAGE_LEN, Sink, SyslogSink};
+use crate::sink::{
+    Action, FileSink, JournalSink, MAX_MESSAGE_LEN, RateLimit, Sink, SyslogSink, SystemClock,
+};
 
 /// What is recorded and how messages are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +132,17 @@ impl Recorder {
                 crate::sink::AUTHPRIV + priority,
                 "termtape",
             )?),
+        };
+        let limit = config.limit;
+        let sink: Box<dyn Sink> = match limit.action {
+            Action::Pass => sink,
+            action => Box::new(RateLimit::new(
+                sink,
+                limit.rate,
+                limit.burst,
+                action,
+                SystemClock::default(),
+            )),
         };
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -78,6 +78,31 @@ pub struct Config {
     pub size: WindowSize,
     /// The program to record and its arguments.
     pub command: Vec<OsString>,
+    /// The rate limit on recorded messages.
+    pub limit: Limit,
+}
+
+/// A rate limit on recorded messages (tlog's `limit`): `rate` bytes per
+/// second with bursts of `burst` bytes, and what to do beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Bytes of messages per second.
+    pub rate: u64,
+    /// Bytes of messages allowed at once.
+    pub burst: u64,
+    /// What happens to messages beyond the limit.
+    pub action: crate::sink::Action,
+}
+
+impl Default for Limit {
+    /// tlog's defaults: 16 KiB/s, bursts of 32 KiB, pass.
+    fn default() -> Self {
+        Limit {
+            rate: 16384,
+            burst: 32768,
+            action: crate::sink::Action::Pass,
+        }
+    }
 }
 
 /// Where recordings are written.
@@ -121,6 +146,20 @@ pub struct FileConfig {
     pub log: LogSection,
     /// `[session]`: termtape-session, the recording login shell.
     pub session: SessionSection,
+    /// `[limit]`: the rate limit.
+    pub limit: LimitSection,
+}
+
+/// The `[limit]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSection {
+    /// `rate`: bytes of messages per second.
+    pub rate: Option<u64>,
+    /// `burst`: bytes of messages at once.
+    pub burst: Option<u64>,
+    /// `action`: `pass`, `delay` or `drop`.
+    pub action: Option<String>,
 }
 
 /// The `[session]` section.
@@ -180,6 +219,12 @@ pub struct Flags {
     pub payload: Option<usize>,
     /// `--charset NAME`.
     pub charset: Option<String>,
+    /// `--limit-rate BYTES`.
+    pub limit_rate: Option<u64>,
+    /// `--limit-burst BYTES`.
+    pub limit_burst: Option<u64>,
+    /// `--limit-action pass|delay|drop`.
+    pub limit_action: Option<String>,
     /// `--cols N`.
     pub cols: Option<u16>,
     /// `--rows N`.
@@ -388,6 +433,7 @@ impl Config {
             rows: dimension(flags.rows.unwrap_or(default.rows), "--rows")?,
         };
         let writer = writer(file, file_path, &flags)?;
+        let limit = limit(file, file_path, &flags)?;
         let command = if flags.command.is_empty() {
             vec![
                 shell
@@ -407,8 +453,51 @@ impl Config {
             charset,
             size,
             command,
+            limit,
         })
     }
+}
+
+/// The rate limit from the flags and the `[limit]` section.
+fn limit(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Limit, Error> {
+    use crate::sink::Action;
+    let default = Limit::default();
+    let (action, origin) = match (&flags.limit_action, &file.limit.action) {
+        (Some(a), _) => (Some(a.as_str()), "--limit-action".to_owned()),
+        (None, Some(a)) => (
+            Some(a.as_str()),
+            format!("{}: [limit] action", file_path.display()),
+        ),
+        (None, None) => (None, String::new()),
+    };
+    let action = match action {
+        None => default.action,
+        Some("pass") => Action::Pass,
+        Some("delay") => Action::Delay,
+        Some("drop") => Action::Drop,
+        Some(other) => {
+            return Err(Error::Invalid {
+                origin,
+                reason: format!("unknown action {other:?} (expected pass, delay or drop)"),
+            });
+        }
+    };
+    let rate = flags.limit_rate.or(file.limit.rate).unwrap_or(default.rate);
+    let burst = flags
+        .limit_burst
+        .or(file.limit.burst)
+        .unwrap_or(default.burst);
+    if action != Action::Pass && (rate == 0 || burst == 0) {
+        return Err(Error::Invalid {
+            origin: "limit".to_owned(),
+            reason: "rate and burst must be positive numbers of bytes".to_owned(),
+        });
+    }
+    Ok(Limit {
+        rate,
+        burst,
+        action,
+    })
 }
 
 #[cfg(test)]
@@ -442,6 +531,7 @@ mod tests {
                 charset: None,
                 size: WindowSize { cols: 80, rows: 24 },
                 command: vec!["/bin/sh".into()],
+                limit: Limit::default(),
             }
         );
     }
@@ -683,6 +773,45 @@ mod tests {
             err.to_string()
                 .starts_with("/etc/termtape/termtape.toml: charset: unknown charset \"nope\""),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn limits_come_from_flags_or_the_file() {
+        use crate::sink::Action;
+        let file = FileConfig::parse(
+            "[limit]\nrate = 1000\nburst = 5000\naction = \"drop\"\n",
+            &path(),
+        )
+        .expect("parse");
+        let c = Config::resolve(&file, &path(), with_output(), None).expect("config");
+        assert_eq!(
+            c.limit,
+            Limit {
+                rate: 1000,
+                burst: 5000,
+                action: Action::Drop
+            }
+        );
+        let flags = Flags {
+            limit_action: Some("delay".into()),
+            limit_rate: Some(7),
+            ..with_output()
+        };
+        let c = Config::resolve(&file, &path(), flags, None).expect("config");
+        assert_eq!(
+            c.limit,
+            Limit {
+                rate: 7,
+                burst: 5000,
+                action: Action::Delay
+            }
+        );
+        let bad = FileConfig::parse("[limit]\naction = \"slow\"\n", &path()).expect("parse");
+        let err = Config::resolve(&bad, &path(), with_output(), None).expect_err("bad action");
+        assert_eq!(
+            err.to_string(),
+            "/etc/termtape/termtape.toml: [limit] action: unknown action \"slow\" (expected pass, delay or drop)"
         );
     }
 }

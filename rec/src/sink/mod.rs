@@ -6,10 +6,12 @@ use termtape_format::Encoded;
 
 mod file;
 mod journal;
+mod limit;
 mod syslog;
 
 pub use file::FileSink;
 pub use journal::{JournalSink, MAX_MESSAGE_LEN};
+pub use limit::{Action, Clock, RateLimit, SystemClock};
 pub use syslog::{AUTHPRIV, SyslogSink};
 
 /// A destination for finished messages.
@@ -23,4 +25,16 @@ pub trait Sink {
     fn write(&mut self, message: &Encoded<'_>) -> io::Result<()>;
     /// Makes everything written durable; the recording is over.
     fn finish(&mut self) -> io::Result<()>;
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn reserve(&mut self, bytes: u64) -> io::Result<()> {
+        (**self).reserve(bytes)
+    }
+    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
+        (**self).write(message)
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
 }

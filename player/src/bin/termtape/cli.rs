@@ -35,6 +35,14 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Make termtape-session the login shell of users (or @groups), or give
+    /// them back their own; runs termtape-session users (as root).
+    #[command(disable_help_flag = true)]
+    Users {
+        /// enable|disable USER|@GROUP...
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Write a recording's output (or input) bytes at once, exactly as recorded.
     Cat {
         /// Write the recorded input (keystrokes) instead of the output.

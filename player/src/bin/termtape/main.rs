@@ -40,7 +40,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Rec { args } => exec_recorder(args),
+        Command::Rec { args } => exec_beside("termtape-rec", args),
+        Command::Users { args } => {
+            let mut all = vec!["users".into()];
+            all.extend(args);
+            exec_beside("termtape-session", all)
+        }
         Command::Cat {
             input,
             original,
@@ -149,15 +154,15 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
     }
 }
 
-/// Runs `termtape-rec` from the directory of this executable, as cargo and
-/// git run their external subcommands.
-fn exec_recorder(args: Vec<std::ffi::OsString>) -> Result<ExitCode> {
+/// Runs `program` (termtape-rec, termtape-session) from the directory of
+/// this executable, as cargo and git run their external subcommands.
+fn exec_beside(program: &str, args: Vec<std::ffi::OsString>) -> Result<ExitCode> {
     use std::os::unix::process::CommandExt;
     let me = std::env::current_exe().context("finding termtape's own path")?;
-    let recorder = me.with_file_name("termtape-rec");
+    let recorder = me.with_file_name(program);
     if !recorder.exists() {
         bail!(
-            "termtape-rec is not installed beside {} (looked for {})",
+            "{program} is not installed beside {} (looked for {})",
             me.display(),
             recorder.display()
         );

@@ -55,6 +55,16 @@ pub struct Args {
     /// charset of the locale in LC_ALL, LC_CTYPE or LANG].
     #[arg(long, value_name = "NAME")]
     charset: Option<String>,
+    /// Rate limit: bytes of messages per second [default: 16384].
+    #[arg(long, value_name = "BYTES")]
+    limit_rate: Option<u64>,
+    /// Rate limit: bytes of messages at once [default: 32768].
+    #[arg(long, value_name = "BYTES")]
+    limit_burst: Option<u64>,
+    /// Beyond the rate limit: pass (no limit), delay the session, or drop
+    /// messages (marking the gap) [default: pass].
+    #[arg(long, value_name = "ACTION", value_parser = ["pass", "delay", "drop"])]
+    limit_action: Option<String>,
     /// Terminal width when standard input is not a terminal [default: 80].
     #[arg(long, value_name = "N")]
     cols: Option<u16>,
@@ -83,6 +93,9 @@ impl Args {
             latency: self.latency,
             payload: self.payload,
             charset: self.charset,
+            limit_rate: self.limit_rate,
+            limit_burst: self.limit_burst,
+            limit_action: self.limit_action,
             cols: self.cols,
             rows: self.rows,
             command: self.command,
