@@ -239,7 +239,7 @@ impl Core {
     #[inline]
     fn print_wide_or_other(&mut self, c: char) {
         let ss = std::mem::take(&mut self.ss);
-        match c.width() {
+        match char_width(c) {
             Some(0) => {
                 self.add_mark(c);
                 self.last = None;
@@ -266,6 +266,7 @@ impl Core {
         }
     }
 
+    #[inline]
     fn put_char(&mut self, ch: char, w: usize, raw: char, ss: u8) {
         if self.pending_wrap {
             if self.modes.autowrap {
@@ -332,6 +333,80 @@ impl Core {
         row.add_mark(col, c);
     }
 
+    /// Prints text that needs no charset mapping, no single shift and no
+    /// insert mode, holding on to the current row while the line lasts;
+    /// anything unusual (a wrap, a combining mark) goes through `print_char`.
+    fn print_run(&mut self, s: &str) {
+        let cols = self.cols as usize;
+        let pen = self.pen;
+        let mut chars = s.chars();
+        let mut next = chars.next();
+        while let Some(first) = next {
+            next = None;
+            if !self.pending_wrap {
+                let r = self.row as usize;
+                let mut col = self.col as usize;
+                let mut last = None;
+                let row = if self.alt_active {
+                    &mut self.alternate[r]
+                } else {
+                    &mut self.primary[r]
+                };
+                for c in std::iter::once(first).chain(chars.by_ref()) {
+                    let u = c as u32;
+                    if (0x80..0xA0).contains(&u) {
+                        continue;
+                    }
+                    let w = if u < 0x80 {
+                        1
+                    } else {
+                        char_width(c).unwrap_or(1).min(2)
+                    };
+                    if w == 0 || col + w > cols {
+                        next = Some(c);
+                        break;
+                    }
+                    row.put(
+                        col,
+                        Cell::new(c, pen, if w == 2 { WIDE } else { 0 }),
+                        w == 2,
+                        pen.bg,
+                    );
+                    last = Some(LastPrint {
+                        raw: c,
+                        row: r as u16,
+                        col: col as u16,
+                        width: w as u8,
+                        ss: 0,
+                    });
+                    col += w;
+                    if col == cols {
+                        col -= 1;
+                        self.pending_wrap = self.modes.autowrap;
+                        break;
+                    }
+                }
+                self.col = col as u16;
+                if last.is_some() {
+                    self.last = last;
+                }
+                match next {
+                    Some(c) => {
+                        self.print_char(c);
+                        next = chars.next();
+                    }
+                    None => next = chars.next(),
+                }
+            } else {
+                let u = first as u32;
+                if !(0x80..0xA0).contains(&u) {
+                    self.print_char(first);
+                }
+                next = chars.next();
+            }
+        }
+    }
+
     fn print_ascii_fast(&mut self, run: &[u8]) {
         let cols = self.cols as usize;
         let pen = self.pen;
@@ -355,7 +430,11 @@ impl Core {
                     .retain(|m| (m.0 as usize) < col || (m.0 as usize) >= col + n);
             }
             for (cell, &b) in row.cells[col..col + n].iter_mut().zip(&run[i..i + n]) {
-                *cell = Cell::new(b as char, pen, 0);
+                // Field by field: see `Row::put`.
+                cell.ch = b as char;
+                cell.fg = pen.fg;
+                cell.bg = pen.bg;
+                cell.flags = pen.flags;
             }
             row.touch(col + n);
             i += n;
@@ -878,6 +957,17 @@ impl Core {
     }
 }
 
+/// Columns a character takes (xterm's wcwidth, as the `unicode-width` crate
+/// gives it), with the commonest scripts answered before the table lookup.
+#[inline]
+fn char_width(c: char) -> Option<usize> {
+    match c as u32 {
+        0xA0..=0xAC | 0xAE..=0x2FF => Some(1),
+        0x4E00..=0x9FFF | 0xAC00..=0xD7A3 => Some(2),
+        _ => c.width(),
+    }
+}
+
 /// Rotates rows `top..=bottom` by `n` (up: towards the top). A whole-screen
 /// rotation is O(n) in a ring buffer, which is what makes scrolling cheap.
 fn rotate(screen: &mut VecDeque<Row>, top: usize, bottom: usize, n: usize, up: bool) {
@@ -956,6 +1046,10 @@ impl Perform for Core {
     }
 
     fn print_str(&mut self, s: &str) {
+        if self.ss == 0 && !self.modes.insert && self.charsets[self.gl as usize] == Charset::Ascii {
+            self.print_run(s);
+            return;
+        }
         for c in s.chars() {
             if (c as u32) < 0x80 {
                 self.print_char(c);
@@ -1422,6 +1516,14 @@ mod tests {
         // Two screens of 10,000 cells at 16 bytes, plus row headers.
         assert!(t.heap_size() >= 2 * 10_000 * 16);
         assert!(t.heap_size() <= 400 * 1024, "{}", t.heap_size());
+    }
+
+    #[test]
+    fn fast_widths_agree_with_the_table() {
+        for u in (0xA0..0x300).chain(0x4E00..0xA000).chain(0xAC00..0xD7A4) {
+            let c = char::from_u32(u).expect("no surrogates in these ranges");
+            assert_eq!(char_width(c), c.width(), "U+{u:04X}");
+        }
     }
 
     #[test]
