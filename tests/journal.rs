@@ -157,3 +157,34 @@ fn journal_filters_and_directories() {
     let out = run_ok(Command::new(bin("termtape")).args(["cat", &spec, "--rec", &rec]));
     assert_eq!(out, b"filtered\r\n");
 }
+
+#[test]
+fn termtape_fields_travel_in_their_own_journal_fields() {
+    // A KOI8-R session: every message carries its charset, a field tlog
+    // does not know. MESSAGE must hold tlog's fields only; the reader puts
+    // the rest back.
+    let rec = record_to_journal(
+        "printf '\\360\\322\\311\\327\\305\\324\\n'",
+        &["--charset", "KOI8-R"],
+    );
+    let entries = journal_json(&rec);
+    assert!(!entries.is_empty());
+    for e in &entries {
+        let message = e["MESSAGE"].as_str().expect("MESSAGE");
+        let m: serde_json::Value = serde_json::from_str(message).expect("tlog message");
+        assert!(
+            m.get("charset").is_none(),
+            "MESSAGE holds tlog's fields only: {message}"
+        );
+        assert_eq!(e["TERMTAPE_X_CHARSET"], "\"KOI8-R\"");
+    }
+    let text = run_ok(Command::new(bin("termtape")).args(["cat", "journal", "--rec", &rec]));
+    assert_bytes_eq(&text, "Привет\r\n".as_bytes(), "UTF-8 text");
+    let original =
+        run_ok(Command::new(bin("termtape")).args(["cat", "--original", "journal", "--rec", &rec]));
+    assert_bytes_eq(
+        &original,
+        b"\xf0\xd2\xc9\xd7\xc5\xd4\r\n",
+        "the KOI8-R bytes",
+    );
+}

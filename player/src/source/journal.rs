@@ -14,6 +14,10 @@ use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOpt
 
 use super::Filter;
 
+/// The prefix of journal fields holding a message's fields beyond tlog's
+/// (termtape's journal writer moves them out of MESSAGE).
+const EXTRA_PREFIX: &[u8] = b"TERMTAPE_X_";
+
 /// The SYSLOG_IDENTIFIERs of recorders that write tlog messages.
 const RECORDERS: [&str; 4] = [
     "tlog-rec",
@@ -144,10 +148,44 @@ impl JournalLines {
             let Some(value) = field.value() else { continue };
             self.buf.clear();
             self.buf.extend_from_slice(value);
+            self.restore_extras()?;
             self.buf.push(b'\n');
             self.at = 0;
             return Ok(true);
         }
+    }
+}
+
+impl JournalLines {
+    /// Puts the entry's `TERMTAPE_X_*` fields back into the message in
+    /// the buffer, as fields named in lower case.
+    fn restore_extras(&mut self) -> io::Result<()> {
+        let mut extras = Vec::new();
+        self.journal.restart_data();
+        while let Some(field) = self
+            .journal
+            .enumerate_data()
+            .map_err(|e| journal_error("reading the journal", e))?
+        {
+            let (name, Some(value)) = (field.name(), field.value()) else {
+                continue;
+            };
+            if let Some(rest) = name.strip_prefix(EXTRA_PREFIX) {
+                extras.push((rest.to_ascii_lowercase(), value.to_vec()));
+            }
+        }
+        if extras.is_empty() || self.buf.last() != Some(&b'}') {
+            return Ok(());
+        }
+        self.buf.pop();
+        for (name, value) in extras {
+            self.buf.extend_from_slice(b",\"");
+            self.buf.extend_from_slice(&name);
+            self.buf.extend_from_slice(b"\":");
+            self.buf.extend_from_slice(&value);
+        }
+        self.buf.push(b'}');
+        Ok(())
     }
 }
 

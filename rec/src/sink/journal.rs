@@ -10,12 +10,23 @@ use super::Sink;
 /// `--all` shows fields of 4096 bytes or more (with their name) as null.
 pub const MAX_MESSAGE_LEN: usize = 4087;
 
+/// The prefix of the journal fields that carry a message's fields beyond
+/// tlog's: `TERMTAPE_X_KF` holds the `kf` field's JSON value.
+pub const EXTRA_PREFIX: &str = "TERMTAPE_X_";
+
 /// Sends each message to systemd-journald as an entry whose MESSAGE is the
 /// JSON, with the fields tlog adds for finding recordings: TLOG_REC,
 /// TLOG_USER, TLOG_SESSION, TLOG_ID, and PRIORITY and SYSLOG_IDENTIFIER.
 ///
 /// Entries go through journald's socket; journald stamps them with the
 /// sender's credentials (`_UID`, `_COMM`, …), which callers cannot forge.
+///
+/// MESSAGE holds tlog's fields only, so that it stays small (Cockpit reads
+/// MESSAGE without `--all`, which drops fields of 4096 bytes or more) and
+/// exactly as tlog writes it. termtape's own fields (keyframes, charset
+/// originals, gap marks) each go into a journal field of their own,
+/// [`EXTRA_PREFIX`] and the name in capitals, holding the raw JSON value;
+/// the journal reader puts them back.
 #[derive(Debug)]
 pub struct JournalSink {
     /// The fields every entry repeats, as `NAME=value`.
@@ -38,6 +49,30 @@ impl JournalSink {
     }
 }
 
+/// `MESSAGE=` with tlog's fields only, and a journal field for each other.
+fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
+    // Messages without extra fields go as they are: the common case, and
+    // no parsing.
+    if json.ends_with("]}") {
+        return Ok((format!("MESSAGE={json}"), Vec::new()));
+    }
+    let mut msg = termtape_format::Message::parse(json, &termtape_format::Location::default())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    let extras = msg
+        .extra
+        .drain(..)
+        .map(|(name, value)| {
+            format!(
+                "{EXTRA_PREFIX}{}={}",
+                name.to_ascii_uppercase(),
+                value.get()
+            )
+        })
+        .collect();
+    let text = msg.to_json();
+    Ok((format!("MESSAGE={}", text.trim_end()), extras))
+}
+
 impl Sink for JournalSink {
     fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
         // journald manages its own space.
@@ -48,11 +83,12 @@ impl Sink for JournalSink {
         let json = message.json.strip_suffix(b"\n").unwrap_or(message.json);
         let json =
             std::str::from_utf8(json).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let text = format!("MESSAGE={json}");
+        let (text, extras) = split_extras(json)?;
         let id = format!("TLOG_ID={}", message.id);
         let mut fields: Vec<&str> = self.fixed.iter().map(String::as_str).collect();
         fields.push(&id);
         fields.push(&text);
+        fields.extend(extras.iter().map(String::as_str));
         let rc = systemd::journal::send(&fields);
         if rc < 0 {
             let e = io::Error::from_raw_os_error(-rc);
@@ -65,6 +101,11 @@ impl Sink for JournalSink {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        // journald reads the sender's _COMM, _EXE and _CMDLINE from /proc
+        // when it handles an entry; if the recorder has exited by then,
+        // they are missing, and Cockpit, which lists entries by _COMM, does
+        // not show the recording. Give journald a moment before exiting.
+        std::thread::sleep(std::time::Duration::from_millis(250));
         Ok(())
     }
 }
