@@ -174,7 +174,7 @@ impl Parser {
                     while i < end {
                         if matches!(bytes[i], 0x80..=0xC1 | 0xF5..=0xFF) {
                             // Never a lead byte: no need to ask the validator.
-                            p.print_str("\u{FFFD}");
+                            p.print(char::REPLACEMENT_CHARACTER);
                             i += 1;
                             continue;
                         }

@@ -1046,7 +1046,13 @@ impl Perform for Core {
     }
 
     fn print_str(&mut self, s: &str) {
-        if self.ss == 0 && !self.modes.insert && self.charsets[self.gl as usize] == Charset::Ascii {
+        // Long runs go through `print_run`; a lone character (typically a
+        // U+FFFD for a bad byte) is cheaper through the single-character path.
+        if s.len() > 4
+            && self.ss == 0
+            && !self.modes.insert
+            && self.charsets[self.gl as usize] == Charset::Ascii
+        {
             self.print_run(s);
             return;
         }
