@@ -229,10 +229,28 @@ impl Parser {
                     i += 1;
                     continue;
                 }
+                if (0x40..=0x7E).contains(&b) {
+                    self.csi_dispatch(p, b);
+                    i += 1;
+                    continue;
+                }
+            } else if self.state == State::Escape && bytes[i] == b'[' {
+                self.state = State::CsiEntry;
+                i += 1;
+                continue;
             }
             let b = bytes[i];
             i += 1;
             match b {
+                0x1B => {
+                    // Inline `on_char` for ESC: the start of every sequence.
+                    if self.state == State::Osc {
+                        p.osc_dispatch(&self.osc);
+                    }
+                    self.osc.clear();
+                    self.clear_seq();
+                    self.state = State::Escape;
+                }
                 0x00..=0x7F => self.on_char(p, b as char),
                 0xC2..=0xDF => self.start_utf8(b, 2),
                 0xE0..=0xEF => self.start_utf8(b, 3),
