@@ -19,6 +19,15 @@
 //! lines, sixel, hyperlinks or palette changes; it ignores C1 controls. It
 //! expects UTF-8: legacy charsets are converted before it (termtape-charset).
 //!
+//! Departures from xterm, each chosen so that a snapshot stays exact:
+//! - REP repeats the preceding character only when nothing else came between
+//!   (ECMA-48's wording); xterm also repeats it after intervening controls.
+//! - Switching screens (47, 1047, 1049) and SU/SD drop a pending wrap.
+//! - Resizing drops pending wraps, saved ones included; lines are cut, never
+//!   reflowed, and growing does not pull lines back from scrollback.
+//! - A wide character that does not fit before the margin with autowrap off
+//!   is placed against the margin.
+//!
 //! The parser is termtape's own rather than the `vte` crate's: `vte::Parser` is
 //! neither `Clone` nor inspectable (so a snapshot in the middle of an escape
 //! sequence could not be exact) and, with its default features, buffers an
