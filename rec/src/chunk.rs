@@ -125,7 +125,7 @@ impl Recorder {
                     "termtape"
                 };
                 policy.payload = policy.payload.min(journal_payload(&header)?);
-                Box::new(JournalSink::new(&header, *priority, identifier))
+                Box::new(JournalSink::new(&header, *priority, identifier, *cockpit))
             }
             Writer::Syslog { priority } => Box::new(SyslogSink::connect(
                 std::path::Path::new("/dev/log"),

@@ -31,13 +31,18 @@ pub const EXTRA_PREFIX: &str = "TERMTAPE_X_";
 pub struct JournalSink {
     /// The fields every entry repeats, as `NAME=value`.
     fixed: Vec<String>,
+    /// Wait before exiting so that journald still finds the process.
+    linger: bool,
 }
 
 impl JournalSink {
     /// A writer for `header`'s recording; `priority` is syslog's (6: info),
-    /// `identifier` the SYSLOG_IDENTIFIER (tlog writes "tlog-rec").
-    pub fn new(header: &Header, priority: u8, identifier: &str) -> JournalSink {
+    /// `identifier` the SYSLOG_IDENTIFIER (tlog writes "tlog-rec"). With
+    /// `for_cockpit`, the writer waits a moment at the end so that journald
+    /// still finds the recorder's `_COMM`, by which Cockpit lists entries.
+    pub fn new(header: &Header, priority: u8, identifier: &str, for_cockpit: bool) -> JournalSink {
         JournalSink {
+            linger: for_cockpit,
             fixed: vec![
                 format!("PRIORITY={priority}"),
                 format!("SYSLOG_IDENTIFIER={identifier}"),
@@ -101,6 +106,9 @@ impl Sink for JournalSink {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        if !self.linger {
+            return Ok(());
+        }
         // journald reads the sender's _COMM, _EXE and _CMDLINE from /proc
         // when it handles an entry; if the recorder has exited by then,
         // they are missing, and Cockpit, which lists entries by _COMM, does
