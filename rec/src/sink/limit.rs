@@ -101,36 +101,41 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
     }
 
     fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
-        let size = message.json.len() as f64;
+        // The message as it would be written: with the gap mark, if any, so
+        // that the mark counts against the limit too.
+        let marked = self.dropped_messages > 0;
+        if marked {
+            let gap = format!(
+                "{{\"messages\":{},\"bytes\":{}}}",
+                self.dropped_messages, self.dropped_bytes
+            );
+            self.buf.clear();
+            message.write_with_extra(&mut self.buf, &[("gap", &gap)]);
+        }
+        let size = if marked {
+            self.buf.len()
+        } else {
+            message.json.len()
+        } as f64;
         self.refill();
         if self.action != Action::Pass && self.tokens < size {
-            match self.action {
-                Action::Drop => {
-                    self.dropped_messages += 1;
-                    self.dropped_bytes += message.json.len() as u64;
-                    return Ok(());
-                }
-                _ => {
-                    // A message larger than the burst waits for a full bucket.
-                    let need = size.min(self.burst as f64) - self.tokens;
-                    if need > 0.0 && self.rate > 0 {
-                        self.clock
-                            .sleep(Duration::from_secs_f64(need / self.rate as f64));
-                    }
-                    self.refill();
-                }
+            if self.action == Action::Drop {
+                self.dropped_messages += 1;
+                self.dropped_bytes += message.json.len() as u64;
+                return Ok(());
             }
+            // A message larger than the burst waits for a full bucket.
+            let need = size.min(self.burst as f64) - self.tokens;
+            if need > 0.0 && self.rate > 0 {
+                self.clock
+                    .sleep(Duration::from_secs_f64(need / self.rate as f64));
+            }
+            self.refill();
         }
         self.tokens -= size;
-        if self.dropped_messages == 0 {
+        if !marked {
             return self.inner.write(message);
         }
-        let gap = format!(
-            "{{\"messages\":{},\"bytes\":{}}}",
-            self.dropped_messages, self.dropped_bytes
-        );
-        self.buf.clear();
-        message.write_with_extra(&mut self.buf, &[("gap", &gap)]);
         self.inner.write(&Encoded {
             json: &self.buf,
             ..*message
@@ -210,7 +215,9 @@ mod tests {
             limit.write(&message(id, M)).expect("write");
         }
         assert_eq!(memory.0.borrow().len(), 2);
-        *clock.0.borrow_mut() += Duration::from_secs(1);
+        // The marked message is longer than 100 bytes: two seconds refill
+        // enough for it.
+        *clock.0.borrow_mut() += Duration::from_secs(2);
         limit.write(&message(6, M)).expect("write");
         let written = memory.0.borrow();
         assert_eq!(written.len(), 3);
