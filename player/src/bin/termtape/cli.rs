@@ -115,7 +115,7 @@ pub struct Select {
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
     /// Only messages from this time on: seconds since the epoch, or
-    /// YYYY-MM-DD[ HH:MM[:SS]] (UTC).
+    /// `YYYY-MM-DD[ HH:MM[:SS]]` (UTC).
     #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
     pub since: Option<u64>,
     /// Only messages up to this time (same forms as --since).
