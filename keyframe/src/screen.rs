@@ -1,0 +1,139 @@
+//! A recording's screen, built from its packets.
+
+use std::borrow::Cow;
+
+use termtape_emu::{MAX_COLS, MAX_ROWS, Terminal};
+use termtape_format::{Packet, Stream};
+
+use crate::frame::Keyframe;
+
+/// The size of a screen whose recording starts with output before any
+/// window size (tlog's default terminal size).
+pub const DEFAULT_SIZE: (u16, u16) = (80, 24);
+
+/// The screen of a recording as its packets build it.
+///
+/// The rules, which the recorder and the player share so that a keyframe
+/// and a replay from the start agree exactly: the terminal is created by the
+/// first packet, at the first window size if that comes first, else at
+/// [`DEFAULT_SIZE`]; a window packet resizes it only when the size differs
+/// (every message restates the size, and a resize to the same size is not a
+/// no-op: it resets the scroll region); output bytes are fed to it; input is
+/// not shown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Screen {
+    term: Option<Terminal>,
+}
+
+impl Screen {
+    /// The screen before a recording's first packet.
+    pub fn new() -> Screen {
+        Screen::default()
+    }
+
+    /// The screen a keyframe describes.
+    pub fn from_keyframe(kf: &Keyframe) -> Screen {
+        Screen {
+            term: Some(kf.restore()),
+        }
+    }
+
+    /// Applies a window size; true if an existing terminal changed size.
+    pub fn window(&mut self, cols: u16, rows: u16) -> bool {
+        let (cols, rows) = (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS));
+        match &mut self.term {
+            None => {
+                self.term = Some(Terminal::new(cols, rows));
+                false
+            }
+            Some(t) if (t.cols(), t.rows()) != (cols, rows) => {
+                t.resize(cols, rows);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// Feeds output bytes.
+    pub fn output(&mut self, bytes: &[u8]) {
+        self.term
+            .get_or_insert_with(|| Terminal::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1))
+            .feed(bytes);
+    }
+
+    /// Applies one packet; true if the terminal changed size.
+    pub fn apply(&mut self, packet: &Packet) -> bool {
+        match packet {
+            Packet::Window { cols, rows } => self.window(*cols, *rows),
+            Packet::Io {
+                stream: Stream::Output,
+                bytes,
+            } => {
+                self.output(bytes);
+                false
+            }
+            Packet::Io { .. } => false,
+        }
+    }
+
+    /// True before the first packet.
+    pub fn is_empty(&self) -> bool {
+        self.term.is_none()
+    }
+
+    /// The terminal. Before the first packet: a fresh one, of `upcoming`
+    /// size if given (the size the first packet will set), else of
+    /// [`DEFAULT_SIZE`].
+    pub fn terminal(&self, upcoming: Option<(u16, u16)>) -> Cow<'_, Terminal> {
+        match &self.term {
+            Some(t) => Cow::Borrowed(t),
+            None => {
+                let (cols, rows) = upcoming.unwrap_or(DEFAULT_SIZE);
+                Cow::Owned(Terminal::new(cols, rows))
+            }
+        }
+    }
+
+    /// The terminal, as [`Screen::terminal`] without an upcoming size.
+    pub fn into_terminal(self) -> Terminal {
+        self.term
+            .unwrap_or_else(|| Terminal::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restated_sizes_keep_the_scroll_region() {
+        let mut s = Screen::new();
+        assert!(!s.window(10, 5));
+        s.output(b"\x1b[2;4r");
+        assert!(!s.window(10, 5));
+        assert_eq!(s.terminal(None).scroll_region(), (1, 3));
+        assert!(s.window(12, 5));
+        assert_eq!(s.terminal(None).scroll_region(), (0, 4));
+        // Sizes beyond the emulator's are compared as clamped.
+        assert!(s.window(5000, 5));
+        s.output(b"\x1b[2;4r");
+        assert!(!s.window(4000, 5));
+        assert_eq!(s.terminal(None).scroll_region(), (1, 3));
+    }
+
+    #[test]
+    fn output_first_means_the_default_size() {
+        let mut s = Screen::new();
+        assert!(s.is_empty());
+        assert_eq!(s.terminal(Some((3, 2))).cols(), 3);
+        assert!(!s.apply(&Packet::Io {
+            stream: Stream::Input,
+            bytes: b"typed".to_vec()
+        }));
+        assert!(s.is_empty());
+        s.output(b"x");
+        assert_eq!((s.terminal(None).cols(), s.terminal(None).rows()), (80, 24));
+        assert!(s.window(40, 10));
+        assert_eq!(s.into_terminal().row_text(0), "x");
+    }
+}
