@@ -188,3 +188,63 @@ fn termtape_fields_travel_in_their_own_journal_fields() {
         "the KOI8-R bytes",
     );
 }
+
+#[test]
+fn follow_plays_a_session_while_it_is_recorded() {
+    journald();
+    let marker = format!("follow-{}", std::process::id());
+    let script = format!("echo {marker}-first; sleep 2; echo {marker}-second");
+    let mut recorder = Command::new(bin("termtape"))
+        .args([
+            "rec",
+            "-w",
+            "journal",
+            "--latency",
+            "0.2",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("recorder");
+    // The recording's id, from its first entry, while it still runs.
+    let pid = recorder.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let rec = loop {
+        assert!(journal_sync());
+        let json = run_ok(Command::new("journalctl").args(["-o", "json", &format!("_PID={pid}")]));
+        if let Some(line) = String::from_utf8_lossy(&json).lines().next() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            break v["TLOG_REC"].as_str().expect("TLOG_REC").to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no entry from the recorder"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut player = Command::new(bin("termtape"))
+        .args([
+            "play", "--follow", "--speed", "100", "journal", "--rec", &rec,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("player");
+    let mut out = player.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let second = format!("{marker}-second");
+    while !String::from_utf8_lossy(&seen).contains(&second) {
+        let n = std::io::Read::read(&mut out, &mut buf).expect("read");
+        assert!(n > 0, "the player ended before the session did");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&seen).contains(&format!("{marker}-first")));
+    // --follow plays on until stopped.
+    let _ = Command::new("kill").arg(player.id().to_string()).status();
+    let _ = player.wait();
+    assert!(recorder.wait().expect("recorder").success());
+}
