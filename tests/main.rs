@@ -5,6 +5,7 @@ mod conformance;
 mod damage;
 mod interop;
 mod journal;
+mod keyframes;
 mod limits;
 mod session;
 mod signals;

@@ -11,15 +11,21 @@
 //! message's text back would not give the original bytes exactly, `in_orig`
 //! and `out_orig` (the message's original input and output bytes, as base64
 //! of a zstd frame). A UTF-8 session takes none of this.
+//!
+//! Keyframes: an emulator follows the output, and the messages the
+//! keyframe schedule picks carry a `kf` field with the screen's state at
+//! their start (see `termtape_keyframe` and [`crate::keyframes`]).
 
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use termtape_charset::{Charset, Original, Packer, Transcoder};
 use termtape_format::{Encoded, Encoder, Header, Stream};
+use termtape_keyframe::Cadence;
 
 use crate::config::{Config, Writer};
 use crate::identity;
+use crate::keyframes::Keyframes;
 use crate::relay::Capture;
 use crate::sink::{
     Action, FileSink, JournalSink, MAX_MESSAGE_LEN, RateLimit, Sink, SyslogSink, SystemClock,
@@ -38,6 +44,8 @@ pub struct Policy {
     pub latency: Duration,
     /// The payload budget per message.
     pub payload: usize,
+    /// How often keyframes are taken; `None`: never.
+    pub keyframes: Option<Cadence>,
 }
 
 impl From<&Config> for Policy {
@@ -48,6 +56,7 @@ impl From<&Config> for Policy {
             window: c.log_window,
             latency: c.latency,
             payload: c.payload,
+            keyframes: Some(c.keyframe),
         }
     }
 }
@@ -61,6 +70,10 @@ pub struct Recorder {
     legacy: Option<Box<Legacy>>,
     /// The converted text of the latest read.
     text: String,
+    /// The emulator and the keyframe schedule (with output recorded).
+    keyframes: Option<Box<Keyframes>>,
+    /// A message with its keyframe.
+    line: Vec<u8>,
 }
 
 /// The largest message, serialised, that one byte of input can grow into:
@@ -79,12 +92,18 @@ impl Recorder {
     ) -> io::Result<Recorder> {
         let encoder = Encoder::new(header, policy.payload, epoch)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let keyframes = match policy.keyframes {
+            Some(cadence) if policy.output => Some(Box::new(Keyframes::new(cadence))),
+            _ => None,
+        };
         Ok(Recorder {
             encoder,
             sink,
             policy,
             legacy: None,
             text: String::new(),
+            keyframes,
+            line: Vec::new(),
         })
     }
 
@@ -172,20 +191,40 @@ impl Recorder {
                 self.text.as_bytes()
             }
         };
-        let mut emit = emitter(&mut self.sink, &mut self.legacy);
+        if stream == Stream::Output
+            && let Some(keyframes) = &mut self.keyframes
+        {
+            keyframes.output(bytes);
+        }
+        let mut emit = emitter(
+            &mut self.sink,
+            &mut self.legacy,
+            &mut self.keyframes,
+            &mut self.line,
+        );
         self.encoder.io(at, stream, bytes, &mut emit)
     }
 }
 
 /// Where finished messages go: straight to the sink, or through the legacy
-/// conversion that adds the originals.
+/// conversion that adds the originals; with a keyframe if one is due.
 fn emitter<'a>(
     sink: &'a mut Box<dyn Sink>,
     legacy: &'a mut Option<Box<Legacy>>,
+    keyframes: &'a mut Option<Box<Keyframes>>,
+    line: &'a mut Vec<u8>,
 ) -> impl FnMut(Encoded<'_>) -> io::Result<()> + 'a {
-    move |m: Encoded<'_>| match legacy {
-        None => sink.write(&m),
-        Some(legacy) => legacy.write(sink.as_mut(), &m),
+    move |m: Encoded<'_>| {
+        let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
+        match (legacy.as_mut(), kf) {
+            (None, None) => sink.write(&m),
+            (None, Some(kf)) => {
+                line.clear();
+                m.write_with_extra(line, &[(termtape_keyframe::FIELD, kf)]);
+                sink.write(&Encoded { json: line, ..m })
+            }
+            (Some(legacy), kf) => legacy.write(sink.as_mut(), &m, kf),
+        }
     }
 }
 
@@ -224,8 +263,9 @@ impl Legacy {
         }
     }
 
-    /// Writes `m` with the charset's name and the originals it needs.
-    fn write(&mut self, sink: &mut dyn Sink, m: &Encoded<'_>) -> io::Result<()> {
+    /// Writes `m` with the charset's name, the originals it needs and its
+    /// keyframe, if any.
+    fn write(&mut self, sink: &mut dyn Sink, m: &Encoded<'_>, kf: Option<&str>) -> io::Result<()> {
         pack(
             &mut self.input,
             m.input_end,
@@ -238,13 +278,22 @@ impl Legacy {
             &mut self.packer,
             &mut self.out_orig,
         )?;
-        let mut extra = [("charset", self.name.as_str()), ("", ""), ("", "")];
+        let mut extra = [
+            ("charset", self.name.as_str()),
+            ("", ""),
+            ("", ""),
+            ("", ""),
+        ];
         let mut n = 1;
         for (name, field) in [("in_orig", &self.in_orig), ("out_orig", &self.out_orig)] {
             if !field.is_empty() {
                 extra[n] = (name, field.as_str());
                 n += 1;
             }
+        }
+        if let Some(kf) = kf {
+            extra[n] = (termtape_keyframe::FIELD, kf);
+            n += 1;
         }
         self.line.clear();
         m.write_with_extra(&mut self.line, &extra[..n]);
@@ -287,8 +336,19 @@ impl Capture for Recorder {
         if !self.policy.window {
             return Ok(());
         }
-        let mut emit = emitter(&mut self.sink, &mut self.legacy);
-        self.encoder.window(at, cols, rows, &mut emit)
+        {
+            let mut emit = emitter(
+                &mut self.sink,
+                &mut self.legacy,
+                &mut self.keyframes,
+                &mut self.line,
+            );
+            self.encoder.window(at, cols, rows, &mut emit)?;
+        }
+        if let Some(keyframes) = &mut self.keyframes {
+            keyframes.window(cols, rows, self.encoder.next_id());
+        }
+        Ok(())
     }
 
     fn input(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
@@ -313,7 +373,12 @@ impl Capture for Recorder {
 
     fn tick(&mut self, now: Duration) -> io::Result<()> {
         if self.deadline().is_some_and(|due| now >= due) {
-            let mut emit = emitter(&mut self.sink, &mut self.legacy);
+            let mut emit = emitter(
+                &mut self.sink,
+                &mut self.legacy,
+                &mut self.keyframes,
+                &mut self.line,
+            );
             self.encoder.flush(&mut emit)?;
         }
         Ok(())
@@ -328,7 +393,15 @@ impl Capture for Recorder {
                 (Stream::Output, legacy.output.finish().to_owned()),
             ];
             let drained = legacy.input.is_drained() && legacy.output.is_drained();
-            let mut emit = emitter(&mut self.sink, &mut self.legacy);
+            if let Some(keyframes) = &mut self.keyframes {
+                keyframes.output(tails[1].1.as_bytes());
+            }
+            let mut emit = emitter(
+                &mut self.sink,
+                &mut self.legacy,
+                &mut self.keyframes,
+                &mut self.line,
+            );
             for (stream, tail) in tails {
                 self.encoder.io(at, stream, tail.as_bytes(), &mut emit)?;
             }
@@ -337,7 +410,12 @@ impl Capture for Recorder {
             }
         }
         {
-            let mut emit = emitter(&mut self.sink, &mut self.legacy);
+            let mut emit = emitter(
+                &mut self.sink,
+                &mut self.legacy,
+                &mut self.keyframes,
+                &mut self.line,
+            );
             self.encoder.cut(&mut emit)?;
             self.encoder.flush(&mut emit)?;
         }
@@ -397,6 +475,7 @@ mod tests {
             window: true,
             latency: Duration::from_secs(10),
             payload: 2048,
+            keyframes: None,
         }
     }
 

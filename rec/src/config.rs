@@ -27,6 +27,10 @@
 //! input = false         # keystrokes (passwords!)
 //! output = true
 //! window = true
+//!
+//! [keyframe]
+//! bytes = 262144        # a keyframe after this much output (0: not by size)
+//! secs = 60             # or after this long with output (0: not by time)
 //! ```
 
 use std::ffi::OsString;
@@ -37,6 +41,7 @@ use termtape_charset::Charset;
 
 use serde::Deserialize;
 use termtape_format::MIN_PAYLOAD;
+use termtape_keyframe::Cadence;
 
 use crate::pty::WindowSize;
 use crate::relay::Settings;
@@ -80,6 +85,8 @@ pub struct Config {
     pub command: Vec<OsString>,
     /// The rate limit on recorded messages.
     pub limit: Limit,
+    /// How often keyframes are taken.
+    pub keyframe: Cadence,
 }
 
 /// A rate limit on recorded messages (tlog's `limit`): `rate` bytes per
@@ -148,6 +155,18 @@ pub struct FileConfig {
     pub session: SessionSection,
     /// `[limit]`: the rate limit.
     pub limit: LimitSection,
+    /// `[keyframe]`: how often keyframes are taken.
+    pub keyframe: KeyframeSection,
+}
+
+/// The `[keyframe]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyframeSection {
+    /// `bytes`: a keyframe after this many bytes of output (0: not by size).
+    pub bytes: Option<u64>,
+    /// `secs`: a keyframe after this many seconds with output (0: not by time).
+    pub secs: Option<f64>,
 }
 
 /// The `[limit]` section.
@@ -229,6 +248,10 @@ pub struct Flags {
     pub cols: Option<u16>,
     /// `--rows N`.
     pub rows: Option<u16>,
+    /// `--keyframe-bytes N`.
+    pub keyframe_bytes: Option<u64>,
+    /// `--keyframe-secs S`.
+    pub keyframe_secs: Option<f64>,
     /// `CMD [ARGS…]`; empty for the user's shell.
     pub command: Vec<OsString>,
 }
@@ -434,6 +457,7 @@ impl Config {
         };
         let writer = writer(file, file_path, &flags)?;
         let limit = limit(file, file_path, &flags)?;
+        let keyframe = keyframe(file, file_path, &flags)?;
         let command = if flags.command.is_empty() {
             vec![
                 shell
@@ -454,8 +478,28 @@ impl Config {
             size,
             command,
             limit,
+            keyframe,
         })
     }
+}
+
+/// The keyframe cadence from the flags and the `[keyframe]` section.
+fn keyframe(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Cadence, Error> {
+    let default = Cadence::default();
+    let bytes = flags
+        .keyframe_bytes
+        .or(file.keyframe.bytes)
+        .unwrap_or(default.bytes);
+    let interval = match (flags.keyframe_secs, file.keyframe.secs) {
+        (Some(secs), _) => (secs, "--keyframe-secs".to_owned()),
+        (None, Some(secs)) => (secs, format!("{}: [keyframe] secs", file_path.display())),
+        (None, None) => (default.interval.as_secs_f64(), String::new()),
+    };
+    let interval = Duration::try_from_secs_f64(interval.0).map_err(|_| Error::Invalid {
+        origin: interval.1,
+        reason: "the keyframe interval must be a number of seconds, 0 or more".to_owned(),
+    })?;
+    Ok(Cadence { bytes, interval })
 }
 
 /// The rate limit from the flags and the `[limit]` section.
@@ -532,6 +576,7 @@ mod tests {
                 size: WindowSize { cols: 80, rows: 24 },
                 command: vec!["/bin/sh".into()],
                 limit: Limit::default(),
+                keyframe: Cadence::default(),
             }
         );
     }

@@ -15,6 +15,7 @@ pub mod chunk;
     reason = "gethostname, getaddrinfo and getpwuid_r are C library calls"
 )]
 pub mod identity;
+mod keyframes;
 #[allow(unsafe_code, reason = "setlocale and nl_langinfo are C library calls")]
 pub mod locale;
 #[allow(

@@ -65,6 +65,14 @@ pub struct Args {
     /// messages (marking the gap) [default: pass].
     #[arg(long, value_name = "ACTION", value_parser = ["pass", "delay", "drop"])]
     limit_action: Option<String>,
+    /// Log a keyframe (the whole screen, for instant seeking) after N bytes
+    /// of output since the last one; 0: not by size [default: 262144].
+    #[arg(long, value_name = "N")]
+    keyframe_bytes: Option<u64>,
+    /// Log a keyframe after S seconds with output since the last one; 0:
+    /// not by time [default: 60].
+    #[arg(long, value_name = "S")]
+    keyframe_secs: Option<f64>,
     /// Terminal width when standard input is not a terminal [default: 80].
     #[arg(long, value_name = "N")]
     cols: Option<u16>,
@@ -98,6 +106,8 @@ impl Args {
             limit_action: self.limit_action,
             cols: self.cols,
             rows: self.rows,
+            keyframe_bytes: self.keyframe_bytes,
+            keyframe_secs: self.keyframe_secs,
             command: self.command,
         }
     }
@@ -141,6 +151,10 @@ mod tests {
             "120",
             "--rows",
             "40",
+            "--keyframe-bytes",
+            "1000",
+            "--keyframe-secs",
+            "2.5",
         ]);
         assert_eq!(f.log_input, Some(true));
         assert_eq!(f.log_output, Some(false));
@@ -149,6 +163,7 @@ mod tests {
         assert_eq!(f.payload, Some(100));
         assert_eq!(f.charset.as_deref(), Some("KOI8-R"));
         assert_eq!((f.cols, f.rows), (Some(120), Some(40)));
+        assert_eq!((f.keyframe_bytes, f.keyframe_secs), (Some(1000), Some(2.5)));
     }
 
     #[test]
