@@ -2,9 +2,11 @@
 # Whole-process comparison, side by side in one run: `seq 1 6000000` (46.9 MB
 # of output) recorded by termtape-rec, by the real tlog-rec, and passed through
 # util-linux script. Each contestant gets a pseudo-terminal as its standard
-# input (benches' `ontty`), output goes to /dev/null, and runs alternate so
-# that machine noise hits all alike. Reports median wall time, ratios and log
-# sizes. Run by hand (not in CI): benches/rec_vs_peers.sh [RUNS] [N]
+# input (benches' `ontty`); output goes to /dev/null, or with OUTPUT=tty to
+# that terminal too, drained as fast as a terminal emulator would. Runs
+# alternate so that machine noise hits all alike. Reports median wall time,
+# ratios and log sizes. Run by hand (not in CI):
+#   [OUTPUT=tty] benches/rec_vs_peers.sh [RUNS] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -25,7 +27,7 @@ for ((i = 0; i < runs; i++)); do
   rm -f "$tmp"/*.log
   for who in "${order[@]}"; do
     start=$(date +%s.%N)
-    sh -c "$rel/ontty ${cmd[$who]}" >/dev/null 2>&1
+    ONTTY_OUTPUT=${OUTPUT:-null} sh -c "$rel/ontty ${cmd[$who]}" >/dev/null 2>&1
     end=$(date +%s.%N)
     times[$who]+="$(echo "$end - $start" | bc -l) "
   done
@@ -34,7 +36,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR
 raw=$(seq 1 "$n" | wc -c)
 s=$(echo "${times[script]}" | median); t=$(echo "${times[tlog-rec]}" | median); m=$(echo "${times[termtape]}" | median)
 ts=$(stat -c %s "$tmp/tlog.log"); ms=$(stat -c %s "$tmp/termtape.log")
-printf '\n`seq 1 %s` (%s bytes of output), median of %s runs, on a PTY:\n\n' "$n" "$raw" "$runs"
+printf '\n`seq 1 %s` (%s bytes of output), median of %s runs, on a PTY, output to %s:\n\n' "$n" "$raw" "$runs" "${OUTPUT:-/dev/null}"
 printf '| recorder | wall time (s) | vs script | vs tlog-rec | log size (bytes) | log / output |\n'
 printf '|---|---|---|---|---|---|\n'
 printf '| script -qc | %.2f | 1.00 | %.2f | - | - |\n' "$s" "$(echo "$s / $t" | bc -l)"
