@@ -78,3 +78,116 @@ fn recordings_with_keyframes_play_in_tlog_play_byte_for_byte() {
     let cat = run_ok(Command::new(bin("termtape")).arg("cat").arg(&log));
     assert_bytes_eq(&cat, &expected, "termtape cat");
 }
+
+/// `termtape screen` on `log` with `args`: the screen and what it said on
+/// standard error.
+fn screen(log: &Path, args: &[&str]) -> (String, String) {
+    let out = Command::new(bin("termtape"))
+        .arg("screen")
+        .args(args)
+        .arg(log)
+        .output()
+        .expect("running termtape screen");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "termtape screen {args:?}: {stderr}");
+    (String::from_utf8(out.stdout).expect("UTF-8"), stderr)
+}
+
+/// A copy of `log` without its keyframes.
+fn strip_keyframes(log: &Path, to: &Path) {
+    let text: String = read_messages(log)
+        .into_iter()
+        .map(|mut m| {
+            m.extra.retain(|(name, _)| name != "kf");
+            m.to_json()
+        })
+        .collect();
+    std::fs::write(to, text).expect("write");
+}
+
+#[test]
+fn screen_through_keyframes_equals_replay_from_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parts: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let path = dir.path().join(format!("part{i}"));
+            std::fs::write(&path, busy_output(200 + 100 * i)).expect("write");
+            path
+        })
+        .collect();
+    let script = format!(
+        "cat {}; sleep 0.4; cat {}; printf '\\033[?1049h\\033[Hin the middle'; sleep 0.4; \
+         printf '\\033[?1049l'; cat {}",
+        parts[0].display(),
+        parts[1].display(),
+        parts[2].display()
+    );
+    let log = dir.path().join("three.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--keyframe-bytes", "3000", "--", "sh", "-c", &script])
+            .stdin(Stdio::null()),
+    );
+    let plain = dir.path().join("plain.log");
+    strip_keyframes(&log, &plain);
+    for at in ["0", "0.2", "0:00.6", "00:00:00.600", "end", "99"] {
+        let (seeked, hint) = screen(&log, &["--at", at]);
+        assert_eq!(hint, "", "at {at}: no hint with keyframes");
+        let (replayed, hint) = screen(&plain, &["--at", at]);
+        assert!(hint.contains("termtape keyframe"), "at {at}: {hint}");
+        assert_eq!(seeked, replayed, "at {at}");
+        assert_eq!(seeked.lines().count(), 24, "one line per row");
+        assert!(seeked.lines().all(|l| l == l.trim_end()), "trimmed");
+        let (ansi, _) = screen(&log, &["--at", at, "--format", "ansi"]);
+        let (ansi_plain, _) = screen(&plain, &["--at", at, "--format", "ansi"]);
+        assert_eq!(ansi, ansi_plain, "ansi at {at}");
+    }
+    let (middle, _) = screen(&log, &["--at", "0.6"]);
+    assert!(middle.starts_with("in the middle\n"), "{middle}");
+    let (end, _) = screen(&log, &[]);
+    assert!(end.contains("line 00399 ünïcödé 日本"), "{end}");
+}
+
+#[test]
+fn keyframe_command_makes_tlog_recordings_seekable_and_changes_nothing_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = termtape_tests::corpus_dir().join("a_interactive.log");
+    let keyed = dir.path().join("keyed.log");
+    run_ok(
+        Command::new(bin("termtape"))
+            .args(["keyframe", "--keyframe-bytes", "500"])
+            .arg(&original)
+            .arg(&keyed),
+    );
+    let before = std::fs::read_to_string(&original).expect("read");
+    let after = std::fs::read_to_string(&keyed).expect("read");
+    let (before, after): (Vec<&str>, Vec<&str>) =
+        (before.lines().collect(), after.lines().collect());
+    assert_eq!(before.len(), after.len());
+    let mut added = 0;
+    for (b, a) in before.iter().zip(&after) {
+        if a != b {
+            added += 1;
+            let prefix = &b[..b.len() - 1];
+            assert!(
+                a.starts_with(prefix) && a[prefix.len()..].starts_with(",\"kf\":{\"v\":1,"),
+                "only a kf field is added:\n{b}\n{a}"
+            );
+        }
+    }
+    assert!(added >= 2, "{added} keyframes");
+    let (played, status, stderr) = tlog_play(&original, &[]);
+    assert!(status.success(), "tlog-play: {stderr}");
+    let (played_keyed, status, stderr) = tlog_play(&keyed, &[]);
+    assert!(status.success(), "tlog-play: {stderr}");
+    assert_bytes_eq(&played_keyed, &played, "tlog-play with keyframes added");
+    for at in ["1", "3.5", "end"] {
+        let (plain, hint) = screen(&original, &["--at", at]);
+        assert!(hint.contains("has no keyframes"), "{hint}");
+        let (seeked, hint) = screen(&keyed, &["--at", at]);
+        assert_eq!(hint, "");
+        assert_eq!(seeked, plain, "at {at}");
+    }
+}

@@ -4,16 +4,19 @@
 //! Flow: [`source`] (a file or standard input, as lines of JSON) →
 //! [`recording`] (the messages of one recording, validated, decoded into
 //! packets) → the commands: [`cat`] (the bytes at once), [`play`] (the
-//! bytes timed as recorded) and [`list`] (a summary of every recording in a
-//! source).
+//! bytes timed as recorded), [`list`] (a summary of every recording in a
+//! source), [`seek`] (the screen at a moment, from the nearest keyframe) and
+//! [`keyframe`] (a copy of a recording with keyframes added).
 //!
 //! This crate does not record; that is `termtape-rec`.
 
 pub mod cat;
+pub mod keyframe;
 pub mod list;
 pub mod original;
 pub mod play;
 pub mod recording;
+pub mod seek;
 pub mod source;
 mod time;
 

@@ -21,6 +21,8 @@ Examples:
   termtape ls session.log                   list the recordings in a file
   termtape cat session.log                  print what was shown, at once
   termtape play --speed 4 session.log       replay it, four times as fast
+  termtape screen --at 1:30 session.log     the screen as it was 90 s in
+  termtape keyframe old.log new.log         add keyframes to a tlog recording
   termtape cat --rec ID --lax big.log       one recording, past any damage
   termtape ls journal --user alice          alice's recordings in the journal
   termtape play --follow journal --rec ID   watch a live session";
@@ -76,6 +78,34 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Print the screen as it was at a moment (default: the end).
+    Screen {
+        /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] or end.
+        #[arg(long, value_name = "T", default_value = "end", value_parser = parse_at)]
+        at: termtape_player::seek::At,
+        /// text: one line per row, trailing spaces trimmed; ansi: with colours
+        /// and attributes as SGR sequences.
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "ansi"])]
+        format: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Copy a recording (such as one made by tlog) with keyframes added, so
+    /// that seeking in it is instant; everything else stays byte for byte.
+    Keyframe {
+        /// A keyframe after N bytes of output since the last one; 0: not by
+        /// size [default: 262144].
+        #[arg(long, value_name = "N")]
+        keyframe_bytes: Option<u64>,
+        /// A keyframe after S seconds with output since the last one; 0: not
+        /// by time [default: 60].
+        #[arg(long, value_name = "S", value_parser = parse_seconds)]
+        keyframe_secs: Option<f64>,
+        /// The recording to read: a file, or - for standard input.
+        input: String,
+        /// The file to write (not the input), or - for standard output.
+        output: String,
+    },
     /// List the recordings in a source: id, user, host, start, duration, size.
     Ls {
         /// Exit with 0 even if some messages are damaged (they are reported).
@@ -130,6 +160,10 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("speed {s} is out of range (1/1024 to 1024)"))
     }
+}
+
+fn parse_at(s: &str) -> Result<termtape_player::seek::At, String> {
+    termtape_player::seek::At::parse(s)
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {

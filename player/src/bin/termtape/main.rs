@@ -11,7 +11,7 @@ use clap::Parser;
 use termtape_format::Stream;
 use termtape_player::recording::ReadError;
 use termtape_player::source::Filter;
-use termtape_player::{Damage, Query, Selection, Source, cat, list, play};
+use termtape_player::{Damage, Query, Selection, Source, cat, list, play, seek};
 
 use crate::cli::{Cli, Command, Common, Select};
 
@@ -82,6 +82,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             })
         }
+        Command::Screen { at, format, common } => screen(&common, at, &format),
+        Command::Keyframe {
+            keyframe_bytes,
+            keyframe_secs,
+            input,
+            output,
+        } => keyframe(keyframe_bytes, keyframe_secs, &input, &output),
         Command::Ls {
             lax,
             select,
@@ -110,6 +117,114 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);
 
+/// `termtape screen`: the screen at a moment, through the keyframes.
+fn screen(common: &Common, at: seek::At, format: &str) -> Result<ExitCode> {
+    let source = Source::parse(&common.source)?;
+    let query = query(common, false);
+    let mut report = |e: &termtape_format::Error| {
+        eprintln!("termtape: warning: {e} (passed over)");
+    };
+    let (term, method) = seek::screen_at(&source, &query, at, &mut report)?;
+    match method {
+        seek::Method::Replay(seek::Reason::NoKeyframes) => eprintln!(
+            "termtape: {} has no keyframes, so it was replayed from the start; \
+             `termtape keyframe IN OUT` adds them and makes seeking instant",
+            source.name()
+        ),
+        seek::Method::Replay(seek::Reason::NotAlone) if matches!(source, Source::File(_)) => {
+            eprintln!(
+                "termtape: {} holds several recordings (or messages were selected), \
+                 so it was replayed from the start",
+                source.name()
+            )
+        }
+        _ => {}
+    }
+    let mut text = if format == "ansi" {
+        term.to_ansi()
+    } else {
+        term.text()
+    };
+    text.push('\n');
+    io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `termtape keyframe`: a copy of a recording with keyframes added.
+fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    let default = termtape_keyframe::Cadence::default();
+    let cadence = termtape_keyframe::Cadence {
+        bytes: bytes.unwrap_or(default.bytes),
+        interval: secs.map_or(default.interval, Duration::from_secs_f64),
+    };
+    if input != "-" && output != "-" {
+        let same = std::fs::canonicalize(input)
+            .ok()
+            .is_some_and(|a| std::fs::canonicalize(output).is_ok_and(|b| a == b));
+        if same {
+            bail!("{output} is the input: write the copy to another file");
+        }
+    }
+    let (reader, size): (Box<dyn io::BufRead>, Option<u64>) = if input == "-" {
+        (
+            Box::new(io::BufReader::with_capacity(256 * 1024, io::stdin())),
+            None,
+        )
+    } else {
+        let file = std::fs::File::open(input).with_context(|| format!("opening {input}"))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (
+            Box::new(io::BufReader::with_capacity(256 * 1024, file)),
+            size,
+        )
+    };
+    let writer: Box<dyn Write> = if output == "-" {
+        Box::new(io::BufWriter::with_capacity(
+            256 * 1024,
+            io::stdout().lock(),
+        ))
+    } else {
+        let file = std::fs::File::create(output).with_context(|| format!("creating {output}"))?;
+        Box::new(io::BufWriter::with_capacity(256 * 1024, file))
+    };
+    // A progress line on a terminal, for long runs.
+    let progress = io::stderr().is_terminal() && size.is_some_and(|s| s > 16 << 20);
+    let total = size.unwrap_or(0).max(1);
+    let mut shown = 0u64;
+    let mut damaged = 0u64;
+    let added = termtape_player::keyframe::add_keyframes(
+        reader,
+        input,
+        writer,
+        cadence,
+        |e| {
+            damaged += 1;
+            eprintln!("termtape: warning: {e} (copied unchanged)");
+        },
+        |read| {
+            let percent = read * 100 / total;
+            if progress && percent > shown {
+                shown = percent;
+                eprint!("\rtermtape keyframe: {percent:3}%");
+            }
+        },
+    )
+    .with_context(|| format!("copying {input} to {output}"))?;
+    if progress {
+        eprintln!();
+    }
+    eprintln!(
+        "termtape: {} keyframe(s) added to {} line(s)",
+        added.keyframes, added.lines
+    );
+    Ok(if damaged > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// Opens the source named in `common` and runs `f` on it with the chosen
 /// recording and damage policy; damage passed over is reported on stderr.
 fn with_recording(
@@ -118,15 +233,7 @@ fn with_recording(
     f: impl FnOnce(Box<dyn io::BufRead>, &str, &Query, OnDamage<'_>) -> Result<(), ReadError>,
 ) -> Result<ExitCode> {
     let source = Source::parse(&common.source)?;
-    let query = Query {
-        selection: common.rec.clone().map_or(Selection::First, Selection::Rec),
-        filter: filter(&common.select, common.rec.clone(), follow),
-        damage: if common.lax {
-            Damage::Skip
-        } else {
-            Damage::Stop
-        },
-    };
+    let query = query(common, follow);
     let mut damaged = 0u64;
     let mut report = |e: &termtape_format::Error| {
         damaged += 1;
@@ -140,6 +247,19 @@ fn with_recording(
         &mut report,
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What to read, as the options say.
+fn query(common: &Common, follow: bool) -> Query {
+    Query {
+        selection: common.rec.clone().map_or(Selection::First, Selection::Rec),
+        filter: filter(&common.select, common.rec.clone(), follow),
+        damage: if common.lax {
+            Damage::Skip
+        } else {
+            Damage::Stop
+        },
+    }
 }
 
 /// The source filter the options ask for.

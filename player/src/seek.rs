@@ -1,0 +1,495 @@
+//! Seeking: the screen of a recording at a moment, through its keyframes.
+//!
+//! On a file holding one recording, the seek reads a few pages, however big
+//! the file: a bisection over byte offsets by the messages' `pos` finds where
+//! the moment is, a backward scan from there finds the nearest message with a
+//! keyframe (`kf`) at or before it, and replay goes forward from that
+//! keyframe to the moment. Anything else replays from the start, which gives
+//! the same screen: standard input and the journal, a recording without
+//! keyframes (such as one made by tlog; `termtape keyframe` adds them), a
+//! file with several recordings, messages selected by user, host or time,
+//! and damage (replaying from the start reports it with its line number).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use termtape_emu::Terminal;
+use termtape_format::{Error, Location, Message, Validator};
+use termtape_keyframe::{FIELD, Keyframe, Screen};
+
+use crate::recording::{Query, ReadError, Selection, read_packets};
+use crate::source::Source;
+
+/// A moment in a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// Milliseconds from the recording's start.
+    Ms(u64),
+    /// After the last packet.
+    End,
+}
+
+impl At {
+    /// Parses `90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]` or `end`.
+    pub fn parse(s: &str) -> Result<At, String> {
+        let s = s.trim();
+        if s == "end" {
+            return Ok(At::End);
+        }
+        let bad = || format!("{s:?} is not a time (seconds, MM:SS, HH:MM:SS[.mmm] or end)");
+        let number = |p: &str| -> Option<u64> {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        let parts: Vec<&str> = s.split(':').collect();
+        let (last, whole) = parts.split_last().ok_or_else(bad)?;
+        if whole.len() > 2 {
+            return Err(bad());
+        }
+        let (int, frac) = match last.split_once('.') {
+            Some((int, frac)) => (int, Some(frac)),
+            None => (*last, None),
+        };
+        let mut secs = number(int).ok_or_else(bad)?;
+        let mut scale = 1u64;
+        // Seconds and minutes below a larger unit stay below 60.
+        let mut lower = secs;
+        for part in whole.iter().rev() {
+            let n = number(part).ok_or_else(bad)?;
+            if lower >= 60 {
+                return Err(bad());
+            }
+            lower = n;
+            scale *= 60;
+            secs = n
+                .checked_mul(scale)
+                .and_then(|v| v.checked_add(secs))
+                .ok_or_else(bad)?;
+        }
+        let mut ms = 0u64;
+        if let Some(frac) = frac {
+            number(frac).ok_or_else(bad)?;
+            for (i, b) in frac.bytes().take(3).enumerate() {
+                ms += u64::from(b - b'0') * 10u64.pow(2 - i as u32);
+            }
+        }
+        secs.checked_mul(1000)
+            .and_then(|v| v.checked_add(ms))
+            .map(At::Ms)
+            .ok_or_else(bad)
+    }
+
+    fn ms(self) -> u64 {
+        match self {
+            At::Ms(ms) => ms,
+            At::End => u64::MAX,
+        }
+    }
+}
+
+/// How a seek went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// From the keyframe of message `id`, `bytes` into the file, replaying
+    /// `messages` messages after it.
+    Keyframe {
+        /// The message carrying the keyframe.
+        id: u64,
+        /// Its byte offset in the file.
+        offset: u64,
+        /// Messages read from there.
+        messages: u64,
+    },
+    /// From the start of the recording.
+    Replay(Reason),
+}
+
+/// Why a seek replayed from the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The source is not a file (standard input, the journal).
+    NotAFile,
+    /// The recording has no keyframes.
+    NoKeyframes,
+    /// The file holds more than one recording, or messages are selected by
+    /// user, host or time.
+    NotAlone,
+    /// A message on the way does not read or check cleanly.
+    Damage,
+}
+
+/// The screen of the selected recording at `at`, and how it was found.
+pub fn screen_at(
+    source: &Source,
+    query: &Query,
+    at: At,
+    on_damage: impl FnMut(&Error),
+) -> Result<(Terminal, Method), ReadError> {
+    let reason = match source {
+        Source::File(path) if query.filter == filter_for(query) => {
+            match seek_file(path, &source.name(), query, at.ms()) {
+                Ok(Ok(found)) => return Ok(found),
+                Ok(Err(reason)) => reason,
+                // The replay names the problem, with its line.
+                Err(_) => Reason::Damage,
+            }
+        }
+        Source::File(_) => Reason::NotAlone,
+        _ => Reason::NotAFile,
+    };
+    let term = replay(source, query, at.ms(), on_damage)?;
+    Ok((term, Method::Replay(reason)))
+}
+
+/// The filter a plain `--rec` selection sets (nothing else).
+fn filter_for(query: &Query) -> crate::source::Filter {
+    crate::source::Filter {
+        rec: match &query.selection {
+            Selection::First => None,
+            Selection::Rec(id) => Some(id.clone()),
+        },
+        ..crate::source::Filter::default()
+    }
+}
+
+/// Replays the selected recording from its start up to `until` ms.
+fn replay(
+    source: &Source,
+    query: &Query,
+    until: u64,
+    on_damage: impl FnMut(&Error),
+) -> Result<Terminal, ReadError> {
+    let mut screen = Screen::new();
+    let input = source.open(&query.filter).map_err(|e| {
+        ReadError::Format(Error::Io {
+            at: Location {
+                source: Some(source.name()),
+                ..Location::default()
+            },
+            source: e,
+        })
+    })?;
+    let result = read_packets(
+        input,
+        &source.name(),
+        query,
+        |_, t| {
+            if t.at > until {
+                return Err(io::Error::other(Reached));
+            }
+            screen.apply(&t.packet);
+            Ok(())
+        },
+        on_damage,
+    );
+    match result {
+        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
+        other => other?,
+    }
+    Ok(screen.into_terminal())
+}
+
+/// Stops a replay at the moment asked for.
+#[derive(Debug)]
+struct Reached;
+
+impl std::fmt::Display for Reached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the moment asked for is reached")
+    }
+}
+
+impl std::error::Error for Reached {}
+
+/// What the bisection reads at most from one place.
+const PROBE: usize = 64 * 1024;
+
+/// Below this many bytes, the bisection stops and the backward scan goes on.
+const SPAN: u64 = 256 * 1024;
+
+/// The first bytes of the `kf` field in a message line (a raw `"` cannot be
+/// inside a JSON string, so this is the field, not text).
+const MARK: &[u8] = b",\"kf\":{";
+
+/// A file of messages read at byte offsets.
+struct Lines {
+    file: BufReader<File>,
+    len: u64,
+    name: String,
+    key: Option<String>,
+    selection: Selection,
+}
+
+impl Lines {
+    /// The first complete line starting at or after `offset`: its start,
+    /// and the line (without its newline), or `None` at the end.
+    fn line_after(&mut self, offset: u64) -> io::Result<Option<(u64, Vec<u8>)>> {
+        let mut start = offset;
+        let mut buf = Vec::with_capacity(PROBE);
+        if offset > 0 {
+            self.file.seek(SeekFrom::Start(offset - 1))?;
+            let skipped = self.file.read_until(b'\n', &mut buf)?;
+            start = offset - 1 + skipped as u64;
+            buf.clear();
+        } else {
+            self.file.seek(SeekFrom::Start(0))?;
+        }
+        if self.file.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(None);
+        }
+        if buf.last() != Some(&b'\n') {
+            // A last line still being written, or cut short.
+            return Ok(None);
+        }
+        buf.pop();
+        Ok(Some((start, buf)))
+    }
+
+    /// Parses a line of the recording; `None` if it is not one.
+    fn message(&mut self, line: &[u8]) -> Option<Message> {
+        let text = std::str::from_utf8(line).ok()?;
+        let at = Location {
+            source: Some(self.name.clone()),
+            ..Location::default()
+        };
+        let msg = Message::parse(text.trim_end(), &at).ok()?;
+        let key = msg.recording_key();
+        match &self.key {
+            None => {
+                let wanted = match &self.selection {
+                    Selection::First => true,
+                    Selection::Rec(id) => key == *id || msg.rec.as_deref() == Some(id.as_str()),
+                };
+                if !wanted {
+                    return None;
+                }
+                self.key = Some(key);
+            }
+            Some(k) if *k != key => return None,
+            Some(_) => {}
+        }
+        Some(msg)
+    }
+}
+
+/// Seeks in a file: `Ok(Err(reason))` when it has to be replayed instead.
+#[allow(clippy::type_complexity, reason = "one private call site")]
+fn seek_file(
+    path: &Path,
+    name: &str,
+    query: &Query,
+    until: u64,
+) -> io::Result<Result<(Terminal, Method), Reason>> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut lines = Lines {
+        file: BufReader::with_capacity(PROBE, file),
+        len,
+        name: name.to_owned(),
+        key: None,
+        selection: query.selection.clone(),
+    };
+    let Some((_, first)) = lines.line_after(0)? else {
+        return Ok(Err(Reason::Damage));
+    };
+    let Some(first) = lines.message(&first) else {
+        return Ok(Err(Reason::NotAlone));
+    };
+    if first.extra(FIELD).is_none() {
+        return Ok(Err(Reason::NoKeyframes));
+    }
+    if until < first.pos {
+        return Ok(Ok((
+            Screen::new().into_terminal(),
+            Method::Keyframe {
+                id: first.id,
+                offset: 0,
+                messages: 0,
+            },
+        )));
+    }
+    // Bisection: the message at `lo` starts at or before `until`; no line
+    // starting at or after `hi` does.
+    let (mut lo, mut hi) = (0u64, lines.len);
+    while hi - lo > SPAN {
+        let mid = lo + (hi - lo) / 2;
+        match lines.line_after(mid)? {
+            Some((start, line)) if start < hi => {
+                let Some(msg) = lines.message(&line) else {
+                    return Ok(Err(Reason::NotAlone));
+                };
+                if msg.pos <= until {
+                    lo = start;
+                } else {
+                    hi = mid;
+                }
+            }
+            _ => hi = mid,
+        }
+    }
+    // The last message starting at or before `until` is in [lo, hi); the
+    // keyframe to start from is the last one at or before it.
+    let Some((offset, kf_msg)) = scan_back(&mut lines, hi, until)? else {
+        return Ok(Err(Reason::NoKeyframes));
+    };
+    forward(&mut lines, offset, kf_msg, until)
+}
+
+/// Finds the last message with a keyframe starting before `end` whose `pos`
+/// is at or before `until`: its offset and the message.
+fn scan_back(lines: &mut Lines, end: u64, until: u64) -> io::Result<Option<(u64, Message)>> {
+    let mut end = end;
+    let mut chunk = 4 * PROBE as u64;
+    let mut buf = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(chunk);
+        buf.resize((end - start) as usize, 0);
+        lines.file.seek(SeekFrom::Start(start))?;
+        lines.file.read_exact(&mut buf)?;
+        // Complete lines begin after the first newline (or at 0).
+        let first = if start == 0 {
+            0
+        } else {
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => {
+                    // One line longer than the chunk: read more at once.
+                    chunk *= 2;
+                    continue;
+                }
+            }
+        };
+        let region = &buf[first..];
+        let mut line_end = region.len();
+        while line_end > 0 {
+            let line_start = region[..line_end - 1]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let line = &region[line_start..line_end];
+            if line.windows(MARK.len()).any(|w| w == MARK) {
+                let line = line.strip_suffix(b"\n").unwrap_or(line).to_vec();
+                match lines.message(&line) {
+                    Some(msg) if msg.pos <= until => {
+                        return Ok(Some((start + (first + line_start) as u64, msg)));
+                    }
+                    Some(_) => {}
+                    None => return Ok(None),
+                }
+            }
+            line_end = line_start;
+        }
+        end = start + first as u64;
+    }
+    Ok(None)
+}
+
+/// Restores the keyframe of `msg` (at `offset`) and replays from there up to
+/// `until`.
+fn forward(
+    lines: &mut Lines,
+    offset: u64,
+    msg: Message,
+    until: u64,
+) -> io::Result<Result<(Terminal, Method), Reason>> {
+    let at = Location {
+        source: Some(lines.name.clone()),
+        line: 0,
+        id: Some(msg.id),
+    };
+    let Some(kf) = msg.extra(FIELD) else {
+        return Ok(Err(Reason::NoKeyframes));
+    };
+    let Ok(kf) = Keyframe::parse(kf.get(), &at) else {
+        return Ok(Err(Reason::Damage));
+    };
+    let mut screen = Screen::from_keyframe(&kf);
+    let mut validator = Validator::new(false);
+    lines.file.seek(SeekFrom::Start(offset))?;
+    let mut line = Vec::new();
+    let mut messages = 0u64;
+    let mut current = Some(msg);
+    let kf_id = current.as_ref().map_or(0, |m| m.id);
+    'messages: loop {
+        let msg = match current.take() {
+            Some(msg) => {
+                // The keyframe's own line: skip it in the file.
+                line.clear();
+                lines.file.read_until(b'\n', &mut line)?;
+                msg
+            }
+            None => {
+                line.clear();
+                if lines.file.read_until(b'\n', &mut line)? == 0 {
+                    break;
+                }
+                if line.last() != Some(&b'\n') {
+                    // A last line still being written: as the replay would
+                    // report it, so do we.
+                    return Ok(Err(Reason::Damage));
+                }
+                line.pop();
+                let copy = std::mem::take(&mut line);
+                let parsed = lines.message(&copy);
+                line = copy;
+                match parsed {
+                    Some(msg) => msg,
+                    None => return Ok(Err(Reason::NotAlone)),
+                }
+            }
+        };
+        if msg.pos > until {
+            break;
+        }
+        if validator.check(&msg, &at).is_err() {
+            return Ok(Err(Reason::Damage));
+        }
+        messages += 1;
+        let mut stop = false;
+        let decoded = msg.decode(&at, |t| {
+            if stop || t.at > until {
+                stop = true;
+                return;
+            }
+            screen.apply(&t.packet);
+        });
+        if decoded.is_err() {
+            return Ok(Err(Reason::Damage));
+        }
+        if stop {
+            break 'messages;
+        }
+    }
+    Ok(Ok((
+        screen.into_terminal(),
+        Method::Keyframe {
+            id: kf_id,
+            offset,
+            messages,
+        },
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times() {
+        let ms = |s: &str| At::parse(s).expect(s);
+        assert_eq!(ms("90"), At::Ms(90_000));
+        assert_eq!(ms("90.5"), At::Ms(90_500));
+        assert_eq!(ms("0.0125"), At::Ms(12));
+        assert_eq!(ms("01:30"), At::Ms(90_000));
+        assert_eq!(ms("1:02:03.004"), At::Ms(3_723_004));
+        assert_eq!(ms("100:00:00"), At::Ms(360_000_000));
+        assert_eq!(ms("end"), At::End);
+        for bad in [
+            "", "x", "1:", ":1", "1:60", "1:2:3:4", "-1", "1.", ".5", "1:5x", "1e3",
+        ] {
+            assert!(At::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
