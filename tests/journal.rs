@@ -5,7 +5,9 @@
 
 use std::process::{Command, Stdio};
 
-use termtape_tests::{assert_bytes_eq, bin, journal_sync, journald, require, run_ok};
+use termtape_tests::{
+    assert_bytes_eq, bin, journal_sync, journald, require, run_ok, tlog_play_journal,
+};
 
 /// Records `script` with `termtape rec -w journal`; returns the recording id.
 fn record_to_journal(script: &str, extra: &[&str]) -> String {
@@ -81,13 +83,7 @@ fn journal_recordings_carry_tlogs_fields_and_play_everywhere() {
     let ours = run_ok(Command::new(bin("termtape")).args(["cat", "journal", "--rec", &rec]));
     assert_bytes_eq(&ours, &expected, "termtape cat journal");
 
-    require("tlog-play");
-    let pty = termtape_tests::pty::Pair::open();
-    let played = Command::new("tlog-play")
-        .args(["-r", "journal", "-M", &format!("TLOG_REC={rec}")])
-        .stdin(pty.slave())
-        .output()
-        .expect("tlog-play");
+    let played = tlog_play_journal(&rec);
     assert!(
         played.status.success(),
         "{}",

@@ -273,3 +273,15 @@ pub fn assert_bytes_eq(got: &[u8], want: &[u8], what: &str) {
         show(want)
     );
 }
+
+/// Runs the real tlog-play on recording `rec` in the journal, with a
+/// pseudo-terminal as its standard input.
+pub fn tlog_play_journal(rec: &str) -> std::process::Output {
+    require("tlog-play");
+    let pty = pty::Pair::open();
+    std::process::Command::new("tlog-play")
+        .args(["-r", "journal", "-M", &format!("TLOG_REC={rec}")])
+        .stdin(pty.slave())
+        .output()
+        .expect("running tlog-play")
+}

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use termtape_tests::{bin, journal_sync, journald, require, run_ok};
+use termtape_tests::{bin, journal_sync, journald, require, run_ok, tlog_play_journal};
 
 /// The installed copy of termtape-session and the test users, set up once.
 struct Setup {
@@ -119,13 +119,7 @@ fn su_with_a_command_is_recorded_to_the_journal() {
         );
     }
     assert!(contains(output, &host));
-    require("tlog-play");
-    let pty = termtape_tests::pty::Pair::open();
-    let played = Command::new("tlog-play")
-        .args(["-r", "journal", "-M", &format!("TLOG_REC={rec}")])
-        .stdin(pty.slave())
-        .output()
-        .expect("tlog-play");
+    let played = tlog_play_journal(rec);
     assert!(
         played.status.success(),
         "{}",

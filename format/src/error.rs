@@ -119,21 +119,29 @@ pub enum Error {
     },
 }
 
+/// The `at` of every variant that has one, by reference or by mutable
+/// reference (`$at` is bound to it).
+macro_rules! location_of {
+    ($error:expr, $at:ident => $found:expr) => {
+        match $error {
+            Error::Json { $at, .. }
+            | Error::Truncated { $at }
+            | Error::MissingField { $at, .. }
+            | Error::InvalidField { $at, .. }
+            | Error::Version { $at, .. }
+            | Error::Timing { $at, .. }
+            | Error::IdGap { $at, .. }
+            | Error::PosBackwards { $at, .. }
+            | Error::Io { $at, .. } => Some($found),
+            Error::PayloadTooSmall(_) => None,
+        }
+    };
+}
+
 impl Error {
     /// The location the error refers to, if any.
     pub fn location(&self) -> Option<&Location> {
-        match self {
-            Error::Json { at, .. }
-            | Error::Truncated { at }
-            | Error::MissingField { at, .. }
-            | Error::InvalidField { at, .. }
-            | Error::Version { at, .. }
-            | Error::Timing { at, .. }
-            | Error::IdGap { at, .. }
-            | Error::PosBackwards { at, .. }
-            | Error::Io { at, .. } => Some(at),
-            Error::PayloadTooSmall(_) => None,
-        }
+        location_of!(self, at => at)
     }
 
     /// True for an I/O error of the source, as opposed to damage in the data.
@@ -142,18 +150,7 @@ impl Error {
     }
 
     pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
-        match self {
-            Error::Json { at, .. }
-            | Error::Truncated { at }
-            | Error::MissingField { at, .. }
-            | Error::InvalidField { at, .. }
-            | Error::Version { at, .. }
-            | Error::Timing { at, .. }
-            | Error::IdGap { at, .. }
-            | Error::PosBackwards { at, .. }
-            | Error::Io { at, .. } => Some(at),
-            Error::PayloadTooSmall(_) => None,
-        }
+        location_of!(self, at => at)
     }
 }
 
