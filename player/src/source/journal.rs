@@ -26,6 +26,78 @@ const RECORDERS: [&str; 4] = [
     "termtape-session",
 ];
 
+/// Opens the system journal, or the journal files in `dir`.
+fn open_journal(dir: Option<&Path>) -> io::Result<Journal> {
+    let mut journal = match dir {
+        None => OpenOptions::default()
+            .system(true)
+            .local_only(false)
+            .open()
+            .map_err(|e| journal_error("opening the journal", e))?,
+        Some(dir) => OpenDirectoryOptions::default()
+            .open_directory(dir.as_os_str().as_encoded_bytes())
+            .map_err(|e| {
+                journal_error(&format!("opening journal directory {}", dir.display()), e)
+            })?,
+    };
+    // Messages can be near 4 KiB, keyframes much bigger: read fields whole.
+    journal
+        .set_data_threshold(0)
+        .map_err(|e| journal_error("configuring the journal", e))?;
+    Ok(journal)
+}
+
+/// The cursor of the last entry of recording `rec` that carries a keyframe
+/// and starts at or before `until` milliseconds into the recording, found
+/// through journal matches on the keyframe mark: only keyframe entries are
+/// read, never the recording's other messages.
+pub fn keyframe_before(dir: Option<&Path>, rec: &str, until: u64) -> io::Result<Option<String>> {
+    let mut journal = open_journal(dir)?;
+    journal
+        .match_add("TLOG_REC", rec.as_bytes().to_vec())
+        .and_then(|j| j.match_and())
+        .and_then(|j| j.match_add("TERMTAPE_KEYFRAME", b"1".to_vec()))
+        .map_err(|e| journal_error("matching", e))?;
+    journal
+        .seek_head()
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+    let mut best = None;
+    while journal
+        .next()
+        .map_err(|e| journal_error("reading the journal", e))?
+        > 0
+    {
+        let Some(field) = journal
+            .get_data("MESSAGE")
+            .map_err(|e| journal_error("reading MESSAGE", e))?
+        else {
+            continue;
+        };
+        let Some(pos) = field.value().and_then(message_pos) else {
+            continue;
+        };
+        if pos > until {
+            break;
+        }
+        best = Some(
+            journal
+                .cursor()
+                .map_err(|e| journal_error("reading the cursor", e))?,
+        );
+    }
+    Ok(best)
+}
+
+/// The `pos` of a message, read without parsing the whole of it.
+fn message_pos(json: &[u8]) -> Option<u64> {
+    let at = json.windows(6).position(|w| w == b"\"pos\":")? + 6;
+    let digits = json[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&json[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
+}
+
 /// The MESSAGE values of the selected journal entries, one per line.
 pub struct JournalLines {
     journal: Journal,
@@ -44,22 +116,17 @@ impl JournalLines {
     /// Opens the system journal, or the journal files in `dir`, selecting
     /// entries by `filter`.
     pub fn open(dir: Option<&Path>, filter: &Filter) -> io::Result<JournalLines> {
-        let mut journal = match dir {
-            None => OpenOptions::default()
-                .system(true)
-                .local_only(false)
-                .open()
-                .map_err(|e| journal_error("opening the journal", e))?,
-            Some(dir) => OpenDirectoryOptions::default()
-                .open_directory(dir.as_os_str().as_encoded_bytes())
-                .map_err(|e| {
-                    journal_error(&format!("opening journal directory {}", dir.display()), e)
-                })?,
-        };
-        // Messages can be near 4 KiB, keyframes much bigger: read fields whole.
-        journal
-            .set_data_threshold(0)
-            .map_err(|e| journal_error("configuring the journal", e))?;
+        JournalLines::open_from(dir, filter, None)
+    }
+
+    /// As [`JournalLines::open`], starting at the entry `cursor` names (as
+    /// [`keyframe_before`] finds it) instead of at the start.
+    pub fn open_from(
+        dir: Option<&Path>,
+        filter: &Filter,
+        cursor: Option<&str>,
+    ) -> io::Result<JournalLines> {
+        let mut journal = open_journal(dir)?;
         match &filter.rec {
             Some(rec) => {
                 journal
@@ -89,9 +156,10 @@ impl JournalLines {
                     .map_err(|e| journal_error("matching", e))?;
             }
         }
-        match filter.since {
-            Some(ms) => journal.seek_realtime_usec(ms.saturating_mul(1000)),
-            None => journal.seek_head(),
+        match (cursor, filter.since) {
+            (Some(cursor), _) => journal.seek_cursor(cursor),
+            (None, Some(ms)) => journal.seek_realtime_usec(ms.saturating_mul(1000)),
+            (None, None) => journal.seek_head(),
         }
         .map_err(|e| journal_error("seeking in the journal", e))?;
         Ok(JournalLines {

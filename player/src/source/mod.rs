@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 mod journal;
 
-pub use journal::{JournalLines, parse_time};
+pub use journal::{JournalLines, keyframe_before, parse_time};
 
 /// A place holding recordings, as named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,12 @@ pub const MAX_MESSAGE_LEN: usize = 4087;
 /// tlog's: `TERMTAPE_X_KF` holds the `kf` field's JSON value.
 pub const EXTRA_PREFIX: &str = "TERMTAPE_X_";
 
+/// `TERMTAPE_KEYFRAME=1` marks the entries that carry a keyframe, so that a
+/// player finds them with a journal match instead of reading every entry.
+pub const KEYFRAME_MARK: &str = "TERMTAPE_KEYFRAME";
+
+const KEYFRAME_FIELD_PREFIX: &str = "TERMTAPE_X_KF=";
+
 /// Sends each message to systemd-journald as an entry whose MESSAGE is the
 /// JSON, with the fields tlog adds for finding recordings: TLOG_REC,
 /// TLOG_USER, TLOG_SESSION, TLOG_ID, and PRIORITY and SYSLOG_IDENTIFIER.
@@ -63,7 +69,7 @@ fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
     }
     let mut msg = termtape_format::Message::parse(json, &termtape_format::Location::default())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-    let extras = msg
+    let mut extras: Vec<String> = msg
         .extra
         .drain(..)
         .map(|(name, value)| {
@@ -74,6 +80,11 @@ fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
             )
         })
         .collect();
+    // Journal matches select on values, not on a field being there: this
+    // marks the entries a seek can start from.
+    if extras.iter().any(|e| e.starts_with(KEYFRAME_FIELD_PREFIX)) {
+        extras.push(format!("{KEYFRAME_MARK}=1"));
+    }
     let text = msg.to_json();
     Ok((format!("MESSAGE={}", text.trim_end()), extras))
 }

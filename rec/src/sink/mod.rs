@@ -10,7 +10,7 @@ mod limit;
 mod syslog;
 
 pub use file::FileSink;
-pub use journal::{EXTRA_PREFIX, JournalSink, MAX_MESSAGE_LEN};
+pub use journal::{EXTRA_PREFIX, JournalSink, KEYFRAME_MARK, MAX_MESSAGE_LEN};
 pub use limit::{Action, Clock, RateLimit, SystemClock};
 pub use syslog::{AUTHPRIV, SyslogSink};
 
