@@ -7,5 +7,6 @@ mod interop;
 mod journal;
 mod keyframes;
 mod limits;
+mod seek;
 mod session;
 mod signals;

@@ -207,7 +207,7 @@ impl std::error::Error for Reached {}
 const PROBE: usize = 64 * 1024;
 
 /// Below this many bytes, the bisection stops and the backward scan goes on.
-const SPAN: u64 = 256 * 1024;
+const SPAN: u64 = 64 * 1024;
 
 /// The first bytes of the `kf` field in a message line (a raw `"` cannot be
 /// inside a JSON string, so this is the field, not text).
@@ -329,17 +329,26 @@ fn seek_file(
             _ => hi = mid,
         }
     }
-    // The last message starting at or before `until` is in [lo, hi); the
-    // keyframe to start from is the last one at or before it.
-    let Some((offset, kf_msg)) = scan_back(&mut lines, hi, until)? else {
-        return Ok(Err(Reason::NoKeyframes));
+    // The last message starting at or before `until` starts in [lo, hi);
+    // the keyframe to start from is the last one at or before it. The scan
+    // back starts at the line boundary at or after `hi`.
+    let end = match lines.line_after(hi)? {
+        Some((start, _)) => start,
+        None => lines.len,
     };
-    forward(&mut lines, offset, kf_msg, until)
+    match scan_back(&mut lines, end, until)? {
+        Ok((offset, kf_msg)) => forward(&mut lines, offset, kf_msg, until),
+        Err(reason) => Ok(Err(reason)),
+    }
 }
 
 /// Finds the last message with a keyframe starting before `end` whose `pos`
 /// is at or before `until`: its offset and the message.
-fn scan_back(lines: &mut Lines, end: u64, until: u64) -> io::Result<Option<(u64, Message)>> {
+fn scan_back(
+    lines: &mut Lines,
+    end: u64,
+    until: u64,
+) -> io::Result<Result<(u64, Message), Reason>> {
     let mut end = end;
     let mut chunk = 4 * PROBE as u64;
     let mut buf = Vec::new();
@@ -362,7 +371,11 @@ fn scan_back(lines: &mut Lines, end: u64, until: u64) -> io::Result<Option<(u64,
             }
         };
         let region = &buf[first..];
-        let mut line_end = region.len();
+        // Up to the last newline: the file's last line may be unfinished.
+        let mut line_end = region
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         while line_end > 0 {
             let line_start = region[..line_end - 1]
                 .iter()
@@ -373,17 +386,17 @@ fn scan_back(lines: &mut Lines, end: u64, until: u64) -> io::Result<Option<(u64,
                 let line = line.strip_suffix(b"\n").unwrap_or(line).to_vec();
                 match lines.message(&line) {
                     Some(msg) if msg.pos <= until => {
-                        return Ok(Some((start + (first + line_start) as u64, msg)));
+                        return Ok(Ok((start + (first + line_start) as u64, msg)));
                     }
                     Some(_) => {}
-                    None => return Ok(None),
+                    None => return Ok(Err(Reason::NotAlone)),
                 }
             }
             line_end = line_start;
         }
         end = start + first as u64;
     }
-    Ok(None)
+    Ok(Err(Reason::NoKeyframes))
 }
 
 /// Restores the keyframe of `msg` (at `offset`) and replays from there up to

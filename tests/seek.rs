@@ -1,0 +1,207 @@
+//! Property: for random sessions (output with resizes and full-screen
+//! programs on the alternate screen) recorded by the real recorder, the
+//! screen at a random moment found through the keyframes equals the screen
+//! from replaying the recording from its start, cell by cell.
+
+use std::path::Path;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use termtape_format::{Header, Location, Reader};
+use termtape_keyframe::{Cadence, Screen};
+use termtape_player::seek::{At, Method, Reason, screen_at};
+use termtape_player::{Query, Selection, Source};
+use termtape_rec::{Capture, FileSink, Policy, Recorder};
+
+/// Pieces of output a session is made of.
+const PIECES: &[&[u8]] = &[
+    b"plain text ",
+    b"\r\n",
+    b"\n\n\n",
+    "ünïcödé 日本語 ".as_bytes(),
+    b"\xe2\x82",
+    b"\xac",
+    b"\xff\xfe",
+    b"\x1b[31;1mred\x1b[0m",
+    b"\x1b[?1049h",
+    b"\x1b[?1049l",
+    b"\x1b[H\x1b[2J",
+    b"\x1b[5;12r",
+    b"\x1b[r",
+    b"\x1b[10;30H",
+    b"\x1b7",
+    b"\x1b8",
+    b"\x1b[?25l",
+    b"\x1b[?25h",
+    b"\x1b]0;a title\x07",
+    b"\x1b(0lqqk\x1b(B",
+    b"\t|\t|",
+    b"\x1b[3L",
+    b"\x1b[2M",
+    b"\x1b[K",
+    b"\x1b[",
+    b"1;4m",
+];
+
+#[derive(Debug, Clone)]
+enum Event {
+    /// Output: these pieces, the first `repeat` times (bulk).
+    Output(Vec<usize>, usize),
+    /// The terminal is resized.
+    Window(u16, u16),
+    /// Time passes, in milliseconds.
+    Wait(u64),
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        6 => (prop::collection::vec(0..PIECES.len(), 1..12), prop_oneof![3 => Just(1usize), 1 => 1usize..3000])
+            .prop_map(|(p, r)| Event::Output(p, r)),
+        1 => (1u16..140, 1u16..50).prop_map(|(c, r)| Event::Window(c, r)),
+        2 => (0u64..3_000).prop_map(Event::Wait),
+    ]
+}
+
+/// Records `events` into `log`; returns the last time, in ms.
+fn record(log: &Path, events: &[Event], payload: usize, cadence: Cadence) -> u64 {
+    let header = Header {
+        host: "host".into(),
+        rec: "rec-1".into(),
+        user: "user".into(),
+        term: "xterm".into(),
+        session: 1,
+    };
+    let policy = Policy {
+        input: false,
+        output: true,
+        window: true,
+        latency: Duration::from_secs(10),
+        payload,
+        keyframes: Some(cadence),
+    };
+    let sink = FileSink::open(log).expect("log");
+    let mut rec = Recorder::new(
+        &header,
+        policy,
+        Duration::from_secs(1_700_000_000),
+        Box::new(sink),
+    )
+    .expect("recorder");
+    let mut now = 0u64;
+    rec.window(Duration::ZERO, 80, 24).expect("window");
+    for e in events {
+        let at = Duration::from_millis(now);
+        match e {
+            Event::Output(pieces, repeat) => {
+                let mut bytes = Vec::new();
+                for _ in 0..*repeat {
+                    bytes.extend_from_slice(PIECES[pieces[0]]);
+                }
+                for &p in &pieces[1..] {
+                    bytes.extend_from_slice(PIECES[p]);
+                }
+                rec.output(at, &bytes).expect("output");
+            }
+            Event::Window(cols, rows) => rec.window(at, *cols, *rows).expect("window"),
+            Event::Wait(ms) => {
+                now += ms;
+                rec.tick(Duration::from_millis(now)).expect("tick");
+            }
+        }
+    }
+    rec.finish(Duration::from_millis(now)).expect("finish");
+    now
+}
+
+/// The screen at `until` ms by replaying `log` from its start.
+fn replay(log: &Path, until: u64) -> termtape_emu::Terminal {
+    let file = std::io::BufReader::new(std::fs::File::open(log).expect("open"));
+    let mut screen = Screen::new();
+    for msg in Reader::new(file, None, false) {
+        let msg = msg.expect("valid");
+        msg.decode(&Location::default(), |t| {
+            if t.at <= until {
+                screen.apply(&t.packet);
+            }
+        })
+        .expect("decodes");
+    }
+    screen.into_terminal()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn screen_at_through_keyframes_equals_replay(
+        events in prop::collection::vec(event(), 1..120),
+        payload in 100usize..2048,
+        kf_bytes in 200u64..20_000,
+        kf_secs in prop_oneof![Just(0u64), 1u64..10],
+        moments in prop::collection::vec(0.0f64..1.1, 1..6),
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("session.log");
+        let cadence = Cadence { bytes: kf_bytes, interval: Duration::from_secs(kf_secs) };
+        let last = record(&log, &events, payload, cadence);
+        let source = Source::File(log.clone());
+        let mut ats: Vec<At> = moments.iter().map(|f| At::Ms((f * last as f64) as u64)).collect();
+        ats.push(At::End);
+        for at in ats {
+            let (term, method) = screen_at(&source, &Query::default(), at, |e| panic!("{e}"))
+                .expect("seeks");
+            prop_assert!(matches!(method, Method::Keyframe { .. }), "{at:?}: {method:?}");
+            let until = match at { At::Ms(ms) => ms, At::End => u64::MAX };
+            let expected = replay(&log, until);
+            prop_assert_eq!(term.diff(&expected), None, "{:?} via {:?}", at, method);
+        }
+    }
+}
+
+#[test]
+fn files_with_several_recordings_are_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let events = [
+        Event::Output(vec![0, 1, 3], 300),
+        Event::Wait(500),
+        Event::Output(vec![8, 10, 7], 1),
+    ];
+    record(
+        &a,
+        &events,
+        500,
+        Cadence {
+            bytes: 1000,
+            interval: Duration::ZERO,
+        },
+    );
+    record(&b, &events[..1], 500, Cadence::default());
+    // Two recordings with the same id would be one; rename the second.
+    let both = dir.path().join("both.log");
+    let b_text = std::fs::read_to_string(&b)
+        .expect("read")
+        .replace("\"rec-1\"", "\"rec-2\"");
+    std::fs::write(&both, std::fs::read_to_string(&a).expect("read") + &b_text).expect("write");
+    let query = Query {
+        selection: Selection::Rec("rec-1".into()),
+        filter: termtape_player::source::Filter {
+            rec: Some("rec-1".into()),
+            ..Default::default()
+        },
+        ..Query::default()
+    };
+    let (term, method) = screen_at(&Source::File(both.clone()), &query, At::End, |e| {
+        panic!("{e}")
+    })
+    .expect("seeks");
+    assert_eq!(method, Method::Replay(Reason::NotAlone));
+    assert_eq!(term.diff(&replay(&a, u64::MAX)), None);
+    assert!(term.text().contains("red"), "{}", term.text());
+    // Without --rec, the replay says there are several.
+    let e = screen_at(&Source::File(both), &Query::default(), At::End, |e| {
+        panic!("{e}")
+    })
+    .expect_err("several recordings");
+    assert!(e.to_string().contains("choose one with --rec"), "{e}");
+}
