@@ -191,3 +191,170 @@ fn keyframe_command_makes_tlog_recordings_seekable_and_changes_nothing_else() {
         assert_eq!(seeked, plain, "at {at}");
     }
 }
+
+/// A tmux server of its own (its socket in a temporary directory), stopped
+/// when dropped.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(&self.socket);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        String::from_utf8(run_ok(self.cmd().args(args))).expect("UTF-8")
+    }
+
+    /// The pane's text, rows trimmed on the right, trailing empty rows
+    /// dropped.
+    fn capture(&self) -> String {
+        normalise(&self.run(&["capture-pane", "-p", "-t", "kf"]))
+    }
+
+    /// Waits until the pane shows `text` and then stays unchanged for a
+    /// while (the program has finished drawing); returns it.
+    fn settle(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut last = String::new();
+        let mut stable = 0;
+        loop {
+            let now = self.capture();
+            if now == last && now.contains(text) {
+                stable += 1;
+                if stable == 8 {
+                    return now;
+                }
+            } else {
+                stable = 0;
+            }
+            last = now;
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the pane never showed {text:?}:\n{last}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").stderr(Stdio::null()).status();
+    }
+}
+
+fn normalise(screen: &str) -> String {
+    let mut lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    while lines.last() == Some(&"") {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+/// Moments at which the recording's output had paused (for 300 ms or
+/// more): 150 ms into each pause.
+fn pauses(log: &Path) -> Vec<f64> {
+    let mut times = Vec::new();
+    for msg in read_messages(log) {
+        msg.decode(&termtape_format::Location::default(), |t| {
+            if matches!(
+                t.packet,
+                termtape_format::Packet::Io {
+                    stream: termtape_format::Stream::Output,
+                    ..
+                }
+            ) {
+                times.push(t.at);
+            }
+        })
+        .expect("decodes");
+    }
+    times
+        .windows(2)
+        .filter(|w| w[1] - w[0] >= 300)
+        .map(|w| (w[0] + 150) as f64 / 1000.0)
+        .collect()
+}
+
+#[test]
+fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
+    termtape_tests::require("tmux");
+    termtape_tests::require("less");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = dir.path().join("text.txt");
+    let body: String = (1..=3000)
+        .map(|i| format!("{i:04} the quick brown fox {} jumps\n", "ü".repeat(i % 13)))
+        .collect();
+    std::fs::write(&text, body).expect("write");
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let log = dir.path().join("less.log");
+    let tmux = Tmux {
+        socket: dir.path().join("tmux.sock"),
+    };
+    let command = format!(
+        "{} -o {} --keyframe-bytes 2000 -- less {}",
+        bin("termtape-rec").display(),
+        log.display(),
+        text.display()
+    );
+    run_ok(
+        tmux.cmd()
+            .arg("-f")
+            .arg(&conf)
+            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
+            .env("TERM", "xterm-256color")
+            .env("LANG", "C.UTF-8")
+            .env("LESS", "")
+            .arg(&command),
+    );
+    let mut shown = vec![tmux.settle("0001 the quick")];
+    for (keys, expect) in [
+        (&["Space"][..], "0024 the quick"),
+        (&["Space", "Space"][..], "0070 the quick"),
+        (&["/2345", "Enter"][..], "2345 the quick"),
+        (&["G"][..], "3000 the quick"),
+        (&["g"][..], "0001 the quick"),
+    ] {
+        tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat());
+        let screen = tmux.settle(expect);
+        assert_ne!(Some(&screen), shown.last(), "{keys:?} changed the screen");
+        shown.push(screen);
+    }
+    tmux.run(&["send-keys", "-t", "kf", "q"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while tmux
+        .cmd()
+        .args(["has-session", "-t", "kf"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(std::time::Instant::now() < deadline, "less did not quit");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let msgs = read_messages(&log);
+    let keyframes = msgs.iter().filter(|m| m.extra("kf").is_some()).count();
+    assert!(
+        keyframes >= 3,
+        "{keyframes} keyframes in {} messages",
+        msgs.len()
+    );
+    let moments = pauses(&log);
+    assert_eq!(
+        moments.len(),
+        shown.len(),
+        "a pause after each screen: {moments:?}"
+    );
+    for (at, expected) in moments.iter().zip(&shown) {
+        let (screen, hint) = screen(&log, &["--at", &format!("{at:.3}")]);
+        assert_eq!(hint, "");
+        assert_eq!(normalise(&screen), *expected, "at {at} s");
+    }
+    // At the end less has gone, and the primary screen is back.
+    let (end, _) = screen(&log, &[]);
+    assert!(!end.contains("0001 the quick"), "{end}");
+}
