@@ -9,12 +9,51 @@ use crate::cell::{Cell, Color, MARKS, SPACER, WIDE};
 /// Combining marks kept per cell; more are dropped (xterm keeps 2 by default).
 pub(crate) const MAX_MARKS: usize = 4;
 
+/// The combining marks of one cell, as UTF-8 held inline: at most
+/// `MAX_MARKS` characters of at most 4 bytes each. Inline rather than a
+/// `String` so that adding a mark never allocates (text with combining accents
+/// added one per few characters, and each allocation cost more than printing
+/// the character itself).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Marks {
+    pub(crate) col: u16,
+    count: u8,
+    len: u8,
+    buf: [u8; 4 * MAX_MARKS],
+}
+
+impl Marks {
+    fn new(col: u16, c: char) -> Marks {
+        let mut m = Marks {
+            col,
+            count: 0,
+            len: 0,
+            buf: [0; 4 * MAX_MARKS],
+        };
+        m.push(c);
+        m
+    }
+
+    fn push(&mut self, c: char) {
+        if (self.count as usize) < MAX_MARKS {
+            let n = c.encode_utf8(&mut self.buf[self.len as usize..]).len();
+            self.len += n as u8;
+            self.count += 1;
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only whole characters are ever written, so this never fails.
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
+    }
+}
+
 /// One screen line.
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) cells: Vec<Cell>,
     /// Combining marks by column, sorted by column; only cells flagged `MARKS`.
-    pub(crate) marks: Vec<(u16, String)>,
+    pub(crate) marks: Vec<Marks>,
     /// Every cell from this column on is `Cell::BLANK`: clearing a row only
     /// touches what was written (a line of `seq` output is a few cells).
     pub(crate) dirty: u16,
@@ -47,29 +86,25 @@ impl Row {
     }
 
     pub(crate) fn marks_at(&self, col: usize) -> &str {
-        match self.marks.binary_search_by_key(&(col as u16), |m| m.0) {
-            Ok(i) => &self.marks[i].1,
+        match self.marks.binary_search_by_key(&(col as u16), |m| m.col) {
+            Ok(i) => self.marks[i].as_str(),
             Err(_) => "",
         }
     }
 
     pub(crate) fn add_mark(&mut self, col: usize, c: char) {
-        match self.marks.binary_search_by_key(&(col as u16), |m| m.0) {
-            Ok(i) => {
-                if self.marks[i].1.chars().count() < MAX_MARKS {
-                    self.marks[i].1.push(c);
-                }
-            }
-            Err(i) => self.marks.insert(i, (col as u16, c.to_string())),
+        match self.marks.binary_search_by_key(&(col as u16), |m| m.col) {
+            Ok(i) => self.marks[i].push(c),
+            Err(i) => self.marks.insert(i, Marks::new(col as u16, c)),
         }
         self.cells[col].flags |= MARKS;
         self.touch(col + 1);
     }
 
-    fn drop_marks(&mut self, from: usize, to: usize) {
+    pub(crate) fn drop_marks(&mut self, from: usize, to: usize) {
         if !self.marks.is_empty() {
             self.marks
-                .retain(|m| (m.0 as usize) < from || (m.0 as usize) >= to);
+                .retain(|m| (m.col as usize) < from || (m.col as usize) >= to);
         }
     }
 
@@ -165,8 +200,8 @@ impl Row {
         self.cells[at..at + n].fill(blank);
         self.dirty = cols as u16;
         for m in &mut self.marks {
-            if m.0 as usize >= at {
-                m.0 += n as u16;
+            if m.col as usize >= at {
+                m.col += n as u16;
             }
         }
     }
@@ -187,8 +222,8 @@ impl Row {
             self.dirty = cols as u16;
         }
         for m in &mut self.marks {
-            if m.0 as usize >= at + n {
-                m.0 -= n as u16;
+            if m.col as usize >= at + n {
+                m.col -= n as u16;
             }
         }
     }

@@ -58,6 +58,7 @@ mod grid;
 mod parser;
 mod snapshot;
 mod terminal;
+mod width;
 
 pub use cell::{Cell, Color, Pen, Underline};
 pub use charset::Charset;

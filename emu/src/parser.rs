@@ -19,6 +19,56 @@ pub(crate) const MAX_PARAMS: usize = 32;
 /// The most bytes of OSC payload kept; the rest is read and dropped.
 pub(crate) const MAX_OSC: usize = 4096;
 const MAX_INTERMEDIATES: usize = 2;
+/// Characters decoded before they are handed over to the screen in one call.
+const RUN: usize = 64;
+
+/// One step of UTF-8 decoding.
+enum Decoded {
+    /// A character and the bytes it took.
+    Char(char, usize),
+    /// A maximal subpart of this many bytes that cannot be completed.
+    Invalid(usize),
+    /// A valid prefix of a character that the input ends in the middle of.
+    Incomplete,
+}
+
+/// Decodes the character at the start of `b` (whose first byte is not ASCII),
+/// replacing malformed input by maximal subparts as `String::from_utf8_lossy` does.
+#[inline]
+fn decode(b: &[u8]) -> Decoded {
+    let lead = b[0];
+    let (need, lo, hi) = match lead {
+        0xC2..=0xDF => (2, 0x80, 0xBF),
+        0xE0 => (3, 0xA0, 0xBF),
+        0xED => (3, 0x80, 0x9F),
+        0xE1..=0xEF => (3, 0x80, 0xBF),
+        0xF0 => (4, 0x90, 0xBF),
+        0xF4 => (4, 0x80, 0x8F),
+        0xF1..=0xF3 => (4, 0x80, 0xBF),
+        _ => return Decoded::Invalid(1),
+    };
+    let Some(&b1) = b.get(1) else {
+        return Decoded::Incomplete;
+    };
+    if !(lo..=hi).contains(&b1) {
+        return Decoded::Invalid(1);
+    }
+    let mut u = (u32::from(lead) & (0x7F >> need)) << 6 | u32::from(b1 & 0x3F);
+    for k in 2..need {
+        let Some(&bk) = b.get(k) else {
+            return Decoded::Incomplete;
+        };
+        if !(0x80..=0xBF).contains(&bk) {
+            return Decoded::Invalid(k);
+        }
+        u = u << 6 | u32::from(bk & 0x3F);
+    }
+    // The ranges checked above exclude overlongs, surrogates and values past U+10FFFF.
+    match char::from_u32(u) {
+        Some(c) => Decoded::Char(c, need),
+        None => Decoded::Invalid(need),
+    }
+}
 
 /// What the parser asks of the screen.
 pub(crate) trait Perform {
@@ -26,9 +76,8 @@ pub(crate) trait Perform {
     fn print_ascii(&mut self, run: &[u8]);
     /// One printable character (not C0, not DEL, not C1).
     fn print(&mut self, c: char);
-    /// Valid UTF-8 text without C0 controls or DEL (it may hold C1 code
-    /// points, which are to be ignored), in ground state.
-    fn print_str(&mut self, s: &str);
+    /// Printable characters (no C0, DEL or C1), in ground state.
+    fn print_chars(&mut self, s: &[char]);
     /// A C0 control (0x00..=0x1F).
     fn execute(&mut self, byte: u8);
     /// `ESC intermediates final`.
@@ -97,7 +146,7 @@ enum State {
 }
 
 /// The parser; see the module documentation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Parser {
     state: State,
     utf8: [u8; 4],
@@ -112,6 +161,30 @@ pub(crate) struct Parser {
     cur_sub: bool,
     params_overflow: bool,
     osc: String,
+    /// Scratch space for decoded text; kept here so that it is not
+    /// initialised again for every run. Not part of the state.
+    chars: [char; RUN],
+}
+
+impl Default for Parser {
+    fn default() -> Parser {
+        Parser {
+            state: State::Ground,
+            utf8: [0; 4],
+            utf8_len: 0,
+            utf8_need: 0,
+            private: 0,
+            inter: [0; MAX_INTERMEDIATES],
+            inter_len: 0,
+            inter_overflow: false,
+            params: Params::default(),
+            cur: 0,
+            cur_sub: false,
+            params_overflow: false,
+            osc: String::new(),
+            chars: [' '; RUN],
+        }
+    }
 }
 
 impl Parser {
@@ -165,49 +238,55 @@ impl Parser {
                     continue;
                 }
                 if bytes[i] >= 0x80 {
-                    // A run of non-ASCII text: validate it in one go, with the
-                    // same maximal-subpart replacement as the byte path below.
+                    // A run of non-ASCII text (up to the next control): decoded
+                    // here in one pass into a buffer of characters, with the
+                    // same maximal-subpart replacement as the byte path below,
+                    // so that the screen gets whole runs instead of a call per
+                    // character (random or legacy-encoded bytes are mostly
+                    // malformed: a U+FFFD every other byte).
                     let end = bytes[i..]
                         .iter()
                         .position(|&b| b < 0x20 || b == 0x7F)
                         .map_or(len, |n| i + n);
+                    let mut n = 0;
                     while i < end {
-                        if matches!(bytes[i], 0x80..=0xC1 | 0xF5..=0xFF) {
-                            // Never a lead byte: no need to ask the validator.
-                            p.print(char::REPLACEMENT_CHARACTER);
+                        let b = bytes[i];
+                        let c = if b < 0x80 {
                             i += 1;
-                            continue;
-                        }
-                        match std::str::from_utf8(&bytes[i..end]) {
-                            Ok(s) => {
-                                p.print_str(s);
-                                i = end;
-                            }
-                            Err(e) => {
-                                let valid = e.valid_up_to();
-                                if valid > 0 {
-                                    p.print_str(
-                                        std::str::from_utf8(&bytes[i..i + valid])
-                                            .unwrap_or_default(),
-                                    );
-                                    i += valid;
+                            b as char
+                        } else {
+                            match decode(&bytes[i..end]) {
+                                Decoded::Char(c, k) => {
+                                    i += k;
+                                    if (c as u32) < 0xA0 {
+                                        // C1 controls are ignored.
+                                        continue;
+                                    }
+                                    c
                                 }
-                                match e.error_len() {
-                                    Some(k) => {
-                                        p.print_str("\u{FFFD}");
-                                        i += k;
-                                    }
-                                    // Cut by the end of the input: the byte path
-                                    // below keeps it for the next call.
-                                    None if end == len => break,
-                                    // Cut by a control character.
-                                    None => {
-                                        p.print_str("\u{FFFD}");
-                                        i = end;
-                                    }
+                                Decoded::Invalid(k) => {
+                                    i += k;
+                                    char::REPLACEMENT_CHARACTER
+                                }
+                                // Cut by the end of the input: the byte path
+                                // below keeps it for the next call.
+                                Decoded::Incomplete if end == len => break,
+                                // Cut by a control character.
+                                Decoded::Incomplete => {
+                                    i = end;
+                                    char::REPLACEMENT_CHARACTER
                                 }
                             }
+                        };
+                        self.chars[n] = c;
+                        n += 1;
+                        if n == RUN {
+                            p.print_chars(&self.chars);
+                            n = 0;
                         }
+                    }
+                    if n > 0 {
+                        p.print_chars(&self.chars[..n]);
                     }
                     if i == end {
                         continue;
@@ -541,8 +620,9 @@ mod tests {
         fn print(&mut self, c: char) {
             self.0.push(format!("p{c}"));
         }
-        fn print_str(&mut self, s: &str) {
-            for c in s.chars().filter(|c| !('\u{80}'..='\u{9f}').contains(c)) {
+        fn print_chars(&mut self, s: &[char]) {
+            for &c in s {
+                assert!(!('\u{0}'..='\u{9f}').contains(&c) || (' '..='~').contains(&c));
                 self.print(c);
             }
         }
@@ -641,6 +721,52 @@ mod tests {
         p.advance(&mut log, b"\x82\xac\xc3");
         p.advance(&mut log, b"\x1b[m");
         assert_eq!(log.0, ["pé", "p€", "p\u{fffd}", "c0m"]);
+    }
+
+    #[test]
+    fn decoding_agrees_with_from_utf8_lossy() {
+        // Random bytes without the controls that leave ground state, fed in
+        // pieces of random length: every character, replacement or not, must
+        // come out as `String::from_utf8_lossy` decodes the whole input.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200 {
+            let len = (next() % 300) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    // Mostly bytes of multi-byte characters, to hit every cut.
+                    let b = if r % 4 == 0 { r as u8 } else { 0x80 | (r >> 8) as u8 };
+                    if matches!(b, 0x18 | 0x1A | 0x1B) { b'x' } else { b }
+                })
+                .collect();
+            let mut expected = Vec::new();
+            for c in String::from_utf8_lossy(&input).chars() {
+                match c as u32 {
+                    0..=0x1F => expected.push(format!("x{:02x}", c as u32)),
+                    0x7F..=0x9F => {}
+                    _ => expected.push(format!("p{c}")),
+                }
+            }
+            let mut p = Parser::default();
+            let mut log = Log::default();
+            let mut rest = &input[..];
+            while !rest.is_empty() {
+                let n = ((next() % 8) as usize + 1).min(rest.len());
+                p.advance(&mut log, &rest[..n]);
+                rest = &rest[n..];
+            }
+            if !p.partial_utf8().is_empty() {
+                // A character cut by the end of the input is still pending.
+                expected.pop();
+            }
+            assert_eq!(log.0, expected, "{input:02x?}");
+        }
     }
 
     #[test]

@@ -6,12 +6,11 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use unicode_width::UnicodeWidthChar;
-
 use crate::cell::{self, Cell, Color, MARKS, Pen, SPACER, Underline, WIDE};
 use crate::charset::Charset;
 use crate::grid::Row;
 use crate::parser::{Params, Parser, Perform};
+use crate::width::char_width;
 
 /// The widest terminal accepted; larger sizes are clamped.
 pub const MAX_COLS: u16 = 1024;
@@ -257,7 +256,7 @@ impl Core {
             self.charsets[self.gl as usize]
         };
         let ch = if (c as u32) < 0x7F { set.map(c) } else { c };
-        match ch.width() {
+        match char_width(ch) {
             Some(0) => {
                 self.add_mark(ch);
                 self.last = None;
@@ -333,76 +332,92 @@ impl Core {
         row.add_mark(col, c);
     }
 
-    /// Prints text that needs no charset mapping, no single shift and no
-    /// insert mode, holding on to the current row while the line lasts;
-    /// anything unusual (a wrap, a combining mark) goes through `print_char`.
-    fn print_run(&mut self, s: &str) {
+    /// Prints characters that need no charset mapping, no single shift and
+    /// no insert mode, holding on to the current row while the line lasts;
+    /// anything unusual (a wrap, a combining mark, a wide character at the
+    /// margin) goes through `print_char`.
+    fn print_run(&mut self, s: &[char]) {
         let cols = self.cols as usize;
         let pen = self.pen;
-        let mut chars = s.chars();
-        let mut next = chars.next();
-        while let Some(first) = next {
-            next = None;
-            if !self.pending_wrap {
-                let r = self.row as usize;
-                let mut col = self.col as usize;
-                let mut last = None;
-                let row = if self.alt_active {
-                    &mut self.alternate[r]
-                } else {
-                    &mut self.primary[r]
-                };
-                for c in std::iter::once(first).chain(chars.by_ref()) {
-                    let u = c as u32;
-                    if (0x80..0xA0).contains(&u) {
-                        continue;
-                    }
-                    let w = if u < 0x80 {
-                        1
-                    } else {
-                        char_width(c).unwrap_or(1).min(2)
-                    };
-                    if w == 0 || col + w > cols {
-                        next = Some(c);
-                        break;
-                    }
-                    row.put(
-                        col,
-                        Cell::new(c, pen, if w == 2 { WIDE } else { 0 }),
-                        w == 2,
-                        pen.bg,
-                    );
-                    last = Some(LastPrint {
-                        raw: c,
-                        row: r as u16,
-                        col: col as u16,
-                        width: w as u8,
-                        ss: 0,
-                    });
-                    col += w;
-                    if col == cols {
-                        col -= 1;
-                        self.pending_wrap = self.modes.autowrap;
-                        break;
-                    }
-                }
-                self.col = col as u16;
-                if last.is_some() {
-                    self.last = last;
-                }
-                match next {
-                    Some(c) => {
-                        self.print_char(c);
-                        next = chars.next();
-                    }
-                    None => next = chars.next(),
-                }
+        let bg = pen.bg;
+        let mut k = 0;
+        while k < s.len() {
+            if self.pending_wrap {
+                self.print_char(s[k]);
+                k += 1;
+                continue;
+            }
+            let r = self.row as usize;
+            let start = k;
+            let mut col = self.col as usize;
+            let mut last_col = col;
+            let mut slow = false;
+            let row = if self.alt_active {
+                &mut self.alternate[r]
             } else {
-                let u = first as u32;
-                if !(0x80..0xA0).contains(&u) {
-                    self.print_char(first);
+                &mut self.primary[r]
+            };
+            // Only the first cell can split a wide character on its left; each
+            // later one starts where the previous one ended.
+            row.break_at(col, bg);
+            let marks = !row.marks.is_empty();
+            while k < s.len() {
+                let c = s[k];
+                let w = if (c as u32) < 0x80 {
+                    1
+                } else {
+                    char_width(c).unwrap_or(1).min(2)
+                };
+                if w == 0 || col + w > cols {
+                    slow = true;
+                    break;
                 }
-                next = chars.next();
+                let end = col + w;
+                row.break_at(end, bg);
+                if marks && (row.cells[col].flags | row.cells[end - 1].flags) & MARKS != 0 {
+                    row.drop_marks(col, end);
+                }
+                // Field by field: see `Row::put`.
+                let dst = &mut row.cells[col];
+                dst.ch = c;
+                dst.fg = pen.fg;
+                dst.bg = pen.bg;
+                if w == 2 {
+                    dst.flags = pen.flags | WIDE;
+                    let dst = &mut row.cells[col + 1];
+                    dst.ch = ' ';
+                    dst.fg = pen.fg;
+                    dst.bg = pen.bg;
+                    dst.flags = pen.flags | SPACER;
+                } else {
+                    dst.flags = pen.flags;
+                }
+                last_col = col;
+                col = end;
+                k += 1;
+                if col == cols {
+                    break;
+                }
+            }
+            row.touch(col);
+            if k > start {
+                let c = s[k - 1];
+                self.last = Some(LastPrint {
+                    raw: c,
+                    row: r as u16,
+                    col: last_col as u16,
+                    width: (col - last_col) as u8,
+                    ss: 0,
+                });
+            }
+            if col == cols {
+                col -= 1;
+                self.pending_wrap = self.modes.autowrap;
+            }
+            self.col = col as u16;
+            if slow {
+                self.print_char(s[k]);
+                k += 1;
             }
         }
     }
@@ -427,7 +442,7 @@ impl Core {
             row.break_at(col + n, bg);
             if !row.marks.is_empty() {
                 row.marks
-                    .retain(|m| (m.0 as usize) < col || (m.0 as usize) >= col + n);
+                    .retain(|m| (m.col as usize) < col || (m.col as usize) >= col + n);
             }
             for (cell, &b) in row.cells[col..col + n].iter_mut().zip(&run[i..i + n]) {
                 // Field by field: see `Row::put`.
@@ -957,17 +972,6 @@ impl Core {
     }
 }
 
-/// Columns a character takes (xterm's wcwidth, as the `unicode-width` crate
-/// gives it), with the commonest scripts answered before the table lookup.
-#[inline]
-fn char_width(c: char) -> Option<usize> {
-    match c as u32 {
-        0xA0..=0xAC | 0xAE..=0x2FF => Some(1),
-        0x4E00..=0x9FFF | 0xAC00..=0xD7A3 => Some(2),
-        _ => c.width(),
-    }
-}
-
 /// Rotates rows `top..=bottom` by `n` (up: towards the top). A whole-screen
 /// rotation is O(n) in a ring buffer, which is what makes scrolling cheap.
 fn rotate(screen: &mut VecDeque<Row>, top: usize, bottom: usize, n: usize, up: bool) {
@@ -1045,21 +1049,15 @@ impl Perform for Core {
         self.print_char(c);
     }
 
-    fn print_str(&mut self, s: &str) {
-        // Long runs go through `print_run`; a lone character (typically a
-        // U+FFFD for a bad byte) is cheaper through the single-character path.
-        if s.len() > 4
-            && self.ss == 0
-            && !self.modes.insert
-            && self.charsets[self.gl as usize] == Charset::Ascii
-        {
+    fn print_chars(&mut self, s: &[char]) {
+        if self.ss == 0 && !self.modes.insert && self.charsets[self.gl as usize] == Charset::Ascii {
             self.print_run(s);
             return;
         }
-        for c in s.chars() {
+        for &c in s {
             if (c as u32) < 0x80 {
                 self.print_char(c);
-            } else if (c as u32) >= 0xA0 {
+            } else {
                 self.print_wide_or_other(c);
             }
         }
@@ -1385,8 +1383,7 @@ impl Terminal {
         use std::mem::size_of;
         let row = |r: &Row| {
             r.cells.capacity() * size_of::<Cell>()
-                + r.marks.capacity() * size_of::<(u16, String)>()
-                + r.marks.iter().map(|m| m.1.capacity()).sum::<usize>()
+                + r.marks.capacity() * size_of::<crate::grid::Marks>()
         };
         let screen =
             |s: &VecDeque<Row>| s.capacity() * size_of::<Row>() + s.iter().map(row).sum::<usize>();
@@ -1522,14 +1519,6 @@ mod tests {
         // Two screens of 10,000 cells at 16 bytes, plus row headers.
         assert!(t.heap_size() >= 2 * 10_000 * 16);
         assert!(t.heap_size() <= 400 * 1024, "{}", t.heap_size());
-    }
-
-    #[test]
-    fn fast_widths_agree_with_the_table() {
-        for u in (0xA0..0x300).chain(0x4E00..0xA000).chain(0xAC00..0xD7A4) {
-            let c = char::from_u32(u).expect("no surrogates in these ranges");
-            assert_eq!(char_width(c), c.width(), "U+{u:04X}");
-        }
     }
 
     #[test]
