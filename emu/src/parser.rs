@@ -741,8 +741,16 @@ mod tests {
                 .map(|_| {
                     let r = next();
                     // Mostly bytes of multi-byte characters, to hit every cut.
-                    let b = if r % 4 == 0 { r as u8 } else { 0x80 | (r >> 8) as u8 };
-                    if matches!(b, 0x18 | 0x1A | 0x1B) { b'x' } else { b }
+                    let b = if r % 4 == 0 {
+                        r as u8
+                    } else {
+                        0x80 | (r >> 8) as u8
+                    };
+                    if matches!(b, 0x18 | 0x1A | 0x1B) {
+                        b'x'
+                    } else {
+                        b
+                    }
                 })
                 .collect();
             let mut expected = Vec::new();
