@@ -34,8 +34,30 @@ enum Decoded {
 
 /// Decodes the character at the start of `b` (whose first byte is not ASCII),
 /// replacing malformed input by maximal subparts as `String::from_utf8_lossy` does.
-#[inline]
+#[inline(always)]
 fn decode(b: &[u8]) -> Decoded {
+    let lead = b[0];
+    // The commonest cases first: two bytes (Latin, Greek, Cyrillic, …) and
+    // three bytes whose lead byte puts no extra limit on the second one (all
+    // of CJK and Hangul, and U+FFFD itself).
+    if let (0xC2..=0xDF, Some(&b1)) = (lead, b.get(1))
+        && b1 & 0xC0 == 0x80
+    {
+        let u = u32::from(lead & 0x1F) << 6 | u32::from(b1 & 0x3F);
+        return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 2);
+    }
+    if let (0xE1..=0xEC | 0xEE | 0xEF, Some(&b1), Some(&b2)) = (lead, b.get(1), b.get(2))
+        && b1 & 0xC0 == 0x80
+        && b2 & 0xC0 == 0x80
+    {
+        let u = u32::from(lead & 0x0F) << 12 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F);
+        return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 3);
+    }
+    decode_other(b)
+}
+
+/// The rest of [`decode`]: every check of the UTF-8 grammar, byte by byte.
+fn decode_other(b: &[u8]) -> Decoded {
     let lead = b[0];
     let (need, lo, hi) = match lead {
         0xC2..=0xDF => (2, 0x80, 0xBF),
@@ -244,18 +266,18 @@ impl Parser {
                     // so that the screen gets whole runs instead of a call per
                     // character (random or legacy-encoded bytes are mostly
                     // malformed: a U+FFFD every other byte).
-                    let end = bytes[i..]
-                        .iter()
-                        .position(|&b| b < 0x20 || b == 0x7F)
-                        .map_or(len, |n| i + n);
                     let mut n = 0;
-                    while i < end {
+                    let mut cut = false;
+                    while i < len {
                         let b = bytes[i];
                         let c = if b < 0x80 {
+                            if b < 0x20 || b == 0x7F {
+                                break;
+                            }
                             i += 1;
                             b as char
                         } else {
-                            match decode(&bytes[i..end]) {
+                            match decode(&bytes[i..]) {
                                 Decoded::Char(c, k) => {
                                     i += k;
                                     if (c as u32) < 0xA0 {
@@ -270,11 +292,9 @@ impl Parser {
                                 }
                                 // Cut by the end of the input: the byte path
                                 // below keeps it for the next call.
-                                Decoded::Incomplete if end == len => break,
-                                // Cut by a control character.
                                 Decoded::Incomplete => {
-                                    i = end;
-                                    char::REPLACEMENT_CHARACTER
+                                    cut = true;
+                                    break;
                                 }
                             }
                         };
@@ -288,7 +308,7 @@ impl Parser {
                     if n > 0 {
                         p.print_chars(&self.chars[..n]);
                     }
-                    if i == end {
+                    if !cut {
                         continue;
                     }
                 }

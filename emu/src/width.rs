@@ -28,7 +28,7 @@ static BLOCKS: [u8; 256] = [
 ];
 
 /// Columns a character takes: `Some(0)` for combining marks, `None` for controls.
-#[inline]
+#[inline(always)]
 pub(crate) fn char_width(c: char) -> Option<usize> {
     let u = c as u32;
     if u < 0x10000 {
@@ -62,6 +62,13 @@ pub(crate) fn char_width(c: char) -> Option<usize> {
     ) {
         return Some(2);
     }
+    table_width(c)
+}
+
+/// The crate's answer, out of line: the fast path above is inlined into the
+/// printing loops, this is not.
+#[inline(never)]
+fn table_width(c: char) -> Option<usize> {
     c.width()
 }
 
