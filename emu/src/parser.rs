@@ -34,62 +34,58 @@ enum Decoded {
 
 /// Decodes the character at the start of `b` (whose first byte is not ASCII),
 /// replacing malformed input by maximal subparts as `String::from_utf8_lossy` does.
+///
+/// A decision tree on the lead byte, the commonest cases first: a byte that
+/// cannot start a character (most of random or mis-encoded input), then two-
+/// and three-byte characters (Latin, Greek, Cyrillic, CJK, Hangul, U+FFFD).
 #[inline(always)]
 fn decode(b: &[u8]) -> Decoded {
     let lead = b[0];
-    // The commonest cases first: two bytes (Latin, Greek, Cyrillic, …) and
-    // three bytes whose lead byte puts no extra limit on the second one (all
-    // of CJK and Hangul, and U+FFFD itself).
-    if let (0xC2..=0xDF, Some(&b1)) = (lead, b.get(1))
-        && b1 & 0xC0 == 0x80
-    {
+    if lead < 0xC2 || lead > 0xF4 {
+        return Decoded::Invalid(1);
+    }
+    let Some(&b1) = b.get(1) else {
+        return Decoded::Incomplete;
+    };
+    if lead < 0xE0 {
+        if b1 & 0xC0 != 0x80 {
+            return Decoded::Invalid(1);
+        }
         let u = u32::from(lead & 0x1F) << 6 | u32::from(b1 & 0x3F);
         return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 2);
     }
-    if let (0xE1..=0xEC | 0xEE | 0xEF, Some(&b1), Some(&b2)) = (lead, b.get(1), b.get(2))
-        && b1 & 0xC0 == 0x80
-        && b2 & 0xC0 == 0x80
-    {
-        let u = u32::from(lead & 0x0F) << 12 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F);
-        return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 3);
-    }
-    decode_other(b)
-}
-
-/// The rest of [`decode`]: every check of the UTF-8 grammar, byte by byte.
-fn decode_other(b: &[u8]) -> Decoded {
-    let lead = b[0];
-    let (need, lo, hi) = match lead {
-        0xC2..=0xDF => (2, 0x80, 0xBF),
-        0xE0 => (3, 0xA0, 0xBF),
-        0xED => (3, 0x80, 0x9F),
-        0xE1..=0xEF => (3, 0x80, 0xBF),
-        0xF0 => (4, 0x90, 0xBF),
-        0xF4 => (4, 0x80, 0x8F),
-        0xF1..=0xF3 => (4, 0x80, 0xBF),
-        _ => return Decoded::Invalid(1),
-    };
-    let Some(&b1) = b.get(1) else {
-        return Decoded::Incomplete;
+    // The second byte's range excludes overlongs, surrogates and values past U+10FFFF.
+    let (lo, hi) = match lead {
+        0xE0 => (0xA0, 0xBF),
+        0xED => (0x80, 0x9F),
+        0xF0 => (0x90, 0xBF),
+        0xF4 => (0x80, 0x8F),
+        _ => (0x80, 0xBF),
     };
     if !(lo..=hi).contains(&b1) {
         return Decoded::Invalid(1);
     }
-    let mut u = (u32::from(lead) & (0x7F >> need)) << 6 | u32::from(b1 & 0x3F);
-    for k in 2..need {
-        let Some(&bk) = b.get(k) else {
-            return Decoded::Incomplete;
-        };
-        if !(0x80..=0xBF).contains(&bk) {
-            return Decoded::Invalid(k);
-        }
-        u = u << 6 | u32::from(bk & 0x3F);
+    let Some(&b2) = b.get(2) else {
+        return Decoded::Incomplete;
+    };
+    if b2 & 0xC0 != 0x80 {
+        return Decoded::Invalid(2);
     }
-    // The ranges checked above exclude overlongs, surrogates and values past U+10FFFF.
-    match char::from_u32(u) {
-        Some(c) => Decoded::Char(c, need),
-        None => Decoded::Invalid(need),
+    if lead < 0xF0 {
+        let u = u32::from(lead & 0x0F) << 12 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F);
+        return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 3);
     }
+    let Some(&b3) = b.get(3) else {
+        return Decoded::Incomplete;
+    };
+    if b3 & 0xC0 != 0x80 {
+        return Decoded::Invalid(3);
+    }
+    let u = u32::from(lead & 0x07) << 18
+        | u32::from(b1 & 0x3F) << 12
+        | u32::from(b2 & 0x3F) << 6
+        | u32::from(b3 & 0x3F);
+    Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 4)
 }
 
 /// What the parser asks of the screen.

@@ -182,12 +182,24 @@ impl Core {
             (0..rows)
                 .map(|_| Row::new(cols as usize, Cell::BLANK))
                 .collect::<Vec<_>>()
+                .into()
         };
+        Core::with_screens(cols, rows, scrollback_limit, screen(), screen())
+    }
+
+    /// A fresh state around two blank screens of `rows` rows of `cols` cells.
+    fn with_screens(
+        cols: u16,
+        rows: u16,
+        scrollback_limit: usize,
+        primary: VecDeque<Row>,
+        alternate: VecDeque<Row>,
+    ) -> Core {
         Core {
             cols,
             rows,
-            primary: screen().into(),
-            alternate: screen().into(),
+            primary,
+            alternate,
             alt_active: false,
             scrollback: VecDeque::new(),
             scrollback_limit,
@@ -337,7 +349,6 @@ impl Core {
     /// anything unusual (a wrap, a combining mark, a wide character at the
     /// margin) goes through `print_char`.
     fn print_run(&mut self, s: &[char]) {
-        let cols = self.cols as usize;
         let pen = self.pen;
         let bg = pen.bg;
         let mut k = 0;
@@ -361,30 +372,34 @@ impl Core {
             // later one starts where the previous one ended.
             row.break_at(col, bg);
             let marks = !row.marks.is_empty();
-            while k < s.len() {
-                let c = s[k];
+            let cells = &mut row.cells[..];
+            let cols = cells.len();
+            for &c in &s[k..] {
                 let w = if (c as u32) < 0x80 {
                     1
                 } else {
                     char_width(c).unwrap_or(1).min(2)
                 };
-                if w == 0 || col + w > cols {
+                let end = col + w;
+                // Anything unusual is left to `print_char`: a combining mark,
+                // a character that does not fit, half a wide character to
+                // blank on the right, combining marks to drop.
+                if w == 0
+                    || end > cols
+                    || cells.get(end).is_some_and(|n| n.flags & SPACER != 0)
+                    || (marks && (cells[col].flags | cells[end - 1].flags) & MARKS != 0)
+                {
                     slow = true;
                     break;
                 }
-                let end = col + w;
-                row.break_at(end, bg);
-                if marks && (row.cells[col].flags | row.cells[end - 1].flags) & MARKS != 0 {
-                    row.drop_marks(col, end);
-                }
                 // Field by field: see `Row::put`.
-                let dst = &mut row.cells[col];
+                let dst = &mut cells[col];
                 dst.ch = c;
                 dst.fg = pen.fg;
                 dst.bg = pen.bg;
                 if w == 2 {
                     dst.flags = pen.flags | WIDE;
-                    let dst = &mut row.cells[col + 1];
+                    let dst = &mut cells[col + 1];
                     dst.ch = ' ';
                     dst.fg = pen.fg;
                     dst.bg = pen.bg;
@@ -748,8 +763,22 @@ impl Core {
     }
 
     /// RIS. Like xterm, the title and the scrollback survive it.
+    ///
+    /// The screens' rows are cleared and kept rather than allocated again:
+    /// every snapshot starts with RIS, and so does every restore.
     fn full_reset(&mut self) {
-        let mut fresh = Core::new(self.cols, self.rows, self.scrollback_limit);
+        let mut primary = std::mem::take(&mut self.primary);
+        let mut alternate = std::mem::take(&mut self.alternate);
+        for row in primary.iter_mut().chain(alternate.iter_mut()) {
+            row.clear(Cell::BLANK);
+        }
+        let mut fresh = Core::with_screens(
+            self.cols,
+            self.rows,
+            self.scrollback_limit,
+            primary,
+            alternate,
+        );
         std::mem::swap(&mut fresh.title, &mut self.title);
         std::mem::swap(&mut fresh.icon, &mut self.icon);
         std::mem::swap(&mut fresh.scrollback, &mut self.scrollback);

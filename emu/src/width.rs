@@ -31,6 +31,10 @@ static BLOCKS: [u8; 256] = [
 #[inline(always)]
 pub(crate) fn char_width(c: char) -> Option<usize> {
     let u = c as u32;
+    if u == 0xFFFD {
+        // Every malformed byte becomes one: asked first.
+        return Some(1);
+    }
     if u < 0x10000 {
         match BLOCKS[(u >> 8) as usize] {
             1 => return Some(1),
@@ -38,9 +42,8 @@ pub(crate) fn char_width(c: char) -> Option<usize> {
             _ => {}
         }
         match u {
-            // U+FFFD, which stands in for every malformed byte; Latin-1;
-            // Greek and Cyrillic; box drawing and blocks.
-            0xFFFD | 0xA0..=0xAC | 0xAE..=0xFF | 0x370..=0x482 | 0x2500..=0x25FC => {
+            // Latin-1; Greek and Cyrillic; box drawing and blocks.
+            0xA0..=0xAC | 0xAE..=0xFF | 0x370..=0x482 | 0x2500..=0x25FC => {
                 return Some(1);
             }
             // Hiragana and katakana; fullwidth forms.
