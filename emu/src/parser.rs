@@ -41,7 +41,7 @@ enum Decoded {
 #[inline(always)]
 fn decode(b: &[u8]) -> Decoded {
     let lead = b[0];
-    if lead < 0xC2 || lead > 0xF4 {
+    if !(0xC2..=0xF4).contains(&lead) {
         return Decoded::Invalid(1);
     }
     let Some(&b1) = b.get(1) else {
