@@ -309,30 +309,37 @@ impl Parser {
                     }
                 }
             }
+            if self.state == State::Escape && bytes[i] == b'[' {
+                self.state = State::CsiEntry;
+                i += 1;
+                if i == len {
+                    continue;
+                }
+            }
             if self.state == State::CsiParam || self.state == State::CsiEntry {
-                // Parameters: the bulk of CSI bytes, handled without the full dispatch.
+                // Parameters, the bulk of CSI bytes, in a loop of their own and
+                // without the full state machine; then the final byte.
+                while i < len {
+                    let b = bytes[i];
+                    if b.is_ascii_digit() {
+                        self.param_digit(b);
+                    } else if b == b';' {
+                        self.param_sep(b);
+                    } else {
+                        break;
+                    }
+                    self.state = State::CsiParam;
+                    i += 1;
+                }
+                if i == len {
+                    continue;
+                }
                 let b = bytes[i];
-                if b.is_ascii_digit() {
-                    self.param_digit(b);
-                    self.state = State::CsiParam;
-                    i += 1;
-                    continue;
-                }
-                if b == b';' {
-                    self.param_sep(b);
-                    self.state = State::CsiParam;
-                    i += 1;
-                    continue;
-                }
                 if (0x40..=0x7E).contains(&b) {
                     self.csi_dispatch(p, b);
                     i += 1;
                     continue;
                 }
-            } else if self.state == State::Escape && bytes[i] == b'[' {
-                self.state = State::CsiEntry;
-                i += 1;
-                continue;
             }
             let b = bytes[i];
             i += 1;

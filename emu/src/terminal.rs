@@ -1155,58 +1155,72 @@ impl Perform for Core {
             return;
         }
         self.last = None;
+        if !inter.is_empty() {
+            match (private, inter, fin) {
+                (0, [b'!'], b'p') => self.soft_reset(),
+                (0, [b' '], b'q') => {
+                    if let Ok(style @ 0..=6) = u8::try_from(params.get(0)) {
+                        self.modes.cursor_style = style;
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        // Without intermediates: a match on two bytes, which compiles to a
+        // jump table (slice patterns in the match compiled to a chain of tests).
         let n = params.count(0);
-        match (private, inter, fin) {
-            (0, [], b'@') => self.row_op(|row, c, blank| row.insert(c, n as usize, blank)),
-            (0, [], b'A') => self.cursor_up(n),
-            (0, [], b'B') | (0, [], b'e') => self.cursor_down(n),
-            (0, [], b'C') | (0, [], b'a') => self.cursor_forward(n),
-            (0, [], b'D') => self.cursor_back(n),
-            (0, [], b'E') => {
+        match (private, fin) {
+            (0, b'@') => self.row_op(|row, c, blank| row.insert(c, n as usize, blank)),
+            (0, b'A') => self.cursor_up(n),
+            (0, b'B') | (0, b'e') => self.cursor_down(n),
+            (0, b'C') | (0, b'a') => self.cursor_forward(n),
+            (0, b'D') => self.cursor_back(n),
+            (0, b'E') => {
                 self.cursor_down(n);
                 self.col = 0;
             }
-            (0, [], b'F') => {
+            (0, b'F') => {
                 self.cursor_up(n);
                 self.col = 0;
             }
-            (0, [], b'G') | (0, [], b'`') => {
+            (0, b'G') | (0, b'`') => {
                 let r = self.relative_row();
                 self.goto(r, n - 1);
             }
-            (0, [], b'H') | (0, [], b'f') => self.goto(params.count(0) - 1, params.count(1) - 1),
-            (0, [], b'I') => self.tab_forward(n),
-            (0, [], b'J') | (b'?', [], b'J') => self.erase_display(params.get(0)),
-            (0, [], b'K') | (b'?', [], b'K') => self.erase_line(params.get(0)),
-            (0, [], b'L') => self.insert_lines(n),
-            (0, [], b'M') => self.delete_lines(n),
-            (0, [], b'P') => self.row_op(|row, c, blank| row.delete(c, n as usize, blank)),
-            (0, [], b'S') => {
+            (0, b'H') | (0, b'f') => self.goto(params.count(0) - 1, params.count(1) - 1),
+            (0, b'I') => self.tab_forward(n),
+            (0, b'J') | (b'?', b'J') => self.erase_display(params.get(0)),
+            (0, b'K') | (b'?', b'K') => self.erase_line(params.get(0)),
+            (0, b'L') => self.insert_lines(n),
+            (0, b'M') => self.delete_lines(n),
+            (0, b'P') => self.row_op(|row, c, blank| row.delete(c, n as usize, blank)),
+            (0, b'S') => {
                 self.scroll_up(n as usize);
                 self.pending_wrap = false;
             }
-            (0, [], b'T') if params.len() == 1 => {
+            (0, b'T') if params.len() == 1 => {
                 self.scroll_down(n as usize);
                 self.pending_wrap = false;
             }
-            (0, [], b'X') => self.row_op(|row, c, blank| row.erase(c, c + n as usize, blank)),
-            (0, [], b'Z') => self.tab_back(n),
-            (0, [], b'd') => {
+            (0, b'X') => self.row_op(|row, c, blank| row.erase(c, c + n as usize, blank)),
+            (0, b'Z') => self.tab_back(n),
+            (0, b'd') => {
                 let c = self.col;
                 self.goto(n - 1, c);
             }
-            (0, [], b'g') => match params.get(0) {
+            (0, b'g') => match params.get(0) {
                 0 => self.tabs[self.col as usize] = false,
                 3 => self.tabs.fill(false),
                 _ => {}
             },
-            (0 | b'?', [], b'h' | b'l') => {
+            (0 | b'?', b'h' | b'l') => {
                 for k in 0..params.len() {
                     self.set_mode(private == b'?', params.get(k), fin == b'h');
                 }
             }
-            (0, [], b'm') => self.sgr(params),
-            (0, [], b'r') => {
+            (0, b'm') => self.sgr(params),
+            (0, b'r') => {
                 let top = params.count(0) - 1;
                 let mut bottom = params.get(1);
                 if params.len() < 2 || bottom == 0 || bottom > self.rows {
@@ -1218,14 +1232,8 @@ impl Perform for Core {
                     self.goto(0, 0);
                 }
             }
-            (0, [], b's') => self.save_cursor(),
-            (0, [], b'u') => self.restore_cursor(),
-            (0, [b'!'], b'p') => self.soft_reset(),
-            (0, [b' '], b'q') => {
-                if let Ok(style @ 0..=6) = u8::try_from(params.get(0)) {
-                    self.modes.cursor_style = style;
-                }
-            }
+            (0, b's') => self.save_cursor(),
+            (0, b'u') => self.restore_cursor(),
             _ => {}
         }
     }
