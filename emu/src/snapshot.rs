@@ -76,10 +76,18 @@ fn color(out: &mut String, c: Color, base: u16) {
 
 impl Writer {
     /// Emits the shortest SGR that changes the pen from the current one to `to`.
+    ///
+    /// Inlined for the common case, called for every cell drawn: the pen has
+    /// not changed (the out-of-line body sets up its tables before anything).
+    #[inline(always)]
     fn sgr(&mut self, to: Pen) {
-        if self.pen == to {
-            return;
+        if self.pen != to {
+            self.sgr_change(to);
         }
+    }
+
+    #[inline(never)]
+    fn sgr_change(&mut self, to: Pen) {
         if to.is_default() {
             self.out.push_str("\x1b[0m");
             self.pen = to;
@@ -93,31 +101,39 @@ impl Writer {
         // common cases ("bold off") stay short; 22 clears bold and faint.
         let mut base = from;
         let removed = from.flags & !to.flags;
-        for (bits, code) in [
+        // Tables in statics rather than array literals in the loops: those
+        // were built on the stack at every call.
+        static OFF: [(u16, &str); 6] = [
             (crate::cell::BOLD | crate::cell::FAINT, "22;"),
             (crate::cell::ITALIC, "23;"),
             (crate::cell::BLINK, "25;"),
             (crate::cell::INVERSE, "27;"),
             (crate::cell::HIDDEN, "28;"),
             (crate::cell::STRIKE, "29;"),
-        ] {
-            if removed & bits != 0 {
-                out.push_str(code);
-                base.flags &= !bits;
+        ];
+        static ON: [(u16, &str); 7] = [
+            (crate::cell::BOLD, "1;"),
+            (crate::cell::FAINT, "2;"),
+            (crate::cell::ITALIC, "3;"),
+            (crate::cell::BLINK, "5;"),
+            (crate::cell::INVERSE, "7;"),
+            (crate::cell::HIDDEN, "8;"),
+            (crate::cell::STRIKE, "9;"),
+        ];
+        if removed & !crate::cell::UL_MASK != 0 {
+            for &(bits, code) in &OFF {
+                if removed & bits != 0 {
+                    out.push_str(code);
+                    base.flags &= !bits;
+                }
             }
         }
-        for (bit, code) in [
-            (crate::cell::BOLD, "1"),
-            (crate::cell::FAINT, "2"),
-            (crate::cell::ITALIC, "3"),
-            (crate::cell::BLINK, "5"),
-            (crate::cell::INVERSE, "7"),
-            (crate::cell::HIDDEN, "8"),
-            (crate::cell::STRIKE, "9"),
-        ] {
-            if to.flags & bit != 0 && base.flags & bit == 0 {
-                out.push_str(code);
-                out.push(';');
+        let added = to.flags & !base.flags & !crate::cell::UL_MASK;
+        if added != 0 {
+            for &(bit, code) in &ON {
+                if added & bit != 0 {
+                    out.push_str(code);
+                }
             }
         }
         if to.underline() != base.underline() {
@@ -162,6 +178,7 @@ impl Writer {
     }
 
     /// Prints a cell (and its combining marks) with its rendition.
+    #[inline(always)]
     fn cell(&mut self, row: &Row, col: usize) {
         let cell = row.cells[col];
         self.sgr(cell.pen());
