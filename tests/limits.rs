@@ -73,7 +73,15 @@ fn recorded(log: &Path) -> (Vec<u8>, u64) {
     let mut dropped = 0;
     for msg in Reader::new(&text[..], Some(log.display().to_string()), false) {
         let msg = msg.unwrap_or_else(|e| panic!("{e}"));
-        dropped += msg.dropped_messages().unwrap_or(0);
+        if let Some(n) = msg.dropped_messages() {
+            dropped += n;
+            // The screen after a gap cannot be replayed: it is restated.
+            assert!(
+                msg.extra("kf").is_some(),
+                "message {} after a gap has no keyframe",
+                msg.id
+            );
+        }
         out.extend(
             msg.bytes(Stream::Output, &Default::default())
                 .expect("decodes"),

@@ -28,7 +28,8 @@ use crate::identity;
 use crate::keyframes::Keyframes;
 use crate::relay::Capture;
 use crate::sink::{
-    Action, FileSink, JournalSink, MAX_MESSAGE_LEN, RateLimit, Sink, SyslogSink, SystemClock,
+    Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, RateLimit, Sink, SyslogSink,
+    SystemClock,
 };
 
 /// What is recorded and how messages are cut.
@@ -153,20 +154,27 @@ impl Recorder {
             )?),
         };
         let limit = config.limit;
+        let gap = GapSignal::default();
         let sink: Box<dyn Sink> = match limit.action {
             Action::Pass => sink,
-            action => Box::new(RateLimit::new(
-                sink,
-                limit.rate,
-                limit.burst,
-                action,
-                SystemClock::default(),
-            )),
+            action => Box::new(
+                RateLimit::new(
+                    sink,
+                    limit.rate,
+                    limit.burst,
+                    action,
+                    SystemClock::default(),
+                )
+                .signal_drops(gap.clone()),
+            ),
         };
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let mut recorder = Recorder::new(&header, policy, epoch, sink)?;
+        if let Some(keyframes) = &mut recorder.keyframes {
+            keyframes.follow_gaps(gap);
+        }
         let charset = match config.charset {
             Some(charset) => charset,
             None => crate::locale::charset()?,

@@ -14,6 +14,8 @@ use std::collections::VecDeque;
 use termtape_format::Encoded;
 use termtape_keyframe::{Cadence, Keyframe, Schedule, Screen};
 
+use crate::sink::GapSignal;
+
 /// The emulator and schedule of one recording.
 #[derive(Debug)]
 pub(crate) struct Keyframes {
@@ -28,6 +30,9 @@ pub(crate) struct Keyframes {
     window: Option<(u16, u16)>,
     /// The latest keyframe, as JSON.
     kf: Vec<u8>,
+    /// Raised when a rate limit dropped messages: the next message gets a
+    /// keyframe, so that playback shows the true screen after the gap.
+    gap: Option<GapSignal>,
 }
 
 #[derive(Debug)]
@@ -47,7 +52,13 @@ impl Keyframes {
             schedule: Schedule::new(cadence),
             window: None,
             kf: Vec::new(),
+            gap: None,
         }
+    }
+
+    /// Puts a keyframe on the first message after each gap `signal` reports.
+    pub(crate) fn follow_gaps(&mut self, signal: GapSignal) {
+        self.gap = Some(signal);
     }
 
     /// Output bytes about to go to the encoder.
@@ -74,7 +85,8 @@ impl Keyframes {
     /// the `kf` value it carries, if one is due. Moves the screen to the
     /// message's end.
     pub(crate) fn boundary(&mut self, m: &Encoded<'_>) -> Option<&str> {
-        let due = self.schedule.due(m.pos, self.fed);
+        let after_gap = self.gap.as_ref().is_some_and(|g| g.replace(false));
+        let due = after_gap || self.schedule.due(m.pos, self.fed);
         if due {
             let upcoming = match self.queue.front() {
                 Some(Event::Window { cols, rows, .. }) => Some((*cols, *rows)),

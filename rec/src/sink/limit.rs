@@ -66,7 +66,15 @@ pub struct RateLimit<S, C = SystemClock> {
     dropped_messages: u64,
     dropped_bytes: u64,
     buf: Vec<u8>,
+    /// Raised at each drop, for the recorder to put a keyframe on the
+    /// message after the gap.
+    on_drop: Option<GapSignal>,
 }
+
+/// Raised when a rate limit drops a message; lowered by whoever acts on it
+/// (the recorder, which then puts a keyframe on the next message so that
+/// playback shows the true screen after the gap).
+pub type GapSignal = std::rc::Rc<std::cell::Cell<bool>>;
 
 impl<S: Sink, C: Clock> RateLimit<S, C> {
     /// Limits `inner` to `rate` bytes per second with bursts of `burst`
@@ -84,7 +92,14 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
             dropped_messages: 0,
             dropped_bytes: 0,
             buf: Vec::new(),
+            on_drop: None,
         }
+    }
+
+    /// Raises `signal` whenever a message is dropped.
+    pub fn signal_drops(mut self, signal: GapSignal) -> Self {
+        self.on_drop = Some(signal);
+        self
     }
 
     fn refill(&mut self) {
@@ -122,6 +137,9 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
             if self.action == Action::Drop {
                 self.dropped_messages += 1;
                 self.dropped_bytes += message.json.len() as u64;
+                if let Some(signal) = &self.on_drop {
+                    signal.set(true);
+                }
                 return Ok(());
             }
             // A message larger than the burst waits for a full bucket.
