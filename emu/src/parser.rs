@@ -19,11 +19,9 @@ pub(crate) const MAX_PARAMS: usize = 32;
 /// The most bytes of OSC payload kept; the rest is read and dropped.
 pub(crate) const MAX_OSC: usize = 4096;
 const MAX_INTERMEDIATES: usize = 2;
-/// Characters decoded before they are handed over to the screen in one call.
-const RUN: usize = 64;
 
 /// One step of UTF-8 decoding.
-enum Decoded {
+pub(crate) enum Decoded {
     /// A character and the bytes it took.
     Char(char, usize),
     /// A maximal subpart of this many bytes that cannot be completed.
@@ -39,7 +37,7 @@ enum Decoded {
 /// cannot start a character (most of random or mis-encoded input), then two-
 /// and three-byte characters (Latin, Greek, Cyrillic, CJK, Hangul, U+FFFD).
 #[inline(always)]
-fn decode(b: &[u8]) -> Decoded {
+pub(crate) fn decode(b: &[u8]) -> Decoded {
     let lead = b[0];
     if !(0xC2..=0xF4).contains(&lead) {
         return Decoded::Invalid(1);
@@ -94,8 +92,11 @@ pub(crate) trait Perform {
     fn print_ascii(&mut self, run: &[u8]);
     /// One printable character (not C0, not DEL, not C1).
     fn print(&mut self, c: char);
-    /// Printable characters (no C0, DEL or C1), in ground state.
-    fn print_chars(&mut self, s: &[char]);
+    /// Text in ground state starting with a non-ASCII byte: decoded with
+    /// [`decode`] (C1 controls ignored, malformed input as U+FFFD) and printed
+    /// up to the first C0 control or DEL, or up to a character cut by the end
+    /// of `bytes`. Returns the bytes consumed.
+    fn print_utf8(&mut self, bytes: &[u8]) -> usize;
     /// A C0 control (0x00..=0x1F).
     fn execute(&mut self, byte: u8);
     /// `ESC intermediates final`.
@@ -164,7 +165,7 @@ enum State {
 }
 
 /// The parser; see the module documentation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Parser {
     state: State,
     utf8: [u8; 4],
@@ -179,30 +180,6 @@ pub(crate) struct Parser {
     cur_sub: bool,
     params_overflow: bool,
     osc: String,
-    /// Scratch space for decoded text; kept here so that it is not
-    /// initialised again for every run. Not part of the state.
-    chars: [char; RUN],
-}
-
-impl Default for Parser {
-    fn default() -> Parser {
-        Parser {
-            state: State::Ground,
-            utf8: [0; 4],
-            utf8_len: 0,
-            utf8_need: 0,
-            private: 0,
-            inter: [0; MAX_INTERMEDIATES],
-            inter_len: 0,
-            inter_overflow: false,
-            params: Params::default(),
-            cur: 0,
-            cur_sub: false,
-            params_overflow: false,
-            osc: String::new(),
-            chars: [' '; RUN],
-        }
-    }
 }
 
 impl Parser {
@@ -256,57 +233,16 @@ impl Parser {
                     continue;
                 }
                 if bytes[i] >= 0x80 {
-                    // A run of non-ASCII text (up to the next control): decoded
-                    // here in one pass into a buffer of characters, with the
-                    // same maximal-subpart replacement as the byte path below,
-                    // so that the screen gets whole runs instead of a call per
-                    // character (random or legacy-encoded bytes are mostly
-                    // malformed: a U+FFFD every other byte).
-                    let mut n = 0;
-                    let mut cut = false;
-                    while i < len {
-                        let b = bytes[i];
-                        let c = if b < 0x80 {
-                            if b < 0x20 || b == 0x7F {
-                                break;
-                            }
-                            i += 1;
-                            b as char
-                        } else {
-                            match decode(&bytes[i..]) {
-                                Decoded::Char(c, k) => {
-                                    i += k;
-                                    if (c as u32) < 0xA0 {
-                                        // C1 controls are ignored.
-                                        continue;
-                                    }
-                                    c
-                                }
-                                Decoded::Invalid(k) => {
-                                    i += k;
-                                    char::REPLACEMENT_CHARACTER
-                                }
-                                // Cut by the end of the input: the byte path
-                                // below keeps it for the next call.
-                                Decoded::Incomplete => {
-                                    cut = true;
-                                    break;
-                                }
-                            }
-                        };
-                        self.chars[n] = c;
-                        n += 1;
-                        if n == RUN {
-                            p.print_chars(&self.chars);
-                            n = 0;
-                        }
-                    }
-                    if n > 0 {
-                        p.print_chars(&self.chars[..n]);
-                    }
-                    if !cut {
+                    // A run of non-ASCII text, up to the next control: the
+                    // screen decodes it as it prints it (one pass, no buffer
+                    // of characters in between), with the same maximal-subpart
+                    // replacement as the byte path below.
+                    i += p.print_utf8(&bytes[i..]);
+                    if i == len || bytes[i] < 0x80 {
                         continue;
                     }
+                    // A character cut by the end of the input: the byte path
+                    // below keeps it for the next call.
                 }
             }
             if self.state == State::Escape && bytes[i] == b'[' {
@@ -643,11 +579,33 @@ mod tests {
         fn print(&mut self, c: char) {
             self.0.push(format!("p{c}"));
         }
-        fn print_chars(&mut self, s: &[char]) {
-            for &c in s {
-                assert!(!('\u{0}'..='\u{9f}').contains(&c) || (' '..='~').contains(&c));
-                self.print(c);
+        fn print_utf8(&mut self, bytes: &[u8]) -> usize {
+            let mut i = 0;
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b < 0x80 {
+                    if b < 0x20 || b == 0x7F {
+                        break;
+                    }
+                    self.print(b as char);
+                    i += 1;
+                    continue;
+                }
+                match decode(&bytes[i..]) {
+                    Decoded::Char(c, k) => {
+                        if (c as u32) >= 0xA0 {
+                            self.print(c);
+                        }
+                        i += k;
+                    }
+                    Decoded::Invalid(k) => {
+                        self.print(char::REPLACEMENT_CHARACTER);
+                        i += k;
+                    }
+                    Decoded::Incomplete => break,
+                }
             }
+            i
         }
         fn execute(&mut self, byte: u8) {
             self.0.push(format!("x{byte:02x}"));
