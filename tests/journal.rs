@@ -244,3 +244,42 @@ fn follow_plays_a_session_while_it_is_recorded() {
     let _ = player.wait();
     assert!(recorder.wait().expect("recorder").success());
 }
+
+#[test]
+fn screen_seeks_in_the_journal_through_keyframe_entries() {
+    let script =
+        "i=0; while [ $i -lt 3000 ]; do echo \"row $i of a long session\"; i=$((i+1)); done";
+    let rec = record_to_journal(script, &["--keyframe-bytes", "8192"]);
+    // The recording has keyframe entries a journal match can find.
+    let marked = run_ok(Command::new("journalctl").args([
+        "-o",
+        "cat",
+        &format!("TLOG_REC={rec}"),
+        "TERMTAPE_KEYFRAME=1",
+    ]));
+    assert!(
+        String::from_utf8_lossy(&marked).lines().count() > 5,
+        "keyframe entries"
+    );
+    // The same messages without termtape's fields (MESSAGE alone): a file
+    // with no keyframes, which `screen` replays from the start.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = dir.path().join("plain.log");
+    let messages =
+        run_ok(Command::new("journalctl").args(["-o", "cat", &format!("TLOG_REC={rec}")]));
+    std::fs::write(&plain, &messages).expect("write");
+    for at in ["0.05", "end"] {
+        let seeked = run_ok(
+            Command::new(bin("termtape")).args(["screen", "--at", at, "journal", "--rec", &rec]),
+        );
+        let replayed = Command::new(bin("termtape"))
+            .args(["screen", "--at", at])
+            .arg(&plain)
+            .output()
+            .expect("termtape screen");
+        assert!(replayed.status.success());
+        assert_bytes_eq(&seeked, &replayed.stdout, &format!("screen at {at}"));
+    }
+    let end = run_ok(Command::new(bin("termtape")).args(["screen", "journal", "--rec", &rec]));
+    assert!(String::from_utf8_lossy(&end).contains("row 2999 of a long session"));
+}

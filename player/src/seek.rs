@@ -4,8 +4,10 @@
 //! the file: a bisection over byte offsets by the messages' `pos` finds where
 //! the moment is, a backward scan from there finds the nearest message with a
 //! keyframe (`kf`) at or before it, and replay goes forward from that
-//! keyframe to the moment. Anything else replays from the start, which gives
-//! the same screen: standard input and the journal, a recording without
+//! keyframe to the moment. In the journal, a match on the keyframe mark
+//! finds the last keyframe entry before the moment (only keyframe entries
+//! are read) and replay goes forward from its cursor. Anything else replays
+//! from the start, which gives the same screen: standard input, a recording without
 //! keyframes (such as one made by tlog; `termtape keyframe` adds them), a
 //! file with several recordings, messages selected by user, host or time,
 //! and damage (replaying from the start reports it with its line number).
@@ -102,6 +104,14 @@ pub enum Method {
         /// Messages read from there.
         messages: u64,
     },
+    /// From the keyframe of message `id` in the journal, found through
+    /// journal matches, replaying `messages` messages after it.
+    JournalKeyframe {
+        /// The message carrying the keyframe.
+        id: u64,
+        /// Messages read from there.
+        messages: u64,
+    },
     /// From the start of the recording.
     Replay(Reason),
 }
@@ -137,10 +147,94 @@ pub fn screen_at(
             }
         }
         Source::File(_) => Reason::NotAlone,
-        _ => Reason::NotAFile,
+        Source::Journal(dir) if query.filter == filter_for(query) => {
+            match seek_journal(dir.as_deref(), &source.name(), query, at.ms())? {
+                Ok(found) => return Ok(found),
+                Err(reason) => reason,
+            }
+        }
+        Source::Journal(_) => Reason::NotAlone,
+        Source::Stdin => Reason::NotAFile,
     };
     let term = replay(source, query, at.ms(), on_damage)?;
     Ok((term, Method::Replay(reason)))
+}
+
+/// Seeks in the journal: the last keyframe entry of the recording at or
+/// before `until`, by journal matches, then forward from its cursor.
+fn seek_journal(
+    dir: Option<&Path>,
+    name: &str,
+    query: &Query,
+    until: u64,
+) -> Result<Result<(Terminal, Method), Reason>, ReadError> {
+    let Selection::Rec(rec) = &query.selection else {
+        // Without a recording id there is nothing to match on.
+        return Ok(Err(Reason::NotAlone));
+    };
+    let io_error = |e: io::Error| {
+        ReadError::Format(Error::Io {
+            at: Location {
+                source: Some(name.to_owned()),
+                ..Location::default()
+            },
+            source: e,
+        })
+    };
+    let Some(cursor) = crate::source::keyframe_before(dir, rec, until).map_err(io_error)? else {
+        return Ok(Err(Reason::NoKeyframes));
+    };
+    let input = crate::source::JournalLines::open_from(dir, &query.filter, Some(&cursor))
+        .map_err(io_error)?;
+    let mut screen: Option<Screen> = None;
+    let (mut first, mut last, mut bad) = (None, None, false);
+    let mut damaged = false;
+    let result = read_packets(
+        input,
+        name,
+        query,
+        |msg, t| {
+            if screen.is_none() {
+                let at = Location {
+                    source: Some(name.to_owned()),
+                    line: 0,
+                    id: Some(msg.id),
+                };
+                match msg.extra(FIELD).map(|kf| Keyframe::parse(kf.get(), &at)) {
+                    Some(Ok(kf)) => screen = Some(Screen::from_keyframe(&kf)),
+                    _ => {
+                        bad = true;
+                        return Err(io::Error::other(Reached));
+                    }
+                }
+                first = Some(msg.id);
+            }
+            if t.at > until {
+                return Err(io::Error::other(Reached));
+            }
+            last = Some(msg.id);
+            if let Some(screen) = &mut screen {
+                screen.apply(&t.packet);
+            }
+            Ok(())
+        },
+        |_| damaged = true,
+    );
+    match result {
+        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
+        Err(_) => return Ok(Err(Reason::Damage)),
+        Ok(()) => {}
+    }
+    match (screen, first) {
+        (Some(screen), Some(id)) if !bad && !damaged => Ok(Ok((
+            screen.into_terminal(),
+            Method::JournalKeyframe {
+                id,
+                messages: last.map_or(1, |l| l - id + 1),
+            },
+        ))),
+        _ => Ok(Err(Reason::Damage)),
+    }
 }
 
 /// The filter a plain `--rec` selection sets (nothing else).
