@@ -186,7 +186,9 @@ impl Recorder {
     fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
         // Room for what these bytes can become, plus the message pending,
         // before they may reach the user.
-        let overhead = 1024 + self.policy.payload as u64;
+        let overhead = 1024
+            + self.policy.payload as u64
+            + self.keyframes.as_ref().map_or(0, |k| k.size_hint());
         // An original adds at most its bytes, base64-encoded.
         let per_byte = WORST_BYTES_PER_BYTE + if self.legacy.is_some() { 2 } else { 0 };
         self.sink

@@ -61,6 +61,12 @@ impl Keyframes {
         self.gap = Some(signal);
     }
 
+    /// Bytes of log the next keyframe may take, for space reservations:
+    /// twice the last one's (screens change, sizes too).
+    pub(crate) fn size_hint(&self) -> u64 {
+        2 * self.kf.len() as u64
+    }
+
     /// Output bytes about to go to the encoder.
     pub(crate) fn output(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
