@@ -406,7 +406,7 @@ impl Core {
                     || cells.get(end).is_some_and(|n| n.flags & SPACER != 0)
                     || (marks && (cells[col].flags | cells[end - 1].flags) & MARKS != 0)
                 {
-                    slow = Some(c);
+                    slow = Some((c, w));
                     break;
                 }
                 // Field by field: see `Row::put`.
@@ -445,8 +445,15 @@ impl Core {
                 self.pending_wrap = self.modes.autowrap;
             }
             self.col = col as u16;
-            if let Some(c) = slow {
-                self.print_char(c);
+            match slow {
+                // A combining mark: what `print_char` would do, without
+                // working out the width again.
+                Some((c, 0)) => {
+                    self.add_mark(c);
+                    self.last = None;
+                }
+                Some((c, _)) => self.print_char(c),
+                None => {}
             }
             if stop || i == len {
                 return i;

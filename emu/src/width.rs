@@ -46,6 +46,8 @@ pub(crate) fn char_width(c: char) -> Option<usize> {
             0xA0..=0xAC | 0xAE..=0xFF | 0x370..=0x482 | 0x2500..=0x25FC => {
                 return Some(1);
             }
+            // Combining diacritical marks.
+            0x300..=0x36F => return Some(0),
             // Hiragana and katakana; fullwidth forms.
             0x3041..=0x3096 | 0x309B..=0x30FF | 0xFF01..=0xFF60 => return Some(2),
             _ => {}
