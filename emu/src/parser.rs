@@ -92,7 +92,7 @@ pub(crate) trait Perform {
     fn print_ascii(&mut self, run: &[u8]);
     /// One printable character (not C0, not DEL, not C1).
     fn print(&mut self, c: char);
-    /// Text in ground state starting with a non-ASCII byte: decoded with
+    /// Text in ground state, not all ASCII: decoded with
     /// [`decode`] (C1 controls ignored, malformed input as U+FFFD) and printed
     /// up to the first C0 control or DEL, or up to a character cut by the end
     /// of `bytes`. Returns the bytes consumed.
@@ -228,11 +228,15 @@ impl Parser {
                 while i < len && (0x20..0x7F).contains(&bytes[i]) {
                     i += 1;
                 }
-                if i > start {
+                // A short run of ASCII followed by other text goes with that
+                // text: one call instead of two (random input is mostly such
+                // short runs).
+                if i > start && (i - start >= 16 || i == len || bytes[i] < 0x80) {
                     p.print_ascii(&bytes[start..i]);
                     continue;
                 }
                 if bytes[i] >= 0x80 {
+                    i = start;
                     // A run of non-ASCII text, up to the next control: the
                     // screen decodes it as it prints it (one pass, no buffer
                     // of characters in between), with the same maximal-subpart

@@ -384,18 +384,45 @@ impl Core {
             let cells = &mut row.cells[..];
             let cols = cells.len();
             loop {
-                let c = match next_char(bytes, &mut i) {
-                    Next::Char(c) => c,
-                    Next::Skip => continue,
-                    Next::Stop => {
-                        stop = true;
-                        break;
-                    }
+                let Some(&b) = bytes.get(i) else {
+                    stop = true;
+                    break;
                 };
-                let w = if (c as u32) < 0x80 {
-                    1
+                // Single bytes (printable ASCII, and the bytes that cannot
+                // start a character) take one column whatever they are: one
+                // test, then a select rather than a branch, which random or
+                // mis-encoded input would mispredict every other byte.
+                let class = BYTE_CLASS[b as usize];
+                let (c, w) = if class <= BAD {
+                    i += 1;
+                    let c = if class == ASCII {
+                        b as char
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    };
+                    (c, 1)
+                } else if class == STOP {
+                    stop = true;
+                    break;
                 } else {
-                    char_width(c).unwrap_or(1).min(2)
+                    match decode(&bytes[i..]) {
+                        Decoded::Char(c, k) => {
+                            i += k;
+                            if (c as u32) < 0xA0 {
+                                // C1 controls are ignored.
+                                continue;
+                            }
+                            (c, char_width(c).unwrap_or(1).min(2))
+                        }
+                        Decoded::Invalid(k) => {
+                            i += k;
+                            (char::REPLACEMENT_CHARACTER, 1)
+                        }
+                        Decoded::Incomplete => {
+                            stop = true;
+                            break;
+                        }
+                    }
                 };
                 let end = col + w;
                 // Anything unusual is left to `print_char`: a combining mark,
@@ -1024,6 +1051,31 @@ impl Core {
         self.last = None;
     }
 }
+
+/// Byte classes for ground-state text: printable ASCII, a byte that can
+/// never start a UTF-8 character, a C0 control or DEL, a lead byte.
+const ASCII: u8 = 0;
+const BAD: u8 = 1;
+const STOP: u8 = 2;
+const LEAD: u8 = 3;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [LEAD; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = if b < 0x20 || b == 0x7F {
+            STOP
+        } else if b < 0x80 {
+            ASCII
+        } else if b < 0xC2 || b > 0xF4 {
+            BAD
+        } else {
+            LEAD
+        };
+        b += 1;
+    }
+    t
+};
 
 /// What the next bytes of ground-state text hold.
 enum Next {
