@@ -258,6 +258,14 @@ impl Encoder {
         self.next_id
     }
 
+    /// Bytes of `stream` in the messages so far, the current one included:
+    /// everything given to [`Encoder::io`] but a character still waiting
+    /// for its last bytes. A packet recorded now (a window size) comes after
+    /// exactly these bytes when the messages are decoded.
+    pub fn committed(&self, stream: Stream) -> u64 {
+        self.buf(stream).total
+    }
+
     /// True if the current message holds nothing yet.
     pub fn is_empty(&self) -> bool {
         self.rem == self.payload

@@ -356,7 +356,12 @@ impl Capture for Recorder {
             self.encoder.window(at, cols, rows, &mut emit)?;
         }
         if let Some(keyframes) = &mut self.keyframes {
-            keyframes.window(cols, rows, self.encoder.next_id());
+            keyframes.window(
+                cols,
+                rows,
+                self.encoder.next_id(),
+                self.encoder.committed(Stream::Output),
+            );
         }
         Ok(())
     }

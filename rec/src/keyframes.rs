@@ -1,13 +1,21 @@
 //! Keyframes in the recording: an emulator follows the recorded output, and
 //! the messages the schedule picks carry its state at their start.
 //!
-//! A keyframe must describe the state *before* its message's packets, but
-//! the encoder only hands a message over once it is full, when more bytes
-//! may already have gone in. So the emulator lags: the bytes and window
-//! sizes given to the encoder wait in a queue, and each finished message
-//! first takes its keyframe (if due) from the emulator as it stands, at the
-//! message's start, then moves the emulator to the message's end
-//! ([`Encoded::output_end`]). The queue holds at most a message's worth.
+//! A keyframe must describe the state *before* its message's packets, as a
+//! player replaying the messages before it would have it. But the encoder
+//! only hands a message over once it is full, when more bytes may already
+//! have gone in. So the emulator lags: the bytes given to the encoder wait
+//! in a buffer, and each finished message first takes its keyframe (if due)
+//! from the emulator as it stands, at the message's start, then moves the
+//! emulator to the message's end ([`Encoded::output_end`]).
+//!
+//! Window sizes are applied where the messages put them: after the bytes
+//! the encoder had taken in ([`termtape_format::Encoder::committed`]), not
+//! after every byte given to it. They differ by a character the encoder
+//! holds until its next bytes show whether it is complete; a player
+//! replaying the messages feeds those bytes after the resize, and so does
+//! this emulator (it matters: an invalid sequence shows as U+FFFD only once
+//! the byte after it arrives, at the cursor of that moment).
 
 use std::collections::VecDeque;
 
@@ -21,8 +29,10 @@ use crate::sink::GapSignal;
 pub(crate) struct Keyframes {
     /// The screen at the start of the message being filled.
     screen: Screen,
-    /// What the encoder has taken that the screen has not.
-    queue: VecDeque<Event>,
+    /// Output bytes the encoder has been given and the screen has not.
+    bytes: Vec<u8>,
+    /// Window sizes the screen has not applied yet.
+    windows: VecDeque<Window>,
     /// Output bytes the screen has been fed.
     fed: u64,
     schedule: Schedule,
@@ -35,19 +45,23 @@ pub(crate) struct Keyframes {
     gap: Option<GapSignal>,
 }
 
+/// A window size, as the encoder recorded it.
 #[derive(Debug)]
-enum Event {
-    /// Output bytes, as the encoder got them.
-    Output(Vec<u8>),
-    /// A window size, in the message with this id.
-    Window { cols: u16, rows: u16, id: u64 },
+struct Window {
+    cols: u16,
+    rows: u16,
+    /// The output bytes before it in the messages.
+    after: u64,
+    /// The message it is in.
+    id: u64,
 }
 
 impl Keyframes {
     pub(crate) fn new(cadence: Cadence) -> Keyframes {
         Keyframes {
             screen: Screen::new(),
-            queue: VecDeque::new(),
+            bytes: Vec::new(),
+            windows: VecDeque::new(),
             fed: 0,
             schedule: Schedule::new(cadence),
             window: None,
@@ -69,21 +83,21 @@ impl Keyframes {
 
     /// Output bytes about to go to the encoder.
     pub(crate) fn output(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        match self.queue.back_mut() {
-            Some(Event::Output(queued)) => queued.extend_from_slice(bytes),
-            _ => self.queue.push_back(Event::Output(bytes.to_vec())),
-        }
+        self.bytes.extend_from_slice(bytes);
     }
 
     /// A window size the encoder has just taken into message `id` (its
-    /// pending message).
-    pub(crate) fn window(&mut self, cols: u16, rows: u16, id: u64) {
+    /// pending message), after `after` bytes of output
+    /// ([`termtape_format::Encoder::committed`]).
+    pub(crate) fn window(&mut self, cols: u16, rows: u16, id: u64, after: u64) {
         if self.window != Some((cols, rows)) {
             self.window = Some((cols, rows));
-            self.queue.push_back(Event::Window { cols, rows, id });
+            self.windows.push_back(Window {
+                cols,
+                rows,
+                after,
+                id,
+            });
         }
     }
 
@@ -94,10 +108,13 @@ impl Keyframes {
         let after_gap = self.gap.as_ref().is_some_and(|g| g.replace(false));
         let due = after_gap || self.schedule.due(m.pos, self.fed);
         if due {
-            let upcoming = match self.queue.front() {
-                Some(Event::Window { cols, rows, .. }) => Some((*cols, *rows)),
-                _ => None,
-            };
+            // Before the first packet, the first window size (if it comes
+            // before any output) sets the screen's size.
+            let upcoming = self
+                .windows
+                .front()
+                .filter(|w| w.after == 0)
+                .map(|w| (w.cols, w.rows));
             self.kf.clear();
             Keyframe::capture(&self.screen.terminal(upcoming)).write_json(&mut self.kf);
             self.schedule.taken(m.pos, self.fed);
@@ -112,40 +129,36 @@ impl Keyframes {
 
     /// Applies what message `id`, ending at `output_end`, holds.
     fn advance(&mut self, id: u64, output_end: u64) {
-        let mut rest = VecDeque::with_capacity(self.queue.len());
-        let mut stopped = false;
-        while let Some(event) = self.queue.pop_front() {
-            if stopped {
-                rest.push_back(event);
-                continue;
-            }
-            match event {
-                Event::Output(mut bytes) => {
-                    let room = usize::try_from(output_end.saturating_sub(self.fed))
-                        .unwrap_or(usize::MAX)
-                        .min(bytes.len());
-                    self.screen.output(&bytes[..room]);
-                    self.fed += room as u64;
-                    if room < bytes.len() {
-                        // The rest is a character the encoder holds until
-                        // its last bytes come: nothing shows of it yet, so
-                        // a window size after it may go first.
-                        bytes.drain(..room);
-                        rest.push_back(Event::Output(bytes));
-                    }
+        let start = self.fed;
+        loop {
+            let limit = match self.windows.front() {
+                Some(w) => w.after.min(output_end),
+                None => output_end,
+            };
+            if limit > self.fed {
+                let from = usize::try_from(self.fed - start).unwrap_or(usize::MAX);
+                let to = usize::try_from(limit - start)
+                    .unwrap_or(usize::MAX)
+                    .min(self.bytes.len());
+                if let Some(bytes) = self.bytes.get(from..to) {
+                    self.screen.output(bytes);
                 }
-                Event::Window { cols, rows, id: at } if at <= id => {
-                    if self.screen.window(cols, rows) {
+                self.fed = limit;
+            }
+            match self.windows.front() {
+                Some(w) if w.after <= self.fed && w.id <= id => {
+                    if self.screen.window(w.cols, w.rows) {
                         self.schedule.resized();
                     }
+                    self.windows.pop_front();
                 }
-                window @ Event::Window { .. } => {
-                    rest.push_back(window);
-                    stopped = true;
-                }
+                _ => break,
             }
         }
-        self.queue = rest;
+        let used = usize::try_from(self.fed - start)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        self.bytes.drain(..used);
     }
 }
 
@@ -296,6 +309,33 @@ mod tests {
             })
             .collect();
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn a_resize_after_an_invalid_sequence_is_where_the_messages_put_it() {
+        // The encoder holds the last E2 82 until the next byte shows it is
+        // invalid; the window size goes before it in the messages, and a
+        // replay prints its U+FFFD after the resize.
+        let pairs: Vec<u8> = std::iter::repeat_n([0xe2, 0x82], 300).flatten().collect();
+        let events: Vec<Step<'_>> = vec![
+            (0, Some((63, 10)), b""),
+            (1, None, &pairs),
+            (2, Some((37, 9)), b""),
+            (3, None, b"\x1b8\xacafter"),
+            (4, Some((20, 5)), b""),
+            (5, None, b"\xe2\x82"),
+            (6, Some((21, 5)), b""),
+            (7, None, b"\xe2\x82\xac"),
+        ];
+        let msgs = record(
+            Some(Cadence {
+                bytes: 50,
+                interval: Duration::ZERO,
+            }),
+            &events,
+        );
+        let with = check(&msgs);
+        assert!(with.len() >= 3, "keyframes on {with:?}");
     }
 
     #[test]
