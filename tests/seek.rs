@@ -9,7 +9,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use termtape_format::{Header, Location, Reader};
 use termtape_keyframe::{Cadence, Screen};
-use termtape_player::seek::{At, Method, Reason, screen_at};
+use termtape_player::seek::{At, Method, screen_at};
 use termtape_player::{Query, Selection, Source};
 use termtape_rec::{Capture, FileSink, Policy, Recorder};
 
@@ -159,49 +159,77 @@ proptest! {
 }
 
 #[test]
-fn files_with_several_recordings_are_replayed() {
+fn files_with_several_recordings_seek_in_the_one_chosen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
     let events = [
-        Event::Output(vec![0, 1, 3], 300),
+        Event::Output(vec![0, 1, 3], 3000),
         Event::Wait(500),
         Event::Output(vec![8, 10, 7], 1),
+        Event::Wait(500),
+        Event::Output(vec![3, 1, 0], 2000),
     ];
-    record(
-        &a,
-        &events,
-        500,
-        Cadence {
-            bytes: 1000,
-            interval: Duration::ZERO,
-        },
-    );
-    record(&b, &events[..1], 500, Cadence::default());
-    // Two recordings with the same id would be one; rename the second.
-    let both = dir.path().join("both.log");
+    let cadence = Cadence {
+        bytes: 5000,
+        interval: Duration::ZERO,
+    };
+    record(&a, &events, 500, cadence);
+    record(&b, &events[..1], 500, cadence);
+    // The two recordings' lines interleaved, as several recorders appending
+    // to one file write them; the second gets its own id.
+    let a_text = std::fs::read_to_string(&a).expect("read");
     let b_text = std::fs::read_to_string(&b)
         .expect("read")
         .replace("\"rec-1\"", "\"rec-2\"");
-    std::fs::write(&both, std::fs::read_to_string(&a).expect("read") + &b_text).expect("write");
-    let query = Query {
-        selection: Selection::Rec("rec-1".into()),
+    let (mut a_lines, mut b_lines) = (a_text.lines(), b_text.lines());
+    let mut both = String::new();
+    loop {
+        let (x, y) = (a_lines.next(), b_lines.next());
+        if x.is_none() && y.is_none() {
+            break;
+        }
+        for line in [x, y].into_iter().flatten() {
+            both.push_str(line);
+            both.push('\n');
+        }
+    }
+    let path = dir.path().join("both.log");
+    std::fs::write(&path, both).expect("write");
+    assert!(std::fs::metadata(&path).expect("size").len() > 200_000);
+    let chosen = |rec: &str| Query {
+        selection: Selection::Rec(rec.into()),
         filter: termtape_player::source::Filter {
-            rec: Some("rec-1".into()),
+            rec: Some(rec.into()),
             ..Default::default()
         },
         ..Query::default()
     };
-    let (term, method) = screen_at(&Source::File(both.clone()), &query, At::End, |e| {
-        panic!("{e}")
-    })
-    .expect("seeks");
-    assert_eq!(method, Method::Replay(Reason::NotAlone));
-    assert_eq!(term.diff(&replay(&a, u64::MAX)), None);
+    let source = Source::File(path.clone());
+    for at in [At::Ms(0), At::Ms(500), At::Ms(700), At::End] {
+        let until = match at {
+            At::Ms(ms) => ms,
+            At::End => u64::MAX,
+        };
+        let (term, method) =
+            screen_at(&source, &chosen("rec-1"), at, |e| panic!("{e}")).expect("seeks");
+        assert!(
+            matches!(method, Method::Keyframe { .. }),
+            "{at:?}: {method:?}"
+        );
+        assert_eq!(term.diff(&replay(&a, until)), None, "rec-1 at {at:?}");
+        let (term, method) =
+            screen_at(&source, &chosen("rec-2"), at, |e| panic!("{e}")).expect("seeks");
+        assert!(
+            matches!(method, Method::Keyframe { .. }),
+            "{at:?}: {method:?}"
+        );
+        assert_eq!(term.diff(&replay(&b, until)), None, "rec-2 at {at:?}");
+    }
+    let (term, _) =
+        screen_at(&source, &chosen("rec-1"), At::Ms(700), |e| panic!("{e}")).expect("seeks");
     assert!(term.text().contains("red"), "{}", term.text());
     // Without --rec, the replay says there are several.
-    let e = screen_at(&Source::File(both), &Query::default(), At::End, |e| {
-        panic!("{e}")
-    })
-    .expect_err("several recordings");
+    let e = screen_at(&source, &Query::default(), At::End, |e| panic!("{e}"))
+        .expect_err("several recordings");
     assert!(e.to_string().contains("choose one with --rec"), "{e}");
 }

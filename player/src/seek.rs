@@ -1,15 +1,16 @@
 //! Seeking: the screen of a recording at a moment, through its keyframes.
 //!
-//! On a file holding one recording, the seek reads a few pages, however big
-//! the file: a bisection over byte offsets by the messages' `pos` finds where
+//! On a file, the seek reads a few pages, however big the file: a bisection over byte offsets by the messages' `pos` finds where
 //! the moment is, a backward scan from there finds the nearest message with a
 //! keyframe (`kf`) at or before it, and replay goes forward from that
-//! keyframe to the moment. In the journal, a match on the keyframe mark
+//! keyframe to the moment (lines of other recordings in the file, chosen
+//! between with `--rec`, are passed over). In the journal, a match on the keyframe mark
 //! finds the last keyframe entry before the moment (only keyframe entries
 //! are read) and replay goes forward from its cursor. Anything else replays
 //! from the start, which gives the same screen: standard input, a recording without
 //! keyframes (such as one made by tlog; `termtape keyframe` adds them), a
-//! file with several recordings, messages selected by user, host or time,
+//! file with several recordings and none chosen (the replay says so),
+//! messages selected by user, host or time,
 //! and damage (replaying from the start reports it with its line number).
 
 use std::fs::File;
@@ -123,8 +124,8 @@ pub enum Reason {
     NotAFile,
     /// The recording has no keyframes.
     NoKeyframes,
-    /// The file holds more than one recording, or messages are selected by
-    /// user, host or time.
+    /// The file holds more than one recording and none is chosen, or
+    /// messages are selected by user, host or time.
     NotAlone,
     /// A message on the way does not read or check cleanly.
     Damage,
@@ -341,30 +342,51 @@ impl Lines {
         Ok(Some((start, buf)))
     }
 
-    /// Parses a line of the recording; `None` if it is not one.
-    fn message(&mut self, line: &[u8]) -> Option<Message> {
-        let text = std::str::from_utf8(line).ok()?;
+    /// Parses a line: a message of the selected recording, or why not.
+    /// Another recording's message is passed over with `--rec`; without
+    /// it the file holds several recordings, which the replay reports.
+    fn message(&mut self, line: &[u8]) -> Result<Option<Message>, Reason> {
+        let text = std::str::from_utf8(line).map_err(|_| Reason::Damage)?;
         let at = Location {
             source: Some(self.name.clone()),
             ..Location::default()
         };
-        let msg = Message::parse(text.trim_end(), &at).ok()?;
+        let msg = Message::parse(text.trim_end(), &at).map_err(|_| Reason::Damage)?;
         let key = msg.recording_key();
-        match &self.key {
-            None => {
-                let wanted = match &self.selection {
-                    Selection::First => true,
-                    Selection::Rec(id) => key == *id || msg.rec.as_deref() == Some(id.as_str()),
-                };
-                if !wanted {
-                    return None;
-                }
-                self.key = Some(key);
-            }
-            Some(k) if *k != key => return None,
-            Some(_) => {}
+        let ours = match (&self.key, &self.selection) {
+            (Some(k), _) => *k == key,
+            (None, Selection::First) => true,
+            (None, Selection::Rec(id)) => key == *id || msg.rec.as_deref() == Some(id.as_str()),
+        };
+        if ours {
+            self.key.get_or_insert(key);
+            Ok(Some(msg))
+        } else if self.selection == Selection::First {
+            Err(Reason::NotAlone)
+        } else {
+            Ok(None)
         }
-        Some(msg)
+    }
+
+    /// The first message of the selected recording starting at or after
+    /// `offset` and before `end`: its start and the message.
+    fn message_after(
+        &mut self,
+        offset: u64,
+        end: u64,
+    ) -> io::Result<Result<Option<(u64, Message)>, Reason>> {
+        let mut offset = offset;
+        while let Some((start, line)) = self.line_after(offset)? {
+            if start >= end {
+                break;
+            }
+            match self.message(&line) {
+                Ok(Some(msg)) => return Ok(Ok(Some((start, msg)))),
+                Ok(None) => offset = start + line.len() as u64 + 1,
+                Err(reason) => return Ok(Err(reason)),
+            }
+        }
+        Ok(Ok(None))
     }
 }
 
@@ -385,11 +407,10 @@ fn seek_file(
         key: None,
         selection: query.selection.clone(),
     };
-    let Some((_, first)) = lines.line_after(0)? else {
-        return Ok(Err(Reason::Damage));
-    };
-    let Some(first) = lines.message(&first) else {
-        return Ok(Err(Reason::NotAlone));
+    let (lo, first) = match lines.message_after(0, len)? {
+        Ok(Some(found)) => found,
+        Ok(None) => return Ok(Err(Reason::Damage)),
+        Err(reason) => return Ok(Err(reason)),
     };
     if first.extra(FIELD).is_none() {
         return Ok(Err(Reason::NoKeyframes));
@@ -404,23 +425,16 @@ fn seek_file(
             },
         )));
     }
-    // Bisection: the message at `lo` starts at or before `until`; no line
-    // starting at or after `hi` does.
-    let (mut lo, mut hi) = (0u64, lines.len);
+    // Bisection: the recording's message at `lo` starts at or before
+    // `until`; none of its messages starting at or after `hi` does. (Lines
+    // of other recordings in between are passed over.)
+    let (mut lo, mut hi) = (lo, lines.len);
     while hi - lo > SPAN {
         let mid = lo + (hi - lo) / 2;
-        match lines.line_after(mid)? {
-            Some((start, line)) if start < hi => {
-                let Some(msg) = lines.message(&line) else {
-                    return Ok(Err(Reason::NotAlone));
-                };
-                if msg.pos <= until {
-                    lo = start;
-                } else {
-                    hi = mid;
-                }
-            }
-            _ => hi = mid,
+        match lines.message_after(mid, hi)? {
+            Ok(Some((start, msg))) if msg.pos <= until => lo = start,
+            Ok(_) => hi = mid,
+            Err(reason) => return Ok(Err(reason)),
         }
     }
     // The last message starting at or before `until` starts in [lo, hi);
@@ -479,11 +493,11 @@ fn scan_back(
             if line.windows(MARK.len()).any(|w| w == MARK) {
                 let line = line.strip_suffix(b"\n").unwrap_or(line).to_vec();
                 match lines.message(&line) {
-                    Some(msg) if msg.pos <= until => {
+                    Ok(Some(msg)) if msg.pos <= until => {
                         return Ok(Ok((start + (first + line_start) as u64, msg)));
                     }
-                    Some(_) => {}
-                    None => return Ok(Err(Reason::NotAlone)),
+                    Ok(_) => {}
+                    Err(reason) => return Ok(Err(reason)),
                 }
             }
             line_end = line_start;
@@ -542,8 +556,10 @@ fn forward(
                 let parsed = lines.message(&copy);
                 line = copy;
                 match parsed {
-                    Some(msg) => msg,
-                    None => return Ok(Err(Reason::NotAlone)),
+                    Ok(Some(msg)) => msg,
+                    // Another recording's message.
+                    Ok(None) => continue,
+                    Err(reason) => return Ok(Err(reason)),
                 }
             }
         };
