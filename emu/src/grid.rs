@@ -93,9 +93,15 @@ impl Row {
     }
 
     pub(crate) fn add_mark(&mut self, col: usize, c: char) {
-        match self.marks.binary_search_by_key(&(col as u16), |m| m.col) {
-            Ok(i) => self.marks[i].push(c),
-            Err(i) => self.marks.insert(i, Marks::new(col as u16, c)),
+        // Marks mostly come left to right: try the end before searching.
+        match self.marks.last_mut() {
+            Some(m) if m.col as usize == col => m.push(c),
+            Some(m) if (m.col as usize) < col => self.marks.push(Marks::new(col as u16, c)),
+            None => self.marks.push(Marks::new(col as u16, c)),
+            Some(_) => match self.marks.binary_search_by_key(&(col as u16), |m| m.col) {
+                Ok(i) => self.marks[i].push(c),
+                Err(i) => self.marks.insert(i, Marks::new(col as u16, c)),
+            },
         }
         self.cells[col].flags |= MARKS;
         self.touch(col + 1);

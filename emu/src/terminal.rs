@@ -428,28 +428,29 @@ impl Core {
                 // Anything unusual is left to `print_char`: a combining mark,
                 // a character that does not fit, half a wide character to
                 // blank on the right, combining marks to drop.
-                if w == 0
-                    || end > cols
-                    || cells.get(end).is_some_and(|n| n.flags & SPACER != 0)
-                    || (marks && (cells[col].flags | cells[end - 1].flags) & MARKS != 0)
-                {
+                if w == 0 || end > cols || cells.get(end).is_some_and(|n| n.flags & SPACER != 0) {
+                    slow = Some((c, w));
+                    break;
+                }
+                // The cells written, as one slice: one bounds check for all
+                // the accesses below.
+                let dst = &mut cells[col..end];
+                if marks && (dst[0].flags | dst[w - 1].flags) & MARKS != 0 {
                     slow = Some((c, w));
                     break;
                 }
                 // Field by field: see `Row::put`.
-                let dst = &mut cells[col];
-                dst.ch = c;
-                dst.fg = pen.fg;
-                dst.bg = pen.bg;
+                dst[0].ch = c;
+                dst[0].fg = pen.fg;
+                dst[0].bg = pen.bg;
                 if w == 2 {
-                    dst.flags = pen.flags | WIDE;
-                    let dst = &mut cells[col + 1];
-                    dst.ch = ' ';
-                    dst.fg = pen.fg;
-                    dst.bg = pen.bg;
-                    dst.flags = pen.flags | SPACER;
+                    dst[0].flags = pen.flags | WIDE;
+                    dst[1].ch = ' ';
+                    dst[1].fg = pen.fg;
+                    dst[1].bg = pen.bg;
+                    dst[1].flags = pen.flags | SPACER;
                 } else {
-                    dst.flags = pen.flags;
+                    dst[0].flags = pen.flags;
                 }
                 last = Some((c, col));
                 col = end;
