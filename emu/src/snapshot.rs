@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use crate::cell::{Cell, Color, MARKS, Pen, SPACER, Underline};
+use crate::cell::{Cell, Color, MARKS, Pen, SPACER, Underline, WIDE};
 use crate::charset::Charset;
 use crate::grid::Row;
 use crate::terminal::{LastPrint, MouseEncoding, MouseMode, Saved, Terminal};
@@ -192,6 +192,8 @@ impl Writer {
     /// Draws a screen onto a blank one; `cursor_free` says the cursor position
     /// does not matter between rows (it never does here).
     fn draw(&mut self, screen: &VecDeque<Row>, shift: Option<LastPrint>) {
+        // The last row drawn.
+        let mut prev: Option<usize> = None;
         for (r, row) in screen.iter().enumerate() {
             let shifted;
             let row = match shift {
@@ -206,7 +208,14 @@ impl Writer {
             let Some(last) = row.cells.iter().rposition(|c| !c.is_blank()) else {
                 continue;
             };
-            self.cup(r as u16, 0);
+            if prev.is_some_and(|p| p + 1 == r) {
+                // The next line: CR LF is shorter than CUP (the region is the
+                // whole screen and LNM is off while the screens are drawn).
+                self.out.push_str("\r\n");
+            } else {
+                self.cup(r as u16, 0);
+            }
+            prev = Some(r);
             let mut col = 0;
             while col <= last {
                 let cell = row.cells[col];
@@ -233,6 +242,29 @@ impl Writer {
                 }
                 self.cell(row, col);
                 col += cell.width() as usize;
+                if cell.flags & (WIDE | MARKS) == 0 {
+                    // The same cell again: REP, where it is shorter. Exact:
+                    // REP repeats the character just printed, with the same
+                    // rendition, and only a cell without combining marks.
+                    let k = row.cells[col..=last]
+                        .iter()
+                        .take_while(|c| **c == cell)
+                        .count();
+                    let digits = if k < 10 {
+                        1
+                    } else if k < 100 {
+                        2
+                    } else {
+                        4
+                    };
+                    if k > 0 && 3 + digits < k * cell.ch.len_utf8() {
+                        self.out.push_str("\x1b[");
+                        num(&mut self.out, k as u16);
+                        self.out.push('b');
+                        self.printed_at = self.out.len();
+                        col += k;
+                    }
+                }
             }
         }
     }
@@ -502,6 +534,9 @@ mod tests {
         round_trip(b"\x1bNq");
         round_trip(b"\x1b(0\x1bN");
         round_trip(b"abc\x1b[5;19H\x1b[41mxy\x1b7\x1b[1;1H");
+        round_trip("aaaaaaaaaaaaaaaaaaaa──────x\r\n\x1b[1m=========".as_bytes());
+        round_trip(b"xxxxxxxxxxxxxxxxxxxx\r\nyyyyyyy");
+        round_trip(b"\x1b[4hzzzzzzz\x1b[2Dzz");
     }
 
     #[test]
