@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use crate::cell::{Cell, Color, MARKS, Pen, SPACER, Underline, WIDE};
+use crate::cell::{Cell, Color, MARKS, Pen, SPACER, Underline};
 use crate::charset::Charset;
 use crate::grid::Row;
 use crate::terminal::{LastPrint, MouseEncoding, MouseMode, Saved, Terminal};
@@ -242,29 +242,6 @@ impl Writer {
                 }
                 self.cell(row, col);
                 col += cell.width() as usize;
-                if cell.flags & (WIDE | MARKS) == 0 {
-                    // The same cell again: REP, where it is shorter. Exact:
-                    // REP repeats the character just printed, with the same
-                    // rendition, and only a cell without combining marks.
-                    let k = row.cells[col..=last]
-                        .iter()
-                        .take_while(|c| **c == cell)
-                        .count();
-                    let digits = if k < 10 {
-                        1
-                    } else if k < 100 {
-                        2
-                    } else {
-                        4
-                    };
-                    if k > 0 && 3 + digits < k * cell.ch.len_utf8() {
-                        self.out.push_str("\x1b[");
-                        num(&mut self.out, k as u16);
-                        self.out.push('b');
-                        self.printed_at = self.out.len();
-                        col += k;
-                    }
-                }
             }
         }
     }
