@@ -312,15 +312,23 @@ fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
             .env("LESS", "")
             .arg(&command),
     );
+    // Sizes change only when told (there is no client to follow).
+    tmux.run(&["set", "-g", "window-size", "manual"]);
     let mut shown = vec![tmux.settle("0001 the quick")];
     for (keys, expect) in [
         (&["Space"][..], "0024 the quick"),
         (&["Space", "Space"][..], "0070 the quick"),
         (&["/2345", "Enter"][..], "2345 the quick"),
         (&["G"][..], "3000 the quick"),
+        (&["resize", "100", "30"][..], "3000 the quick"),
         (&["g"][..], "0001 the quick"),
+        (&["resize", "60", "12"][..], "0001 the quick"),
+        (&["Space"][..], "0012 the quick"),
     ] {
-        tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat());
+        match keys {
+            ["resize", x, y] => tmux.run(&["resize-window", "-t", "kf", "-x", x, "-y", y]),
+            _ => tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat()),
+        };
         let screen = tmux.settle(expect);
         assert_ne!(Some(&screen), shown.last(), "{keys:?} changed the screen");
         shown.push(screen);
