@@ -39,6 +39,20 @@ pub(crate) enum Decoded {
 #[inline(always)]
 pub(crate) fn decode(b: &[u8]) -> Decoded {
     let lead = b[0];
+    // Three-byte characters (CJK, Hangul, kana, U+FFFD) straight away when
+    // well formed: an encoding below U+0800 is overlong and a surrogate is no
+    // `char`, which is every rule for them.
+    if let [0xE0..=0xEF, b1, b2, ..] = *b
+        && b1 & 0xC0 == 0x80
+        && b2 & 0xC0 == 0x80
+    {
+        let u = u32::from(lead & 0x0F) << 12 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F);
+        if u >= 0x800
+            && let Some(c) = char::from_u32(u)
+        {
+            return Decoded::Char(c, 3);
+        }
+    }
     if !(0xC2..=0xF4).contains(&lead) {
         return Decoded::Invalid(1);
     }

@@ -585,6 +585,16 @@ impl Core {
             }
         }
         let screen = self.screen_mut();
+        if n == 1 && top == 0 && bottom + 1 == screen.len() {
+            // The commonest scroll (a line feed at the bottom of the whole
+            // screen): the top row, cleared, becomes the bottom one, without
+            // the general rotation's bookkeeping.
+            if let Some(mut row) = screen.pop_front() {
+                row.clear(blank);
+                screen.push_back(row);
+            }
+            return;
+        }
         rotate(screen, top, bottom, n, true);
         for row in screen.range_mut(bottom + 1 - n..=bottom) {
             row.clear(blank);
