@@ -380,7 +380,9 @@ impl Core {
             // Only the first cell can split a wide character on its left; each
             // later one starts where the previous one ended.
             row.break_at(col, bg);
-            let marks = !row.marks.is_empty();
+            // Marks are sorted by column: when none is at or after the cursor,
+            // none of the cells this loop writes has any.
+            let marks = row.marks.last().is_some_and(|m| m.col as usize >= col);
             let cells = &mut row.cells[..];
             let cols = cells.len();
             loop {
