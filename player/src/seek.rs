@@ -1,17 +1,21 @@
 //! Seeking: the screen of a recording at a moment, through its keyframes.
 //!
-//! On a file, the seek reads a few pages, however big the file: a bisection over byte offsets by the messages' `pos` finds where
-//! the moment is, a backward scan from there finds the nearest message with a
-//! keyframe (`kf`) at or before it, and replay goes forward from that
-//! keyframe to the moment (lines of other recordings in the file, chosen
-//! between with `--rec`, are passed over). In the journal, a match on the keyframe mark
+//! On a file, the seek reads a few pages, however big the file: a bisection
+//! over byte offsets by the messages' `pos` finds where the moment is, a
+//! backward scan from there finds the nearest message with a keyframe
+//! (`kf`) at or before it, and replay goes forward from that keyframe to the
+//! moment (lines of other recordings in the file, chosen between with
+//! `--rec`, are passed over). In the journal, a match on the keyframe mark
 //! finds the last keyframe entry before the moment (only keyframe entries
-//! are read) and replay goes forward from its cursor. Anything else replays
-//! from the start, which gives the same screen: standard input, a recording without
-//! keyframes (such as one made by tlog; `termtape keyframe` adds them), a
-//! file with several recordings and none chosen (the replay says so),
-//! messages selected by user, host or time,
-//! and damage (replaying from the start reports it with its line number).
+//! are read) and replay goes forward from its cursor.
+//!
+//! Anything else replays from the start, which gives the same screen:
+//! standard input, a recording without keyframes (such as one made by tlog;
+//! `termtape keyframe` adds them), messages selected by user, host or time,
+//! damage (the replay reports it with its line number), and a file with
+//! several recordings and none chosen once the seek meets another
+//! recording's line (the replay says so; a seek that meets none reads the
+//! first recording).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};

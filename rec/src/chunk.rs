@@ -14,7 +14,7 @@
 //!
 //! Keyframes: an emulator follows the output, and the messages the
 //! keyframe schedule picks carry a `kf` field with the screen's state at
-//! their start (see `termtape_keyframe` and [`crate::keyframes`]).
+//! their start (see `termtape_keyframe` and the `keyframes` module).
 
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
