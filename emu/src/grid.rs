@@ -48,6 +48,24 @@ impl Marks {
     }
 }
 
+/// A row's worth of default blanks, to copy from.
+static BLANKS: [Cell; crate::terminal::MAX_COLS as usize] =
+    [Cell::BLANK; crate::terminal::MAX_COLS as usize];
+
+/// Sets `cells` to default blanks: a copy from `BLANKS` (a `memcpy`) rather
+/// than `fill`, which stored the 16-byte cell field by field, a third of the
+/// time of a line feed on a full line.
+#[inline]
+fn fill_blank(cells: &mut [Cell]) {
+    let mut rest = cells;
+    while !rest.is_empty() {
+        let n = rest.len().min(BLANKS.len());
+        let (head, tail) = rest.split_at_mut(n);
+        head.copy_from_slice(&BLANKS[..n]);
+        rest = tail;
+    }
+}
+
 /// One screen line.
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
@@ -180,7 +198,7 @@ impl Row {
         if blank == Cell::BLANK {
             let end = to.min(self.dirty as usize);
             if from < end {
-                self.cells[from..end].fill(blank);
+                fill_blank(&mut self.cells[from..end]);
             }
             if to >= self.dirty as usize {
                 self.dirty = self.dirty.min(from as u16);
@@ -250,7 +268,7 @@ impl Row {
     pub(crate) fn clear(&mut self, blank: Cell) {
         if blank == Cell::BLANK {
             let end = (self.dirty as usize).min(self.cells.len());
-            self.cells[..end].fill(blank);
+            fill_blank(&mut self.cells[..end]);
             self.dirty = 0;
         } else {
             self.cells.fill(blank);
