@@ -930,7 +930,33 @@ impl Core {
         }
     }
 
+    /// SGR. A lone parameter among the commonest ones (bold on and off,
+    /// reset, inverse, the eight colours) is handled inline; full-screen
+    /// programs send little else between runs of text.
+    #[inline(always)]
     fn sgr(&mut self, params: &Params) {
+        if params.len() == 1 {
+            let pen = &mut self.pen;
+            match params.get(0) {
+                0 => *pen = Pen::default(),
+                1 => pen.flags |= cell::BOLD,
+                7 => pen.flags |= cell::INVERSE,
+                22 => pen.flags &= !(cell::BOLD | cell::FAINT),
+                27 => pen.flags &= !cell::INVERSE,
+                p @ 30..=37 => pen.fg = Color::Indexed((p - 30) as u8),
+                39 => pen.fg = Color::Default,
+                p @ 40..=47 => pen.bg = Color::Indexed((p - 40) as u8),
+                49 => pen.bg = Color::Default,
+                _ => self.sgr_all(params),
+            }
+            return;
+        }
+        self.sgr_all(params);
+    }
+
+    /// SGR in full: any number of parameters, colon sub-parameters.
+    #[inline(never)]
+    fn sgr_all(&mut self, params: &Params) {
         let n = params.len();
         let mut i = 0;
         while i < n {
