@@ -280,27 +280,29 @@ fn pauses(log: &Path) -> Vec<f64> {
         .collect()
 }
 
-#[test]
-fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
+/// Runs `program` under termtape-rec in an 80x24 tmux pane, waits for
+/// `first`, then takes each step (keys to send, or `["resize", W, H]`) and
+/// waits for its text; quits with `quit`. Checks that `termtape screen
+/// --at` each pause in the recording equals what tmux showed then, and
+/// returns the recording.
+fn compare_with_tmux(
+    dir: &Path,
+    program: &str,
+    first: &str,
+    steps: &[(&[&str], &str)],
+    quit: &[&str],
+) -> PathBuf {
     termtape_tests::require("tmux");
-    termtape_tests::require("less");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let text = dir.path().join("text.txt");
-    let body: String = (1..=3000)
-        .map(|i| format!("{i:04} the quick brown fox {} jumps\n", "ü".repeat(i % 13)))
-        .collect();
-    std::fs::write(&text, body).expect("write");
-    let conf = dir.path().join("tmux.conf");
+    let conf = dir.join("tmux.conf");
     std::fs::write(&conf, "set -g status off\n").expect("write");
-    let log = dir.path().join("less.log");
+    let log = dir.join("program.log");
     let tmux = Tmux {
-        socket: dir.path().join("tmux.sock"),
+        socket: dir.join("tmux.sock"),
     };
     let command = format!(
-        "{} -o {} --keyframe-bytes 2000 -- less {}",
+        "{} -o {} --keyframe-bytes 2000 -- {program}",
         bin("termtape-rec").display(),
         log.display(),
-        text.display()
     );
     run_ok(
         tmux.cmd()
@@ -314,17 +316,8 @@ fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
     );
     // Sizes change only when told (there is no client to follow).
     tmux.run(&["set", "-g", "window-size", "manual"]);
-    let mut shown = vec![tmux.settle("0001 the quick")];
-    for (keys, expect) in [
-        (&["Space"][..], "0024 the quick"),
-        (&["Space", "Space"][..], "0070 the quick"),
-        (&["/2345", "Enter"][..], "2345 the quick"),
-        (&["G"][..], "3000 the quick"),
-        (&["resize", "100", "30"][..], "3000 the quick"),
-        (&["g"][..], "0001 the quick"),
-        (&["resize", "60", "12"][..], "0001 the quick"),
-        (&["Space"][..], "0012 the quick"),
-    ] {
+    let mut shown = vec![tmux.settle(first)];
+    for (keys, expect) in steps {
         match keys {
             ["resize", x, y] => tmux.run(&["resize-window", "-t", "kf", "-x", x, "-y", y]),
             _ => tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat()),
@@ -333,7 +326,7 @@ fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
         assert_ne!(Some(&screen), shown.last(), "{keys:?} changed the screen");
         shown.push(screen);
     }
-    tmux.run(&["send-keys", "-t", "kf", "q"]);
+    tmux.run(&[&["send-keys", "-t", "kf"][..], quit].concat());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while tmux
         .cmd()
@@ -341,7 +334,10 @@ fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
         .output()
         .is_ok_and(|o| o.status.success())
     {
-        assert!(std::time::Instant::now() < deadline, "less did not quit");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{program} did not quit"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let msgs = read_messages(&log);
@@ -362,7 +358,62 @@ fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
         assert_eq!(hint, "");
         assert_eq!(normalise(&screen), *expected, "at {at} s");
     }
+    log
+}
+
+/// 3000 numbered lines of text, some with non-ASCII letters.
+fn numbered_text(dir: &Path) -> PathBuf {
+    let text = dir.join("text.txt");
+    let body: String = (1..=3000)
+        .map(|i| format!("{i:04} the quick brown fox {} jumps\n", "ü".repeat(i % 13)))
+        .collect();
+    std::fs::write(&text, body).expect("write");
+    text
+}
+
+#[test]
+fn less_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
+    termtape_tests::require("less");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = numbered_text(dir.path());
+    let log = compare_with_tmux(
+        dir.path(),
+        &format!("less {}", text.display()),
+        "0001 the quick",
+        &[
+            (&["Space"], "0024 the quick"),
+            (&["Space", "Space"], "0070 the quick"),
+            (&["/2345", "Enter"], "2345 the quick"),
+            (&["G"], "3000 the quick"),
+            (&["resize", "100", "30"], "3000 the quick"),
+            (&["g"], "0001 the quick"),
+            (&["resize", "60", "12"], "0001 the quick"),
+            (&["Space"], "0012 the quick"),
+        ],
+        &["q"],
+    );
     // At the end less has gone, and the primary screen is back.
     let (end, _) = screen(&log, &[]);
     assert!(!end.contains("0001 the quick"), "{end}");
+}
+
+#[test]
+fn vim_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
+    termtape_tests::require("vim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = numbered_text(dir.path());
+    compare_with_tmux(
+        dir.path(),
+        &format!("vim -u NONE -i NONE -N -n {}", text.display()),
+        "0001 the quick",
+        &[
+            (&["1500G"], "1500 the quick"),
+            (&["o", "a new line, typed", "Escape"], "a new line, typed"),
+            (&[":%s/quick/slow/g", "Enter"], "the slow brown"),
+            (&["resize", "90", "20"], "3000 the slow"),
+            (&["dd", "dd"], "2998 the slow"),
+            (&["gg"], "0001 the slow"),
+        ],
+        &[":q!", "Enter"],
+    );
 }
