@@ -193,3 +193,50 @@ mod tests {
         assert!(Keyframe::parse("[1]", &at()).is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Bytes that exercise the emulator: text, controls, escape sequences,
+    /// invalid UTF-8 and cut characters.
+    fn output() -> impl Strategy<Value = Vec<u8>> {
+        let pieces: Vec<&'static [u8]> = vec![
+            b"text ",
+            b"\r\n",
+            "ü日本€".as_bytes(),
+            b"\xe2\x82",
+            b"\xff",
+            b"\x1b[1;31m",
+            b"\x1b[0m",
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b[3;5r",
+            b"\x1b[2J",
+            b"\x1b]2;title \"q\" \\\x07",
+            b"\x1b(0x\x1b(B",
+            b"\x1b[",
+            b"12;",
+            b"\t",
+        ];
+        prop::collection::vec(prop::sample::select(pieces), 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn json_round_trip_restores_the_terminal_exactly(
+            bytes in output(),
+            cols in 1u16..100,
+            rows in 1u16..40,
+        ) {
+            let mut term = Terminal::new(cols, rows);
+            term.feed(&bytes);
+            let json = Keyframe::capture(&term).to_json();
+            serde_json::from_str::<serde_json::Value>(&json).expect("valid JSON");
+            let kf = Keyframe::parse(&json, &Location::default()).expect("parses");
+            prop_assert_eq!(term.diff(&kf.restore()), None);
+        }
+    }
+}
