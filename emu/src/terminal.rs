@@ -456,7 +456,7 @@ impl Core {
                 }
                 last = Some((c, col));
                 col = end;
-                if col == cols || i == len {
+                if col == cols {
                     break;
                 }
             }
