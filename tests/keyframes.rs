@@ -417,3 +417,109 @@ fn vim_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
         &[":q!", "Enter"],
     );
 }
+
+/// Waits until tmux's pane `target` shows `text`; returns the pane.
+fn wait_for(tmux: &Tmux, text: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pane = String::from_utf8(run_ok(tmux.cmd().args(["capture-pane", "-p", "-t", "kf"])))
+            .expect("UTF-8");
+        if pane.contains(text) {
+            return pane;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pane never showed {text:?}:\n{pane}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn play_on_a_terminal_draws_the_screen_and_jumps_through_keyframes() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = "for i in $(seq 1 60); do printf '\\033[3%dmline %d\\033[0m\\n' $((i % 8)) $i; \
+                  sleep 0.02; done; printf '\\033[?1049h\\033[2J\\033[5;5Hfull screen'; sleep 0.5; \
+                  printf '\\033[?1049l'; echo done";
+    let log = dir.path().join("play.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--keyframe-bytes", "300", "--", "sh", "-c", script])
+            .stdin(Stdio::null()),
+    );
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let tmux = Tmux {
+        socket: dir.path().join("tmux.sock"),
+    };
+    // A viewer smaller than the recording: 60x15 against 80x24.
+    run_ok(
+        tmux.cmd()
+            .arg("-f")
+            .arg(&conf)
+            .args(["new-session", "-d", "-s", "kf", "-x", "60", "-y", "15"])
+            .env("TERM", "xterm-256color")
+            .arg(format!(
+                "{} play {}; echo played $?; sleep 30",
+                bin("termtape").display(),
+                log.display()
+            )),
+    );
+    tmux.run(&["set", "-g", "window-size", "manual"]);
+    wait_for(&tmux, "[clipped 80x24]");
+    // Paused, then to a moment: the pane shows that moment's screen.
+    tmux.run(&["send-keys", "-t", "kf", "Space"]);
+    wait_for(&tmux, " || ");
+    for (keys, at) in [
+        (&["g", "0.5", "Enter"][..], "0.5"),
+        (&["End"][..], "end"),
+        (&["g", "0:00.2", "Enter"][..], "0.2"),
+        (&["Home"][..], "0"),
+        (&["Right"][..], "5"),
+    ] {
+        tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat());
+        let (screen, _) = screen(&log, &["--at", at]);
+        let expected: Vec<String> = screen
+            .lines()
+            .take(14)
+            .map(|l| l.chars().take(60).collect::<String>().trim_end().to_owned())
+            .collect();
+        let expected = normalise(&expected.join("\n"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let pane = tmux.capture();
+            let top: Vec<&str> = pane.lines().take(14).collect();
+            if normalise(&top.join("\n")) == expected && pane.contains(" || ") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{keys:?}: the pane\n{pane}\nnever showed\n{expected}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    // Resumed, it plays to the end (the status line's times meet), then q
+    // quits.
+    tmux.run(&["send-keys", "-t", "kf", "Home", "Space", "+", "+"]);
+    wait_for(&tmux, " > ");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pane = tmux.capture();
+        let status = pane.lines().last().unwrap_or_default().to_owned();
+        let times: Vec<&str> = status.split_whitespace().skip(1).take(3).collect();
+        if times.len() == 3 && times[0] == times[2] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached the end: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    tmux.run(&["send-keys", "-t", "kf", "q"]);
+    wait_for(&tmux, "played 0");
+}

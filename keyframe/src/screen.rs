@@ -38,6 +38,11 @@ impl Screen {
         }
     }
 
+    /// The screen a terminal shows (after a seek, say).
+    pub fn from_terminal(term: Terminal) -> Screen {
+        Screen { term: Some(term) }
+    }
+
     /// Applies a window size; true if an existing terminal changed size.
     pub fn window(&mut self, cols: u16, rows: u16) -> bool {
         let (cols, rows) = (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS));

@@ -6,7 +6,8 @@
 //! packets) → the commands: [`cat`] (the bytes at once), [`play`] (the
 //! bytes timed as recorded), [`list`] (a summary of every recording in a
 //! source), [`seek`] (the screen at a moment, from the nearest keyframe) and
-//! [`keyframe`] (a copy of a recording with keyframes added).
+//! [`keyframe`] (a copy of a recording with keyframes added); [`tui`] plays
+//! a recording on the viewer's terminal with keyboard controls.
 //!
 //! This crate does not record; that is `termtape-rec`.
 
@@ -19,6 +20,7 @@ pub mod recording;
 pub mod seek;
 pub mod source;
 mod time;
+pub mod tui;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;

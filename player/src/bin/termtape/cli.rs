@@ -59,9 +59,15 @@ pub enum Command {
     },
     /// Replay a recording's output, timed as recorded.
     Play {
-        /// Write the recorded bytes as they were (the only mode yet).
+        /// Write the recorded bytes as they were, timed, instead of drawing
+        /// the screen with keyboard controls (the mode off a terminal, and
+        /// for standard input, the journal and --follow).
         #[arg(long)]
         raw: bool,
+        /// Start at this moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm]
+        /// or end (on a terminal, without --raw).
+        #[arg(long, value_name = "T", value_parser = parse_at)]
+        seek: Option<termtape_player::seek::At>,
         /// With --raw: the bytes as they were before charset conversion,
         /// for a viewer whose terminal uses the recorded charset.
         #[arg(long)]

@@ -62,13 +62,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Play {
-            raw: _,
+            raw,
+            seek: start,
             original,
             speed,
             max_pause,
             follow,
             common,
         } => {
+            use std::io::IsTerminal;
+            let source = Source::parse(&common.source)?;
+            if let Source::File(path) = &source
+                && !raw
+                && !original
+                && !follow
+                && io::stdin().is_terminal()
+                && io::stdout().is_terminal()
+            {
+                termtape_player::tui::play(
+                    path,
+                    &query(&common, false),
+                    start.unwrap_or(seek::At::Ms(0)),
+                    speed,
+                )
+                .with_context(|| format!("playing {}", source.name()))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let timing = play::Timing {
                 speed,
                 max_pause: max_pause.map(Duration::from_secs_f64),

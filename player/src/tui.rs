@@ -1,0 +1,600 @@
+//! `termtape play` on a terminal: the recording's screen, drawn from the
+//! emulator on whatever terminal the viewer has (termwiz's terminal I/O and
+//! screen diffs, colours brought down to what the viewer's terminal shows),
+//! with keyboard controls and a status line. Every jump, backward or
+//! forward, goes through the keyframes ([`crate::seek`]).
+//!
+//! Keys: space pause/resume; `+`/`-` speed (1/16× to 16×); ←/→ 5 s; ↓/↑
+//! 1 min; PgDn/PgUp 10 min; Home/End; `g`, a time and Enter to jump there;
+//! `.` one message forward while paused; `q` quits.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use termtape_emu::{Color, Terminal as Emulator};
+use termtape_format::{Message, Reader, Timed};
+use termtape_keyframe::Screen;
+use termwiz::caps::{Capabilities, ColorLevel, ProbeHints};
+use termwiz::cell::{CellAttributes, Intensity, Underline};
+use termwiz::color::{ColorAttribute, SrgbaTuple};
+use termwiz::input::{InputEvent, KeyCode, KeyEvent, Modifiers};
+use termwiz::surface::{Change, CursorVisibility, Position};
+use termwiz::terminal::buffered::BufferedTerminal;
+use termwiz::terminal::{Terminal, new_terminal};
+
+use crate::recording::{Query, Selection};
+use crate::seek::{At, Method, screen_at};
+use crate::source::Source;
+
+/// The slowest and fastest playback.
+const SPEEDS: (f64, f64) = (1.0 / 16.0, 16.0);
+
+/// Plays the recording in file `path` on the terminal, from `start`, at
+/// `speed`, until the viewer quits.
+pub fn play(path: &Path, query: &Query, start: At, speed: f64) -> io::Result<()> {
+    let mut timeline = Timeline::open(path, query)?;
+    let (caps, level) = capabilities().map_err(io::Error::other)?;
+    let mut terminal = new_terminal(caps).map_err(io::Error::other)?;
+    terminal.set_raw_mode().map_err(io::Error::other)?;
+    terminal
+        .enter_alternate_screen()
+        .map_err(io::Error::other)?;
+    let mut view = BufferedTerminal::new(terminal).map_err(io::Error::other)?;
+    let result = run(&mut view, &mut timeline, level, start, speed);
+    let terminal = view.terminal();
+    let _ = terminal.exit_alternate_screen();
+    let _ = terminal.set_cooked_mode();
+    result
+}
+
+/// What the viewer's terminal can do, from TERM and its terminfo entry, and
+/// the colours to draw with (`None`: none, as on a vt100).
+///
+/// termwiz writes terminfo padding (`$<5>`) literally; for a terminal whose
+/// entry has padding in what is drawn with (vt100 and its kind), termwiz's
+/// own ANSI sequences, which those terminals understand, are used instead.
+fn capabilities() -> termwiz::Result<(Capabilities, Option<ColorLevel>)> {
+    let caps = Capabilities::new_from_env()?;
+    let Some(db) = caps.terminfo_db() else {
+        return Ok((caps.clone(), Some(caps.color_level())));
+    };
+    let colours = match db.raw("colors") {
+        Some(terminfo::Value::Number(n)) => *n,
+        _ => 0,
+    };
+    let level = (colours >= 8).then(|| caps.color_level());
+    let padded = [
+        "cup", "clear", "el", "ed", "sgr0", "sgr", "smcup", "rmcup", "civis", "cnorm", "bold",
+        "rev", "smul", "rmul",
+    ]
+    .iter()
+    .any(|name| {
+        matches!(db.raw(name), Some(terminfo::Value::String(s)) if s.windows(2).any(|w| w == b"$<"))
+    });
+    if !padded {
+        return Ok((caps, level));
+    }
+    let hints = ProbeHints::new_from_env()
+        .term(Some("xterm".to_owned()))
+        .color_level(Some(ColorLevel::Sixteen));
+    Ok((Capabilities::new_with_hints(hints)?, level))
+}
+
+/// The recording: where any moment is, and what follows it.
+struct Timeline {
+    path: PathBuf,
+    query: Query,
+    /// Milliseconds from the start to the last packet.
+    duration: u64,
+}
+
+/// The packets after a moment, in order.
+struct Forward {
+    reader: Reader<BufReader<File>>,
+    key: Option<String>,
+    selection: Selection,
+    after: u64,
+    queue: VecDeque<(u64, Timed)>,
+}
+
+impl Timeline {
+    fn open(path: &Path, query: &Query) -> io::Result<Timeline> {
+        let mut timeline = Timeline {
+            path: path.to_owned(),
+            query: query.clone(),
+            duration: 0,
+        };
+        // The last packet's time: read forward from the last keyframe.
+        let (_, mut forward) = timeline.seek_after(u64::MAX, 0)?;
+        while let Some((_, t)) = forward.next() {
+            timeline.duration = t.at;
+        }
+        Ok(timeline)
+    }
+
+    /// The screen at `at` ms, and the packets after it.
+    fn seek(&self, at: u64) -> io::Result<(Emulator, Forward)> {
+        self.seek_after(at, at)
+    }
+
+    /// The screen at `at` ms, and the packets after `after` ms from the
+    /// place it was found on.
+    fn seek_after(&self, at: u64, after: u64) -> io::Result<(Emulator, Forward)> {
+        let source = Source::File(self.path.clone());
+        let (term, method) =
+            screen_at(&source, &self.query, At::Ms(at), |_| {}).map_err(io::Error::other)?;
+        let offset = match method {
+            Method::Keyframe { offset, .. } => offset,
+            Method::Replay(_) | Method::JournalKeyframe { .. } => 0,
+        };
+        let mut file = File::open(&self.path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let forward = Forward {
+            reader: Reader::new(BufReader::new(file), None, true),
+            key: None,
+            selection: self.query.selection.clone(),
+            after,
+            queue: VecDeque::new(),
+        };
+        Ok((term, forward))
+    }
+}
+
+impl Forward {
+    /// The next packet after the moment, with its message's id.
+    fn next(&mut self) -> Option<(u64, Timed)> {
+        loop {
+            if let Some(p) = self.queue.pop_front() {
+                return Some(p);
+            }
+            let msg = match self.reader.next()? {
+                Ok(msg) => msg,
+                Err(_) => continue,
+            };
+            if !self.ours(&msg) {
+                continue;
+            }
+            let (id, after, queue) = (msg.id, self.after, &mut self.queue);
+            let _ = msg.decode(&Default::default(), |t| {
+                if t.at > after {
+                    queue.push_back((id, t));
+                }
+            });
+        }
+    }
+
+    fn ours(&mut self, msg: &Message) -> bool {
+        let key = msg.recording_key();
+        match (&self.key, &self.selection) {
+            (Some(k), _) => *k == key,
+            (None, Selection::Rec(id)) if key != *id && msg.rec.as_deref() != Some(id) => false,
+            (None, _) => {
+                self.key = Some(key);
+                true
+            }
+        }
+    }
+}
+
+/// The playback state.
+struct State {
+    screen: Screen,
+    forward: Forward,
+    pending: Option<(u64, Timed)>,
+    /// Recording time shown, ms.
+    now: u64,
+    /// The wall-clock instant at which recording time `now` was reached.
+    anchor: Instant,
+    speed: f64,
+    paused: bool,
+    /// A time being typed after `g`.
+    prompt: Option<String>,
+}
+
+impl State {
+    fn new(timeline: &Timeline, at: u64, speed: f64) -> io::Result<State> {
+        let at = at.min(timeline.duration);
+        let (term, mut forward) = timeline.seek(at)?;
+        let pending = forward.next();
+        Ok(State {
+            screen: Screen::from_terminal(term),
+            forward,
+            pending,
+            now: at,
+            anchor: Instant::now(),
+            speed,
+            paused: false,
+            prompt: None,
+        })
+    }
+
+    /// Jumps to `at` ms, keeping speed and pause.
+    fn jump(&mut self, timeline: &Timeline, at: u64) -> io::Result<()> {
+        let (speed, paused) = (self.speed, self.paused);
+        *self = State::new(timeline, at, speed)?;
+        self.paused = paused;
+        Ok(())
+    }
+
+    /// Recording time now, by the wall clock.
+    fn clock(&self) -> u64 {
+        if self.paused {
+            return self.now;
+        }
+        let played = self.anchor.elapsed().as_secs_f64() * self.speed * 1000.0;
+        self.now.saturating_add(played as u64)
+    }
+
+    /// Applies the packets due; true if any was.
+    fn advance(&mut self, duration: u64) -> bool {
+        let clock = self.clock().min(duration);
+        let mut any = false;
+        while let Some((_, t)) = self.pending.as_ref() {
+            if t.at > clock {
+                break;
+            }
+            self.screen.apply(&t.packet);
+            any = true;
+            self.pending = self.forward.next();
+        }
+        if !self.paused {
+            self.now = clock;
+            self.anchor = Instant::now();
+        }
+        any
+    }
+
+    /// Applies the next message's packets (while paused).
+    fn step(&mut self) {
+        let Some((id, _)) = self.pending.as_ref() else {
+            return;
+        };
+        let id = *id;
+        while let Some((i, t)) = self.pending.take() {
+            if i != id {
+                self.pending = Some((i, t));
+                break;
+            }
+            self.screen.apply(&t.packet);
+            self.now = self.now.max(t.at);
+            self.pending = self.forward.next();
+        }
+    }
+
+    /// Time until the next packet is due, for the input wait.
+    fn wait(&self) -> Duration {
+        match (&self.pending, self.paused) {
+            (Some((_, t)), false) => {
+                let ms = t.at.saturating_sub(self.clock()) as f64 / self.speed;
+                Duration::from_secs_f64(ms / 1000.0).min(Duration::from_millis(250))
+            }
+            _ => Duration::from_millis(250),
+        }
+    }
+}
+
+fn run<T: Terminal>(
+    view: &mut BufferedTerminal<T>,
+    timeline: &mut Timeline,
+    level: Option<ColorLevel>,
+    start: At,
+    speed: f64,
+) -> io::Result<()> {
+    let start = match start {
+        At::Ms(ms) => ms,
+        At::End => timeline.duration,
+    };
+    let mut state = State::new(timeline, start, speed.clamp(SPEEDS.0, SPEEDS.1))?;
+    state.advance(timeline.duration);
+    let mut dirty = true;
+    loop {
+        if state.advance(timeline.duration) {
+            dirty = true;
+        }
+        if dirty || !state.paused {
+            draw(view, &state, timeline.duration, level)?;
+            dirty = false;
+        }
+        let event = view
+            .terminal()
+            .poll_input(Some(state.wait()))
+            .map_err(io::Error::other)?;
+        let Some(event) = event else { continue };
+        dirty = true;
+        let mut go_on = true;
+        match event {
+            InputEvent::Resized { cols, rows } => {
+                view.resize(cols, rows);
+                view.repaint().map_err(io::Error::other)?;
+            }
+            InputEvent::Key(key) => go_on = handle(key, &mut state, timeline)?,
+            _ => {}
+        }
+        if !go_on {
+            return Ok(());
+        }
+    }
+}
+
+/// Acts on a key; false to quit.
+fn handle(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<bool> {
+    if let Some(prompt) = &mut state.prompt {
+        match key.key {
+            KeyCode::Enter => {
+                let typed = std::mem::take(prompt);
+                state.prompt = None;
+                if let Ok(at) = At::parse(&typed) {
+                    let ms = match at {
+                        At::Ms(ms) => ms,
+                        At::End => timeline.duration,
+                    };
+                    state.jump(timeline, ms)?;
+                }
+            }
+            KeyCode::Escape => state.prompt = None,
+            KeyCode::Backspace => {
+                prompt.pop();
+            }
+            KeyCode::Char(c)
+                if c.is_ascii_digit()
+                    || c == ':'
+                    || c == '.'
+                    || c == 'e'
+                    || c == 'n'
+                    || c == 'd' =>
+            {
+                prompt.push(c);
+            }
+            _ => {}
+        }
+        return Ok(true);
+    }
+    let now = state.clock();
+    let back = |ms: u64| now.saturating_sub(ms);
+    let ahead = |ms: u64| now.saturating_add(ms);
+    match key.key {
+        KeyCode::Char('q') | KeyCode::Char('Q') => return Ok(false),
+        KeyCode::Char('c') if key.modifiers.contains(Modifiers::CTRL) => return Ok(false),
+        KeyCode::Char(' ') => {
+            state.now = now;
+            state.anchor = Instant::now();
+            state.paused = !state.paused;
+        }
+        KeyCode::Char('+') | KeyCode::Char('=') => {
+            state.now = now;
+            state.anchor = Instant::now();
+            state.speed = (state.speed * 2.0).min(SPEEDS.1);
+        }
+        KeyCode::Char('-') => {
+            state.now = now;
+            state.anchor = Instant::now();
+            state.speed = (state.speed / 2.0).max(SPEEDS.0);
+        }
+        KeyCode::Char('.') if state.paused => state.step(),
+        KeyCode::Char('g') => state.prompt = Some(String::new()),
+        KeyCode::LeftArrow => state.jump(timeline, back(5_000))?,
+        KeyCode::RightArrow => state.jump(timeline, ahead(5_000))?,
+        KeyCode::DownArrow => state.jump(timeline, back(60_000))?,
+        KeyCode::UpArrow => state.jump(timeline, ahead(60_000))?,
+        KeyCode::PageDown => state.jump(timeline, back(600_000))?,
+        KeyCode::PageUp => state.jump(timeline, ahead(600_000))?,
+        KeyCode::Home => state.jump(timeline, 0)?,
+        KeyCode::End => state.jump(timeline, timeline.duration)?,
+        _ => {}
+    }
+    Ok(true)
+}
+
+/// Draws the screen and the status line.
+fn draw<T: Terminal>(
+    view: &mut BufferedTerminal<T>,
+    state: &State,
+    duration: u64,
+    level: Option<ColorLevel>,
+) -> io::Result<()> {
+    let (view_cols, view_rows) = view.dimensions();
+    let term = state.screen.terminal(None);
+    // The status line takes the last row; on a viewer exactly as tall as
+    // the recording it covers the recording's last row.
+    let clipped = view_rows < usize::from(term.rows()) || view_cols < usize::from(term.cols());
+    let rows = usize::from(term.rows()).min(view_rows.saturating_sub(1));
+    let cols = usize::from(term.cols()).min(view_cols);
+    view.add_change(Change::CursorVisibility(CursorVisibility::Hidden));
+    view.add_change(Change::AllAttributes(CellAttributes::default()));
+    view.add_change(Change::ClearScreen(ColorAttribute::Default));
+    for row in 0..rows {
+        view.add_change(Change::CursorPosition {
+            x: Position::Absolute(0),
+            y: Position::Absolute(row),
+        });
+        let mut col = 0;
+        while col < cols {
+            let Some(cell) = term.cell(row as u16, col as u16) else {
+                break;
+            };
+            let width = usize::from(cell.width().max(1));
+            if cell.is_continuation() {
+                col += 1;
+                continue;
+            }
+            if col + width > cols {
+                break;
+            }
+            view.add_change(Change::AllAttributes(attributes(cell.pen(), level)));
+            let text = term.cell_text(row as u16, col as u16);
+            view.add_change(Change::Text(if text.is_empty() {
+                " ".to_owned()
+            } else {
+                text
+            }));
+            col += width;
+        }
+    }
+    let mut status = format!(
+        " {} {} / {}  {}x",
+        if state.paused { "||" } else { ">" },
+        crate::time::duration(state.now.min(duration)),
+        crate::time::duration(duration),
+        speed_label(state.speed),
+    );
+    if clipped {
+        status.push_str(&format!("  [clipped {}x{}]", term.cols(), term.rows()));
+    }
+    if let Some(prompt) = &state.prompt {
+        status = format!(" go to (seconds, MM:SS, HH:MM:SS or end): {prompt}");
+    } else {
+        status
+            .push_str("  space pause, +/- speed, arrows PgUp PgDn Home End jump, g go to, q quit");
+    }
+    let status: String = status.chars().take(view_cols).collect();
+    let mut reverse = CellAttributes::default();
+    reverse.set_reverse(true);
+    view.add_change(Change::CursorPosition {
+        x: Position::Absolute(0),
+        y: Position::Absolute(view_rows.saturating_sub(1)),
+    });
+    view.add_change(Change::AllAttributes(reverse));
+    view.add_change(Change::Text(format!("{status:<view_cols$}")));
+    view.add_change(Change::AllAttributes(CellAttributes::default()));
+    view.flush().map_err(io::Error::other)
+}
+
+fn speed_label(speed: f64) -> String {
+    if speed >= 1.0 {
+        format!("{speed}")
+    } else {
+        format!("1/{}", (1.0 / speed).round())
+    }
+}
+
+/// A cell's rendition as termwiz attributes, its colours brought down to
+/// what the viewer's terminal shows.
+fn attributes(pen: termtape_emu::Pen, level: Option<ColorLevel>) -> CellAttributes {
+    let mut a = CellAttributes::default();
+    a.set_foreground(color(pen.fg(), level));
+    a.set_background(color(pen.bg(), level));
+    a.set_intensity(if pen.bold() {
+        Intensity::Bold
+    } else if pen.faint() {
+        Intensity::Half
+    } else {
+        Intensity::Normal
+    });
+    a.set_italic(pen.italic());
+    a.set_reverse(pen.inverse());
+    a.set_invisible(pen.hidden());
+    a.set_strikethrough(pen.strike());
+    a.set_underline(if pen.underline() == termtape_emu::Underline::None {
+        Underline::None
+    } else {
+        Underline::Single
+    });
+    a
+}
+
+/// The xterm palette's RGB value of colour `i` (0–255).
+fn palette(i: u8) -> (u8, u8, u8) {
+    const BASE: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    match i {
+        0..=15 => BASE[usize::from(i)],
+        16..=231 => {
+            let i = i - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+            (level(i / 36), level(i / 6 % 6), level(i % 6))
+        }
+        _ => {
+            let v = 8 + (i - 232) * 10;
+            (v, v, v)
+        }
+    }
+}
+
+/// The palette colour nearest to `rgb` among the first `n`.
+fn nearest(rgb: (u8, u8, u8), n: u16) -> u8 {
+    let distance = |c: (u8, u8, u8)| {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
+        d(c.0, rgb.0) + d(c.1, rgb.1) + d(c.2, rgb.2)
+    };
+    (0..n)
+        .map(|i| i as u8)
+        .min_by_key(|&i| distance(palette(i)))
+        .unwrap_or(0)
+}
+
+fn color(c: Color, level: Option<ColorLevel>) -> ColorAttribute {
+    let Some(level) = level else {
+        // A terminal without colours: attributes only.
+        return ColorAttribute::Default;
+    };
+    match (c, level) {
+        (Color::Default, _) => ColorAttribute::Default,
+        (Color::Indexed(i), ColorLevel::Sixteen) if i >= 16 => {
+            ColorAttribute::PaletteIndex(nearest(palette(i), 16))
+        }
+        (Color::Indexed(i), _) => ColorAttribute::PaletteIndex(i),
+        (Color::Rgb(r, g, b), ColorLevel::TrueColor) => {
+            ColorAttribute::TrueColorWithPaletteFallback(
+                SrgbaTuple(
+                    f32::from(r) / 255.0,
+                    f32::from(g) / 255.0,
+                    f32::from(b) / 255.0,
+                    1.0,
+                ),
+                nearest((r, g, b), 256),
+            )
+        }
+        (Color::Rgb(r, g, b), ColorLevel::TwoFiftySix) => {
+            ColorAttribute::PaletteIndex(nearest((r, g, b), 256))
+        }
+        (Color::Rgb(r, g, b), ColorLevel::Sixteen) => {
+            ColorAttribute::PaletteIndex(nearest((r, g, b), 16))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_come_down_to_what_the_terminal_shows() {
+        assert_eq!(palette(196), (255, 0, 0));
+        assert_eq!(nearest((255, 0, 0), 16), 9);
+        assert_eq!(nearest((96, 134, 176), 256), 67);
+        assert_eq!(
+            color(Color::Indexed(196), Some(ColorLevel::Sixteen)),
+            ColorAttribute::PaletteIndex(9)
+        );
+        assert_eq!(
+            color(Color::Rgb(0, 0, 0), Some(ColorLevel::TwoFiftySix)),
+            ColorAttribute::PaletteIndex(0)
+        );
+        assert_eq!(
+            color(Color::Indexed(100), Some(ColorLevel::TwoFiftySix)),
+            ColorAttribute::PaletteIndex(100)
+        );
+        assert_eq!(color(Color::Rgb(1, 2, 3), None), ColorAttribute::Default);
+        assert_eq!(speed_label(0.0625), "1/16");
+        assert_eq!(speed_label(4.0), "4");
+    }
+}
