@@ -11,7 +11,7 @@ runs=${1:-5}
 n=${2:-1000000}
 [ -S /run/systemd/journal/socket ] || { echo "no journald running" >&2; exit 1; }
 cargo build --release --locked -q --bins -p termtape-rec -p termtape-benches
-rel=target/release
+rel=${CARGO_TARGET_DIR:-target}/release
 declare -A times
 for ((i = 0; i < runs; i++)); do
   for who in tlog-rec termtape; do

@@ -13,7 +13,7 @@ runs=${1:-5}
 n=${2:-6000000}
 scripts/setup >/dev/null
 cargo build --release --locked -q --bins -p termtape-rec -p termtape-benches
-rel=target/release
+rel=${CARGO_TARGET_DIR:-target}/release
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 declare -A cmd=(
