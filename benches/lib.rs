@@ -53,3 +53,36 @@ pub fn random_bytes(bytes: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Opens a pseudo-terminal pair of 80x24: (master, slave). For the
+/// whole-process benchmarks, which give recorders a terminal as a user has.
+#[allow(unsafe_code, reason = "openpty has no safe wrapper in std")]
+pub fn open_pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: the out-pointers refer to live locals; name and termios may be
+    // null; `size` lives across the call.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty succeeded: both descriptors are open and ours.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}

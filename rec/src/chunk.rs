@@ -441,28 +441,9 @@ impl Capture for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
     use termtape_format::{Location, Message};
 
-    /// Collects messages in memory, for tests.
-    #[derive(Clone, Default)]
-    struct Memory(Rc<RefCell<Vec<String>>>);
-
-    impl Sink for Memory {
-        fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
-            Ok(())
-        }
-        fn write(&mut self, m: &Encoded<'_>) -> io::Result<()> {
-            self.0
-                .borrow_mut()
-                .push(String::from_utf8_lossy(m.json).into_owned());
-            Ok(())
-        }
-        fn finish(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sink::Memory;
 
     fn recorder(policy: Policy) -> (Recorder, Memory) {
         let header = Header {

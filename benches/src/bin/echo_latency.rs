@@ -5,7 +5,6 @@
 //! latencies' percentiles in microseconds.
 
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,7 @@ fn main() {
         eprintln!("usage: echo_latency [N] -- CMD [ARGS...]");
         std::process::exit(2);
     };
-    let (master, slave) = open_pty();
+    let (master, slave) = termtape_benches::open_pty();
     let mut child = Command::new(program)
         .args(rest)
         .stdin(Stdio::from(slave.try_clone().expect("dup")))
@@ -90,28 +89,4 @@ fn rustix_poll(fd: std::os::fd::BorrowedFd<'_>) -> libc::pollfd {
 fn poll_ready(pfd: &mut [libc::pollfd; 1]) -> bool {
     // SAFETY: one valid pollfd, a 1 ms timeout.
     unsafe { libc::poll(pfd.as_mut_ptr(), 1, 1) > 0 }
-}
-
-#[allow(unsafe_code, reason = "openpty has no safe wrapper in std")]
-fn open_pty() -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (-1, -1);
-    let size = libc::winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: the out-pointers refer to live locals; `size` lives across the call.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: openpty succeeded: both descriptors are open and ours.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }

@@ -4,7 +4,6 @@
 //! output goes to that terminal too (read and discarded here, as a fast
 //! terminal emulator would). Exits with the command's status.
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, ExitCode, Stdio};
 
 fn main() -> ExitCode {
@@ -13,7 +12,7 @@ fn main() -> ExitCode {
         eprintln!("usage: ontty CMD [ARGS...]");
         return ExitCode::from(2);
     };
-    let (master, slave) = open_pty();
+    let (master, slave) = termtape_benches::open_pty();
     // With ONTTY_OUTPUT=tty the command's output goes to the terminal too,
     // read and discarded here as fast as a terminal emulator would take it.
     let to_tty = std::env::var_os("ONTTY_OUTPUT").is_some_and(|v| v == "tty");
@@ -38,29 +37,4 @@ fn main() -> ExitCode {
             ExitCode::from(127)
         }
     }
-}
-
-#[allow(unsafe_code, reason = "openpty has no safe wrapper in std")]
-fn open_pty() -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (-1, -1);
-    let size = libc::winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: the out-pointers refer to live locals; name and termios may be
-    // null; `size` lives across the call.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: openpty succeeded: both descriptors are open and ours.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }

@@ -174,23 +174,7 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    #[derive(Clone, Default)]
-    struct Memory(Rc<RefCell<Vec<String>>>);
-
-    impl Sink for Memory {
-        fn reserve(&mut self, _: u64) -> io::Result<()> {
-            Ok(())
-        }
-        fn write(&mut self, m: &Encoded<'_>) -> io::Result<()> {
-            self.0
-                .borrow_mut()
-                .push(String::from_utf8_lossy(m.json).into_owned());
-            Ok(())
-        }
-        fn finish(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sink::Memory;
 
     /// A clock that only moves when told to, or when slept on.
     #[derive(Clone, Default)]

@@ -38,3 +38,24 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
         (**self).finish()
     }
 }
+
+/// Collects messages in memory, for tests.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Memory(pub(crate) std::rc::Rc<std::cell::RefCell<Vec<String>>>);
+
+#[cfg(test)]
+impl Sink for Memory {
+    fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn write(&mut self, m: &Encoded<'_>) -> io::Result<()> {
+        self.0
+            .borrow_mut()
+            .push(String::from_utf8_lossy(m.json).into_owned());
+        Ok(())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
