@@ -86,3 +86,37 @@ pub fn open_pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
         )
     }
 }
+
+/// Records `output` as tlog messages (80x24, tlog's payload), in reads of
+/// `read_size` bytes one millisecond apart, as a busy command produces them;
+/// hands each finished message's JSON line to `emit`.
+pub fn encode_output(output: &[u8], read_size: usize, mut emit: impl FnMut(&[u8])) {
+    use std::time::Duration;
+    use termtape_format::{DEFAULT_PAYLOAD, Encoded, Encoder, Header, Stream};
+    let header = Header {
+        host: "bench.example.com".into(),
+        rec: "0123456789abcdef0123456789abcdef-1a2b-3c4d".into(),
+        user: "root".into(),
+        term: "xterm-256color".into(),
+        session: 1,
+    };
+    let mut enc = Encoder::new(&header, DEFAULT_PAYLOAD, Duration::from_secs(1_700_000_000))
+        .expect("tlog's payload is valid");
+    let mut sink = |m: Encoded<'_>| -> Result<(), ()> {
+        emit(m.json);
+        Ok(())
+    };
+    let never = "the sink never fails";
+    enc.window(Duration::ZERO, 80, 24, &mut sink).expect(never);
+    for (i, chunk) in output.chunks(read_size).enumerate() {
+        enc.io(
+            Duration::from_millis(i as u64),
+            Stream::Output,
+            chunk,
+            &mut sink,
+        )
+        .expect(never);
+    }
+    enc.cut(&mut sink).expect(never);
+    enc.flush(&mut sink).expect(never);
+}

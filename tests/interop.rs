@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use termtape_tests::{
-    bin, corpus_dir, journal_json_messages, read_messages, require, run_ok, tlog_play,
+    bin, corpus_dir, journal_json_messages, read_messages, require, run_ok, through_pty, tlog_play,
 };
 
 /// Output no recorder may mangle: invalid UTF-8 of every kind, NUL, every
@@ -26,19 +26,6 @@ fn nasty_output() -> Vec<u8> {
     );
     b.extend_from_slice(b"\x1b[1;31mred\x1b[0m \"quotes\" back\\slash tab\there\n");
     b
-}
-
-/// What a PTY in its default mode shows for `bytes`: each newline becomes
-/// CR LF (ONLCR); nothing else changes.
-fn through_pty(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
-    for &b in bytes {
-        if b == b'\n' {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 fn termtape_cat(log: &Path, extra: &[&str]) -> Vec<u8> {

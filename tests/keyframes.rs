@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use termtape_tests::{assert_bytes_eq, bin, read_messages, run_ok, tlog_play};
+use termtape_tests::{assert_bytes_eq, bin, read_messages, run_ok, through_pty, tlog_play};
 
 /// Output of a busy session: coloured lines, a full-screen program on the
 /// alternate screen with a scroll region, back to the shell.
@@ -26,18 +26,6 @@ fn busy_output(lines: usize) -> Vec<u8> {
         }
     }
     b
-}
-
-/// What a PTY in its default mode shows for `bytes` (ONLCR).
-fn through_pty(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
-    for &b in bytes {
-        if b == b'\n' {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
 }
 
 /// Records `cat FILE` of `data` with termtape-rec and `flags`.

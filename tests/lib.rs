@@ -285,3 +285,16 @@ pub fn tlog_play_journal(rec: &str) -> std::process::Output {
         .output()
         .expect("running tlog-play")
 }
+
+/// What a PTY in its default mode shows for `bytes`: each newline becomes
+/// CR LF (ONLCR); nothing else changes.
+pub fn through_pty(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    for &b in bytes {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}

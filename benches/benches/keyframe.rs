@@ -10,9 +10,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use termtape_benches::{colour_listing, seq_output};
+use termtape_benches::{colour_listing, encode_output, seq_output};
 use termtape_emu::Terminal;
-use termtape_format::{DEFAULT_PAYLOAD, Encoded, Encoder, Header, Location, Stream};
+use termtape_format::Location;
 use termtape_keyframe::{Cadence, Keyframe, Rekeyer};
 
 /// A terminal of `cols` x `rows` after a screenful of colour listing, on
@@ -27,32 +27,10 @@ fn busy(cols: u16, rows: u16) -> Terminal {
 
 /// `output` recorded as tlog messages, one per line.
 fn messages(output: &[u8]) -> Vec<String> {
-    let header = Header {
-        host: "bench.example.com".into(),
-        rec: "0123456789abcdef0123456789abcdef-1a2b-3c4d".into(),
-        user: "root".into(),
-        term: "xterm-256color".into(),
-        session: 1,
-    };
-    let mut enc = Encoder::new(&header, DEFAULT_PAYLOAD, Duration::from_secs(1_700_000_000))
-        .expect("payload");
     let mut lines = Vec::new();
-    let mut emit = |m: Encoded<'_>| -> Result<(), ()> {
-        lines.push(String::from_utf8_lossy(m.json).trim_end().to_owned());
-        Ok(())
-    };
-    enc.window(Duration::ZERO, 80, 24, &mut emit).expect("emit");
-    for (i, chunk) in output.chunks(4096).enumerate() {
-        enc.io(
-            Duration::from_millis(i as u64),
-            Stream::Output,
-            chunk,
-            &mut emit,
-        )
-        .expect("emit");
-    }
-    enc.cut(&mut emit).expect("emit");
-    enc.flush(&mut emit).expect("emit");
+    encode_output(output, 4096, |json| {
+        lines.push(String::from_utf8_lossy(json).trim_end().to_owned())
+    });
     lines
 }
 
