@@ -100,16 +100,26 @@ pub(crate) fn decode(b: &[u8]) -> Decoded {
     Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 4)
 }
 
+/// Whether a ground-state byte ends a run of text: the controls that move
+/// to another row (LF, VT, FF), change the charset (SO, SI) or start a
+/// sequence (ESC). The other C0 controls and DEL may be taken inside text
+/// (see [`Perform::print_utf8`]).
+#[inline(always)]
+pub(crate) fn ends_text(b: u8) -> bool {
+    matches!(b, 0x0A..=0x0C | 0x0E | 0x0F | 0x1B)
+}
+
 /// What the parser asks of the screen.
 pub(crate) trait Perform {
     /// A run of printable ASCII (0x20..=0x7E) in ground state.
     fn print_ascii(&mut self, run: &[u8]);
     /// One printable character (not C0, not DEL, not C1).
     fn print(&mut self, c: char);
-    /// Text in ground state, not all ASCII: decoded with
-    /// [`decode`] (C1 controls ignored, malformed input as U+FFFD) and printed
-    /// up to the first C0 control or DEL, or up to a character cut by the end
-    /// of `bytes`. Returns the bytes consumed.
+    /// Text in ground state: decoded with [`decode`] (C1 controls ignored,
+    /// malformed input as U+FFFD) and printed up to a character cut by the
+    /// end of `bytes` or up to a control, which it may also carry out itself
+    /// and go on unless [`ends_text`] says otherwise (DEL ignored, the other
+    /// C0 controls as `execute` would). Returns the bytes consumed.
     fn print_utf8(&mut self, bytes: &[u8]) -> usize;
     /// A C0 control (0x00..=0x1F).
     fn execute(&mut self, byte: u8);
@@ -242,14 +252,18 @@ impl Parser {
                 while i < len && (0x20..0x7F).contains(&bytes[i]) {
                     i += 1;
                 }
-                // A short run of ASCII followed by other text goes with that
-                // text: one call instead of two (random input is mostly such
-                // short runs).
-                if i > start && (i - start >= 16 || i == len || bytes[i] < 0x80) {
+                // A short run of ASCII followed by other text, or by a
+                // control that text may carry, goes with what follows: one
+                // call instead of two (random input is mostly such short runs).
+                // A run up to CR is a line's end, which the ASCII path takes
+                // fastest.
+                if i > start
+                    && (i - start >= 16 || i == len || ends_text(bytes[i]) || bytes[i] == b'\r')
+                {
                     p.print_ascii(&bytes[start..i]);
                     continue;
                 }
-                if bytes[i] >= 0x80 {
+                if bytes[i] >= 0x80 || i > start {
                     i = start;
                     // A run of non-ASCII text, up to the next control: the
                     // screen decodes it as it prints it (one pass, no buffer

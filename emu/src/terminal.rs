@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use crate::cell::{self, Cell, Color, MARKS, Pen, SPACER, Underline, WIDE};
 use crate::charset::Charset;
 use crate::grid::Row;
-use crate::parser::{Decoded, Params, Parser, Perform, decode};
+use crate::parser::{Decoded, Params, Parser, Perform, decode, ends_text};
 use crate::width::char_width;
 
 /// The widest terminal accepted; larger sizes are clamped.
@@ -371,18 +371,20 @@ impl Core {
             }
             let r = self.row as usize;
             let mut col = self.col as usize;
+            // The end of the cells written so far, for `Row::touch`.
+            let mut written = col;
             let mut last = None;
+            // A control came after the last character printed: REP has
+            // nothing to repeat.
+            let mut controlled = false;
             let row = if self.alt_active {
                 &mut self.alternate[r]
             } else {
                 &mut self.primary[r]
             };
-            // Only the first cell can split a wide character on its left; each
-            // later one starts where the previous one ended.
-            row.break_at(col, bg);
             // Marks are sorted by column: when none is at or after the cursor,
             // none of the cells this loop writes has any.
-            let marks = row.marks.last().is_some_and(|m| m.col as usize >= col);
+            let mut marks = row.marks.last().is_some_and(|m| m.col as usize >= col);
             let cells = &mut row.cells[..];
             let cols = cells.len();
             loop {
@@ -404,8 +406,38 @@ impl Core {
                     };
                     (c, 1)
                 } else if class == STOP {
-                    stop = true;
-                    break;
+                    // The controls that stay on this row and leave printing
+                    // as it is are done here: returning to the parser for
+                    // each costs more than the control itself, and random
+                    // or binary output holds one every eight bytes.
+                    match b {
+                        // DEL is ignored, as the parser would.
+                        0x7F => {
+                            i += 1;
+                            continue;
+                        }
+                        // BS and CR: the cursor moves back over cells that
+                        // may hold marks (the spacer check below covers a
+                        // wide character's right half).
+                        0x08 | 0x0D => {
+                            written = written.max(col);
+                            col = if b == 0x08 { col.saturating_sub(1) } else { 0 };
+                            marks = !row.marks.is_empty();
+                        }
+                        0x09 => {
+                            col = (col + 1..cols).find(|&c| self.tabs[c]).unwrap_or(cols - 1);
+                        }
+                        _ if ends_text(b) => {
+                            stop = true;
+                            break;
+                        }
+                        // The rest do nothing in xterm.
+                        _ => {}
+                    }
+                    i += 1;
+                    last = None;
+                    controlled = true;
+                    continue;
                 } else {
                     match decode(&bytes[i..]) {
                         Decoded::Char(c, k) => {
@@ -437,7 +469,11 @@ impl Core {
                 // The cells written, as one slice: one bounds check for all
                 // the accesses below.
                 let dst = &mut cells[col..end];
-                if marks && (dst[0].flags | dst[w - 1].flags) & MARKS != 0 {
+                // The right half of a wide character (its left half is
+                // blanked), or marks to drop.
+                if dst[0].flags & SPACER != 0
+                    || (marks && (dst[0].flags | dst[w - 1].flags) & MARKS != 0)
+                {
                     slow = Some((c, w));
                     break;
                 }
@@ -460,7 +496,7 @@ impl Core {
                     break;
                 }
             }
-            row.touch(col);
+            row.touch(written.max(col));
             if let Some((c, at)) = last {
                 self.last = Some(LastPrint {
                     raw: c,
@@ -469,6 +505,8 @@ impl Core {
                     width: (col - at) as u8,
                     ss: 0,
                 });
+            } else if controlled {
+                self.last = None;
             }
             if col == cols {
                 col -= 1;
