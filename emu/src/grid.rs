@@ -34,11 +34,20 @@ impl Marks {
         m
     }
 
+    #[inline]
     fn push(&mut self, c: char) {
         if (self.count as usize) < MAX_MARKS {
-            let n = c.encode_utf8(&mut self.buf[self.len as usize..]).len();
-            self.len += n as u8;
-            self.count += 1;
+            // Encoded aside and copied: four bytes always fit after fewer
+            // than `MAX_MARKS` characters, which the compiler cannot see
+            // through `encode_utf8` into the rest of the buffer.
+            let mut utf8 = [0; 4];
+            let n = c.encode_utf8(&mut utf8).len();
+            let at = self.len as usize;
+            if let Some(dst) = self.buf.get_mut(at..at + n) {
+                dst.copy_from_slice(&utf8[..n]);
+                self.len += n as u8;
+                self.count += 1;
+            }
         }
     }
 
@@ -46,6 +55,24 @@ impl Marks {
         // Only whole characters are ever written, so this never fails.
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
     }
+}
+
+/// Adds combining mark `c` to the cell at `col` of a row's `cells` and `marks`
+/// (see [`Row::add_mark`], which also marks the row written; the text loop
+/// holding the cells borrowed does that itself).
+#[inline]
+pub(crate) fn add_mark(marks: &mut Vec<Marks>, cells: &mut [Cell], col: usize, c: char) {
+    // Marks mostly come left to right: try the end before searching.
+    match marks.last_mut() {
+        Some(m) if m.col as usize == col => m.push(c),
+        Some(m) if (m.col as usize) < col => marks.push(Marks::new(col as u16, c)),
+        None => marks.push(Marks::new(col as u16, c)),
+        Some(_) => match marks.binary_search_by_key(&(col as u16), |m| m.col) {
+            Ok(i) => marks[i].push(c),
+            Err(i) => marks.insert(i, Marks::new(col as u16, c)),
+        },
+    }
+    cells[col].flags |= MARKS;
 }
 
 /// A row's worth of default blanks, to copy from.
@@ -111,17 +138,7 @@ impl Row {
     }
 
     pub(crate) fn add_mark(&mut self, col: usize, c: char) {
-        // Marks mostly come left to right: try the end before searching.
-        match self.marks.last_mut() {
-            Some(m) if m.col as usize == col => m.push(c),
-            Some(m) if (m.col as usize) < col => self.marks.push(Marks::new(col as u16, c)),
-            None => self.marks.push(Marks::new(col as u16, c)),
-            Some(_) => match self.marks.binary_search_by_key(&(col as u16), |m| m.col) {
-                Ok(i) => self.marks[i].push(c),
-                Err(i) => self.marks.insert(i, Marks::new(col as u16, c)),
-            },
-        }
-        self.cells[col].flags |= MARKS;
+        add_mark(&mut self.marks, &mut self.cells, col, c);
         self.touch(col + 1);
     }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::cell::{self, Cell, Color, MARKS, Pen, SPACER, Underline, WIDE};
 use crate::charset::Charset;
-use crate::grid::Row;
+use crate::grid::{self, Row};
 use crate::parser::{Decoded, Params, Parser, Perform, decode, ends_text};
 use crate::width::char_width;
 
@@ -353,7 +353,6 @@ impl Core {
     /// through a buffer, a fifth of the instructions spent on CJK text.
     fn print_utf8_fast(&mut self, bytes: &[u8]) -> usize {
         let pen = self.pen;
-        let bg = pen.bg;
         let len = bytes.len();
         let mut i = 0;
         loop {
@@ -374,9 +373,9 @@ impl Core {
             // The end of the cells written so far, for `Row::touch`.
             let mut written = col;
             let mut last = None;
-            // A control came after the last character printed: REP has
-            // nothing to repeat.
-            let mut controlled = false;
+            // A control or a combining mark came after the last character
+            // printed: REP has nothing to repeat.
+            let mut forget_last = false;
             let row = if self.alt_active {
                 &mut self.alternate[r]
             } else {
@@ -436,7 +435,7 @@ impl Core {
                     }
                     i += 1;
                     last = None;
-                    controlled = true;
+                    forget_last = true;
                     continue;
                 } else {
                     match decode(&bytes[i..]) {
@@ -458,12 +457,29 @@ impl Core {
                         }
                     }
                 };
+                if w == 0 {
+                    // A combining mark goes on the character before, as
+                    // `add_mark` does it (no pending wrap here: the cursor
+                    // is past that character).
+                    if col > 0 {
+                        let at = if cells[col - 1].flags & SPACER != 0 {
+                            col - 2
+                        } else {
+                            col - 1
+                        };
+                        grid::add_mark(&mut row.marks, cells, at, c);
+                        marks = true;
+                    }
+                    last = None;
+                    forget_last = true;
+                    continue;
+                }
                 let end = col + w;
-                // Anything unusual is left to `print_char`: a combining mark,
-                // a character that does not fit, half a wide character to
-                // blank on the right, combining marks to drop.
-                if w == 0 || end > cols || cells.get(end).is_some_and(|n| n.flags & SPACER != 0) {
-                    slow = Some((c, w));
+                // Anything unusual is left to `print_char`: a character that
+                // does not fit, half a wide character to blank on the right,
+                // combining marks to drop.
+                if end > cols || cells.get(end).is_some_and(|n| n.flags & SPACER != 0) {
+                    slow = Some(c);
                     break;
                 }
                 // The cells written, as one slice: one bounds check for all
@@ -474,7 +490,7 @@ impl Core {
                 if dst[0].flags & SPACER != 0
                     || (marks && (dst[0].flags | dst[w - 1].flags) & MARKS != 0)
                 {
-                    slow = Some((c, w));
+                    slow = Some(c);
                     break;
                 }
                 // Field by field: see `Row::put`.
@@ -505,7 +521,7 @@ impl Core {
                     width: (col - at) as u8,
                     ss: 0,
                 });
-            } else if controlled {
+            } else if forget_last {
                 self.last = None;
             }
             if col == cols {
@@ -513,15 +529,8 @@ impl Core {
                 self.pending_wrap = self.modes.autowrap;
             }
             self.col = col as u16;
-            match slow {
-                // A combining mark: what `print_char` would do, without
-                // working out the width again.
-                Some((c, 0)) => {
-                    self.add_mark(c);
-                    self.last = None;
-                }
-                Some((c, _)) => self.print_char(c),
-                None => {}
+            if let Some(c) = slow {
+                self.print_char(c);
             }
             if stop || i == len {
                 return i;
