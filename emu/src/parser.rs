@@ -100,13 +100,12 @@ pub(crate) fn decode(b: &[u8]) -> Decoded {
     Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 4)
 }
 
-/// Whether a ground-state byte ends a run of text: the controls that move
-/// to another row (LF, VT, FF), change the charset (SO, SI) or start a
-/// sequence (ESC). The other C0 controls and DEL may be taken inside text
-/// (see [`Perform::print_utf8`]).
+/// Whether a ground-state byte ends a run of text: the controls that
+/// change the charset (SO, SI) or start a sequence (ESC). The other C0
+/// controls and DEL may be taken inside text (see [`Perform::print_utf8`]).
 #[inline(always)]
 pub(crate) fn ends_text(b: u8) -> bool {
-    matches!(b, 0x0A..=0x0C | 0x0E | 0x0F | 0x1B)
+    matches!(b, 0x0E | 0x0F | 0x1B)
 }
 
 /// What the parser asks of the screen.
@@ -255,10 +254,13 @@ impl Parser {
                 // A short run of ASCII followed by other text, or by a
                 // control that text may carry, goes with what follows: one
                 // call instead of two (random input is mostly such short runs).
-                // A run up to CR is a line's end, which the ASCII path takes
-                // fastest.
+                // A run up to CR or LF is a line's end, which the ASCII path
+                // takes fastest.
                 if i > start
-                    && (i - start >= 16 || i == len || ends_text(bytes[i]) || bytes[i] == b'\r')
+                    && (i - start >= 16
+                        || i == len
+                        || ends_text(bytes[i])
+                        || matches!(bytes[i], b'\r' | b'\n'))
                 {
                     p.print_ascii(&bytes[start..i]);
                     continue;

@@ -360,6 +360,8 @@ impl Core {
             // whether the text ended (at a control or a cut character).
             let mut slow = None;
             let mut stop = false;
+            // The text went on on the next row (LF, VT, FF).
+            let mut newline = false;
             if self.pending_wrap {
                 match next_char(bytes, &mut i) {
                     Next::Char(c) => self.print_char(c),
@@ -391,14 +393,19 @@ impl Core {
                     stop = true;
                     break;
                 };
-                // Single bytes (printable ASCII, and the bytes that cannot
-                // start a character) take one column whatever they are: one
-                // test, then a select rather than a branch, which random or
-                // mis-encoded input would mispredict every other byte.
-                let class = BYTE_CLASS[b as usize];
-                let (c, w) = if class <= BAD {
+                let (class, lo, hi) = TEXT_BYTES[b as usize];
+                // One byte taking one column: printable ASCII, a byte that
+                // cannot start a character, or a lead byte whose next byte
+                // cannot follow it (most lead bytes in random or
+                // mis-encoded input). One test for them all, then a select
+                // rather than a branch: these cases come mixed at random in
+                // such input, and a branch among them would mispredict. (At
+                // the end of the input a lead byte takes the decoder's path,
+                // which waits for the rest.)
+                let next = bytes.get(i + 1).copied().unwrap_or(lo);
+                let (c, w) = if (next < lo) | (next > hi) {
                     i += 1;
-                    let c = if class == ASCII {
+                    let c = if b < 0x80 {
                         b as char
                     } else {
                         char::REPLACEMENT_CHARACTER
@@ -425,6 +432,13 @@ impl Core {
                         }
                         0x09 => {
                             col = (col + 1..cols).find(|&c| self.tabs[c]).unwrap_or(cols - 1);
+                        }
+                        // LF, VT, FF: to the next row, after this one is
+                        // left in order below.
+                        0x0A..=0x0C => {
+                            i += 1;
+                            newline = true;
+                            break;
                         }
                         _ if ends_text(b) => {
                             stop = true;
@@ -531,6 +545,9 @@ impl Core {
             self.col = col as u16;
             if let Some(c) = slow {
                 self.print_char(c);
+            }
+            if newline {
+                self.execute(bytes[i - 1]);
             }
             if stop || i == len {
                 return i;
@@ -1138,25 +1155,27 @@ impl Core {
     }
 }
 
-/// Byte classes for ground-state text: printable ASCII, a byte that can
-/// never start a UTF-8 character, a C0 control or DEL, a lead byte.
-const ASCII: u8 = 0;
-const BAD: u8 = 1;
-const STOP: u8 = 2;
-const LEAD: u8 = 3;
+/// Byte classes for ground-state text: a C0 control or DEL, or text.
+const STOP: u8 = 0;
+const TEXT: u8 = 1;
 
-static BYTE_CLASS: [u8; 256] = {
-    let mut t = [LEAD; 256];
+/// Per byte of ground-state text: its class and, for a byte that starts a
+/// character of more than one byte, the range the next byte must be in
+/// (which rules out overlong forms, surrogates and values past U+10FFFF);
+/// the range is empty for single bytes and full for controls.
+static TEXT_BYTES: [(u8, u8, u8); 256] = {
+    let mut t = [(TEXT, 1, 0); 256];
     let mut b = 0;
     while b < 256 {
-        t[b] = if b < 0x20 || b == 0x7F {
-            STOP
-        } else if b < 0x80 {
-            ASCII
-        } else if b < 0xC2 || b > 0xF4 {
-            BAD
-        } else {
-            LEAD
+        t[b] = match b {
+            // Never a single column: the range is full.
+            0x00..=0x1F | 0x7F => (STOP, 0, 0xFF),
+            0xC2..=0xDF | 0xE1..=0xEC | 0xEE | 0xEF | 0xF1..=0xF3 => (TEXT, 0x80, 0xBF),
+            0xE0 => (TEXT, 0xA0, 0xBF),
+            0xED => (TEXT, 0x80, 0x9F),
+            0xF0 => (TEXT, 0x90, 0xBF),
+            0xF4 => (TEXT, 0x80, 0x8F),
+            _ => (TEXT, 1, 0),
         };
         b += 1;
     }
