@@ -10,7 +10,7 @@ use crate::cell::{self, Cell, Color, MARKS, Pen, SPACER, Underline, WIDE};
 use crate::charset::Charset;
 use crate::grid::{self, Row};
 use crate::parser::{Decoded, Params, Parser, Perform, decode, ends_text};
-use crate::width::char_width;
+use crate::width::columns;
 
 /// The widest terminal accepted; larger sizes are clamped.
 pub const MAX_COLS: u16 = 1024;
@@ -250,12 +250,12 @@ impl Core {
     #[inline]
     fn print_wide_or_other(&mut self, c: char) {
         let ss = std::mem::take(&mut self.ss);
-        match char_width(c) {
-            Some(0) => {
+        match columns(c) {
+            0 => {
                 self.add_mark(c);
                 self.last = None;
             }
-            w => self.put_char(c, w.unwrap_or(1).min(2), c, ss),
+            w => self.put_char(c, w, c, ss),
         }
     }
 
@@ -268,12 +268,12 @@ impl Core {
             self.charsets[self.gl as usize]
         };
         let ch = if (c as u32) < 0x7F { set.map(c) } else { c };
-        match char_width(ch) {
-            Some(0) => {
+        match columns(ch) {
+            0 => {
                 self.add_mark(ch);
                 self.last = None;
             }
-            w => self.put_char(ch, w.unwrap_or(1).min(2), c, ss),
+            w => self.put_char(ch, w, c, ss),
         }
     }
 
@@ -393,7 +393,7 @@ impl Core {
                     stop = true;
                     break;
                 };
-                let (class, lo, hi) = TEXT_BYTES[b as usize];
+                let TextByte { class, lo, span } = TEXT_BYTES[b as usize];
                 // One byte taking one column: printable ASCII, a byte that
                 // cannot start a character, or a lead byte whose next byte
                 // cannot follow it (most lead bytes in random or
@@ -402,8 +402,15 @@ impl Core {
                 // such input, and a branch among them would mispredict. (At
                 // the end of the input a lead byte takes the decoder's path,
                 // which waits for the rest.)
-                let next = bytes.get(i + 1).copied().unwrap_or(lo);
-                let (c, w) = if (next < lo) | (next > hi) {
+                // Past the end of the input, a lead byte's next byte may be
+                // anything (the decoder then waits for it); any other byte
+                // is complete.
+                let next = bytes
+                    .get(i + 1)
+                    .map_or(lo | u16::from(span == 0), |&n| u16::from(n));
+                // One comparison (`next - lo <= span`, unsigned) rather than
+                // two, which the compiler would make two branches.
+                let (c, w) = if next.wrapping_sub(lo) > span {
                     i += 1;
                     let c = if b < 0x80 {
                         b as char
@@ -459,7 +466,7 @@ impl Core {
                                 // C1 controls are ignored.
                                 continue;
                             }
-                            (c, char_width(c).unwrap_or(1).min(2))
+                            (c, columns(c))
                         }
                         Decoded::Invalid(k) => {
                             i += k;
@@ -1159,24 +1166,37 @@ impl Core {
 const STOP: u8 = 0;
 const TEXT: u8 = 1;
 
-/// Per byte of ground-state text: its class and, for a byte that starts a
-/// character of more than one byte, the range the next byte must be in
-/// (which rules out overlong forms, surrogates and values past U+10FFFF);
-/// the range is empty for single bytes and full for controls.
-static TEXT_BYTES: [(u8, u8, u8); 256] = {
-    let mut t = [(TEXT, 1, 0); 256];
+/// What the text loop needs to know of a byte: its class and, for a byte
+/// that starts a character of more than one byte, the range the next byte
+/// must be in (which rules out overlong forms, surrogates and values past
+/// U+10FFFF), as its lowest value and its span. The range holds only 0x100
+/// (no byte) for single bytes, and every byte for controls.
+#[derive(Clone, Copy)]
+struct TextByte {
+    class: u8,
+    lo: u16,
+    span: u16,
+}
+
+static TEXT_BYTES: [TextByte; 256] = {
+    let single = TextByte {
+        class: TEXT,
+        lo: 0x100,
+        span: 0,
+    };
+    let mut t = [single; 256];
     let mut b = 0;
     while b < 256 {
-        t[b] = match b {
-            // Never a single column: the range is full.
+        let (class, lo, span) = match b {
             0x00..=0x1F | 0x7F => (STOP, 0, 0xFF),
-            0xC2..=0xDF | 0xE1..=0xEC | 0xEE | 0xEF | 0xF1..=0xF3 => (TEXT, 0x80, 0xBF),
-            0xE0 => (TEXT, 0xA0, 0xBF),
-            0xED => (TEXT, 0x80, 0x9F),
-            0xF0 => (TEXT, 0x90, 0xBF),
-            0xF4 => (TEXT, 0x80, 0x8F),
-            _ => (TEXT, 1, 0),
+            0xC2..=0xDF | 0xE1..=0xEC | 0xEE | 0xEF | 0xF1..=0xF3 => (TEXT, 0x80, 0x3F),
+            0xE0 => (TEXT, 0xA0, 0x1F),
+            0xED => (TEXT, 0x80, 0x1F),
+            0xF0 => (TEXT, 0x90, 0x2F),
+            0xF4 => (TEXT, 0x80, 0x0F),
+            _ => (TEXT, 0x100, 0),
         };
+        t[b] = TextByte { class, lo, span };
         b += 1;
     }
     t
