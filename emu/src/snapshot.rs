@@ -319,16 +319,19 @@ impl Terminal {
     pub fn snapshot(&self) -> String {
         let c = &self.core;
         let cols = c.cols as usize;
+        let alt_used = c.alt_active
+            || c.saved[1] != Saved::default()
+            || c.alternate.iter().any(|r| !r.is_blank());
+        // Room for two bytes a cell on each screen drawn: a busy screen's
+        // text and colour changes, without growing the string on the way.
+        let screens = if alt_used { 2 } else { 1 };
         let mut w = Writer {
-            out: String::with_capacity(256 + cols * c.rows as usize * 2),
+            out: String::with_capacity(256 + screens * cols * c.rows as usize * 2),
             pen: Pen::default(),
             printed_at: 0,
         };
         w.out.push_str("\x1bc");
         let shift = c.last.filter(|l| c.modes.insert && l.width > 0);
-        let alt_used = c.alt_active
-            || c.saved[1] != Saved::default()
-            || c.alternate.iter().any(|r| !r.is_blank());
         if alt_used {
             w.out.push_str("\x1b[?47h");
             w.draw(&c.alternate, shift.filter(|_| c.alt_active));
