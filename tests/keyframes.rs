@@ -511,3 +511,45 @@ fn play_on_a_terminal_draws_the_screen_and_jumps_through_keyframes() {
     tmux.run(&["send-keys", "-t", "kf", "q"]);
     wait_for(&tmux, "played 0");
 }
+
+#[test]
+fn play_on_a_terminal_cuts_long_pauses_and_says_when_keyframes_are_missing() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // tlog's format, as tlog writes it (no keyframes): "first", an hour's
+    // pause, "last".
+    let log = dir.path().join("pause.log");
+    std::fs::write(
+        &log,
+        concat!(
+            r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","session":1,"id":1,"pos":0,"#,
+            r#""timing":"=80x24>7+3600000>4","in_txt":"","in_bin":[],"out_txt":"first\r\nlast","out_bin":[]}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let tmux = Tmux {
+        socket: dir.path().join("tmux.sock"),
+    };
+    run_ok(
+        tmux.cmd()
+            .arg("-f")
+            .arg(&conf)
+            .args(["new-session", "-d", "-s", "kf", "-x", "160", "-y", "30"])
+            .env("TERM", "xterm-256color")
+            .arg(format!(
+                "{} play --max-pause 0.2 {}; echo played $?; sleep 30",
+                bin("termtape").display(),
+                log.display()
+            )),
+    );
+    tmux.run(&["set", "-g", "window-size", "manual"]);
+    wait_for(&tmux, "[no keyframes: jumps replay from the start");
+    // The hour is cut to 0.2 s: the end is reached at once.
+    let pane = wait_for(&tmux, "1:00:00.000 / 1:00:00.000");
+    assert!(pane.contains("first") && pane.contains("last"), "{pane}");
+    tmux.run(&["send-keys", "-t", "kf", "q"]);
+    wait_for(&tmux, "played 0");
+}

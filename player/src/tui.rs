@@ -32,9 +32,20 @@ use crate::source::Source;
 /// The slowest and fastest playback.
 const SPEEDS: (f64, f64) = (1.0 / 16.0, 16.0);
 
-/// Plays the recording in file `path` on the terminal, from `start`, at
-/// `speed`, until the viewer quits.
-pub fn play(path: &Path, query: &Query, start: At, speed: f64) -> io::Result<()> {
+/// How playback starts and goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Playback {
+    /// The moment to start at.
+    pub start: At,
+    /// Recording time per wall-clock time: 2.0 plays twice as fast.
+    pub speed: f64,
+    /// Pauses longer than this are cut to it.
+    pub max_pause: Option<Duration>,
+}
+
+/// Plays the recording in file `path` on the terminal, as `playback` says,
+/// until the viewer quits.
+pub fn play(path: &Path, query: &Query, playback: Playback) -> io::Result<()> {
     let mut timeline = Timeline::open(path, query)?;
     let (caps, level) = capabilities().map_err(io::Error::other)?;
     let mut terminal = new_terminal(caps).map_err(io::Error::other)?;
@@ -43,7 +54,7 @@ pub fn play(path: &Path, query: &Query, start: At, speed: f64) -> io::Result<()>
         .enter_alternate_screen()
         .map_err(io::Error::other)?;
     let mut view = BufferedTerminal::new(terminal).map_err(io::Error::other)?;
-    let result = run(&mut view, &mut timeline, level, start, speed);
+    let result = run(&mut view, &mut timeline, level, playback);
     let terminal = view.terminal();
     let _ = terminal.exit_alternate_screen();
     let _ = terminal.set_cooked_mode();
@@ -89,6 +100,9 @@ struct Timeline {
     query: Query,
     /// Milliseconds from the start to the last packet.
     duration: u64,
+    /// Whether the recording has keyframes; without, every jump replays it
+    /// from the start.
+    keyframed: bool,
 }
 
 /// The packets after a moment, in order.
@@ -106,9 +120,11 @@ impl Timeline {
             path: path.to_owned(),
             query: query.clone(),
             duration: 0,
+            keyframed: true,
         };
         // The last packet's time: read forward from the last keyframe.
-        let (_, mut forward) = timeline.seek_after(u64::MAX, 0)?;
+        let (_, mut forward, keyframed) = timeline.seek_with(u64::MAX, 0)?;
+        timeline.keyframed = keyframed;
         while let Some((_, t)) = forward.next() {
             timeline.duration = t.at;
         }
@@ -117,18 +133,20 @@ impl Timeline {
 
     /// The screen at `at` ms, and the packets after it.
     fn seek(&self, at: u64) -> io::Result<(Emulator, Forward)> {
-        self.seek_after(at, at)
+        let (term, forward, _) = self.seek_with(at, at)?;
+        Ok((term, forward))
     }
 
-    /// The screen at `at` ms, and the packets after `after` ms from the
-    /// place it was found on.
-    fn seek_after(&self, at: u64, after: u64) -> io::Result<(Emulator, Forward)> {
+    /// The screen at `at` ms, the packets after `after` ms from the place it
+    /// was found on, and whether a keyframe was that place.
+    fn seek_with(&self, at: u64, after: u64) -> io::Result<(Emulator, Forward, bool)> {
         let source = Source::File(self.path.clone());
         let (term, method) =
             screen_at(&source, &self.query, At::Ms(at), |_| {}).map_err(io::Error::other)?;
-        let offset = match method {
-            Method::Keyframe { offset, .. } => offset,
-            Method::Replay(_) | Method::JournalKeyframe { .. } => 0,
+        let (offset, keyframed) = match method {
+            Method::Keyframe { offset, .. } => (offset, true),
+            Method::Replay(_) => (0, false),
+            Method::JournalKeyframe { .. } => (0, true),
         };
         let mut file = File::open(&self.path)?;
         file.seek(SeekFrom::Start(offset))?;
@@ -139,7 +157,7 @@ impl Timeline {
             after,
             queue: VecDeque::new(),
         };
-        Ok((term, forward))
+        Ok((term, forward, keyframed))
     }
 }
 
@@ -190,12 +208,17 @@ struct State {
     anchor: Instant,
     speed: f64,
     paused: bool,
+    /// Pauses longer than this many ms are cut to it.
+    max_pause: Option<u64>,
+    /// Recording time of the last packet shown (or of the jump), ms: where
+    /// the pause before the next one started.
+    last_at: u64,
     /// A time being typed after `g`.
     prompt: Option<String>,
 }
 
 impl State {
-    fn new(timeline: &Timeline, at: u64, speed: f64) -> io::Result<State> {
+    fn new(timeline: &Timeline, at: u64, speed: f64, max_pause: Option<u64>) -> io::Result<State> {
         let at = at.min(timeline.duration);
         let (term, mut forward) = timeline.seek(at)?;
         let pending = forward.next();
@@ -207,14 +230,16 @@ impl State {
             anchor: Instant::now(),
             speed,
             paused: false,
+            max_pause,
+            last_at: at,
             prompt: None,
         })
     }
 
-    /// Jumps to `at` ms, keeping speed and pause.
+    /// Jumps to `at` ms, keeping speed, pause and the pause limit.
     fn jump(&mut self, timeline: &Timeline, at: u64) -> io::Result<()> {
         let (speed, paused) = (self.speed, self.paused);
-        *self = State::new(timeline, at, speed)?;
+        *self = State::new(timeline, at, speed, self.max_pause)?;
         self.paused = paused;
         Ok(())
     }
@@ -230,21 +255,30 @@ impl State {
 
     /// Applies the packets due; true if any was.
     fn advance(&mut self, duration: u64) -> bool {
-        let clock = self.clock().min(duration);
         let mut any = false;
-        while let Some((_, t)) = self.pending.as_ref() {
-            if t.at > clock {
-                break;
+        loop {
+            let clock = self.clock().min(duration);
+            while let Some((_, t)) = self.pending.as_ref() {
+                if t.at > clock {
+                    break;
+                }
+                self.screen.apply(&t.packet);
+                self.last_at = t.at;
+                any = true;
+                self.pending = self.forward.next();
             }
-            self.screen.apply(&t.packet);
-            any = true;
-            self.pending = self.forward.next();
+            if !self.paused {
+                self.now = clock;
+                self.anchor = Instant::now();
+            }
+            // A pause that has lasted the limit: on to the next packet.
+            match (&self.pending, self.max_pause) {
+                (Some((_, t)), Some(max)) if !self.paused && clock >= self.last_at + max => {
+                    self.now = t.at;
+                }
+                _ => return any,
+            }
         }
-        if !self.paused {
-            self.now = clock;
-            self.anchor = Instant::now();
-        }
-        any
     }
 
     /// Applies the next message's packets (while paused).
@@ -260,6 +294,7 @@ impl State {
             }
             self.screen.apply(&t.packet);
             self.now = self.now.max(t.at);
+            self.last_at = t.at;
             self.pending = self.forward.next();
         }
     }
@@ -268,7 +303,10 @@ impl State {
     fn wait(&self) -> Duration {
         match (&self.pending, self.paused) {
             (Some((_, t)), false) => {
-                let ms = t.at.saturating_sub(self.clock()) as f64 / self.speed;
+                let due = self
+                    .max_pause
+                    .map_or(t.at, |max| t.at.min(self.last_at + max));
+                let ms = due.saturating_sub(self.clock()) as f64 / self.speed;
                 Duration::from_secs_f64(ms / 1000.0).min(Duration::from_millis(250))
             }
             _ => Duration::from_millis(250),
@@ -280,14 +318,15 @@ fn run<T: Terminal>(
     view: &mut BufferedTerminal<T>,
     timeline: &mut Timeline,
     level: Option<ColorLevel>,
-    start: At,
-    speed: f64,
+    playback: Playback,
 ) -> io::Result<()> {
-    let start = match start {
+    let start = match playback.start {
         At::Ms(ms) => ms,
         At::End => timeline.duration,
     };
-    let mut state = State::new(timeline, start, speed.clamp(SPEEDS.0, SPEEDS.1))?;
+    let max_pause = playback.max_pause.map(|d| d.as_millis() as u64);
+    let speed = playback.speed.clamp(SPEEDS.0, SPEEDS.1);
+    let mut state = State::new(timeline, start, speed, max_pause)?;
     state.advance(timeline.duration);
     let mut dirty = true;
     loop {
@@ -295,7 +334,7 @@ fn run<T: Terminal>(
             dirty = true;
         }
         if dirty || !state.paused {
-            draw(view, &state, timeline.duration, level)?;
+            draw(view, &state, timeline, level)?;
             dirty = false;
         }
         let event = view
@@ -392,9 +431,10 @@ fn handle(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<b
 fn draw<T: Terminal>(
     view: &mut BufferedTerminal<T>,
     state: &State,
-    duration: u64,
+    timeline: &Timeline,
     level: Option<ColorLevel>,
 ) -> io::Result<()> {
+    let duration = timeline.duration;
     let (view_cols, view_rows) = view.dimensions();
     let term = state.screen.terminal(None);
     // The status line takes the last row; on a viewer exactly as tall as
@@ -442,6 +482,11 @@ fn draw<T: Terminal>(
     );
     if clipped {
         status.push_str(&format!("  [clipped {}x{}]", term.cols(), term.rows()));
+    }
+    if !timeline.keyframed {
+        status.push_str(
+            "  [no keyframes: jumps replay from the start; `termtape keyframe` adds them]",
+        );
     }
     if let Some(prompt) = &state.prompt {
         status = format!(" go to (seconds, MM:SS, HH:MM:SS or end): {prompt}");
@@ -596,5 +641,63 @@ mod tests {
         assert_eq!(color(Color::Rgb(1, 2, 3), None), ColorAttribute::Default);
         assert_eq!(speed_label(0.0625), "1/16");
         assert_eq!(speed_label(4.0), "4");
+    }
+
+    /// "a", an hour's pause, "b": a recording without keyframes.
+    fn hour_pause() -> (tempfile::TempDir, Timeline) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("pause.log");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","session":1,"id":1,"pos":0,"#,
+                r#""timing":"=10x2>1+3600000>1","in_txt":"","in_bin":[],"out_txt":"ab","out_bin":[]}"#,
+                "\n"
+            ),
+        )
+        .expect("write the recording");
+        let timeline = Timeline::open(&path, &Query::default()).expect("open the recording");
+        (dir, timeline)
+    }
+
+    /// Lets `ms` of wall-clock time pass for the playback clock.
+    fn elapse(state: &mut State, ms: u64) {
+        state.anchor -= Duration::from_millis(ms);
+    }
+
+    #[test]
+    fn a_pause_longer_than_the_limit_is_cut_to_it() {
+        let (_dir, timeline) = hour_pause();
+        assert_eq!(timeline.duration, 3_600_000);
+        assert!(!timeline.keyframed);
+
+        let mut state = State::new(&timeline, 0, 1.0, Some(100)).expect("start");
+        state.advance(timeline.duration);
+        assert_eq!(state.screen.terminal(None).row_text(0), "a");
+        // Until the limit, the pause is played as recorded; the next packet
+        // is due at the limit.
+        elapse(&mut state, 60);
+        state.advance(timeline.duration);
+        assert_eq!(state.screen.terminal(None).row_text(0), "a");
+        assert!(state.wait() <= Duration::from_millis(40));
+        elapse(&mut state, 50);
+        state.advance(timeline.duration);
+        assert_eq!(state.screen.terminal(None).row_text(0), "ab");
+        assert!(state.now >= 3_600_000);
+
+        // Without a limit the hour is waited for.
+        let mut state = State::new(&timeline, 0, 1.0, None).expect("start");
+        elapse(&mut state, 60_000);
+        state.advance(timeline.duration);
+        assert_eq!(state.screen.terminal(None).row_text(0), "a");
+        assert_eq!(state.wait(), Duration::from_millis(250));
+
+        // Paused, the limit does not play on.
+        let mut state = State::new(&timeline, 0, 1.0, Some(100)).expect("start");
+        state.advance(timeline.duration);
+        state.paused = true;
+        elapse(&mut state, 1_000);
+        state.advance(timeline.duration);
+        assert_eq!(state.screen.terminal(None).row_text(0), "a");
     }
 }

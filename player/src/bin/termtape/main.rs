@@ -82,8 +82,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 termtape_player::tui::play(
                     path,
                     &query(&common, false),
-                    start.unwrap_or(seek::At::Ms(0)),
-                    speed,
+                    termtape_player::tui::Playback {
+                        start: start.unwrap_or(seek::At::Ms(0)),
+                        speed,
+                        max_pause: max_pause.map(Duration::from_secs_f64),
+                    },
                 )
                 .with_context(|| format!("playing {}", source.name()))?;
                 return Ok(ExitCode::SUCCESS);
