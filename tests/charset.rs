@@ -261,3 +261,33 @@ fn unknown_charset_is_an_error_before_the_session_starts() {
     assert!(err.contains("unknown charset \"KOI9-Q\""), "{err}");
     assert!(!marker.exists(), "the command must not run");
 }
+
+#[test]
+fn legacy_charset_sessions_are_searched_as_utf8() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for l in [&KOI8R, &GB18030] {
+        let dir = tmp.path().join(l.charset);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let (log, text) = programs_in(l, &dir);
+        // Part of the text, in UTF-8, finds the line it was shown on.
+        let part: String = text.chars().skip(4).take(8).collect();
+        let found = String::from_utf8(run_ok(
+            Command::new(bin("termtape"))
+                .args(["search", &part])
+                .arg(&log),
+        ))
+        .expect("UTF-8");
+        assert_eq!(found.lines().count(), 1, "{found}");
+        assert!(found.trim_end().ends_with(&text), "{found}");
+        // Typed text too.
+        typing_in(l, &dir);
+        let typed = dir.join(format!("typed-{}.log", l.charset));
+        let found = String::from_utf8(run_ok(
+            Command::new(bin("termtape"))
+                .args(["search", "--input", l.file])
+                .arg(&typed),
+        ))
+        .expect("UTF-8");
+        assert!(found.trim_end().ends_with(l.file), "{found}");
+    }
+}

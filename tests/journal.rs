@@ -283,3 +283,37 @@ fn screen_seeks_in_the_journal_through_keyframe_entries() {
     let end = run_ok(Command::new(bin("termtape")).args(["screen", "journal", "--rec", &rec]));
     assert!(String::from_utf8_lossy(&end).contains("row 2999 of a long session"));
 }
+
+#[test]
+fn search_finds_text_across_the_journals_recordings() {
+    journald();
+    require("tlog-rec");
+    let marker = format!("needle-{}", std::process::id());
+    let ours = record_to_journal(&format!("echo 'ours {marker}'"), &[]);
+    let mut cmd = Command::new("tlog-rec");
+    cmd.args([
+        "-w",
+        "journal",
+        "sh",
+        "-c",
+        &format!("echo 'theirs {marker}'"),
+    ]);
+    let theirs = recording_of(cmd);
+    let out = run_ok(Command::new(bin("termtape")).args(["search", &marker, "journal"]));
+    let out = String::from_utf8(out).expect("UTF-8");
+    let mut found: Vec<(&str, &str)> = out
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.splitn(5, "  ").collect();
+            (fields[2], fields[4].trim())
+        })
+        .collect();
+    found.sort();
+    let mut want = [
+        (ours.as_str(), format!("ours {marker}")),
+        (theirs.as_str(), format!("theirs {marker}")),
+    ];
+    want.sort();
+    let want: Vec<(&str, &str)> = want.iter().map(|(r, l)| (*r, l.as_str())).collect();
+    assert_eq!(found, want, "{out}");
+}

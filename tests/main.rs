@@ -7,6 +7,7 @@ mod interop;
 mod journal;
 mod keyframes;
 mod limits;
+mod search;
 mod seek;
 mod session;
 mod signals;

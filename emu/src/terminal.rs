@@ -1658,6 +1658,12 @@ impl Terminal {
         self.core.scrollback.get(i).map(Row::text)
     }
 
+    /// The scrollback's lines as text, oldest first, leaving it empty: for
+    /// a reader that looks at each line once as it scrolls off.
+    pub fn take_scrollback(&mut self) -> Vec<String> {
+        self.core.scrollback.drain(..).map(|r| r.text()).collect()
+    }
+
     /// Bytes of heap the terminal holds (allocated capacity, parser included).
     pub fn heap_size(&self) -> usize {
         use std::mem::size_of;

@@ -23,6 +23,8 @@ pub const DEFAULT_SIZE: (u16, u16) = (80, 24);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Screen {
     term: Option<Terminal>,
+    /// Scrollback lines the terminal keeps once created.
+    scrollback: usize,
 }
 
 impl Screen {
@@ -31,16 +33,39 @@ impl Screen {
         Screen::default()
     }
 
+    /// The screen before a recording's first packet, whose terminal keeps
+    /// `lines` of scrollback (for a reader of the lines that scroll off,
+    /// [`Screen::take_scrollback`]).
+    pub fn with_scrollback(lines: usize) -> Screen {
+        Screen {
+            term: None,
+            scrollback: lines,
+        }
+    }
+
     /// The screen a keyframe describes.
     pub fn from_keyframe(kf: &Keyframe) -> Screen {
-        Screen {
-            term: Some(kf.restore()),
-        }
+        Screen::from_terminal(kf.restore())
     }
 
     /// The screen a terminal shows (after a seek, say).
     pub fn from_terminal(term: Terminal) -> Screen {
-        Screen { term: Some(term) }
+        Screen {
+            term: Some(term),
+            scrollback: 0,
+        }
+    }
+
+    /// The lines scrolled off the top since the last call, oldest first.
+    pub fn take_scrollback(&mut self) -> Vec<String> {
+        self.term
+            .as_mut()
+            .map(Terminal::take_scrollback)
+            .unwrap_or_default()
+    }
+
+    fn create(&self, cols: u16, rows: u16) -> Terminal {
+        Terminal::with_scrollback(cols, rows, self.scrollback)
     }
 
     /// Applies a window size; true if an existing terminal changed size.
@@ -48,7 +73,7 @@ impl Screen {
         let (cols, rows) = (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS));
         match &mut self.term {
             None => {
-                self.term = Some(Terminal::new(cols, rows));
+                self.term = Some(self.create(cols, rows));
                 false
             }
             Some(t) if (t.cols(), t.rows()) != (cols, rows) => {
@@ -61,9 +86,12 @@ impl Screen {
 
     /// Feeds output bytes.
     pub fn output(&mut self, bytes: &[u8]) {
-        self.term
-            .get_or_insert_with(|| Terminal::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1))
-            .feed(bytes);
+        if self.term.is_none() {
+            self.term = Some(self.create(DEFAULT_SIZE.0, DEFAULT_SIZE.1));
+        }
+        if let Some(term) = &mut self.term {
+            term.feed(bytes);
+        }
     }
 
     /// Applies one packet; true if the terminal changed size.

@@ -5,9 +5,11 @@
 //! [`recording`] (the messages of one recording, validated, decoded into
 //! packets) → the commands: [`cat`] (the bytes at once), [`play`] (the
 //! bytes timed as recorded), [`list`] (a summary of every recording in a
-//! source), [`seek`] (the screen at a moment, from the nearest keyframe) and
-//! [`keyframe`] (a copy of a recording with keyframes added); [`tui`] plays
-//! a recording on the viewer's terminal with keyboard controls.
+//! source), [`search`] (when a text was on the screen or typed, in every
+//! recording of a source), [`seek`] (the screen at a moment, from the
+//! nearest keyframe) and [`keyframe`] (a copy of a recording with keyframes
+//! added); [`tui`] plays a recording on the viewer's terminal with keyboard
+//! controls.
 //!
 //! This crate does not record; that is `termtape-rec`.
 
@@ -17,6 +19,7 @@ pub mod list;
 pub mod original;
 pub mod play;
 pub mod recording;
+pub mod search;
 pub mod seek;
 pub mod source;
 mod time;
@@ -24,3 +27,4 @@ pub mod tui;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;
+pub use time::{duration, utc};

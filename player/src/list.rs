@@ -50,12 +50,7 @@ pub fn list(
                 continue;
             }
         };
-        if !filter.accepts(&msg)
-            || filter
-                .rec
-                .as_ref()
-                .is_some_and(|r| msg.rec.as_ref() != Some(r))
-        {
+        if !filter.accepts_in_any(&msg) {
             continue;
         }
         let key = msg.recording_key();

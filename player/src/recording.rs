@@ -53,6 +53,16 @@ impl Filter {
         let until_ok = self.until.is_none_or(|t| msg.time.is_none_or(|m| m <= t));
         host_ok && user_ok && since_ok && until_ok
     }
+
+    /// [`Filter::accepts`], and the message is of the recording `rec` asks
+    /// for, if any: for the commands that read every recording of a source.
+    pub fn accepts_in_any(&self, msg: &Message) -> bool {
+        self.accepts(msg)
+            && self
+                .rec
+                .as_ref()
+                .is_none_or(|r| msg.rec.as_ref() == Some(r))
+    }
 }
 
 /// Reads the packets of one recording from lines of JSON, in order.

@@ -1,7 +1,7 @@
 //! Formatting of wall-clock times and durations for listings.
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) for milliseconds since the Unix epoch.
-pub(crate) fn utc(ms: u64) -> String {
+pub fn utc(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
@@ -14,7 +14,7 @@ pub(crate) fn utc(ms: u64) -> String {
 }
 
 /// `H:MM:SS.mmm` for a duration in milliseconds.
-pub(crate) fn duration(ms: u64) -> String {
+pub fn duration(ms: u64) -> String {
     let s = ms / 1000;
     format!(
         "{}:{:02}:{:02}.{:03}",

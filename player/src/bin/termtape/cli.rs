@@ -22,6 +22,8 @@ Examples:
   termtape cat session.log                  print what was shown, at once
   termtape play --speed 4 session.log       replay it, four times as fast
   termtape screen --at 1:30 session.log     the screen as it was 90 s in
+  termtape search 'rm -rf' journal          when it was on anyone's screen
+  termtape search --input sudo session.log  when it was typed
   termtape keyframe old.log new.log         add keyframes to a tlog recording
   termtape cat --rec ID --lax big.log       one recording, past any damage
   termtape ls journal --user alice          alice's recordings in the journal
@@ -111,6 +113,30 @@ pub enum Command {
         input: String,
         /// The file to write (not the input), or - for standard output.
         output: String,
+    },
+    /// Find when a text was on the screen (or was typed), in every
+    /// recording of a source: one line per find, with the wall-clock time,
+    /// the recording and the moment in it (for `screen --at`). Exits with 1
+    /// when nothing is found, 2 when damaged messages were passed over.
+    Search {
+        /// Search what was typed, line by line, instead of the screen.
+        #[arg(long)]
+        input: bool,
+        /// Match upper and lower case alike.
+        #[arg(short = 'i', long)]
+        ignore_case: bool,
+        /// Exit as if no message were damaged (they are still reported).
+        #[arg(long)]
+        lax: bool,
+        /// Only the recording with this id.
+        #[arg(long = "rec", value_name = "ID")]
+        rec: Option<String>,
+        #[command(flatten)]
+        select: Select,
+        /// The text to find (plain text, anywhere in a line).
+        text: String,
+        /// Where to read: a file, - for standard input, journal, or journal:DIR.
+        source: String,
     },
     /// List the recordings in a source: id, user, host, start, duration, size.
     Ls {

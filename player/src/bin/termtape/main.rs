@@ -111,6 +111,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             input,
             output,
         } => keyframe(keyframe_bytes, keyframe_secs, &input, &output),
+        Command::Search {
+            input,
+            ignore_case,
+            lax,
+            rec,
+            select,
+            text,
+            source,
+        } => search(&text, ignore_case, input, lax, rec, &select, &source),
         Command::Ls {
             lax,
             select,
@@ -138,6 +147,60 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);
+
+/// `termtape search`: each find on a line of its own.
+fn search(
+    text: &str,
+    ignore_case: bool,
+    input: bool,
+    lax: bool,
+    rec: Option<String>,
+    select: &Select,
+    source: &str,
+) -> Result<ExitCode> {
+    use termtape_player::search::{self, Pattern, Place};
+    let source = Source::parse(source)?;
+    let filter = filter(select, rec, false);
+    let place = if input { Place::Input } else { Place::Screen };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let (mut found, mut damaged) = (0u64, 0u64);
+    search::search(
+        source.open(&filter)?,
+        &source.name(),
+        &filter,
+        &Pattern::new(text, ignore_case),
+        place,
+        |f| {
+            found += 1;
+            // The wall-clock time first (what an auditor asks about), then
+            // where to look again: the recording and the moment in it.
+            let time = f.time.map_or_else(|| "-".to_owned(), termtape_player::utc);
+            writeln!(
+                out,
+                "{time}  {}@{}  {}  {}  {}",
+                f.user,
+                f.host,
+                f.rec,
+                termtape_player::duration(f.at),
+                f.line
+            )
+        },
+        |e| {
+            damaged += 1;
+            eprintln!("termtape: warning: {e} (passed over)");
+        },
+    )?;
+    out.flush()?;
+    if damaged > 0 && !lax {
+        eprintln!("termtape: {damaged} damaged message(s) passed over (--lax to exit as if not)");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if found > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
 
 /// `termtape screen`: the screen at a moment, through the keyframes.
 fn screen(common: &Common, at: seek::At, format: &str) -> Result<ExitCode> {

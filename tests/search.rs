@@ -1,0 +1,118 @@
+//! `termtape search` on real recordings: every find is a line that `termtape
+//! screen --at` shows at the moment it gives; a full-screen program's text is
+//! found, a line is found once however long it stays; typed lines; exit
+//! status 1 when nothing is found.
+
+use std::process::{Command, Output, Stdio};
+
+use termtape_tests::{bin, run_ok};
+
+fn search(args: &[&str]) -> Output {
+    Command::new(bin("termtape"))
+        .arg("search")
+        .args(args)
+        .output()
+        .expect("running termtape search")
+}
+
+/// One find: (recording, moment, line).
+fn finds(out: &Output) -> Vec<(String, String, String)> {
+    assert!(
+        out.status.success(),
+        "search failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .expect("UTF-8")
+        .lines()
+        .map(|l| {
+            // TIME  USER@HOST  REC  MOMENT  LINE (which may hold anything)
+            let fields: Vec<&str> = l.splitn(5, "  ").collect();
+            assert_eq!(fields.len(), 5, "{l}");
+            (
+                fields[2].to_owned(),
+                fields[3].to_owned(),
+                fields[4].to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn finds_are_where_and_when_the_screen_showed_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("session.log");
+    let script = "echo 'error: disk full'; sleep 0.3; \
+                  printf '\\033[?1049h\\033[5;5Herror in a full-screen program'; sleep 0.5; \
+                  printf '\\033[?1049l'; seq 1 40; sleep 0.3; echo 'error: again'";
+    run_ok(
+        Command::new(bin("termtape"))
+            .arg("rec")
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "sh", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let log = log.to_str().expect("UTF-8 path");
+    let found = finds(&search(&["error", log]));
+    let lines: Vec<&str> = found.iter().map(|(_, _, l)| l.trim()).collect();
+    // Once each: the first line stays on the screen, goes under the
+    // full-screen program, comes back and scrolls off.
+    assert_eq!(
+        lines,
+        [
+            "error: disk full",
+            "error in a full-screen program",
+            "error: again"
+        ],
+        "{found:?}"
+    );
+    for (rec, at, line) in &found {
+        let screen =
+            run_ok(Command::new(bin("termtape")).args(["screen", "--rec", rec, "--at", at, log]));
+        let screen = String::from_utf8(screen).expect("UTF-8");
+        assert!(
+            screen.lines().any(|l| l == line.as_str()),
+            "{line:?} not on the screen at {at}:\n{screen}"
+        );
+    }
+    // Case, and nothing found.
+    assert_eq!(finds(&search(&["-i", "ERROR: DISK", log])).len(), 1);
+    let none = search(&["no such text", log]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(none.stdout.is_empty());
+}
+
+#[test]
+fn typed_lines_are_found_with_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("typed.log");
+    let mut child = Command::new(bin("termtape"))
+        .arg("rec")
+        .arg("-o")
+        .arg(&log)
+        .args([
+            "--log-input",
+            "--",
+            "sh",
+            "-c",
+            "while read -r l; do :; done",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("running termtape rec");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"ls\nrm -rf /tmp/old\nexit\n")
+            .expect("typing");
+    }
+    assert!(child.wait().expect("termtape rec").success());
+    let log = log.to_str().expect("UTF-8 path");
+    let found = finds(&search(&["--input", "rm -rf", log]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].2, "rm -rf /tmp/old");
+}
