@@ -151,7 +151,7 @@ proptest! {
             let (term, method) = screen_at(&source, &Query::default(), at, |e| panic!("{e}"))
                 .expect("seeks");
             prop_assert!(matches!(method, Method::Keyframe { .. }), "{at:?}: {method:?}");
-            let until = match at { At::Ms(ms) => ms, At::End => u64::MAX };
+            let until = match at { At::Ms(ms) => ms, At::End => u64::MAX, At::Clock(_) => unreachable!("not generated") };
             let expected = replay(&log, until);
             prop_assert_eq!(term.diff(&expected), None, "{:?} via {:?}", at, method);
         }
@@ -209,6 +209,7 @@ fn files_with_several_recordings_seek_in_the_one_chosen() {
         let until = match at {
             At::Ms(ms) => ms,
             At::End => u64::MAX,
+            At::Clock(_) => unreachable!("not in the list"),
         };
         let (term, method) =
             screen_at(&source, &chosen("rec-1"), at, |e| panic!("{e}")).expect("seeks");
@@ -238,4 +239,63 @@ fn files_with_several_recordings_seek_in_the_one_chosen() {
     })
     .expect_err("several recordings");
     assert!(e.to_string().contains("choose one with --rec"), "{e}");
+}
+
+#[test]
+fn screen_at_a_wall_clock_time() {
+    use std::process::{Command, Stdio};
+    use termtape_tests::{bin, read_messages, run_ok};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("clock.log");
+    run_ok(
+        Command::new(bin("termtape"))
+            .arg("rec")
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "sh", "-c", "echo first; sleep 2.2; echo second"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let first = &read_messages(&log)[0];
+    let start = first.time.expect("a time") - first.pos;
+    // The whole second the recording started in, as date(1) writes it in UTC.
+    let clock = |secs: u64| {
+        let out = run_ok(Command::new("date").args([
+            "-u",
+            "-d",
+            &format!("@{secs}"),
+            "+%Y-%m-%d %H:%M:%S",
+        ]));
+        String::from_utf8(out).expect("UTF-8").trim().to_owned()
+    };
+    let screen = |at: &str| {
+        Command::new(bin("termtape"))
+            .args(["screen", "--at", at])
+            .arg(&log)
+            .output()
+            .expect("termtape screen")
+    };
+    // 2 s after the start's second is 1 to 2 s in: before "second" (2.2 s);
+    // 5 s after it is 4 to 5 s in, after.
+    let at = screen(&clock(start / 1000 + 2));
+    assert!(
+        at.status.success(),
+        "{}",
+        String::from_utf8_lossy(&at.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&at.stdout).trim_end(), "first");
+    let at = screen(&clock(start / 1000 + 5));
+    assert_eq!(
+        String::from_utf8_lossy(&at.stdout).trim_end(),
+        "first\nsecond"
+    );
+    // Before the start: said so, with the start.
+    let before = screen(&clock(start / 1000 - 60));
+    assert!(!before.status.success());
+    let err = String::from_utf8_lossy(&before.stderr);
+    assert!(
+        err.contains("is before the recording started") && err.contains(&clock(start / 1000)),
+        "{err}"
+    );
 }

@@ -172,6 +172,14 @@ pub enum ReadError {
         /// The id asked for.
         rec: String,
     },
+    /// A wall-clock moment that the recording cannot place.
+    #[error("{name}: {why}")]
+    Clock {
+        /// The source.
+        name: String,
+        /// Why: before the recording started, or its messages carry no time.
+        why: String,
+    },
 }
 
 impl ReadError {

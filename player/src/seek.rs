@@ -35,14 +35,21 @@ pub enum At {
     Ms(u64),
     /// After the last packet.
     End,
+    /// A wall-clock time, milliseconds since the epoch ([`At::resolve`]
+    /// places it in a recording).
+    Clock(u64),
 }
 
 impl At {
-    /// Parses `90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]` or `end`.
+    /// Parses `90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]`, `end`, or a
+    /// wall-clock time `YYYY-MM-DD HH:MM[:SS]` (UTC).
     pub fn parse(s: &str) -> Result<At, String> {
         let s = s.trim();
         if s == "end" {
             return Ok(At::End);
+        }
+        if s.contains('-') {
+            return crate::source::parse_time(s).map(At::Clock);
         }
         let bad = || format!("{s:?} is not a time (seconds, MM:SS, HH:MM:SS[.mmm] or end)");
         let number = |p: &str| -> Option<u64> {
@@ -88,12 +95,76 @@ impl At {
             .ok_or_else(bad)
     }
 
+    /// The moment as milliseconds from the start of the recording selected
+    /// in `source`: a wall-clock time is placed by the recording's start
+    /// (its first message's time less its position); the others are
+    /// returned as they are.
+    pub fn resolve(self, source: &Source, query: &Query) -> Result<At, ReadError> {
+        let At::Clock(clock) = self else {
+            return Ok(self);
+        };
+        let name = source.name();
+        let start = recording_start(source, query)?.ok_or_else(|| ReadError::Clock {
+            name: name.clone(),
+            why: "the recording's messages carry no time, so a wall-clock moment cannot be \
+                  placed in it; give the moment from its start"
+                .to_owned(),
+        })?;
+        if clock < start {
+            return Err(ReadError::Clock {
+                name,
+                why: format!(
+                    "{} UTC is before the recording started ({} UTC)",
+                    crate::time::utc(clock),
+                    crate::time::utc(start)
+                ),
+            });
+        }
+        Ok(At::Ms(clock - start))
+    }
+
+    /// Milliseconds from the start (an unresolved wall-clock time counts
+    /// as the end).
     fn ms(self) -> u64 {
         match self {
             At::Ms(ms) => ms,
-            At::End => u64::MAX,
+            At::End | At::Clock(_) => u64::MAX,
         }
     }
+}
+
+/// When the recording selected in `source` started, milliseconds since the
+/// epoch; `None` when its messages carry no time.
+pub fn recording_start(source: &Source, query: &Query) -> Result<Option<u64>, ReadError> {
+    let mut start = None;
+    let result = read_packets(
+        open(source, query)?,
+        &source.name(),
+        query,
+        |msg, _| {
+            start = Some(msg.time.map(|t| t.saturating_sub(msg.pos)));
+            Err(io::Error::other(Reached))
+        },
+        |_| {},
+    );
+    match result {
+        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
+        other => other?,
+    }
+    Ok(start.flatten())
+}
+
+/// Opens the source for `query`'s messages.
+fn open(source: &Source, query: &Query) -> Result<Box<dyn BufRead>, ReadError> {
+    source.open(&query.filter).map_err(|e| {
+        ReadError::Format(Error::Io {
+            at: Location {
+                source: Some(source.name()),
+                ..Location::default()
+            },
+            source: e,
+        })
+    })
 }
 
 /// How a seek went.
@@ -142,6 +213,7 @@ pub fn screen_at(
     at: At,
     on_damage: impl FnMut(&Error),
 ) -> Result<(Terminal, Method), ReadError> {
+    let at = at.resolve(source, query)?;
     let reason = match source {
         Source::File(path) if query.filter == filter_for(query) => {
             match seek_file(path, &source.name(), query, at.ms()) {
@@ -261,17 +333,8 @@ fn replay(
     on_damage: impl FnMut(&Error),
 ) -> Result<Terminal, ReadError> {
     let mut screen = Screen::new();
-    let input = source.open(&query.filter).map_err(|e| {
-        ReadError::Format(Error::Io {
-            at: Location {
-                source: Some(source.name()),
-                ..Location::default()
-            },
-            source: e,
-        })
-    })?;
     let result = read_packets(
-        input,
+        open(source, query)?,
         &source.name(),
         query,
         |_, t| {
@@ -602,6 +665,13 @@ fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wall_clock_moments_parse_as_utc() {
+        assert_eq!(At::parse("1970-01-02 00:00:01"), Ok(At::Clock(86_401_000)));
+        assert_eq!(At::parse("1970-01-01 00:01"), Ok(At::Clock(60_000)));
+        assert!(At::parse("1970-13-01 00:00").is_err());
+    }
 
     #[test]
     fn parses_times() {

@@ -47,6 +47,11 @@ pub struct Playback {
 /// until the viewer quits.
 pub fn play(path: &Path, query: &Query, playback: Playback) -> io::Result<()> {
     let mut timeline = Timeline::open(path, query)?;
+    // Placed before the terminal is taken over, so that an error reads plainly.
+    let playback = Playback {
+        start: At::Ms(timeline.ms(playback.start)?),
+        ..playback
+    };
     let (caps, level) = capabilities().map_err(io::Error::other)?;
     let mut terminal = new_terminal(caps).map_err(io::Error::other)?;
     terminal.set_raw_mode().map_err(io::Error::other)?;
@@ -129,6 +134,21 @@ impl Timeline {
             timeline.duration = t.at;
         }
         Ok(timeline)
+    }
+
+    /// Milliseconds from the start to `at`.
+    fn ms(&self, at: At) -> io::Result<u64> {
+        Ok(match at {
+            At::Ms(ms) => ms,
+            At::End => self.duration,
+            At::Clock(_) => {
+                let source = Source::File(self.path.clone());
+                match at.resolve(&source, &self.query).map_err(io::Error::other)? {
+                    At::Ms(ms) => ms,
+                    _ => self.duration,
+                }
+            }
+        })
     }
 
     /// The screen at `at` ms, and the packets after it.
@@ -320,10 +340,7 @@ fn run<T: Terminal>(
     level: Option<ColorLevel>,
     playback: Playback,
 ) -> io::Result<()> {
-    let start = match playback.start {
-        At::Ms(ms) => ms,
-        At::End => timeline.duration,
-    };
+    let start = timeline.ms(playback.start)?;
     let max_pause = playback.max_pause.map(|d| d.as_millis() as u64);
     let speed = playback.speed.clamp(SPEEDS.0, SPEEDS.1);
     let mut state = State::new(timeline, start, speed, max_pause)?;
@@ -366,11 +383,7 @@ fn handle(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<b
                 let typed = std::mem::take(prompt);
                 state.prompt = None;
                 if let Ok(at) = At::parse(&typed) {
-                    let ms = match at {
-                        At::Ms(ms) => ms,
-                        At::End => timeline.duration,
-                    };
-                    state.jump(timeline, ms)?;
+                    state.jump(timeline, timeline.ms(at)?)?;
                 }
             }
             KeyCode::Escape => state.prompt = None,
