@@ -100,3 +100,26 @@ fn several_recordings_need_a_choice() {
     let (_, ok, err) = cat(&b, &["--rec", "nope"]);
     assert!(!ok && err.contains("no recording with id nope"), "{err}");
 }
+
+#[test]
+fn a_timing_with_a_letter_beyond_ascii_is_named_not_a_crash() {
+    // Found by scripts/fuzz (fuzz_read): the timing parser once sliced a
+    // Cyrillic letter in two and panicked.
+    let mut l = lines();
+    let timing = l[2]
+        .split("\"timing\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a timing")
+        .to_owned();
+    l[2] = l[2].replace(&timing, &format!("{timing}р"));
+    let (out, ok, err) = cat(&(l.join("\n") + "\n"), &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("damaged.log:line 3 (message id 3)")
+            && err.contains("unknown record marker 'р'"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out, output_of(&lines()[..2]));
+}

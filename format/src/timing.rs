@@ -87,13 +87,19 @@ pub fn parse(timing: &str) -> Result<Vec<Record>, String> {
     let mut i = 0;
     while i < b.len() {
         let marker = b[i];
+        if !b"+=<>[]".contains(&marker) {
+            // The marker starts a character (records end in ASCII digits),
+            // which may be any: name it whole.
+            let marker = timing[i..].chars().next().unwrap_or('?');
+            return Err(format!("unknown record marker {marker:?} at offset {i}"));
+        }
         i += 1;
-        let first = number(b, &mut i, timing)?;
+        let first = number(b, &mut i)?;
         let record = match marker {
             b'+' => Record::Delay(first),
             b'=' => {
                 expect(b, &mut i, b'x', marker)?;
-                let rows = number(b, &mut i, timing)?;
+                let rows = number(b, &mut i)?;
                 let cols = u16::try_from(first)
                     .map_err(|_| format!("window width {first} is too large"))?;
                 let rows = u16::try_from(rows)
@@ -110,7 +116,7 @@ pub fn parse(timing: &str) -> Result<Vec<Record>, String> {
             },
             b'[' | b']' => {
                 expect(b, &mut i, b'/', marker)?;
-                let bytes = number(b, &mut i, timing)?;
+                let bytes = number(b, &mut i)?;
                 Record::Binary {
                     stream: if marker == b'[' {
                         Stream::Input
@@ -121,13 +127,8 @@ pub fn parse(timing: &str) -> Result<Vec<Record>, String> {
                     bytes: to_usize(bytes)?,
                 }
             }
-            other => {
-                return Err(format!(
-                    "unknown record marker {:?} at offset {}",
-                    other as char,
-                    i - 1
-                ));
-            }
+            // Checked above; an error rather than a panic all the same.
+            _ => return Err(format!("unknown record marker at offset {}", i - 1)),
         };
         records.push(record);
     }
@@ -150,7 +151,7 @@ fn expect(b: &[u8], i: &mut usize, what: u8, marker: u8) -> Result<(), String> {
     }
 }
 
-fn number(b: &[u8], i: &mut usize, timing: &str) -> Result<u64, String> {
+fn number(b: &[u8], i: &mut usize) -> Result<u64, String> {
     let start = *i;
     let mut n: u64 = 0;
     while let Some(d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
@@ -161,7 +162,12 @@ fn number(b: &[u8], i: &mut usize, timing: &str) -> Result<u64, String> {
         *i += 1;
     }
     if *i == start {
-        let near: String = timing[start.min(timing.len())..].chars().take(8).collect();
+        // `start` may fall inside a character (after a marker byte that
+        // begins one): the bytes from there, not a slice of the string.
+        let near: String = String::from_utf8_lossy(&b[start.min(b.len())..])
+            .chars()
+            .take(8)
+            .collect();
         return Err(format!(
             "expected a number at offset {start} (near {near:?})"
         ));
@@ -172,6 +178,23 @@ fn number(b: &[u8], i: &mut usize, timing: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_beyond_ascii_are_errors_not_panics() {
+        // Found by fuzz_read: a number expected inside a Cyrillic letter.
+        let e = parse("=100x3ривет").expect_err("not a timing");
+        assert!(e.contains("unknown record marker 'р' at offset 6"), "{e}");
+        let e = parse(">1р5").expect_err("not a timing");
+        assert!(e.contains("unknown record marker 'р' at offset 2"), "{e}");
+        let e = parse("=1xр").expect_err("not a timing");
+        assert!(
+            e.contains("expected a number at offset 3 (near \"р\")"),
+            "{e}"
+        );
+        for s in ["р", "=р", "+1🎉", "[1/р", "[р"] {
+            assert!(parse(s).is_err(), "{s}");
+        }
+    }
 
     #[test]
     fn parses_every_record_kind() {
