@@ -67,7 +67,7 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
         /// Start at this moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm],
-        /// end, or a wall-clock time "YYYY-MM-DD HH:MM[:SS]" (UTC) (on a
+        /// end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" in UTC (on a
         /// terminal, without --raw).
         #[arg(long, value_name = "T", value_parser = parse_at)]
         seek: Option<termtape_player::seek::At>,
@@ -90,7 +90,7 @@ pub enum Command {
     /// Print the screen as it was at a moment (default: the end).
     Screen {
         /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] from the
-        /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM[:SS]" (UTC).
+        /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" in UTC.
         #[arg(long, value_name = "T", default_value = "end", value_parser = parse_at)]
         at: termtape_player::seek::At,
         /// text: one line per row, trailing spaces trimmed; ansi: with colours
