@@ -299,3 +299,55 @@ fn screen_at_a_wall_clock_time() {
         "{err}"
     );
 }
+
+#[test]
+fn raw_play_from_a_moment_draws_that_screen_then_what_follows() {
+    use std::process::{Command, Stdio};
+    use termtape_tests::{bin, run_ok};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("raw.log");
+    run_ok(
+        Command::new(bin("termtape"))
+            .arg("rec")
+            .arg("-o")
+            .arg(&log)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "printf '\\033[1;31mfirst\\033[0m\\n'; sleep 0.4; echo second",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let out = run_ok(
+        Command::new(bin("termtape"))
+            .args(["play", "--raw", "--seek", "0.2", "--speed", "16"])
+            .arg(&log),
+    );
+    // The screen at 0.2 s as sequences for a reset terminal, then only the
+    // later bytes.
+    assert!(
+        out.starts_with(b"\x1bc"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(
+        out.ends_with(b"second\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out).matches("first").count(), 1);
+    // Played on a terminal, it ends on the recording's last screen.
+    let mut term = termtape_emu::Terminal::new(80, 24);
+    term.feed(&out);
+    let (last, _) = screen_at(
+        &Source::File(log.clone()),
+        &Query::default(),
+        At::End,
+        |e| panic!("{e}"),
+    )
+    .expect("seeks");
+    assert_eq!(term.diff(&last), None);
+}

@@ -16,6 +16,9 @@ pub struct Timing {
     pub speed: f64,
     /// The longest pause played, if any; longer pauses are shortened to it.
     pub max_pause: Option<Duration>,
+    /// Play only what came after this many milliseconds from the start (the
+    /// first of it at once); the screen up to there is the caller's to show.
+    pub after: Option<u64>,
 }
 
 impl Default for Timing {
@@ -23,6 +26,7 @@ impl Default for Timing {
         Timing {
             speed: 1.0,
             max_pause: None,
+            after: None,
         }
     }
 }
@@ -101,6 +105,9 @@ fn play(
             } else {
                 bytes
             };
+            if timing.after.is_some_and(|after| t.at <= after) {
+                return Ok(());
+            }
             let gap = Duration::from_millis(t.at.saturating_sub(last_at.unwrap_or(t.at)));
             last_at = Some(t.at);
             let gap = timing.max_pause.map_or(gap, |max| gap.min(max));

@@ -67,8 +67,9 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
         /// Start at this moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm],
-        /// end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" in UTC (on a
-        /// terminal, without --raw).
+        /// end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" in UTC. With
+        /// --raw: the screen at that moment as VT sequences, then the bytes
+        /// after it.
         #[arg(long, value_name = "T", value_parser = parse_at)]
         seek: Option<termtape_player::seek::At>,
         /// With --raw: the bytes as they were before charset conversion,

@@ -91,10 +91,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("playing {}", source.name()))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let timing = play::Timing {
+            let mut timing = play::Timing {
                 speed,
                 max_pause: max_pause.map(Duration::from_secs_f64),
+                after: None,
             };
+            if let Some(at) = start {
+                // The screen at that moment, as the VT sequences that draw it
+                // on a reset terminal, then what came after, timed.
+                if original {
+                    bail!(
+                        "--seek draws the screen from the converted text; \
+                         play the original bytes from the start"
+                    );
+                }
+                let query = query(&common, false);
+                let at = at.resolve(&source, &query)?;
+                let (term, _) = seek::screen_at(&source, &query, at, |_| {})?;
+                let mut out = io::stdout().lock();
+                out.write_all(&term.snapshot_bytes())?;
+                out.flush()?;
+                timing.after = Some(match at {
+                    seek::At::Ms(ms) => ms,
+                    _ => u64::MAX,
+                });
+            }
             with_recording(&common, follow, |reader, name, query, on_damage| {
                 let mut out = io::stdout().lock();
                 if original {
