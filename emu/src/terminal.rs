@@ -168,6 +168,29 @@ pub(crate) struct Core {
     pub(crate) title: String,
     pub(crate) icon: String,
     pub(crate) last: Option<LastPrint>,
+    pub(crate) spare: Spare,
+}
+
+/// Rows [`Terminal::take_scrollback`] gave back, for scrolling to reuse
+/// rather than allocate one per line (a reader taking every line as it
+/// scrolls off made that most of its time). No part of the state: always
+/// equal, and a clone starts without them.
+#[derive(Debug, Default)]
+pub(crate) struct Spare(Vec<Row>);
+
+/// The most rows kept for reuse.
+const MAX_SPARE: usize = 256;
+
+impl Clone for Spare {
+    fn clone(&self) -> Spare {
+        Spare::default()
+    }
+}
+
+impl PartialEq for Spare {
+    fn eq(&self, _: &Spare) -> bool {
+        true
+    }
 }
 
 fn default_tabs(cols: usize) -> Vec<bool> {
@@ -218,6 +241,7 @@ impl Core {
             title: String::new(),
             icon: String::new(),
             last: None,
+            spare: Spare::default(),
         }
     }
 
@@ -650,6 +674,10 @@ impl Core {
                         .expect("scrollback is full, so not empty");
                     old.resize(cols, blank);
                     old
+                } else if let Some(mut row) = self.spare.0.pop() {
+                    row.resize(cols, blank);
+                    row.clear(blank);
+                    row
                 } else {
                     Row::new(cols, blank)
                 };
@@ -1661,7 +1689,15 @@ impl Terminal {
     /// The scrollback's lines as text, oldest first, leaving it empty: for
     /// a reader that looks at each line once as it scrolls off.
     pub fn take_scrollback(&mut self) -> Vec<String> {
-        self.core.scrollback.drain(..).map(|r| r.text()).collect()
+        let core = &mut self.core;
+        let mut lines = Vec::with_capacity(core.scrollback.len());
+        for row in core.scrollback.drain(..) {
+            lines.push(row.text());
+            if core.spare.0.len() < MAX_SPARE {
+                core.spare.0.push(row);
+            }
+        }
+        lines
     }
 
     /// Bytes of heap the terminal holds (allocated capacity, parser included).
@@ -1678,6 +1714,8 @@ impl Terminal {
             + screen(&c.alternate)
             + c.scrollback.capacity() * size_of::<Row>()
             + c.scrollback.iter().map(row).sum::<usize>()
+            + c.spare.0.capacity() * size_of::<Row>()
+            + c.spare.0.iter().map(row).sum::<usize>()
             + c.tabs.capacity()
             + c.title.capacity()
             + c.icon.capacity()
@@ -1878,6 +1916,23 @@ mod tests {
             fast.feed(b"\x1b(B");
             assert_eq!(fast, slow, "round {round}");
         }
+    }
+
+    #[test]
+    fn taken_scrollback_rows_are_reused_blank() {
+        let mut t = Terminal::with_scrollback(10, 3, 100);
+        t.feed(b"\x1b[41m1111111111\r\n2\r\n3\r\n4\r\n5");
+        assert_eq!(t.take_scrollback(), ["1111111111", "2"]);
+        assert_eq!(t.core.spare.0.len(), 2);
+        // The reused rows come back blank (in the current background).
+        t.feed(b"\r\n6\r\n7");
+        assert_eq!(t.take_scrollback(), ["3", "4"]);
+        assert_eq!(t.text(), "5\n6\n7");
+        let mut fresh = Terminal::with_scrollback(10, 3, 100);
+        fresh.feed(b"\x1b[41m1111111111\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7");
+        fresh.take_scrollback();
+        assert_eq!(t.diff(&fresh), None);
+        assert_eq!(t, fresh);
     }
 
     #[test]
