@@ -259,18 +259,27 @@ fn screen_at_a_wall_clock_time() {
     );
     let first = &read_messages(&log)[0];
     let start = first.time.expect("a time") - first.pos;
-    // The whole second the recording started in, as date(1) writes it in UTC.
-    let clock = |secs: u64| {
-        let out = run_ok(Command::new("date").args([
-            "-u",
-            "-d",
-            &format!("@{secs}"),
-            "+%Y-%m-%d %H:%M:%S",
-        ]));
-        String::from_utf8(out).expect("UTF-8").trim().to_owned()
+    // Times are read and shown in the local zone: Tokyo's (UTC+9, no
+    // daylight saving) here, for termtape and for date(1) alike; and in
+    // UTC when they say so.
+    let tz = "Asia/Tokyo";
+    assert!(
+        Path::new("/usr/share/zoneinfo").join(tz).exists(),
+        "tzdata is missing (scripts/setup installs it)"
+    );
+    let clock = |secs: u64, utc: bool| {
+        let mut date = Command::new("date");
+        date.env("TZ", tz).arg("-d").arg(format!("@{secs}"));
+        if utc {
+            date.arg("-u");
+        }
+        let out = run_ok(date.arg("+%Y-%m-%d %H:%M:%S"));
+        let text = String::from_utf8(out).expect("UTF-8").trim().to_owned();
+        if utc { format!("{text} UTC") } else { text }
     };
     let screen = |at: &str| {
         Command::new(bin("termtape"))
+            .env("TZ", tz)
             .args(["screen", "--at", at])
             .arg(&log)
             .output()
@@ -278,25 +287,40 @@ fn screen_at_a_wall_clock_time() {
     };
     // 2 s after the start's second is 1 to 2 s in: before "second" (2.2 s);
     // 5 s after it is 4 to 5 s in, after.
-    let at = screen(&clock(start / 1000 + 2));
-    assert!(
-        at.status.success(),
-        "{}",
-        String::from_utf8_lossy(&at.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&at.stdout).trim_end(), "first");
-    let at = screen(&clock(start / 1000 + 5));
-    assert_eq!(
-        String::from_utf8_lossy(&at.stdout).trim_end(),
-        "first\nsecond"
-    );
-    // Before the start: said so, with the start.
-    let before = screen(&clock(start / 1000 - 60));
+    for utc in [false, true] {
+        let at = screen(&clock(start / 1000 + 2, utc));
+        assert!(
+            at.status.success(),
+            "{}",
+            String::from_utf8_lossy(&at.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&at.stdout).trim_end(), "first");
+        let at = screen(&clock(start / 1000 + 5, utc));
+        assert_eq!(
+            String::from_utf8_lossy(&at.stdout).trim_end(),
+            "first\nsecond"
+        );
+    }
+    // Before the start: said so, with the start in local time.
+    let before = screen(&clock(start / 1000 - 60, false));
     assert!(!before.status.success());
     let err = String::from_utf8_lossy(&before.stderr);
     assert!(
-        err.contains("is before the recording started") && err.contains(&clock(start / 1000)),
+        err.contains("is before the recording started")
+            && err.contains(&format!("{} JST", clock(start / 1000, false))),
         "{err}"
+    );
+    // `ls` shows the start in the same zone.
+    let listed = run_ok(
+        Command::new(bin("termtape"))
+            .env("TZ", tz)
+            .arg("ls")
+            .arg(&log),
+    );
+    let listed = String::from_utf8(listed).expect("UTF-8");
+    assert!(
+        listed.contains(&format!("{} JST", clock(start / 1000, false))),
+        "{listed}"
     );
 }
 

@@ -24,7 +24,8 @@ pub mod seek;
 pub mod source;
 mod time;
 pub mod tui;
+mod zone;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;
-pub use time::{duration, utc};
+pub use time::{duration, local, utc};

@@ -42,7 +42,8 @@ pub enum At {
 
 impl At {
     /// Parses `90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]`, `end`, or a
-    /// wall-clock time `YYYY-MM-DD HH:MM[:SS]` (UTC).
+    /// wall-clock time `YYYY-MM-DD HH:MM[:SS]` (local time, or UTC when
+    /// followed by ` UTC`; see [`crate::source::parse_time`]).
     pub fn parse(s: &str) -> Result<At, String> {
         let s = s.trim();
         if s == "end" {
@@ -114,9 +115,9 @@ impl At {
             return Err(ReadError::Clock {
                 name,
                 why: format!(
-                    "{} UTC is before the recording started ({} UTC)",
-                    crate::time::utc(clock),
-                    crate::time::utc(start)
+                    "{} is before the recording started ({})",
+                    crate::time::local(clock),
+                    crate::time::local(start)
                 ),
             });
         }

@@ -1,5 +1,19 @@
 //! Formatting of wall-clock times and durations for listings.
 
+use crate::zone;
+
+/// `YYYY-MM-DD HH:MM:SS ZONE` in the local time zone (see [`crate::zone`])
+/// for milliseconds since the Unix epoch; UTC if the C library cannot say.
+pub fn local(ms: u64) -> String {
+    match i64::try_from(ms / 1000).ok().and_then(zone::local) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {}",
+            t.year, t.month, t.day, t.hour, t.minute, t.second, t.zone
+        ),
+        None => format!("{} UTC", utc(ms)),
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS` (UTC) for milliseconds since the Unix epoch.
 pub fn utc(ms: u64) -> String {
     let secs = ms / 1000;

@@ -283,8 +283,9 @@ impl BufRead for JournalLines {
 }
 
 /// Parses a time given on the command line into milliseconds since the
-/// epoch: seconds since the epoch (`1795706950.5`), or a UTC date and time
-/// `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T` between them).
+/// epoch: seconds since the epoch (`1795706950.5`), or a date and time
+/// `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T` between them) in the local time
+/// zone, or in UTC when followed by ` UTC` or `Z`.
 pub fn parse_time(s: &str) -> Result<u64, String> {
     if let Ok(secs) = s.parse::<f64>()
         && secs.is_finite()
@@ -293,11 +294,22 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         return Ok((secs * 1000.0) as u64);
     }
     let bad = || {
-        format!("{s:?} is not a time (seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] in UTC)")
+        format!(
+            "{s:?} is not a time (seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] in local \
+             time, or followed by UTC)"
+        )
     };
-    let (date, time) = match s.split_once([' ', 'T']) {
+    let (text, utc) = match s
+        .trim()
+        .strip_suffix(" UTC")
+        .or_else(|| s.trim().strip_suffix('Z'))
+    {
+        Some(t) => (t, true),
+        None => (s.trim(), false),
+    };
+    let (date, time) = match text.split_once([' ', 'T']) {
         Some((d, t)) => (d, t),
-        None => (s, "00:00:00"),
+        None => (text, "00:00:00"),
     };
     let nums = |part: &str, sep: char| -> Option<Vec<u64>> {
         part.split(sep).map(|n| n.parse().ok()).collect()
@@ -315,8 +327,16 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
     {
         return Err(bad());
     }
-    let days = days_from_civil(y, m as u32, day as u32);
-    let secs = days * 86_400 + (t[0] * 3600 + t[1] * 60 + t.get(2).copied().unwrap_or(0)) as i64;
+    let (h, min, sec) = (
+        t[0] as u32,
+        t[1] as u32,
+        t.get(2).copied().unwrap_or(0) as u32,
+    );
+    let secs = if utc {
+        days_from_civil(y, m as u32, day as u32) * 86_400 + i64::from(h * 3600 + min * 60 + sec)
+    } else {
+        crate::zone::from_local(y, m as u32, day as u32, h, min, sec).ok_or_else(bad)?
+    };
     u64::try_from(secs).map(|s| s * 1000).map_err(|_| bad())
 }
 
@@ -339,9 +359,18 @@ mod tests {
     #[test]
     fn parses_times() {
         assert_eq!(parse_time("1795706950.773"), Ok(1_795_706_950_773));
-        assert_eq!(parse_time("2026-11-26 15:29:10"), Ok(1_795_706_950_000));
-        assert_eq!(parse_time("2026-11-26T15:29"), Ok(1_795_706_940_000));
-        assert_eq!(parse_time("2000-02-29"), Ok(951_782_400_000));
+        assert_eq!(parse_time("2026-11-26 15:29:10 UTC"), Ok(1_795_706_950_000));
+        assert_eq!(parse_time("2026-11-26T15:29Z"), Ok(1_795_706_940_000));
+        assert_eq!(parse_time("2000-02-29 00:00 UTC"), Ok(951_782_400_000));
+        // Local time is the C library's; whatever the zone, it is what
+        // formatting the result in it gives back.
+        let local = parse_time("2026-11-26 15:29:10").expect("a local time");
+        assert_eq!(
+            crate::time::local(local)
+                .rsplit_once(' ')
+                .map(|(t, _)| t.to_owned()),
+            Some("2026-11-26 15:29:10".to_owned())
+        );
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("2026-13-01").is_err());
     }

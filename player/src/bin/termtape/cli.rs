@@ -67,7 +67,8 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
         /// Start at this moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm],
-        /// end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" in UTC. With
+        /// end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" (local time;
+        /// add " UTC" for UTC). With
         /// --raw: the screen at that moment as VT sequences, then the bytes
         /// after it.
         #[arg(long, value_name = "T", value_parser = parse_at)]
@@ -91,7 +92,8 @@ pub enum Command {
     /// Print the screen as it was at a moment (default: the end).
     Screen {
         /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] from the
-        /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" in UTC.
+        /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" (local
+        /// time; add " UTC" for UTC).
         #[arg(long, value_name = "T", default_value = "end", value_parser = parse_at)]
         at: termtape_player::seek::At,
         /// text: one line per row, trailing spaces trimmed; ansi: with colours
@@ -180,7 +182,7 @@ pub struct Select {
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
     /// Only messages from this time on: seconds since the epoch, or
-    /// `YYYY-MM-DD[ HH:MM[:SS]]` (UTC).
+    /// `YYYY-MM-DD[ HH:MM[:SS]]` in local time (add ` UTC` for UTC).
     #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
     pub since: Option<u64>,
     /// Only messages up to this time (same forms as --since).

@@ -195,7 +195,9 @@ fn search(
             found += 1;
             // The wall-clock time first (what an auditor asks about), then
             // where to look again: the recording and the moment in it.
-            let time = f.time.map_or_else(|| "-".to_owned(), termtape_player::utc);
+            let time = f
+                .time
+                .map_or_else(|| "-".to_owned(), termtape_player::local);
             writeln!(
                 out,
                 "{time}  {}@{}  {}  {}  {}",
