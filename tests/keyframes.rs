@@ -423,6 +423,33 @@ fn wait_for(tmux: &Tmux, text: &str) -> String {
     }
 }
 
+/// `termtape play ARGS LOG` in a detached tmux session "kf" of `size`
+/// (TERM xterm-256color, no status bar), which shows `played STATUS` when
+/// the player exits.
+fn play_in_tmux(dir: &Path, args: &[&str], log: &Path, size: (u16, u16)) -> Tmux {
+    let conf = dir.join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let tmux = Tmux {
+        socket: dir.join("tmux.sock"),
+    };
+    run_ok(
+        tmux.cmd()
+            .arg("-f")
+            .arg(&conf)
+            .args(["new-session", "-d", "-s", "kf"])
+            .args(["-x", &size.0.to_string(), "-y", &size.1.to_string()])
+            .env("TERM", "xterm-256color")
+            .arg(format!(
+                "{} play {} {}; echo played $?; sleep 30",
+                bin("termtape").display(),
+                args.join(" "),
+                log.display()
+            )),
+    );
+    tmux.run(&["set", "-g", "window-size", "manual"]);
+    tmux
+}
+
 #[test]
 fn play_on_a_terminal_draws_the_screen_and_jumps_through_keyframes() {
     termtape_tests::require("tmux");
@@ -438,25 +465,8 @@ fn play_on_a_terminal_draws_the_screen_and_jumps_through_keyframes() {
             .args(["--keyframe-bytes", "300", "--", "sh", "-c", script])
             .stdin(Stdio::null()),
     );
-    let conf = dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("write");
-    let tmux = Tmux {
-        socket: dir.path().join("tmux.sock"),
-    };
     // A viewer smaller than the recording: 60x15 against 80x24.
-    run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "kf", "-x", "60", "-y", "15"])
-            .env("TERM", "xterm-256color")
-            .arg(format!(
-                "{} play {}; echo played $?; sleep 30",
-                bin("termtape").display(),
-                log.display()
-            )),
-    );
-    tmux.run(&["set", "-g", "window-size", "manual"]);
+    let tmux = play_in_tmux(dir.path(), &[], &log, (60, 15));
     wait_for(&tmux, "[clipped 80x24]");
     // Paused, then to a moment: the pane shows that moment's screen.
     tmux.run(&["send-keys", "-t", "kf", "Space"]);
@@ -528,28 +538,57 @@ fn play_on_a_terminal_cuts_long_pauses_and_says_when_keyframes_are_missing() {
         ),
     )
     .expect("write");
-    let conf = dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("write");
-    let tmux = Tmux {
-        socket: dir.path().join("tmux.sock"),
-    };
-    run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "kf", "-x", "160", "-y", "30"])
-            .env("TERM", "xterm-256color")
-            .arg(format!(
-                "{} play --max-pause 0.2 {}; echo played $?; sleep 30",
-                bin("termtape").display(),
-                log.display()
-            )),
-    );
-    tmux.run(&["set", "-g", "window-size", "manual"]);
+    let tmux = play_in_tmux(dir.path(), &["--max-pause", "0.2"], &log, (160, 30));
     wait_for(&tmux, "[no keyframes: jumps replay from the start");
     // The hour is cut to 0.2 s: the end is reached at once.
     let pane = wait_for(&tmux, "1:00:00.000 / 1:00:00.000");
     assert!(pane.contains("first") && pane.contains("last"), "{pane}");
+    tmux.run(&["send-keys", "-t", "kf", "q"]);
+    wait_for(&tmux, "played 0");
+}
+
+#[test]
+fn play_on_a_terminal_finds_text_and_steps_through_the_finds() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("find.log");
+    let script = "echo alpha; sleep 0.3; echo 'Needle one'; sleep 0.3; seq 1 60; sleep 0.3; \
+                  echo 'needle two'; sleep 0.3; echo end";
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "sh", "-c", script])
+            .stdin(Stdio::null()),
+    );
+    let tmux = play_in_tmux(dir.path(), &[], &log, (160, 30));
+    wait_for(&tmux, " > ");
+    // Paused at the start, then a search: lower case matches both.
+    tmux.run(&["send-keys", "-t", "kf", "Space", "Home", "/"]);
+    wait_for(&tmux, " find:");
+    tmux.run(&["send-keys", "-t", "kf", "-l", "needle"]);
+    tmux.run(&["send-keys", "-t", "kf", "Enter"]);
+    let pane = wait_for(&tmux, "[/needle 1/2]");
+    assert!(
+        pane.contains("Needle one") && !pane.contains("needle two"),
+        "{pane}"
+    );
+    tmux.run(&["send-keys", "-t", "kf", "n"]);
+    let pane = wait_for(&tmux, "[/needle 2/2]");
+    assert!(pane.contains("needle two"), "{pane}");
+    tmux.run(&["send-keys", "-t", "kf", "N"]);
+    wait_for(&tmux, "[/needle 1/2]");
+    // Upper case is matched as typed.
+    tmux.run(&["send-keys", "-t", "kf", "/"]);
+    wait_for(&tmux, " find:");
+    tmux.run(&["send-keys", "-t", "kf", "-l", "Needle"]);
+    tmux.run(&["send-keys", "-t", "kf", "Enter"]);
+    wait_for(&tmux, "[/Needle 1/1]");
+    tmux.run(&["send-keys", "-t", "kf", "/"]);
+    wait_for(&tmux, " find:");
+    tmux.run(&["send-keys", "-t", "kf", "-l", "haystack"]);
+    tmux.run(&["send-keys", "-t", "kf", "Enter"]);
+    wait_for(&tmux, "[/haystack: not found]");
     tmux.run(&["send-keys", "-t", "kf", "q"]);
     wait_for(&tmux, "played 0");
 }

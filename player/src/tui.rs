@@ -26,6 +26,7 @@ use termwiz::terminal::buffered::BufferedTerminal;
 use termwiz::terminal::{Terminal, new_terminal};
 
 use crate::recording::{Query, Selection};
+use crate::search;
 use crate::seek::{At, Method, screen_at};
 use crate::source::Source;
 
@@ -108,6 +109,9 @@ struct Timeline {
     /// Whether the recording has keyframes; without, every jump replays it
     /// from the start.
     keyframed: bool,
+    /// The recording's key (its id), to tell its finds from others' in a
+    /// file that holds several.
+    key: Option<String>,
 }
 
 /// The packets after a moment, in order.
@@ -126,6 +130,7 @@ impl Timeline {
             query: query.clone(),
             duration: 0,
             keyframed: true,
+            key: None,
         };
         // The last packet's time: read forward from the last keyframe.
         let (_, mut forward, keyframed) = timeline.seek_with(u64::MAX, 0)?;
@@ -133,7 +138,33 @@ impl Timeline {
         while let Some((_, t)) = forward.next() {
             timeline.duration = t.at;
         }
+        timeline.key = forward.key;
         Ok(timeline)
+    }
+
+    /// The moments at which lines holding `text` start to be shown (see
+    /// [`crate::search`]), in order; case is ignored unless `text` has an
+    /// upper-case letter, as in less and vim.
+    fn find(&self, text: &str) -> io::Result<Vec<u64>> {
+        let file = BufReader::with_capacity(256 * 1024, File::open(&self.path)?);
+        let ignore_case = !text.chars().any(char::is_uppercase);
+        let mut moments = Vec::new();
+        search::search(
+            file,
+            &self.path.display().to_string(),
+            &self.query.filter,
+            &search::Pattern::new(text, ignore_case),
+            search::Place::Screen,
+            |found| {
+                if self.key.as_ref().is_none_or(|k| *k == found.rec) {
+                    moments.push(found.at);
+                }
+                Ok(())
+            },
+            |_| {},
+        )
+        .map_err(io::Error::other)?;
+        Ok(moments)
     }
 
     /// Milliseconds from the start to `at`.
@@ -233,8 +264,47 @@ struct State {
     /// Recording time of the last packet shown (or of the jump), ms: where
     /// the pause before the next one started.
     last_at: u64,
-    /// A time being typed after `g`.
-    prompt: Option<String>,
+    /// A time being typed after `g`, or a text after `/`.
+    prompt: Option<Prompt>,
+    /// The last search and its finds.
+    finds: Option<Finds>,
+}
+
+/// What is being typed on the status line.
+enum Prompt {
+    /// A moment to go to (`g`).
+    Time(String),
+    /// A text to find (`/`).
+    Text(String),
+}
+
+impl Prompt {
+    fn typed(&mut self) -> &mut String {
+        match self {
+            Prompt::Time(s) | Prompt::Text(s) => s,
+        }
+    }
+}
+
+/// A search's text and the moments it was found at, in order.
+#[derive(Clone)]
+struct Finds {
+    text: String,
+    at: Vec<u64>,
+}
+
+impl Finds {
+    /// The first find after `now` (`forward`) or before it; with its
+    /// place in the list (from 1).
+    fn next(&self, now: u64, forward: bool) -> Option<(usize, u64)> {
+        if forward {
+            let i = self.at.partition_point(|&a| a <= now);
+            self.at.get(i).map(|&a| (i + 1, a))
+        } else {
+            let i = self.at.partition_point(|&a| a < now);
+            i.checked_sub(1).map(|i| (i + 1, self.at[i]))
+        }
+    }
 }
 
 impl State {
@@ -253,14 +323,16 @@ impl State {
             max_pause,
             last_at: at,
             prompt: None,
+            finds: None,
         })
     }
 
     /// Jumps to `at` ms, keeping speed, pause and the pause limit.
     fn jump(&mut self, timeline: &Timeline, at: u64) -> io::Result<()> {
-        let (speed, paused) = (self.speed, self.paused);
+        let (speed, paused, finds) = (self.speed, self.paused, self.finds.take());
         *self = State::new(timeline, at, speed, self.max_pause)?;
         self.paused = paused;
+        self.finds = finds;
         Ok(())
     }
 
@@ -378,28 +450,39 @@ fn run<T: Terminal>(
 /// Acts on a key; false to quit.
 fn handle(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<bool> {
     if let Some(prompt) = &mut state.prompt {
-        match key.key {
-            KeyCode::Enter => {
-                let typed = std::mem::take(prompt);
-                state.prompt = None;
-                if let Ok(at) = At::parse(&typed) {
-                    state.jump(timeline, timeline.ms(at)?)?;
+        match (key.key, &*prompt) {
+            (KeyCode::Enter, _) => match state.prompt.take() {
+                Some(Prompt::Time(typed)) => {
+                    if let Ok(at) = At::parse(&typed) {
+                        state.jump(timeline, timeline.ms(at)?)?;
+                    }
                 }
+                Some(Prompt::Text(text)) if !text.is_empty() => {
+                    let finds = Finds {
+                        at: timeline.find(&text)?,
+                        text,
+                    };
+                    // From where the viewer is; else from the start.
+                    let first = finds
+                        .next(state.clock(), true)
+                        .or_else(|| finds.next(0, true));
+                    state.finds = Some(finds);
+                    if let Some((_, at)) = first {
+                        state.jump(timeline, at)?;
+                    }
+                }
+                _ => {}
+            },
+            (KeyCode::Escape, _) => state.prompt = None,
+            (KeyCode::Backspace, _) => {
+                prompt.typed().pop();
             }
-            KeyCode::Escape => state.prompt = None,
-            KeyCode::Backspace => {
-                prompt.pop();
-            }
-            KeyCode::Char(c)
-                if c.is_ascii_digit()
-                    || c == ':'
-                    || c == '.'
-                    || c == 'e'
-                    || c == 'n'
-                    || c == 'd' =>
+            (KeyCode::Char(c), Prompt::Time(_))
+                if c.is_ascii_digit() || matches!(c, ':' | '.' | 'e' | 'n' | 'd') =>
             {
-                prompt.push(c);
+                prompt.typed().push(c);
             }
+            (KeyCode::Char(c), Prompt::Text(_)) if !c.is_control() => prompt.typed().push(c),
             _ => {}
         }
         return Ok(true);
@@ -426,7 +509,14 @@ fn handle(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<b
             state.speed = (state.speed / 2.0).max(SPEEDS.0);
         }
         KeyCode::Char('.') if state.paused => state.step(),
-        KeyCode::Char('g') => state.prompt = Some(String::new()),
+        KeyCode::Char('g') => state.prompt = Some(Prompt::Time(String::new())),
+        KeyCode::Char('/') => state.prompt = Some(Prompt::Text(String::new())),
+        KeyCode::Char(c @ ('n' | 'N')) => {
+            let next = state.finds.as_ref().and_then(|f| f.next(now, c == 'n'));
+            if let Some((_, at)) = next {
+                state.jump(timeline, at)?;
+            }
+        }
         KeyCode::LeftArrow => state.jump(timeline, back(5_000))?,
         KeyCode::RightArrow => state.jump(timeline, ahead(5_000))?,
         KeyCode::DownArrow => state.jump(timeline, back(60_000))?,
@@ -501,11 +591,23 @@ fn draw<T: Terminal>(
             "  [no keyframes: jumps replay from the start; `termtape keyframe` adds them]",
         );
     }
-    if let Some(prompt) = &state.prompt {
-        status = format!(" go to (seconds, MM:SS, HH:MM:SS or end): {prompt}");
-    } else {
-        status
-            .push_str("  space pause, +/- speed, arrows PgUp PgDn Home End jump, g go to, q quit");
+    if let Some(finds) = &state.finds {
+        // Which find the screen is at: the last at or before now.
+        let shown = finds.at.partition_point(|&a| a <= state.now);
+        if finds.at.is_empty() {
+            status.push_str(&format!("  [/{}: not found]", finds.text));
+        } else {
+            status.push_str(&format!("  [/{} {shown}/{}]", finds.text, finds.at.len()));
+        }
+    }
+    match &state.prompt {
+        Some(Prompt::Time(typed)) => {
+            status = format!(" go to (seconds, MM:SS, HH:MM:SS or end): {typed}");
+        }
+        Some(Prompt::Text(typed)) => status = format!(" find: {typed}"),
+        None => status.push_str(
+            "  space pause, +/- speed, arrows PgUp PgDn Home End jump, g go to, / find, n N next, q quit",
+        ),
     }
     let status: String = status.chars().take(view_cols).collect();
     let mut reverse = CellAttributes::default();
@@ -654,6 +756,20 @@ mod tests {
         assert_eq!(color(Color::Rgb(1, 2, 3), None), ColorAttribute::Default);
         assert_eq!(speed_label(0.0625), "1/16");
         assert_eq!(speed_label(4.0), "4");
+    }
+
+    #[test]
+    fn finds_step_forward_and_back_from_now() {
+        let finds = Finds {
+            text: "x".to_owned(),
+            at: vec![100, 200, 300],
+        };
+        assert_eq!(finds.next(0, true), Some((1, 100)));
+        assert_eq!(finds.next(100, true), Some((2, 200)));
+        assert_eq!(finds.next(300, true), None);
+        assert_eq!(finds.next(300, false), Some((2, 200)));
+        assert_eq!(finds.next(250, false), Some((2, 200)));
+        assert_eq!(finds.next(100, false), None);
     }
 
     /// "a", an hour's pause, "b": a recording without keyframes.
