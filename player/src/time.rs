@@ -2,8 +2,9 @@
 
 use crate::zone;
 
-/// `YYYY-MM-DD HH:MM:SS ZONE` in the local time zone (see [`crate::zone`])
-/// for milliseconds since the Unix epoch; UTC if the C library cannot say.
+/// `YYYY-MM-DD HH:MM:SS ZONE` in the local time zone (the C library's: `TZ`,
+/// else `/etc/localtime`) for milliseconds since the Unix epoch; UTC if the
+/// C library cannot say.
 pub fn local(ms: u64) -> String {
     match i64::try_from(ms / 1000).ok().and_then(zone::local) {
         Some(t) => format!(
