@@ -1700,6 +1700,13 @@ impl Terminal {
         lines
     }
 
+    /// Frees the rows kept for reuse since [`Terminal::take_scrollback`]
+    /// (up to 256 rows): for a reader that holds many terminals and reads
+    /// one at a time.
+    pub fn release_spare_rows(&mut self) {
+        self.core.spare = Spare::default();
+    }
+
     /// Bytes of heap the terminal holds (allocated capacity, parser included).
     pub fn heap_size(&self) -> usize {
         use std::mem::size_of;

@@ -64,6 +64,13 @@ impl Screen {
             .unwrap_or_default()
     }
 
+    /// Frees what [`Screen::take_scrollback`] keeps for reuse.
+    pub fn release_spare_rows(&mut self) {
+        if let Some(term) = &mut self.term {
+            term.release_spare_rows();
+        }
+    }
+
     fn create(&self, cols: u16, rows: u16) -> Terminal {
         Terminal::with_scrollback(cols, rows, self.scrollback)
     }

@@ -99,6 +99,10 @@ pub fn search(
     mut on_damage: impl FnMut(&Error),
 ) -> Result<(), crate::recording::ReadError> {
     let mut hunts: HashMap<String, Hunt> = HashMap::new();
+    // The recording of the last message: the journal interleaves many, and
+    // only the one being read keeps rows for reuse (memory stays bounded
+    // however many recordings a search holds).
+    let mut current: Option<String> = None;
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
     while let Some(item) = reader.next() {
         let msg = match item {
@@ -122,9 +126,14 @@ pub fn search(
             on_damage(&e);
             continue;
         }
-        let hunt = hunts
-            .entry(msg.recording_key())
-            .or_insert_with(|| Hunt::new(&msg, place));
+        let key = msg.recording_key();
+        if current.as_ref().is_some_and(|c| *c != key)
+            && let Some(previous) = current.as_ref().and_then(|c| hunts.get_mut(c))
+        {
+            previous.screen.release_spare_rows();
+        }
+        current = Some(key.clone());
+        let hunt = hunts.entry(key).or_insert_with(|| Hunt::new(&msg, place));
         let mut found = Vec::new();
         for t in packets {
             match (&t.packet, place) {
