@@ -303,8 +303,17 @@ impl Row {
 
     /// The row's text: continuations skipped, marks included, trailing blanks trimmed.
     pub(crate) fn text(&self) -> String {
+        let mut s = String::new();
+        self.text_into(&mut s);
+        s
+    }
+
+    /// [`Row::text`] into `s`, which is cleared first (a caller reading
+    /// many rows reuses one buffer).
+    pub(crate) fn text_into(&self, s: &mut String) {
+        s.clear();
         let end = (self.dirty as usize).min(self.cells.len());
-        let mut s = String::with_capacity(end);
+        s.reserve(end);
         for (i, c) in self.cells[..end].iter().enumerate() {
             if c.flags & SPACER != 0 {
                 continue;
@@ -316,7 +325,6 @@ impl Row {
         }
         let trimmed = s.trim_end_matches(' ').len();
         s.truncate(trimmed);
-        s
     }
 }
 

@@ -171,7 +171,7 @@ pub(crate) struct Core {
     pub(crate) spare: Spare,
 }
 
-/// Rows [`Terminal::take_scrollback`] gave back, for scrolling to reuse
+/// Rows [`Terminal::drain_scrollback`] gave back, for scrolling to reuse
 /// rather than allocate one per line (a reader taking every line as it
 /// scrolls off made that most of its time). No part of the state: always
 /// equal, and a clone starts without them.
@@ -1686,21 +1686,31 @@ impl Terminal {
         self.core.scrollback.get(i).map(Row::text)
     }
 
-    /// The scrollback's lines as text, oldest first, leaving it empty: for
-    /// a reader that looks at each line once as it scrolls off.
-    pub fn take_scrollback(&mut self) -> Vec<String> {
+    /// Hands each scrollback line's text to `f`, oldest first, leaving the
+    /// scrollback empty: for a reader that looks at each line once as it
+    /// scrolls off. The text is lent from one buffer (no allocation a line)
+    /// and the rows are kept for scrolling to reuse.
+    pub fn drain_scrollback(&mut self, mut f: impl FnMut(&str)) {
         let core = &mut self.core;
-        let mut lines = Vec::with_capacity(core.scrollback.len());
+        let mut text = String::new();
         for row in core.scrollback.drain(..) {
-            lines.push(row.text());
+            row.text_into(&mut text);
+            f(&text);
             if core.spare.0.len() < MAX_SPARE {
                 core.spare.0.push(row);
             }
         }
-        lines
     }
 
-    /// Frees the rows kept for reuse since [`Terminal::take_scrollback`]
+    /// [`Terminal::row_text`] into `out`, which is cleared first.
+    pub fn row_text_into(&self, row: u16, out: &mut String) {
+        match self.core.screen().get(row as usize) {
+            Some(r) => r.text_into(out),
+            None => out.clear(),
+        }
+    }
+
+    /// Frees the rows kept for reuse since [`Terminal::drain_scrollback`]
     /// (up to 256 rows): for a reader that holds many terminals and reads
     /// one at a time.
     pub fn release_spare_rows(&mut self) {
@@ -1929,15 +1939,20 @@ mod tests {
     fn taken_scrollback_rows_are_reused_blank() {
         let mut t = Terminal::with_scrollback(10, 3, 100);
         t.feed(b"\x1b[41m1111111111\r\n2\r\n3\r\n4\r\n5");
-        assert_eq!(t.take_scrollback(), ["1111111111", "2"]);
+        let take = |t: &mut Terminal| {
+            let mut lines = Vec::new();
+            t.drain_scrollback(|l| lines.push(l.to_owned()));
+            lines
+        };
+        assert_eq!(take(&mut t), ["1111111111", "2"]);
         assert_eq!(t.core.spare.0.len(), 2);
         // The reused rows come back blank (in the current background).
         t.feed(b"\r\n6\r\n7");
-        assert_eq!(t.take_scrollback(), ["3", "4"]);
+        assert_eq!(take(&mut t), ["3", "4"]);
         assert_eq!(t.text(), "5\n6\n7");
         let mut fresh = Terminal::with_scrollback(10, 3, 100);
         fresh.feed(b"\x1b[41m1111111111\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7");
-        fresh.take_scrollback();
+        take(&mut fresh);
         assert_eq!(t.diff(&fresh), None);
         assert_eq!(t, fresh);
     }

@@ -35,7 +35,7 @@ impl Screen {
 
     /// The screen before a recording's first packet, whose terminal keeps
     /// `lines` of scrollback (for a reader of the lines that scroll off,
-    /// [`Screen::take_scrollback`]).
+    /// [`Screen::drain_scrollback`]).
     pub fn with_scrollback(lines: usize) -> Screen {
         Screen {
             term: None,
@@ -56,15 +56,15 @@ impl Screen {
         }
     }
 
-    /// The lines scrolled off the top since the last call, oldest first.
-    pub fn take_scrollback(&mut self) -> Vec<String> {
-        self.term
-            .as_mut()
-            .map(Terminal::take_scrollback)
-            .unwrap_or_default()
+    /// Hands `f` each line scrolled off the top since the last call, oldest
+    /// first (see [`Terminal::drain_scrollback`]).
+    pub fn drain_scrollback(&mut self, f: impl FnMut(&str)) {
+        if let Some(term) = &mut self.term {
+            term.drain_scrollback(f);
+        }
     }
 
-    /// Frees what [`Screen::take_scrollback`] keeps for reuse.
+    /// Frees what [`Screen::drain_scrollback`] keeps for reuse.
     pub fn release_spare_rows(&mut self) {
         if let Some(term) = &mut self.term {
             term.release_spare_rows();

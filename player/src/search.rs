@@ -195,6 +195,8 @@ struct Hunt {
     /// full-screen program leaves and the shell's screen comes back).
     shown: [HashMap<String, usize>; 2],
     typed: Typed,
+    /// A row's text, read into one buffer.
+    line: String,
 }
 
 impl Hunt {
@@ -211,19 +213,31 @@ impl Hunt {
             },
             shown: Default::default(),
             typed: Typed::default(),
+            line: String::new(),
         }
     }
 
     /// The matching lines shown now, or scrolled off since the last look,
     /// that were not on the screen then.
+    ///
+    /// Only matching lines are copied: every other line is read from a
+    /// buffer lent by the emulator or reused here.
     fn newly_shown(&mut self, pattern: &Pattern) -> Vec<String> {
-        let scrolled = self.screen.take_scrollback();
+        let mut scrolled = Vec::new();
+        self.screen.drain_scrollback(|line| {
+            if pattern.matches(line) {
+                scrolled.push(line.to_owned());
+            }
+        });
         let term = self.screen.terminal(None);
         let mut now: HashMap<String, usize> = HashMap::new();
-        let rows: Vec<String> = (0..term.rows())
-            .map(|r| term.row_text(r))
-            .filter(|line| pattern.matches(line))
-            .collect();
+        let mut rows = Vec::new();
+        for r in 0..term.rows() {
+            term.row_text_into(r, &mut self.line);
+            if pattern.matches(&self.line) {
+                rows.push(self.line.clone());
+            }
+        }
         for line in &rows {
             *now.entry(line.clone()).or_default() += 1;
         }
@@ -232,11 +246,7 @@ impl Hunt {
         let screen = usize::from(term.is_alternate_screen());
         let mut before = std::mem::replace(&mut self.shown[screen], now);
         let mut new = Vec::new();
-        for line in scrolled
-            .into_iter()
-            .filter(|l| pattern.matches(l))
-            .chain(rows)
-        {
+        for line in scrolled.into_iter().chain(rows) {
             match before.get_mut(&line) {
                 Some(n) if *n > 0 => *n -= 1,
                 _ => new.push(line),
