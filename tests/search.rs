@@ -77,6 +77,20 @@ fn finds_are_where_and_when_the_screen_showed_them() {
             "{line:?} not on the screen at {at}:\n{screen}"
         );
     }
+    // The same finds as JSON objects, for other tools.
+    let json = search(&["--json", "error", log]);
+    assert!(json.status.success());
+    let objects: Vec<serde_json::Value> = String::from_utf8(json.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect();
+    assert_eq!(objects.len(), found.len());
+    for (object, (rec, _, line)) in objects.iter().zip(&found) {
+        assert_eq!(object["rec"], rec.as_str());
+        assert_eq!(object["line"], line.as_str());
+        assert!(object["time"].as_u64().is_some() && object["at"].as_u64().is_some());
+    }
     // Case, and nothing found.
     assert_eq!(finds(&search(&["-i", "ERROR: DISK", log])).len(), 1);
     let none = search(&["no such text", log]);

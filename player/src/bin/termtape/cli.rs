@@ -130,6 +130,10 @@ pub enum Command {
         /// Match upper and lower case alike.
         #[arg(short = 'i', long)]
         ignore_case: bool,
+        /// One JSON object per find (time, ms since the epoch; rec, user,
+        /// host, at: ms from the recording's start; line), for other tools.
+        #[arg(long)]
+        json: bool,
         /// Exit as if no message were damaged (they are still reported).
         #[arg(long)]
         lax: bool,

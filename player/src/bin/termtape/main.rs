@@ -135,12 +135,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search {
             input,
             ignore_case,
+            json,
             lax,
             rec,
             select,
             text,
             source,
-        } => search(&text, ignore_case, input, lax, rec, &select, &source),
+        } => search(&text, ignore_case, input, json, lax, rec, &select, &source),
         Command::Ls {
             lax,
             select,
@@ -170,10 +171,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
 type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);
 
 /// `termtape search`: each find on a line of its own.
+#[allow(clippy::too_many_arguments, reason = "one per command-line option")]
 fn search(
     text: &str,
     ignore_case: bool,
     input: bool,
+    json: bool,
     lax: bool,
     rec: Option<String>,
     select: &Select,
@@ -193,6 +196,17 @@ fn search(
         place,
         |f| {
             found += 1;
+            if json {
+                let object = serde_json::json!({
+                    "time": f.time,
+                    "rec": f.rec,
+                    "user": f.user,
+                    "host": f.host,
+                    "at": f.at,
+                    "line": f.line,
+                });
+                return writeln!(out, "{object}");
+            }
             // The wall-clock time first (what an auditor asks about), then
             // where to look again: the recording and the moment in it.
             let time = f
