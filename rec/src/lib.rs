@@ -20,6 +20,11 @@ mod keyframes;
 pub mod locale;
 #[allow(
     unsafe_code,
+    reason = "vhangup, fork and the guard's system calls have no safe wrapper"
+)]
+pub mod login_terminal;
+#[allow(
+    unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"
 )]
 pub mod pty;
