@@ -472,3 +472,27 @@ fn lurker_has_tty(pid: u32, tty: &Path) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The administrator's `[session] shell` wins over the shell the user had
+/// and over `$TERMTAPE_SESSION_SHELL` passed through `su`. The system
+/// configuration is changed only in a mount namespace of this test's own.
+#[test]
+fn the_configured_shell_wins_over_the_users_choice() {
+    require("unshare");
+    let user = user("ttesc3");
+    std::fs::create_dir_all("/etc/termtape").expect("/etc/termtape");
+    let script = format!(
+        "mount -t tmpfs termtape-test /etc/termtape && \
+         printf '[session]\\nshell = \"/bin/rbash\"\\n' > /etc/termtape/termtape.toml && \
+         TERMTAPE_SESSION_SHELL=/bin/bash su -w TERMTAPE_SESSION_SHELL - {user} \
+           -c 'echo shell=$0; shopt -q restricted_shell && echo restricted-yes || echo restricted-no'"
+    );
+    let out = run_ok(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::null()),
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("shell=-rbash"), "{text}");
+    assert!(text.contains("restricted-yes"), "{text}");
+}

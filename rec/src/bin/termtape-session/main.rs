@@ -58,10 +58,11 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
     };
     let file = FileConfig::load(&config_path, required)?;
     let user = identity::user_name().context("finding the user's name")?;
+    // Installed setuid, the environment is the user's: it names no shell.
     let shell = session::choose_shell(
-        std::env::var_os(session::SHELL_ENV),
-        session::remembered_shell(std::path::Path::new(session::SHELLS_FILE), &user),
         file.session.shell.clone(),
+        std::env::var_os(session::SHELL_ENV).filter(|_| !privileged),
+        session::remembered_shell(std::path::Path::new(session::SHELLS_FILE), &user),
     );
     let (command, argv0) = args.shell_command(&shell);
 
