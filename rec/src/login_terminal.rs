@@ -188,8 +188,11 @@ fn take_with_capabilities(user: Uid, recorder: Uid) -> io::Result<Option<Taken>>
     if controlling {
         revoke_and_reopen(st.st_rdev, &path).map_err(|e| context("revoking", e))?;
     }
-    // SAFETY: as in `stdio_on`; the terminal is open on one of 0–2 again.
-    let fd = unsafe { BorrowedFd::borrow_raw(stdio_on(st.st_rdev)[0]) };
+    let on_tty = *stdio_on(st.st_rdev)
+        .first()
+        .ok_or_else(|| context("reopening", io::Error::other("no descriptor is on it")))?;
+    // SAFETY: as in `stdio_on`; the terminal is open on it again.
+    let fd = unsafe { BorrowedFd::borrow_raw(on_tty) };
     let guard = spawn_guard(fd, &original).map_err(|e| context("guarding", e))?;
     Ok(Some(Taken {
         path: display,
