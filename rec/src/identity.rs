@@ -87,11 +87,7 @@ fn random_u64() -> io::Result<u64> {
         // SAFETY: the pointer and length describe the unfilled tail of
         // `bytes`, which outlives the call.
         let n = unsafe {
-            libc::getrandom(
-                bytes[filled..].as_mut_ptr().cast(),
-                bytes.len() - filled,
-                0,
-            )
+            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
         };
         if n < 0 {
             let e = io::Error::last_os_error();
