@@ -562,7 +562,7 @@ mod tests {
             let mut got = Vec::new();
             let mut buf = vec![0u8; 4096];
             while got.len() < 2000 {
-                let n = server.recv(&mut buf).expect("recv");
+                server.recv(&mut buf).expect("recv");
                 got.push(String::from_utf8_lossy(&buf[8..12]).into_owned());
             }
             got
