@@ -90,7 +90,7 @@ impl JournalSink {
         for_cockpit: bool,
         spool: Spool,
     ) -> io::Result<JournalSink> {
-        let link = Link::open(path, &header.rec)?;
+        let link = Link::open(path, &header.rec, &spool)?;
         Ok(JournalSink {
             linger: for_cockpit,
             fixed: vec![

@@ -88,6 +88,8 @@ pub(crate) struct Link {
     delivered: bool,
     /// Why journald last refused an entry.
     last_error: Option<String>,
+    /// The spool directory, for delivering earlier recorders' files.
+    dir: PathBuf,
 }
 
 /// What became of one send.
@@ -101,7 +103,7 @@ enum Sent {
 
 impl Link {
     /// Connects to journald's socket at `path`, for recording `rec`.
-    pub(crate) fn open(path: &Path, rec: &str) -> io::Result<Link> {
+    pub(crate) fn open(path: &Path, rec: &str, spool: &Spool) -> io::Result<Link> {
         let socket = connect(path).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -118,6 +120,7 @@ impl Link {
             rec: rec.to_owned(),
             delivered: false,
             last_error: None,
+            dir: spool.dir.clone(),
         })
     }
 
@@ -283,7 +286,7 @@ impl Link {
     }
 
     /// Once journald takes entries from this process with settled ids,
-    /// delivers earlier recorders' spool files (in the default directory).
+    /// delivers earlier recorders' spool files.
     fn deliver_earlier(&mut self) {
         if self.delivered {
             return;
@@ -293,7 +296,7 @@ impl Link {
             return;
         }
         if let Some(socket) = &self.socket {
-            let _ = deliver_with(socket, Path::new(DEFAULT_SPOOL_DIR));
+            let _ = deliver_with(socket, &self.dir);
         }
     }
 }
@@ -545,11 +548,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("socket");
         let server = UnixDatagram::bind(&path).expect("bind");
-        let mut link = Link::open(&path, "r").expect("connect");
         let spool = Spool {
             dir: dir.path().join("spool"),
             ..Spool::default()
         };
+        let mut link = Link::open(&path, "r", &spool).expect("connect");
         for i in 0..2000u32 {
             link.push(
                 &spool,
@@ -576,7 +579,7 @@ mod tests {
     #[test]
     fn no_journald_means_no_link() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = Link::open(&dir.path().join("socket"), "r").expect_err("nobody there");
+        let err = Link::open(&dir.path().join("socket"), "r", &Spool::default()).expect_err("nobody there");
         assert!(err.to_string().contains("no journald"), "{err}");
     }
 }
