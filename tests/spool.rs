@@ -39,7 +39,12 @@ stop_journald() { kill -9 "$J"; wait "$J" 2>/dev/null; }
         .current_dir(dir)
         .output()
         .expect("running unshare");
-    assert_ne!(out.status.code(), Some(90), "mounting: {}", text(&out.stderr));
+    assert_ne!(
+        out.status.code(),
+        Some(90),
+        "mounting: {}",
+        text(&out.stderr)
+    );
     out
 }
 
@@ -166,7 +171,10 @@ for id in $("$TT" ls --lax journal | awk 'NR>1 {print $1}'); do "$TT" cat --lax 
     let rec_err = std::fs::read_to_string(dir.path().join("rec.err")).unwrap_or_default();
     let context = format!("{stdout}; {}; rec: {rec_err}", text(&out.stderr));
     assert!(stdout.contains("rec rc=1"), "the session ended: {context}");
-    assert!(rec_err.contains("journald has not taken the recording"), "{context}");
+    assert!(
+        rec_err.contains("journald has not taken the recording"),
+        "{context}"
+    );
     assert!(stdout.contains("spool files: 1"), "{context}");
     assert!(stdout.contains("deliver rc=0"), "{context}");
     assert!(stdout.contains("left: 0"), "{context}");

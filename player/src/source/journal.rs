@@ -16,7 +16,7 @@
 //! sender. An untrusted entry claiming the id of a recording that has
 //! trusted entries is never included: it is dropped with a warning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ffi::CString;
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -237,7 +237,16 @@ pub struct JournalLines {
     at: usize,
     done: bool,
     senders: Senders,
+    /// Recent entries, to drop the copies a recorder sends again when
+    /// journald died before reading them: (recording, TLOG_ID, MESSAGE
+    /// hash), oldest first.
+    recent: VecDeque<(String, String, u64)>,
+    recent_set: HashSet<(String, String, u64)>,
 }
+
+/// How many recent entries are remembered for dropping copies: a recorder
+/// sends again at most what one journald's socket queue holds.
+const RECENT: usize = 8192;
 
 /// What the reader knows of senders: whom it trusts, which recordings have
 /// trusted entries, and what it left out or marked, for its notices.
@@ -328,6 +337,8 @@ impl JournalLines {
             at: 0,
             done: false,
             senders: Senders::new(dir, &filter.trust),
+            recent: VecDeque::new(),
+            recent_set: HashSet::new(),
         })
     }
 
@@ -376,7 +387,11 @@ impl JournalLines {
             self.buf.clear();
             self.buf.extend_from_slice(value);
             match self.senders.judge(&mut self.journal, &self.buf)? {
-                Verdict::Trusted => {}
+                Verdict::Trusted => {
+                    if self.is_copy()? {
+                        continue;
+                    }
+                }
                 Verdict::Skip => continue,
                 Verdict::Unverified(sender) => {
                     if !mark_unverified(&mut self.buf, &sender) {
@@ -395,6 +410,32 @@ impl JournalLines {
 }
 
 impl JournalLines {
+    /// Whether the current entry (its MESSAGE in the buffer) is a copy of
+    /// one read just before: same recording, TLOG_ID and MESSAGE.
+    fn is_copy(&mut self) -> io::Result<bool> {
+        use std::hash::{Hash, Hasher};
+        let (Some(rec), Some(id)) = (
+            field_text(&mut self.journal, "TLOG_REC")?,
+            field_text(&mut self.journal, "TLOG_ID")?,
+        ) else {
+            return Ok(false);
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.buf.hash(&mut hasher);
+        let key = (rec, id, hasher.finish());
+        if self.recent_set.contains(&key) {
+            return Ok(true);
+        }
+        if self.recent.len() >= RECENT
+            && let Some(old) = self.recent.pop_front()
+        {
+            self.recent_set.remove(&old);
+        }
+        self.recent_set.insert(key.clone());
+        self.recent.push_back(key);
+        Ok(false)
+    }
+
     /// Puts the entry's `TERMTAPE_X_*` fields back into the message in
     /// the buffer, as fields named in lower case.
     fn restore_extras(&mut self) -> io::Result<()> {

@@ -7,6 +7,7 @@ use termtape_format::Encoded;
 mod file;
 mod journal;
 mod limit;
+#[allow(unsafe_code, reason = "SIOCOUTQ is an ioctl")]
 mod spool;
 mod syslog;
 

@@ -23,7 +23,7 @@
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -90,6 +90,11 @@ pub(crate) struct Link {
     last_error: Option<String>,
     /// The spool directory, for delivering earlier recorders' files.
     dir: PathBuf,
+    /// Entries sent that journald may not have read yet: a datagram in a
+    /// journald's socket queue is lost if it is killed, so these are sent
+    /// again to the next journald. The journal reader drops the duplicates
+    /// this can make.
+    unconfirmed: VecDeque<Vec<u8>>,
 }
 
 /// What became of one send.
@@ -121,6 +126,7 @@ impl Link {
             delivered: false,
             last_error: None,
             dir: spool.dir.clone(),
+            unconfirmed: VecDeque::new(),
         })
     }
 
@@ -243,6 +249,11 @@ impl Link {
     /// stops taking them; with a `deadline`, waits for it until then.
     fn drain(&mut self, deadline: Option<Instant>) -> io::Result<()> {
         while let Some(entry) = self.queue.front() {
+            // What journald has not read yet, measured before the send: if
+            // the send succeeds, journald was alive after the measure, so
+            // the older entries were read, not thrown away with a dead
+            // journald's queue.
+            let unread = self.socket.as_ref().map(unread_bytes);
             let sent = match &self.socket {
                 Some(socket) => send_entry(socket, entry)?,
                 None => match connect(&self.path) {
@@ -255,16 +266,24 @@ impl Link {
             };
             match sent {
                 Sent::Done => {
-                    self.queued -= entry.len() as u64;
-                    self.queue.pop_front();
+                    let len = entry.len() as u64;
+                    self.confirm(unread.unwrap_or(0));
+                    self.queued -= len;
+                    let entry = self.queue.pop_front().expect("the front entry");
+                    self.unconfirmed.push_back(entry);
                     self.deliver_earlier();
                     continue;
                 }
                 Sent::Busy => self.last_error = Some("journald's queue is full".to_owned()),
-                // A journald that restarted listens on a new socket.
+                // A journald that restarted listens on a new socket; what
+                // the old one had not read goes to it first.
                 Sent::Down(e) => {
                     self.last_error = Some(e.to_string());
                     self.socket = None;
+                    for entry in self.unconfirmed.drain(..).rev() {
+                        self.queued += entry.len() as u64;
+                        self.queue.push_front(entry);
+                    }
                 }
             }
             self.stuck_since.get_or_insert_with(Instant::now);
@@ -283,6 +302,24 @@ impl Link {
         }
         self.stuck_since = None;
         Ok(())
+    }
+
+    /// Forgets the sent entries that journald has read, given that `unread`
+    /// bytes of them were still in its queue: the newest entries whose
+    /// lengths add up to `unread` are kept (a datagram takes at least its
+    /// length there, so these cover every unread one).
+    fn confirm(&mut self, unread: u64) {
+        let mut kept = 0u64;
+        let mut keep = 0;
+        for entry in self.unconfirmed.iter().rev() {
+            if kept >= unread {
+                break;
+            }
+            kept += entry.len() as u64;
+            keep += 1;
+        }
+        let read = self.unconfirmed.len() - keep;
+        self.unconfirmed.drain(..read);
     }
 
     /// Once journald takes entries from this process with settled ids,
@@ -494,6 +531,17 @@ fn send_memfd(socket: &UnixDatagram, entry: &[u8]) -> io::Result<Sent> {
     }
 }
 
+/// The bytes this socket has sent that the receiver has not read yet
+/// (SIOCOUTQ counts a datagram until the receiver dequeues it).
+fn unread_bytes(socket: &UnixDatagram) -> u64 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one int through the pointer, which refers to
+    // a live local; the descriptor is the socket's own.
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    // Unknown: assume nothing was read.
+    if rc != 0 { u64::MAX } else { n.max(0) as u64 }
+}
+
 /// Waits up to `wait` for room in journald's queue.
 fn wait_writable(socket: &UnixDatagram, wait: Duration) {
     use rustix::event::{PollFd, PollFlags, Timespec};
@@ -579,7 +627,8 @@ mod tests {
     #[test]
     fn no_journald_means_no_link() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = Link::open(&dir.path().join("socket"), "r", &Spool::default()).expect_err("nobody there");
+        let err = Link::open(&dir.path().join("socket"), "r", &Spool::default())
+            .expect_err("nobody there");
         assert!(err.to_string().contains("no journald"), "{err}");
     }
 }
