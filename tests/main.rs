@@ -11,3 +11,5 @@ mod search;
 mod seek;
 mod session;
 mod signals;
+mod spool;
+mod trust;

@@ -29,6 +29,9 @@ pub struct Summary {
     pub output_bytes: u64,
     /// Input bytes recorded.
     pub input_bytes: u64,
+    /// For journal entries from a sender that is not a recorder's account
+    /// (read only when asked for): that sender.
+    pub unverified: Option<String>,
 }
 
 /// Summarises every recording in `input`, in order of first appearance.
@@ -61,6 +64,7 @@ pub fn list(
                 host: msg.host.clone(),
                 term: msg.term.clone(),
                 start: msg.time.map(|t| t.saturating_sub(msg.pos)),
+                unverified: crate::source::unverified_sender(&msg),
                 ..Summary::default()
             });
             order.len() - 1
@@ -119,7 +123,10 @@ pub fn table(summaries: &[Summary]) -> String {
         .map(|s| {
             [
                 s.rec.clone(),
-                s.user.clone(),
+                match &s.unverified {
+                    None => s.user.clone(),
+                    Some(sender) => format!("{} (UNVERIFIED: sent by {sender})", s.user),
+                },
                 s.host.clone(),
                 s.term.clone(),
                 s.start.map_or_else(|| "-".to_owned(), time::local),

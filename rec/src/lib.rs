@@ -12,7 +12,7 @@
 pub mod chunk;
 #[allow(
     unsafe_code,
-    reason = "gethostname, getaddrinfo and getpwuid_r are C library calls"
+    reason = "gethostname, getaddrinfo, getpwuid_r and getrandom are C library calls"
 )]
 pub mod identity;
 mod keyframes;

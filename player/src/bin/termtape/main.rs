@@ -204,6 +204,7 @@ fn search(
                     "host": f.host,
                     "at": f.at,
                     "line": f.line,
+                    "unverified": f.unverified,
                 });
                 return writeln!(out, "{object}");
             }
@@ -212,9 +213,13 @@ fn search(
             let time = f
                 .time
                 .map_or_else(|| "-".to_owned(), termtape_player::local);
+            let mark = f
+                .unverified
+                .as_ref()
+                .map_or_else(String::new, |s| format!("UNVERIFIED (sent by {s})  "));
             writeln!(
                 out,
-                "{time}  {}@{}  {}  {}  {}",
+                "{time}  {mark}{}@{}  {}  {}  {}",
                 f.user,
                 f.host,
                 f.rec,
@@ -393,6 +398,10 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
         since: select.since,
         until: select.until,
         follow,
+        trust: termtape_player::source::Trust {
+            uids: select.trust_uid.clone(),
+            unverified: select.unverified,
+        },
     }
 }
 
