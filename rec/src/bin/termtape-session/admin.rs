@@ -92,6 +92,11 @@ pub fn install() -> Result<()> {
     run(Command::new("chown").arg(&owner).arg("/var/log/termtape"))?;
     run(Command::new("chmod").arg("0750").arg("/var/log/termtape"))?;
     println!("/var/log/termtape: for the file writer, writable by {SERVICE_USER} only");
+    let spool = termtape_rec::sink::DEFAULT_SPOOL_DIR;
+    std::fs::create_dir_all(spool).with_context(|| format!("creating {spool}"))?;
+    run(Command::new("chown").arg(&owner).arg(spool))?;
+    run(Command::new("chmod").arg("0700").arg(spool))?;
+    println!("{spool}: what the journal could not take yet, {SERVICE_USER}'s alone");
     add_to_etc_shells(&exe)?;
     Ok(())
 }
