@@ -16,7 +16,10 @@
 //! A start names the nested login's user (its real uid as the kernel gave
 //! it, and the name that uid had), the terminal it was started on and how
 //! (`login`, `command` for `su -c`, `shell` otherwise). An end (`"end":true`)
-//! says that the process started by that login (the nested shell) exited.
+//! says that the process started by that login (the nested shell) exited;
+//! it is stamped with the first output read after the exit was seen, so
+//! everything that process showed is at or before its end (that read may
+//! hold the outer shell's next prompt too).
 //! `n` numbers the nested logins of one recording from 1 and pairs an end
 //! with its start.
 
@@ -69,6 +72,23 @@ impl Login {
     }
 }
 
+impl crate::Message {
+    /// The nested-login events this message carries (its `login` field),
+    /// none if it has no such field; a malformed field is an error at `at`.
+    pub fn logins(&self, at: &crate::Location) -> crate::Result<Vec<Login>> {
+        match self.extra(LOGIN_FIELD) {
+            None => Ok(Vec::new()),
+            Some(raw) => {
+                Login::parse_field(raw.get()).map_err(|reason| crate::Error::InvalidField {
+                    at: at.clone(),
+                    field: LOGIN_FIELD,
+                    reason,
+                })
+            }
+        }
+    }
+}
+
 /// Who is logged in at a moment of a recording, from its `login` events.
 #[derive(Debug, Clone, Default)]
 pub struct Logins {
@@ -91,12 +111,12 @@ impl Logins {
     }
 
     /// The innermost nested login active at `at` ms: the latest one started
-    /// at or before it and not yet ended.
+    /// at or before it and ending at or after it.
     pub fn active_at(&self, at: u64) -> Option<&Login> {
         self.started
             .iter()
             .rev()
-            .find(|(s, end)| s.at <= at && end.is_none_or(|e| e > at))
+            .find(|(s, end)| s.at <= at && end.is_none_or(|e| e >= at))
             .map(|(s, _)| s)
     }
 
@@ -127,13 +147,13 @@ mod tests {
             end: true,
             ..Login::default()
         };
-        let raw = Login::field(&[start.clone()]);
+        let raw = Login::field(std::slice::from_ref(&start));
         assert_eq!(
             raw,
             r#"[{"n":1,"at":5120,"user":"bob","uid":1002,"tty":"/dev/pts/3","kind":"login"}]"#
         );
         assert_eq!(
-            Login::field(&[end.clone()]),
+            Login::field(std::slice::from_ref(&end)),
             r#"[{"n":1,"at":9000,"end":true}]"#
         );
         let mut logins = Logins::default();
@@ -144,8 +164,8 @@ mod tests {
             Some("bob")
         );
         logins.add(vec![end]);
-        assert_eq!(logins.active_at(8999).map(|l| l.n), Some(1));
-        assert_eq!(logins.active_at(9000), None);
+        assert_eq!(logins.active_at(9000).map(|l| l.n), Some(1));
+        assert_eq!(logins.active_at(9001), None);
         assert!(Login::parse_field(r#"{"n":1}"#).is_err());
         assert!(
             Login::parse_field(r#"[{"at":1}]"#).is_err(),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use termtape_format::{Error, Reader, Stream, timing};
+use termtape_format::{Error, Login, Reader, Stream, timing};
 
 use crate::source::Filter;
 use crate::time;
@@ -29,6 +29,9 @@ pub struct Summary {
     pub output_bytes: u64,
     /// Input bytes recorded.
     pub input_bytes: u64,
+    /// Logins nested in the session (marked, not recorded apart): their
+    /// starts, in order.
+    pub logins: Vec<Login>,
 }
 
 /// Summarises every recording in `input`, in order of first appearance.
@@ -87,6 +90,12 @@ pub fn list(
             line: 0,
             id: Some(msg.id),
         };
+        match msg.logins(&at) {
+            Ok(events) => summary
+                .logins
+                .extend(events.into_iter().filter(|e| !e.end).take(64)),
+            Err(e) => on_damage(&e),
+        }
         match (
             msg.bytes(Stream::Output, &at),
             msg.bytes(Stream::Input, &at),
@@ -113,8 +122,9 @@ pub fn table(summaries: &[Summary]) -> String {
         "MESSAGES",
         "OUT BYTES",
         "IN BYTES",
+        "NESTED",
     ];
-    let rows: Vec<[String; 9]> = summaries
+    let rows: Vec<[String; 10]> = summaries
         .iter()
         .map(|s| {
             [
@@ -127,6 +137,7 @@ pub fn table(summaries: &[Summary]) -> String {
                 s.messages.to_string(),
                 s.output_bytes.to_string(),
                 s.input_bytes.to_string(),
+                nested_users(&s.logins),
             ]
         })
         .collect();
@@ -144,7 +155,7 @@ pub fn table(summaries: &[Summary]) -> String {
                 l.push_str("  ");
             }
             // Numbers align right, text left.
-            if i >= 6 {
+            if (6..9).contains(&i) {
                 l.push_str(&format!("{cell:>w$}"));
             } else {
                 l.push_str(&format!("{cell:<w$}"));
@@ -158,4 +169,31 @@ pub fn table(summaries: &[Summary]) -> String {
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// The users of nested logins, e.g. `bob,root`, or `-`; control characters
+/// shown escaped.
+fn nested_users(logins: &[Login]) -> String {
+    if logins.is_empty() {
+        return "-".to_owned();
+    }
+    let names: Vec<String> = logins
+        .iter()
+        .map(|l| {
+            l.user
+                .as_deref()
+                .unwrap_or("?")
+                .chars()
+                .flat_map(|c| {
+                    let visible: Vec<char> = if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    };
+                    visible
+                })
+                .collect()
+        })
+        .collect();
+    names.join(",")
 }

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use termtape_format::{Error, Location, Message, Packet, Reader, Stream};
+use termtape_format::{Error, Location, Logins, Message, Packet, Reader, Stream};
 use termtape_keyframe::Screen;
 
 use crate::source::Filter;
@@ -84,6 +84,9 @@ pub struct Found {
     pub time: Option<u64>,
     /// The line, trailing blanks trimmed.
     pub line: String,
+    /// The user of the login nested in the session when the line was found
+    /// (`su - bob` in alice's session: alice as bob), if any.
+    pub nested: Option<String>,
 }
 
 /// Searches every recording in `input` that `filter` lets through, in the
@@ -134,6 +137,10 @@ pub fn search(
         }
         current = Some(key.clone());
         let hunt = hunts.entry(key).or_insert_with(|| Hunt::new(&msg, place));
+        match msg.logins(&at) {
+            Ok(events) => hunt.logins.add(events),
+            Err(e) => on_damage(&e),
+        }
         let mut found = Vec::new();
         for t in packets {
             match (&t.packet, place) {
@@ -174,6 +181,10 @@ pub fn search(
                 at,
                 time: hunt.start.map(|s| s + at),
                 line,
+                nested: hunt
+                    .logins
+                    .active_at(at)
+                    .map(|l| l.user.clone().unwrap_or_else(|| "?".to_owned())),
             })
             .map_err(crate::recording::ReadError::Output)?;
         }
@@ -195,6 +206,8 @@ struct Hunt {
     /// full-screen program leaves and the shell's screen comes back).
     shown: [HashMap<String, usize>; 2],
     typed: Typed,
+    /// Logins nested in the session, from its `login` marks.
+    logins: Logins,
     /// A row's text, read into one buffer.
     line: String,
 }
@@ -213,6 +226,7 @@ impl Hunt {
             },
             shown: Default::default(),
             typed: Typed::default(),
+            logins: Logins::default(),
             line: String::new(),
         }
     }

@@ -104,6 +104,9 @@ pub struct Nested<'r> {
     /// When the relay's time was zero.
     origin: Option<Instant>,
     events: Events,
+    /// Ends seen, to be stamped after the next read of output (see
+    /// [`Nested::drain`]).
+    ending: Vec<Login>,
 }
 
 impl<'r> Nested<'r> {
@@ -118,10 +121,16 @@ impl<'r> Nested<'r> {
             note_to,
             origin: None,
             events: Events::default(),
+            ending: Vec::new(),
         }
     }
 
-    /// Puts the events found so far on the recorder's next message.
+    /// Puts the starts found so far on the recorder's next message, each at
+    /// the moment it was found (before the nested shell could show
+    /// anything). Ends wait in `ending`: output the nested process wrote
+    /// before it exited may still be unread, so an end is stamped with the
+    /// first read of output that began after it was seen, which holds the
+    /// last of it.
     fn drain(&mut self) {
         let Some(origin) = self.origin else { return };
         let events = match self.events.lock() {
@@ -129,9 +138,23 @@ impl<'r> Nested<'r> {
             Err(_) => return,
         };
         for (when, mut login) in events {
+            if login.end {
+                self.ending.push(login);
+                continue;
+            }
             login.at = u64::try_from(when.saturating_duration_since(origin).as_millis())
                 .unwrap_or(u64::MAX);
             self.recorder.mark_login(login);
+        }
+    }
+}
+
+impl Nested<'_> {
+    /// Marks `ends` at `at`.
+    fn end(&mut self, ends: Vec<Login>, at: Duration) {
+        for mut end in ends {
+            end.at = u64::try_from(at.as_millis()).unwrap_or(u64::MAX);
+            self.recorder.mark_login(end);
         }
     }
 }
@@ -148,8 +171,12 @@ impl Capture for Nested<'_> {
     }
 
     fn output(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
+        // Seen at an earlier call, so before this read began.
+        let due = std::mem::take(&mut self.ending);
         self.drain();
-        self.recorder.output(at, bytes)
+        self.recorder.output(at, bytes)?;
+        self.end(due, at);
+        Ok(())
     }
 
     fn deadline(&self) -> Option<Duration> {
@@ -163,6 +190,8 @@ impl Capture for Nested<'_> {
 
     fn finish(&mut self, at: Duration) -> io::Result<()> {
         self.drain();
+        let due = std::mem::take(&mut self.ending);
+        self.end(due, at);
         self.recorder.finish(at)
     }
 
@@ -391,12 +420,15 @@ pub fn announce(name: &str, request: &Request) -> io::Result<Reply> {
 /// A nested login arrives inside the session recorded by process
 /// `outer`: tells that recorder ([`announce`]) and notes the login through
 /// `to`, naming the outer recording, or, if the recorder could not be told,
-/// its process and why. Never fails: the login goes on either way.
-pub fn arrive(outer: u32, request: &Request, to: NoteTo) {
+/// its process and why. The note is sent as the recorder's user, so that
+/// its trusted `_UID` in the journal is that user, not the nested login's.
+/// Fails only if this process' ids cannot be put back after.
+pub fn arrive(outer: u32, request: &Request, to: NoteTo) -> io::Result<()> {
     let user = request.user.as_str();
     let uid = request.uid.to_string();
     let outer_pid = outer.to_string();
-    match announce(&socket_name(outer), request) {
+    let told = announce(&socket_name(outer), request);
+    as_effective_user(|| match told {
         Ok(reply) => note(
             to,
             6,
@@ -427,7 +459,24 @@ pub fn arrive(outer: u32, request: &Request, to: NoteTo) {
                 ("TERMTAPE_TTY", &request.tty),
             ],
         ),
+    })
+}
+
+/// Runs `f` with the real uid set to the effective one, as journald and
+/// syslog take the sender's real uid for `_UID`; then puts the ids back.
+/// (A setuid program may: each new id is one of its current ones.)
+fn as_effective_user(f: impl FnOnce()) -> io::Result<()> {
+    use rustix::process::{geteuid, getuid};
+    let (real, effective) = (getuid(), geteuid());
+    if real == effective {
+        f();
+        return Ok(());
     }
+    // Single-threaded here: the ids of this one thread are the process'.
+    rustix::thread::set_thread_res_uid(effective, effective, real)?;
+    f();
+    rustix::thread::set_thread_res_uid(real, effective, effective)?;
+    Ok(())
 }
 
 /// The terminal on standard input, or "" if there is none.

@@ -144,6 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => search(&text, ignore_case, input, json, lax, rec, &select, &source),
         Command::Ls {
             lax,
+            json,
             select,
             source,
         } => {
@@ -154,9 +155,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 damaged += 1;
                 eprintln!("termtape: warning: {e}");
             })?;
-            io::stdout()
-                .lock()
-                .write_all(list::table(&summaries).as_bytes())?;
+            let mut out = io::stdout().lock();
+            if json {
+                for s in &summaries {
+                    let object = serde_json::json!({
+                        "rec": s.rec,
+                        "user": s.user,
+                        "host": s.host,
+                        "term": s.term,
+                        "start": s.start,
+                        "duration": s.duration,
+                        "messages": s.messages,
+                        "output_bytes": s.output_bytes,
+                        "input_bytes": s.input_bytes,
+                        "logins": s.logins,
+                    });
+                    writeln!(out, "{object}")?;
+                }
+            } else {
+                out.write_all(list::table(&summaries).as_bytes())?;
+            }
             if damaged > 0 && !lax {
                 eprintln!(
                     "termtape: {damaged} damaged message(s) passed over (--lax to exit with 0)"
@@ -204,6 +222,7 @@ fn search(
                     "host": f.host,
                     "at": f.at,
                     "line": f.line,
+                    "as": f.nested,
                 });
                 return writeln!(out, "{object}");
             }
@@ -212,10 +231,15 @@ fn search(
             let time = f
                 .time
                 .map_or_else(|| "-".to_owned(), termtape_player::local);
+            // Inside a nested login: `alice as bob@host`.
+            let user = match &f.nested {
+                Some(nested) => format!("{} as {nested}", f.user),
+                None => f.user.clone(),
+            };
             writeln!(
                 out,
                 "{time}  {}@{}  {}  {}  {}",
-                f.user,
+                user,
                 f.host,
                 f.rec,
                 termtape_player::duration(f.at),

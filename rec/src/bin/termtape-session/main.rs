@@ -86,7 +86,7 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
             tty: nested::stdin_tty(),
             kind: kind.to_owned(),
         };
-        nested::arrive(outer, &request, note_to);
+        nested::arrive(outer, &request, note_to).context("noting the nested login")?;
         login_terminal::drop_capabilities().context("dropping capabilities")?;
         if privileged {
             pty::become_user(real).context("taking the user's ids")?;
