@@ -549,15 +549,28 @@ fn a_nested_login_is_marked_in_the_outer_recording_and_noted() {
     });
     // The recorded user forges a login through the recorder's socket (the
     // shell's parent is the recorder): refused, nothing is marked.
-    let forge = format!(
-        "/usr/bin/python3 -c \"import socket\n\
-         s=socket.socket(socket.AF_UNIX,socket.SOCK_STREAM)\n\
-         s.connect(b'\\\\0termtape-session/$PPID')\n\
+    // It claims its own uid, so only the check of who is connecting (not
+    // of what they claim) refuses it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_ok(Command::new("chmod").arg("755").arg(dir.path()));
+    let forger = dir.path().join("forge.py");
+    std::fs::write(
+        &forger,
+        "import os, socket, sys\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
+         s.connect(b'\\0termtape-session/' + sys.argv[1].encode())\n\
          s.settimeout(5)\n\
-         try:\n s.sendall(b'{{\\\\\"user\\\\\":\\\\\"root\\\\\",\\\\\"uid\\\\\":0,\\\\\"tty\\\\\":\\\\\"\\\\\",\\\\\"kind\\\\\":\\\\\"login\\\\\"}}\\\\n'); a=s.recv(1024)\n\
-         except OSError: a=b''\n\
-         print('forged-answer', len(a))\"\n"
-    );
+         req = '{\"user\":\"root\",\"uid\":%d,\"tty\":\"\",\"kind\":\"login\"}\\n' % os.getuid()\n\
+         try:\n\
+         \x20   s.sendall(req.encode())\n\
+         \x20   a = s.recv(1024)\n\
+         except OSError:\n\
+         \x20   a = b''\n\
+         print('forged-answer', len(a))\n",
+    )
+    .expect("writing the forger");
+    run_ok(Command::new("chmod").arg("644").arg(&forger));
+    let forge = format!("/usr/bin/python3 {} $PPID\n", forger.display());
     master.write_all(forge.as_bytes()).expect("type");
     screen.until(Duration::from_secs(30), |seen| {
         contains(seen, "forged-answer")
