@@ -496,3 +496,228 @@ fn the_configured_shell_wins_over_the_users_choice() {
     assert!(text.contains("shell=-rbash"), "{text}");
     assert!(text.contains("restricted-yes"), "{text}");
 }
+
+/// The JSON objects a termtape command prints, one per line.
+fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&run_ok(Command::new(bin("termtape")).args(args)))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// `su - ttaud1` inside ttaud2's recorded session, as the attack was done,
+/// through su's password prompt on a real terminal: the session is
+/// recorded once (ttaud2's), and says so. The outer recording marks the
+/// nested login with ttaud1's name at the moment it started (after the
+/// password prompt, before its output) and its end; `ls` shows it, `search`
+/// attributes the nested output to "ttaud2 as ttaud1"; the nested
+/// termtape-session leaves a journal entry, sent as the termtape user and
+/// not a tlog message, naming the outer recording. ttaud2 trying to add a
+/// mark of their own through the recorder's socket is refused.
+#[test]
+fn a_nested_login_is_marked_in_the_outer_recording_and_noted() {
+    require("chpasswd");
+    let inner = user("ttaud1");
+    let outer = user("ttaud2");
+    let password = format!("Pw-{}-nested", std::process::id());
+    let mut chpasswd = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("chpasswd");
+    chpasswd
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{inner}:{password}\n").as_bytes())
+        .expect("chpasswd input");
+    assert!(chpasswd.wait().expect("chpasswd").success());
+    let marker = format!("nested-marker-{}", std::process::id());
+
+    let pty = termtape_tests::pty::Pair::open();
+    let mut su = Command::new("su")
+        .args(["-", outer])
+        .stdin(pty.slave())
+        .stdout(pty.slave())
+        .stderr(pty.slave())
+        .spawn()
+        .expect("su");
+    let mut master = std::fs::File::from(pty.master.try_clone().expect("dup master"));
+    let mut screen = pty.reader();
+    drop(pty);
+    screen.until(Duration::from_secs(30), |seen| {
+        contains(seen, "being recorded")
+    });
+    // The recorded user forges a login through the recorder's socket (the
+    // shell's parent is the recorder): refused, nothing is marked.
+    // It claims its own uid, so only the check of who is connecting (not
+    // of what they claim) refuses it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_ok(Command::new("chmod").arg("755").arg(dir.path()));
+    let forger = dir.path().join("forge.py");
+    std::fs::write(
+        &forger,
+        "import os, socket, sys\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
+         s.connect(b'\\0termtape-session/' + sys.argv[1].encode())\n\
+         s.settimeout(5)\n\
+         req = '{\"user\":\"root\",\"uid\":%d,\"tty\":\"\",\"kind\":\"login\"}\\n' % os.getuid()\n\
+         try:\n\
+         \x20   s.sendall(req.encode())\n\
+         \x20   a = s.recv(1024)\n\
+         except OSError:\n\
+         \x20   a = b''\n\
+         print('forged-answer', len(a))\n",
+    )
+    .expect("writing the forger");
+    run_ok(Command::new("chmod").arg("644").arg(&forger));
+    let forge = format!("/usr/bin/python3 {} $PPID\n", forger.display());
+    master.write_all(forge.as_bytes()).expect("type");
+    screen.until(Duration::from_secs(30), |seen| {
+        contains(seen, "forged-answer")
+    });
+    master
+        .write_all(format!("su - {inner} -c 'echo {marker}-$((6*7))'\n").as_bytes())
+        .expect("type");
+    screen.until(Duration::from_secs(30), |seen| contains(seen, "assword:"));
+    master
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("type the password");
+    screen.until(Duration::from_secs(30), |seen| {
+        contains(seen, &format!("{marker}-42"))
+    });
+    master
+        .write_all(b"echo back-$((2+3)); exit\n")
+        .expect("type");
+    let seen = screen
+        .until(Duration::from_secs(30), |seen| contains(seen, "back-5"))
+        .to_vec();
+    let status = su.wait().expect("su");
+    let text = String::from_utf8_lossy(&seen);
+    assert!(status.success(), "{status:?}: {text}");
+    assert!(text.contains("forged-answer 0"), "refused: {text}");
+    assert!(text.contains(&format!("{marker}-42")), "{text}");
+
+    // Recorded once, in ttaud2's recording.
+    let (rec, _) = recordings_of(outer)
+        .into_iter()
+        .find(|(_, o)| contains(o, &format!("{marker}-42")))
+        .unwrap_or_else(|| panic!("ttaud2's recording holds the nested output: {text}"));
+    assert!(
+        !recordings_of(inner)
+            .iter()
+            .any(|(_, o)| contains(o, &format!("{marker}-42"))),
+        "not recorded a second time"
+    );
+
+    // The mark, through the journal and back: ttaud1, their uid, a login.
+    let inner_uid: u64 = String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", inner])))
+        .trim()
+        .parse()
+        .expect("uid");
+    let listed = json_lines(&["ls", "--lax", "--json", "--user", outer, "journal"]);
+    let listed = listed
+        .iter()
+        .find(|r| r["rec"] == rec.as_str())
+        .unwrap_or_else(|| panic!("ls --json lists {rec}: {listed:?}"));
+    let logins = listed["logins"].as_array().expect("logins");
+    assert_eq!(logins.len(), 1, "only the real nested login: {logins:?}");
+    assert_eq!(logins[0]["user"], inner);
+    assert_eq!(logins[0]["uid"], inner_uid);
+    assert_eq!(logins[0]["kind"], "login");
+    let login_at = logins[0]["at"].as_u64().expect("at");
+    let table = String::from_utf8_lossy(&run_ok(
+        Command::new(bin("termtape")).args(["ls", "--lax", "--user", outer, "journal"]),
+    ))
+    .into_owned();
+    assert!(
+        table.lines().next().is_some_and(|h| h.ends_with("NESTED")),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(rec.as_str()))
+        .unwrap_or_else(|| panic!("{rec} listed: {table}"));
+    assert!(row.ends_with(&format!("  {inner}")), "{row}");
+
+    // At the right moment: after su asked for the password, before the
+    // nested command's output.
+    let find = |what: &str| {
+        json_lines(&["search", "--lax", "--json", "--rec", &rec, what, "journal"])
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{what} found"))
+    };
+    let prompt = find("assword:");
+    let output = find(&format!("{marker}-42"));
+    assert!(
+        prompt["at"].as_u64() <= Some(login_at) && Some(login_at) <= output["at"].as_u64(),
+        "prompt {prompt}, login at {login_at}, output {output}"
+    );
+    assert_eq!(output["user"], outer);
+    assert_eq!(output["as"], inner, "{output}");
+    assert_eq!(prompt["as"], serde_json::Value::Null, "{prompt}");
+    let said = String::from_utf8_lossy(&run_ok(Command::new(bin("termtape")).args([
+        "search",
+        "--lax",
+        "--rec",
+        &rec,
+        &format!("{marker}-42"),
+        "journal",
+    ])))
+    .into_owned();
+    assert!(said.contains(&format!("{outer} as {inner}@")), "{said}");
+
+    // The nested login's end is marked too, after its output.
+    let json = String::from_utf8_lossy(&run_ok(Command::new("journalctl").args([
+        "-o",
+        "json",
+        &format!("TLOG_REC={rec}"),
+    ])))
+    .into_owned();
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["TERMTAPE_X_LOGIN"].as_str().map(str::to_owned))
+        .flat_map(|f| serde_json::from_str::<Vec<serde_json::Value>>(&f).expect("login field"))
+        .collect();
+    let end = events
+        .iter()
+        .find(|e| e["end"] == true)
+        .unwrap_or_else(|| panic!("an end is marked: {events:?}"));
+    assert_eq!(end["n"], 1);
+    assert!(
+        end["at"].as_u64() >= output["at"].as_u64(),
+        "{end} {output}"
+    );
+
+    // The nested session's own entry: from the termtape user, pointing to
+    // the outer recording, and no part of any recording.
+    let termtape_uid =
+        String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", "termtape"])))
+            .trim()
+            .to_owned();
+    let notes = String::from_utf8_lossy(&run_ok(Command::new("journalctl").args([
+        "-o",
+        "json",
+        "SYSLOG_IDENTIFIER=termtape-session",
+        &format!("TERMTAPE_NESTED_IN={rec}"),
+    ])))
+    .into_owned();
+    let notes: Vec<serde_json::Value> = notes
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note = &notes[0];
+    assert_eq!(note["TERMTAPE_USER"], inner);
+    assert_eq!(note["TERMTAPE_OUTER_USER"], outer);
+    assert_eq!(note["_UID"], termtape_uid.as_str());
+    assert!(note.get("TLOG_REC").is_none(), "{note}");
+    let message = note["MESSAGE"].as_str().expect("MESSAGE");
+    assert!(
+        message.contains(&format!(
+            "login of {inner} inside recording {rec} of {outer}"
+        )),
+        "{message}"
+    );
+}

@@ -16,6 +16,8 @@
 //! - [`Message`]: parse and validate one message as tlog-play does, keep
 //!   unknown fields, serialise as tlog does, decode into [`Packet`]s;
 //! - [`Encoder`]: cut terminal I/O into messages exactly as tlog-rec does;
+//! - [`Login`]: the `login` field marking a login nested in the recorded
+//!   session;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
 //!   checks (ids go up by one, `pos` never goes back) and a lax mode.
 //!
@@ -49,6 +51,7 @@
 mod chunk;
 mod error;
 mod escape;
+mod login;
 mod message;
 mod reader;
 pub mod timing;
@@ -59,6 +62,7 @@ pub use chunk::{
 };
 pub use error::{Error, Location, Result};
 pub use escape::escape_str_into;
+pub use login::{LOGIN_FIELD, Login, Logins, MAX_LOGIN_EVENTS};
 pub use message::{Message, Packet, Timed, VERSION};
 pub use reader::{Reader, Validator};
 pub use timing::Stream;

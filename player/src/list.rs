@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use termtape_format::{Error, Reader, Stream, timing};
+use termtape_format::{Error, Login, Reader, Stream, timing};
 
 use crate::source::Filter;
 use crate::time;
@@ -32,6 +32,9 @@ pub struct Summary {
     /// For journal entries from a sender that is not a recorder's account
     /// (read only when asked for): that sender.
     pub unverified: Option<String>,
+    /// Logins nested in the session (marked, not recorded apart): their
+    /// starts, in order.
+    pub logins: Vec<Login>,
 }
 
 /// Summarises every recording in `input`, in order of first appearance.
@@ -91,6 +94,12 @@ pub fn list(
             line: 0,
             id: Some(msg.id),
         };
+        match msg.logins(&at) {
+            Ok(events) => summary
+                .logins
+                .extend(events.into_iter().filter(|e| !e.end).take(64)),
+            Err(e) => on_damage(&e),
+        }
         match (
             msg.bytes(Stream::Output, &at),
             msg.bytes(Stream::Input, &at),
@@ -117,8 +126,9 @@ pub fn table(summaries: &[Summary]) -> String {
         "MESSAGES",
         "OUT BYTES",
         "IN BYTES",
+        "NESTED",
     ];
-    let rows: Vec<[String; 9]> = summaries
+    let rows: Vec<[String; 10]> = summaries
         .iter()
         .map(|s| {
             [
@@ -134,6 +144,7 @@ pub fn table(summaries: &[Summary]) -> String {
                 s.messages.to_string(),
                 s.output_bytes.to_string(),
                 s.input_bytes.to_string(),
+                nested_users(&s.logins),
             ]
         })
         .collect();
@@ -151,7 +162,7 @@ pub fn table(summaries: &[Summary]) -> String {
                 l.push_str("  ");
             }
             // Numbers align right, text left.
-            if i >= 6 {
+            if (6..9).contains(&i) {
                 l.push_str(&format!("{cell:>w$}"));
             } else {
                 l.push_str(&format!("{cell:<w$}"));
@@ -165,4 +176,31 @@ pub fn table(summaries: &[Summary]) -> String {
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// The users of nested logins, e.g. `bob,root`, or `-`; control characters
+/// shown escaped.
+fn nested_users(logins: &[Login]) -> String {
+    if logins.is_empty() {
+        return "-".to_owned();
+    }
+    let names: Vec<String> = logins
+        .iter()
+        .map(|l| {
+            l.user
+                .as_deref()
+                .unwrap_or("?")
+                .chars()
+                .flat_map(|c| {
+                    let visible: Vec<char> = if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    };
+                    visible
+                })
+                .collect()
+        })
+        .collect();
+    names.join(",")
 }

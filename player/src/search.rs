@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use termtape_format::{Error, Location, Message, Packet, Reader, Stream};
+use termtape_format::{Error, Location, Logins, Message, Packet, Reader, Stream};
 use termtape_keyframe::Screen;
 
 use crate::source::Filter;
@@ -87,6 +87,9 @@ pub struct Found {
     /// For a journal entry from a sender that is not a recorder's account
     /// (read only when asked for): that sender.
     pub unverified: Option<String>,
+    /// The user of the login nested in the session when the line was found
+    /// (`su - bob` in alice's session: alice as bob), if any.
+    pub nested: Option<String>,
 }
 
 /// Searches every recording in `input` that `filter` lets through, in the
@@ -137,6 +140,10 @@ pub fn search(
         }
         current = Some(key.clone());
         let hunt = hunts.entry(key).or_insert_with(|| Hunt::new(&msg, place));
+        match msg.logins(&at) {
+            Ok(events) => hunt.logins.add(events),
+            Err(e) => on_damage(&e),
+        }
         let mut found = Vec::new();
         for t in packets {
             match (&t.packet, place) {
@@ -178,6 +185,10 @@ pub fn search(
                 time: hunt.start.map(|s| s + at),
                 line,
                 unverified: hunt.unverified.clone(),
+                nested: hunt
+                    .logins
+                    .active_at(at)
+                    .map(|l| l.user.clone().unwrap_or_else(|| "?".to_owned())),
             })
             .map_err(crate::recording::ReadError::Output)?;
         }
@@ -200,6 +211,8 @@ struct Hunt {
     /// full-screen program leaves and the shell's screen comes back).
     shown: [HashMap<String, usize>; 2],
     typed: Typed,
+    /// Logins nested in the session, from its `login` marks.
+    logins: Logins,
     /// A row's text, read into one buffer.
     line: String,
 }
@@ -219,6 +232,7 @@ impl Hunt {
             },
             shown: Default::default(),
             typed: Typed::default(),
+            logins: Logins::default(),
             line: String::new(),
         }
     }

@@ -20,7 +20,7 @@ use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use termtape_charset::{Charset, Original, Packer, Transcoder};
-use termtape_format::{Encoded, Encoder, Header, Stream};
+use termtape_format::{Encoded, Encoder, Header, Login, Stream};
 use termtape_keyframe::Cadence;
 
 use crate::config::{Config, Writer};
@@ -75,6 +75,10 @@ pub struct Recorder {
     keyframes: Option<Box<Keyframes>>,
     /// A message with its keyframe.
     line: Vec<u8>,
+    /// The recording's id.
+    rec: String,
+    /// Nested-login events for the next message's `login` field.
+    logins: Vec<Login>,
 }
 
 /// The largest message, serialised, that one byte of input can grow into:
@@ -105,6 +109,8 @@ impl Recorder {
             text: String::new(),
             keyframes,
             line: Vec::new(),
+            rec: header.rec.clone(),
+            logins: Vec::new(),
         })
     }
 
@@ -204,6 +210,19 @@ impl Recorder {
         Ok(recorder)
     }
 
+    /// The recording's id.
+    pub fn rec(&self) -> &str {
+        &self.rec
+    }
+
+    /// Marks a login nested in the session on the next message written
+    /// (its `login` field); a message is made due if none is pending, so
+    /// the mark is written within the latency limit or at the end.
+    pub fn mark_login(&mut self, event: Login) {
+        self.encoder.touch(Duration::from_millis(event.at));
+        self.logins.push(event);
+    }
+
     fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
         // Room for what these bytes can become, plus the message pending,
         // before they may reach the user.
@@ -232,6 +251,7 @@ impl Recorder {
             &mut self.legacy,
             &mut self.keyframes,
             &mut self.line,
+            &mut self.logins,
         );
         self.encoder.io(at, stream, bytes, &mut emit)
     }
@@ -244,17 +264,29 @@ fn emitter<'a>(
     legacy: &'a mut Option<Box<Legacy>>,
     keyframes: &'a mut Option<Box<Keyframes>>,
     line: &'a mut Vec<u8>,
+    logins: &'a mut Vec<Login>,
 ) -> impl FnMut(Encoded<'_>) -> io::Result<()> + 'a {
     move |m: Encoded<'_>| {
         let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
-        match (legacy.as_mut(), kf) {
-            (None, None) => sink.write(&m),
-            (None, Some(kf)) => {
+        let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
+        let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
+        let mut extra = [("", ""); 2];
+        let mut n = 0;
+        for field in [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
+            .into_iter()
+            .flatten()
+        {
+            extra[n] = field;
+            n += 1;
+        }
+        match (legacy.as_mut(), n) {
+            (None, 0) => sink.write(&m),
+            (None, _) => {
                 line.clear();
-                m.write_with_extra(line, &[(termtape_keyframe::FIELD, kf)]);
+                m.write_with_extra(line, &extra[..n]);
                 sink.write(&Encoded { json: line, ..m })
             }
-            (Some(legacy), kf) => legacy.write(sink.as_mut(), &m, kf),
+            (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra[..n]),
         }
     }
 }
@@ -296,7 +328,12 @@ impl Legacy {
 
     /// Writes `m` with the charset's name, the originals it needs and its
     /// keyframe, if any.
-    fn write(&mut self, sink: &mut dyn Sink, m: &Encoded<'_>, kf: Option<&str>) -> io::Result<()> {
+    fn write(
+        &mut self,
+        sink: &mut dyn Sink,
+        m: &Encoded<'_>,
+        more: &[(&str, &str)],
+    ) -> io::Result<()> {
         pack(
             &mut self.input,
             m.input_end,
@@ -314,6 +351,7 @@ impl Legacy {
             ("", ""),
             ("", ""),
             ("", ""),
+            ("", ""),
         ];
         let mut n = 1;
         for (name, field) in [("in_orig", &self.in_orig), ("out_orig", &self.out_orig)] {
@@ -322,8 +360,8 @@ impl Legacy {
                 n += 1;
             }
         }
-        if let Some(kf) = kf {
-            extra[n] = (termtape_keyframe::FIELD, kf);
+        for field in more {
+            extra[n] = *field;
             n += 1;
         }
         self.line.clear();
@@ -373,6 +411,7 @@ impl Capture for Recorder {
                 &mut self.legacy,
                 &mut self.keyframes,
                 &mut self.line,
+                &mut self.logins,
             );
             self.encoder.window(at, cols, rows, &mut emit)?;
         }
@@ -414,6 +453,7 @@ impl Capture for Recorder {
                 &mut self.legacy,
                 &mut self.keyframes,
                 &mut self.line,
+                &mut self.logins,
             );
             self.encoder.flush(&mut emit)?;
         }
@@ -437,6 +477,7 @@ impl Capture for Recorder {
                 &mut self.legacy,
                 &mut self.keyframes,
                 &mut self.line,
+                &mut self.logins,
             );
             for (stream, tail) in tails {
                 self.encoder.io(at, stream, tail.as_bytes(), &mut emit)?;
@@ -451,6 +492,7 @@ impl Capture for Recorder {
                 &mut self.legacy,
                 &mut self.keyframes,
                 &mut self.line,
+                &mut self.logins,
             );
             self.encoder.cut(&mut emit)?;
             self.encoder.flush(&mut emit)?;
@@ -624,6 +666,30 @@ mod tests {
         rec.finish(Duration::ZERO).expect("ok");
         let msgs = parse(&memory.0.borrow());
         assert!(msgs.iter().all(|m| m.extra.is_empty()));
+    }
+
+    #[test]
+    fn a_nested_login_mark_rides_on_the_next_message_even_when_idle() {
+        let (mut rec, memory) = recorder(policy());
+        rec.window(Duration::ZERO, 80, 24).expect("ok");
+        rec.output(Duration::from_millis(5), b"$ ").expect("ok");
+        rec.tick(Duration::from_secs(11)).expect("ok");
+        let start = Login {
+            n: 1,
+            at: 12_000,
+            user: Some("bob".into()),
+            ..Login::default()
+        };
+        rec.mark_login(start.clone());
+        // Nothing else happens: the mark alone makes a message due.
+        assert_eq!(rec.deadline(), Some(Duration::from_millis(22_000)));
+        rec.finish(Duration::from_secs(13)).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        assert_eq!(msgs.len(), 2);
+        assert!(msgs[0].extra(termtape_format::LOGIN_FIELD).is_none());
+        let field = msgs[1].extra(termtape_format::LOGIN_FIELD).expect("marked");
+        assert_eq!(Login::parse_field(field.get()).expect("valid"), vec![start]);
+        assert_eq!(msgs[1].pos, 12_000);
     }
 
     #[test]

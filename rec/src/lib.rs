@@ -23,6 +23,7 @@ pub mod locale;
     reason = "vhangup, fork and the guard's system calls have no safe wrapper"
 )]
 pub mod login_terminal;
+pub mod nested;
 #[allow(
     unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"

@@ -70,6 +70,11 @@ pub trait Capture {
     /// The session ended (or the recorder is being stopped): write out
     /// everything still buffered.
     fn finish(&mut self, at: Duration) -> io::Result<()>;
+    /// The command runs, and the recorder has its final ids: from here on
+    /// the capture may start threads (before, the process still forks and
+    /// changes its ids). It cannot fail the session. Does nothing by
+    /// default.
+    fn started(&mut self, _at: Duration) {}
 }
 
 /// What [`run`] runs and how.
@@ -207,6 +212,7 @@ pub fn run<C: Capture + ?Sized>(
     if settings.run_as.is_some() {
         pty::settle_ids().map_err(Error::Relay)?;
     }
+    capture.started(start.elapsed());
     let mut relay = Relay {
         capture,
         pty,

@@ -133,27 +133,28 @@ pub fn remembered_shell(file: &Path, user: &str) -> Option<PathBuf> {
 /// keeps 15 bytes): its own, or tlog's when it poses for Cockpit.
 pub const SESSION_NAMES: [&str; 2] = ["termtape-sessio", "tlog-rec-sessio"];
 
-/// Whether this process runs inside a session already being recorded: one
-/// of its ancestors is a recording `termtape-session` running as `owner`
-/// (the recorder's own user, which the recorded user cannot take on; a user
-/// who names a process of their own so cannot fake one).
+/// The recorder of the session this process runs in, if it is already
+/// being recorded: the nearest ancestor that is a recording
+/// `termtape-session` running as `owner` (the recorder's own user, which the
+/// recorded user cannot take on; a user who names a process of their own so
+/// cannot fake one). Returns its process id.
 ///
 /// This holds whatever the audit session id: unlike tlog's per-audit-session
 /// lock, a login whose audit session id is unset is recorded even while
 /// another login of the same machine is.
-pub fn inside_recorded_session(owner: u32) -> io::Result<bool> {
+pub fn recording_ancestor(owner: u32) -> io::Result<Option<u32>> {
     let mut pid = parent_of("self")?;
     let mut hops = 0;
     while pid > 1 && hops < 4096 {
         let dir = format!("{pid}");
         let comm = std::fs::read_to_string(format!("/proc/{dir}/comm")).unwrap_or_default();
         if SESSION_NAMES.contains(&comm.trim_end()) && real_uid_of(&dir)? == Some(owner) {
-            return Ok(true);
+            return Ok(Some(pid));
         }
         pid = parent_of(&dir)?;
         hops += 1;
     }
-    Ok(false)
+    Ok(None)
 }
 
 fn parent_of(pid: &str) -> io::Result<u32> {
@@ -171,7 +172,8 @@ fn parent_of(pid: &str) -> io::Result<u32> {
         .unwrap_or(0))
 }
 
-fn real_uid_of(pid: &str) -> io::Result<Option<u32>> {
+/// The real uid of process `pid` (a number, or `self`), if it still runs.
+pub(crate) fn real_uid_of(pid: &str) -> io::Result<Option<u32>> {
     let status = match std::fs::read_to_string(format!("/proc/{pid}/status")) {
         Ok(s) => s,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -279,6 +281,6 @@ mod tests {
     #[test]
     fn a_plain_test_process_is_not_inside_a_recorded_session() {
         let uid = real_uid_of("self").expect("procfs").expect("uid");
-        assert!(!inside_recorded_session(uid).expect("procfs"));
+        assert_eq!(recording_ancestor(uid).expect("procfs"), None);
     }
 }

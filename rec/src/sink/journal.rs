@@ -110,7 +110,7 @@ impl JournalSink {
 fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
     // Messages without extra fields go as they are: the common case, and
     // no parsing.
-    if json.ends_with("]}") {
+    if ends_with_out_bin(json) {
         return Ok((format!("MESSAGE={json}"), Vec::new()));
     }
     let mut msg = termtape_format::Message::parse(json, &termtape_format::Location::default())
@@ -133,6 +133,18 @@ fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
     }
     let text = msg.to_json();
     Ok((format!("MESSAGE={}", text.trim_end()), extras))
+}
+
+/// Whether tlog's last field, `out_bin`, ends the message: then it has no
+/// extra fields. (An extra field's value may end with `]` too: a `login`
+/// array.) Outside strings `"out_bin":[` appears once; inside a string its
+/// quotes would be escaped.
+fn ends_with_out_bin(json: &str) -> bool {
+    json.rfind("\"out_bin\":[").is_some_and(|i| {
+        json[i + "\"out_bin\":[".len()..]
+            .strip_suffix("]}")
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit() || b == b','))
+    })
 }
 
 impl Sink for JournalSink {
@@ -189,4 +201,23 @@ fn push_field(entry: &mut Vec<u8>, field: &str) {
         entry.extend_from_slice(field.as_bytes());
     }
     entry.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_fields_ending_in_a_bracket_go_to_fields_of_their_own() {
+        let base = r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"t","session":1,"id":1,"pos":0,"timing":">2","in_txt":"","in_bin":[],"out_txt":"]}","out_bin":[1,2]"#;
+        let plain = format!("{base}}}");
+        assert_eq!(split_extras(&plain).expect("ok").1, Vec::<String>::new());
+        let marked = format!(r#"{base},"login":[{{"n":1,"at":5,"end":true}}]}}"#);
+        let (message, extras) = split_extras(&marked).expect("ok");
+        assert!(!message.contains("login"), "{message}");
+        assert_eq!(
+            extras,
+            vec![r#"TERMTAPE_X_LOGIN=[{"n":1,"at":5,"end":true}]"#]
+        );
+    }
 }

@@ -131,7 +131,8 @@ pub enum Command {
         #[arg(short = 'i', long)]
         ignore_case: bool,
         /// One JSON object per find (time, ms since the epoch; rec, user,
-        /// host, at: ms from the recording's start; line), for other tools.
+        /// host, at: ms from the recording's start; line; as: the user of
+        /// a login nested in the session then, or null), for other tools.
         #[arg(long)]
         json: bool,
         /// Exit as if no message were damaged (they are still reported).
@@ -152,6 +153,10 @@ pub enum Command {
         /// Exit with 0 even if some messages are damaged (they are reported).
         #[arg(long)]
         lax: bool,
+        /// One JSON object per recording, with `logins`: the logins nested
+        /// in it (user, uid, tty, kind, at: ms from its start).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         select: Select,
         /// Where to read: a file, - for standard input, journal, or journal:DIR.

@@ -144,6 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => search(&text, ignore_case, input, json, lax, rec, &select, &source),
         Command::Ls {
             lax,
+            json,
             select,
             source,
         } => {
@@ -154,9 +155,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 damaged += 1;
                 eprintln!("termtape: warning: {e}");
             })?;
-            io::stdout()
-                .lock()
-                .write_all(list::table(&summaries).as_bytes())?;
+            let mut out = io::stdout().lock();
+            if json {
+                for s in &summaries {
+                    let object = serde_json::json!({
+                        "rec": s.rec,
+                        "user": s.user,
+                        "host": s.host,
+                        "term": s.term,
+                        "start": s.start,
+                        "duration": s.duration,
+                        "messages": s.messages,
+                        "output_bytes": s.output_bytes,
+                        "input_bytes": s.input_bytes,
+                        "logins": s.logins,
+                    });
+                    writeln!(out, "{object}")?;
+                }
+            } else {
+                out.write_all(list::table(&summaries).as_bytes())?;
+            }
             if damaged > 0 && !lax {
                 eprintln!(
                     "termtape: {damaged} damaged message(s) passed over (--lax to exit with 0)"
@@ -205,6 +223,7 @@ fn search(
                     "at": f.at,
                     "line": f.line,
                     "unverified": f.unverified,
+                    "as": f.nested,
                 });
                 return writeln!(out, "{object}");
             }
@@ -217,10 +236,15 @@ fn search(
                 .unverified
                 .as_ref()
                 .map_or_else(String::new, |s| format!("UNVERIFIED (sent by {s})  "));
+            // Inside a nested login: `alice as bob@host`.
+            let user = match &f.nested {
+                Some(nested) => format!("{} as {nested}", f.user),
+                None => f.user.clone(),
+            };
             writeln!(
                 out,
                 "{time}  {mark}{}@{}  {}  {}  {}",
-                f.user,
+                user,
                 f.host,
                 f.rec,
                 termtape_player::duration(f.at),

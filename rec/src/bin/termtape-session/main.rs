@@ -21,7 +21,7 @@ use rustix::fs::Uid;
 use termtape_rec::config::{self, Config, FileConfig, Flags};
 use termtape_rec::pty::{self, Credentials, WindowSize};
 use termtape_rec::session::{self, LoginArgs};
-use termtape_rec::{Recorder, identity, login_terminal, relay};
+use termtape_rec::{Recorder, identity, login_terminal, nested, relay};
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -66,10 +66,27 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
     );
     let (command, argv0) = args.shell_command(&shell);
 
-    if session::inside_recorded_session(effective.uid)
-        .context("looking for an enclosing session")?
+    let note_to = match file.writer.kind.as_deref() {
+        Some("syslog") => nested::NoteTo::Syslog,
+        _ => nested::NoteTo::Journal,
+    };
+    if let Some(outer) =
+        session::recording_ancestor(effective.uid).context("looking for an enclosing session")?
     {
-        // Already recorded by an enclosing session: run the shell itself.
+        // Already recorded by an enclosing session: say so there and in the
+        // system log (while still the recorder's user), then run the shell.
+        let kind = match (args.login, &args.command) {
+            (true, _) => "login",
+            (false, Some(_)) => "command",
+            (false, None) => "shell",
+        };
+        let request = nested::Request {
+            user: user.clone(),
+            uid: real.uid,
+            tty: nested::stdin_tty(),
+            kind: kind.to_owned(),
+        };
+        nested::arrive(outer, &request, note_to).context("noting the nested login")?;
         login_terminal::drop_capabilities().context("dropping capabilities")?;
         if privileged {
             pty::become_user(real).context("taking the user's ids")?;
@@ -120,6 +137,9 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
         run_as: privileged.then_some(real),
     };
     let (stdin, stdout) = (io::stdin(), io::stdout());
-    let exit = relay::run(&settings, stdin.as_fd(), stdout.as_fd(), &mut recorder)?;
+    // Logins nested in this session are marked in its recording.
+    let name = nested::socket_name(std::process::id());
+    let mut capture = nested::Nested::new(&mut recorder, &user, name, note_to);
+    let exit = relay::run(&settings, stdin.as_fd(), stdout.as_fd(), &mut capture)?;
     Ok(ExitCode::from(u8::try_from(exit.code()).unwrap_or(1)))
 }
