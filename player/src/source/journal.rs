@@ -376,6 +376,12 @@ impl JournalLines {
                     return Ok(false);
                 }
             }
+            // Recorders name the recording of every message in TLOG_REC;
+            // their other entries (a nested login's note, a warning) are
+            // not messages.
+            if field_text(&mut self.journal, "TLOG_REC")?.is_none() {
+                continue;
+            }
             let Some(field) = self
                 .journal
                 .get_data("MESSAGE")
