@@ -13,3 +13,4 @@ mod session;
 mod signals;
 mod spool;
 mod trust;
+mod usability;

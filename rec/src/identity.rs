@@ -1,7 +1,8 @@
 //! Who and where is being recorded: the values every message repeats.
 //!
 //! As tlog fills them: host is the FQDN (the host name resolved with
-//! `AI_CANONNAME`), user the name of the real user id, term `$TERM`,
+//! `AI_CANONNAME`, or the plain host name if that takes longer than
+//! [`FQDN_WAIT`]), user the name of the real user id, term `$TERM`,
 //! session the audit session id from `/proc/self/sessionid`, and the
 //! recording id `<boot id>-<pid in hex>-<process start time in hex>`, unique
 //! on a host across reboots, followed by `-<64 random bits in hex>` from the
@@ -104,11 +105,25 @@ fn random_u64() -> io::Result<u64> {
     Ok(u64::from_ne_bytes(bytes))
 }
 
+/// How long a recorder waits for the host's fully qualified name. A login
+/// shell must not make logins wait on the network: a resolver that does
+/// not answer takes the C library 5 s per try.
+pub const FQDN_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The fully qualified name of this host, or its plain name if it does not
-/// resolve (as on a machine without DNS).
+/// resolve (as on a machine without DNS) or not within [`FQDN_WAIT`].
 pub fn fqdn() -> io::Result<String> {
     let name = host_name()?;
-    Ok(canonical_name(&name).unwrap_or(name))
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lookup = name.clone();
+    // A lookup past the wait is left to finish on its own: the C library
+    // offers no way to cancel it, and it holds nothing of the recorder's.
+    std::thread::Builder::new()
+        .name("fqdn".into())
+        .spawn(move || {
+            let _ = tx.send(canonical_name(&lookup));
+        })?;
+    Ok(rx.recv_timeout(FQDN_WAIT).ok().flatten().unwrap_or(name))
 }
 
 fn host_name() -> io::Result<String> {

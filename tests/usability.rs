@@ -1,0 +1,105 @@
+//! What a new user hit (issue 11): logins that wait on the network, bad
+//! numbers, silent successes and unclear messages.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use termtape_tests::{bin, require, run_ok};
+
+/// A network namespace of this test's own with a default route that goes
+/// nowhere and a resolver behind it that never answers (as a host whose
+/// DNS is down); `ip netns exec` puts `/etc/netns/NAME/*` over `/etc`.
+struct DeadDns {
+    name: String,
+    veth: String,
+}
+
+impl DeadDns {
+    fn new() -> DeadDns {
+        require("ip");
+        let tag = std::process::id() % 100_000;
+        let dns = DeadDns {
+            name: format!("ttdns{tag}"),
+            veth: format!("ttdv{tag}"),
+        };
+        let peer = format!("ttdp{tag}");
+        run_ok(Command::new("ip").args(["netns", "add", &dns.name]));
+        run_ok(Command::new("ip").args([
+            "link", "add", &dns.veth, "type", "veth", "peer", "name", &peer,
+        ]));
+        run_ok(Command::new("ip").args(["link", "set", &peer, "netns", &dns.name]));
+        let inside = |args: &[&str]| {
+            run_ok(Command::new("ip").args(["-n", &dns.name]).args(args));
+        };
+        inside(&["link", "set", "lo", "up"]);
+        inside(&["link", "set", &peer, "up"]);
+        inside(&["addr", "add", "10.99.0.2/24", "dev", &peer]);
+        inside(&["route", "add", "default", "via", "10.99.0.1"]);
+        let etc = Path::new("/etc/netns").join(&dns.name);
+        std::fs::create_dir_all(&etc).expect("/etc/netns");
+        // Unbounded, a lookup would take 5 tries of 30 s.
+        std::fs::write(
+            etc.join("resolv.conf"),
+            "nameserver 10.99.0.1\noptions timeout:30 attempts:5\n",
+        )
+        .expect("resolv.conf");
+        std::fs::write(etc.join("hosts"), "127.0.0.1 localhost\n").expect("hosts");
+        dns
+    }
+}
+
+impl Drop for DeadDns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&self.name));
+    }
+}
+
+/// A recorder (a login shell, too) starts without waiting for a resolver
+/// that does not answer: the recording names the host by its plain name.
+#[test]
+fn a_dead_resolver_does_not_hold_up_the_recorder() {
+    let dns = DeadDns::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("dns.log");
+    let mut rec = Command::new("ip")
+        .args(["netns", "exec", &dns.name])
+        .arg(bin("termtape-rec"))
+        .arg("-o")
+        .arg(&log)
+        .args(["--", "echo", "started"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("termtape-rec");
+    // Not a timing test: an unbounded lookup takes 150 s here; the
+    // watchdog only keeps a failure from hanging the suite.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = rec.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = rec.kill();
+            let _ = rec.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let status = status.expect("the recorder waited on the resolver for over a minute");
+    assert!(status.success());
+    let first = std::fs::read_to_string(&log).expect("log");
+    let host = String::from_utf8_lossy(&run_ok(&mut Command::new("hostname")))
+        .trim()
+        .to_owned();
+    assert!(
+        first.contains(&format!("\"host\":\"{host}\"")),
+        "the plain host name: {first}"
+    );
+}
