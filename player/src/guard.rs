@@ -378,6 +378,49 @@ impl Guard {
     }
 }
 
+/// A writer that sends everything through a [`Guard`] to `inner`; call
+/// [`Writer::finish`] at the end (dropping it leaves a partial sequence
+/// out silently).
+#[derive(Debug)]
+pub struct Writer<W: std::io::Write> {
+    guard: Guard,
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> Writer<W> {
+    /// `inner` behind `guard`.
+    pub fn new(guard: Guard, inner: W) -> Writer<W> {
+        Writer {
+            guard,
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Ends the stream and returns the guard, to ask what it left out.
+    pub fn finish(mut self) -> std::io::Result<Guard> {
+        self.buf.clear();
+        self.guard.finish(&mut self.buf);
+        self.inner.write_all(&self.buf)?;
+        self.inner.flush()?;
+        Ok(self.guard)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Writer<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.clear();
+        self.guard.feed(data, &mut self.buf);
+        self.inner.write_all(&self.buf)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// DEC private modes that make the terminal send input or answer: VT52
 /// mode, mouse tracking and its encodings, focus events, alternate scroll,
 /// pop-on-bell, in-band resize reports.

@@ -19,6 +19,8 @@
 //! This crate does not record; that is `termtape-rec`.
 
 pub mod cat;
+pub mod console;
+pub mod gap;
 pub mod guard;
 pub mod keyframe;
 pub mod list;

@@ -162,6 +162,7 @@ impl Timeline {
                 Ok(())
             },
             |_| {},
+            |_| {},
         )
         .map_err(io::Error::other)?;
         Ok(moments)
