@@ -10,7 +10,7 @@ use termtape_tests::{
 };
 
 /// Records `script` with `termtape rec -w journal`; returns the recording id.
-fn record_to_journal(script: &str, extra: &[&str]) -> String {
+pub(crate) fn record_to_journal(script: &str, extra: &[&str]) -> String {
     journald();
     let mut cmd = Command::new(bin("termtape"));
     cmd.args(["rec", "-w", "journal"])
@@ -22,7 +22,7 @@ fn record_to_journal(script: &str, extra: &[&str]) -> String {
 /// Runs a recorder to its end and finds its recording by the recorder's
 /// process id, which journald stamps on each entry (tests run in parallel,
 /// so "the newest recording" would not do).
-fn recording_of(mut recorder: Command) -> String {
+pub(crate) fn recording_of(mut recorder: Command) -> String {
     let child = recorder
         .stdin(Stdio::null())
         .stdout(Stdio::null())

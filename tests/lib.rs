@@ -149,6 +149,33 @@ pub mod pty {
         slave: OwnedFd,
     }
 
+    /// What a terminal showed, read by a thread of its own.
+    pub struct Reader {
+        rx: std::sync::mpsc::Receiver<Vec<u8>>,
+        /// Everything read so far.
+        pub seen: Vec<u8>,
+    }
+
+    impl Reader {
+        /// Reads until `done` holds for everything read so far, the other
+        /// side closes, or `limit` passes; returns everything read so far.
+        pub fn until(
+            &mut self,
+            limit: std::time::Duration,
+            mut done: impl FnMut(&[u8]) -> bool,
+        ) -> &[u8] {
+            let deadline = std::time::Instant::now() + limit;
+            while !done(&self.seen) {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match self.rx.recv_timeout(left) {
+                    Ok(bytes) => self.seen.extend_from_slice(&bytes),
+                    Err(_) => break,
+                }
+            }
+            &self.seen
+        }
+    }
+
     impl Pair {
         /// Opens a new pair.
         #[allow(unsafe_code, reason = "openpty has no safe wrapper in std")]
@@ -178,6 +205,43 @@ pub mod pty {
         /// A new handle on the terminal side, for a child's stdio.
         pub fn slave(&self) -> std::process::Stdio {
             std::process::Stdio::from(self.slave.try_clone().expect("dup"))
+        }
+
+        /// The terminal side's path, e.g. `/dev/pts/3`.
+        pub fn slave_path(&self) -> std::path::PathBuf {
+            use std::os::fd::AsRawFd;
+            std::fs::read_link(format!("/proc/self/fd/{}", self.slave.as_raw_fd()))
+                .expect("the slave's path")
+        }
+
+        /// A reader of everything the terminal shows, from now on.
+        pub fn reader(&self) -> Reader {
+            use std::io::Read;
+            let mut master = std::fs::File::from(self.master.try_clone().expect("dup master"));
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    // A hangup of the terminal side (login and the session
+                    // do one) makes reads fail until it is opened again:
+                    // retry until the reader is gone.
+                    let bytes = match master.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => buf[..n].to_vec(),
+                        Err(_) => {
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                            Vec::new()
+                        }
+                    };
+                    if tx.send(bytes).is_err() {
+                        break;
+                    }
+                }
+            });
+            Reader {
+                rx,
+                seen: Vec::new(),
+            }
         }
     }
 }

@@ -12,3 +12,5 @@ mod search;
 mod seek;
 mod session;
 mod signals;
+mod spool;
+mod trust;

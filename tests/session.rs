@@ -306,3 +306,193 @@ fn users_disable_gives_back_the_original_shell() {
     assert_eq!(shell(user).as_deref(), Some("/bin/bash"));
     run_ok(Command::new(&setup.session).args(["users", "enable", user]));
 }
+
+/// Owner name and octal mode of a file, as `stat` prints them.
+fn owner_and_mode(path: &Path) -> String {
+    String::from_utf8_lossy(&run_ok(
+        Command::new("stat").args(["-c", "%U %a"]).arg(path),
+    ))
+    .trim()
+    .to_owned()
+}
+
+/// Waits up to 10 s for `path` to have `want` as owner and mode.
+fn wait_for_owner_and_mode(path: &Path, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = owner_and_mode(path);
+        if now == want || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The attack as it was done: `login` makes the user the owner of their
+/// terminal; under termtape-session they redirect their shell to it. The
+/// terminal is the recorder's for the session, so the redirection is
+/// refused and what follows is recorded; the terminal is given back after.
+#[test]
+fn a_login_cannot_write_around_the_recorder_to_its_terminal() {
+    require("login");
+    let user = user("ttesc1");
+    let pty = termtape_tests::pty::Pair::open();
+    let tty = pty.slave_path();
+    let marker = format!("esc-{}", std::process::id());
+    let mut login = Command::new("setsid")
+        .args(["--ctty", "login", "-f", user])
+        .stdin(pty.slave())
+        .stdout(pty.slave())
+        .stderr(pty.slave())
+        .spawn()
+        .expect("login");
+    let mut master = std::fs::File::from(pty.master.try_clone().expect("dup master"));
+    let mut screen = pty.reader();
+    // login hangs the terminal up and flushes what was typed before: type
+    // once the session has shown its notice.
+    screen.until(Duration::from_secs(30), |seen| {
+        contains(seen, "being recorded")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let typed = format!(
+        "stat -c 'tty-now %U %a' {tty}\nexec >{tty} 2>&1; echo {marker}-$((6*7)); id\n\
+         (exec 3<{tty}) 2>/dev/null && echo READ-OPENED || echo read-refused-{marker}\nexit\n",
+        tty = tty.display()
+    );
+    master.write_all(typed.as_bytes()).expect("type");
+    let seen = screen
+        .until(Duration::from_secs(60), |seen| {
+            contains(seen, &format!("read-refused-{marker}")) || contains(seen, "READ-OPENED")
+        })
+        .to_vec();
+    let status = login.wait().expect("login");
+    let text = String::from_utf8_lossy(&seen);
+    assert!(status.success(), "login: {status:?}: {text}");
+    assert!(
+        text.contains("tty-now termtape 600"),
+        "the terminal is the recorder's during the session: {text}"
+    );
+    assert!(text.contains("Permission denied"), "{text}");
+    assert!(text.contains(&format!("read-refused-{marker}")), "{text}");
+    // Everything the user saw after the attempt is in the recording.
+    let recs = recordings_of(user);
+    let (_, output) = recs
+        .iter()
+        .find(|(_, o)| contains(o, &format!("{marker}-42")))
+        .unwrap_or_else(|| panic!("the output after the attempt is recorded: {text}"));
+    assert!(contains(output, "uid="), "id's output is recorded too");
+    // login changes the terminal back itself; ours was given back first.
+    drop(master);
+    let _ = owner_and_mode(&tty);
+}
+
+/// A process of the user's that opened the terminal before the session
+/// started (waiting for the login to appear) loses it: the session hangs
+/// the terminal up before the shell starts, and the guard gives the
+/// terminal back, owner and mode, when the session ends.
+#[test]
+fn a_terminal_opened_before_the_session_is_revoked_and_given_back_after() {
+    let setup = setup();
+    let user = user("ttesc2");
+    let pty = termtape_tests::pty::Pair::open();
+    let tty = pty.slave_path();
+    // As login and sshd leave it.
+    run_ok(Command::new("chown").args([user, tty.to_str().expect("utf-8")]));
+    run_ok(Command::new("chmod").args(["620", tty.to_str().expect("utf-8")]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_ok(Command::new("chmod").arg("777").arg(dir.path()));
+    let go = dir.path().join("go");
+    let verdict = dir.path().join("verdict");
+    let lurker_script = format!(
+        "exec 3>{tty}; while [ ! -e {go} ]; do sleep 0.05; done; \
+         if echo LEAK-THROUGH-AN-OLD-DESCRIPTOR >&3; then echo wrote; else echo refused; fi > {verdict}",
+        tty = tty.display(),
+        go = go.display(),
+        verdict = verdict.display()
+    );
+    let mut lurker = Command::new("setpriv")
+        .args(["--reuid", user, "--regid", user, "--init-groups"])
+        .args(["bash", "-c", &lurker_script])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("setpriv");
+    // Give the lurker time to open the terminal while it is the user's.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !lurker_has_tty(lurker.id(), &tty) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(lurker_has_tty(lurker.id(), &tty), "the lurker opened it");
+    let script = format!(
+        "stat -c 'tty-now %U %a' {tty}; touch {go}; while [ ! -e {verdict} ]; do sleep 0.05; done; echo session-done",
+        tty = tty.display(),
+        go = go.display(),
+        verdict = verdict.display()
+    );
+    let mut session = Command::new("setsid")
+        .arg("--ctty")
+        .args(["setpriv", "--reuid", user, "--regid", user, "--init-groups"])
+        .arg(&setup.session)
+        .args(["-c", &script])
+        .stdin(pty.slave())
+        .stdout(pty.slave())
+        .stderr(pty.slave())
+        .spawn()
+        .expect("session");
+    let seen = pty
+        .reader()
+        .until(Duration::from_secs(60), |seen| {
+            contains(seen, "session-done")
+        })
+        .to_vec();
+    let text = String::from_utf8_lossy(&seen);
+    assert!(session.wait().expect("session").success(), "{text}");
+    lurker.wait().expect("lurker");
+    assert!(text.contains("tty-now termtape 600"), "{text}");
+    assert!(!text.contains("LEAK-THROUGH"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&verdict).expect("verdict").trim(),
+        "refused",
+        "the descriptor opened before the session no longer reaches the terminal"
+    );
+    assert_eq!(
+        wait_for_owner_and_mode(&tty, &format!("{user} 620")),
+        format!("{user} 620"),
+        "the terminal is given back as it was"
+    );
+}
+
+/// Whether process `pid` has `tty` open.
+fn lurker_has_tty(pid: u32, tty: &Path) -> bool {
+    // The lurker is bash under setpriv (which execs it), so the pid is it.
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.flatten()
+                .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == tty))
+        })
+        .unwrap_or(false)
+}
+
+/// The administrator's `[session] shell` wins over the shell the user had
+/// and over `$TERMTAPE_SESSION_SHELL` passed through `su`. The system
+/// configuration is changed only in a mount namespace of this test's own.
+#[test]
+fn the_configured_shell_wins_over_the_users_choice() {
+    require("unshare");
+    let user = user("ttesc3");
+    std::fs::create_dir_all("/etc/termtape").expect("/etc/termtape");
+    let script = format!(
+        "mount -t tmpfs termtape-test /etc/termtape && \
+         printf '[session]\\nshell = \"/bin/rbash\"\\n' > /etc/termtape/termtape.toml && \
+         TERMTAPE_SESSION_SHELL=/bin/bash su -w TERMTAPE_SESSION_SHELL - {user} \
+           -c 'echo shell=$0; shopt -q restricted_shell && echo restricted-yes || echo restricted-no'"
+    );
+    let out = run_ok(
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::null()),
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("shell=-rbash"), "{text}");
+    assert!(text.contains("restricted-yes"), "{text}");
+}

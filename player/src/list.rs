@@ -36,6 +36,9 @@ pub struct Summary {
     pub dropped_messages: u64,
     /// Bytes of log dropped there.
     pub dropped_bytes: u64,
+    /// For journal entries from a sender that is not a recorder's account
+    /// (read only when asked for): that sender.
+    pub unverified: Option<String>,
 }
 
 impl Summary {
@@ -56,6 +59,7 @@ impl Summary {
                 "messages": self.dropped_messages,
                 "bytes": self.dropped_bytes,
             },
+            "unverified": self.unverified,
         })
     }
 }
@@ -90,6 +94,7 @@ pub fn list(
                 host: msg.host.clone(),
                 term: msg.term.clone(),
                 start: msg.time.map(|t| t.saturating_sub(msg.pos)),
+                unverified: crate::source::unverified_sender(&msg),
                 ..Summary::default()
             });
             order.len() - 1
@@ -157,7 +162,12 @@ pub fn table(summaries: &[Summary]) -> String {
         .map(|s| {
             [
                 visible(&s.rec).into_owned(),
-                visible(&s.user).into_owned(),
+                match &s.unverified {
+                    None => visible(&s.user).into_owned(),
+                    Some(sender) => {
+                        visible(&format!("{} (UNVERIFIED: sent by {sender})", s.user)).into_owned()
+                    }
+                },
                 visible(&s.host).into_owned(),
                 visible(&s.term).into_owned(),
                 s.start.map_or_else(|| "-".to_owned(), time::local),

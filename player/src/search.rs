@@ -84,6 +84,9 @@ pub struct Found {
     pub time: Option<u64>,
     /// The line, trailing blanks trimmed.
     pub line: String,
+    /// For a journal entry from a sender that is not a recorder's account
+    /// (read only when asked for): that sender.
+    pub unverified: Option<String>,
 }
 
 /// Searches every recording in `input` that `filter` lets through, in the
@@ -184,6 +187,7 @@ pub fn search(
                 at,
                 time: hunt.start.map(|s| s + at),
                 line,
+                unverified: hunt.unverified.clone(),
             })
             .map_err(crate::recording::ReadError::Output)?;
         }
@@ -196,6 +200,7 @@ struct Hunt {
     rec: String,
     user: String,
     host: String,
+    unverified: Option<String>,
     /// Wall-clock start, ms since the epoch.
     start: Option<u64>,
     screen: Screen,
@@ -215,6 +220,7 @@ impl Hunt {
             rec: msg.recording_key(),
             user: msg.user.clone(),
             host: msg.host.clone(),
+            unverified: crate::source::unverified_sender(msg),
             start: msg.time.map(|t| t.saturating_sub(msg.pos)),
             screen: if place == Place::Screen {
                 Screen::with_scrollback(SCROLLBACK)

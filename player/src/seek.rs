@@ -259,7 +259,9 @@ fn seek_journal(
             source: e,
         })
     };
-    let Some(cursor) = crate::source::keyframe_before(dir, rec, until).map_err(io_error)? else {
+    let Some(cursor) =
+        crate::source::keyframe_before(dir, &query.filter, rec, until).map_err(io_error)?
+    else {
         return Ok(Err(Reason::NoKeyframes));
     };
     let input = crate::source::JournalLines::open_from(dir, &query.filter, Some(&cursor))
@@ -322,6 +324,7 @@ fn filter_for(query: &Query) -> crate::source::Filter {
             Selection::First => None,
             Selection::Rec(id) => Some(id.clone()),
         },
+        trust: query.filter.trust.clone(),
         ..crate::source::Filter::default()
     }
 }

@@ -28,8 +28,8 @@ use crate::identity;
 use crate::keyframes::Keyframes;
 use crate::relay::Capture;
 use crate::sink::{
-    Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, RateLimit, Sink, SyslogSink,
-    SystemClock,
+    Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
+    SyslogSink, SystemClock, Unrecorded,
 };
 
 /// What is recorded and how messages are cut.
@@ -145,7 +145,28 @@ impl Recorder {
                     "termtape"
                 };
                 policy.payload = policy.payload.min(journal_payload(&header)?);
-                Box::new(JournalSink::new(&header, *priority, identifier, *cockpit))
+                // Verified before the session starts: no journald, no
+                // session, unless the site chose availability.
+                match JournalSink::connect(
+                    &header,
+                    *priority,
+                    identifier,
+                    *cockpit,
+                    config.spool.clone(),
+                ) {
+                    Ok(sink) => Box::new(sink),
+                    Err(e) if config.spool.on_failure == OnFailure::Continue => {
+                        let why = format!(
+                            "recording {}: {e}; on_failure = \"continue\": this session is NOT \
+                             recorded",
+                            header.rec
+                        );
+                        eprintln!("termtape: warning: {why}");
+                        crate::sink::log_warning(&why);
+                        Box::new(Unrecorded)
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Writer::Syslog { priority } => Box::new(SyslogSink::connect(
                 std::path::Path::new("/dev/log"),

@@ -18,6 +18,12 @@
 //! path = "/var/log/termtape/sessions.log"   # for kind = "file"
 //! priority = "info"     # journal and syslog: the syslog priority
 //! cockpit = false       # journal: appear on Cockpit's session-recording page
+//! on_failure = "end"    # journal: no journald at the start, or not for
+//!                       # spool_secs: "end" (refuse / end the session) or
+//!                       # "continue" (run unrecorded / record into the spool file)
+//! spool_dir = "/var/lib/termtape/spool"  # where entries journald did not take go
+//! spool_bytes = 16777216  # entries held in memory for journald while output is shown
+//! spool_secs = 30       # how long an entry waits for journald
 //!
 //! [session]
 //! shell = "/bin/bash"   # the real shell termtape-session starts
@@ -87,6 +93,8 @@ pub struct Config {
     pub limit: Limit,
     /// How often keyframes are taken.
     pub keyframe: Cadence,
+    /// What the journal writer does when journald is missing or stays away.
+    pub spool: crate::sink::Spool,
 }
 
 /// A rate limit on recorded messages (tlog's `limit`): `rate` bytes per
@@ -203,6 +211,14 @@ pub struct WriterSection {
     pub priority: Option<String>,
     /// `cockpit`: journal entries Cockpit lists.
     pub cockpit: Option<bool>,
+    /// `on_failure`: `end` or `continue`.
+    pub on_failure: Option<String>,
+    /// `spool_dir`: where entries journald did not take are saved.
+    pub spool_dir: Option<PathBuf>,
+    /// `spool_bytes`: entries held for journald while output is shown.
+    pub spool_bytes: Option<u64>,
+    /// `spool_secs`: how long an entry waits for journald.
+    pub spool_secs: Option<f64>,
 }
 
 /// The `[log]` section.
@@ -458,6 +474,7 @@ impl Config {
         let writer = writer(file, file_path, &flags)?;
         let limit = limit(file, file_path, &flags)?;
         let keyframe = keyframe(file, file_path, &flags)?;
+        let spool = spool(file, file_path)?;
         let command = if flags.command.is_empty() {
             vec![
                 shell
@@ -479,8 +496,51 @@ impl Config {
             command,
             limit,
             keyframe,
+            spool,
         })
     }
+}
+
+/// The journal writer's failure policy from the `[writer]` section.
+fn spool(file: &FileConfig, file_path: &Path) -> Result<crate::sink::Spool, Error> {
+    use crate::sink::{OnFailure, Spool};
+    let in_file = |key: &str| format!("{}: [writer] {key}", file_path.display());
+    let default = Spool::default();
+    let on_failure = match file.writer.on_failure.as_deref() {
+        None | Some("end") => OnFailure::End,
+        Some("continue") => OnFailure::Continue,
+        Some(other) => {
+            return Err(Error::Invalid {
+                origin: in_file("on_failure"),
+                reason: format!("unknown policy {other:?} (expected end or continue)"),
+            });
+        }
+    };
+    let max_time = match file.writer.spool_secs {
+        None => default.max_time,
+        Some(secs) => Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Error::Invalid {
+                origin: in_file("spool_secs"),
+                reason: "must be a positive number of seconds".to_owned(),
+            })?,
+    };
+    let max_bytes = match file.writer.spool_bytes {
+        Some(0) => {
+            return Err(Error::Invalid {
+                origin: in_file("spool_bytes"),
+                reason: "must be a positive number of bytes".to_owned(),
+            });
+        }
+        other => other.unwrap_or(default.max_bytes),
+    };
+    Ok(Spool {
+        on_failure,
+        dir: file.writer.spool_dir.clone().unwrap_or(default.dir),
+        max_bytes,
+        max_time,
+    })
 }
 
 /// The keyframe cadence from the flags and the `[keyframe]` section.
@@ -577,6 +637,7 @@ mod tests {
                 command: vec!["/bin/sh".into()],
                 limit: Limit::default(),
                 keyframe: Cadence::default(),
+                spool: crate::sink::Spool::default(),
             }
         );
     }

@@ -4,7 +4,11 @@
 //! `AI_CANONNAME`), user the name of the real user id, term `$TERM`,
 //! session the audit session id from `/proc/self/sessionid`, and the
 //! recording id `<boot id>-<pid in hex>-<process start time in hex>`, unique
-//! on a host across reboots.
+//! on a host across reboots, followed by `-<64 random bits in hex>` from the
+//! kernel's generator: boot id, pid and start time are readable by any
+//! local user in /proc, and an id they can predict is an id they can forge
+//! entries into. tlog-play and Cockpit treat the id as an opaque string
+//! (a journal match on TLOG_REC), so the longer id plays everywhere.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -42,8 +46,9 @@ pub fn audit_session() -> io::Result<u32> {
     }
 }
 
-/// tlog's recording id: boot id (hex digits only), pid and the process'
-/// start time in clock ticks since boot, both in hex.
+/// The recording id: tlog's (boot id, hex digits only; pid and the
+/// process' start time in clock ticks since boot, both in hex) and a random
+/// part no other user can guess.
 pub fn recording_id() -> io::Result<String> {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .map_err(|e| io::Error::new(e.kind(), format!("reading the boot id: {e}")))?;
@@ -66,7 +71,37 @@ pub fn recording_id() -> io::Result<String> {
                 "no start time in /proc/self/stat",
             )
         })?;
-    Ok(format!("{boot}-{:x}-{start_time:x}", std::process::id()))
+    Ok(format!(
+        "{boot}-{:x}-{start_time:x}-{:016x}",
+        std::process::id(),
+        random_u64()?
+    ))
+}
+
+/// 64 bits from the kernel's random generator (`getrandom(2)`), which
+/// blocks only until the generator is seeded at boot.
+fn random_u64() -> io::Result<u64> {
+    let mut bytes = [0u8; 8];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: the pointer and length describe the unfilled tail of
+        // `bytes`, which outlives the call.
+        let n = unsafe {
+            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(io::Error::new(
+                e.kind(),
+                format!("getrandom for the recording id: {e}"),
+            ));
+        }
+        filled += n as usize;
+    }
+    Ok(u64::from_ne_bytes(bytes))
 }
 
 /// The fully qualified name of this host, or its plain name if it does not
@@ -153,10 +188,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recording_id_has_tlogs_shape() {
+    fn recording_id_has_tlogs_shape_and_a_random_part() {
         let id = recording_id().expect("procfs");
         let parts: Vec<&str> = id.split('-').collect();
-        assert_eq!(parts.len(), 3, "{id}");
+        assert_eq!(parts.len(), 4, "{id}");
+        assert_eq!(parts[3].len(), 16, "{id}");
+        // The same process, the same second: only the random part differs.
+        let again = recording_id().expect("procfs");
+        assert_ne!(id, again);
+        assert_eq!(id[..id.len() - 16], again[..again.len() - 16]);
         assert_eq!(parts[0].len(), 32, "{id}");
         assert_eq!(parts[1], format!("{:x}", std::process::id()));
         assert!(

@@ -12,12 +12,17 @@
 pub mod chunk;
 #[allow(
     unsafe_code,
-    reason = "gethostname, getaddrinfo and getpwuid_r are C library calls"
+    reason = "gethostname, getaddrinfo, getpwuid_r and getrandom are C library calls"
 )]
 pub mod identity;
 mod keyframes;
 #[allow(unsafe_code, reason = "setlocale and nl_langinfo are C library calls")]
 pub mod locale;
+#[allow(
+    unsafe_code,
+    reason = "vhangup, fork and the guard's system calls have no safe wrapper"
+)]
+pub mod login_terminal;
 #[allow(
     unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"

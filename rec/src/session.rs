@@ -96,16 +96,18 @@ impl LoginArgs {
     }
 }
 
-/// The shell to start for `user`: `$TERMTAPE_SESSION_SHELL`, else the
-/// shell the user had before `termtape users enable`, else the
-/// configuration's, else [`DEFAULT_SHELL`]. Never this program itself.
+/// The shell to start: the configuration's (`[session] shell`: the
+/// administrator's choice comes first), else `$TERMTAPE_SESSION_SHELL`
+/// (`env`: pass `None` when privileged, where the user would choose it),
+/// else the shell the user had before `termtape users enable`, else
+/// [`DEFAULT_SHELL`]. Never this program itself.
 pub fn choose_shell(
+    configured: Option<PathBuf>,
     env: Option<OsString>,
     remembered: Option<PathBuf>,
-    configured: Option<PathBuf>,
 ) -> PathBuf {
     let me = std::env::current_exe().ok();
-    [env.map(PathBuf::from), remembered, configured]
+    [configured, env.map(PathBuf::from), remembered]
         .into_iter()
         .flatten()
         .find(|p| {
@@ -235,20 +237,29 @@ mod tests {
     #[test]
     fn shell_choice_order_and_no_loops() {
         let some = |s: &str| Some(PathBuf::from(s));
+        // The administrator's configuration wins over the user's choices.
         assert_eq!(
-            choose_shell(Some("/bin/zsh".into()), some("/bin/dash"), some("/bin/sh")),
+            choose_shell(
+                some("/bin/rbash"),
+                Some("/bin/zsh".into()),
+                some("/bin/dash")
+            ),
+            PathBuf::from("/bin/rbash")
+        );
+        assert_eq!(
+            choose_shell(None, Some("/bin/zsh".into()), some("/bin/dash")),
             PathBuf::from("/bin/zsh")
         );
         assert_eq!(
-            choose_shell(None, some("/bin/dash"), some("/bin/sh")),
+            choose_shell(None, None, some("/bin/dash")),
             PathBuf::from("/bin/dash")
         );
         assert_eq!(
-            choose_shell(None, None, some("/bin/sh")),
+            choose_shell(some("/usr/bin/termtape-session"), None, some("/bin/sh")),
             PathBuf::from("/bin/sh")
         );
         assert_eq!(
-            choose_shell(None, some("/usr/bin/termtape-session"), None),
+            choose_shell(None, None, some("/usr/bin/termtape-session")),
             PathBuf::from(DEFAULT_SHELL)
         );
     }

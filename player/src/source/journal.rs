@@ -5,14 +5,97 @@
 //! entries with journal matches (by identifier, recording, user, host) and
 //! seeks by time, so it touches only what it needs; it presents the selected
 //! MESSAGE values as lines, for the same validating reader as files.
+//!
+//! Trust: anyone on a host can send journal entries with any identifier
+//! and `TLOG_*` fields, so these say nothing of who wrote an entry; journald's
+//! `_UID`, taken from the sending socket's credentials, does. An entry is a
+//! recording only if its `_UID` is a recorder account's (see
+//! [`super::Trust`]). Other entries are left out, counted in a notice on
+//! standard error that names their senders; asked for, they are included
+//! with the [`UNVERIFIED_FIELD`] put first in their message, naming the
+//! sender. An untrusted entry claiming the id of a recording that has
+//! trusted entries is never included: it is dropped with a warning.
 
-use std::io::{self, BufRead, Read};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ffi::CString;
+use std::io::{self, BufRead, Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOptions};
+use termtape_format::Message;
 
-use super::Filter;
+use super::{Filter, Trust};
+
+/// The accounts whose entries are recordings: root, the `termtape` user
+/// that `termtape-session --install` creates and that recorders run as,
+/// and `tlog`, the account tlog-rec-session runs as.
+pub const RECORDER_ACCOUNTS: [&str; 3] = ["root", "termtape", "tlog"];
+
+/// The field that the journal reader puts first in the message of an entry
+/// from an untrusted sender (included only when asked for): a JSON string
+/// naming the sender, e.g. `uid 1007 (python3, /usr/bin/python3.11)`.
+pub const UNVERIFIED_FIELD: &str = "termtape_unverified";
+
+/// Distinct recordings and senders kept for notices and lookups: enough for
+/// any honest journal, and a bound on what a flood of forged entries costs.
+const MAX_TRACKED: usize = 4096;
+
+/// The uids of [`RECORDER_ACCOUNTS`] on this host (those that exist) and
+/// `extra`.
+pub fn trusted_uids(extra: &[u32]) -> Vec<u32> {
+    let mut uids: Vec<u32> = RECORDER_ACCOUNTS
+        .iter()
+        .filter_map(|name| uid_of(name))
+        .chain(extra.iter().copied())
+        .collect();
+    // root is uid 0 even where the name is something else.
+    uids.push(0);
+    uids.sort_unstable();
+    uids.dedup();
+    uids
+}
+
+/// The uid of the user `name`, through the C library (NSS), if it exists.
+fn uid_of(name: &str) -> Option<u32> {
+    let c_name = CString::new(name).ok()?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: passwd is a plain C struct; all-zero is a valid value to
+        // be overwritten.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: `c_name` is NUL-terminated; every other pointer refers to
+        // a live local, and the length is `buf`'s.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                c_name.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        return (rc == 0 && !result.is_null()).then_some(pwd.pw_uid);
+    }
+}
+
+/// The sender a message of an untrusted entry names, as the journal
+/// reader marked it; `None` for a trusted one.
+pub fn unverified_sender(msg: &Message) -> Option<String> {
+    let raw = msg.extra(UNVERIFIED_FIELD)?;
+    Some(serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned()))
+}
+
+/// Writes a notice of the journal reader to standard error.
+fn notice(text: &str) {
+    let _ = io::stdout().flush();
+    let _ = writeln!(io::stderr().lock(), "termtape: warning: {text}");
+}
 
 /// The prefix of journal fields holding a message's fields beyond tlog's
 /// (termtape's journal writer moves them out of MESSAGE).
@@ -51,13 +134,27 @@ fn open_journal(dir: Option<&Path>) -> io::Result<Journal> {
 /// and starts at or before `until` milliseconds into the recording, found
 /// through journal matches on the keyframe mark: only keyframe entries are
 /// read, never the recording's other messages.
-pub fn keyframe_before(dir: Option<&Path>, rec: &str, until: u64) -> io::Result<Option<String>> {
+///
+/// Only entries from trusted senders are looked at, unless `filter` asks for
+/// unverified entries and the recording has no trusted entry at all.
+pub fn keyframe_before(
+    dir: Option<&Path>,
+    filter: &Filter,
+    rec: &str,
+    until: u64,
+) -> io::Result<Option<String>> {
+    let uids = trusted_uids(&filter.trust.uids);
+    let trusted_only =
+        !filter.trust.unverified || has_trusted_entries(&mut open_journal(dir)?, rec, &uids)?;
     let mut journal = open_journal(dir)?;
     journal
         .match_add("TLOG_REC", rec.as_bytes().to_vec())
         .and_then(|j| j.match_and())
         .and_then(|j| j.match_add("TERMTAPE_KEYFRAME", b"1".to_vec()))
         .map_err(|e| journal_error("matching", e))?;
+    if trusted_only {
+        match_uids(&mut journal, &uids)?;
+    }
     journal
         .seek_head()
         .map_err(|e| journal_error("seeking in the journal", e))?;
@@ -88,6 +185,39 @@ pub fn keyframe_before(dir: Option<&Path>, rec: &str, until: u64) -> io::Result<
     Ok(best)
 }
 
+/// Adds `_UID=` matches for `uids` (ANDed with the matches before, ORed
+/// among themselves, as journal matches on one field are).
+fn match_uids(journal: &mut Journal, uids: &[u32]) -> io::Result<()> {
+    journal
+        .match_and()
+        .map_err(|e| journal_error("matching", e))?;
+    for uid in uids {
+        journal
+            .match_add("_UID", uid.to_string().into_bytes())
+            .map_err(|e| journal_error("matching", e))?;
+    }
+    Ok(())
+}
+
+/// Whether recording `rec` has an entry from one of `uids`: one indexed
+/// journal lookup.
+fn has_trusted_entries(journal: &mut Journal, rec: &str, uids: &[u32]) -> io::Result<bool> {
+    journal
+        .match_flush()
+        .map_err(|e| journal_error("matching", e))?;
+    journal
+        .match_add("TLOG_REC", rec.as_bytes().to_vec())
+        .map_err(|e| journal_error("matching", e))?;
+    match_uids(journal, uids)?;
+    journal
+        .seek_head()
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+    Ok(journal
+        .next()
+        .map_err(|e| journal_error("reading the journal", e))?
+        > 0)
+}
+
 /// The `pos` of a message, read without parsing the whole of it.
 fn message_pos(json: &[u8]) -> Option<u64> {
     let at = json.windows(6).position(|w| w == b"\"pos\":")? + 6;
@@ -106,6 +236,43 @@ pub struct JournalLines {
     buf: Vec<u8>,
     at: usize,
     done: bool,
+    senders: Senders,
+    /// Recent entries, to drop the copies a recorder sends again when
+    /// journald died before reading them: (recording, TLOG_ID, MESSAGE
+    /// hash), oldest first.
+    recent: VecDeque<(String, String, u64)>,
+    recent_set: HashSet<(String, String, u64)>,
+}
+
+/// How many recent entries are remembered for dropping copies: a recorder
+/// sends again at most what one journald's socket queue holds.
+const RECENT: usize = 8192;
+
+/// What the reader knows of senders: whom it trusts, which recordings have
+/// trusted entries, and what it left out or marked, for its notices.
+struct Senders {
+    trusted: Vec<u32>,
+    unverified: bool,
+    /// Where to look up recordings, opened on first need.
+    dir: Option<PathBuf>,
+    lookup: Option<Journal>,
+    /// Recording id → whether it has trusted entries.
+    known: HashMap<String, bool>,
+    /// Sender → entries left out (not asked for).
+    left_out: BTreeMap<String, u64>,
+    /// (sender, recording) → entries included, marked unverified.
+    included: BTreeMap<(String, String), u64>,
+    /// (sender, why) → entries dropped, each pair warned of once.
+    dropped: BTreeMap<(String, String), u64>,
+    reported: bool,
+}
+
+/// What to do with an entry.
+enum Verdict {
+    Trusted,
+    /// Included, marked with this sender.
+    Unverified(String),
+    Skip,
 }
 
 fn journal_error(what: &str, e: io::Error) -> io::Error {
@@ -169,6 +336,9 @@ impl JournalLines {
             buf: Vec::new(),
             at: 0,
             done: false,
+            senders: Senders::new(dir, &filter.trust),
+            recent: VecDeque::new(),
+            recent_set: HashSet::new(),
         })
     }
 
@@ -216,6 +386,21 @@ impl JournalLines {
             let Some(value) = field.value() else { continue };
             self.buf.clear();
             self.buf.extend_from_slice(value);
+            match self.senders.judge(&mut self.journal, &self.buf)? {
+                Verdict::Trusted => {
+                    if self.is_copy()? {
+                        continue;
+                    }
+                }
+                Verdict::Skip => continue,
+                Verdict::Unverified(sender) => {
+                    if !mark_unverified(&mut self.buf, &sender) {
+                        self.senders
+                            .drop_entry(sender, "its MESSAGE is not a JSON object".to_owned());
+                        continue;
+                    }
+                }
+            }
             self.restore_extras()?;
             self.buf.push(b'\n');
             self.at = 0;
@@ -225,6 +410,32 @@ impl JournalLines {
 }
 
 impl JournalLines {
+    /// Whether the current entry (its MESSAGE in the buffer) is a copy of
+    /// one read just before: same recording, TLOG_ID and MESSAGE.
+    fn is_copy(&mut self) -> io::Result<bool> {
+        use std::hash::{Hash, Hasher};
+        let (Some(rec), Some(id)) = (
+            field_text(&mut self.journal, "TLOG_REC")?,
+            field_text(&mut self.journal, "TLOG_ID")?,
+        ) else {
+            return Ok(false);
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.buf.hash(&mut hasher);
+        let key = (rec, id, hasher.finish());
+        if self.recent_set.contains(&key) {
+            return Ok(true);
+        }
+        if self.recent.len() >= RECENT
+            && let Some(old) = self.recent.pop_front()
+        {
+            self.recent_set.remove(&old);
+        }
+        self.recent_set.insert(key.clone());
+        self.recent.push_back(key);
+        Ok(false)
+    }
+
     /// Puts the entry's `TERMTAPE_X_*` fields back into the message in
     /// the buffer, as fields named in lower case.
     fn restore_extras(&mut self) -> io::Result<()> {
@@ -239,7 +450,11 @@ impl JournalLines {
                 continue;
             };
             if let Some(rest) = name.strip_prefix(EXTRA_PREFIX) {
-                extras.push((rest.to_ascii_lowercase(), value.to_vec()));
+                let name = rest.to_ascii_lowercase();
+                // Only the reader marks entries unverified.
+                if name != UNVERIFIED_FIELD.as_bytes() {
+                    extras.push((name, value.to_vec()));
+                }
             }
         }
         if extras.is_empty() || self.buf.last() != Some(&b'}') {
@@ -273,12 +488,222 @@ impl BufRead for JournalLines {
             self.done = true;
             self.buf.clear();
             self.at = 0;
+            self.senders.report();
         }
         Ok(&self.buf[self.at..])
     }
 
     fn consume(&mut self, n: usize) {
         self.at = (self.at + n).min(self.buf.len());
+    }
+}
+
+impl Drop for JournalLines {
+    fn drop(&mut self) {
+        self.senders.report();
+    }
+}
+
+/// Puts the [`UNVERIFIED_FIELD`] naming `sender` first in the JSON object
+/// in `buf`, where the message's reader finds it before any field of the
+/// same name the sender wrote; false if `buf` is not an object.
+fn mark_unverified(buf: &mut Vec<u8>, sender: &str) -> bool {
+    let Some(open) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    let rest = buf[open + 1..].iter().find(|b| !b.is_ascii_whitespace());
+    if buf[open] != b'{' || matches!(rest, None | Some(b'}')) {
+        return false;
+    }
+    let field = format!(
+        "\"{UNVERIFIED_FIELD}\":{},",
+        serde_json::Value::from(sender)
+    );
+    buf.splice(open + 1..open + 1, field.into_bytes());
+    true
+}
+
+/// The `rec` of a message, if it is a JSON object with one string `rec`.
+fn message_rec(json: &[u8]) -> Result<Option<String>, ()> {
+    match serde_json::from_slice::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(map)) => {
+            Ok(map.get("rec").and_then(|r| r.as_str()).map(str::to_owned))
+        }
+        _ => Err(()),
+    }
+}
+
+/// A journal field of the current entry as text, if it is there.
+fn field_text(journal: &mut Journal, name: &str) -> io::Result<Option<String>> {
+    Ok(journal
+        .get_data(name)
+        .map_err(|e| journal_error("reading the journal", e))?
+        .and_then(|f| f.value().map(|v| String::from_utf8_lossy(v).into_owned())))
+}
+
+/// Control characters shown as escapes: sender names come from the sender.
+fn visible(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+impl Senders {
+    fn new(dir: Option<&Path>, trust: &Trust) -> Senders {
+        Senders {
+            trusted: trusted_uids(&trust.uids),
+            unverified: trust.unverified,
+            dir: dir.map(Path::to_path_buf),
+            lookup: None,
+            known: HashMap::new(),
+            left_out: BTreeMap::new(),
+            included: BTreeMap::new(),
+            dropped: BTreeMap::new(),
+            reported: false,
+        }
+    }
+
+    /// Whether the current entry of `journal`, whose MESSAGE is `message`,
+    /// is a recording's, one to mark unverified, or one to pass over.
+    fn judge(&mut self, journal: &mut Journal, message: &[u8]) -> io::Result<Verdict> {
+        let uid = field_text(journal, "_UID")?;
+        if uid
+            .as_deref()
+            .and_then(|u| u.parse::<u32>().ok())
+            .is_some_and(|u| self.trusted.contains(&u))
+        {
+            return Ok(Verdict::Trusted);
+        }
+        let sender = {
+            let mut parts = Vec::new();
+            for name in ["_COMM", "_EXE"] {
+                if let Some(v) = field_text(journal, name)? {
+                    parts.push(visible(&v));
+                }
+            }
+            let uid = uid.map_or_else(|| "unknown".to_owned(), |u| visible(&u));
+            match parts.is_empty() {
+                true => format!("uid {uid}"),
+                false => format!("uid {uid} ({})", parts.join(", ")),
+            }
+        };
+        let tlog_rec = field_text(journal, "TLOG_REC")?;
+        let Ok(rec) = message_rec(message) else {
+            // Not a message at all: the validating reader would call it
+            // damage; from an untrusted sender it is not worth that.
+            return Ok(self.leave_out(sender));
+        };
+        for claimed in [&rec, &tlog_rec].into_iter().flatten() {
+            if self.has_trusted_entries(claimed)? {
+                self.drop_entry(
+                    sender,
+                    format!("it claims to belong to recording {}", visible(claimed)),
+                );
+                return Ok(Verdict::Skip);
+            }
+        }
+        if !self.unverified {
+            return Ok(self.leave_out(sender));
+        }
+        match (rec, tlog_rec) {
+            (Some(rec), Some(tlog_rec)) if rec == tlog_rec => {
+                if self.included.len() < MAX_TRACKED {
+                    *self.included.entry((sender.clone(), rec)).or_default() += 1;
+                }
+                Ok(Verdict::Unverified(sender))
+            }
+            _ => {
+                self.drop_entry(
+                    sender,
+                    "its MESSAGE's rec and TLOG_REC differ or are missing".to_owned(),
+                );
+                Ok(Verdict::Skip)
+            }
+        }
+    }
+
+    fn leave_out(&mut self, sender: String) -> Verdict {
+        if self.left_out.len() < MAX_TRACKED || self.left_out.contains_key(&sender) {
+            *self.left_out.entry(sender).or_default() += 1;
+        }
+        Verdict::Skip
+    }
+
+    /// Drops an entry, warning at once the first time for this sender and
+    /// reason (a flood of forgeries makes one line, not one per entry).
+    fn drop_entry(&mut self, sender: String, why: String) {
+        let key = (sender, why);
+        if let Some(n) = self.dropped.get_mut(&key) {
+            *n += 1;
+            return;
+        }
+        if self.dropped.len() < MAX_TRACKED {
+            notice(&format!(
+                "journal: dropped an entry from untrusted sender {}: {} (not a recorder's \
+                 account; a forgery?)",
+                key.0, key.1
+            ));
+            self.dropped.insert(key, 1);
+        }
+    }
+
+    fn has_trusted_entries(&mut self, rec: &str) -> io::Result<bool> {
+        if let Some(&known) = self.known.get(rec) {
+            return Ok(known);
+        }
+        if self.lookup.is_none() {
+            self.lookup = Some(open_journal(self.dir.as_deref())?);
+        }
+        let lookup = self.lookup.as_mut().expect("opened above");
+        let found = has_trusted_entries(lookup, rec, &self.trusted)?;
+        if self.known.len() >= MAX_TRACKED {
+            self.known.clear();
+        }
+        self.known.insert(rec.to_owned(), found);
+        Ok(found)
+    }
+
+    /// Tells, once, what was left out, marked or dropped.
+    fn report(&mut self) {
+        if self.reported {
+            return;
+        }
+        self.reported = true;
+        if !self.left_out.is_empty() {
+            let total: u64 = self.left_out.values().sum();
+            let who: Vec<String> = self
+                .left_out
+                .iter()
+                .map(|(sender, n)| format!("{sender}: {n}"))
+                .collect();
+            notice(&format!(
+                "journal: left out {total} entr{} from senders that are not a recorder's \
+                 account ({}); --unverified shows them, marked UNVERIFIED",
+                if total == 1 { "y" } else { "ies" },
+                who.join("; ")
+            ));
+        }
+        for ((sender, rec), n) in &self.included {
+            notice(&format!(
+                "journal: recording {} is UNVERIFIED: its {n} entr{} came from {sender}, \
+                 not a recorder's account; anyone could have written them",
+                visible(rec),
+                if *n == 1 { "y" } else { "ies" },
+            ));
+        }
+        let dropped: u64 = self.dropped.values().sum();
+        if dropped > 1 {
+            notice(&format!(
+                "journal: {dropped} entries from untrusted senders dropped in all"
+            ));
+        }
     }
 }
 
@@ -355,6 +780,32 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reader_s_mark_comes_before_the_sender_s_own() {
+        let mut buf =
+            br#"{"termtape_unverified":"uid 0 (termtape-session)","ver":"2.3","rec":"r"}"#.to_vec();
+        assert!(mark_unverified(&mut buf, "uid 1007 (python3)"));
+        let text = String::from_utf8(buf).expect("utf-8");
+        assert!(
+            text.starts_with(r#"{"termtape_unverified":"uid 1007 (python3)","#),
+            "{text}"
+        );
+        for bad in [&b"[1]"[..], b"{}", b"  { } ", b""] {
+            assert!(!mark_unverified(&mut bad.to_vec(), "x"), "{bad:?}");
+        }
+        assert_eq!(message_rec(br#"{"rec":"a"}"#), Ok(Some("a".to_owned())));
+        assert_eq!(message_rec(br#"{"id":1}"#), Ok(None));
+        assert_eq!(message_rec(b"nonsense"), Err(()));
+        assert_eq!(visible("py\x1b]2;x\x07"), "py\\u{1b}]2;x\\u{7}");
+    }
+
+    #[test]
+    fn root_is_always_trusted_and_uids_are_added() {
+        let uids = trusted_uids(&[4242, 4242]);
+        assert_eq!(uids.first(), Some(&0));
+        assert_eq!(uids.iter().filter(|&&u| u == 4242).count(), 1);
+    }
 
     #[test]
     fn parses_times() {

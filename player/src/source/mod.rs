@@ -4,9 +4,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 
+#[allow(unsafe_code, reason = "getpwnam_r is a C library call")]
 mod journal;
 
-pub use journal::{JournalLines, keyframe_before, parse_time};
+pub use journal::{
+    JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, parse_time, trusted_uids,
+    unverified_sender,
+};
 
 /// A place holding recordings, as named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +41,25 @@ pub struct Filter {
     pub until: Option<u64>,
     /// Keep reading as new messages arrive (the journal only).
     pub follow: bool,
+    /// Whose journal entries count as recordings.
+    pub trust: Trust,
+}
+
+/// Whose journal entries are recordings. Anyone on a host can send entries
+/// with any `SYSLOG_IDENTIFIER` and `TLOG_*` fields; only journald's
+/// trusted `_UID` tells who sent them. Entries whose `_UID` is a recorder
+/// account ([`RECORDER_ACCOUNTS`], looked up by name on the reading host, and
+/// [`Trust::uids`]) are recordings; others are left out, or with
+/// [`Trust::unverified`] shown with their sender and marked unverified
+/// (the [`UNVERIFIED_FIELD`] of their messages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// More uids to trust: the recorder accounts' uids on the hosts that
+    /// wrote a `journal:DIR` (systemd-journal-remote keeps the sender's
+    /// `_UID` as it was there), where they differ from this host's.
+    pub uids: Vec<u32>,
+    /// Include entries from other senders too, each marked unverified.
+    pub unverified: bool,
 }
 
 impl Source {

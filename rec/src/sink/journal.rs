@@ -1,10 +1,16 @@
 //! The journal writer: one message per journal entry, with tlog's fields.
 
 use std::io;
+use std::path::Path;
+use std::time::Duration;
 
 use termtape_format::{Encoded, Header};
 
 use super::Sink;
+use super::spool::{Link, Spool};
+
+/// journald's socket for native-protocol entries.
+pub const SOCKET: &str = "/run/systemd/journal/socket";
 
 /// The longest MESSAGE field Cockpit can read: `journalctl -o json` without
 /// `--all` shows fields of 4096 bytes or more (with their name) as null.
@@ -24,8 +30,10 @@ const KEYFRAME_FIELD_PREFIX: &str = "TERMTAPE_X_KF=";
 /// JSON, with the fields tlog adds for finding recordings: TLOG_REC,
 /// TLOG_USER, TLOG_SESSION, TLOG_ID, and PRIORITY and SYSLOG_IDENTIFIER.
 ///
-/// Entries go through journald's socket; journald stamps them with the
-/// sender's credentials (`_UID`, `_COMM`, …), which callers cannot forge.
+/// Entries go through journald's socket in its native protocol; journald
+/// stamps them with the sender's credentials (`_UID`, `_COMM`, …), which
+/// callers cannot forge, and by which readers tell recordings from
+/// forgeries.
 ///
 /// MESSAGE holds tlog's fields only, so that it stays small (Cockpit reads
 /// MESSAGE without `--all`, which drops fields of 4096 bytes or more) and
@@ -33,12 +41,19 @@ const KEYFRAME_FIELD_PREFIX: &str = "TERMTAPE_X_KF=";
 /// originals, gap marks) each go into a journal field of their own,
 /// [`EXTRA_PREFIX`] and the name in capitals, holding the raw JSON value;
 /// the journal reader puts them back.
+///
+/// Nothing shown is lost to a journald that is busy, restarting or gone:
+/// each entry waits in a [`Spool`] until journald has taken it (see
+/// [`Spool`] for the bounds, and what happens beyond them).
 #[derive(Debug)]
 pub struct JournalSink {
     /// The fields every entry repeats, as `NAME=value`.
     fixed: Vec<String>,
     /// Wait before exiting so that journald still finds the process.
     linger: bool,
+    spool: Spool,
+    /// Journald's socket and what waits for it.
+    link: Link,
 }
 
 impl JournalSink {
@@ -46,8 +61,37 @@ impl JournalSink {
     /// `identifier` the SYSLOG_IDENTIFIER (tlog writes "tlog-rec"). With
     /// `for_cockpit`, the writer waits a moment at the end so that journald
     /// still finds the recorder's `_COMM`, by which Cockpit lists entries.
-    pub fn new(header: &Header, priority: u8, identifier: &str, for_cockpit: bool) -> JournalSink {
-        JournalSink {
+    ///
+    /// Connects to journald's socket first: without a journald there is no
+    /// recording, and the caller must know before the session starts.
+    pub fn connect(
+        header: &Header,
+        priority: u8,
+        identifier: &str,
+        for_cockpit: bool,
+        spool: Spool,
+    ) -> io::Result<JournalSink> {
+        JournalSink::connect_to(
+            Path::new(SOCKET),
+            header,
+            priority,
+            identifier,
+            for_cockpit,
+            spool,
+        )
+    }
+
+    /// As [`JournalSink::connect`], to the socket at `path`.
+    pub fn connect_to(
+        path: &Path,
+        header: &Header,
+        priority: u8,
+        identifier: &str,
+        for_cockpit: bool,
+        spool: Spool,
+    ) -> io::Result<JournalSink> {
+        let link = Link::open(path, &header.rec, &spool)?;
+        Ok(JournalSink {
             linger: for_cockpit,
             fixed: vec![
                 format!("PRIORITY={priority}"),
@@ -56,7 +100,9 @@ impl JournalSink {
                 format!("TLOG_USER={}", header.user),
                 format!("TLOG_SESSION={}", header.session),
             ],
-        }
+            spool,
+            link,
+        })
     }
 }
 
@@ -90,9 +136,10 @@ fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
 }
 
 impl Sink for JournalSink {
-    fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
-        // journald manages its own space.
-        Ok(())
+    fn reserve(&mut self, bytes: u64) -> io::Result<()> {
+        // journald manages its own space; what must have room is the
+        // spool, for what is about to be shown.
+        self.link.reserve(&self.spool, bytes)
     }
 
     fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
@@ -101,22 +148,21 @@ impl Sink for JournalSink {
             std::str::from_utf8(json).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let (text, extras) = split_extras(json)?;
         let id = format!("TLOG_ID={}", message.id);
-        let mut fields: Vec<&str> = self.fixed.iter().map(String::as_str).collect();
-        fields.push(&id);
-        fields.push(&text);
-        fields.extend(extras.iter().map(String::as_str));
-        let rc = systemd::journal::send(&fields);
-        if rc < 0 {
-            let e = io::Error::from_raw_os_error(-rc);
-            return Err(io::Error::new(
-                e.kind(),
-                format!("sending to the journal: {e}"),
-            ));
+        let mut entry = Vec::with_capacity(json.len() + 256);
+        for field in self
+            .fixed
+            .iter()
+            .map(String::as_str)
+            .chain([id.as_str(), text.as_str()])
+            .chain(extras.iter().map(String::as_str))
+        {
+            push_field(&mut entry, field);
         }
-        Ok(())
+        self.link.push(&self.spool, entry)
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.link.finish(&self.spool)?;
         if !self.linger {
             return Ok(());
         }
@@ -124,7 +170,23 @@ impl Sink for JournalSink {
         // when it handles an entry; if the recorder has exited by then,
         // they are missing, and Cockpit, which lists entries by _COMM, does
         // not show the recording. Give journald a moment before exiting.
-        std::thread::sleep(std::time::Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(250));
         Ok(())
     }
+}
+
+/// Appends `NAME=value` to an entry in journald's native protocol: as it
+/// is if the value has no newline, else as the name, a newline, the
+/// value's length (64 bits, little-endian) and the value.
+fn push_field(entry: &mut Vec<u8>, field: &str) {
+    let (name, value) = field.split_once('=').unwrap_or((field, ""));
+    if value.contains('\n') {
+        entry.extend_from_slice(name.as_bytes());
+        entry.push(b'\n');
+        entry.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        entry.extend_from_slice(value.as_bytes());
+    } else {
+        entry.extend_from_slice(field.as_bytes());
+    }
+    entry.push(b'\n');
 }

@@ -7,11 +7,14 @@ use termtape_format::Encoded;
 mod file;
 mod journal;
 mod limit;
+#[allow(unsafe_code, reason = "SIOCOUTQ is an ioctl")]
+mod spool;
 mod syslog;
 
 pub use file::FileSink;
-pub use journal::{EXTRA_PREFIX, JournalSink, KEYFRAME_MARK, MAX_MESSAGE_LEN};
+pub use journal::{EXTRA_PREFIX, JournalSink, KEYFRAME_MARK, MAX_MESSAGE_LEN, SOCKET};
 pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock};
+pub use spool::{DEFAULT_SPOOL_DIR, OnFailure, Spool, deliver, log_warning};
 pub use syslog::{AUTHPRIV, SyslogSink};
 
 /// A destination for finished messages.
@@ -36,6 +39,23 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn finish(&mut self) -> io::Result<()> {
         (**self).finish()
+    }
+}
+
+/// A writer that writes nothing: for a session that `on_failure =
+/// "continue"` lets run without a writer.
+#[derive(Debug, Default)]
+pub struct Unrecorded;
+
+impl Sink for Unrecorded {
+    fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn write(&mut self, _message: &Encoded<'_>) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -213,6 +213,15 @@ pub struct Select {
     /// Only messages up to this time (same forms as --since).
     #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
     pub until: Option<u64>,
+    /// Journal: also show entries whose sender (journald's _UID) is not a
+    /// recorder's account (root, termtape, tlog), marked UNVERIFIED: anyone
+    /// can write such entries.
+    #[arg(long)]
+    pub unverified: bool,
+    /// Journal: trust entries sent by this uid too (repeatable), e.g. the
+    /// termtape user's uid on the host that wrote a journal:DIR.
+    #[arg(long = "trust-uid", value_name = "UID")]
+    pub trust_uid: Vec<u32>,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

@@ -320,6 +320,7 @@ fn search(
                     "host": f.host,
                     "at": f.at,
                     "line": f.line,
+                    "unverified": f.unverified,
                 });
                 return writeln!(out, "{}", json_line(&object));
             }
@@ -328,9 +329,14 @@ fn search(
             let time = f
                 .time
                 .map_or_else(|| "-".to_owned(), termtape_player::local);
+            let mark = f
+                .unverified
+                .as_ref()
+                .map_or_else(String::new, |s| format!("UNVERIFIED (sent by {s})  "));
             writeln!(
                 out,
-                "{time}  {}@{}  {}  {}  {}",
+                "{time}  {}{}@{}  {}  {}  {}",
+                Visible(&mark),
                 Visible(&f.user),
                 Visible(&f.host),
                 Visible(&f.rec),
@@ -515,6 +521,10 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
         since: select.since,
         until: select.until,
         follow,
+        trust: termtape_player::source::Trust {
+            uids: select.trust_uid.clone(),
+            unverified: select.unverified,
+        },
     }
 }
 

@@ -79,11 +79,24 @@ pub fn install() -> Result<()> {
         "{}: owned by {owner}, mode 6755 (setuid, setgid)",
         exe.display()
     );
+    // After chown, which clears file capabilities.
+    let file = std::fs::File::open(&exe).context("opening this program")?;
+    termtape_rec::login_terminal::set_file_capabilities(std::os::fd::AsFd::as_fd(&file))
+        .with_context(|| format!("setting the file capabilities of {}", exe.display()))?;
+    println!(
+        "{}: file capabilities cap_chown,cap_sys_tty_config (permitted, raised only to take the login terminal from the user)",
+        exe.display()
+    );
     std::fs::create_dir_all("/var/lib/termtape").context("creating /var/lib/termtape")?;
     std::fs::create_dir_all("/var/log/termtape").context("creating /var/log/termtape")?;
     run(Command::new("chown").arg(&owner).arg("/var/log/termtape"))?;
     run(Command::new("chmod").arg("0750").arg("/var/log/termtape"))?;
     println!("/var/log/termtape: for the file writer, writable by {SERVICE_USER} only");
+    let spool = termtape_rec::sink::DEFAULT_SPOOL_DIR;
+    std::fs::create_dir_all(spool).with_context(|| format!("creating {spool}"))?;
+    run(Command::new("chown").arg(&owner).arg(spool))?;
+    run(Command::new("chmod").arg("0700").arg(spool))?;
+    println!("{spool}: what the journal could not take yet, {SERVICE_USER}'s alone");
     add_to_etc_shells(&exe)?;
     Ok(())
 }

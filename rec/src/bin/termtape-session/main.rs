@@ -17,10 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use rustix::fs::Uid;
 use termtape_rec::config::{self, Config, FileConfig, Flags};
 use termtape_rec::pty::{self, Credentials, WindowSize};
 use termtape_rec::session::{self, LoginArgs};
-use termtape_rec::{Recorder, identity, relay};
+use termtape_rec::{Recorder, identity, login_terminal, relay};
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -57,10 +58,11 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
     };
     let file = FileConfig::load(&config_path, required)?;
     let user = identity::user_name().context("finding the user's name")?;
+    // Installed setuid, the environment is the user's: it names no shell.
     let shell = session::choose_shell(
-        std::env::var_os(session::SHELL_ENV),
-        session::remembered_shell(std::path::Path::new(session::SHELLS_FILE), &user),
         file.session.shell.clone(),
+        std::env::var_os(session::SHELL_ENV).filter(|_| !privileged),
+        session::remembered_shell(std::path::Path::new(session::SHELLS_FILE), &user),
     );
     let (command, argv0) = args.shell_command(&shell);
 
@@ -68,6 +70,7 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
         .context("looking for an enclosing session")?
     {
         // Already recorded by an enclosing session: run the shell itself.
+        login_terminal::drop_capabilities().context("dropping capabilities")?;
         if privileged {
             pty::become_user(real).context("taking the user's ids")?;
         }
@@ -79,6 +82,18 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
         let err = cmd.exec();
         bail!("cannot run {}: {err}", shell.display());
     }
+
+    // The user must have no way to the login terminal but through the
+    // recorder. Root cannot be kept from it, nor can an unprivileged
+    // recorder take it: those only drop any capabilities.
+    let _login_terminal = if privileged && real.uid != 0 {
+        login_terminal::take(Uid::from_raw(real.uid), Uid::from_raw(effective.uid)).context(
+            "cannot take the login terminal from the user, so the session is not started",
+        )?
+    } else {
+        login_terminal::drop_capabilities().context("dropping capabilities")?;
+        None
+    };
 
     // Sessions go to the journal unless the configuration says otherwise.
     let flags = Flags {
