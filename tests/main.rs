@@ -7,6 +7,7 @@ mod interop;
 mod journal;
 mod keyframes;
 mod limits;
+mod reviewer;
 mod search;
 mod seek;
 mod session;

@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
                         found += 1;
                         Ok(())
                     },
+                    |_| {},
                     |e| panic!("{e}"),
                 )
                 .expect("search");
@@ -56,6 +57,7 @@ fn bench(c: &mut Criterion) {
                     &termtape_player::Query::default(),
                     termtape_format::Stream::Output,
                     &mut out,
+                    |_| {},
                     |e| panic!("{e}"),
                 )
                 .expect("cat");

@@ -66,7 +66,7 @@ pub enum Error {
         reason: String,
     },
     /// The message's `ver` has a major version this reader does not know.
-    #[error("{at}: unsupported format version \"{ver}\" (this reader knows 2.x)")]
+    #[error("{at}: unsupported format version {ver:?} (this reader knows 2.x)")]
     Version {
         /// Where.
         at: Location,
@@ -82,7 +82,7 @@ pub enum Error {
         reason: String,
     },
     /// Message ids of a recording do not go up by one.
-    #[error("{at}: message id {found} follows {previous} in recording {rec} (expected {})", previous + 1)]
+    #[error("{at}: message id {found} follows {previous} in recording {rec:?} (expected {})", previous + 1)]
     IdGap {
         /// Where.
         at: Location,
@@ -94,7 +94,7 @@ pub enum Error {
         found: u64,
     },
     /// A message's `pos` is before its predecessor's.
-    #[error("{at}: pos {found} ms goes back from {previous} ms in recording {rec}")]
+    #[error("{at}: pos {found} ms goes back from {previous} ms in recording {rec:?}")]
     PosBackwards {
         /// Where.
         at: Location,
@@ -156,3 +156,41 @@ impl Error {
 
 /// Result with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_text_quoted_in_errors_has_its_controls_escaped() {
+        let hostile = "r\x1b]52;c;eA==\x07\u{9b}6n\u{202e}".to_owned();
+        for e in [
+            Error::Version {
+                at: Location::default(),
+                ver: hostile.clone(),
+            },
+            Error::IdGap {
+                at: Location::default(),
+                rec: hostile.clone(),
+                previous: 1,
+                found: 5,
+            },
+            Error::PosBackwards {
+                at: Location::default(),
+                rec: hostile.clone(),
+                previous: 9,
+                found: 5,
+            },
+        ] {
+            let text = e.to_string();
+            assert!(
+                !text.contains(['\x1b', '\x07', '\u{9b}', '\u{202e}']),
+                "{text}"
+            );
+            assert!(
+                text.contains(r"\u{1b}]52;c;eA==\u{7}\u{9b}6n\u{202e}"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -4,25 +4,38 @@ use std::io::{BufRead, Write};
 
 use termtape_format::{Error, Location, Packet, Stream};
 
+use crate::gap::Gap;
 use crate::recording::{Query, ReadError, read_packets};
 
 /// Writes every byte of `stream` recorded in the selected recording to `out`,
-/// exactly as it was recorded.
+/// exactly as it was recorded. `on_gap` is told of each place where a rate
+/// limit dropped messages, after what came before it was written.
 pub fn cat(
     input: impl BufRead,
     source: &str,
     query: &Query,
     stream: Stream,
     out: &mut impl Write,
+    mut on_gap: impl FnMut(&Gap),
     on_damage: impl FnMut(&Error),
 ) -> Result<(), ReadError> {
+    let mut current = None;
     read_packets(
         input,
         source,
         query,
-        |_, t| match t.packet {
-            Packet::Io { stream: s, bytes } if s == stream => out.write_all(&bytes),
-            _ => Ok(()),
+        |msg, t| {
+            if current != Some(msg.id) {
+                current = Some(msg.id);
+                if let Some(gap) = Gap::of(msg) {
+                    out.flush()?;
+                    on_gap(&gap);
+                }
+            }
+            match t.packet {
+                Packet::Io { stream: s, bytes } if s == stream => out.write_all(&bytes),
+                _ => Ok(()),
+            }
         },
         on_damage,
     )?;
@@ -38,6 +51,7 @@ pub fn cat_original(
     query: &Query,
     stream: Stream,
     out: &mut impl Write,
+    mut on_gap: impl FnMut(&Gap),
     on_damage: impl FnMut(&Error),
 ) -> Result<(), ReadError> {
     let mut current = None;
@@ -51,6 +65,10 @@ pub fn cat_original(
                 return Ok(());
             }
             current = Some(msg.id);
+            if let Some(gap) = Gap::of(msg) {
+                out.flush()?;
+                on_gap(&gap);
+            }
             let at = Location {
                 source: Some(source.to_owned()),
                 line: 0,

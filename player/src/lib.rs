@@ -11,9 +11,17 @@
 //! added); [`tui`] plays a recording on the viewer's terminal with keyboard
 //! controls.
 //!
+//! Nothing from a recording reaches the reviewer's terminal raw: fields are
+//! printed through [`visible`], and raw playback goes through [`guard`],
+//! which leaves out what would make the terminal answer or act outside the
+//! screen.
+//!
 //! This crate does not record; that is `termtape-rec`.
 
 pub mod cat;
+pub mod console;
+pub mod gap;
+pub mod guard;
 pub mod keyframe;
 pub mod list;
 pub mod original;
@@ -24,6 +32,7 @@ pub mod seek;
 pub mod source;
 mod time;
 pub mod tui;
+pub mod visible;
 mod zone;
 
 pub use recording::{Damage, Query, Selection};

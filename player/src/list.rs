@@ -7,6 +7,7 @@ use termtape_format::{Error, Login, Reader, Stream, timing};
 
 use crate::source::Filter;
 use crate::time;
+use crate::visible::visible;
 
 /// What a listing says of one recording.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,12 +30,42 @@ pub struct Summary {
     pub output_bytes: u64,
     /// Input bytes recorded.
     pub input_bytes: u64,
+    /// Places where a rate limit dropped messages (see [`crate::gap`]).
+    pub gaps: u64,
+    /// Messages dropped there.
+    pub dropped_messages: u64,
+    /// Bytes of log dropped there.
+    pub dropped_bytes: u64,
     /// For journal entries from a sender that is not a recorder's account
     /// (read only when asked for): that sender.
     pub unverified: Option<String>,
     /// Logins nested in the session (marked, not recorded apart): their
     /// starts, in order.
     pub logins: Vec<Login>,
+}
+
+impl Summary {
+    /// The summary as a JSON object, for `termtape ls --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rec": self.rec,
+            "user": self.user,
+            "host": self.host,
+            "term": self.term,
+            "start": self.start,
+            "duration": self.duration,
+            "messages": self.messages,
+            "output_bytes": self.output_bytes,
+            "input_bytes": self.input_bytes,
+            "gaps": {
+                "count": self.gaps,
+                "messages": self.dropped_messages,
+                "bytes": self.dropped_bytes,
+            },
+            "unverified": self.unverified,
+            "logins": self.logins,
+        })
+    }
 }
 
 /// Summarises every recording in `input`, in order of first appearance.
@@ -74,6 +105,11 @@ pub fn list(
         });
         let summary = &mut order[i];
         summary.messages += 1;
+        if let Some(gap) = crate::gap::Gap::of(&msg) {
+            summary.gaps += 1;
+            summary.dropped_messages += gap.messages;
+            summary.dropped_bytes += gap.bytes;
+        }
         let delays: u64 = timing::parse(&msg.timing)
             .map(|records| {
                 records
@@ -114,7 +150,9 @@ pub fn list(
     Ok(order)
 }
 
-/// Formats summaries as an aligned table with a header line.
+/// Formats summaries as an aligned table with a header line; the fields
+/// taken from the recording are written through [`visible`], and a
+/// recording with gaps says how many and how much was dropped.
 pub fn table(summaries: &[Summary]) -> String {
     let header = [
         "RECORDING",
@@ -126,24 +164,30 @@ pub fn table(summaries: &[Summary]) -> String {
         "MESSAGES",
         "OUT BYTES",
         "IN BYTES",
+        "GAPS",
+        "DROPPED BYTES",
         "NESTED",
     ];
-    let rows: Vec<[String; 10]> = summaries
+    let rows: Vec<[String; 12]> = summaries
         .iter()
         .map(|s| {
             [
-                s.rec.clone(),
+                visible(&s.rec).into_owned(),
                 match &s.unverified {
-                    None => s.user.clone(),
-                    Some(sender) => format!("{} (UNVERIFIED: sent by {sender})", s.user),
+                    None => visible(&s.user).into_owned(),
+                    Some(sender) => {
+                        visible(&format!("{} (UNVERIFIED: sent by {sender})", s.user)).into_owned()
+                    }
                 },
-                s.host.clone(),
-                s.term.clone(),
+                visible(&s.host).into_owned(),
+                visible(&s.term).into_owned(),
                 s.start.map_or_else(|| "-".to_owned(), time::local),
                 time::duration(s.duration),
                 s.messages.to_string(),
                 s.output_bytes.to_string(),
                 s.input_bytes.to_string(),
+                s.gaps.to_string(),
+                s.dropped_bytes.to_string(),
                 nested_users(&s.logins),
             ]
         })
@@ -162,7 +206,7 @@ pub fn table(summaries: &[Summary]) -> String {
                 l.push_str("  ");
             }
             // Numbers align right, text left.
-            if (6..9).contains(&i) {
+            if (6..11).contains(&i) {
                 l.push_str(&format!("{cell:>w$}"));
             } else {
                 l.push_str(&format!("{cell:<w$}"));
@@ -186,21 +230,52 @@ fn nested_users(logins: &[Login]) -> String {
     }
     let names: Vec<String> = logins
         .iter()
-        .map(|l| {
-            l.user
-                .as_deref()
-                .unwrap_or("?")
-                .chars()
-                .flat_map(|c| {
-                    let visible: Vec<char> = if c.is_control() {
-                        c.escape_default().collect()
-                    } else {
-                        vec![c]
-                    };
-                    visible
-                })
-                .collect()
-        })
+        .map(|l| visible(l.user.as_deref().unwrap_or("?")).into_owned())
         .collect();
     names.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: u64, extra: &str) -> String {
+        format!(
+            r#"{{"ver":"2.3","host":"h\u009b6n","rec":"r","user":"u\u001b]52;c;Y3VybCBldmlsfHNo\u0007","term":"x\u001b]2;LS-PWNED\u0007","session":1,"id":{id},"pos":{},"timing":">1","in_txt":"","in_bin":[],"out_txt":"a","out_bin":[]{extra}}}"#,
+            id * 100
+        )
+    }
+
+    #[test]
+    fn the_table_writes_fields_visibly_and_counts_gaps() {
+        let log = [
+            line(1, ""),
+            line(5, r#","gap":{"messages":3,"bytes":700}"#),
+            line(9, r#","gap":{"messages":3,"bytes":650}"#),
+        ]
+        .join("\n");
+        let summaries =
+            list(log.as_bytes(), "t", &Filter::default(), |e| panic!("{e}")).expect("list");
+        assert_eq!(
+            (
+                summaries[0].gaps,
+                summaries[0].dropped_messages,
+                summaries[0].dropped_bytes
+            ),
+            (2, 6, 1350)
+        );
+        let table = table(&summaries);
+        assert!(!table.contains(['\x1b', '\x07', '\u{9b}']), "{table:?}");
+        assert!(table.contains(r"u\e]52;c;Y3VybCBldmlsfHNo\x07"), "{table}");
+        assert!(table.contains(r"x\e]2;LS-PWNED\x07"), "{table}");
+        assert!(table.contains(r"h\u{9b}6n"), "{table}");
+        let row = table.lines().nth(1).expect("a row");
+        assert!(row.ends_with("     2           1350  -"), "{row:?}");
+        let json = crate::visible::json_line(&summaries[0].to_json());
+        assert!(
+            json.contains(r#""gaps":{"bytes":1350,"count":2,"messages":6}"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""host":"h\u009b6n""#), "{json}");
+    }
 }

@@ -93,8 +93,14 @@ pub struct Found {
 }
 
 /// Searches every recording in `input` that `filter` lets through, in the
-/// order of their messages, calling `on_found` for each line found. Damage
-/// goes to `on_damage` and is passed over; an I/O error ends the search.
+/// order of their messages, calling `on_found` for each line found and
+/// `on_gap` for each place where a rate limit dropped messages (what they
+/// held cannot be searched). Damage goes to `on_damage` and is passed
+/// over; an I/O error ends the search.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what to search, where, and three reports"
+)]
 pub fn search(
     input: impl BufRead,
     source: &str,
@@ -102,6 +108,7 @@ pub fn search(
     pattern: &Pattern,
     place: Place,
     mut on_found: impl FnMut(Found) -> std::io::Result<()>,
+    mut on_gap: impl FnMut(&crate::gap::Gap),
     mut on_damage: impl FnMut(&Error),
 ) -> Result<(), crate::recording::ReadError> {
     let mut hunts: HashMap<String, Hunt> = HashMap::new();
@@ -121,6 +128,9 @@ pub fn search(
         };
         if !filter.accepts_in_any(&msg) {
             continue;
+        }
+        if let Some(gap) = crate::gap::Gap::of(&msg) {
+            on_gap(&gap);
         }
         let at = Location {
             source: Some(source.to_owned()),
@@ -346,6 +356,7 @@ mod tests {
                 found.push((f.at, f.line));
                 Ok(())
             },
+            |_| {},
             |e| panic!("damage: {e}"),
         )
         .expect("search");

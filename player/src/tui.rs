@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use termwiz::surface::{Change, CursorVisibility, Position};
 use termwiz::terminal::buffered::BufferedTerminal;
 use termwiz::terminal::{Terminal, new_terminal};
 
+use crate::gap::Gap;
 use crate::recording::{Query, Selection};
 use crate::search;
 use crate::seek::{At, Method, screen_at};
@@ -112,7 +113,12 @@ struct Timeline {
     /// The recording's key (its id), to tell its finds from others' in a
     /// file that holds several.
     key: Option<String>,
+    /// Where a rate limit dropped messages, in order.
+    gaps: Vec<Gap>,
 }
+
+/// How long after a gap (recording time, ms) the screen is marked.
+const GAP_MARK: u64 = 5_000;
 
 /// The packets after a moment, in order.
 struct Forward {
@@ -131,6 +137,7 @@ impl Timeline {
             duration: 0,
             keyframed: true,
             key: None,
+            gaps: Vec::new(),
         };
         // The last packet's time: read forward from the last keyframe.
         let (_, mut forward, keyframed) = timeline.seek_with(u64::MAX, 0)?;
@@ -139,7 +146,46 @@ impl Timeline {
             timeline.duration = t.at;
         }
         timeline.key = forward.key;
+        timeline.gaps = timeline.find_gaps()?;
         Ok(timeline)
+    }
+
+    /// The recording's gaps: only the lines that mention one are parsed.
+    fn find_gaps(&self) -> io::Result<Vec<Gap>> {
+        let mut file = BufReader::with_capacity(256 * 1024, File::open(&self.path)?);
+        let mut line = Vec::new();
+        let mut gaps = Vec::new();
+        loop {
+            line.clear();
+            if file.read_until(b'\n', &mut line)? == 0 {
+                return Ok(gaps);
+            }
+            if !line.windows(6).any(|w| w == b"\"gap\":") {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(&line) else {
+                continue;
+            };
+            let Ok(msg) = Message::parse(text.trim_end(), &Default::default()) else {
+                continue;
+            };
+            let ours = match (&self.key, &self.query.selection) {
+                (Some(key), _) => msg.recording_key() == *key,
+                (None, Selection::Rec(id)) => msg.rec.as_deref() == Some(id),
+                (None, Selection::First) => true,
+            };
+            if let Some(gap) = Gap::of(&msg).filter(|_| ours) {
+                gaps.push(gap);
+            }
+        }
+    }
+
+    /// The last gap at or before `now`, if `now` is shortly after it.
+    fn gap_near(&self, now: u64) -> Option<&Gap> {
+        let i = self.gaps.partition_point(|g| g.at <= now);
+        i.checked_sub(1)
+            .map(|i| &self.gaps[i])
+            .filter(|g| now < g.at.saturating_add(GAP_MARK))
     }
 
     /// The moments at which lines holding `text` start to be shown (see
@@ -161,6 +207,7 @@ impl Timeline {
                 }
                 Ok(())
             },
+            |_| {},
             |_| {},
         )
         .map_err(io::Error::other)?;
@@ -586,6 +633,20 @@ fn draw<T: Terminal>(
     if clipped {
         status.push_str(&format!("  [clipped {}x{}]", term.cols(), term.rows()));
     }
+    let near = timeline.gap_near(state.now);
+    if let Some(gap) = near {
+        status.push_str(&format!(
+            "  [GAP at {}: {} message(s) dropped by the rate limit]",
+            crate::time::duration(gap.at),
+            gap.messages
+        ));
+    } else if !timeline.gaps.is_empty() {
+        let dropped: u64 = timeline.gaps.iter().map(|g| g.messages).sum();
+        status.push_str(&format!(
+            "  [{} gap(s), {dropped} message(s) dropped]",
+            timeline.gaps.len()
+        ));
+    }
     if !timeline.keyframed {
         status.push_str(
             "  [no keyframes: jumps replay from the start; `termtape keyframe` adds them]",
@@ -608,6 +669,22 @@ fn draw<T: Terminal>(
         None => status.push_str(
             "  space pause, +/- speed, arrows PgUp PgDn Home End jump, g go to, / find, n N next, q quit",
         ),
+    }
+    // The marker: on the screen's top right, for a while after a gap.
+    if let Some(gap) = near {
+        let mark = format!(" ▲ {} message(s) lost here (rate limit) ", gap.messages);
+        let width = mark.chars().count();
+        if width <= view_cols {
+            let mut red = CellAttributes::default();
+            red.set_reverse(true);
+            red.set_foreground(color(Color::Indexed(1), level));
+            view.add_change(Change::CursorPosition {
+                x: Position::Absolute(view_cols - width),
+                y: Position::Absolute(0),
+            });
+            view.add_change(Change::AllAttributes(red));
+            view.add_change(Change::Text(mark));
+        }
     }
     let status: String = status.chars().take(view_cols).collect();
     let mut reverse = CellAttributes::default();
@@ -787,6 +864,30 @@ mod tests {
         .expect("write the recording");
         let timeline = Timeline::open(&path, &Query::default()).expect("open the recording");
         (dir, timeline)
+    }
+
+    #[test]
+    fn gaps_are_found_and_marked_for_a_while_after() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("gaps.log");
+        let line = |id: u64, pos: u64, extra: &str| {
+            format!(
+                r#"{{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","session":1,"id":{id},"pos":{pos},"timing":"=10x2>1","in_txt":"","in_bin":[],"out_txt":"a","out_bin":[]{extra}}}"#
+            )
+        };
+        let log = [
+            line(1, 0, ""),
+            line(4, 10_000, r#","gap":{"messages":2,"bytes":300}"#),
+            line(5, 20_000, ""),
+        ]
+        .join("\n");
+        std::fs::write(&path, log).expect("write the recording");
+        let timeline = Timeline::open(&path, &Query::default()).expect("open the recording");
+        assert_eq!(timeline.gaps.len(), 1);
+        assert_eq!(timeline.gap_near(9_999), None);
+        assert_eq!(timeline.gap_near(10_000).map(|g| g.messages), Some(2));
+        assert_eq!(timeline.gap_near(14_999).map(|g| g.id), Some(4));
+        assert_eq!(timeline.gap_near(15_000), None);
     }
 
     /// Lets `ms` of wall-clock time pass for the playback clock.

@@ -56,6 +56,12 @@ pub enum Command {
         /// session recorded in a legacy charset such as KOI8-R).
         #[arg(long)]
         original: bool,
+        /// Write every byte even to a terminal. By default, on a terminal,
+        /// what would make it answer or act outside the screen (queries,
+        /// title, clipboard, mouse reporting) is left out; off a terminal
+        /// the bytes are always exact.
+        #[arg(long)]
+        exact: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -77,6 +83,14 @@ pub enum Command {
         /// for a viewer whose terminal uses the recorded charset.
         #[arg(long)]
         original: bool,
+        /// With --raw: write every byte even to a terminal. By default, on
+        /// a terminal, what would make it answer or act outside the screen
+        /// (queries, title, clipboard, mouse reporting) is left out; off a
+        /// terminal the bytes are always exact. Either way, on a terminal,
+        /// keys typed (and the terminal's answers) are taken by the player:
+        /// q or Ctrl-C quits, space pauses, + and - change the speed.
+        #[arg(long)]
+        exact: bool,
         /// Playback speed: 2 plays twice as fast, 0.5 at half speed.
         #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
         speed: f64,
@@ -148,13 +162,18 @@ pub enum Command {
         /// Where to read: a file, - for standard input, journal, or journal:DIR.
         source: String,
     },
-    /// List the recordings in a source: id, user, host, start, duration, size.
+    /// List the recordings in a source: id, user, host, start, duration,
+    /// size, and the gaps a rate limit left (how many, bytes of log
+    /// dropped).
     Ls {
         /// Exit with 0 even if some messages are damaged (they are reported).
         #[arg(long)]
         lax: bool,
-        /// One JSON object per recording, with `logins`: the logins nested
-        /// in it (user, uid, tty, kind, at: ms from its start).
+        /// One JSON object per recording (rec, user, host, term, start: ms
+        /// since the epoch, duration: ms, messages, output_bytes,
+        /// input_bytes, gaps: {count, messages, bytes}, unverified, logins:
+        /// the logins nested in it: user, uid, tty, kind, at: ms from its
+        /// start), for other tools.
         #[arg(long)]
         json: bool,
         #[command(flatten)]

@@ -9,8 +9,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use termtape_format::Stream;
+use termtape_player::gap::Gap;
+use termtape_player::guard::{self, Guard};
 use termtape_player::recording::ReadError;
 use termtape_player::source::Filter;
+use termtape_player::visible::{Visible, json_line, visible};
 use termtape_player::{Damage, Query, Selection, Source, cat, list, play, seek};
 
 use crate::cli::{Cli, Command, Common, Select};
@@ -21,9 +24,77 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = io::stdout().flush();
-            eprintln!("termtape: {e:#}");
+            // Errors quote recordings (ids, fields, charset names).
+            note(format_args!("{e:#}"));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A line on stderr, after what is on stdout, with any control character
+/// made visible (it may quote a recording).
+fn note(message: impl std::fmt::Display) {
+    let _ = io::stdout().flush();
+    eprintln!("termtape: {}", visible(&message.to_string()));
+}
+
+/// Tells of a gap on stderr.
+fn gap(gap: &Gap) {
+    note(format_args!("gap: {gap}"));
+}
+
+/// Standard output for a recording's bytes: through a [`Guard`] on a
+/// terminal, unless the viewer asked for every byte.
+enum Output<W: Write> {
+    Exact(W),
+    Guarded(guard::Writer<W>),
+}
+
+impl<W: Write> Output<W> {
+    fn new(inner: W, exact: bool, original: bool) -> Output<W> {
+        use std::io::IsTerminal;
+        if exact || !io::stdout().is_terminal() {
+            return Output::Exact(inner);
+        }
+        let guard = if original {
+            Guard::eight_bit()
+        } else {
+            Guard::new()
+        };
+        Output::Guarded(guard::Writer::new(guard, inner))
+    }
+
+    /// Ends the output; says what was left out, if anything.
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Output::Exact(mut w) => w.flush(),
+            Output::Guarded(w) => {
+                let dropped = w.finish()?.dropped();
+                if dropped > 0 {
+                    note(format_args!(
+                        "{dropped} sequence(s) that would make your terminal answer or act \
+                         outside the screen (title, clipboard, queries, mouse reporting…) \
+                         were left out; --exact writes them"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for Output<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Exact(w) => w.write(data),
+            Output::Guarded(w) => w.write(data),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Exact(w) => w.flush(),
+            Output::Guarded(w) => w.flush(),
         }
     }
 }
@@ -49,22 +120,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cat {
             input,
             original,
+            exact,
             common,
         } => {
             let stream = if input { Stream::Input } else { Stream::Output };
-            with_recording(&common, false, |reader, name, query, on_damage| {
-                let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+            let mut out = Output::new(
+                io::BufWriter::with_capacity(256 * 1024, io::stdout().lock()),
+                exact,
+                original,
+            );
+            let code = with_recording(&common, false, |reader, name, query, on_damage| {
                 if original {
-                    cat::cat_original(reader, name, query, stream, &mut out, on_damage)
+                    cat::cat_original(reader, name, query, stream, &mut out, gap, on_damage)
                 } else {
-                    cat::cat(reader, name, query, stream, &mut out, on_damage)
+                    cat::cat(reader, name, query, stream, &mut out, gap, on_damage)
                 }
-            })
+            })?;
+            out.finish()?;
+            Ok(code)
         }
         Command::Play {
             raw,
             seek: start,
             original,
+            exact,
             speed,
             max_pause,
             follow,
@@ -91,6 +170,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("playing {}", source.name()))?;
                 return Ok(ExitCode::SUCCESS);
             }
+            let mut snapshot = None;
             let mut timing = play::Timing {
                 speed,
                 max_pause: max_pause.map(Duration::from_secs_f64),
@@ -108,22 +188,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let query = query(&common, false);
                 let at = at.resolve(&source, &query)?;
                 let (term, _) = seek::screen_at(&source, &query, at, |_| {})?;
-                let mut out = io::stdout().lock();
-                out.write_all(&term.snapshot_bytes())?;
-                out.flush()?;
+                // The snapshot restates the recorded title too: it goes
+                // through the guard like the rest.
+                snapshot = Some(term.snapshot_bytes());
                 timing.after = Some(match at {
                     seek::At::Ms(ms) => ms,
                     _ => u64::MAX,
                 });
             }
-            with_recording(&common, follow, |reader, name, query, on_damage| {
-                let mut out = io::stdout().lock();
+            // On a terminal, the player takes its input: keys control
+            // playback, and neither they nor the terminal's answers reach
+            // the shell afterwards.
+            let mut console = if io::stdout().is_terminal() {
+                termtape_player::console::Console::open().context("taking the terminal's input")?
+            } else {
+                None
+            };
+            let mut no_keys = play::NoKeys;
+            let keys: &mut dyn play::Keys = match console.as_mut() {
+                Some(console) => console,
+                None => &mut no_keys,
+            };
+            let mut out = Output::new(io::stdout().lock(), exact, original);
+            if let Some(bytes) = snapshot {
+                out.write_all(&bytes)?;
+                out.flush()?;
+            }
+            let code = with_recording(&common, follow, |reader, name, query, on_damage| {
+                let reports = play::Reports {
+                    on_gap: &mut gap,
+                    on_damage,
+                };
                 if original {
-                    play::play_raw_original(reader, name, query, timing, &mut out, on_damage)
+                    play::play_raw_original(reader, name, query, timing, &mut out, keys, reports)
                 } else {
-                    play::play_raw(reader, name, query, timing, &mut out, on_damage)
+                    play::play_raw(reader, name, query, timing, &mut out, keys, reports)
                 }
-            })
+            });
+            let finished = out.finish();
+            if let Some(console) = console.as_mut() {
+                console.finish();
+            }
+            finished?;
+            code
         }
         Command::Screen { at, format, common } => screen(&common, at, &format),
         Command::Keyframe {
@@ -153,32 +260,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut damaged = 0u64;
             let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
                 damaged += 1;
-                eprintln!("termtape: warning: {e}");
+                note(format_args!("warning: {e}"));
             })?;
-            let mut out = io::stdout().lock();
+            let mut out = io::BufWriter::new(io::stdout().lock());
             if json {
-                for s in &summaries {
-                    let object = serde_json::json!({
-                        "rec": s.rec,
-                        "user": s.user,
-                        "host": s.host,
-                        "term": s.term,
-                        "start": s.start,
-                        "duration": s.duration,
-                        "messages": s.messages,
-                        "output_bytes": s.output_bytes,
-                        "input_bytes": s.input_bytes,
-                        "logins": s.logins,
-                    });
-                    writeln!(out, "{object}")?;
+                for summary in &summaries {
+                    writeln!(out, "{}", json_line(&summary.to_json()))?;
                 }
             } else {
                 out.write_all(list::table(&summaries).as_bytes())?;
             }
+            out.flush()?;
             if damaged > 0 && !lax {
-                eprintln!(
-                    "termtape: {damaged} damaged message(s) passed over (--lax to exit with 0)"
-                );
+                note(format_args!(
+                    "{damaged} damaged message(s) passed over (--lax to exit with 0)"
+                ));
                 return Ok(ExitCode::FAILURE);
             }
             Ok(ExitCode::SUCCESS)
@@ -204,7 +300,8 @@ fn search(
     let source = Source::parse(source)?;
     let filter = filter(select, rec, false);
     let place = if input { Place::Input } else { Place::Screen };
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    // Notes on stderr come after the finds before them.
+    let out = std::cell::RefCell::new(io::BufWriter::new(io::stdout().lock()));
     let (mut found, mut damaged) = (0u64, 0u64);
     search::search(
         source.open(&filter)?,
@@ -214,6 +311,7 @@ fn search(
         place,
         |f| {
             found += 1;
+            let mut out = out.borrow_mut();
             if json {
                 let object = serde_json::json!({
                     "time": f.time,
@@ -225,7 +323,7 @@ fn search(
                     "unverified": f.unverified,
                     "as": f.nested,
                 });
-                return writeln!(out, "{object}");
+                return writeln!(out, "{}", json_line(&object));
             }
             // The wall-clock time first (what an auditor asks about), then
             // where to look again: the recording and the moment in it.
@@ -243,22 +341,30 @@ fn search(
             };
             writeln!(
                 out,
-                "{time}  {mark}{}@{}  {}  {}  {}",
-                user,
-                f.host,
-                f.rec,
+                "{time}  {}{}@{}  {}  {}  {}",
+                Visible(&mark),
+                Visible(&user),
+                Visible(&f.host),
+                Visible(&f.rec),
                 termtape_player::duration(f.at),
-                f.line
+                Visible(&f.line)
             )
+        },
+        |g| {
+            let _ = out.borrow_mut().flush();
+            gap(g);
         },
         |e| {
             damaged += 1;
-            eprintln!("termtape: warning: {e} (passed over)");
+            let _ = out.borrow_mut().flush();
+            note(format_args!("warning: {e} (passed over)"));
         },
     )?;
-    out.flush()?;
+    out.borrow_mut().flush()?;
     if damaged > 0 && !lax {
-        eprintln!("termtape: {damaged} damaged message(s) passed over (--lax to exit as if not)");
+        note(format_args!(
+            "{damaged} damaged message(s) passed over (--lax to exit as if not)"
+        ));
         return Ok(ExitCode::from(2));
     }
     Ok(if found > 0 {
@@ -273,21 +379,21 @@ fn screen(common: &Common, at: seek::At, format: &str) -> Result<ExitCode> {
     let source = Source::parse(&common.source)?;
     let query = query(common, false);
     let mut report = |e: &termtape_format::Error| {
-        eprintln!("termtape: warning: {e} (passed over)");
+        note(format_args!("warning: {e} (passed over)"));
     };
     let (term, method) = seek::screen_at(&source, &query, at, &mut report)?;
     match method {
-        seek::Method::Replay(seek::Reason::NoKeyframes) => eprintln!(
-            "termtape: {} has no keyframes, so it was replayed from the start; \
+        seek::Method::Replay(seek::Reason::NoKeyframes) => note(format_args!(
+            "{} has no keyframes, so it was replayed from the start; \
              `termtape keyframe IN OUT` adds them and makes seeking instant",
             source.name()
-        ),
+        )),
         seek::Method::Replay(seek::Reason::NotAlone) if matches!(source, Source::File(_)) => {
-            eprintln!(
-                "termtape: {} holds several recordings (or messages were selected), \
+            note(format_args!(
+                "{} holds several recordings (or messages were selected), \
                  so it was replayed from the start",
                 source.name()
-            )
+            ))
         }
         _ => {}
     }
@@ -351,7 +457,7 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
         cadence,
         |e| {
             damaged += 1;
-            eprintln!("termtape: warning: {e} (copied unchanged)");
+            note(format_args!("warning: {e} (copied unchanged)"));
         },
         |read| {
             let percent = read * 100 / total;
@@ -388,8 +494,7 @@ fn with_recording(
     let mut damaged = 0u64;
     let mut report = |e: &termtape_format::Error| {
         damaged += 1;
-        let _ = io::stdout().flush();
-        eprintln!("termtape: warning: {e} (passed over)");
+        note(format_args!("warning: {e} (passed over)"));
     };
     f(
         source.open(&query.filter)?,
