@@ -17,7 +17,9 @@
 //!   unknown fields, serialise as tlog does, decode into [`Packet`]s;
 //! - [`Encoder`]: cut terminal I/O into messages exactly as tlog-rec does;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
-//!   checks (ids go up by one, `pos` never goes back) and a lax mode.
+//!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
+//!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
+//!   without being held ([`read_line`] is the bounded line read).
 //!
 //! Round trip:
 //!
@@ -60,5 +62,5 @@ pub use chunk::{
 pub use error::{Error, Location, Result};
 pub use escape::escape_str_into;
 pub use message::{Message, Packet, Timed, VERSION};
-pub use reader::{Reader, Validator};
+pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
 pub use timing::Stream;
