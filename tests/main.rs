@@ -3,6 +3,7 @@
 mod charset;
 mod conformance;
 mod damage;
+mod hostile_logs;
 mod interop;
 mod journal;
 mod keyframes;

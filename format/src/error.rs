@@ -8,7 +8,8 @@ use std::fmt;
 pub struct Location {
     /// Name of the source (a file path, `-`, `journal`), if known.
     pub source: Option<String>,
-    /// 1-based line number in the source (or entry number in a journal).
+    /// 1-based line number in the source (or entry number in a journal);
+    /// 0 when not known (a message found by byte offset or journal cursor).
     pub line: u64,
     /// The message's `id` field, if it could be read.
     pub id: Option<u64>,
@@ -16,12 +17,18 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(source) = &self.source {
-            write!(f, "{source}:")?;
-        }
-        write!(f, "line {}", self.line)?;
-        if let Some(id) = self.id {
-            write!(f, " (message id {id})")?;
+        // Line 0 means the line is not known: left out, not shown as "line 0".
+        let place = match (&self.source, self.line) {
+            (Some(source), 0) => source.clone(),
+            (Some(source), line) => format!("{source}:line {line}"),
+            (None, 0) => String::new(),
+            (None, line) => format!("line {line}"),
+        };
+        match self.id {
+            Some(id) if place.is_empty() => write!(f, "message id {id}")?,
+            Some(id) => write!(f, "{place} (message id {id})")?,
+            None if place.is_empty() => f.write_str("message")?,
+            None => f.write_str(&place)?,
         }
         Ok(())
     }
@@ -81,8 +88,9 @@ pub enum Error {
         /// What does not match.
         reason: String,
     },
-    /// Message ids of a recording do not go up by one.
-    #[error("{at}: message id {found} follows {previous} in recording {rec:?} (expected {})", previous + 1)]
+    /// Message ids of a recording do not go up by one (or, lax, do not go
+    /// up at all).
+    #[error("{at}: message id {found} follows {previous} in recording {rec:?} ({})", expected_id(*previous, *dropped, *expected))]
     IdGap {
         /// Where.
         at: Location,
@@ -92,6 +100,22 @@ pub enum Error {
         previous: u64,
         /// The id found.
         found: u64,
+        /// The id a strict reader expected (the previous one, plus one, plus
+        /// the messages the `gap` field says were dropped); `None` for a lax
+        /// reader, which expects any id above the previous one.
+        expected: Option<u64>,
+        /// Messages the message's `gap` field says were dropped before it.
+        dropped: u64,
+    },
+    /// A line is longer than [`crate::MAX_LINE_LEN`]: no writer makes such a
+    /// message, and a reader holds at most that much of one line.
+    #[error(
+        "{at}: line longer than {} MiB, the most a message may take (no writer makes one)",
+        crate::MAX_LINE_LEN >> 20
+    )]
+    TooLong {
+        /// Where (the line; its id is not read).
+        at: Location,
     },
     /// A message's `pos` is before its predecessor's.
     #[error("{at}: pos {found} ms goes back from {previous} ms in recording {rec:?}")]
@@ -132,6 +156,7 @@ macro_rules! location_of {
             | Error::Timing { $at, .. }
             | Error::IdGap { $at, .. }
             | Error::PosBackwards { $at, .. }
+            | Error::TooLong { $at }
             | Error::Io { $at, .. } => Some($found),
             Error::PayloadTooSmall(_) => None,
         }
@@ -151,6 +176,17 @@ impl Error {
 
     pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
         location_of!(self, at => at)
+    }
+}
+
+/// What an [`Error::IdGap`] says was expected.
+fn expected_id(previous: u64, dropped: u64, expected: Option<u64>) -> String {
+    match expected {
+        None => format!("expected an id above {previous}"),
+        Some(id) if dropped == 0 => format!("expected {id}"),
+        Some(id) => {
+            format!("expected {id}: {dropped} message(s) dropped by a rate limit before it")
+        }
     }
 }
 
@@ -174,6 +210,8 @@ mod tests {
                 rec: hostile.clone(),
                 previous: 1,
                 found: 5,
+                expected: Some(2),
+                dropped: 0,
             },
             Error::PosBackwards {
                 at: Location::default(),

@@ -19,7 +19,9 @@
 //! - [`Login`]: the `login` field marking a login nested in the recorded
 //!   session;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
-//!   checks (ids go up by one, `pos` never goes back) and a lax mode.
+//!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
+//!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
+//!   without being held ([`read_line`] is the bounded line read).
 //!
 //! Round trip:
 //!
@@ -64,5 +66,5 @@ pub use error::{Error, Location, Result};
 pub use escape::escape_str_into;
 pub use login::{LOGIN_FIELD, Login, Logins, MAX_LOGIN_EVENTS};
 pub use message::{Message, Packet, Timed, VERSION};
-pub use reader::{Reader, Validator};
+pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
 pub use timing::Stream;

@@ -1,10 +1,94 @@
 //! Reading a stream of messages, one per line, validating as tlog-play does.
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{self, BufRead};
 
 use crate::error::{Error, Location, Result};
 use crate::message::Message;
+
+/// The longest line a reader takes as a message, in bytes (64 MiB): longer
+/// lines are damage ([`Error::TooLong`]), passed over without being held.
+///
+/// No writer comes near it: tlog's messages are a few KiB, the journal's
+/// under 4 KiB, and termtape's largest is a message carrying a keyframe of
+/// the largest screen (1024x1024 cells; its recorder bounds a keyframe's
+/// size well below this). It bounds what a hostile log (a line without a
+/// newline, `/dev/zero`) can make a reader allocate for one line.
+pub const MAX_LINE_LEN: usize = 64 << 20;
+
+/// How [`read_line`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnd {
+    /// The input was at its end: nothing was read.
+    Eof,
+    /// A line ending in a newline (kept in the buffer).
+    Newline,
+    /// A last line without a newline.
+    Unterminated,
+    /// The line goes on past the limit: the buffer is emptied, the bytes
+    /// read are consumed, and [`skip_line`] passes over the rest (at least
+    /// its newline, if it has one).
+    TooLong,
+}
+
+/// Appends one line of `input` (with its newline) to `buf`, or stops with
+/// [`LineEnd::TooLong`] once it would hold more than `max` bytes of it: the
+/// bounded form of [`BufRead::read_until`]. An interrupted read is retried.
+pub fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<LineEnd> {
+    let start = buf.len();
+    loop {
+        let (piece, found) = next_piece(input)?;
+        if piece.is_empty() {
+            return Ok(match buf.len() - start {
+                0 => LineEnd::Eof,
+                _ => LineEnd::Unterminated,
+            });
+        }
+        let take = piece.len();
+        if buf.len() - start + take > max {
+            buf.truncate(start);
+            // The newline stays, for skip_line to end the line at.
+            input.consume(take - usize::from(found));
+            return Ok(LineEnd::TooLong);
+        }
+        buf.extend_from_slice(piece);
+        input.consume(take);
+        if found {
+            return Ok(LineEnd::Newline);
+        }
+    }
+}
+
+/// Passes over the rest of a line, holding none of it: the number of bytes
+/// passed over (its newline included, if it has one).
+pub fn skip_line(input: &mut impl BufRead) -> io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let (piece, found) = next_piece(input)?;
+        let take = piece.len();
+        input.consume(take);
+        skipped += take as u64;
+        if found || take == 0 {
+            return Ok(skipped);
+        }
+    }
+}
+
+/// The buffered bytes of `input` up to its next newline (included), and
+/// whether they end with it; empty at the end of the input.
+fn next_piece(input: &mut impl BufRead) -> io::Result<(&[u8], bool)> {
+    // Retried here, so that the borrow returned below is the only one.
+    while let Err(e) = input.fill_buf() {
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let available = input.fill_buf()?;
+    Ok(match available.iter().position(|&b| b == b'\n') {
+        Some(i) => (&available[..=i], true),
+        None => (available, false),
+    })
+}
 
 /// Checks that each recording's messages follow each other: ids go up by
 /// exactly one (lax: just go up) and `pos` never goes back. Recordings are
@@ -40,10 +124,10 @@ impl Validator {
         // Messages a rate limit dropped on purpose are announced by a `gap`
         // field on the next one written; their ids are not a loss.
         let dropped = msg.dropped_messages().unwrap_or(0);
-        let id_ok = if self.lax {
-            msg.id > last_id
-        } else {
-            msg.id == last_id.wrapping_add(1).wrapping_add(dropped)
+        let expected = (!self.lax).then(|| last_id.saturating_add(1).saturating_add(dropped));
+        let id_ok = match expected {
+            Some(expected) => msg.id == expected,
+            None => msg.id > last_id,
         };
         if !id_ok {
             return Err(Error::IdGap {
@@ -51,6 +135,8 @@ impl Validator {
                 rec: key,
                 previous: last_id,
                 found: msg.id,
+                expected,
+                dropped,
             });
         }
         if msg.pos < last_pos {
@@ -80,6 +166,9 @@ pub struct Reader<R> {
     buf: Vec<u8>,
     validator: Validator,
     stashed: Option<Message>,
+    /// The rest of a line longer than [`MAX_LINE_LEN`] is still to be
+    /// passed over.
+    skipping: bool,
     done: bool,
 }
 
@@ -93,6 +182,7 @@ impl<R: BufRead> Reader<R> {
             buf: Vec::with_capacity(8192),
             validator: Validator::new(lax),
             stashed: None,
+            skipping: false,
             done: false,
         }
     }
@@ -113,12 +203,19 @@ impl<R: BufRead> Reader<R> {
     fn read_one(&mut self) -> Option<Result<Message>> {
         loop {
             self.buf.clear();
-            match self.inner.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
+            let read = if std::mem::take(&mut self.skipping) {
+                skip_line(&mut self.inner).map(|_| None)
+            } else {
+                read_line(&mut self.inner, &mut self.buf, MAX_LINE_LEN).map(Some)
+            };
+            let end = match read {
+                // The rest of a long line is passed over; the next is read.
+                Ok(None) => continue,
+                Ok(Some(LineEnd::Eof)) => {
                     self.done = true;
                     return None;
                 }
-                Ok(_) => {}
+                Ok(Some(end)) => end,
                 Err(source) => {
                     self.done = true;
                     return Some(Err(Error::Io {
@@ -126,9 +223,19 @@ impl<R: BufRead> Reader<R> {
                         source,
                     }));
                 }
+            };
+            if self.buf.capacity() > MAX_LINE_LEN / 16 && self.buf.len() < MAX_LINE_LEN / 64 {
+                // One long line does not keep its memory for the rest.
+                self.buf.shrink_to(8192);
             }
             self.line += 1;
-            let complete = self.buf.last() == Some(&b'\n');
+            if end == LineEnd::TooLong {
+                self.skipping = true;
+                return Some(Err(Error::TooLong {
+                    at: self.location(),
+                }));
+            }
+            let complete = end == LineEnd::Newline;
             let text = trim_line(&self.buf);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -200,6 +307,8 @@ impl<R: BufRead> Iterator for Reader<R> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     fn line(rec: &str, id: u64, pos: u64) -> String {
@@ -270,6 +379,111 @@ mod tests {
                 .contains("line 2: invalid JSON")
         );
         assert_eq!(r[2], Ok(2));
+    }
+
+    #[test]
+    fn an_id_against_a_marked_gap_says_what_was_expected() {
+        let marked = line("a", 5, 9).replace("}", r#","gap":{"messages":1000,"bytes":700}}"#);
+        let s = [line("a", 4, 0), marked].join("\n");
+        let err = read(&s, false)[1].clone().expect_err("gap");
+        assert!(
+            err.contains(
+                "message id 5 follows 4 in recording \"a\" (expected 1005: 1000 message(s) dropped"
+            ),
+            "{err}"
+        );
+        let s = [line("a", u64::MAX, 0), line("a", 3, 5)].join("\n");
+        let err = read(&s, false)[1].clone().expect_err("gap");
+        assert!(err.contains(&format!("(expected {})", u64::MAX)), "{err}");
+        let s = [line("a", 7, 0), line("a", 3, 5)].join("\n");
+        let err = read(&s, true)[1].clone().expect_err("back");
+        assert!(
+            err.contains("id 3 follows 7 in recording \"a\" (expected an id above 7)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_damage_held_to_the_limit_and_passed_over() {
+        let (a, b) = (line("a", 1, 0), line("a", 2, 5));
+        // A reader over a long line of `x` produced a few bytes at a time,
+        // never held whole.
+        let long = std::io::repeat(b'x').take(MAX_LINE_LEN as u64 + 10);
+        let input = a.as_bytes().chain(&b"\n"[..]).chain(long).chain(&b"\n"[..]);
+        let input = input.chain(b.as_bytes()).chain(&b"\n"[..]);
+        let mut reader = Reader::new(std::io::BufReader::new(input), Some("f".into()), true);
+        assert_eq!(reader.next().expect("1").expect("ok").id, 1);
+        let err = reader.next().expect("2").expect_err("long").to_string();
+        assert!(
+            err.starts_with("f:line 2: line longer than 64 MiB"),
+            "{err}"
+        );
+        assert!(
+            reader.buf.capacity() <= MAX_LINE_LEN,
+            "{}",
+            reader.buf.capacity()
+        );
+        assert_eq!(reader.next().expect("3").expect("ok").id, 2);
+        assert_eq!(reader.line(), 3);
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn read_line_stops_at_the_limit_and_skip_line_passes_the_rest() {
+        let mut input = &b"abcdef\nxy\nlast"[..];
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line(&mut input, &mut buf, 4).expect("read"),
+            LineEnd::TooLong
+        );
+        assert!(buf.is_empty());
+        assert_eq!(skip_line(&mut input).expect("skip"), 1);
+        assert_eq!(input, b"xy\nlast");
+        assert_eq!(
+            read_line(&mut input, &mut buf, 4).expect("read"),
+            LineEnd::Newline
+        );
+        assert_eq!(buf, b"xy\n");
+        buf.clear();
+        assert_eq!(
+            read_line(&mut input, &mut buf, 4).expect("read"),
+            LineEnd::Unterminated
+        );
+        assert_eq!(buf, b"last");
+        buf.clear();
+        assert_eq!(
+            read_line(&mut input, &mut buf, 4).expect("read"),
+            LineEnd::Eof
+        );
+        let mut input = &b"0123456789\nz"[..];
+        let mut reader = std::io::BufReader::with_capacity(3, &mut input);
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 5).expect("read"),
+            LineEnd::TooLong
+        );
+        // "012" and "345" read, over the limit: "6789\n" is left.
+        assert_eq!(skip_line(&mut reader).expect("skip"), 5);
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 5).expect("read"),
+            LineEnd::Unterminated
+        );
+        assert_eq!(buf, b"z");
+    }
+
+    #[test]
+    fn an_unknown_line_is_left_out_of_the_place() {
+        let at = |source: Option<&str>, line, id| Location {
+            source: source.map(str::to_owned),
+            line,
+            id,
+        };
+        assert_eq!(at(Some("f"), 0, Some(3)).to_string(), "f (message id 3)");
+        assert_eq!(
+            at(Some("f"), 2, Some(3)).to_string(),
+            "f:line 2 (message id 3)"
+        );
+        assert_eq!(at(None, 0, Some(3)).to_string(), "message id 3");
+        assert_eq!(at(None, 4, None).to_string(), "line 4");
     }
 
     #[test]

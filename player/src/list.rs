@@ -78,7 +78,8 @@ pub fn list(
 ) -> Result<Vec<Summary>, Error> {
     let mut order: Vec<Summary> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for item in Reader::new(input, Some(source.to_owned()), true) {
+    let mut reader = Reader::new(input, Some(source.to_owned()), true);
+    while let Some(item) = reader.next() {
         let msg = match item {
             Ok(msg) => msg,
             Err(e) if e.is_io() => return Err(e),
@@ -127,7 +128,7 @@ pub fn list(
         summary.duration = summary.duration.max(msg.pos + delays);
         let at = termtape_format::Location {
             source: Some(source.to_owned()),
-            line: 0,
+            line: reader.line(),
             id: Some(msg.id),
         };
         match msg.logins(&at) {

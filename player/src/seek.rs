@@ -22,7 +22,9 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use termtape_emu::Terminal;
-use termtape_format::{Error, Location, Message, Validator};
+use termtape_format::{
+    Error, LineEnd, Location, MAX_LINE_LEN, Message, Validator, read_line, skip_line,
+};
 use termtape_keyframe::{FIELD, Keyframe, Screen};
 
 use crate::recording::{Query, ReadError, Selection, read_packets};
@@ -104,24 +106,7 @@ impl At {
         let At::Clock(clock) = self else {
             return Ok(self);
         };
-        let name = source.name();
-        let start = recording_start(source, query)?.ok_or_else(|| ReadError::Clock {
-            name: name.clone(),
-            why: "the recording's messages carry no time, so a wall-clock moment cannot be \
-                  placed in it; give the moment from its start"
-                .to_owned(),
-        })?;
-        if clock < start {
-            return Err(ReadError::Clock {
-                name,
-                why: format!(
-                    "{} is before the recording started ({})",
-                    crate::time::local(clock),
-                    crate::time::local(start)
-                ),
-            });
-        }
-        Ok(At::Ms(clock - start))
+        place(clock, recording_start(source, query)?, &source.name()).map(At::Ms)
     }
 
     /// Milliseconds from the start (an unresolved wall-clock time counts
@@ -132,6 +117,28 @@ impl At {
             At::End | At::Clock(_) => u64::MAX,
         }
     }
+}
+
+/// The wall-clock moment `clock` as milliseconds from the start of a
+/// recording that started at `start` (`None`: its messages carry no time).
+fn place(clock: u64, start: Option<u64>, name: &str) -> Result<u64, ReadError> {
+    let start = start.ok_or_else(|| ReadError::Clock {
+        name: name.to_owned(),
+        why: "the recording's messages carry no time, so a wall-clock moment cannot be \
+              placed in it; give the moment from its start"
+            .to_owned(),
+    })?;
+    if clock < start {
+        return Err(ReadError::Clock {
+            name: name.to_owned(),
+            why: format!(
+                "{} is before the recording started ({})",
+                crate::time::local(clock),
+                crate::time::local(start)
+            ),
+        });
+    }
+    Ok(clock - start)
 }
 
 /// When the recording selected in `source` started, milliseconds since the
@@ -208,25 +215,34 @@ pub enum Reason {
 }
 
 /// The screen of the selected recording at `at`, and how it was found.
+///
+/// `on_damage` gets what was passed over: damage the replay met (`--lax`),
+/// and the first keyframe on the way that does not decode (an unknown
+/// version, a malformed `vt`), which the seek goes back past.
 pub fn screen_at(
     source: &Source,
     query: &Query,
     at: At,
-    on_damage: impl FnMut(&Error),
+    mut on_damage: impl FnMut(&Error),
 ) -> Result<(Terminal, Method), ReadError> {
+    if source.is_stream() {
+        // Read once, wall-clock moment and all: a pipe, FIFO or device has
+        // nothing to seek in, and what is read from it is gone.
+        let term = replay(source, query, at, on_damage)?;
+        return Ok((term, Method::Replay(Reason::NotAFile)));
+    }
     let at = at.resolve(source, query)?;
+    let name = source.name();
     let reason = match source {
         Source::File(path) if query.filter == filter_for(query) => {
-            match seek_file(path, &source.name(), query, at.ms()) {
-                Ok(Ok(found)) => return Ok(found),
-                Ok(Err(reason)) => reason,
-                // The replay names the problem, with its line.
-                Err(_) => Reason::Damage,
+            match seek_in_file(path, &name, query, at.ms(), &mut on_damage) {
+                Ok(found) => return Ok(found),
+                Err(reason) => reason,
             }
         }
         Source::File(_) => Reason::NotAlone,
         Source::Journal(dir) if query.filter == filter_for(query) => {
-            match seek_journal(dir.as_deref(), &source.name(), query, at.ms())? {
+            match seek_journal(dir.as_deref(), &name, query, at.ms(), &mut on_damage)? {
                 Ok(found) => return Ok(found),
                 Err(reason) => reason,
             }
@@ -234,8 +250,37 @@ pub fn screen_at(
         Source::Journal(_) => Reason::NotAlone,
         Source::Stdin => Reason::NotAFile,
     };
-    let term = replay(source, query, at.ms(), on_damage)?;
+    let term = replay(source, query, at, on_damage)?;
     Ok((term, Method::Replay(reason)))
+}
+
+/// Seeks in the file at `path` through its keyframes, or says why it is to
+/// be replayed instead (an I/O error too: the replay names it).
+fn seek_in_file(
+    path: &Path,
+    name: &str,
+    query: &Query,
+    until: u64,
+    on_damage: &mut impl FnMut(&Error),
+) -> Result<(Terminal, Method), Reason> {
+    let file = File::open(path).map_err(|_| Reason::Damage)?;
+    let len = file.metadata().map_err(|_| Reason::Damage)?.len();
+    let mut lines = Lines {
+        file: BufReader::with_capacity(PROBE, file),
+        len,
+        name: name.to_owned(),
+        key: None,
+        selection: query.selection.clone(),
+        bad_keyframe: None,
+    };
+    let found = seek_file(&mut lines, until);
+    if let Some(e) = &lines.bad_keyframe {
+        on_damage(e);
+    }
+    found.map_err(|stop| match stop {
+        Stop::Io => Reason::Damage,
+        Stop::Replay(reason) => reason,
+    })
 }
 
 /// Seeks in the journal: the last keyframe entry of the recording at or
@@ -245,6 +290,7 @@ fn seek_journal(
     name: &str,
     query: &Query,
     until: u64,
+    on_damage: &mut impl FnMut(&Error),
 ) -> Result<Result<(Terminal, Method), Reason>, ReadError> {
     let Selection::Rec(rec) = &query.selection else {
         // Without a recording id there is nothing to match on.
@@ -269,6 +315,7 @@ fn seek_journal(
     let mut screen: Option<Screen> = None;
     let (mut first, mut last, mut bad) = (None, None, false);
     let mut damaged = false;
+    let mut unusable = None;
     let result = read_packets(
         input,
         name,
@@ -282,7 +329,10 @@ fn seek_journal(
                 };
                 match msg.extra(FIELD).map(|kf| Keyframe::parse(kf.get(), &at)) {
                     Some(Ok(kf)) => screen = Some(Screen::from_keyframe(&kf)),
-                    _ => {
+                    found => {
+                        if let Some(Err(e)) = found {
+                            unusable = Some(unusable_keyframe(&e, at, &msg.recording_key()));
+                        }
                         bad = true;
                         return Err(io::Error::other(Reached));
                     }
@@ -300,6 +350,9 @@ fn seek_journal(
         },
         |_| damaged = true,
     );
+    if let Some(e) = &unusable {
+        on_damage(e);
+    }
     match result {
         Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
         Err(_) => return Ok(Err(Reason::Damage)),
@@ -329,19 +382,37 @@ fn filter_for(query: &Query) -> crate::source::Filter {
     }
 }
 
-/// Replays the selected recording from its start up to `until` ms.
+/// Replays the selected recording from its start up to `at` (a wall-clock
+/// moment is placed by the recording's first message, so that a stream is
+/// read once).
 fn replay(
     source: &Source,
     query: &Query,
-    until: u64,
+    at: At,
     on_damage: impl FnMut(&Error),
 ) -> Result<Terminal, ReadError> {
+    let name = source.name();
+    let (mut until, clock) = match at {
+        At::Clock(clock) => (None, clock),
+        _ => (Some(at.ms()), 0),
+    };
+    let mut unplaced = None;
     let mut screen = Screen::new();
     let result = read_packets(
         open(source, query)?,
-        &source.name(),
+        &name,
         query,
-        |_, t| {
+        |msg, t| {
+            let until = match until {
+                Some(until) => until,
+                None => match place(clock, msg.time.map(|t| t.saturating_sub(msg.pos)), &name) {
+                    Ok(ms) => *until.insert(ms),
+                    Err(e) => {
+                        unplaced = Some(e);
+                        return Err(io::Error::other(Reached));
+                    }
+                },
+            };
             if t.at > until {
                 return Err(io::Error::other(Reached));
             }
@@ -350,6 +421,9 @@ fn replay(
         },
         on_damage,
     );
+    if let Some(e) = unplaced {
+        return Err(e);
+    }
     match result {
         Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
         other => other?,
@@ -369,15 +443,30 @@ impl std::fmt::Display for Reached {
 
 impl std::error::Error for Reached {}
 
-/// What the bisection reads at most from one place.
-const PROBE: usize = 64 * 1024;
+/// What the bisection reads at most from one place. (Fuzzing uses small
+/// reads, so that small inputs take the paths of long lines.)
+const PROBE: usize = if cfg!(fuzzing) { 16 } else { 64 * 1024 };
 
 /// Below this many bytes, the bisection stops and the backward scan goes on.
-const SPAN: u64 = 64 * 1024;
+const SPAN: u64 = PROBE as u64;
 
 /// The first bytes of the `kf` field in a message line (a raw `"` cannot be
 /// inside a JSON string, so this is the field, not text).
 const MARK: &[u8] = b",\"kf\":{";
+
+/// Why a seek in a file stopped short of a screen.
+enum Stop {
+    /// Reading the file failed: the replay reads it again and says why.
+    Io,
+    /// The file is read from its start instead, for this reason.
+    Replay(Reason),
+}
+
+impl From<io::Error> for Stop {
+    fn from(_: io::Error) -> Stop {
+        Stop::Io
+    }
+}
 
 /// A file of messages read at byte offsets.
 struct Lines {
@@ -386,43 +475,46 @@ struct Lines {
     name: String,
     key: Option<String>,
     selection: Selection,
+    /// The first keyframe passed over because it does not decode.
+    bad_keyframe: Option<Error>,
 }
 
 impl Lines {
     /// The first complete line starting at or after `offset`: its start,
-    /// and the line (without its newline), or `None` at the end.
-    fn line_after(&mut self, offset: u64) -> io::Result<Option<(u64, Vec<u8>)>> {
+    /// and the line (without its newline), or `None` at the end. A line
+    /// longer than [`MAX_LINE_LEN`] is damage, which the replay reports.
+    fn line_after(&mut self, offset: u64) -> Result<Option<(u64, Vec<u8>)>, Stop> {
         let mut start = offset;
-        let mut buf = Vec::with_capacity(PROBE);
         if offset > 0 {
+            // The line that `offset` is in (or the newline before it) is
+            // passed over without being held, however long it is.
             self.file.seek(SeekFrom::Start(offset - 1))?;
-            let skipped = self.file.read_until(b'\n', &mut buf)?;
-            start = offset - 1 + skipped as u64;
-            buf.clear();
+            start = offset - 1 + skip_line(&mut self.file)?;
         } else {
             self.file.seek(SeekFrom::Start(0))?;
         }
-        if self.file.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(None);
-        }
-        if buf.last() != Some(&b'\n') {
+        let mut buf = Vec::with_capacity(PROBE);
+        match read_line(&mut self.file, &mut buf, MAX_LINE_LEN)? {
+            LineEnd::Newline => {
+                buf.pop();
+                Ok(Some((start, buf)))
+            }
             // A last line still being written, or cut short.
-            return Ok(None);
+            LineEnd::Eof | LineEnd::Unterminated => Ok(None),
+            LineEnd::TooLong => Err(Stop::Replay(Reason::Damage)),
         }
-        buf.pop();
-        Ok(Some((start, buf)))
     }
 
     /// Parses a line: a message of the selected recording, or why not.
     /// Another recording's message is passed over with `--rec`; without
     /// it the file holds several recordings, which the replay reports.
-    fn message(&mut self, line: &[u8]) -> Result<Option<Message>, Reason> {
-        let text = std::str::from_utf8(line).map_err(|_| Reason::Damage)?;
+    fn message(&mut self, line: &[u8]) -> Result<Option<Message>, Stop> {
+        let text = std::str::from_utf8(line).map_err(|_| Stop::Replay(Reason::Damage))?;
         let at = Location {
             source: Some(self.name.clone()),
             ..Location::default()
         };
-        let msg = Message::parse(text.trim_end(), &at).map_err(|_| Reason::Damage)?;
+        let msg = Message::parse(text.trim_end(), &at).map_err(|_| Stop::Replay(Reason::Damage))?;
         let key = msg.recording_key();
         let ours = match (&self.key, &self.selection) {
             (Some(k), _) => *k == key,
@@ -433,7 +525,7 @@ impl Lines {
             self.key.get_or_insert(key);
             Ok(Some(msg))
         } else if self.selection == Selection::First {
-            Err(Reason::NotAlone)
+            Err(Stop::Replay(Reason::NotAlone))
         } else {
             Ok(None)
         }
@@ -441,60 +533,73 @@ impl Lines {
 
     /// The first message of the selected recording starting at or after
     /// `offset` and before `end`: its start and the message.
-    fn message_after(
-        &mut self,
-        offset: u64,
-        end: u64,
-    ) -> io::Result<Result<Option<(u64, Message)>, Reason>> {
+    fn message_after(&mut self, offset: u64, end: u64) -> Result<Option<(u64, Message)>, Stop> {
         let mut offset = offset;
         while let Some((start, line)) = self.line_after(offset)? {
             if start >= end {
                 break;
             }
-            match self.message(&line) {
-                Ok(Some(msg)) => return Ok(Ok(Some((start, msg)))),
-                Ok(None) => offset = start + line.len() as u64 + 1,
-                Err(reason) => return Ok(Err(reason)),
+            match self.message(&line)? {
+                Some(msg) => return Ok(Some((start, msg))),
+                None => offset = start + line.len() as u64 + 1,
             }
         }
-        Ok(Ok(None))
+        Ok(None)
+    }
+
+    /// The keyframe `msg` carries, if it decodes; if not, the first such
+    /// keyframe is kept to be reported, and the seek looks further back.
+    fn keyframe(&mut self, msg: &Message) -> Option<Keyframe> {
+        let kf = msg.extra(FIELD)?;
+        let at = Location {
+            source: Some(self.name.clone()),
+            line: 0,
+            id: Some(msg.id),
+        };
+        match Keyframe::parse(kf.get(), &at) {
+            Ok(kf) => Some(kf),
+            Err(e) => {
+                if self.bad_keyframe.is_none() {
+                    self.bad_keyframe = Some(unusable_keyframe(&e, at, &msg.recording_key()));
+                }
+                None
+            }
+        }
     }
 }
 
-/// Seeks in a file: `Ok(Err(reason))` when it has to be replayed instead.
-#[allow(clippy::type_complexity, reason = "one private call site")]
-fn seek_file(
-    path: &Path,
-    name: &str,
-    query: &Query,
-    until: u64,
-) -> io::Result<Result<(Terminal, Method), Reason>> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let mut lines = Lines {
-        file: BufReader::with_capacity(PROBE, file),
-        len,
-        name: name.to_owned(),
-        key: None,
-        selection: query.selection.clone(),
-    };
-    let (lo, first) = match lines.message_after(0, len)? {
-        Ok(Some(found)) => found,
-        Ok(None) => return Ok(Err(Reason::Damage)),
-        Err(reason) => return Ok(Err(reason)),
+/// A keyframe that does not decode (an unknown version, a malformed `vt`),
+/// as damage to report: the seek goes on from an earlier keyframe, or the
+/// start.
+fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec: &str) -> Error {
+    let text = e.to_string();
+    let why = text.strip_prefix(&format!("{at}: ")).unwrap_or(&text);
+    Error::InvalidField {
+        at,
+        field: FIELD,
+        reason: format!(
+            "{why}; seeking in recording {rec} goes from an earlier keyframe or the start instead"
+        ),
+    }
+}
+
+/// Seeks in a file; [`Stop`] when it has to be replayed instead.
+fn seek_file(lines: &mut Lines, until: u64) -> Result<(Terminal, Method), Stop> {
+    let Some((lo, first)) = lines.message_after(0, lines.len)? else {
+        return Err(Stop::Replay(Reason::Damage));
     };
     if first.extra(FIELD).is_none() {
-        return Ok(Err(Reason::NoKeyframes));
+        return Err(Stop::Replay(Reason::NoKeyframes));
     }
     if until < first.pos {
-        return Ok(Ok((
+        return Ok((
             Screen::new().into_terminal(),
             Method::Keyframe {
                 id: first.id,
                 offset: 0,
                 messages: 0,
             },
-        )));
+        ));
     }
     // Bisection: the recording's message at `lo` starts at or before
     // `until`; none of its messages starting at or after `hi` does. (Lines
@@ -503,9 +608,8 @@ fn seek_file(
     while hi - lo > SPAN {
         let mid = lo + (hi - lo) / 2;
         match lines.message_after(mid, hi)? {
-            Ok(Some((start, msg))) if msg.pos <= until => lo = start,
-            Ok(_) => hi = mid,
-            Err(reason) => return Ok(Err(reason)),
+            Some((start, msg)) if msg.pos <= until => lo = start,
+            _ => hi = mid,
         }
     }
     // The last message starting at or before `until` starts in [lo, hi);
@@ -515,19 +619,16 @@ fn seek_file(
         Some((start, _)) => start,
         None => lines.len,
     };
-    match scan_back(&mut lines, end, until)? {
-        Ok((offset, kf_msg)) => forward(&mut lines, offset, kf_msg, until),
-        Err(reason) => Ok(Err(reason)),
-    }
+    let (offset, msg, kf) = scan_back(lines, end, until)?;
+    forward(lines, offset, msg, &kf, until)
 }
 
-/// Finds the last message with a keyframe starting before `end` whose `pos`
-/// is at or before `until`: its offset and the message.
-fn scan_back(
-    lines: &mut Lines,
-    end: u64,
-    until: u64,
-) -> io::Result<Result<(u64, Message), Reason>> {
+/// Finds the last message with a keyframe that decodes, starting before
+/// `end`, whose `pos` is at or before `until`: its offset, the message and
+/// the keyframe.
+fn scan_back(lines: &mut Lines, end: u64, until: u64) -> Result<(u64, Message, Keyframe), Stop> {
+    // A read must hold at least one whole line and the newline before it.
+    let most = MAX_LINE_LEN as u64 + 1;
     let mut end = end;
     let mut chunk = 4 * PROBE as u64;
     let mut buf = Vec::new();
@@ -536,101 +637,87 @@ fn scan_back(
         buf.resize((end - start) as usize, 0);
         lines.file.seek(SeekFrom::Start(start))?;
         lines.file.read_exact(&mut buf)?;
-        // Complete lines begin after the first newline (or at 0).
-        let first = if start == 0 {
-            0
-        } else {
-            match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => i + 1,
-                None => {
-                    // One line longer than the chunk: read more at once.
-                    chunk *= 2;
-                    continue;
-                }
+        // Complete lines begin after the first newline (or at 0) and end at
+        // the last one (the file's last line may be unfinished).
+        let first = match start {
+            0 => Some(0),
+            _ => buf.iter().position(|&b| b == b'\n').map(|i| i + 1),
+        };
+        let last = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+        let (first, last) = match (first, last) {
+            (Some(first), Some(last)) if first < last => (first, last),
+            _ if start == 0 => break,
+            // No whole line in the chunk: the line before `end` is longer.
+            _ if chunk >= most => return Err(Stop::Replay(Reason::Damage)),
+            _ => {
+                chunk = (chunk * 2).min(most);
+                continue;
             }
         };
-        let region = &buf[first..];
-        // Up to the last newline: the file's last line may be unfinished.
-        let mut line_end = region
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
+        let region = &buf[first..last];
+        let mut line_end = region.len();
         while line_end > 0 {
             let line_start = region[..line_end - 1]
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
-            let line = &region[line_start..line_end];
-            if line.windows(MARK.len()).any(|w| w == MARK) {
-                let line = line.strip_suffix(b"\n").unwrap_or(line).to_vec();
-                match lines.message(&line) {
-                    Ok(Some(msg)) if msg.pos <= until => {
-                        return Ok(Ok((start + (first + line_start) as u64, msg)));
-                    }
-                    Ok(_) => {}
-                    Err(reason) => return Ok(Err(reason)),
-                }
+            let line = &region[line_start..line_end - 1];
+            if line.windows(MARK.len()).any(|w| w == MARK)
+                && let Some(msg) = lines.message(line)?
+                && msg.pos <= until
+                && let Some(kf) = lines.keyframe(&msg)
+            {
+                return Ok((start + (first + line_start) as u64, msg, kf));
             }
             line_end = line_start;
         }
+        // Always back: `first` is before `last`, which is at most `end`.
         end = start + first as u64;
     }
-    Ok(Err(Reason::NoKeyframes))
+    Err(Stop::Replay(Reason::NoKeyframes))
 }
 
-/// Restores the keyframe of `msg` (at `offset`) and replays from there up to
-/// `until`.
+/// Restores `kf`, the keyframe of `msg` (at `offset`), and replays from
+/// there up to `until`.
 fn forward(
     lines: &mut Lines,
     offset: u64,
     msg: Message,
+    kf: &Keyframe,
     until: u64,
-) -> io::Result<Result<(Terminal, Method), Reason>> {
+) -> Result<(Terminal, Method), Stop> {
+    let damage = || Stop::Replay(Reason::Damage);
     let at = Location {
         source: Some(lines.name.clone()),
         line: 0,
         id: Some(msg.id),
     };
-    let Some(kf) = msg.extra(FIELD) else {
-        return Ok(Err(Reason::NoKeyframes));
-    };
-    let Ok(kf) = Keyframe::parse(kf.get(), &at) else {
-        return Ok(Err(Reason::Damage));
-    };
-    let mut screen = Screen::from_keyframe(&kf);
+    let mut screen = Screen::from_keyframe(kf);
     let mut validator = Validator::new(false);
     lines.file.seek(SeekFrom::Start(offset))?;
+    // The keyframe's own line is the message in hand.
+    skip_line(&mut lines.file)?;
     let mut line = Vec::new();
     let mut messages = 0u64;
+    let kf_id = msg.id;
     let mut current = Some(msg);
-    let kf_id = current.as_ref().map_or(0, |m| m.id);
-    'messages: loop {
+    loop {
         let msg = match current.take() {
-            Some(msg) => {
-                // The keyframe's own line: skip it in the file.
-                line.clear();
-                lines.file.read_until(b'\n', &mut line)?;
-                msg
-            }
+            Some(msg) => msg,
             None => {
                 line.clear();
-                if lines.file.read_until(b'\n', &mut line)? == 0 {
-                    break;
-                }
-                if line.last() != Some(&b'\n') {
-                    // A last line still being written: as the replay would
-                    // report it, so do we.
-                    return Ok(Err(Reason::Damage));
+                match read_line(&mut lines.file, &mut line, MAX_LINE_LEN)? {
+                    LineEnd::Eof => break,
+                    LineEnd::Newline => {}
+                    // A last line still being written, or a line too long to
+                    // be a message: as the replay would report it, so do we.
+                    LineEnd::Unterminated | LineEnd::TooLong => return Err(damage()),
                 }
                 line.pop();
-                let copy = std::mem::take(&mut line);
-                let parsed = lines.message(&copy);
-                line = copy;
-                match parsed {
-                    Ok(Some(msg)) => msg,
+                match lines.message(&line)? {
+                    Some(msg) => msg,
                     // Another recording's message.
-                    Ok(None) => continue,
-                    Err(reason) => return Ok(Err(reason)),
+                    None => continue,
                 }
             }
         };
@@ -638,7 +725,7 @@ fn forward(
             break;
         }
         if validator.check(&msg, &at).is_err() {
-            return Ok(Err(Reason::Damage));
+            return Err(damage());
         }
         messages += 1;
         let mut stop = false;
@@ -650,20 +737,20 @@ fn forward(
             screen.apply(&t.packet);
         });
         if decoded.is_err() {
-            return Ok(Err(Reason::Damage));
+            return Err(damage());
         }
         if stop {
-            break 'messages;
+            break;
         }
     }
-    Ok(Ok((
+    Ok((
         screen.into_terminal(),
         Method::Keyframe {
             id: kf_id,
             offset,
             messages,
         },
-    )))
+    ))
 }
 
 #[cfg(test)]

@@ -86,6 +86,20 @@ impl Source {
         }
     }
 
+    /// Whether the source can be read only once, from its start: standard
+    /// input, or a path that is not a regular file (a FIFO, a character
+    /// device such as a terminal or `/dev/zero`, a socket). Seeking and
+    /// anything else that would read it twice take the streaming path
+    /// instead. A path that cannot be examined is not one: opening it says
+    /// why.
+    pub fn is_stream(&self) -> bool {
+        match self {
+            Source::Stdin => true,
+            Source::File(path) => std::fs::metadata(path).is_ok_and(|m| !m.is_file()),
+            Source::Journal(_) => false,
+        }
+    }
+
     /// Opens the source for reading lines of JSON, one message each.
     pub fn open(&self, filter: &Filter) -> io::Result<Box<dyn BufRead>> {
         if filter.follow && !matches!(self, Source::Journal(_)) {
@@ -109,6 +123,18 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipes_and_devices_are_streams_files_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f.log");
+        std::fs::write(&file, "").expect("write");
+        assert!(!Source::File(file).is_stream());
+        assert!(Source::File("/dev/zero".into()).is_stream());
+        assert!(Source::Stdin.is_stream());
+        assert!(!Source::File(dir.path().join("absent")).is_stream());
+        assert!(!Source::Journal(None).is_stream());
+    }
 
     #[test]
     fn parses_source_names() {

@@ -152,6 +152,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             use std::io::IsTerminal;
             let source = Source::parse(&common.source)?;
             if let Source::File(path) = &source
+                && !source.is_stream()
                 && !raw
                 && !original
                 && !follow
@@ -185,9 +186,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                          play the original bytes from the start"
                     );
                 }
+                if source.is_stream() {
+                    bail!(
+                        "--seek reads {} twice (the screen at the moment, then what follows), \
+                         and a pipe, FIFO or device can be read once: play it from the start, \
+                         or copy it to a file first",
+                        source.name()
+                    );
+                }
                 let query = query(&common, false);
                 let at = at.resolve(&source, &query)?;
-                let (term, _) = seek::screen_at(&source, &query, at, |_| {})?;
+                // Damage is reported by the playing below; an unusable
+                // keyframe only here.
+                let (term, _) = seek::screen_at(&source, &query, at, |e| {
+                    if let termtape_format::Error::InvalidField { field: "kf", .. } = e {
+                        eprintln!("termtape: warning: {e}");
+                    }
+                })?;
                 // The snapshot restates the recorded title too: it goes
                 // through the guard like the rest.
                 snapshot = Some(term.snapshot_bytes());
