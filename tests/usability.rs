@@ -103,3 +103,28 @@ fn a_dead_resolver_does_not_hold_up_the_recorder() {
         "the plain host name: {first}"
     );
 }
+
+/// Dates that do not exist, and years no clock reaches, are errors that
+/// name the value, never a panic or a silent wrong day.
+#[test]
+fn impossible_dates_are_refused_by_name() {
+    for bad in ["2026-11-31", "2026-02-29", "9999999999-01-01 UTC"] {
+        for args in [
+            &["ls", "--since", bad][..],
+            &["search", "x", "--until", bad],
+            &["screen", "--at", bad],
+        ] {
+            let out = Command::new(bin("termtape"))
+                .args(args)
+                .arg("/dev/null")
+                .output()
+                .expect("termtape");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(bad) && !err.contains("panicked"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}

@@ -749,9 +749,12 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
     let t = nums(time, ':')
         .filter(|t| t.len() == 2 || t.len() == 3)
         .ok_or_else(bad)?;
-    let (y, m, day) = (d[0] as i64, d[1], d[2]);
-    if !(1..=12).contains(&m)
-        || !(1..=31).contains(&day)
+    let (y, m, day) = (d[0], d[1], d[2]);
+    // Years of four digits, as date(1) and journalctl take them: no
+    // arithmetic below can overflow.
+    if !(1..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=days_in_month(y, m)).contains(&day)
         || t[0] > 23
         || t[1] > 59
         || t.get(2).is_some_and(|&s| s > 60)
@@ -763,12 +766,26 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         t[1] as u32,
         t.get(2).copied().unwrap_or(0) as u32,
     );
+    let y = y as i64;
     let secs = if utc {
         days_from_civil(y, m as u32, day as u32) * 86_400 + i64::from(h * 3600 + min * 60 + sec)
     } else {
         crate::zone::from_local(y, m as u32, day as u32, h, min, sec).ok_or_else(bad)?
     };
-    u64::try_from(secs).map(|s| s * 1000).map_err(|_| bad())
+    u64::try_from(secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1000))
+        .ok_or_else(bad)
+}
+
+/// Days in month `m` (1–12) of year `y`, in the Gregorian calendar.
+fn days_in_month(y: u64, m: u64) -> u64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the
@@ -786,6 +803,29 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_that_do_not_exist_are_refused() {
+        for bad in [
+            "2026-11-31",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-04-31 UTC",
+            "9999999999-01-01 UTC",
+            "18446744073709551615-01-01",
+            "0-01-01 UTC",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad} accepted");
+        }
+        for good in [
+            "2024-02-29 UTC",
+            "2000-02-29 UTC",
+            "2026-11-30 23:59:60 UTC",
+        ] {
+            assert!(parse_time(good).is_ok(), "{good} refused");
+        }
+        assert_eq!(parse_time("1970-01-02 UTC"), Ok(86_400_000));
+    }
 
     #[test]
     fn the_reader_s_mark_comes_before_the_sender_s_own() {
