@@ -133,10 +133,7 @@ fn tlog_rec_journal_recordings_cat_in_termtape() {
 #[test]
 fn journal_filters_and_directories() {
     let rec = record_to_journal("echo filtered", &[]);
-    let listed = |args: &[&str]| -> String {
-        String::from_utf8_lossy(&run_ok(Command::new(bin("termtape")).arg("ls").args(args)))
-            .into_owned()
-    };
+    let listed = termtape_tests::listing;
     assert!(listed(&["--lax", "--user", "root", "journal"]).contains(&rec));
     assert!(!listed(&["--lax", "--user", "nobody-here", "journal"]).contains(&rec));
     assert!(!listed(&["--lax", "--until", "2000-01-01", "journal"]).contains(&rec));

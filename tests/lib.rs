@@ -362,3 +362,19 @@ pub fn through_pty(bytes: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// `termtape ls ARGS`: its table, or nothing when no recording matches
+/// (which `ls` tells with exit status 1); any other failure panics.
+pub fn listing(args: &[&str]) -> String {
+    let out = std::process::Command::new(bin("termtape"))
+        .arg("ls")
+        .args(args)
+        .output()
+        .expect("running termtape ls");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Some(1) if stderr.contains("no recording matches") => String::new(),
+        _ => panic!("termtape ls {args:?}: {:?}: {stderr}", out.status),
+    }
+}

@@ -56,9 +56,7 @@ fn user(name: &str) -> &'static str {
 /// The journal's recordings of `user`: (recording id, output bytes).
 fn recordings_of(user: &str) -> Vec<(String, Vec<u8>)> {
     assert!(journal_sync());
-    let list =
-        run_ok(Command::new(bin("termtape")).args(["ls", "--lax", "--user", user, "journal"]));
-    String::from_utf8_lossy(&list)
+    termtape_tests::listing(&["--lax", "--user", user, "journal"])
         .lines()
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())

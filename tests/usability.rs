@@ -128,3 +128,50 @@ fn impossible_dates_are_refused_by_name() {
         }
     }
 }
+
+/// A filter that matches nothing, or a source that holds no recording, is
+/// said so, with what was asked, and exits 1: no blank screen, no silent
+/// success.
+#[test]
+fn a_filter_that_matches_nothing_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("s.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "echo", "hello"])
+            .stdin(Stdio::null()),
+    );
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").expect("empty");
+    for (file, extra, said) in [
+        (
+            &log,
+            &["--user", "nobody"][..],
+            "no recording matches --user nobody",
+        ),
+        (&empty, &[][..], "no recording matches (it holds none)"),
+    ] {
+        for command in ["screen", "cat", "play", "ls"] {
+            let out = Command::new(bin("termtape"))
+                .arg(command)
+                .args(extra)
+                .arg(file)
+                .stdin(Stdio::null())
+                .output()
+                .expect("termtape");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{command} {extra:?}: {err}");
+            assert!(err.contains(said), "{command} {extra:?}: {err}");
+            assert!(out.stdout.is_empty(), "{command}: nothing on stdout");
+        }
+    }
+    // What does match still plays.
+    let out = run_ok(
+        Command::new(bin("termtape"))
+            .args(["cat", "--user", "root"])
+            .arg(&log),
+    );
+    assert!(String::from_utf8_lossy(&out).contains("hello"));
+}

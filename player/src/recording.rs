@@ -137,6 +137,12 @@ pub fn read_packets(
             rec: id.clone(),
         });
     }
+    if !found {
+        return Err(ReadError::NoMatch {
+            name: source.to_owned(),
+            asked: query.filter.describe(),
+        });
+    }
     Ok(())
 }
 
@@ -171,6 +177,15 @@ pub enum ReadError {
         name: String,
         /// The id asked for.
         rec: String,
+    },
+    /// No message of any recording passed the filter (or the source holds
+    /// none at all): nothing to show.
+    #[error("{name}: no recording matches{}", if asked.is_empty() { " (it holds none)".to_owned() } else { format!(" {asked}") })]
+    NoMatch {
+        /// The source.
+        name: String,
+        /// What was asked, as options (`--user nobody`), or empty.
+        asked: String,
     },
     /// A wall-clock moment that the recording cannot place.
     #[error("{name}: {why}")]

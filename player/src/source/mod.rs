@@ -45,6 +45,30 @@ pub struct Filter {
     pub trust: Trust,
 }
 
+impl Filter {
+    /// What the filter asks for, as the options that set it
+    /// (`--user nobody --since …`), for messages that say nothing matched;
+    /// empty if it asks for nothing.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (option, value) in [
+            ("--rec", &self.rec),
+            ("--user", &self.user),
+            ("--host", &self.host),
+        ] {
+            if let Some(value) = value {
+                parts.push(format!("{option} {value}"));
+            }
+        }
+        for (option, value) in [("--since", self.since), ("--until", self.until)] {
+            if let Some(ms) = value {
+                parts.push(format!("{option} \"{}\"", crate::time::local(ms)));
+            }
+        }
+        parts.join(" ")
+    }
+}
+
 /// Whose journal entries are recordings. Anyone on a host can send entries
 /// with any `SYSLOG_IDENTIFIER` and `TLOG_*` fields; only journald's
 /// trusted `_UID` tells who sent them. Entries whose `_UID` is a recorder

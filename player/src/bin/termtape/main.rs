@@ -277,6 +277,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 damaged += 1;
                 note(format_args!("warning: {e}"));
             })?;
+            if summaries.is_empty() {
+                let asked = filter.describe();
+                note(format_args!(
+                    "{}: no recording matches{}",
+                    source.name(),
+                    if asked.is_empty() {
+                        " (it holds none)".to_owned()
+                    } else {
+                        format!(" {asked}")
+                    }
+                ));
+                return Ok(ExitCode::FAILURE);
+            }
             let mut out = io::BufWriter::new(io::stdout().lock());
             if json {
                 for summary in &summaries {
