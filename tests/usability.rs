@@ -175,3 +175,84 @@ fn a_filter_that_matches_nothing_says_so() {
     );
     assert!(String::from_utf8_lossy(&out).contains("hello"));
 }
+
+/// `termtape keyframe` writes its copy no more readable than the input,
+/// even over an existing, wider file.
+#[test]
+fn a_keyframed_copy_is_as_private_as_its_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("s.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "echo", "private"])
+            .stdin(Stdio::null()),
+    );
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let fresh = dir.path().join("fresh.log");
+    let existing = dir.path().join("existing.log");
+    std::fs::write(&existing, "old").expect("existing");
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    for out in [&fresh, &existing] {
+        run_ok(
+            Command::new(bin("termtape"))
+                .arg("keyframe")
+                .arg(&log)
+                .arg(out),
+        );
+        let mode = std::fs::metadata(out).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", out.display());
+    }
+}
+
+/// A missing file or a directory is named once, in one line; a file that
+/// is not a recording at all gives a few warnings and a count, not one
+/// warning per line.
+#[test]
+fn unreadable_sources_are_named_once_and_junk_is_summarised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nonexistent.log");
+    for command in [
+        &["cat"][..],
+        &["screen"],
+        &["ls"],
+        &["search", "x"],
+        &["play"],
+    ] {
+        for source in [&missing, &dir.path().to_path_buf()] {
+            let out = Command::new(bin("termtape"))
+                .args(command)
+                .arg(source)
+                .stdin(Stdio::null())
+                .output()
+                .expect("termtape");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_ne!(out.status.code(), Some(0), "{command:?} {err}");
+            assert_eq!(err.lines().count(), 1, "{command:?}: {err}");
+            let said = err.matches(&*source.display().to_string()).count();
+            assert!(
+                said >= 1 && !err.contains("os error 2): "),
+                "{command:?}: {err}"
+            );
+            if source.is_dir() {
+                assert!(err.contains("is a directory, not a recording"), "{err}");
+            }
+        }
+    }
+    let junk = dir.path().join("junk.dat");
+    let bytes: Vec<u8> = (0..40_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&junk, bytes).expect("junk");
+    let out = Command::new(bin("termtape"))
+        .arg("ls")
+        .arg(&junk)
+        .output()
+        .expect("termtape");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().count() <= 9, "{err}");
+    assert!(
+        err.contains("damaged message(s) passed over in all"),
+        "{err}"
+    );
+}

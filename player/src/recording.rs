@@ -152,6 +152,9 @@ pub enum ReadError {
     /// Damage in the data, or the source could not be read.
     #[error(transparent)]
     Format(#[from] Error),
+    /// The source could not be opened (the error names it).
+    #[error(transparent)]
+    Open(std::io::Error),
     /// Writing the result failed.
     #[error("writing output: {0}")]
     Output(#[source] std::io::Error),

@@ -164,15 +164,8 @@ pub fn recording_start(source: &Source, query: &Query) -> Result<Option<u64>, Re
 
 /// Opens the source for `query`'s messages.
 fn open(source: &Source, query: &Query) -> Result<Box<dyn BufRead>, ReadError> {
-    source.open(&query.filter).map_err(|e| {
-        ReadError::Format(Error::Io {
-            at: Location {
-                source: Some(source.name()),
-                ..Location::default()
-            },
-            source: e,
-        })
-    })
+    // The error names the source already.
+    source.open(&query.filter).map_err(ReadError::Open)
 }
 
 /// How a seek went.

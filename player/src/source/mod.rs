@@ -133,11 +133,23 @@ impl Source {
             ));
         }
         Ok(match self {
-            Source::File(path) => Box::new(BufReader::with_capacity(
-                256 * 1024,
-                File::open(path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
-            )),
+            Source::File(path) => {
+                let file = File::open(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                // Opening a directory works; reading it fails with a bare
+                // "Is a directory".
+                if file.metadata().is_ok_and(|m| m.is_dir()) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        format!(
+                            "{} is a directory, not a recording (for journal files: journal:{})",
+                            path.display(),
+                            path.display()
+                        ),
+                    ));
+                }
+                Box::new(BufReader::with_capacity(256 * 1024, file))
+            }
             Source::Stdin => Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
             Source::Journal(dir) => Box::new(JournalLines::open(dir.as_deref(), filter)?),
         })

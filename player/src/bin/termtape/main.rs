@@ -25,10 +25,50 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // Errors quote recordings (ids, fields, charset names).
-            note(format_args!("{e:#}"));
+            note(chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// How many damage warnings a command writes before it only counts them:
+/// a file that is not a recording at all would otherwise give one per line.
+const DAMAGE_SHOWN: u64 = 5;
+
+/// Warns of damaged message number `n` (counted from 1): the first
+/// [`DAMAGE_SHOWN`] in full, then one line saying the rest are counted.
+fn damage_note(n: u64, e: &termtape_format::Error, what: &str) {
+    if n <= DAMAGE_SHOWN {
+        note(format_args!("warning: {e} ({what})"));
+    } else if n == DAMAGE_SHOWN + 1 {
+        note(format_args!(
+            "warning: more damaged messages {what}; only their number is told at the end"
+        ));
+    }
+}
+
+/// The closing line for `n` damaged messages, when some were not shown.
+fn damage_total(n: u64, what: &str) {
+    if n > DAMAGE_SHOWN {
+        note(format_args!("{n} damaged message(s) {what} in all"));
+    }
+}
+
+/// An error and its causes, `outer: inner`, each cause left out when the
+/// text before already says it (many errors quote their source).
+fn chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 /// A line on stderr, after what is on stdout, with any control character
@@ -275,9 +315,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut damaged = 0u64;
             let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
                 damaged += 1;
-                note(format_args!("warning: {e}"));
+                damage_note(damaged, e, "passed over");
             })?;
             if summaries.is_empty() {
+                damage_total(damaged, "passed over");
                 let asked = filter.describe();
                 note(format_args!(
                     "{}: no recording matches{}",
@@ -305,6 +346,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ));
                 return Ok(ExitCode::FAILURE);
             }
+            damage_total(damaged, "passed over");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -385,7 +427,7 @@ fn search(
         |e| {
             damaged += 1;
             let _ = out.borrow_mut().flush();
-            note(format_args!("warning: {e} (passed over)"));
+            damage_note(damaged, e, "passed over");
         },
     )?;
     out.borrow_mut().flush()?;
@@ -395,6 +437,7 @@ fn search(
         ));
         return Ok(ExitCode::from(2));
     }
+    damage_total(damaged, "passed over");
     Ok(if found > 0 {
         ExitCode::SUCCESS
     } else {
@@ -451,17 +494,24 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
             bail!("{output} is the input: write the copy to another file");
         }
     }
+    // A copy of a recording is as private as the recording: the input's
+    // permissions (the recorder's 0600 for standard input), never wider.
+    let mut mode = 0o600;
     let (reader, size): (Box<dyn io::BufRead>, Option<u64>) = if input == "-" {
         (
             Box::new(io::BufReader::with_capacity(256 * 1024, io::stdin())),
             None,
         )
     } else {
+        use std::os::unix::fs::PermissionsExt;
         let file = std::fs::File::open(input).with_context(|| format!("opening {input}"))?;
-        let size = file.metadata().ok().map(|m| m.len());
+        let meta = file.metadata().ok();
+        if let Some(meta) = &meta {
+            mode = meta.permissions().mode() & 0o666;
+        }
         (
             Box::new(io::BufReader::with_capacity(256 * 1024, file)),
-            size,
+            meta.map(|m| m.len()),
         )
     };
     let writer: Box<dyn Write> = if output == "-" {
@@ -470,7 +520,17 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
             io::stdout().lock(),
         ))
     } else {
-        let file = std::fs::File::create(output).with_context(|| format!("creating {output}"))?;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(output)
+            .with_context(|| format!("creating {output}"))?;
+        // An existing file keeps its mode through open: narrow it too.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting the permissions of {output}"))?;
         Box::new(io::BufWriter::with_capacity(256 * 1024, file))
     };
     // A progress line on a terminal, for long runs.
@@ -485,7 +545,7 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
         cadence,
         |e| {
             damaged += 1;
-            note(format_args!("warning: {e} (copied unchanged)"));
+            damage_note(damaged, e, "copied unchanged");
         },
         |read| {
             let percent = read * 100 / total;
@@ -499,6 +559,7 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
     if progress {
         eprintln!();
     }
+    damage_total(damaged, "copied unchanged");
     eprintln!(
         "termtape: {} keyframe(s) added to {} line(s)",
         added.keyframes, added.lines
@@ -522,14 +583,16 @@ fn with_recording(
     let mut damaged = 0u64;
     let mut report = |e: &termtape_format::Error| {
         damaged += 1;
-        note(format_args!("warning: {e} (passed over)"));
+        damage_note(damaged, e, "passed over");
     };
-    f(
+    let result = f(
         source.open(&query.filter)?,
         &source.name(),
         &query,
         &mut report,
-    )?;
+    );
+    damage_total(damaged, "passed over");
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 
