@@ -403,7 +403,8 @@ fn a_terminal_opened_before_the_session_is_revoked_and_given_back_after() {
     let verdict = dir.path().join("verdict");
     let lurker_script = format!(
         "exec 3>{tty}; while [ ! -e {go} ]; do sleep 0.05; done; \
-         if echo LEAK-THROUGH-AN-OLD-DESCRIPTOR >&3; then echo wrote; else echo refused; fi > {verdict}",
+         if echo LEAK-THROUGH-AN-OLD-DESCRIPTOR >&3; then echo wrote; else echo refused; fi > {verdict}.tmp; \
+         mv {verdict}.tmp {verdict}",
         tty = tty.display(),
         go = go.display(),
         verdict = verdict.display()
@@ -451,7 +452,7 @@ fn a_terminal_opened_before_the_session_is_revoked_and_given_back_after() {
     assert_eq!(
         std::fs::read_to_string(&verdict).expect("verdict").trim(),
         "refused",
-        "the descriptor opened before the session no longer reaches the terminal"
+        "the descriptor opened before the session no longer reaches the terminal: {text}"
     );
     assert_eq!(
         wait_for_owner_and_mode(&tty, &format!("{user} 620")),
@@ -718,4 +719,33 @@ fn a_nested_login_is_marked_in_the_outer_recording_and_noted() {
         )),
         "{message}"
     );
+}
+
+/// `users` says what is wrong with a name, lists who is recorded, and has
+/// a help of its own (also through `termtape users`).
+#[test]
+fn users_names_missing_users_lists_the_recorded_and_helps() {
+    let setup = setup();
+    let user = user("ttesc4");
+    // Remembered afresh, whatever an earlier run left.
+    run_ok(Command::new(&setup.session).args(["users", "disable", user]));
+    run_ok(Command::new(&setup.session).args(["users", "enable", user]));
+    let out = Command::new(&setup.session)
+        .args(["users", "enable", "nosuchuser-tt"])
+        .output()
+        .expect("users");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("no user named \"nosuchuser-tt\""), "{err}");
+    let list = String::from_utf8_lossy(&run_ok(
+        Command::new(&setup.session).args(["users", "list"]),
+    ))
+    .into_owned();
+    let row = list
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(user))
+        .unwrap_or_else(|| panic!("{user} listed: {list}"));
+    assert!(row.contains("/bin/bash") && row.contains(user), "{row}");
+    let help = run_ok(Command::new(bin("termtape")).args(["users", "--help"]));
+    assert!(String::from_utf8_lossy(&help).contains("users list"));
 }

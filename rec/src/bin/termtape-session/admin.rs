@@ -22,6 +22,7 @@ Usage:
   termtape-session users enable USER|@GROUP...     make termtape-session their login shell,
                                                    remembering each original shell (root)
   termtape-session users disable USER|@GROUP...    give them back their original shells (root)
+  termtape-session users list                      who is recorded, the shell each had, groups
 
 Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log].
 ";
@@ -115,15 +116,31 @@ fn add_to_etc_shells(exe: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `users enable|disable USER|@GROUP...`.
+/// Help for `users`.
+pub const USERS_HELP: &str = "\
+Usage:
+  termtape users enable USER|@GROUP...    make termtape-session their login shell, remembering
+                                          each original shell (root)
+  termtape users disable USER|@GROUP...   give them back their original shells (root)
+  termtape users list                     who is recorded: each user whose login shell is
+                                          termtape-session, the shell they had, their groups
+";
+
+/// `users enable|disable USER|@GROUP...`, `users list`, `users --help`.
 pub fn users(args: &[OsString]) -> Result<()> {
+    let usage = || anyhow::anyhow!("usage:\n{USERS_HELP}");
     let Some((action, targets)) = args.split_first() else {
-        bail!("usage: termtape-session users enable|disable USER|@GROUP...");
+        return Err(usage());
     };
     let enable = match action.to_str() {
+        Some("--help" | "-h" | "help") => {
+            print!("{USERS_HELP}");
+            return Ok(());
+        }
+        Some("list") => return list_users(),
         Some("enable") => true,
         Some("disable") => false,
-        _ => bail!("usage: termtape-session users enable|disable USER|@GROUP..."),
+        _ => return Err(usage()),
     };
     ensure!(!targets.is_empty(), "name at least one USER or @GROUP");
     require_root()?;
@@ -140,10 +157,17 @@ pub fn users(args: &[OsString]) -> Result<()> {
     }
     names.sort();
     names.dedup();
+    // Every name checked before any shell is changed.
+    let shells: Vec<PathBuf> = names
+        .iter()
+        .map(|name| login_shell(name))
+        .collect::<Result<_>>()?;
     let shells_file = PathBuf::from(SHELLS_FILE);
+    // Two administrators (or scripts) at once must not lose each other's
+    // remembered shells: the read, change and write below hold a lock.
+    let _lock = lock_shells(&shells_file)?;
     let mut remembered = read_shells(&shells_file);
-    for name in &names {
-        let current = login_shell(name)?;
+    for (name, current) in names.iter().zip(shells) {
         if enable {
             if current == exe {
                 println!("{name}: already recorded");
@@ -181,17 +205,76 @@ pub fn users(args: &[OsString]) -> Result<()> {
 
 /// A user's login shell, from the user database (NSS included).
 fn login_shell(user: &str) -> Result<PathBuf> {
-    let entry = run(Command::new("getent").args(["passwd", user]))
-        .with_context(|| format!("no user {user}"))?;
+    let entry = getent("passwd", user)?
+        .with_context(|| format!("there is no user named {user:?} (getent passwd finds none)"))?;
     let shell = entry.trim_end().rsplit(':').next().unwrap_or_default();
     Ok(PathBuf::from(shell))
+}
+
+/// `getent DATABASE KEY`: the entry, or `None` when there is none (getent's
+/// exit status 2).
+fn getent(database: &str, key: &str) -> Result<Option<String>> {
+    let out = Command::new("getent")
+        .args([database, key])
+        .output()
+        .context("running getent")?;
+    match out.status.code() {
+        Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned())),
+        Some(2) => Ok(None),
+        _ => bail!(
+            "getent {database} {key} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+    }
+}
+
+/// `users list`: each user whose login shell is this program, the shell
+/// remembered for them and their groups.
+fn list_users() -> Result<()> {
+    let exe = std::env::current_exe().context("finding this program")?;
+    let passwd = run(Command::new("getent").arg("passwd"))?;
+    let remembered = read_shells(Path::new(SHELLS_FILE));
+    let mut rows = vec![[
+        "USER".to_owned(),
+        "ORIGINAL SHELL".to_owned(),
+        "GROUPS".to_owned(),
+    ]];
+    for line in passwd.lines() {
+        let fields: Vec<&str> = line.split(':').collect();
+        let (Some(name), Some(shell)) = (fields.first(), fields.last()) else {
+            continue;
+        };
+        let is_ours = Path::new(shell) == exe
+            || Path::new(shell).file_name() == Some(std::ffi::OsStr::new("termtape-session"));
+        if fields.len() < 7 || !is_ours {
+            continue;
+        }
+        let original = remembered
+            .iter()
+            .find(|(u, _)| u == name)
+            .map_or_else(|| "-".to_owned(), |(_, s)| s.display().to_string());
+        let groups = run(Command::new("id").args(["-nG", name]))
+            .map(|g| g.split_whitespace().collect::<Vec<_>>().join(","))
+            .unwrap_or_else(|_| "?".to_owned());
+        rows.push([(*name).to_owned(), original, groups]);
+    }
+    if rows.len() == 1 {
+        println!("no user has termtape-session as login shell");
+        return Ok(());
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1) = (width(0), width(1));
+    for row in &rows {
+        println!("{:<w0$}  {:<w1$}  {}", row[0], row[1], row[2]);
+    }
+    Ok(())
 }
 
 /// The members of a group: those listed in it and those whose primary
 /// group it is.
 fn group_members(group: &str) -> Result<Vec<String>> {
-    let entry = run(Command::new("getent").args(["group", group]))
-        .with_context(|| format!("no group {group}"))?;
+    let entry = getent("group", group)?
+        .with_context(|| format!("there is no group named {group:?} (getent group finds none)"))?;
     let fields: Vec<&str> = entry.trim_end().split(':').collect();
     ensure!(fields.len() == 4, "unexpected group entry {entry:?}");
     let mut members: Vec<String> = fields[3]
@@ -208,6 +291,23 @@ fn group_members(group: &str) -> Result<Vec<String>> {
         }
     }
     Ok(members)
+}
+
+/// An exclusive lock on `file`'s lock file, held until dropped.
+fn lock_shells(file: &Path) -> Result<std::fs::File> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let path = file.with_extension("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(lock)
 }
 
 fn read_shells(file: &Path) -> Vec<(String, PathBuf)> {
