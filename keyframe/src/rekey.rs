@@ -87,7 +87,7 @@ impl Rekeyer {
                 output: 0,
             });
         let added = if msg.extra(FIELD).is_some() {
-            state.schedule.taken(msg.pos, state.output);
+            state.schedule.found(msg.pos, state.output);
             false
         } else if state.schedule.due(msg.pos, state.output) {
             let upcoming = match self.packets.first() {
@@ -99,8 +99,7 @@ impl Rekeyer {
             };
             self.kf.clear();
             Keyframe::capture(&state.screen.terminal(upcoming)).write_json(&mut self.kf);
-            state.schedule.taken(msg.pos, state.output);
-            true
+            state.schedule.offer(msg.pos, state.output, self.kf.len())
         } else {
             false
         };

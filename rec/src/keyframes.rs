@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 
 use termtape_format::Encoded;
-use termtape_keyframe::{Cadence, Keyframe, Schedule, Screen};
+use termtape_keyframe::{Cadence, Keyframe, MAX_KEYFRAME_LEN, Schedule, Screen};
 
 use crate::sink::GapSignal;
 
@@ -40,8 +40,8 @@ pub(crate) struct Keyframes {
     window: Option<(u16, u16)>,
     /// The latest keyframe, as JSON.
     kf: Vec<u8>,
-    /// Raised when a rate limit dropped messages: the next message gets a
-    /// keyframe, so that playback shows the true screen after the gap.
+    /// Raised when a rate limit dropped messages: the next message paid for
+    /// gets a keyframe, so that playback shows the true screen after the gap.
     gap: Option<GapSignal>,
 }
 
@@ -78,7 +78,7 @@ impl Keyframes {
     /// Bytes of log the next keyframe may take, for space reservations:
     /// twice the last one's (screens change, sizes too).
     pub(crate) fn size_hint(&self) -> u64 {
-        2 * self.kf.len() as u64
+        (2 * self.kf.len()).min(MAX_KEYFRAME_LEN) as u64
     }
 
     /// Output bytes about to go to the encoder.
@@ -102,12 +102,14 @@ impl Keyframes {
     }
 
     /// Called with each finished message, in order, before it is written:
-    /// the `kf` value it carries, if one is due. Moves the screen to the
-    /// message's end.
+    /// the `kf` value it carries, if one is due and paid for (see
+    /// [`Schedule::offer`]). Moves the screen to the message's end.
     pub(crate) fn boundary(&mut self, m: &Encoded<'_>) -> Option<&str> {
-        let after_gap = self.gap.as_ref().is_some_and(|g| g.replace(false));
-        let due = after_gap || self.schedule.due(m.pos, self.fed);
-        if due {
+        if self.gap.as_ref().is_some_and(|g| g.replace(false)) {
+            self.schedule.want();
+        }
+        let mut taken = false;
+        if self.schedule.due(m.pos, self.fed) {
             // Before the first packet, the first window size (if it comes
             // before any output) sets the screen's size.
             let upcoming = self
@@ -117,10 +119,10 @@ impl Keyframes {
                 .map(|w| (w.cols, w.rows));
             self.kf.clear();
             Keyframe::capture(&self.screen.terminal(upcoming)).write_json(&mut self.kf);
-            self.schedule.taken(m.pos, self.fed);
+            taken = self.schedule.offer(m.pos, self.fed, self.kf.len());
         }
         self.advance(m.id, m.output_end);
-        if due {
+        if taken {
             std::str::from_utf8(&self.kf).ok()
         } else {
             None

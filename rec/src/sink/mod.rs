@@ -11,7 +11,7 @@ mod syslog;
 
 pub use file::FileSink;
 pub use journal::{EXTRA_PREFIX, JournalSink, KEYFRAME_MARK, MAX_MESSAGE_LEN};
-pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock};
+pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock, check_burst};
 pub use syslog::{AUTHPRIV, SyslogSink};
 
 /// A destination for finished messages.
