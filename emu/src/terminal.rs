@@ -647,13 +647,24 @@ impl Core {
         if last.width == 0 {
             return;
         }
-        let n = self.repeats_that_count(n, usize::from(last.width));
         let raw = last.raw;
-        if raw.is_ascii()
-            && self.ss == 0
-            && !self.modes.insert
-            && self.charsets[self.gl as usize] == Charset::Ascii
-        {
+        // What each repetition prints: `print_char`'s mapping and width, once.
+        let ch = if (raw as u32) < 0x7F && self.ss == 0 {
+            self.charsets[self.gl as usize].map(raw)
+        } else {
+            raw
+        };
+        let w = columns(ch);
+        if self.ss != 0 || w == 0 || w > self.cols as usize {
+            // Never so after a character was placed; exact anyway: past a
+            // wrap and four combining marks nothing changes.
+            for _ in 0..n.min(8) {
+                self.print_char(raw);
+            }
+            return;
+        }
+        let n = self.repeats_that_count(n, w);
+        if raw.is_ascii() && ch == raw && !self.modes.insert {
             let run = [raw as u8; 256];
             let mut left = n;
             while left > 0 {
@@ -662,9 +673,57 @@ impl Core {
                 left -= k;
             }
         } else {
-            for _ in 0..n {
-                self.print_char(raw);
+            self.put_repeated(ch, w, raw, n);
+        }
+    }
+
+    /// What `n` calls of `put_char(ch, w, raw, 0)` do (`w` fits), a row at a
+    /// time: in insert mode, one shift per row rather than one per character.
+    fn put_repeated(&mut self, ch: char, w: usize, raw: char, n: usize) {
+        let cols = self.cols as usize;
+        let cell = Cell::new(ch, self.pen, if w == 2 { WIDE } else { 0 });
+        let bg = self.pen.bg;
+        let insert = self.modes.insert;
+        let mut left = n;
+        while left > 0 {
+            if self.pending_wrap {
+                if self.modes.autowrap {
+                    self.wrap();
+                }
+                self.pending_wrap = false;
             }
+            if self.col as usize + w > cols {
+                if self.modes.autowrap {
+                    self.wrap();
+                } else {
+                    self.col = (cols - w) as u16;
+                }
+            }
+            let col = self.col as usize;
+            let k = ((cols - col) / w).min(left);
+            let r = self.row as usize;
+            let row = &mut self.screen_mut()[r];
+            if insert {
+                row.insert(col, k * w, Cell::erased(bg));
+            }
+            for j in 0..k {
+                row.put(col + j * w, cell, w == 2, bg);
+            }
+            left -= k;
+            let place = col + (k - 1) * w;
+            if place + w >= cols {
+                self.col = (cols - 1) as u16;
+                self.pending_wrap = self.modes.autowrap;
+            } else {
+                self.col = (place + w) as u16;
+            }
+            self.last = Some(LastPrint {
+                raw,
+                row: self.row,
+                col: place as u16,
+                width: w as u8,
+                ss: 0,
+            });
         }
     }
 

@@ -1,7 +1,7 @@
 //! Work per byte: whatever the bytes, no sequence costs more than a few
 //! passes over the screen, so a stream's cost is bounded by its length times
 //! the screen. The input is fed again and again, to 64 KiB, on a screen of up
-//! to 128x64 with scrollback, so that a sequence whose cost grows with a
+//! to 80x32 with scrollback, so that a sequence whose cost grows with a
 //! parameter (REP's count, say) adds up past the time limit scripts/fuzz
 //! gives each input (libFuzzer's -timeout).
 #![no_main]
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     if input.is_empty() {
         return;
     }
-    let (cols, rows) = (u16::from(size % 16) * 8 + 8, u16::from(size / 16) * 4 + 4);
+    let (cols, rows) = ((u16::from(size % 16) + 1) * 5, (u16::from(size / 16) + 1) * 2);
     let mut t = Terminal::with_scrollback(cols, rows, 1000);
     let mut fed = 0;
     while fed < FEED {
