@@ -275,4 +275,62 @@ mod tests {
             assert!(u32::from(c) * u32::from(r) <= MAX_SCREEN_CELLS);
         }
     }
+
+    /// The fullest screen a stream can draw: both screens, every cell a
+    /// different pen from its neighbour (all attributes against none, 24-bit
+    /// colours), a 4-byte character and four combining marks in each, the
+    /// title and icon name at their longest, all in control characters
+    /// (6 bytes each in JSON).
+    fn fullest(cols: u16, rows: u16) -> termtape_emu::Terminal {
+        let mut t = termtape_emu::Terminal::new(cols, rows);
+        let long = "\u{1}".repeat(4096);
+        t.feed(format!("\x1b]1;{long}\x07\x1b]2;{long}\x07").as_bytes());
+        let mut screen = String::new();
+        for r in 0..u32::from(rows) {
+            screen.push_str(&format!("\x1b[{};1H", r + 1));
+            for c in 0..u32::from(cols) {
+                let v = (r * 7 + c * 13) % 156 + 100;
+                if (r + c) % 2 == 0 {
+                    screen.push_str(&format!(
+                        "\x1b[1;2;3;5;7;8;9;4:3;38;2;{v};{v};{v};48;2;{v};{v};{v}m"
+                    ));
+                } else {
+                    screen.push_str(&format!(
+                        "\x1b[0;38;2;1{};{v};{v};48;2;{v};1{};{v}m",
+                        v % 100,
+                        v % 100
+                    ));
+                }
+                screen.push_str("\u{1D400}\u{20D0}\u{20D1}\u{20D2}\u{20D3}");
+            }
+        }
+        t.feed(screen.as_bytes());
+        t.feed(b"\x1b[?1049h");
+        t.feed(screen.as_bytes());
+        t
+    }
+
+    #[test]
+    fn the_largest_screen_fits_in_the_largest_keyframe() {
+        for (cols, rows) in [
+            clamp_size(1024, 1024),
+            clamp_size(256, 256),
+            clamp_size(1, 1024),
+        ] {
+            let len = crate::Keyframe::capture(&fullest(cols, rows))
+                .to_json()
+                .len();
+            assert!(
+                len <= MAX_KEYFRAME_LEN,
+                "{cols}x{rows}: a keyframe of {len} bytes"
+            );
+            // Bytes per cell of both screens: what README's bound states.
+            let per_cell = len / (2 * usize::from(cols) * usize::from(rows));
+            assert!(per_cell <= 128, "{cols}x{rows}: {per_cell} bytes per cell");
+            eprintln!("{cols}x{rows}: fullest keyframe {len} bytes, {per_cell} per cell");
+            // The first keyframe (a blank screen) fits in the first credit.
+            let blank = termtape_emu::Terminal::new(cols, rows);
+            assert!(crate::Keyframe::capture(&blank).to_json().len() as u64 <= FIRST_CREDIT);
+        }
+    }
 }

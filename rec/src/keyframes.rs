@@ -171,8 +171,11 @@ mod tests {
     use std::rc::Rc;
     use std::time::Duration;
 
-    use termtape_format::{Header, Location, Message, Packet};
-    use termtape_keyframe::{FIELD, Keyframe};
+    use proptest::prelude::*;
+    use termtape_format::{Header, Location, Message, Packet, Stream};
+    use termtape_keyframe::{
+        FIELD, FIRST_CREDIT, Keyframe, MAX_KEYFRAME_LEN, OUTPUT_PER_BYTE, clamp_size,
+    };
 
     use super::*;
     use crate::chunk::{Policy, Recorder};
@@ -200,6 +203,10 @@ mod tests {
     type Step<'a> = (u64, Option<(u16, u16)>, &'a [u8]);
 
     fn record(cadence: Option<Cadence>, events: &[Step<'_>]) -> Vec<Message> {
+        record_with(cadence, 100, events)
+    }
+
+    fn record_with(cadence: Option<Cadence>, payload: usize, events: &[Step<'_>]) -> Vec<Message> {
         let header = Header {
             host: "h".into(),
             rec: "r".into(),
@@ -213,7 +220,7 @@ mod tests {
             output: true,
             window: true,
             latency: Duration::from_secs(10),
-            payload: 100,
+            payload,
             keyframes: cadence,
         };
         let mut rec = Recorder::new(&header, policy, Duration::ZERO, Box::new(lines.clone()))
@@ -347,5 +354,81 @@ mod tests {
             &[(0, None, b"no size yet"), (1, Some((40, 10)), b"")],
         );
         assert_eq!(check(&msgs), [1]);
+    }
+
+    /// A piece of a hostile session: what a user can print to make
+    /// keyframes large or frequent.
+    fn hostile() -> impl Strategy<Value = (Option<(u16, u16)>, Vec<u8>)> {
+        let size = (1u16..=1100, 1u16..=1100).prop_map(|(c, r)| Some(clamp_size(c, r)));
+        prop_oneof![
+            // A resize, to any size the relay lets through (up to 1024x64, 256x256).
+            3 => size.prop_map(|s| (s, Vec::new())),
+            // Every cell its own colours, bold, italics and marks.
+            3 => (0u32..3000, any::<u8>()).prop_map(|(cells, seed)| {
+                let mut out = Vec::new();
+                for i in 0..cells {
+                    let v = seed.wrapping_add(i as u8);
+                    out.extend_from_slice(format!(
+                        "\x1b[{};38;2;{v};{};{}m\x1b[48;2;{};{v};7m{}\u{301}\u{302}",
+                        1 + i % 9, v ^ 0x55, 255 - v, v / 3, char::from(b'!' + (i % 90) as u8)
+                    ).as_bytes());
+                }
+                (None, out)
+            }),
+            // REP floods, plain and wide.
+            2 => (0u16..4, prop::sample::select(vec!["A", "中", "\x1b(0q"])).prop_map(|(k, ch)| {
+                let one = format!("{ch}\x1b[65535b");
+                (None, one.repeat(usize::from(k) + 1).into_bytes())
+            }),
+            // Both screens full, the title at its longest.
+            1 => Just((None, format!(
+                "\x1b]2;{}\x07\x1b[?1049h\x1b[41m\x1b#8\x1b[?1049l\x1b[44m\x1b#8\x1b[?1049h",
+                "\u{1b}".repeat(4000)
+            ).into_bytes())),
+            // A little output between resizes.
+            2 => "[ -~]{0,64}".prop_map(|s| (None, s.into_bytes())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Whatever a user prints and however the window changes, the
+        /// keyframes written up to any message take at most FIRST_CREDIT
+        /// plus half the output before that message, none is over
+        /// MAX_KEYFRAME_LEN, and each holds the screen a replay shows.
+        #[test]
+        fn keyframes_stay_within_their_budget(
+            steps in prop::collection::vec(hostile(), 1..40),
+            payload in prop::sample::select(vec![100usize, 2048]),
+            bytes in prop::sample::select(vec![1u64, 4096, 262_144]),
+        ) {
+            let events: Vec<Step<'_>> = steps
+                .iter()
+                .enumerate()
+                .map(|(i, (w, b))| (i as u64, *w, b.as_slice()))
+                .collect();
+            let msgs = record_with(
+                Some(Cadence { bytes, interval: Duration::from_secs(1) }),
+                payload,
+                &events,
+            );
+            let (mut output, mut spent, mut count) = (0u64, 0u64, 0);
+            for msg in &msgs {
+                if let Some(kf) = msg.extra(FIELD) {
+                    let len = kf.get().len();
+                    prop_assert!(len <= MAX_KEYFRAME_LEN);
+                    spent += len as u64;
+                    count += 1;
+                    prop_assert!(
+                        spent <= FIRST_CREDIT + output / OUTPUT_PER_BYTE,
+                        "{} keyframe bytes after {} of output (message {})", spent, output, msg.id
+                    );
+                }
+                output += msg.bytes(Stream::Output, &Location::default()).expect("decodes").len() as u64;
+            }
+            prop_assert!(count >= 1, "the first message has a keyframe");
+            check(&msgs);
+        }
     }
 }
