@@ -161,6 +161,14 @@ impl Schedule {
         true
     }
 
+    /// Gives back what a keyframe of `len` bytes cost when it was not written
+    /// after all (a rate limit dropped its message); one is wanted again.
+    pub fn refund(&mut self, len: usize) {
+        let cost = (len as u64).saturating_mul(OUTPUT_PER_BYTE);
+        self.credit = self.credit.saturating_add(cost).min(MAX_CREDIT);
+        self.wanted = true;
+    }
+
     /// Notes that the message starting at `pos`, after `output` bytes of
     /// output, already carries a keyframe (one this schedule did not pay for).
     pub fn found(&mut self, pos: u64, output: u64) {
@@ -260,6 +268,17 @@ mod tests {
         assert!(s.offer(7, big + 4 * RETRY_STEP, MAX_KEYFRAME_LEN));
         // Saved-up credit stops at one largest keyframe.
         assert!(!s.offer(8, big + 4 * RETRY_STEP, 1));
+    }
+
+    #[test]
+    fn a_keyframe_not_written_is_refunded_and_wanted_again() {
+        let mut s = Schedule::new(Cadence::default());
+        let len = FIRST_CREDIT as usize;
+        assert!(step(&mut s, 0, 0, len));
+        assert!(!s.due(1, 10));
+        s.refund(len);
+        assert!(s.due(1, 10));
+        assert!(s.offer(1, 10, len));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub(crate) struct Keyframes {
     /// Raised when a rate limit dropped messages: the next message paid for
     /// gets a keyframe, so that playback shows the true screen after the gap.
     gap: Option<GapSignal>,
+    /// The length of the keyframe on the message last handed over, if any.
+    written: Option<usize>,
 }
 
 /// A window size, as the encoder recorded it.
@@ -67,6 +69,7 @@ impl Keyframes {
             window: None,
             kf: Vec::new(),
             gap: None,
+            written: None,
         }
     }
 
@@ -105,8 +108,14 @@ impl Keyframes {
     /// the `kf` value it carries, if one is due and paid for (see
     /// [`Schedule::offer`]). Moves the screen to the message's end.
     pub(crate) fn boundary(&mut self, m: &Encoded<'_>) -> Option<&str> {
+        // The signal tells of the message before this one: if it was
+        // dropped, so was its keyframe, which costs nothing then.
+        let written = self.written.take();
         if self.gap.as_ref().is_some_and(|g| g.replace(false)) {
-            self.schedule.want();
+            match written {
+                Some(len) => self.schedule.refund(len),
+                None => self.schedule.want(),
+            }
         }
         let mut taken = false;
         if self.schedule.due(m.pos, self.fed) {
@@ -123,6 +132,7 @@ impl Keyframes {
         }
         self.advance(m.id, m.output_end);
         if taken {
+            self.written = Some(self.kf.len());
             std::str::from_utf8(&self.kf).ok()
         } else {
             None
