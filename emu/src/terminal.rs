@@ -664,17 +664,7 @@ impl Core {
             return;
         }
         let n = self.repeats_that_count(n, w);
-        if raw.is_ascii() && ch == raw && !self.modes.insert {
-            let run = [raw as u8; 256];
-            let mut left = n;
-            while left > 0 {
-                let k = left.min(run.len());
-                self.print_ascii_fast(&run[..k]);
-                left -= k;
-            }
-        } else {
-            self.put_repeated(ch, w, raw, n);
-        }
+        self.put_repeated(ch, w, raw, n);
     }
 
     /// What `n` calls of `put_char(ch, w, raw, 0)` do (`w` fits), a row at a

@@ -16,6 +16,12 @@
 //! replaying the messages feeds those bytes after the resize, and so does
 //! this emulator (it matters: an invalid sequence shows as U+FFFD only once
 //! the byte after it arrives, at the cursor of that moment).
+//!
+//! Keyframes are paid for by the output before them ([`Schedule::offer`]:
+//! 4 KiB plus half the output, none over 16 MiB); one that is due but not
+//! paid for is taken at a later message. A keyframe whose message a rate
+//! limit dropped was not written, so its cost is refunded and a keyframe is
+//! wanted again.
 
 use std::collections::VecDeque;
 
