@@ -592,3 +592,139 @@ fn play_on_a_terminal_finds_text_and_steps_through_the_finds() {
     tmux.run(&["send-keys", "-t", "kf", "q"]);
     wait_for(&tmux, "played 0");
 }
+
+/// Keyframe bytes written up to each message, against the output before it:
+/// the budget README states. Returns how many keyframes there are.
+fn assert_keyframe_budget(log: &Path) -> usize {
+    use termtape_keyframe::{FIRST_CREDIT, MAX_KEYFRAME_LEN, OUTPUT_PER_BYTE};
+    let (mut output, mut spent, mut count) = (0u64, 0u64, 0);
+    for msg in read_messages(log) {
+        if let Some(kf) = msg.extra("kf") {
+            let len = kf.get().len();
+            assert!(len <= MAX_KEYFRAME_LEN, "message {}: {len} bytes", msg.id);
+            spent += len as u64;
+            count += 1;
+            assert!(
+                spent <= FIRST_CREDIT + output / OUTPUT_PER_BYTE,
+                "{spent} keyframe bytes by message {} after {output} bytes of output",
+                msg.id
+            );
+        }
+        output += msg
+            .bytes(termtape_format::Stream::Output, &Default::default())
+            .expect("decodes")
+            .len() as u64;
+    }
+    count
+}
+
+/// The attack of a window resized again and again, as large as a terminal
+/// allows, with a little colourful output in between: the command's
+/// terminal is never larger than the recorder records, the recorded size is
+/// the one the command sees, and the keyframes stay within their budget.
+#[test]
+fn resizes_of_a_huge_window_are_clamped_and_keyframes_stay_within_budget() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    std::fs::write(dir.join("tmux.conf"), "set -g status off\n").expect("write");
+    // About 2 KB of per-cell colours.
+    let chunk: String = (0..60u32)
+        .map(|i| format!("\x1b[38;2;{};{};9m\x1b[48;5;{}m#", i * 4, 255 - i, i + 16))
+        .collect::<String>()
+        + "\x1b[0m\r\n";
+    std::fs::write(dir.join("chunk"), &chunk).expect("write");
+    let stop = dir.join("stop");
+    let script = format!(
+        "i=0; while [ ! -e {stop} ] && [ $i -lt 3000 ]; do stty size; cat {chunk}; i=$((i+1)); sleep 0.01; done; stty size",
+        stop = stop.display(),
+        chunk = dir.join("chunk").display(),
+    );
+    let log = dir.join("huge.log");
+    let tmux = Tmux {
+        socket: dir.join("tmux.sock"),
+    };
+    let command = format!(
+        "{} -o {} --keyframe-bytes 1 -- sh -c '{script}'",
+        bin("termtape-rec").display(),
+        log.display(),
+    );
+    run_ok(
+        tmux.cmd()
+            .arg("-f")
+            .arg(dir.join("tmux.conf"))
+            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
+            .env("TERM", "xterm-256color")
+            .env("LANG", "C.UTF-8")
+            .arg(&command),
+    );
+    tmux.run(&["set", "-g", "window-size", "manual"]);
+    for i in 0..40u32 {
+        let (x, y) = match i % 3 {
+            0 => (1000, 1000),
+            1 => (300, 250),
+            _ => (81 + i, 25 + i),
+        };
+        tmux.run(&[
+            "resize-window",
+            "-t",
+            "kf",
+            "-x",
+            &x.to_string(),
+            "-y",
+            &y.to_string(),
+        ]);
+        std::thread::sleep(std::time::Duration::from_millis(60));
+    }
+    std::fs::write(&stop, "").expect("write");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while tmux
+        .cmd()
+        .args(["has-session", "-t", "kf"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let msgs = read_messages(&log);
+    let mut sizes = Vec::new();
+    let mut output = Vec::new();
+    for msg in &msgs {
+        msg.decode(&Default::default(), |t| match t.packet {
+            termtape_format::Packet::Window { cols, rows } => sizes.push((cols, rows)),
+            termtape_format::Packet::Io {
+                stream: termtape_format::Stream::Output,
+                bytes,
+            } => output.extend_from_slice(&bytes),
+            _ => {}
+        })
+        .expect("decodes");
+    }
+    for &(cols, rows) in &sizes {
+        assert!(
+            cols <= 1024
+                && u32::from(cols) * u32::from(rows) <= termtape_keyframe::MAX_SCREEN_CELLS,
+            "recorded {cols}x{rows}"
+        );
+    }
+    // 1000x1000 became 1000x65 and 300x250 300x218 (65,536 cells at most),
+    // and the command saw it.
+    assert!(sizes.contains(&(1000, 65)), "sizes {sizes:?}");
+    assert!(sizes.contains(&(300, 218)), "sizes {sizes:?}");
+    let text = String::from_utf8_lossy(&output);
+    assert!(
+        text.contains("65 1000\r\n"),
+        "the command never saw 1000x65"
+    );
+    assert!(
+        text.contains("218 300\r\n"),
+        "the command never saw 300x218"
+    );
+    assert!(!text.contains("1000 1000"), "the command saw 1000x1000");
+    let keyframes = assert_keyframe_budget(&log);
+    assert!(keyframes >= 2, "{keyframes} keyframes");
+}

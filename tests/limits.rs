@@ -75,9 +75,10 @@ fn recorded(log: &Path) -> (Vec<u8>, u64) {
         let msg = msg.unwrap_or_else(|e| panic!("{e}"));
         if let Some(n) = msg.dropped_messages() {
             dropped += n;
-            // The screen after a gap cannot be replayed: it is restated.
+            // The screen after a gap cannot be replayed: it is restated,
+            // unless the gap is at the end (a message with no data).
             assert!(
-                msg.extra("kf").is_some(),
+                msg.extra("kf").is_some() || msg.timing.is_empty(),
                 "message {} after a gap has no keyframe",
                 msg.id
             );
@@ -153,4 +154,77 @@ fn delay_and_pass_lose_nothing() {
         assert_eq!(dropped, 0, "{action}");
         assert_bytes_eq(&out, &expected, action);
     }
+}
+
+#[test]
+fn a_session_ending_in_a_drop_says_so_in_its_last_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("end.log");
+    // A burst of a few messages, then the flood goes on to the end.
+    let run = record(
+        &log,
+        "head -c 3000000 /dev/zero | tr '\\0' x",
+        &["--limit-action", "drop", "--limit-burst", "4096"],
+    );
+    assert_eq!(run.shown, 3_000_000);
+    let msgs = termtape_tests::read_messages(&log);
+    let last = msgs.last().expect("messages");
+    let gap = last.extra("gap").map(|g| g.get().to_owned());
+    assert!(
+        last.dropped_messages().is_some_and(|n| n > 0),
+        "the last message {} marks no gap: {gap:?}",
+        last.id
+    );
+    // It holds nothing but the mark, and follows the last dropped id.
+    assert!(last.timing.is_empty() && last.out_txt.is_empty() && last.out_bin.is_empty());
+    let before = &msgs[msgs.len() - 2];
+    let n = last.dropped_messages().expect("gap");
+    assert_eq!(
+        last.id,
+        before.id + n + 1,
+        "ids {} then {}",
+        before.id,
+        last.id
+    );
+    // Every dropped message is counted.
+    let (_, dropped) = recorded(&log);
+    assert_eq!(dropped + msgs.len() as u64, last.id);
+}
+
+#[test]
+fn a_burst_smaller_than_one_message_is_refused_at_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("tiny.log");
+    for action in ["drop", "delay"] {
+        let out = Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--limit-action", action, "--limit-burst", "100"])
+            .args(["--", "echo", "never-shown"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("termtape-rec");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{action}: {stderr}");
+        assert!(
+            stderr.contains("burst (100 bytes") && stderr.contains("smaller than one message"),
+            "{action}: {stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("never-shown"),
+            "{action}: the command ran"
+        );
+        assert!(!log.exists(), "{action}: a log was created");
+    }
+    // A burst of one message is enough.
+    let ok = Command::new(bin("termtape-rec"))
+        .arg("-o")
+        .arg(&log)
+        .args(["--limit-action", "drop", "--limit-burst", "4096"])
+        .args(["--", "echo", "shown"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("termtape-rec");
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("shown"));
 }

@@ -10,7 +10,9 @@
 //! cells ([`Terminal::cell`]) or the text ([`Terminal::text`], [`Terminal::to_ansi`]).
 //!
 //! Guarantees: [`Terminal::feed`] never panics, does bounded work per byte
-//! whatever the parameters, and keeps memory bounded (sizes are clamped to
+//! whatever the parameters (no sequence costs more than a few passes over the
+//! screen: REP stops where more repetitions would change nothing, counts are
+//! cut to the screen), and keeps memory bounded (sizes are clamped to
 //! 1024×1024, OSC strings to 4 KiB, combining marks to 4 per cell, scrollback
 //! to the limit given). `Clone` copies the whole state, parser included.
 //!
@@ -22,6 +24,9 @@
 //! Departures from xterm, each chosen so that a snapshot stays exact:
 //! - REP repeats the preceding character only when nothing else came between
 //!   (ECMA-48's wording); xterm also repeats it after intervening controls.
+//!   The screen is as after every repetition, but a REP that would scroll
+//!   more than about a screen of identical lines off the top scrolls only
+//!   that many into the scrollback.
 //! - Switching screens (47, 1047, 1049) and SU/SD drop a pending wrap.
 //! - Resizing drops pending wraps, saved ones included; lines are cut, never
 //!   reflowed, and growing does not pull lines back from scrollback.

@@ -633,6 +633,126 @@ impl Core {
         }
     }
 
+    /// REP: prints the last character printed `n` more times.
+    ///
+    /// Past a point the state stops changing from one line of repetitions
+    /// to the next (the region, or the last row, full of the character),
+    /// except for how many identical lines scroll off: repetitions beyond
+    /// that point are not made (`repeats_that_count`), so that REP costs at
+    /// most about two screens of cells whatever its parameter.
+    fn repeat(&mut self, n: usize) {
+        let Some(last) = self.last else {
+            return;
+        };
+        if last.width == 0 {
+            return;
+        }
+        let raw = last.raw;
+        // What each repetition prints: `print_char`'s mapping and width, once.
+        let ch = if (raw as u32) < 0x7F && self.ss == 0 {
+            self.charsets[self.gl as usize].map(raw)
+        } else {
+            raw
+        };
+        let w = columns(ch);
+        if self.ss != 0 || w == 0 || w > self.cols as usize {
+            // Never so after a character was placed; exact anyway: past a
+            // wrap and four combining marks nothing changes.
+            for _ in 0..n.min(8) {
+                self.print_char(raw);
+            }
+            return;
+        }
+        let n = self.repeats_that_count(n, w);
+        self.put_repeated(ch, w, raw, n);
+    }
+
+    /// What `n` calls of `put_char(ch, w, raw, 0)` do (`w` fits), a row at a
+    /// time: in insert mode, one shift per row rather than one per character.
+    fn put_repeated(&mut self, ch: char, w: usize, raw: char, n: usize) {
+        let cols = self.cols as usize;
+        let cell = Cell::new(ch, self.pen, if w == 2 { WIDE } else { 0 });
+        let bg = self.pen.bg;
+        let insert = self.modes.insert;
+        let mut left = n;
+        while left > 0 {
+            if self.pending_wrap {
+                if self.modes.autowrap {
+                    self.wrap();
+                }
+                self.pending_wrap = false;
+            }
+            if self.col as usize + w > cols {
+                if self.modes.autowrap {
+                    self.wrap();
+                } else {
+                    self.col = (cols - w) as u16;
+                }
+            }
+            let col = self.col as usize;
+            let k = ((cols - col) / w).min(left);
+            let r = self.row as usize;
+            let row = &mut self.screen_mut()[r];
+            if insert {
+                row.insert(col, k * w, Cell::erased(bg));
+            }
+            for j in 0..k {
+                row.put(col + j * w, cell, w == 2, bg);
+            }
+            left -= k;
+            let place = col + (k - 1) * w;
+            if place + w >= cols {
+                self.col = (cols - 1) as u16;
+                self.pending_wrap = self.modes.autowrap;
+            } else {
+                self.col = (place + w) as u16;
+            }
+            self.last = Some(LastPrint {
+                raw,
+                row: self.row,
+                col: place as u16,
+                width: w as u8,
+                ss: 0,
+            });
+        }
+    }
+
+    /// How many of `n` repetitions of a character `w` columns wide (placed
+    /// last, so `w` fits) leave the same state as all `n`, scrollback aside.
+    fn repeats_that_count(&self, n: usize, w: usize) -> usize {
+        let cols = self.cols as usize;
+        let per_line = cols / w;
+        if !self.modes.autowrap {
+            // Once at the margin, each repetition overwrites the last one.
+            return n.min(per_line + 2);
+        }
+        // Repetitions before the first wrap, then wraps every `per_line`.
+        let first = if self.pending_wrap {
+            0
+        } else {
+            (cols - self.col as usize) / w
+        };
+        if n <= first {
+            return n;
+        }
+        let after = n - first;
+        let wraps = (after - 1) / per_line;
+        // The cursor reaches the bottom margin (or, below the region, the
+        // last row), then the region scrolls until each of its rows is
+        // one written here (a row that does not scroll is written twice).
+        let (row, top, bottom) = (self.row as usize, self.top as usize, self.bottom as usize);
+        let to_bottom = if row <= bottom {
+            bottom - row
+        } else {
+            self.rows as usize - 1 - row
+        };
+        let steady = to_bottom + (bottom - top + 1) + 3;
+        if wraps <= steady {
+            return n;
+        }
+        first + steady * per_line + (after - 1) % per_line + 1
+    }
+
     // ----- cursor motion and scrolling -----
 
     fn wrap(&mut self) {
@@ -1416,13 +1536,7 @@ impl Perform for Core {
     fn csi_dispatch(&mut self, params: &Params, private: u8, inter: &[u8], fin: u8) {
         if private == 0 && inter.is_empty() && fin == b'b' {
             // REP repeats the preceding graphic character (ECMA-48 8.3.103).
-            if let Some(last) = self.last
-                && last.width > 0
-            {
-                for _ in 0..params.count(0) {
-                    self.print_char(last.raw);
-                }
-            }
+            self.repeat(params.count(0) as usize);
             return;
         }
         self.last = None;
@@ -1826,6 +1940,37 @@ impl Terminal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rep_makes_at_most_about_two_screens_of_repetitions() {
+        // Every start a stream can give: positions, regions, wrap flag,
+        // autowrap, widths, on screens up to the largest.
+        for (cols, rows) in [
+            (1, 1),
+            (2, 3),
+            (80, 24),
+            (1024, 64),
+            (256, 256),
+            (1024, 1024),
+        ] {
+            let mut t = Terminal::new(cols, rows);
+            for setup in [
+                &b""[..],
+                b"\x1b[999;999H",
+                b"\x1b[2;3r\x1b[999;1H",
+                b"\x1b[?7l",
+                b"\x1b[999;999HA",
+            ] {
+                t.feed(b"\x1bc");
+                t.feed(setup);
+                for w in [1usize, 2] {
+                    let n = t.core.repeats_that_count(65535, w.min(cols as usize));
+                    let bound = cols as usize * (2 * rows as usize + 4);
+                    assert!(n <= bound.min(65535), "{cols}x{rows} {setup:?} w{w}: {n}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn sgr_colon_and_semicolon_truecolor_agree() {

@@ -140,6 +140,37 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// REP of any count leaves the state that printing the character that
+    /// many times leaves (whatever came before: regions, origin, insert mode,
+    /// charsets, wide characters, a cursor below the region), although it
+    /// stops repeating where the screen stops changing.
+    #[test]
+    fn rep_equals_printing_the_character_again(
+        // From 2 columns: a wide character that does not fit is not
+        // repeated by REP, and printed again only to not fit again.
+        cols in 2u16..12,
+        rows in 1u16..7,
+        before in stream(),
+        setup in prop::sample::select(vec!["", "\x1b[2;3r", "\x1b[2;3r\x1b[6;1H", "\x1b[4h", "\x1b[?7l", "\x1b[?6h\x1b[2;4r", "\x1b(0", "\x1b[41m", "\x1b[?1049h\x1b[1;2r\x1b[3;5H"]),
+        ch in prop::sample::select(vec!["A", "q", "中", "\u{1F600}", "#", "é"]),
+        n in prop_oneof![1usize..40, 40usize..400, Just(65535usize)],
+    ) {
+        let mut by_rep = Terminal::new(cols, rows);
+        by_rep.feed(&before);
+        // Back to the ground state, whatever `before` left half-read.
+        by_rep.feed(b"\x18");
+        by_rep.feed(setup.as_bytes());
+        by_rep.feed(ch.as_bytes());
+        let mut by_text = by_rep.clone();
+        by_rep.feed(format!("\x1b[{n}b").as_bytes());
+        by_text.feed(ch.repeat(n).as_bytes());
+        prop_assert_eq!(by_rep.diff(&by_text), None, "{} x{} after {:?}", ch, n, String::from_utf8_lossy(&before));
+    }
+}
+
 /// Tokens of streams made only of what xterm, avt, vt100 and alacritty
 /// implement the same way; `true` marks printable text.
 ///

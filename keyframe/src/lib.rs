@@ -22,7 +22,9 @@
 //!   restore into a [`termtape_emu::Terminal`];
 //! - [`Cadence`] and [`Schedule`]: when a keyframe is due (the first message,
 //!   then the first message after 256 KiB of output or 60 s with output, and
-//!   the first after each resize);
+//!   the first after each resize), and the budget that bounds keyframes by
+//!   the output they cover (at most 4 KiB plus half the output, none over
+//!   16 MiB) and the largest screen the recorder records ([`clamp_size`]);
 //! - [`Screen`]: a recording's screen as its packets build it, the one rule
 //!   shared by the recorder (which takes keyframes) and the player (which
 //!   replays from them), so that both agree cell for cell;
@@ -50,7 +52,10 @@ mod frame;
 mod rekey;
 mod screen;
 
-pub use cadence::{Cadence, DEFAULT_BYTES, DEFAULT_INTERVAL, Schedule};
+pub use cadence::{
+    Cadence, DEFAULT_BYTES, DEFAULT_INTERVAL, FIRST_CREDIT, MAX_KEYFRAME_LEN, MAX_SCREEN_CELLS,
+    OUTPUT_PER_BYTE, Schedule, clamp_size,
+};
 pub use error::{Error, Result};
 pub use frame::{FIELD, Keyframe, VERSION};
 pub use rekey::Rekeyer;

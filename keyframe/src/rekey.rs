@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use termtape_format::{Location, Message, Packet, Stream, Timed};
 
-use crate::cadence::{Cadence, Schedule};
+use crate::cadence::{Cadence, MAX_SCREEN_CELLS, Schedule};
 use crate::frame::{FIELD, Keyframe};
 use crate::screen::Screen;
 
@@ -87,7 +87,7 @@ impl Rekeyer {
                 output: 0,
             });
         let added = if msg.extra(FIELD).is_some() {
-            state.schedule.taken(msg.pos, state.output);
+            state.schedule.found(msg.pos, state.output);
             false
         } else if state.schedule.due(msg.pos, state.output) {
             let upcoming = match self.packets.first() {
@@ -97,10 +97,17 @@ impl Rekeyer {
                 }) => Some((*cols, *rows)),
                 _ => None,
             };
-            self.kf.clear();
-            Keyframe::capture(&state.screen.terminal(upcoming)).write_json(&mut self.kf);
-            state.schedule.taken(msg.pos, state.output);
-            true
+            let term = state.screen.terminal(upcoming);
+            // A screen larger than the recorder records (an old recording
+            // of a huge window) is left to replay: its keyframes could be
+            // longer than a reader takes.
+            if u32::from(term.cols()) * u32::from(term.rows()) > MAX_SCREEN_CELLS {
+                false
+            } else {
+                self.kf.clear();
+                Keyframe::capture(&term).write_json(&mut self.kf);
+                state.schedule.offer(msg.pos, state.output, self.kf.len())
+            }
         } else {
             false
         };
@@ -241,6 +248,49 @@ mod tests {
         })
         .expect("decodes");
         first
+    }
+
+    #[test]
+    fn screens_larger_than_the_recorder_records_get_no_keyframes() {
+        let mut enc = Encoder::new(&header("big"), 100, Duration::ZERO).expect("encoder");
+        let mut input = Vec::new();
+        let mut emit = |m: Encoded<'_>| -> Result<(), ()> {
+            input.push(String::from_utf8_lossy(m.json).trim_end().to_owned());
+            Ok(())
+        };
+        enc.window(Duration::ZERO, 1024, 1024, &mut emit)
+            .expect("ok");
+        enc.io(Duration::ZERO, Stream::Output, &[b'x'; 2000], &mut emit)
+            .expect("ok");
+        enc.window(Duration::from_millis(5), 80, 24, &mut emit)
+            .expect("ok");
+        enc.io(
+            Duration::from_millis(5),
+            Stream::Output,
+            &[b'y'; 2000],
+            &mut emit,
+        )
+        .expect("ok");
+        enc.cut(&mut emit).expect("ok");
+        enc.flush(&mut emit).expect("ok");
+        let mut rekeyer = Rekeyer::new(Cadence {
+            bytes: 100,
+            interval: Duration::ZERO,
+        });
+        let mut out = Vec::new();
+        let added: Vec<bool> = input
+            .iter()
+            .map(|l| {
+                rekeyer
+                    .line(l, &Location::default(), &mut out)
+                    .expect("valid")
+            })
+            .collect();
+        // None while the screen is 1024x1024; some once it is 80x24.
+        let big = input.iter().take_while(|l| !l.contains("=80x24")).count();
+        assert!(big > 1 && big < input.len(), "{input:?}");
+        assert!(added[..big].iter().all(|a| !a), "{added:?}");
+        assert!(added[big..].iter().any(|&a| a), "{added:?}");
     }
 
     #[test]

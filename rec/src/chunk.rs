@@ -29,7 +29,7 @@ use crate::keyframes::Keyframes;
 use crate::relay::Capture;
 use crate::sink::{
     Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
-    SyslogSink, SystemClock, Unrecorded,
+    SyslogSink, SystemClock, Unrecorded, check_burst,
 };
 
 /// What is recorded and how messages are cut.
@@ -131,6 +131,16 @@ impl Recorder {
     pub fn open(config: &Config) -> io::Result<Recorder> {
         let header = identity::current()?;
         let mut policy = Policy::from(config);
+        if let Writer::Journal { .. } = config.writer {
+            policy.payload = policy.payload.min(journal_payload(&header)?);
+        }
+        // Before anything is opened: a burst no message fits in is refused.
+        let limit = config.limit;
+        if limit.action != Action::Pass {
+            // The longest message without a keyframe, its newline included.
+            let message = termtape_format::max_message_len(&header, policy.payload) + 1;
+            check_burst(limit.burst, message as u64)?;
+        }
         let sink: Box<dyn Sink> = match &config.writer {
             Writer::File(path) => Box::new(FileSink::open(path)?),
             Writer::Journal { priority, cockpit } => {
@@ -150,7 +160,6 @@ impl Recorder {
                 } else {
                     "termtape"
                 };
-                policy.payload = policy.payload.min(journal_payload(&header)?);
                 // Verified before the session starts: no journald, no
                 // session, unless the site chose availability.
                 match JournalSink::connect(
@@ -180,7 +189,6 @@ impl Recorder {
                 "termtape",
             )?),
         };
-        let limit = config.limit;
         let gap = GapSignal::default();
         let sink: Box<dyn Sink> = match limit.action {
             Action::Pass => sink,

@@ -16,11 +16,17 @@
 //! replaying the messages feeds those bytes after the resize, and so does
 //! this emulator (it matters: an invalid sequence shows as U+FFFD only once
 //! the byte after it arrives, at the cursor of that moment).
+//!
+//! Keyframes are paid for by the output before them ([`Schedule::offer`]:
+//! 4 KiB plus half the output, none over 16 MiB); one that is due but not
+//! paid for is taken at a later message. A keyframe whose message a rate
+//! limit dropped was not written, so its cost is refunded and a keyframe is
+//! wanted again.
 
 use std::collections::VecDeque;
 
 use termtape_format::Encoded;
-use termtape_keyframe::{Cadence, Keyframe, Schedule, Screen};
+use termtape_keyframe::{Cadence, Keyframe, MAX_KEYFRAME_LEN, Schedule, Screen};
 
 use crate::sink::GapSignal;
 
@@ -40,9 +46,11 @@ pub(crate) struct Keyframes {
     window: Option<(u16, u16)>,
     /// The latest keyframe, as JSON.
     kf: Vec<u8>,
-    /// Raised when a rate limit dropped messages: the next message gets a
-    /// keyframe, so that playback shows the true screen after the gap.
+    /// Raised when a rate limit dropped messages: the next message paid for
+    /// gets a keyframe, so that playback shows the true screen after the gap.
     gap: Option<GapSignal>,
+    /// The length of the keyframe on the message last handed over, if any.
+    written: Option<usize>,
 }
 
 /// A window size, as the encoder recorded it.
@@ -67,6 +75,7 @@ impl Keyframes {
             window: None,
             kf: Vec::new(),
             gap: None,
+            written: None,
         }
     }
 
@@ -78,7 +87,7 @@ impl Keyframes {
     /// Bytes of log the next keyframe may take, for space reservations:
     /// twice the last one's (screens change, sizes too).
     pub(crate) fn size_hint(&self) -> u64 {
-        2 * self.kf.len() as u64
+        (2 * self.kf.len()).min(MAX_KEYFRAME_LEN) as u64
     }
 
     /// Output bytes about to go to the encoder.
@@ -102,12 +111,20 @@ impl Keyframes {
     }
 
     /// Called with each finished message, in order, before it is written:
-    /// the `kf` value it carries, if one is due. Moves the screen to the
-    /// message's end.
+    /// the `kf` value it carries, if one is due and paid for (see
+    /// [`Schedule::offer`]). Moves the screen to the message's end.
     pub(crate) fn boundary(&mut self, m: &Encoded<'_>) -> Option<&str> {
-        let after_gap = self.gap.as_ref().is_some_and(|g| g.replace(false));
-        let due = after_gap || self.schedule.due(m.pos, self.fed);
-        if due {
+        // The signal tells of the message before this one: if it was
+        // dropped, so was its keyframe, which costs nothing then.
+        let written = self.written.take();
+        if self.gap.as_ref().is_some_and(|g| g.replace(false)) {
+            match written {
+                Some(len) => self.schedule.refund(len),
+                None => self.schedule.want(),
+            }
+        }
+        let mut taken = false;
+        if self.schedule.due(m.pos, self.fed) {
             // Before the first packet, the first window size (if it comes
             // before any output) sets the screen's size.
             let upcoming = self
@@ -117,10 +134,11 @@ impl Keyframes {
                 .map(|w| (w.cols, w.rows));
             self.kf.clear();
             Keyframe::capture(&self.screen.terminal(upcoming)).write_json(&mut self.kf);
-            self.schedule.taken(m.pos, self.fed);
+            taken = self.schedule.offer(m.pos, self.fed, self.kf.len());
         }
         self.advance(m.id, m.output_end);
-        if due {
+        if taken {
+            self.written = Some(self.kf.len());
             std::str::from_utf8(&self.kf).ok()
         } else {
             None
@@ -169,8 +187,11 @@ mod tests {
     use std::rc::Rc;
     use std::time::Duration;
 
-    use termtape_format::{Header, Location, Message, Packet};
-    use termtape_keyframe::{FIELD, Keyframe};
+    use proptest::prelude::*;
+    use termtape_format::{Header, Location, Message, Packet, Stream};
+    use termtape_keyframe::{
+        FIELD, FIRST_CREDIT, Keyframe, MAX_KEYFRAME_LEN, OUTPUT_PER_BYTE, clamp_size,
+    };
 
     use super::*;
     use crate::chunk::{Policy, Recorder};
@@ -198,6 +219,10 @@ mod tests {
     type Step<'a> = (u64, Option<(u16, u16)>, &'a [u8]);
 
     fn record(cadence: Option<Cadence>, events: &[Step<'_>]) -> Vec<Message> {
+        record_with(cadence, 100, events)
+    }
+
+    fn record_with(cadence: Option<Cadence>, payload: usize, events: &[Step<'_>]) -> Vec<Message> {
         let header = Header {
             host: "h".into(),
             rec: "r".into(),
@@ -211,7 +236,7 @@ mod tests {
             output: true,
             window: true,
             latency: Duration::from_secs(10),
-            payload: 100,
+            payload,
             keyframes: cadence,
         };
         let mut rec = Recorder::new(&header, policy, Duration::ZERO, Box::new(lines.clone()))
@@ -345,5 +370,81 @@ mod tests {
             &[(0, None, b"no size yet"), (1, Some((40, 10)), b"")],
         );
         assert_eq!(check(&msgs), [1]);
+    }
+
+    /// A piece of a hostile session: what a user can print to make
+    /// keyframes large or frequent.
+    fn hostile() -> impl Strategy<Value = (Option<(u16, u16)>, Vec<u8>)> {
+        let size = (1u16..=1100, 1u16..=1100).prop_map(|(c, r)| Some(clamp_size(c, r)));
+        prop_oneof![
+            // A resize, to any size the relay lets through (up to 1024x64, 256x256).
+            3 => size.prop_map(|s| (s, Vec::new())),
+            // Every cell its own colours, bold, italics and marks.
+            3 => (0u32..3000, any::<u8>()).prop_map(|(cells, seed)| {
+                let mut out = Vec::new();
+                for i in 0..cells {
+                    let v = seed.wrapping_add(i as u8);
+                    out.extend_from_slice(format!(
+                        "\x1b[{};38;2;{v};{};{}m\x1b[48;2;{};{v};7m{}\u{301}\u{302}",
+                        1 + i % 9, v ^ 0x55, 255 - v, v / 3, char::from(b'!' + (i % 90) as u8)
+                    ).as_bytes());
+                }
+                (None, out)
+            }),
+            // REP floods, plain and wide.
+            2 => (0u16..4, prop::sample::select(vec!["A", "中", "\x1b(0q"])).prop_map(|(k, ch)| {
+                let one = format!("{ch}\x1b[65535b");
+                (None, one.repeat(usize::from(k) + 1).into_bytes())
+            }),
+            // Both screens full, the title at its longest.
+            1 => Just((None, format!(
+                "\x1b]2;{}\x07\x1b[?1049h\x1b[41m\x1b#8\x1b[?1049l\x1b[44m\x1b#8\x1b[?1049h",
+                "\u{1b}".repeat(4000)
+            ).into_bytes())),
+            // A little output between resizes.
+            2 => "[ -~]{0,64}".prop_map(|s| (None, s.into_bytes())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Whatever a user prints and however the window changes, the
+        /// keyframes written up to any message take at most FIRST_CREDIT
+        /// plus half the output before that message, none is over
+        /// MAX_KEYFRAME_LEN, and each holds the screen a replay shows.
+        #[test]
+        fn keyframes_stay_within_their_budget(
+            steps in prop::collection::vec(hostile(), 1..40),
+            payload in prop::sample::select(vec![100usize, 2048]),
+            bytes in prop::sample::select(vec![1u64, 4096, 262_144]),
+        ) {
+            let events: Vec<Step<'_>> = steps
+                .iter()
+                .enumerate()
+                .map(|(i, (w, b))| (i as u64, *w, b.as_slice()))
+                .collect();
+            let msgs = record_with(
+                Some(Cadence { bytes, interval: Duration::from_secs(1) }),
+                payload,
+                &events,
+            );
+            let (mut output, mut spent, mut count) = (0u64, 0u64, 0);
+            for msg in &msgs {
+                if let Some(kf) = msg.extra(FIELD) {
+                    let len = kf.get().len();
+                    prop_assert!(len <= MAX_KEYFRAME_LEN);
+                    spent += len as u64;
+                    count += 1;
+                    prop_assert!(
+                        spent <= FIRST_CREDIT + output / OUTPUT_PER_BYTE,
+                        "{} keyframe bytes after {} of output (message {})", spent, output, msg.id
+                    );
+                }
+                output += msg.bytes(Stream::Output, &Location::default()).expect("decodes").len() as u64;
+            }
+            prop_assert!(count >= 1, "the first message has a keyframe");
+            check(&msgs);
+        }
     }
 }

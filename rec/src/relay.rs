@@ -39,6 +39,10 @@
 //!
 //! The user's terminal, if the input is one, is in raw mode from the start
 //! until [`run`] returns, on every path.
+//!
+//! The command's terminal takes the user's terminal's size, cut to the
+//! largest screen recorded (`termtape_keyframe::clamp_size`: 1024 columns,
+//! 65,536 cells): what is recorded is the size the command sees.
 
 use std::ffi::OsString;
 use std::io;
@@ -184,8 +188,8 @@ pub fn run<C: Capture + ?Sized>(
     let start = Instant::now();
     let terminal = pty::is_terminal(input);
     let size = match terminal {
-        true => pty::window_size(input).unwrap_or(settings.size),
-        false => settings.size,
+        true => outer_size(input).unwrap_or(clamped(settings.size)),
+        false => clamped(settings.size),
     };
     let raw = match terminal {
         true => Some(RawMode::enter(input).map_err(Error::Terminal)?),
@@ -290,6 +294,19 @@ struct Relay<'a, 'fd, C: Capture + ?Sized> {
 const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
 
 /// The first stop signal in `caught`, if any (left in the set).
+/// The size of the user's terminal, as the command gets it.
+fn outer_size(input: BorrowedFd<'_>) -> Option<WindowSize> {
+    pty::window_size(input).map(clamped)
+}
+
+/// A size cut to the largest screen recorded: the command's terminal gets
+/// it, so what is recorded (and emulated for keyframes) is what the command
+/// sees; on a larger terminal it uses part of the window.
+fn clamped(size: WindowSize) -> WindowSize {
+    let (cols, rows) = termtape_keyframe::clamp_size(size.cols, size.rows);
+    WindowSize { cols, rows }
+}
+
 fn stop_signal(caught: &SignalSet) -> Option<i32> {
     STOP_SIGNALS.into_iter().find(|&s| caught.contains(s))
 }
@@ -540,7 +557,7 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
         if !self.terminal {
             return Ok(());
         }
-        let Some(size) = pty::window_size(self.input) else {
+        let Some(size) = outer_size(self.input) else {
             return Ok(());
         };
         if size == self.size {

@@ -6,12 +6,20 @@
 //! holds up the relay, and so the recorded program: nothing is lost), or
 //! `drop` it. After drops, the next message that passes carries a `gap`
 //! field — `{"messages":N,"bytes":M}` — so that readers know the missing ids
-//! were dropped on purpose, and how much.
+//! were dropped on purpose, and how much; if the recording ends in a drop,
+//! a last message with no data carries it (written whatever the bucket
+//! holds: a few hundred bytes).
+//!
+//! A message larger than the burst (one with a big keyframe) waits for, or
+//! passes on, a full bucket and leaves it in debt: written bytes stay
+//! within rate × time + the burst + one such message. The recorder refuses
+//! a burst smaller than a message without a keyframe
+//! ([`check_burst`]): nothing would ever pass.
 
 use std::io;
 use std::time::Duration;
 
-use termtape_format::Encoded;
+use termtape_format::{Encoded, Location, Message};
 
 use super::Sink;
 
@@ -66,9 +74,40 @@ pub struct RateLimit<S, C = SystemClock> {
     dropped_messages: u64,
     dropped_bytes: u64,
     buf: Vec<u8>,
+    /// The last message dropped, for the message that closes a recording
+    /// ending in a drop.
+    last_dropped: Vec<u8>,
+    last_dropped_at: Option<LastDropped>,
     /// Raised at each drop, for the recorder to put a keyframe on the
     /// message after the gap.
     on_drop: Option<GapSignal>,
+}
+
+/// Where the last message dropped ended.
+#[derive(Debug, Clone, Copy)]
+struct LastDropped {
+    id: u64,
+    pos: u64,
+    time: u64,
+    input_end: u64,
+    output_end: u64,
+}
+
+/// Fails unless a message of up to `message` bytes (without a keyframe) can
+/// pass a rate limit with bursts of `burst` bytes: with a smaller burst every
+/// message would be dropped or held for good.
+pub fn check_burst(burst: u64, message: u64) -> io::Result<()> {
+    if burst >= message {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "the rate limit's burst ({burst} bytes, --limit-burst or [limit] burst) is smaller \
+             than one message ({message} bytes with this payload): no message could pass; \
+             raise the burst to {message} or more, or lower the payload"
+        ),
+    ))
 }
 
 /// Raised when a rate limit drops a message; lowered by whoever acts on it
@@ -92,6 +131,8 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
             dropped_messages: 0,
             dropped_bytes: 0,
             buf: Vec::new(),
+            last_dropped: Vec::new(),
+            last_dropped_at: None,
             on_drop: None,
         }
     }
@@ -133,17 +174,27 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
             message.json.len()
         } as f64;
         self.refill();
-        if self.action != Action::Pass && self.tokens < size {
+        // A message larger than the burst needs a full bucket.
+        let needed = size.min(self.burst as f64);
+        if self.action != Action::Pass && self.tokens < needed {
             if self.action == Action::Drop {
                 self.dropped_messages += 1;
                 self.dropped_bytes += message.json.len() as u64;
+                self.last_dropped.clear();
+                self.last_dropped.extend_from_slice(message.json);
+                self.last_dropped_at = Some(LastDropped {
+                    id: message.id,
+                    pos: message.pos,
+                    time: message.time,
+                    input_end: message.input_end,
+                    output_end: message.output_end,
+                });
                 if let Some(signal) = &self.on_drop {
                     signal.set(true);
                 }
                 return Ok(());
             }
-            // A message larger than the burst waits for a full bucket.
-            let need = size.min(self.burst as f64) - self.tokens;
+            let need = needed - self.tokens;
             if need > 0.0 && self.rate > 0 {
                 self.clock
                     .sleep(Duration::from_secs_f64(need / self.rate as f64));
@@ -164,7 +215,55 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        if self.dropped_messages > 0 {
+            self.close_gap()?;
+        }
         self.inner.finish()
+    }
+}
+
+impl<S: Sink, C: Clock> RateLimit<S, C> {
+    /// Writes the message after the last one dropped, with no data, to carry
+    /// the gap: otherwise nothing would say that the recording's end was
+    /// dropped.
+    fn close_gap(&mut self) -> io::Result<()> {
+        let Some(at) = self.last_dropped_at else {
+            return Ok(());
+        };
+        let text = std::str::from_utf8(&self.last_dropped).map_err(io::Error::other)?;
+        let mut msg = Message::parse(text.trim_end(), &Location::default())
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        msg.id = at.id + 1;
+        msg.timing.clear();
+        msg.in_txt.clear();
+        msg.in_bin.clear();
+        msg.out_txt.clear();
+        msg.out_bin.clear();
+        // The charset's name stays: every message of a legacy session has it.
+        msg.extra.retain(|(name, _)| name == "charset");
+        let mut plain = Vec::new();
+        msg.write_json(&mut plain);
+        let gap = format!(
+            "{{\"messages\":{},\"bytes\":{}}}",
+            self.dropped_messages, self.dropped_bytes
+        );
+        let closing = Encoded {
+            id: at.id + 1,
+            pos: at.pos,
+            time: at.time,
+            json: &plain,
+            input_end: at.input_end,
+            output_end: at.output_end,
+        };
+        self.buf.clear();
+        closing.write_with_extra(&mut self.buf, &[("gap", &gap)]);
+        self.inner.write(&Encoded {
+            json: &self.buf,
+            ..closing
+        })?;
+        self.dropped_messages = 0;
+        self.dropped_bytes = 0;
+        Ok(())
     }
 }
 
@@ -228,6 +327,102 @@ mod tests {
             "{}",
             written[2]
         );
+    }
+
+    /// A tlog message of recording "r" with `out` as its output.
+    fn tlog(id: u64, pos: u64, out: &str) -> String {
+        Message {
+            ver: "2.3".into(),
+            host: "h".into(),
+            rec: Some("r".into()),
+            user: "u".into(),
+            term: "xterm".into(),
+            session: 1,
+            id,
+            pos,
+            time: Some(1_700_000_000_000 + pos),
+            timing: format!(">{}", out.len()),
+            in_txt: String::new(),
+            in_bin: Vec::new(),
+            out_txt: out.into(),
+            out_bin: Vec::new(),
+            extra: Vec::new(),
+        }
+        .to_json()
+    }
+
+    fn encoded(id: u64, json: &str) -> Encoded<'_> {
+        Encoded {
+            id,
+            pos: id * 10,
+            time: 0,
+            json: json.as_bytes(),
+            input_end: 0,
+            output_end: id * 100,
+        }
+    }
+
+    #[test]
+    fn a_recording_ending_in_a_drop_gets_a_message_carrying_the_gap() {
+        let (memory, clock) = (Memory::default(), Manual::default());
+        let msgs: Vec<String> = (1..=6)
+            .map(|id| tlog(id, id * 10, &"x".repeat(100)))
+            .collect();
+        let len = msgs[0].len() as u64;
+        let mut limit = RateLimit::new(memory.clone(), 1, 2 * len, Action::Drop, clock.clone());
+        for (id, m) in (1..).zip(&msgs) {
+            limit.write(&encoded(id, m)).expect("write");
+        }
+        assert_eq!(memory.0.borrow().len(), 2);
+        limit.finish().expect("finish");
+        let written = memory.0.borrow();
+        assert_eq!(written.len(), 3, "{written:?}");
+        let last = Message::parse(written[2].trim_end(), &Location::default()).expect("tlog");
+        assert_eq!(last.id, 7);
+        assert_eq!(last.pos, 60);
+        assert_eq!(last.dropped_messages(), Some(4));
+        assert!(last.timing.is_empty() && last.out_txt.is_empty());
+        assert_eq!(
+            last.extra("gap").map(|v| v.get().to_owned()),
+            Some(format!("{{\"messages\":4,\"bytes\":{}}}", 4 * len))
+        );
+    }
+
+    #[test]
+    fn a_recording_ending_without_a_drop_gets_no_extra_message() {
+        let memory = Memory::default();
+        let m = tlog(1, 0, "x");
+        let mut limit = RateLimit::new(memory.clone(), 1, 1000, Action::Drop, Manual::default());
+        limit.write(&encoded(1, &m)).expect("write");
+        limit.finish().expect("finish");
+        assert_eq!(memory.0.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_message_over_the_burst_passes_on_a_full_bucket_and_leaves_a_debt() {
+        let (memory, clock) = (Memory::default(), Manual::default());
+        // 100 bytes per second, bursts of 100: a 300-byte message (a big
+        // keyframe) passes when the bucket is full, then nothing for 3 s.
+        let mut limit = RateLimit::new(memory.clone(), 100, 100, Action::Drop, clock.clone());
+        let big = M.repeat(3);
+        limit.write(&message(1, &big)).expect("write");
+        limit.write(&message(2, M)).expect("write");
+        assert_eq!(memory.0.borrow().len(), 1);
+        *clock.0.borrow_mut() += Duration::from_millis(2900);
+        limit.write(&message(3, M)).expect("write");
+        assert_eq!(memory.0.borrow().len(), 1);
+        *clock.0.borrow_mut() += Duration::from_secs(2);
+        limit.write(&message(4, M)).expect("write");
+        assert_eq!(memory.0.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_burst_smaller_than_a_message_is_refused() {
+        assert!(check_burst(2400, 2400).is_ok());
+        let err = check_burst(100, 2400).expect_err("refused");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("burst (100 bytes"), "{err}");
+        assert!(err.to_string().contains("2400"), "{err}");
     }
 
     #[test]

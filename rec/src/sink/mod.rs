@@ -13,7 +13,7 @@ mod syslog;
 
 pub use file::FileSink;
 pub use journal::{EXTRA_PREFIX, JournalSink, KEYFRAME_MARK, MAX_MESSAGE_LEN, SOCKET};
-pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock};
+pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock, check_burst};
 pub use spool::{DEFAULT_SPOOL_DIR, OnFailure, Spool, deliver, log_warning};
 pub use syslog::{AUTHPRIV, SyslogSink};
 
