@@ -138,7 +138,8 @@ fn a_seek_past_a_line_longer_than_its_scan_ends_with_the_screen() {
 
 #[test]
 fn a_seek_past_a_keyframe_longer_than_its_scan_ends_with_the_screen() {
-    // Colours in every cell of a big screen: keyframes of some 800 KB.
+    // Colours in every cell of a big screen: keyframes of some 800 KB, once
+    // the output has paid for them (half its bytes).
     let dir = tempfile::tempdir().expect("tempdir");
     let log = record(
         dir.path(),
@@ -146,7 +147,7 @@ fn a_seek_past_a_keyframe_longer_than_its_scan_ends_with_the_screen() {
         &["--cols", "250", "--rows", "80"],
         &[
             "awk",
-            r#"BEGIN { for (i = 0; i < 40000; i++) printf "\033[38;2;%d;%d;%dm\033[48;2;%d;%d;%dm%c", i % 256, i * 7 % 256, i * 13 % 256, i * 3 % 256, i * 5 % 256, i * 11 % 256, 65 + i % 26; printf "END-OF-COLOURS" }"#,
+            r#"BEGIN { for (i = 0; i < 120000; i++) printf "\033[38;2;%d;%d;%dm\033[48;2;%d;%d;%dm%c", i % 256, i * 7 % 256, i * 13 % 256, i * 3 % 256, i * 5 % 256, i * 11 % 256, 65 + i % 26; printf "END-OF-COLOURS" }"#,
         ],
     );
     assert!(longest_line(&log) > 256 * 1024, "{}", longest_line(&log));

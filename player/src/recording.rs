@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use termtape_format::{Error, Location, Message, Reader, Timed};
+use termtape_format::{Error, Location, Message, Packet, Reader, Stream, Timed};
 
 use crate::source::Filter;
 
@@ -117,11 +117,26 @@ pub fn read_packets(
             id: Some(msg.id),
         };
         let mut io_error = None;
+        let mut packets = 0u64;
         let decoded = msg.decode(&at, |t| {
+            packets += 1;
             if io_error.is_none() {
                 io_error = on_packet(&msg, t).err();
             }
         });
+        // A message without data (the last one of a recording that ended
+        // in a rate limit's drop carries its gap) still reaches the
+        // caller, as an empty packet at its moment.
+        if packets == 0 && io_error.is_none() && decoded.is_ok() {
+            let empty = Timed {
+                at: msg.pos,
+                packet: Packet::Io {
+                    stream: Stream::Output,
+                    bytes: Vec::new(),
+                },
+            };
+            io_error = on_packet(&msg, empty).err();
+        }
         if let Some(e) = io_error {
             return Err(ReadError::Output(e));
         }
