@@ -33,13 +33,16 @@ pub(crate) fn recording_of(mut recorder: Command) -> String {
     assert!(out.status.success(), "recorder failed: {}", out.status);
     assert!(journal_sync());
     let json = run_ok(Command::new("journalctl").args(["-o", "json", &format!("_PID={pid}")]));
-    let first = String::from_utf8_lossy(&json)
+    // Pids are reused: of the entries with this pid, the newest recording's
+    // (an older process with the same pid may have written anything).
+    String::from_utf8_lossy(&json)
         .lines()
-        .next()
-        .map(str::to_owned)
-        .expect("the recorder's entries");
-    let entry: serde_json::Value = serde_json::from_str(&first).expect("json");
-    entry["TLOG_REC"].as_str().expect("TLOG_REC").to_owned()
+        .filter_map(|l| {
+            let entry: serde_json::Value = serde_json::from_str(l).expect("json");
+            entry["TLOG_REC"].as_str().map(str::to_owned)
+        })
+        .last()
+        .expect("the recorder's entries")
 }
 
 /// The journal's entries of recording `rec` as `journalctl -o json` shows
