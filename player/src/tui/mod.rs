@@ -2,26 +2,36 @@
 //! emulator on whatever terminal the viewer has (termwiz's terminal I/O and
 //! screen diffs, colours brought down to what the viewer's terminal shows),
 //! with keyboard controls and a status line. Every jump, backward or
-//! forward, goes through the keyframes ([`crate::seek`]).
+//! forward, goes through the keyframes ([`crate::seek`]): in a file by its
+//! byte offsets, in the journal (`journal`, `journal:DIR`) by journal
+//! matches on the keyframe entries. Following the journal (`--follow`),
+//! the end is looked for again while playback waits there.
 //!
-//! Keys: space pause/resume; `+`/`-` speed (1/16× to 16×); ←/→ 5 s; ↓/↑
-//! 1 min; PgDn/PgUp 10 min; Home/End; `g`, a time and Enter to jump there;
-//! `.` one message forward while paused; `q` quits.
+//! The status line never covers the recording unseen: it takes a spare row
+//! when the viewer is taller than the recording; on a viewer just as tall
+//! it shows while paused, typing or told something (`s` shows or hides
+//! it), and says which rows it hides; on a smaller viewer it always shows,
+//! saying what is clipped.
+//!
+//! Keys ([`HELP`], `?` on screen): space or `p` pause/resume; `+`/`-`
+//! speed (1/16× to 16×); ←/→ 5 s back/forward; ↑/↓ 1 min back/forward and
+//! PgUp/PgDn (`b`/`f`) 10 min back/forward, as in less; Home/End; `g`, a
+//! moment as `--seek` takes it (`90`, `1:30`, `end`, `YYYY-MM-DD HH:MM[:SS]`
+//! local or `… UTC`) and Enter; `.` one recorded event forward while
+//! paused; `/` a text, `n`/`N` its next/previous find (highlighted on
+//! screen); `s` status line; Ctrl-Z suspends; `q` quits.
+
+mod draw;
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use termtape_emu::{Color, Terminal as Emulator};
-use termtape_format::{Message, Reader, Timed};
+use termtape_emu::Terminal as Emulator;
+use termtape_format::{Message, Packet, Reader, Stream, Timed};
 use termtape_keyframe::Screen;
 use termwiz::caps::{Capabilities, ColorLevel, ProbeHints};
-use termwiz::cell::{CellAttributes, Intensity, Underline};
-use termwiz::color::{ColorAttribute, SrgbaTuple};
 use termwiz::input::{InputEvent, KeyCode, KeyEvent, Modifiers};
-use termwiz::surface::{Change, CursorVisibility, Position};
 use termwiz::terminal::buffered::BufferedTerminal;
 use termwiz::terminal::{Terminal, new_terminal};
 
@@ -30,6 +40,8 @@ use crate::recording::{Query, Selection};
 use crate::search;
 use crate::seek::{At, Method, screen_at};
 use crate::source::Source;
+
+pub use draw::HELP;
 
 /// The slowest and fastest playback.
 const SPEEDS: (f64, f64) = (1.0 / 16.0, 16.0);
@@ -43,12 +55,30 @@ pub struct Playback {
     pub speed: f64,
     /// Pauses longer than this are cut to it.
     pub max_pause: Option<Duration>,
+    /// Keep looking for what the recorder adds (the journal only).
+    pub follow: bool,
 }
 
-/// Plays the recording in file `path` on the terminal, as `playback` says,
-/// until the viewer quits.
-pub fn play(path: &Path, query: &Query, playback: Playback) -> io::Result<()> {
-    let mut timeline = Timeline::open(path, query)?;
+/// Plays the recording that `query` selects in `source` (a file or the
+/// journal: a stream cannot be read twice, so it cannot be sought in) on
+/// the terminal, as `playback` says, until the viewer quits.
+pub fn play(source: &Source, query: &Query, playback: Playback) -> io::Result<()> {
+    if source.is_stream() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "{} can be read only once, and the player reads it again at each jump",
+                source.name()
+            ),
+        ));
+    }
+    if playback.follow && !matches!(source, Source::Journal(_)) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "--follow works on the journal; for a file, use `tail -f FILE | termtape play -`",
+        ));
+    }
+    let mut timeline = Timeline::open(source, query, playback.follow)?;
     // Placed before the terminal is taken over, so that an error reads plainly.
     let playback = Playback {
         start: At::Ms(timeline.ms(playback.start)?),
@@ -101,9 +131,23 @@ fn capabilities() -> termwiz::Result<(Capabilities, Option<ColorLevel>)> {
     Ok((Capabilities::new_with_hints(hints)?, level))
 }
 
+/// Who made the recording and when it started, from its messages.
+#[derive(Clone, Debug, Default)]
+struct Origin {
+    /// The wall-clock time of its start, ms since the epoch (`None`: its
+    /// messages carry no time).
+    start: Option<u64>,
+    /// `user@host`, as recorded (shown through [`crate::visible`]).
+    who: String,
+    /// The sender of untrusted journal entries (`--unverified`).
+    unverified: Option<String>,
+    /// The recording id (`rec`), if its messages carry one.
+    rec: Option<String>,
+}
+
 /// The recording: where any moment is, and what follows it.
 struct Timeline {
-    path: PathBuf,
+    source: Source,
     query: Query,
     /// Milliseconds from the start to the last packet.
     duration: u64,
@@ -115,6 +159,9 @@ struct Timeline {
     key: Option<String>,
     /// Where a rate limit dropped messages, in order.
     gaps: Vec<Gap>,
+    origin: Origin,
+    /// Whether the end is looked for again (`--follow`).
+    follow: bool,
 }
 
 /// How long after a gap (recording time, ms) the screen is marked.
@@ -122,42 +169,69 @@ const GAP_MARK: u64 = 5_000;
 
 /// The packets after a moment, in order.
 struct Forward {
-    reader: Reader<BufReader<File>>,
+    reader: Reader<Box<dyn BufRead>>,
     key: Option<String>,
     selection: Selection,
     after: u64,
     queue: VecDeque<(u64, Timed)>,
+    /// Taken from the first message of the recording read.
+    origin: Option<Origin>,
 }
 
 impl Timeline {
-    fn open(path: &Path, query: &Query) -> io::Result<Timeline> {
+    fn open(source: &Source, query: &Query, follow: bool) -> io::Result<Timeline> {
         let mut timeline = Timeline {
-            path: path.to_owned(),
+            source: source.clone(),
             query: query.clone(),
             duration: 0,
             keyframed: true,
             key: None,
             gaps: Vec::new(),
+            origin: Origin::default(),
+            follow,
         };
-        // The last packet's time: read forward from the last keyframe.
-        let (_, mut forward, keyframed) = timeline.seek_with(u64::MAX, 0)?;
-        timeline.keyframed = keyframed;
-        while let Some((_, t)) = forward.next() {
-            timeline.duration = t.at;
+        timeline.query.filter.follow = false;
+        if let (Source::Journal(_), Selection::First) = (source, &query.selection) {
+            // The journal's first recording, then that one only: journal
+            // matches on its id find its keyframes and leave others unread.
+            let mut forward = timeline.forward(timeline.source.open(&timeline.query.filter)?, 0);
+            forward.next();
+            if let Some(rec) = forward.origin.and_then(|o| o.rec) {
+                timeline.query.selection = Selection::Rec(rec.clone());
+                timeline.query.filter.rec = Some(rec);
+            }
         }
-        timeline.key = forward.key;
+        timeline.refresh()?;
         timeline.gaps = timeline.find_gaps()?;
         Ok(timeline)
     }
 
+    /// Reads the recording's end again (and who made it): its last packet's
+    /// time, read forward from the last keyframe. True if it moved.
+    fn refresh(&mut self) -> io::Result<bool> {
+        let (_, mut forward, keyframed) = self.seek_with(u64::MAX, 0)?;
+        self.keyframed = keyframed;
+        let before = self.duration;
+        while let Some((_, t)) = forward.next() {
+            self.duration = self.duration.max(t.at);
+        }
+        if let Some(origin) = forward.origin.take() {
+            self.origin = origin;
+        }
+        if self.key.is_none() {
+            self.key = forward.key;
+        }
+        Ok(self.duration > before)
+    }
+
     /// The recording's gaps: only the lines that mention one are parsed.
     fn find_gaps(&self) -> io::Result<Vec<Gap>> {
-        let mut file = BufReader::with_capacity(256 * 1024, File::open(&self.path)?);
+        let mut input = self.source.open(&self.query.filter)?;
         let mut line = Vec::new();
         let mut gaps = Vec::new();
         loop {
             line.clear();
-            if file.read_until(b'\n', &mut line)? == 0 {
+            if input.read_until(b'\n', &mut line)? == 0 {
                 return Ok(gaps);
             }
             if !line.windows(6).any(|w| w == b"\"gap\":") {
@@ -192,14 +266,13 @@ impl Timeline {
     /// [`crate::search`]), in order; case is ignored unless `text` has an
     /// upper-case letter, as in less and vim.
     fn find(&self, text: &str) -> io::Result<Vec<u64>> {
-        let file = BufReader::with_capacity(256 * 1024, File::open(&self.path)?);
-        let ignore_case = !text.chars().any(char::is_uppercase);
+        let input = self.source.open(&self.query.filter)?;
         let mut moments = Vec::new();
         search::search(
-            file,
-            &self.path.display().to_string(),
+            input,
+            &self.source.name(),
             &self.query.filter,
-            &search::Pattern::new(text, ignore_case),
+            &search::Pattern::new(text, ignore_case(text)),
             search::Place::Screen,
             |found| {
                 if self.key.as_ref().is_none_or(|k| *k == found.rec) {
@@ -219,13 +292,13 @@ impl Timeline {
         Ok(match at {
             At::Ms(ms) => ms,
             At::End => self.duration,
-            At::Clock(_) => {
-                let source = Source::File(self.path.clone());
-                match at.resolve(&source, &self.query).map_err(io::Error::other)? {
-                    At::Ms(ms) => ms,
-                    _ => self.duration,
-                }
-            }
+            At::Clock(_) => match at
+                .resolve(&self.source, &self.query)
+                .map_err(io::Error::other)?
+            {
+                At::Ms(ms) => ms,
+                _ => self.duration,
+            },
         })
     }
 
@@ -238,25 +311,52 @@ impl Timeline {
     /// The screen at `at` ms, the packets after `after` ms from the place it
     /// was found on, and whether a keyframe was that place.
     fn seek_with(&self, at: u64, after: u64) -> io::Result<(Emulator, Forward, bool)> {
-        let source = Source::File(self.path.clone());
         let (term, method) =
-            screen_at(&source, &self.query, At::Ms(at), |_| {}).map_err(io::Error::other)?;
-        let (offset, keyframed) = match method {
-            Method::Keyframe { offset, .. } => (offset, true),
-            Method::Replay(_) => (0, false),
-            Method::JournalKeyframe { .. } => (0, true),
+            screen_at(&self.source, &self.query, At::Ms(at), |_| {}).map_err(io::Error::other)?;
+        let (input, keyframed): (Box<dyn BufRead>, bool) = match (&self.source, method) {
+            (Source::File(path), Method::Keyframe { offset, .. }) => {
+                let mut file = std::fs::File::open(path)?;
+                file.seek(SeekFrom::Start(offset))?;
+                (Box::new(BufReader::with_capacity(256 * 1024, file)), true)
+            }
+            (Source::Journal(dir), Method::JournalKeyframe { .. }) => {
+                // The keyframe entry the seek started from, found as it
+                // found it; the packets after `after` are read from there.
+                let cursor = match &self.query.selection {
+                    Selection::Rec(rec) => {
+                        crate::source::keyframe_before(dir.as_deref(), &self.query.filter, rec, at)?
+                    }
+                    Selection::First => None,
+                };
+                let lines = crate::source::JournalLines::open_from(
+                    dir.as_deref(),
+                    &self.query.filter,
+                    cursor.as_deref(),
+                )?;
+                (Box::new(lines), true)
+            }
+            (_, _) => (self.source.open(&self.query.filter)?, false),
         };
-        let mut file = File::open(&self.path)?;
-        file.seek(SeekFrom::Start(offset))?;
-        let forward = Forward {
-            reader: Reader::new(BufReader::new(file), None, true),
+        Ok((term, self.forward(input, after), keyframed))
+    }
+
+    /// The packets of `input` after `after` ms.
+    fn forward(&self, input: Box<dyn BufRead>, after: u64) -> Forward {
+        Forward {
+            reader: Reader::new(input, None, true),
             key: None,
             selection: self.query.selection.clone(),
             after,
             queue: VecDeque::new(),
-        };
-        Ok((term, forward, keyframed))
+            origin: None,
+        }
     }
+}
+
+/// Whether a search for `text` ignores case: unless it has an upper-case
+/// letter, as in less and vim.
+fn ignore_case(text: &str) -> bool {
+    !text.chars().any(char::is_uppercase)
 }
 
 impl Forward {
@@ -272,6 +372,14 @@ impl Forward {
             };
             if !self.ours(&msg) {
                 continue;
+            }
+            if self.origin.is_none() {
+                self.origin = Some(Origin {
+                    start: msg.time.map(|t| t.saturating_sub(msg.pos)),
+                    who: format!("{}@{}", msg.user, msg.host),
+                    unverified: crate::source::unverified_sender(&msg),
+                    rec: msg.rec.clone(),
+                });
             }
             let (id, after, queue) = (msg.id, self.after, &mut self.queue);
             let _ = msg.decode(&Default::default(), |t| {
@@ -315,6 +423,15 @@ struct State {
     prompt: Option<Prompt>,
     /// The last search and its finds.
     finds: Option<Finds>,
+    /// What the status line tells until the next key (an error).
+    message: Option<String>,
+    /// The key help is shown over the screen.
+    help: bool,
+    /// The viewer's choice with `s`: status line shown or hidden (`None`:
+    /// shown on a spare row or while paused).
+    status: Option<bool>,
+    /// Whether the status line was shown when last drawn.
+    shown: bool,
 }
 
 /// What is being typed on the status line.
@@ -371,15 +488,23 @@ impl State {
             last_at: at,
             prompt: None,
             finds: None,
+            message: None,
+            help: false,
+            status: None,
+            shown: false,
         })
     }
 
-    /// Jumps to `at` ms, keeping speed, pause and the pause limit.
+    /// Jumps to `at` ms, keeping speed, pause, the pause limit, the search
+    /// and the status line's choice.
     fn jump(&mut self, timeline: &Timeline, at: u64) -> io::Result<()> {
-        let (speed, paused, finds) = (self.speed, self.paused, self.finds.take());
-        *self = State::new(timeline, at, speed, self.max_pause)?;
-        self.paused = paused;
-        self.finds = finds;
+        let mut next = State::new(timeline, at, self.speed, self.max_pause)?;
+        next.paused = self.paused;
+        next.finds = self.finds.take();
+        next.message = self.message.take();
+        next.status = self.status;
+        next.shown = self.shown;
+        *self = next;
         Ok(())
     }
 
@@ -420,21 +545,24 @@ impl State {
         }
     }
 
-    /// Applies the next message's packets (while paused).
+    /// Applies the next recorded event that shows (output or a resize; the
+    /// keys typed before it go with it), while paused.
     fn step(&mut self) {
-        let Some((id, _)) = self.pending.as_ref() else {
-            return;
-        };
-        let id = *id;
-        while let Some((i, t)) = self.pending.take() {
-            if i != id {
-                self.pending = Some((i, t));
-                break;
-            }
+        while let Some((_, t)) = self.pending.take() {
             self.screen.apply(&t.packet);
             self.now = self.now.max(t.at);
             self.last_at = t.at;
             self.pending = self.forward.next();
+            let input = matches!(
+                t.packet,
+                Packet::Io {
+                    stream: Stream::Input,
+                    ..
+                }
+            );
+            if !input {
+                break;
+            }
         }
     }
 
@@ -451,7 +579,16 @@ impl State {
             _ => Duration::from_millis(250),
         }
     }
+
+    /// Starts again from the moment now (the clock keeps going).
+    fn mark(&mut self) {
+        self.now = self.clock();
+        self.anchor = Instant::now();
+    }
 }
+
+/// How often the end is looked for again when following the journal.
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 fn run<T: Terminal>(
     view: &mut BufferedTerminal<T>,
@@ -465,12 +602,26 @@ fn run<T: Terminal>(
     let mut state = State::new(timeline, start, speed, max_pause)?;
     state.advance(timeline.duration);
     let mut dirty = true;
+    let mut looked = Instant::now();
     loop {
         if state.advance(timeline.duration) {
             dirty = true;
         }
+        // Following: at the end, what the recorder has added since.
+        if timeline.follow
+            && state.pending.is_none()
+            && state.clock() >= timeline.duration
+            && looked.elapsed() >= FOLLOW_EVERY
+        {
+            looked = Instant::now();
+            if timeline.refresh()? {
+                let now = state.now;
+                state.jump(timeline, now)?;
+                dirty = true;
+            }
+        }
         if dirty || !state.paused {
-            draw(view, &state, timeline, level)?;
+            state.shown = draw::draw(view, &state, timeline, level)?;
             dirty = false;
         }
         let event = view
@@ -479,361 +630,172 @@ fn run<T: Terminal>(
             .map_err(io::Error::other)?;
         let Some(event) = event else { continue };
         dirty = true;
-        let mut go_on = true;
         match event {
             InputEvent::Resized { cols, rows } => {
                 view.resize(cols, rows);
                 view.repaint().map_err(io::Error::other)?;
             }
-            InputEvent::Key(key) => go_on = handle(key, &mut state, timeline)?,
+            InputEvent::Key(key) => match handle(key, &mut state, timeline)? {
+                Action::Go => {}
+                Action::Quit => return Ok(()),
+                Action::Suspend => suspend(view)?,
+            },
             _ => {}
-        }
-        if !go_on {
-            return Ok(());
         }
     }
 }
 
-/// Acts on a key; false to quit.
-fn handle(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<bool> {
-    if let Some(prompt) = &mut state.prompt {
-        match (key.key, &*prompt) {
-            (KeyCode::Enter, _) => match state.prompt.take() {
-                Some(Prompt::Time(typed)) => {
-                    if let Ok(at) = At::parse(&typed) {
-                        state.jump(timeline, timeline.ms(at)?)?;
-                    }
-                }
-                Some(Prompt::Text(text)) if !text.is_empty() => {
-                    let finds = Finds {
-                        at: timeline.find(&text)?,
-                        text,
-                    };
-                    // From where the viewer is; else from the start.
-                    let first = finds
-                        .next(state.clock(), true)
-                        .or_else(|| finds.next(0, true));
-                    state.finds = Some(finds);
-                    if let Some((_, at)) = first {
-                        state.jump(timeline, at)?;
-                    }
-                }
-                _ => {}
-            },
-            (KeyCode::Escape, _) => state.prompt = None,
-            (KeyCode::Backspace, _) => {
-                prompt.typed().pop();
-            }
-            (KeyCode::Char(c), Prompt::Time(_))
-                if c.is_ascii_digit() || matches!(c, ':' | '.' | 'e' | 'n' | 'd') =>
-            {
-                prompt.typed().push(c);
-            }
-            (KeyCode::Char(c), Prompt::Text(_)) if !c.is_control() => prompt.typed().push(c),
-            _ => {}
-        }
-        return Ok(true);
+/// Gives the terminal back and stops, as Ctrl-Z does to any program
+/// (SIGTSTP, which raw mode keeps the terminal from sending); takes it
+/// again and redraws when the shell resumes the player.
+fn suspend<T: Terminal>(view: &mut BufferedTerminal<T>) -> io::Result<()> {
+    let terminal = view.terminal();
+    terminal.exit_alternate_screen().map_err(io::Error::other)?;
+    terminal.set_cooked_mode().map_err(io::Error::other)?;
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    // Resumed (SIGCONT): the terminal may have changed size meanwhile.
+    let terminal = view.terminal();
+    terminal.set_raw_mode().map_err(io::Error::other)?;
+    terminal
+        .enter_alternate_screen()
+        .map_err(io::Error::other)?;
+    let size = terminal.get_screen_size().map_err(io::Error::other)?;
+    view.resize(size.cols, size.rows);
+    view.repaint().map_err(io::Error::other)
+}
+
+/// What a key asks of the loop.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    Go,
+    Quit,
+    /// Ctrl-Z.
+    Suspend,
+}
+
+/// Acts on a key.
+fn handle(key: KeyEvent, state: &mut State, timeline: &mut Timeline) -> io::Result<Action> {
+    let ctrl = key.modifiers.contains(Modifiers::CTRL);
+    if ctrl && key.key == KeyCode::Char('c') {
+        return Ok(Action::Quit);
+    }
+    if ctrl && key.key == KeyCode::Char('z') {
+        return Ok(Action::Suspend);
+    }
+    // A message or the help stays until the next key.
+    state.message = None;
+    if state.help {
+        state.help = false;
+        return Ok(Action::Go);
+    }
+    if state.prompt.is_some() {
+        prompt_key(key, state, timeline)?;
+        return Ok(Action::Go);
     }
     let now = state.clock();
     let back = |ms: u64| now.saturating_sub(ms);
     let ahead = |ms: u64| now.saturating_add(ms);
     match key.key {
-        KeyCode::Char('q') | KeyCode::Char('Q') => return Ok(false),
-        KeyCode::Char('c') if key.modifiers.contains(Modifiers::CTRL) => return Ok(false),
-        KeyCode::Char(' ') => {
-            state.now = now;
-            state.anchor = Instant::now();
+        KeyCode::Char('q' | 'Q') => return Ok(Action::Quit),
+        KeyCode::Char(' ' | 'p') => {
+            state.mark();
             state.paused = !state.paused;
         }
-        KeyCode::Char('+') | KeyCode::Char('=') => {
-            state.now = now;
-            state.anchor = Instant::now();
+        KeyCode::Char('+' | '=') => {
+            state.mark();
             state.speed = (state.speed * 2.0).min(SPEEDS.1);
         }
         KeyCode::Char('-') => {
-            state.now = now;
-            state.anchor = Instant::now();
+            state.mark();
             state.speed = (state.speed / 2.0).max(SPEEDS.0);
         }
         KeyCode::Char('.') if state.paused => state.step(),
+        KeyCode::Char('.') => state.message = Some("`.` steps while paused".to_owned()),
         KeyCode::Char('g') => state.prompt = Some(Prompt::Time(String::new())),
         KeyCode::Char('/') => state.prompt = Some(Prompt::Text(String::new())),
-        KeyCode::Char(c @ ('n' | 'N')) => {
-            let next = state.finds.as_ref().and_then(|f| f.next(now, c == 'n'));
-            if let Some((_, at)) = next {
-                state.jump(timeline, at)?;
-            }
-        }
+        KeyCode::Char('?') | KeyCode::Char('h') => state.help = true,
+        KeyCode::Char('s') => state.status = Some(!state.shown),
+        KeyCode::Char(c @ ('n' | 'N')) => match &state.finds {
+            None => state.message = Some("no search yet: / and a text".to_owned()),
+            Some(finds) => match finds.next(now, c == 'n') {
+                Some((_, at)) => state.jump(timeline, at)?,
+                None => {
+                    state.message = Some(format!(
+                        "no {} find of {}",
+                        if c == 'n' { "later" } else { "earlier" },
+                        finds.text
+                    ));
+                }
+            },
+        },
         KeyCode::LeftArrow => state.jump(timeline, back(5_000))?,
         KeyCode::RightArrow => state.jump(timeline, ahead(5_000))?,
-        KeyCode::DownArrow => state.jump(timeline, back(60_000))?,
-        KeyCode::UpArrow => state.jump(timeline, ahead(60_000))?,
-        KeyCode::PageDown => state.jump(timeline, back(600_000))?,
-        KeyCode::PageUp => state.jump(timeline, ahead(600_000))?,
+        // As in less: up and page up go back, down and page down on.
+        KeyCode::UpArrow => state.jump(timeline, back(60_000))?,
+        KeyCode::DownArrow => state.jump(timeline, ahead(60_000))?,
+        KeyCode::PageUp | KeyCode::Char('b') => state.jump(timeline, back(600_000))?,
+        KeyCode::PageDown | KeyCode::Char('f') => state.jump(timeline, ahead(600_000))?,
         KeyCode::Home => state.jump(timeline, 0)?,
-        KeyCode::End => state.jump(timeline, timeline.duration)?,
+        KeyCode::End => {
+            if timeline.follow {
+                timeline.refresh()?;
+            }
+            state.jump(timeline, timeline.duration)?;
+        }
         _ => {}
     }
-    Ok(true)
+    Ok(Action::Go)
 }
 
-/// Draws the screen and the status line.
-fn draw<T: Terminal>(
-    view: &mut BufferedTerminal<T>,
-    state: &State,
-    timeline: &Timeline,
-    level: Option<ColorLevel>,
-) -> io::Result<()> {
-    let duration = timeline.duration;
-    let (view_cols, view_rows) = view.dimensions();
-    let term = state.screen.terminal(None);
-    // The status line takes the last row; on a viewer exactly as tall as
-    // the recording it covers the recording's last row.
-    let clipped = view_rows < usize::from(term.rows()) || view_cols < usize::from(term.cols());
-    let rows = usize::from(term.rows()).min(view_rows.saturating_sub(1));
-    let cols = usize::from(term.cols()).min(view_cols);
-    view.add_change(Change::CursorVisibility(CursorVisibility::Hidden));
-    view.add_change(Change::AllAttributes(CellAttributes::default()));
-    view.add_change(Change::ClearScreen(ColorAttribute::Default));
-    for row in 0..rows {
-        view.add_change(Change::CursorPosition {
-            x: Position::Absolute(0),
-            y: Position::Absolute(row),
-        });
-        let mut col = 0;
-        while col < cols {
-            let Some(cell) = term.cell(row as u16, col as u16) else {
-                break;
-            };
-            let width = usize::from(cell.width().max(1));
-            if cell.is_continuation() {
-                col += 1;
-                continue;
-            }
-            if col + width > cols {
-                break;
-            }
-            view.add_change(Change::AllAttributes(attributes(cell.pen(), level)));
-            let text = term.cell_text(row as u16, col as u16);
-            view.add_change(Change::Text(if text.is_empty() {
-                " ".to_owned()
-            } else {
-                text
-            }));
-            col += width;
-        }
-    }
-    let mut status = format!(
-        " {} {} / {}  {}x",
-        if state.paused { "||" } else { ">" },
-        crate::time::duration(state.now.min(duration)),
-        crate::time::duration(duration),
-        speed_label(state.speed),
-    );
-    if clipped {
-        status.push_str(&format!("  [clipped {}x{}]", term.cols(), term.rows()));
-    }
-    let near = timeline.gap_near(state.now);
-    if let Some(gap) = near {
-        status.push_str(&format!(
-            "  [GAP at {}: {} message(s) dropped by the rate limit]",
-            crate::time::duration(gap.at),
-            gap.messages
-        ));
-    } else if !timeline.gaps.is_empty() {
-        let dropped: u64 = timeline.gaps.iter().map(|g| g.messages).sum();
-        status.push_str(&format!(
-            "  [{} gap(s), {dropped} message(s) dropped]",
-            timeline.gaps.len()
-        ));
-    }
-    if !timeline.keyframed {
-        status.push_str(
-            "  [no keyframes: jumps replay from the start; `termtape keyframe` adds them]",
-        );
-    }
-    if let Some(finds) = &state.finds {
-        // Which find the screen is at: the last at or before now.
-        let shown = finds.at.partition_point(|&a| a <= state.now);
-        if finds.at.is_empty() {
-            status.push_str(&format!("  [/{}: not found]", finds.text));
-        } else {
-            status.push_str(&format!("  [/{} {shown}/{}]", finds.text, finds.at.len()));
-        }
-    }
-    match &state.prompt {
-        Some(Prompt::Time(typed)) => {
-            status = format!(" go to (seconds, MM:SS, HH:MM:SS or end): {typed}");
-        }
-        Some(Prompt::Text(typed)) => status = format!(" find: {typed}"),
-        None => status.push_str(
-            "  space pause, +/- speed, arrows PgUp PgDn Home End jump, g go to, / find, n N next, q quit",
-        ),
-    }
-    // The marker: on the screen's top right, for a while after a gap.
-    if let Some(gap) = near {
-        let mark = format!(" ▲ {} message(s) lost here (rate limit) ", gap.messages);
-        let width = mark.chars().count();
-        if width <= view_cols {
-            let mut red = CellAttributes::default();
-            red.set_reverse(true);
-            red.set_foreground(color(Color::Indexed(1), level));
-            view.add_change(Change::CursorPosition {
-                x: Position::Absolute(view_cols - width),
-                y: Position::Absolute(0),
-            });
-            view.add_change(Change::AllAttributes(red));
-            view.add_change(Change::Text(mark));
-        }
-    }
-    let status: String = status.chars().take(view_cols).collect();
-    let mut reverse = CellAttributes::default();
-    reverse.set_reverse(true);
-    view.add_change(Change::CursorPosition {
-        x: Position::Absolute(0),
-        y: Position::Absolute(view_rows.saturating_sub(1)),
-    });
-    view.add_change(Change::AllAttributes(reverse));
-    view.add_change(Change::Text(format!("{status:<view_cols$}")));
-    view.add_change(Change::AllAttributes(CellAttributes::default()));
-    view.flush().map_err(io::Error::other)
-}
-
-fn speed_label(speed: f64) -> String {
-    if speed >= 1.0 {
-        format!("{speed}")
-    } else {
-        format!("1/{}", (1.0 / speed).round())
-    }
-}
-
-/// A cell's rendition as termwiz attributes, its colours brought down to
-/// what the viewer's terminal shows.
-fn attributes(pen: termtape_emu::Pen, level: Option<ColorLevel>) -> CellAttributes {
-    let mut a = CellAttributes::default();
-    a.set_foreground(color(pen.fg(), level));
-    a.set_background(color(pen.bg(), level));
-    a.set_intensity(if pen.bold() {
-        Intensity::Bold
-    } else if pen.faint() {
-        Intensity::Half
-    } else {
-        Intensity::Normal
-    });
-    a.set_italic(pen.italic());
-    a.set_reverse(pen.inverse());
-    a.set_invisible(pen.hidden());
-    a.set_strikethrough(pen.strike());
-    a.set_underline(if pen.underline() == termtape_emu::Underline::None {
-        Underline::None
-    } else {
-        Underline::Single
-    });
-    a
-}
-
-/// The xterm palette's RGB value of colour `i` (0–255).
-fn palette(i: u8) -> (u8, u8, u8) {
-    const BASE: [(u8, u8, u8); 16] = [
-        (0, 0, 0),
-        (205, 0, 0),
-        (0, 205, 0),
-        (205, 205, 0),
-        (0, 0, 238),
-        (205, 0, 205),
-        (0, 205, 205),
-        (229, 229, 229),
-        (127, 127, 127),
-        (255, 0, 0),
-        (0, 255, 0),
-        (255, 255, 0),
-        (92, 92, 255),
-        (255, 0, 255),
-        (0, 255, 255),
-        (255, 255, 255),
-    ];
-    match i {
-        0..=15 => BASE[usize::from(i)],
-        16..=231 => {
-            let i = i - 16;
-            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
-            (level(i / 36), level(i / 6 % 6), level(i % 6))
-        }
-        _ => {
-            let v = 8 + (i - 232) * 10;
-            (v, v, v)
-        }
-    }
-}
-
-/// The palette colour nearest to `rgb` among the first `n`.
-fn nearest(rgb: (u8, u8, u8), n: u16) -> u8 {
-    let distance = |c: (u8, u8, u8)| {
-        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
-        d(c.0, rgb.0) + d(c.1, rgb.1) + d(c.2, rgb.2)
+/// Acts on a key while a moment or a text is typed.
+fn prompt_key(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Result<()> {
+    let Some(prompt) = &mut state.prompt else {
+        return Ok(());
     };
-    (0..n)
-        .map(|i| i as u8)
-        .min_by_key(|&i| distance(palette(i)))
-        .unwrap_or(0)
-}
-
-fn color(c: Color, level: Option<ColorLevel>) -> ColorAttribute {
-    let Some(level) = level else {
-        // A terminal without colours: attributes only.
-        return ColorAttribute::Default;
-    };
-    match (c, level) {
-        (Color::Default, _) => ColorAttribute::Default,
-        (Color::Indexed(i), ColorLevel::Sixteen) if i >= 16 => {
-            ColorAttribute::PaletteIndex(nearest(palette(i), 16))
+    match key.key {
+        KeyCode::Enter => match state.prompt.take() {
+            Some(Prompt::Time(typed)) => {
+                // The forms `--seek` takes; what is not one is said.
+                let at = At::parse(&typed).and_then(|at| {
+                    timeline
+                        .ms(at)
+                        .map_err(|e| format!("{}: {e}", crate::visible::visible(&typed)))
+                });
+                match at {
+                    Ok(ms) => state.jump(timeline, ms)?,
+                    Err(e) => state.message = Some(e),
+                }
+            }
+            Some(Prompt::Text(text)) if !text.is_empty() => {
+                let finds = Finds {
+                    at: timeline.find(&text)?,
+                    text,
+                };
+                // From where the viewer is; else from the start.
+                let first = finds
+                    .next(state.clock(), true)
+                    .or_else(|| finds.next(0, true));
+                state.finds = Some(finds);
+                if let Some((_, at)) = first {
+                    state.jump(timeline, at)?;
+                }
+            }
+            _ => {}
+        },
+        KeyCode::Escape => state.prompt = None,
+        KeyCode::Backspace => {
+            prompt.typed().pop();
         }
-        (Color::Indexed(i), _) => ColorAttribute::PaletteIndex(i),
-        (Color::Rgb(r, g, b), ColorLevel::TrueColor) => {
-            ColorAttribute::TrueColorWithPaletteFallback(
-                SrgbaTuple(
-                    f32::from(r) / 255.0,
-                    f32::from(g) / 255.0,
-                    f32::from(b) / 255.0,
-                    1.0,
-                ),
-                nearest((r, g, b), 256),
-            )
+        KeyCode::Char(c) if !c.is_control() && prompt.typed().len() < 200 => {
+            prompt.typed().push(c);
         }
-        (Color::Rgb(r, g, b), ColorLevel::TwoFiftySix) => {
-            ColorAttribute::PaletteIndex(nearest((r, g, b), 256))
-        }
-        (Color::Rgb(r, g, b), ColorLevel::Sixteen) => {
-            ColorAttribute::PaletteIndex(nearest((r, g, b), 16))
-        }
+        _ => {}
     }
+    Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_come_down_to_what_the_terminal_shows() {
-        assert_eq!(palette(196), (255, 0, 0));
-        assert_eq!(nearest((255, 0, 0), 16), 9);
-        assert_eq!(nearest((96, 134, 176), 256), 67);
-        assert_eq!(
-            color(Color::Indexed(196), Some(ColorLevel::Sixteen)),
-            ColorAttribute::PaletteIndex(9)
-        );
-        assert_eq!(
-            color(Color::Rgb(0, 0, 0), Some(ColorLevel::TwoFiftySix)),
-            ColorAttribute::PaletteIndex(0)
-        );
-        assert_eq!(
-            color(Color::Indexed(100), Some(ColorLevel::TwoFiftySix)),
-            ColorAttribute::PaletteIndex(100)
-        );
-        assert_eq!(color(Color::Rgb(1, 2, 3), None), ColorAttribute::Default);
-        assert_eq!(speed_label(0.0625), "1/16");
-        assert_eq!(speed_label(4.0), "4");
-    }
 
     #[test]
     fn finds_step_forward_and_back_from_now() {
@@ -862,7 +824,8 @@ mod tests {
             ),
         )
         .expect("write the recording");
-        let timeline = Timeline::open(&path, &Query::default()).expect("open the recording");
+        let timeline = Timeline::open(&Source::File(path.clone()), &Query::default(), false)
+            .expect("open the recording");
         (dir, timeline)
     }
 
@@ -882,7 +845,8 @@ mod tests {
         ]
         .join("\n");
         std::fs::write(&path, log).expect("write the recording");
-        let timeline = Timeline::open(&path, &Query::default()).expect("open the recording");
+        let timeline = Timeline::open(&Source::File(path.clone()), &Query::default(), false)
+            .expect("open the recording");
         assert_eq!(timeline.gaps.len(), 1);
         assert_eq!(timeline.gap_near(9_999), None);
         assert_eq!(timeline.gap_near(10_000).map(|g| g.messages), Some(2));
