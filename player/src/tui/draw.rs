@@ -436,4 +436,22 @@ mod tests {
         assert_eq!(speed_label(0.0625), "1/16");
         assert_eq!(speed_label(4.0), "4");
     }
+
+    #[test]
+    fn finds_are_marked_where_they_are_on_the_row() {
+        let mut term = Emulator::new(20, 2);
+        term.feed("a Foo b foo\r\nf\u{fc}\u{fc}".as_bytes());
+        let cols = |marked: Vec<bool>| -> Vec<usize> {
+            marked
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| **m)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        assert_eq!(cols(marks(&term, 0, "foo")), [2, 3, 4, 8, 9, 10]);
+        assert_eq!(cols(marks(&term, 0, "Foo")), [2, 3, 4]);
+        assert_eq!(cols(marks(&term, 1, "\u{fc}\u{fc}")), [1, 2]);
+        assert_eq!(cols(marks(&term, 1, "x")), Vec::<usize>::new());
+    }
 }

@@ -854,6 +854,206 @@ mod tests {
         assert_eq!(timeline.gap_near(15_000), None);
     }
 
+    /// A recording of "a", "b", "c" output at 0, 10 and 20 s (with a key
+    /// typed before "c"), which started at 2027-01-15 08:00:00 UTC, by
+    /// alice on vm.
+    fn three_events() -> (tempfile::TempDir, Timeline) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("three.log");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"ver":"2.3","host":"vm","rec":"r","user":"alice","term":"xterm","session":1,"id":1,"pos":0,"time":1800000000.000,"#,
+                r#""timing":"=10x2>1+10000>1+9000<1+1000>1","in_txt":"x","in_bin":[],"out_txt":"abc","out_bin":[]}"#,
+                "\n"
+            ),
+        )
+        .expect("write the recording");
+        let timeline = Timeline::open(&Source::File(path.clone()), &Query::default(), false)
+            .expect("open the recording");
+        (dir, timeline)
+    }
+
+    fn press(state: &mut State, timeline: &mut Timeline, keys: &[KeyCode]) -> Action {
+        let mut action = Action::Go;
+        for key in keys {
+            let key = KeyEvent {
+                key: key.clone(),
+                modifiers: Modifiers::NONE,
+            };
+            action = handle(key, state, timeline).expect("key");
+        }
+        action
+    }
+
+    fn typed(text: &str) -> Vec<KeyCode> {
+        let mut keys = vec![KeyCode::Char('g')];
+        keys.extend(text.chars().map(KeyCode::Char));
+        keys.push(KeyCode::Enter);
+        keys
+    }
+
+    fn shown(state: &State) -> String {
+        state.screen.terminal(None).row_text(0)
+    }
+
+    #[test]
+    fn go_to_takes_what_seek_takes_and_tells_what_it_does_not() {
+        let (_dir, mut timeline) = three_events();
+        assert_eq!(timeline.duration, 20_000);
+        assert_eq!(timeline.origin.who, "alice@vm");
+        assert_eq!(timeline.origin.start, Some(1_800_000_000_000));
+        let mut state = State::new(&timeline, 0, 1.0, None).expect("start");
+        state.paused = true;
+        press(&mut state, &mut timeline, &typed("0:10"));
+        assert_eq!((state.now, shown(&state).as_str()), (10_000, "ab"));
+        assert_eq!(state.message, None);
+        // Not a moment: said, and nothing moves (before, `-` was dropped
+        // and this went to 5 s).
+        press(&mut state, &mut timeline, &typed("-5"));
+        assert_eq!(state.now, 10_000);
+        let told = state.message.clone().expect("an error is shown");
+        assert!(told.contains("-5"), "{told}");
+        // The next key clears it.
+        press(&mut state, &mut timeline, &[KeyCode::Char('p')]);
+        assert_eq!(state.message, None);
+        state.paused = true;
+        // A wall-clock moment, as --seek takes it (before: the end).
+        press(&mut state, &mut timeline, &typed("2027-01-15 08:00:05 UTC"));
+        assert_eq!((state.now, shown(&state).as_str()), (5_000, "a"));
+        press(&mut state, &mut timeline, &typed("2027-01-15 07:59 UTC"));
+        let told = state.message.clone().expect("before the start is told");
+        assert!(told.contains("before the recording started"), "{told}");
+        assert_eq!(state.now, 5_000);
+        press(&mut state, &mut timeline, &typed("end"));
+        assert_eq!((state.now, shown(&state).as_str()), (20_000, "abc"));
+        press(&mut state, &mut timeline, &typed("1:70"));
+        assert!(state.message.is_some());
+    }
+
+    #[test]
+    fn a_step_is_one_recorded_event_and_arrows_go_as_in_less() {
+        let (_dir, mut timeline) = three_events();
+        let mut state = State::new(&timeline, 0, 1.0, None).expect("start");
+        state.paused = true;
+        state.advance(timeline.duration);
+        assert_eq!(shown(&state), "a");
+        // `.` while playing only says it steps while paused.
+        state.paused = false;
+        press(&mut state, &mut timeline, &[KeyCode::Char('.')]);
+        assert!(state.message.is_some());
+        state.paused = true;
+        press(&mut state, &mut timeline, &[KeyCode::Char('.')]);
+        assert_eq!((state.now, shown(&state).as_str()), (10_000, "ab"));
+        // The key typed at 19 s shows nothing: the step goes on to "c".
+        press(&mut state, &mut timeline, &[KeyCode::Char('.')]);
+        assert_eq!((state.now, shown(&state).as_str()), (20_000, "abc"));
+        // Up and PgUp go back, Down and PgDn on.
+        press(&mut state, &mut timeline, &[KeyCode::UpArrow]);
+        assert_eq!(state.now, 0);
+        press(&mut state, &mut timeline, &[KeyCode::DownArrow]);
+        assert_eq!(state.now, 20_000);
+        press(&mut state, &mut timeline, &[KeyCode::PageUp]);
+        assert_eq!(state.now, 0);
+        press(&mut state, &mut timeline, &[KeyCode::Char('f')]);
+        assert_eq!(state.now, 20_000);
+        press(&mut state, &mut timeline, &[KeyCode::Char('b')]);
+        assert_eq!(state.now, 0);
+        press(&mut state, &mut timeline, &[KeyCode::PageDown]);
+        assert_eq!(state.now, 20_000);
+        press(&mut state, &mut timeline, &[KeyCode::LeftArrow]);
+        assert_eq!(state.now, 15_000);
+    }
+
+    #[test]
+    fn help_status_suspend_and_quit_keys() {
+        let (_dir, mut timeline) = three_events();
+        let mut state = State::new(&timeline, 0, 1.0, None).expect("start");
+        press(&mut state, &mut timeline, &[KeyCode::Char('?')]);
+        assert!(state.help);
+        // Any key closes the help, and does nothing else.
+        assert_eq!(
+            press(&mut state, &mut timeline, &[KeyCode::Char('q')]),
+            Action::Go
+        );
+        assert!(!state.help);
+        state.shown = false;
+        press(&mut state, &mut timeline, &[KeyCode::Char('s')]);
+        assert_eq!(state.status, Some(true));
+        state.shown = true;
+        press(&mut state, &mut timeline, &[KeyCode::Char('s')]);
+        assert_eq!(state.status, Some(false));
+        let ctrl = |c| KeyEvent {
+            key: KeyCode::Char(c),
+            modifiers: Modifiers::CTRL,
+        };
+        assert_eq!(
+            handle(ctrl('z'), &mut state, &mut timeline).expect("key"),
+            Action::Suspend
+        );
+        assert_eq!(
+            handle(ctrl('c'), &mut state, &mut timeline).expect("key"),
+            Action::Quit
+        );
+        assert_eq!(
+            press(&mut state, &mut timeline, &[KeyCode::Char('q')]),
+            Action::Quit
+        );
+        // n without a search says so.
+        press(&mut state, &mut timeline, &[KeyCode::Char('n')]);
+        assert!(state.message.is_some());
+    }
+
+    #[test]
+    fn the_status_line_covers_no_row_unsaid() {
+        let (_dir, timeline) = three_events();
+        let mut state = State::new(&timeline, 0, 1.0, None).expect("start");
+        let layout = |state: &State, view| draw::Layout::new((80, 24), view, state);
+        // As tall as the recording, playing: every row, no status line.
+        assert_eq!(
+            layout(&state, (80, 24)),
+            draw::Layout {
+                rows: 24,
+                cols: 80,
+                status: false
+            }
+        );
+        // A spare row: the status line takes it.
+        assert_eq!(
+            layout(&state, (80, 25)),
+            draw::Layout {
+                rows: 24,
+                cols: 80,
+                status: true
+            }
+        );
+        // Paused (or typing, or told something): shown, over the last row,
+        // which is counted as clipped.
+        state.paused = true;
+        assert_eq!(
+            layout(&state, (80, 24)),
+            draw::Layout {
+                rows: 23,
+                cols: 80,
+                status: true
+            }
+        );
+        state.status = Some(false);
+        assert!(!layout(&state, (80, 24)).status);
+        state.prompt = Some(Prompt::Time(String::new()));
+        assert!(layout(&state, (80, 24)).status);
+        // A smaller viewer: always told.
+        state.prompt = None;
+        assert_eq!(
+            layout(&state, (60, 15)),
+            draw::Layout {
+                rows: 14,
+                cols: 60,
+                status: true
+            }
+        );
+    }
+
     /// Lets `ms` of wall-clock time pass for the playback clock.
     fn elapse(state: &mut State, ms: u64) {
         state.anchor -= Duration::from_millis(ms);
