@@ -185,15 +185,15 @@ fn status_line(state: &State, timeline: &Timeline, rec: (usize, usize), layout: 
         status.push_str("  help: any key closes it");
         return status;
     }
-    if layout.rows < rec.1 || layout.cols < rec.0 {
+    if layout.rows + 1 == rec.1 && layout.cols == rec.0 {
+        // Only the status line's own row: said in few words, so that the
+        // notice fits on 80 columns.
+        status.push_str(&format!("  [row {} under this line: s hides it]", rec.1));
+    } else if layout.rows < rec.1 || layout.cols < rec.0 {
         status.push_str(&format!(
-            "  [clipped {}x{} to {}x{}",
+            "  [clipped {}x{} to {}x{}]",
             rec.0, rec.1, layout.cols, layout.rows
         ));
-        if layout.rows < rec.1 && layout.rows + 1 == rec.1 && layout.cols == rec.0 {
-            status.push_str(&format!(": row {} under this line, s hides it", rec.1));
-        }
-        status.push(']');
     }
     if let Some(sender) = &timeline.origin.unverified {
         status.push_str(&format!("  [UNVERIFIED: from {sender}]"));

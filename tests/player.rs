@@ -1,0 +1,132 @@
+//! The seeking player on a reviewer's terminal (tmux), as a new user met it
+//! (https://github.com/termtape/termtape/issues/11): a status line that hid
+//! the last row, a journal that played only raw, and the keys.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use termtape_tests::{bin, read_messages, run_ok};
+
+use crate::journal::record_to_journal;
+use crate::keyframes::{Tmux, play_in_tmux, wait_for, wait_until};
+use crate::reviewer::Reviewer;
+
+/// Records `bash -c SCRIPT` at 80x24 to a file.
+fn record(dir: &Path, script: &str) -> PathBuf {
+    let log = dir.join("session.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "bash", "-c", script])
+            .stdin(Stdio::null()),
+    );
+    let first = &read_messages(&log)[0];
+    assert!(first.timing.starts_with("=80x24"), "{}", first.timing);
+    log
+}
+
+const IMPORTANT: &str = "seq 1 100; printf 'prompt# rm -rf /important'";
+
+fn keys(tmux: &Tmux, keys: &[&str]) {
+    tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat());
+}
+
+/// The pane's last row.
+fn last_row(pane: &str) -> String {
+    pane.lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn issue_11_the_status_line_hides_no_row_without_saying_so() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = record(dir.path(), IMPORTANT);
+    // As tall as the recording, playing: the last row is the recording's.
+    let tmux = play_in_tmux(dir.path(), &["--seek", "end"], &log, (80, 24));
+    let pane = wait_for(&tmux, "prompt# rm -rf /important");
+    assert_eq!(last_row(&pane), "prompt# rm -rf /important");
+    // Paused: the status line shows, over that row, and says so.
+    keys(&tmux, &["Space"]);
+    let pane = wait_for(&tmux, "[row 24 under this line: s hides it]");
+    assert!(!pane.contains("rm -rf"), "{pane}");
+    // `s` hides it: the row is back.
+    keys(&tmux, &["s"]);
+    let pane = wait_until(&tmux, "the last row back", |p| {
+        last_row(p) == "prompt# rm -rf /important"
+    });
+    assert!(!pane.contains("clipped"), "{pane}");
+    keys(&tmux, &["q"]);
+    wait_for(&tmux, "played 0");
+    drop(tmux);
+
+    // With a spare row, the status line takes it and hides nothing.
+    let taller = dir.path().join("taller");
+    std::fs::create_dir(&taller).expect("mkdir");
+    let tmux = play_in_tmux(&taller, &["--seek", "end"], &log, (80, 25));
+    let pane = wait_for(&tmux, "? help");
+    let rows: Vec<&str> = pane.lines().collect();
+    assert_eq!(rows[23].trim_end(), "prompt# rm -rf /important", "{pane}");
+    assert!(!pane.contains("clipped"), "{pane}");
+    keys(&tmux, &["q"]);
+    wait_for(&tmux, "played 0");
+}
+
+#[test]
+fn issue_11_the_journal_plays_in_the_seeking_player() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = record_to_journal(
+        "echo first-mark; sleep 0.3; echo second-mark; sleep 0.3; echo third-mark",
+        &[],
+    );
+    let tmux = play_in_tmux(dir.path(), &["--rec", &rec], Path::new("journal"), (80, 25));
+    // The seeking player's status line, with who recorded it.
+    let pane = wait_for(&tmux, "? help");
+    let user = run_ok(Command::new("id").arg("-un"));
+    let user = String::from_utf8_lossy(&user).trim().to_owned();
+    assert!(last_row(&pane).contains(&format!("{user}@")), "{pane}");
+    keys(&tmux, &["Space", "End"]);
+    wait_until(&tmux, "the end, paused", |p| {
+        p.contains("third-mark") && last_row(p).starts_with(" || ")
+    });
+    // Back to the start through `g`: nothing printed yet.
+    keys(&tmux, &["g", "0", "Enter"]);
+    wait_until(&tmux, "the start", |p| {
+        !p.contains("first-mark") && last_row(p).contains(" || 0:00:00.000 /")
+    });
+    // And to the second mark: shown, the third not yet.
+    let second = second_mark_ms(&rec);
+    keys(
+        &tmux,
+        &[
+            "g",
+            &format!("{}.{:03}", second / 1000, second % 1000),
+            "Enter",
+        ],
+    );
+    wait_until(&tmux, "the second mark only", |p| {
+        p.contains("second-mark") && !p.contains("third-mark")
+    });
+    keys(&tmux, &["q"]);
+    wait_for(&tmux, "played 0");
+}
+
+/// When `second-mark` was output in journal recording `rec`, ms.
+fn second_mark_ms(rec: &str) -> u64 {
+    let out = run_ok(Command::new(bin("termtape")).args([
+        "search",
+        "--json",
+        "--rec",
+        rec,
+        "second-mark",
+        "journal",
+    ]));
+    let line = String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .map(str::to_owned)
+        .expect("found");
+    let found: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+    found["at"].as_u64().expect("at")
+}
