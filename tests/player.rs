@@ -130,3 +130,78 @@ fn second_mark_ms(rec: &str) -> u64 {
     let found: serde_json::Value = serde_json::from_str(&line).expect("JSON");
     found["at"].as_u64().expect("at")
 }
+
+#[test]
+fn issue_11_go_to_help_finds_and_the_status_line_as_a_user_met_them() {
+    termtape_tests::require("tmux");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = record(dir.path(), IMPORTANT);
+    let tmux = play_in_tmux(dir.path(), &["--seek", "end"], &log, (100, 30));
+    wait_for(&tmux, "prompt# rm -rf /important");
+    keys(&tmux, &["Space"]);
+    // The wall-clock time and who recorded where, beside the offset.
+    let first = &read_messages(&log)[0];
+    let who = format!("{}@{}", first.user, first.host);
+    let pane = wait_for(&tmux, &who);
+    let status = last_row(&pane);
+    let secs = first.time.expect("time") / 1000;
+    let day = run_ok(Command::new("date").args(["-d", &format!("@{secs}"), "+%Y-%m-%d "]));
+    let day = String::from_utf8_lossy(&day)
+        .trim_end_matches('\n')
+        .to_owned();
+    assert!(status.contains(&format!("  {day}")), "{day:?}: {status}");
+    // What `g` does not take is said, and nothing moves.
+    keys(&tmux, &["g", "-", "5", "Enter"]);
+    let pane = wait_for(&tmux, "is not a time");
+    assert!(pane.contains("prompt# rm -rf /important"), "{pane}");
+    // The key help.
+    keys(&tmux, &["?"]);
+    let pane = wait_for(&tmux, "this help (any key closes it)");
+    for key in [
+        "PgUp b",
+        "Ctrl-Z",
+        "one recorded event forward",
+        "YYYY-MM-DD",
+    ] {
+        assert!(pane.contains(key), "{key}: {pane}");
+    }
+    keys(&tmux, &["x"]);
+    wait_until(&tmux, "the help closed", |p| !p.contains("this help"));
+    // A find is highlighted on the screen: black on yellow.
+    keys(&tmux, &["/", "important", "Enter"]);
+    wait_for(&tmux, "[/important 1/1]");
+    let coloured = tmux.run(&["capture-pane", "-e", "-p", "-t", "kf"]);
+    let line = coloured
+        .lines()
+        .find(|l| l.contains("prompt#"))
+        .expect("the prompt's row");
+    let before = &line[..line.find("important").expect("the find")];
+    let sgr = &before[before.rfind('\x1b').expect("an SGR before the find")..];
+    assert!(sgr.contains("103") || sgr.contains("48;5;11"), "{line:?}");
+    keys(&tmux, &["q"]);
+    wait_for(&tmux, "played 0");
+}
+
+#[test]
+fn issue_11_ctrl_z_suspends_the_player_and_fg_redraws_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = record(dir.path(), IMPORTANT);
+    let reviewer = Reviewer::start(dir.path());
+    reviewer.type_line(&format!(
+        "{} play --seek end {}",
+        bin("termtape").display(),
+        log.display()
+    ));
+    reviewer.wait_for("? help");
+    reviewer.run(&["send-keys", "-t", "r", "C-z"]);
+    // The shell's own screen, with the job stopped.
+    reviewer.wait_until("the job stopped", |p| {
+        p.contains("Stopped") && !p.contains("? help")
+    });
+    reviewer.type_line("fg");
+    reviewer.wait_for("? help");
+    reviewer.run(&["send-keys", "-t", "r", "q"]);
+    reviewer.wait_until("the player gone", |p| !p.contains("? help"));
+    reviewer.type_line("echo shell-after-$((6*7))");
+    reviewer.wait_for("shell-after-42");
+}

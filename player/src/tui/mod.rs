@@ -92,10 +92,21 @@ pub fn play(source: &Source, query: &Query, playback: Playback) -> io::Result<()
         .map_err(io::Error::other)?;
     let mut view = BufferedTerminal::new(terminal).map_err(io::Error::other)?;
     let result = run(&mut view, &mut timeline, level, playback);
-    let terminal = view.terminal();
-    let _ = terminal.exit_alternate_screen();
-    let _ = terminal.set_cooked_mode();
+    let _ = give_back(&mut view);
     result
+}
+
+/// Gives the terminal back as it was: cursor shown, primary screen, cooked
+/// mode, all written out before the player quits or stops.
+fn give_back<T: Terminal>(view: &mut BufferedTerminal<T>) -> io::Result<()> {
+    view.add_change(termwiz::surface::Change::CursorVisibility(
+        termwiz::surface::CursorVisibility::Visible,
+    ));
+    view.flush().map_err(io::Error::other)?;
+    let terminal = view.terminal();
+    terminal.exit_alternate_screen().map_err(io::Error::other)?;
+    terminal.set_cooked_mode().map_err(io::Error::other)?;
+    terminal.flush().map_err(io::Error::other)
 }
 
 /// What the viewer's terminal can do, from TERM and its terminfo entry, and
@@ -649,9 +660,7 @@ fn run<T: Terminal>(
 /// (SIGTSTP, which raw mode keeps the terminal from sending); takes it
 /// again and redraws when the shell resumes the player.
 fn suspend<T: Terminal>(view: &mut BufferedTerminal<T>) -> io::Result<()> {
-    let terminal = view.terminal();
-    terminal.exit_alternate_screen().map_err(io::Error::other)?;
-    terminal.set_cooked_mode().map_err(io::Error::other)?;
+    give_back(view)?;
     signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
     // Resumed (SIGCONT): the terminal may have changed size meanwhile.
     let terminal = view.terminal();
