@@ -205,3 +205,57 @@ fn issue_11_ctrl_z_suspends_the_player_and_fg_redraws_it() {
     reviewer.type_line("echo shell-after-$((6*7))");
     reviewer.wait_for("shell-after-42");
 }
+
+#[test]
+fn issue_11_the_seeking_player_follows_a_journal_recording_as_it_grows() {
+    termtape_tests::require("tmux");
+    termtape_tests::journald();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flag = dir.path().join("go-on");
+    let script = format!(
+        "echo follow-one; while [ ! -e {} ]; do sleep 0.1; done; echo follow-two",
+        flag.display()
+    );
+    let mut recorder = Command::new(bin("termtape"))
+        .args(["rec", "-w", "journal", "--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn recorder");
+    // The recording's id, from its first entries (the recorder runs on).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let rec = loop {
+        assert!(termtape_tests::journal_sync());
+        let json = run_ok(Command::new("journalctl").args([
+            "-o",
+            "json",
+            &format!("_PID={}", recorder.id()),
+        ]));
+        let first = String::from_utf8_lossy(&json)
+            .lines()
+            .next()
+            .map(str::to_owned);
+        if let Some(first) = first {
+            let entry: serde_json::Value = serde_json::from_str(&first).expect("json");
+            break entry["TLOG_REC"].as_str().expect("TLOG_REC").to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no entry from the recorder"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let tmux = play_in_tmux(
+        dir.path(),
+        &["--follow", "--rec", &rec],
+        Path::new("journal"),
+        (80, 25),
+    );
+    wait_for(&tmux, "follow-one");
+    wait_for(&tmux, "? help");
+    std::fs::write(&flag, "").expect("flag");
+    assert!(recorder.wait().expect("wait").success());
+    wait_for(&tmux, "follow-two");
+    keys(&tmux, &["q"]);
+    wait_for(&tmux, "played 0");
+}
