@@ -887,7 +887,7 @@ mod tests {
         let mut action = Action::Go;
         for key in keys {
             let key = KeyEvent {
-                key: key.clone(),
+                key: *key,
                 modifiers: Modifiers::NONE,
             };
             action = handle(key, state, timeline).expect("key");
