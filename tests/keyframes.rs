@@ -182,30 +182,30 @@ fn keyframe_command_makes_tlog_recordings_seekable_and_changes_nothing_else() {
 
 /// A tmux server of its own (its socket in a temporary directory), stopped
 /// when dropped.
-struct Tmux {
-    socket: PathBuf,
+pub(crate) struct Tmux {
+    pub(crate) socket: PathBuf,
 }
 
 impl Tmux {
-    fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut cmd = Command::new("tmux");
         cmd.arg("-S").arg(&self.socket);
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         String::from_utf8(run_ok(self.cmd().args(args))).expect("UTF-8")
     }
 
     /// The pane's text, rows trimmed on the right, trailing empty rows
     /// dropped.
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         normalise(&self.run(&["capture-pane", "-p", "-t", "kf"]))
     }
 
     /// Waits until the pane shows `text` and then stays unchanged for a
     /// while (the program has finished drawing); returns it.
-    fn settle(&self, text: &str) -> String {
+    pub(crate) fn settle(&self, text: &str) -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let mut last = String::new();
         let mut stable = 0;
@@ -406,18 +406,24 @@ fn vim_recorded_under_tmux_shows_at_each_moment_what_tmux_showed() {
     );
 }
 
-/// Waits until tmux's pane `target` shows `text`; returns the pane.
-fn wait_for(tmux: &Tmux, text: &str) -> String {
+/// Waits until tmux's pane "kf" shows `text`; returns the pane.
+pub(crate) fn wait_for(tmux: &Tmux, text: &str) -> String {
+    wait_until(tmux, text, |pane| pane.contains(text))
+}
+
+/// Waits until tmux's pane "kf" shows what `what` describes; returns the
+/// pane.
+pub(crate) fn wait_until(tmux: &Tmux, what: &str, shown: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let pane = String::from_utf8(run_ok(tmux.cmd().args(["capture-pane", "-p", "-t", "kf"])))
             .expect("UTF-8");
-        if pane.contains(text) {
+        if shown(&pane) {
             return pane;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the pane never showed {text:?}:\n{pane}"
+            "the pane never showed {what}:\n{pane}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -426,7 +432,7 @@ fn wait_for(tmux: &Tmux, text: &str) -> String {
 /// `termtape play ARGS LOG` in a detached tmux session "kf" of `size`
 /// (TERM xterm-256color, no status bar), which shows `played STATUS` when
 /// the player exits.
-fn play_in_tmux(dir: &Path, args: &[&str], log: &Path, size: (u16, u16)) -> Tmux {
+pub(crate) fn play_in_tmux(dir: &Path, args: &[&str], log: &Path, size: (u16, u16)) -> Tmux {
     let conf = dir.join("tmux.conf");
     std::fs::write(&conf, "set -g status off\n").expect("write");
     let tmux = Tmux {
@@ -467,7 +473,7 @@ fn play_on_a_terminal_draws_the_screen_and_jumps_through_keyframes() {
     );
     // A viewer smaller than the recording: 60x15 against 80x24.
     let tmux = play_in_tmux(dir.path(), &[], &log, (60, 15));
-    wait_for(&tmux, "[clipped 80x24]");
+    wait_for(&tmux, "[clipped 80x24 to 60x14]");
     // Paused, then to a moment: the pane shows that moment's screen.
     tmux.run(&["send-keys", "-t", "kf", "Space"]);
     wait_for(&tmux, " || ");

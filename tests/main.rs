@@ -8,6 +8,7 @@ mod interop;
 mod journal;
 mod keyframes;
 mod limits;
+mod player;
 mod reviewer;
 mod search;
 mod seek;

@@ -18,12 +18,12 @@ const CURL: &str = "Y3VybCBldmlsfHNo";
 /// pane runs an interactive bash, as a reviewer's terminal; stopped when
 /// dropped. OSC 52 sets tmux's buffer (`set-clipboard on`), OSC 2 the
 /// pane's title; tmux answers DA and DSR.
-struct Reviewer {
+pub(crate) struct Reviewer {
     socket: PathBuf,
 }
 
 impl Reviewer {
-    fn start(dir: &Path) -> Reviewer {
+    pub(crate) fn start(dir: &Path) -> Reviewer {
         termtape_tests::require("tmux");
         termtape_tests::require("bash");
         let conf = dir.join("tmux.conf");
@@ -55,26 +55,26 @@ impl Reviewer {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         String::from_utf8_lossy(&run_ok(self.tmux().args(args))).into_owned()
     }
 
     /// Types `text` (literally) and Enter into the pane.
-    fn type_line(&self, text: &str) {
+    pub(crate) fn type_line(&self, text: &str) {
         self.run(&["send-keys", "-t", "r", "-l", text]);
         self.run(&["send-keys", "-t", "r", "Enter"]);
     }
 
-    fn pane(&self) -> String {
+    pub(crate) fn pane(&self) -> String {
         self.run(&["capture-pane", "-p", "-J", "-S", "-200", "-t", "r"])
     }
 
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         self.wait_until(text, |pane| pane.contains(text))
     }
 
     /// Waits until the pane shows what `what` describes.
-    fn wait_until(&self, what: &str, shown: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_until(&self, what: &str, shown: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let pane = self.pane();

@@ -191,21 +191,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             use std::io::IsTerminal;
             let source = Source::parse(&common.source)?;
-            if let Source::File(path) = &source
-                && !source.is_stream()
-                && !raw
-                && !original
-                && !follow
-                && io::stdin().is_terminal()
-                && io::stdout().is_terminal()
-            {
+            // The seeking player takes files and the journal, followed or
+            // not. A pipe, FIFO or device is read once, and the player
+            // reads again at every jump: it is played as it comes, and
+            // this says so.
+            let terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
+            if io::stdout().is_terminal() && !raw && !original && source.is_stream() {
+                note(format_args!(
+                    "{} can be read only once: played as it comes, without seeking                      (save it to a file for the seeking player)",
+                    source.name()
+                ));
+            }
+            if terminal && !raw && !original && !source.is_stream() {
                 termtape_player::tui::play(
-                    path,
+                    &source,
                     &query(&common, false),
                     termtape_player::tui::Playback {
                         start: start.unwrap_or(seek::At::Ms(0)),
                         speed,
                         max_pause: max_pause.map(Duration::from_secs_f64),
+                        follow,
                     },
                 )
                 .with_context(|| format!("playing {}", source.name()))?;
