@@ -37,11 +37,11 @@ pub(crate) fn recording_of(mut recorder: Command) -> String {
     // (an older process with the same pid may have written anything).
     String::from_utf8_lossy(&json)
         .lines()
-        .filter_map(|l| {
+        .rev()
+        .find_map(|l| {
             let entry: serde_json::Value = serde_json::from_str(l).expect("json");
             entry["TLOG_REC"].as_str().map(str::to_owned)
         })
-        .last()
         .expect("the recorder's entries")
 }
 
