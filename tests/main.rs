@@ -8,6 +8,7 @@ mod interop;
 mod journal;
 mod keyframes;
 mod limits;
+mod numeric_args;
 mod reviewer;
 mod search;
 mod seek;
