@@ -416,8 +416,9 @@ fn screen_past_the_end_of_a_journal_recording_says_so() {
 }
 
 /// Runs `termtape rec ARGS` on a terminal of its own (SHELL=/bin/sh, so
-/// that a recorded shell reads `exit`); returns what the terminal showed.
-fn rec_on_a_terminal(args: &[&str], dir: &Path, typed: &[u8]) -> String {
+/// that a recorded shell reads `typed`, once its prompt shows); returns what
+/// the terminal showed up to `last`, read before the terminal closes.
+fn rec_on_a_terminal(args: &[&str], dir: &Path, typed: &[u8], last: &str) -> String {
     use std::io::Write;
     use termtape_tests::pty::Pair;
     let pair = Pair::open();
@@ -435,16 +436,16 @@ fn rec_on_a_terminal(args: &[&str], dir: &Path, typed: &[u8]) -> String {
         .expect("termtape rec");
     let mut master = std::fs::File::from(pair.master.try_clone().expect("dup"));
     if !typed.is_empty() {
-        reader.until(Duration::from_secs(20), |seen| seen.ends_with(b"$ "));
+        reader.until(Duration::from_secs(30), |seen| seen.ends_with(b"$ "));
         master.write_all(typed).expect("type");
     }
+    let seen = reader.until(Duration::from_secs(30), |seen| {
+        String::from_utf8_lossy(seen).contains(last)
+    });
+    let shown = String::from_utf8_lossy(seen).into_owned();
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status}");
-    drop(pair);
-    let seen = reader.until(Duration::from_secs(5), |seen| {
-        String::from_utf8_lossy(seen).contains("saved to")
-    });
-    String::from_utf8_lossy(seen).into_owned()
+    shown
 }
 
 /// `termtape rec FILE` records into FILE, telling a person at a terminal
@@ -452,7 +453,12 @@ fn rec_on_a_terminal(args: &[&str], dir: &Path, typed: &[u8]) -> String {
 #[test]
 fn rec_file_positional_with_start_and_stop_notices() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shown = rec_on_a_terminal(&["shell.log"], dir.path(), b"echo in-the-shell; exit\r");
+    let shown = rec_on_a_terminal(
+        &["shell.log"],
+        dir.path(),
+        b"echo in-the-shell; exit\r",
+        "saved to",
+    );
     assert!(
         shown.contains("termtape: recording to shell.log; exit the shell to stop"),
         "{shown:?}"
@@ -468,7 +474,12 @@ fn rec_file_positional_with_start_and_stop_notices() {
         "a heading and one recording: {listed}"
     );
 
-    let shown = rec_on_a_terminal(&["cmd.log", "--", "echo", "hello"], dir.path(), b"");
+    let shown = rec_on_a_terminal(
+        &["cmd.log", "--", "echo", "hello"],
+        dir.path(),
+        b"",
+        "saved to",
+    );
     assert!(
         shown.contains("termtape: recording to cmd.log\r\n"),
         "{shown:?}"
@@ -485,7 +496,12 @@ fn rec_file_positional_with_start_and_stop_notices() {
     );
     assert_eq!(String::from_utf8_lossy(&out), "hello\r\n");
 
-    let shown = rec_on_a_terminal(&["-q", "quiet.log", "echo", "hush"], dir.path(), b"");
+    let shown = rec_on_a_terminal(
+        &["-q", "quiet.log", "echo", "hush"],
+        dir.path(),
+        b"",
+        "hush",
+    );
     assert!(
         shown.contains("hush") && !shown.contains("recording"),
         "{shown:?}"
