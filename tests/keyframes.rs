@@ -122,6 +122,13 @@ fn screen_through_keyframes_equals_replay_from_the_start() {
     strip_keyframes(&log, &plain);
     for at in ["0", "0.2", "0:00.6", "00:00:00.600", "end", "99"] {
         let (seeked, hint) = screen(&log, &["--at", at]);
+        // Past the end (99 s), the note that the last screen is shown.
+        let past = hint.contains("the recording ends at ");
+        assert_eq!(past, at == "99", "at {at}: {hint}");
+        let hint: String = hint
+            .lines()
+            .filter(|l| !l.contains("the recording ends at "))
+            .collect();
         assert_eq!(hint, "", "at {at}: no hint with keyframes");
         let (replayed, hint) = screen(&plain, &["--at", at]);
         assert!(hint.contains("termtape keyframe"), "at {at}: {hint}");

@@ -8,6 +8,7 @@ mod interop;
 mod journal;
 mod keyframes;
 mod limits;
+mod numeric_args;
 mod player;
 mod reviewer;
 mod search;

@@ -216,13 +216,54 @@ pub fn screen_at(
     source: &Source,
     query: &Query,
     at: At,
-    mut on_damage: impl FnMut(&Error),
+    on_damage: impl FnMut(&Error),
 ) -> Result<(Terminal, Method), ReadError> {
+    screen_until(source, query, at, on_damage).map(|s| (s.term, s.method))
+}
+
+/// A seek's outcome.
+#[derive(Debug)]
+pub struct Sought {
+    /// The screen.
+    pub term: Terminal,
+    /// How it was found.
+    pub method: Method,
+    /// When the moment asked for is past the recording's end: the end
+    /// (the last event's moment, ms from the start), so that the caller
+    /// can say the screen shown is the last one.
+    pub ended: Option<u64>,
+}
+
+/// As [`screen_at`], also telling whether the recording ended before `at`.
+pub fn screen_until(
+    source: &Source,
+    query: &Query,
+    at: At,
+    on_damage: impl FnMut(&Error),
+) -> Result<Sought, ReadError> {
+    let (term, method, ended) = seek(source, query, at, on_damage)?;
+    Ok(Sought {
+        term,
+        method,
+        // `end` asks for the last screen: nothing to tell.
+        ended: ended.filter(|_| at != At::End),
+    })
+}
+
+/// A screen, its method, and the end of a recording that ended before `at`.
+type Found = (Terminal, Method, Option<u64>);
+
+fn seek(
+    source: &Source,
+    query: &Query,
+    at: At,
+    mut on_damage: impl FnMut(&Error),
+) -> Result<Found, ReadError> {
     if source.is_stream() {
         // Read once, wall-clock moment and all: a pipe, FIFO or device has
         // nothing to seek in, and what is read from it is gone.
-        let term = replay(source, query, at, on_damage)?;
-        return Ok((term, Method::Replay(Reason::NotAFile)));
+        let (term, ended) = replay(source, query, at, on_damage)?;
+        return Ok((term, Method::Replay(Reason::NotAFile), ended));
     }
     let at = at.resolve(source, query)?;
     let name = source.name();
@@ -243,8 +284,8 @@ pub fn screen_at(
         Source::Journal(_) => Reason::NotAlone,
         Source::Stdin => Reason::NotAFile,
     };
-    let term = replay(source, query, at, on_damage)?;
-    Ok((term, Method::Replay(reason)))
+    let (term, ended) = replay(source, query, at, on_damage)?;
+    Ok((term, Method::Replay(reason), ended))
 }
 
 /// Seeks in the file at `path` through its keyframes, or says why it is to
@@ -255,7 +296,7 @@ fn seek_in_file(
     query: &Query,
     until: u64,
     on_damage: &mut impl FnMut(&Error),
-) -> Result<(Terminal, Method), Reason> {
+) -> Result<Found, Reason> {
     let file = File::open(path).map_err(|_| Reason::Damage)?;
     let len = file.metadata().map_err(|_| Reason::Damage)?.len();
     let mut lines = Lines {
@@ -284,7 +325,7 @@ fn seek_journal(
     query: &Query,
     until: u64,
     on_damage: &mut impl FnMut(&Error),
-) -> Result<Result<(Terminal, Method), Reason>, ReadError> {
+) -> Result<Result<Found, Reason>, ReadError> {
     let Selection::Rec(rec) = &query.selection else {
         // Without a recording id there is nothing to match on.
         return Ok(Err(Reason::NotAlone));
@@ -307,6 +348,7 @@ fn seek_journal(
         .map_err(io_error)?;
     let mut screen: Option<Screen> = None;
     let (mut first, mut last, mut bad) = (None, None, false);
+    let mut last_at = 0;
     let mut damaged = false;
     let mut unusable = None;
     let result = read_packets(
@@ -336,6 +378,7 @@ fn seek_journal(
                 return Err(io::Error::other(Reached));
             }
             last = Some(msg.id);
+            last_at = t.at;
             if let Some(screen) = &mut screen {
                 screen.apply(&t.packet);
             }
@@ -346,11 +389,12 @@ fn seek_journal(
     if let Some(e) = &unusable {
         on_damage(e);
     }
-    match result {
-        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
+    // Read to the end without reaching the moment: past the end.
+    let ended = match result {
+        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => None,
         Err(_) => return Ok(Err(Reason::Damage)),
-        Ok(()) => {}
-    }
+        Ok(()) => Some(last_at),
+    };
     match (screen, first) {
         (Some(screen), Some(id)) if !bad && !damaged => Ok(Ok((
             screen.into_terminal(),
@@ -358,6 +402,7 @@ fn seek_journal(
                 id,
                 messages: last.map_or(1, |l| l - id + 1),
             },
+            ended,
         ))),
         _ => Ok(Err(Reason::Damage)),
     }
@@ -383,7 +428,7 @@ fn replay(
     query: &Query,
     at: At,
     on_damage: impl FnMut(&Error),
-) -> Result<Terminal, ReadError> {
+) -> Result<(Terminal, Option<u64>), ReadError> {
     let name = source.name();
     let (mut until, clock) = match at {
         At::Clock(clock) => (None, clock),
@@ -391,6 +436,7 @@ fn replay(
     };
     let mut unplaced = None;
     let mut screen = Screen::new();
+    let mut last_at = 0;
     let result = read_packets(
         open(source, query)?,
         &name,
@@ -409,6 +455,7 @@ fn replay(
             if t.at > until {
                 return Err(io::Error::other(Reached));
             }
+            last_at = t.at;
             screen.apply(&t.packet);
             Ok(())
         },
@@ -417,11 +464,12 @@ fn replay(
     if let Some(e) = unplaced {
         return Err(e);
     }
-    match result {
-        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => {}
-        other => other?,
-    }
-    Ok(screen.into_terminal())
+    // Read to the end without reaching the moment: past the end.
+    let ended = match result {
+        Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => None,
+        other => other.map(|()| Some(last_at))?,
+    };
+    Ok((screen.into_terminal(), ended))
 }
 
 /// Stops a replay at the moment asked for.
@@ -577,7 +625,7 @@ fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec: &str) -> E
 }
 
 /// Seeks in a file; [`Stop`] when it has to be replayed instead.
-fn seek_file(lines: &mut Lines, until: u64) -> Result<(Terminal, Method), Stop> {
+fn seek_file(lines: &mut Lines, until: u64) -> Result<Found, Stop> {
     let Some((lo, first)) = lines.message_after(0, lines.len)? else {
         return Err(Stop::Replay(Reason::Damage));
     };
@@ -592,6 +640,7 @@ fn seek_file(lines: &mut Lines, until: u64) -> Result<(Terminal, Method), Stop> 
                 offset: 0,
                 messages: 0,
             },
+            None,
         ));
     }
     // Bisection: the recording's message at `lo` starts at or before
@@ -678,7 +727,7 @@ fn forward(
     msg: Message,
     kf: &Keyframe,
     until: u64,
-) -> Result<(Terminal, Method), Stop> {
+) -> Result<Found, Stop> {
     let damage = || Stop::Replay(Reason::Damage);
     let at = Location {
         source: Some(lines.name.clone()),
@@ -693,6 +742,9 @@ fn forward(
     let mut line = Vec::new();
     let mut messages = 0u64;
     let kf_id = msg.id;
+    let mut last_at = msg.pos;
+    // Set when the file ends before the moment: past the end.
+    let mut ended = None;
     let mut current = Some(msg);
     loop {
         let msg = match current.take() {
@@ -700,7 +752,10 @@ fn forward(
             None => {
                 line.clear();
                 match read_line(&mut lines.file, &mut line, MAX_LINE_LEN)? {
-                    LineEnd::Eof => break,
+                    LineEnd::Eof => {
+                        ended = Some(last_at);
+                        break;
+                    }
                     LineEnd::Newline => {}
                     // A last line still being written, or a line too long to
                     // be a message: as the replay would report it, so do we.
@@ -727,6 +782,7 @@ fn forward(
                 stop = true;
                 return;
             }
+            last_at = t.at;
             screen.apply(&t.packet);
         });
         if decoded.is_err() {
@@ -743,6 +799,7 @@ fn forward(
             offset,
             messages,
         },
+        ended,
     ))
 }
 

@@ -46,7 +46,8 @@ use std::time::Duration;
 use termtape_charset::Charset;
 
 use serde::Deserialize;
-use termtape_format::MIN_PAYLOAD;
+use serde::de::{self, Deserializer, Visitor};
+use termtape_format::{MIN_PAYLOAD, Range};
 use termtape_keyframe::Cadence;
 
 use crate::pty::WindowSize;
@@ -65,6 +66,29 @@ pub const DEFAULT_LATENCY: Duration = Duration::from_secs(10);
 /// The default payload: the most bytes of recorded data in one message
 /// (tlog's default).
 pub const DEFAULT_PAYLOAD: usize = 2048;
+
+/// The largest payload accepted: a message of it stays far below the
+/// longest line a reader takes, and its buffers are allocated at once.
+pub const MAX_PAYLOAD: usize = 1 << 20;
+
+/// `--latency`, `latency`.
+pub const LATENCY: Range = Range::real(0.001, 86_400.0, "seconds");
+/// `--payload`, `payload`.
+pub const PAYLOAD: Range = Range::whole(MIN_PAYLOAD as u64, MAX_PAYLOAD as u64, "bytes");
+/// `--limit-rate`, `--limit-burst`, `[limit] rate` and `burst` (1 TiB).
+pub const LIMIT_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
+/// `--keyframe-bytes`, `[keyframe] bytes` (1 TiB; 0: not by size).
+pub const KEYFRAME_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
+/// `--keyframe-secs`, `[keyframe] secs` (a year; 0: not by time).
+pub const KEYFRAME_SECS: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `--cols`: the widest terminal a player's emulator keeps (its MAX_COLS).
+pub const COLS: Range = Range::whole(1, 1024, "columns");
+/// `--rows`: the tallest terminal a player's emulator keeps (its MAX_ROWS).
+pub const ROWS: Range = Range::whole(1, 1024, "rows");
+/// `[writer] spool_bytes`: held in memory, so at most 4 GiB.
+pub const SPOOL_BYTES: Range = Range::whole(1, 1 << 32, "bytes");
+/// `[writer] spool_secs`.
+pub const SPOOL_SECS: Range = Range::real(0.001, 86_400.0, "seconds");
 
 /// Everything the recorder needs to know, merged from all sources.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,8 +174,10 @@ const PRIORITIES: [&str; 8] = [
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
     /// `latency`: seconds.
+    #[serde(deserialize_with = "file_latency")]
     pub latency: Option<f64>,
     /// `payload`: bytes.
+    #[serde(deserialize_with = "file_payload")]
     pub payload: Option<usize>,
     /// `charset`: the session's charset, by name.
     pub charset: Option<String>,
@@ -172,8 +198,10 @@ pub struct FileConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct KeyframeSection {
     /// `bytes`: a keyframe after this many bytes of output (0: not by size).
+    #[serde(deserialize_with = "file_keyframe_bytes")]
     pub bytes: Option<u64>,
     /// `secs`: a keyframe after this many seconds with output (0: not by time).
+    #[serde(deserialize_with = "file_keyframe_secs")]
     pub secs: Option<f64>,
 }
 
@@ -182,8 +210,10 @@ pub struct KeyframeSection {
 #[serde(default, deny_unknown_fields)]
 pub struct LimitSection {
     /// `rate`: bytes of messages per second.
+    #[serde(deserialize_with = "file_limit_rate")]
     pub rate: Option<u64>,
     /// `burst`: bytes of messages at once.
+    #[serde(deserialize_with = "file_limit_burst")]
     pub burst: Option<u64>,
     /// `action`: `pass`, `delay` or `drop`.
     pub action: Option<String>,
@@ -216,8 +246,10 @@ pub struct WriterSection {
     /// `spool_dir`: where entries journald did not take are saved.
     pub spool_dir: Option<PathBuf>,
     /// `spool_bytes`: entries held for journald while output is shown.
+    #[serde(deserialize_with = "file_spool_bytes")]
     pub spool_bytes: Option<u64>,
     /// `spool_secs`: how long an entry waits for journald.
+    #[serde(deserialize_with = "file_spool_secs")]
     pub spool_secs: Option<f64>,
 }
 
@@ -314,6 +346,68 @@ pub enum Error {
     },
 }
 
+/// Reads a number for configuration key `key` and checks it against
+/// `range`: the error names the key and the range, and the TOML parser
+/// adds the line.
+struct Bounded {
+    key: &'static str,
+    range: Range,
+}
+
+impl<'de> Visitor<'de> for Bounded {
+    type Value = f64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: a number ({})", self.key, self.range)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+        self.visit_f64(v as f64)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+        self.visit_f64(v as f64)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+        self.range
+            .check(v)
+            .map_err(|e| E::custom(format!("{}: {e}", self.key)))
+    }
+}
+
+/// A `deserialize_with` function for a numeric key of the file.
+macro_rules! bounded_key {
+    ($name:ident, $key:literal, $range:expr, $ty:ty) => {
+        fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+            let v = d.deserialize_any(Bounded {
+                key: $key,
+                range: $range,
+            })?;
+            // In range, so it fits.
+            Ok(Some(v as $ty))
+        }
+    };
+}
+
+bounded_key!(file_latency, "latency", LATENCY, f64);
+bounded_key!(file_payload, "payload", PAYLOAD, usize);
+bounded_key!(file_keyframe_bytes, "[keyframe] bytes", KEYFRAME_BYTES, u64);
+bounded_key!(file_keyframe_secs, "[keyframe] secs", KEYFRAME_SECS, f64);
+bounded_key!(file_limit_rate, "[limit] rate", LIMIT_BYTES, u64);
+bounded_key!(file_limit_burst, "[limit] burst", LIMIT_BYTES, u64);
+bounded_key!(file_spool_bytes, "[writer] spool_bytes", SPOOL_BYTES, u64);
+bounded_key!(file_spool_secs, "[writer] spool_secs", SPOOL_SECS, f64);
+
+/// Checks a value of a numeric setting from `origin` (a flag, or a file and
+/// key) against its range.
+fn bounded(v: f64, range: Range, origin: impl FnOnce() -> String) -> Result<f64, Error> {
+    range.check(v).map_err(|reason| Error::Invalid {
+        origin: origin(),
+        reason,
+    })
+}
+
 impl FileConfig {
     /// Parses the text of configuration file `path`.
     pub fn parse(text: &str, path: &Path) -> Result<FileConfig, Error> {
@@ -344,7 +438,6 @@ impl FileConfig {
     }
 }
 
-/// Checks a latency in seconds.
 /// Names a charset.
 fn charset(name: &str, origin: impl FnOnce() -> String) -> Result<Charset, Error> {
     Charset::for_name(name).map_err(|e| Error::Invalid {
@@ -353,36 +446,19 @@ fn charset(name: &str, origin: impl FnOnce() -> String) -> Result<Charset, Error
     })
 }
 
+/// Checks a latency in seconds.
 fn latency(secs: f64, origin: impl FnOnce() -> String) -> Result<Duration, Error> {
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(Error::Invalid {
-            origin: origin(),
-            reason: "latency must be a positive number of seconds".to_owned(),
-        }),
-    }
+    bounded(secs, LATENCY, origin).map(Duration::from_secs_f64)
 }
 
 /// Checks a payload size.
 fn payload(bytes: usize, origin: impl FnOnce() -> String) -> Result<usize, Error> {
-    if bytes < MIN_PAYLOAD {
-        return Err(Error::Invalid {
-            origin: origin(),
-            reason: format!("payload must be at least {MIN_PAYLOAD} bytes"),
-        });
-    }
-    Ok(bytes)
+    bounded(bytes as f64, PAYLOAD, origin).map(|_| bytes)
 }
 
 /// Checks a window dimension.
-fn dimension(n: u16, flag: &str) -> Result<u16, Error> {
-    if n == 0 {
-        return Err(Error::Invalid {
-            origin: flag.to_owned(),
-            reason: "the terminal size must be at least 1x1".to_owned(),
-        });
-    }
-    Ok(n)
+fn dimension(n: u16, range: Range, flag: &str) -> Result<u16, Error> {
+    bounded(f64::from(n), range, || flag.to_owned()).map(|_| n)
 }
 
 /// The writer from `-w`/`-o`/`--cockpit` and the `[writer]` section.
@@ -468,8 +544,8 @@ impl Config {
         };
         let default = WindowSize::default();
         let size = WindowSize {
-            cols: dimension(flags.cols.unwrap_or(default.cols), "--cols")?,
-            rows: dimension(flags.rows.unwrap_or(default.rows), "--rows")?,
+            cols: dimension(flags.cols.unwrap_or(default.cols), COLS, "--cols")?,
+            rows: dimension(flags.rows.unwrap_or(default.rows), ROWS, "--rows")?,
         };
         let writer = writer(file, file_path, &flags)?;
         let limit = limit(file, file_path, &flags)?;
@@ -518,22 +594,11 @@ fn spool(file: &FileConfig, file_path: &Path) -> Result<crate::sink::Spool, Erro
     };
     let max_time = match file.writer.spool_secs {
         None => default.max_time,
-        Some(secs) => Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Error::Invalid {
-                origin: in_file("spool_secs"),
-                reason: "must be a positive number of seconds".to_owned(),
-            })?,
+        Some(secs) => Duration::from_secs_f64(bounded(secs, SPOOL_SECS, || in_file("spool_secs"))?),
     };
     let max_bytes = match file.writer.spool_bytes {
-        Some(0) => {
-            return Err(Error::Invalid {
-                origin: in_file("spool_bytes"),
-                reason: "must be a positive number of bytes".to_owned(),
-            });
-        }
-        other => other.unwrap_or(default.max_bytes),
+        Some(bytes) => bounded(bytes as f64, SPOOL_BYTES, || in_file("spool_bytes"))? as u64,
+        None => default.max_bytes,
     };
     Ok(Spool {
         on_failure,
@@ -546,19 +611,18 @@ fn spool(file: &FileConfig, file_path: &Path) -> Result<crate::sink::Spool, Erro
 /// The keyframe cadence from the flags and the `[keyframe]` section.
 fn keyframe(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Cadence, Error> {
     let default = Cadence::default();
-    let bytes = flags
-        .keyframe_bytes
-        .or(file.keyframe.bytes)
-        .unwrap_or(default.bytes);
+    let in_file = |key: &str| format!("{}: [keyframe] {key}", file_path.display());
+    let bytes = match (flags.keyframe_bytes, file.keyframe.bytes) {
+        (Some(n), _) => bounded(n as f64, KEYFRAME_BYTES, || "--keyframe-bytes".to_owned())?,
+        (None, Some(n)) => bounded(n as f64, KEYFRAME_BYTES, || in_file("bytes"))?,
+        (None, None) => default.bytes as f64,
+    } as u64;
     let interval = match (flags.keyframe_secs, file.keyframe.secs) {
-        (Some(secs), _) => (secs, "--keyframe-secs".to_owned()),
-        (None, Some(secs)) => (secs, format!("{}: [keyframe] secs", file_path.display())),
-        (None, None) => (default.interval.as_secs_f64(), String::new()),
+        (Some(secs), _) => bounded(secs, KEYFRAME_SECS, || "--keyframe-secs".to_owned())?,
+        (None, Some(secs)) => bounded(secs, KEYFRAME_SECS, || in_file("secs"))?,
+        (None, None) => default.interval.as_secs_f64(),
     };
-    let interval = Duration::try_from_secs_f64(interval.0).map_err(|_| Error::Invalid {
-        origin: interval.1,
-        reason: "the keyframe interval must be a number of seconds, 0 or more".to_owned(),
-    })?;
+    let interval = Duration::from_secs_f64(interval);
     Ok(Cadence { bytes, interval })
 }
 
@@ -586,11 +650,17 @@ fn limit(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Limit, Er
             });
         }
     };
-    let rate = flags.limit_rate.or(file.limit.rate).unwrap_or(default.rate);
-    let burst = flags
-        .limit_burst
-        .or(file.limit.burst)
-        .unwrap_or(default.burst);
+    let in_file = |key: &str| format!("{}: [limit] {key}", file_path.display());
+    let rate = match (flags.limit_rate, file.limit.rate) {
+        (Some(n), _) => bounded(n as f64, LIMIT_BYTES, || "--limit-rate".to_owned())? as u64,
+        (None, Some(n)) => bounded(n as f64, LIMIT_BYTES, || in_file("rate"))? as u64,
+        (None, None) => default.rate,
+    };
+    let burst = match (flags.limit_burst, file.limit.burst) {
+        (Some(n), _) => bounded(n as f64, LIMIT_BYTES, || "--limit-burst".to_owned())? as u64,
+        (None, Some(n)) => bounded(n as f64, LIMIT_BYTES, || in_file("burst"))? as u64,
+        (None, None) => default.burst,
+    };
     if action != Action::Pass && (rate == 0 || burst == 0) {
         return Err(Error::Invalid {
             origin: "limit".to_owned(),
@@ -752,24 +822,18 @@ mod tests {
             .expect_err("zero latency");
         assert_eq!(
             err.to_string(),
-            "--latency: latency must be a positive number of seconds"
+            "--latency: 0 is out of range; must be a number of seconds from 0.001 to 86400"
         );
-
-        let file = FileConfig::parse("latency = -1\n", &path()).expect("parse");
-        let err =
-            Config::resolve(&file, &path(), with_output(), None).expect_err("negative latency");
+        let flags = Flags {
+            payload: Some(usize::MAX),
+            ..with_output()
+        };
+        let err = Config::resolve(&FileConfig::default(), &path(), flags, None)
+            .expect_err("huge payload");
         assert_eq!(
             err.to_string(),
-            "/etc/termtape/termtape.toml: latency: latency must be a positive number of seconds"
+            "--payload: 1.8446744073709552e19 is out of range; must be a whole number of bytes from 64 to 1048576"
         );
-
-        let file = FileConfig::parse("payload = 63\n", &path()).expect("parse");
-        let err = Config::resolve(&file, &path(), with_output(), None).expect_err("tiny payload");
-        assert_eq!(
-            err.to_string(),
-            "/etc/termtape/termtape.toml: payload: payload must be at least 64 bytes"
-        );
-
         let flags = Flags {
             cols: Some(0),
             ..with_output()
@@ -778,8 +842,83 @@ mod tests {
             Config::resolve(&FileConfig::default(), &path(), flags, None).expect_err("zero cols");
         assert_eq!(
             err.to_string(),
-            "--cols: the terminal size must be at least 1x1"
+            "--cols: 0 is out of range; must be a whole number of columns from 1 to 1024"
         );
+    }
+
+    #[test]
+    fn out_of_range_keys_name_file_line_key_and_range() {
+        let cases = [
+            (
+                "latency = -1\n",
+                1,
+                "latency: -1 is out of range; must be a number of seconds from 0.001 to 86400",
+            ),
+            (
+                "\npayload = 63\n",
+                2,
+                "payload: 63 is out of range; must be a whole number of bytes from 64 to 1048576",
+            ),
+            (
+                "payload = 100.5\n",
+                1,
+                "payload: 100.5 is not a whole number",
+            ),
+            ("latency = nan\n", 1, "latency: NaN is out of range"),
+            ("latency = inf\n", 1, "latency: inf is out of range"),
+            ("latency = 1e308\n", 1, "latency: 1e308 is out of range"),
+            (
+                "[keyframe]\nsecs = -0.5\n",
+                2,
+                "[keyframe] secs: -0.5 is out of range",
+            ),
+            (
+                "[keyframe]\n\nbytes = 9223372036854775807\n",
+                3,
+                "[keyframe] bytes: 9.223372036854776e18 is out of range",
+            ),
+            (
+                "[limit]\nrate = -5\n",
+                2,
+                "[limit] rate: -5 is out of range",
+            ),
+            (
+                "[limit]\nburst = 2e12\n",
+                2,
+                "[limit] burst: 2000000000000 is out of range",
+            ),
+            (
+                "[writer]\nspool_bytes = 0\n",
+                2,
+                "[writer] spool_bytes: 0 is out of range",
+            ),
+            (
+                "[writer]\nspool_secs = 0\n",
+                2,
+                "[writer] spool_secs: 0 is out of range",
+            ),
+            (
+                "payload = \"big\"\n",
+                1,
+                "expected payload: a number (must be a whole number of bytes from 64 to 1048576)",
+            ),
+        ];
+        for (text, line, message) in cases {
+            let err = FileConfig::parse(text, &path()).expect_err(text);
+            let said = err.to_string();
+            let head =
+                format!("invalid configuration file /etc/termtape/termtape.toml, line {line}: ");
+            assert!(said.starts_with(&head), "{text:?}: {said}");
+            assert!(said.contains(message), "{text:?}: {said}");
+        }
+        let file = FileConfig::parse(
+            "latency = 86400\npayload = 1048576\n[keyframe]\nsecs = 0\nbytes = 0\n",
+            &path(),
+        )
+        .expect("the bounds are accepted");
+        let c = Config::resolve(&file, &path(), with_output(), None).expect("config");
+        assert_eq!(c.latency, Duration::from_secs(86400));
+        assert_eq!(c.payload, 1 << 20);
     }
 
     #[test]

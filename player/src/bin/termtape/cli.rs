@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand};
+use termtape_format::Range;
 
 /// termtape: record terminal sessions in tlog's format, and play, inspect
 /// and list them.
@@ -16,7 +17,7 @@ pub struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  termtape rec -o session.log               record your shell into session.log
+  termtape rec session.log                  record your shell into session.log
   termtape rec -o ls.log -- ls -l /         record one command
   termtape ls session.log                   list the recordings in a file
   termtape cat session.log                  print what was shown, at once
@@ -92,10 +93,10 @@ pub enum Command {
         #[arg(long)]
         exact: bool,
         /// Playback speed: 2 plays twice as fast, 0.5 at half speed.
-        #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+        #[arg(long, default_value_t = 1.0, value_parser = |s: &str| SPEED.parse(s))]
         speed: f64,
         /// Shorten pauses longer than this many seconds to it.
-        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        #[arg(long, value_name = "SECS", value_parser = |s: &str| MAX_PAUSE.parse(s))]
         max_pause: Option<f64>,
         /// Keep playing as new messages arrive (a live session in the journal).
         #[arg(long)]
@@ -122,11 +123,11 @@ pub enum Command {
     Keyframe {
         /// A keyframe after N bytes of output since the last one; 0: not by
         /// size [default: 262144].
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = |s: &str| KEYFRAME_BYTES.parse_whole(s))]
         keyframe_bytes: Option<u64>,
         /// A keyframe after S seconds with output since the last one; 0: not
         /// by time [default: 60].
-        #[arg(long, value_name = "S", value_parser = parse_seconds)]
+        #[arg(long, value_name = "S", value_parser = |s: &str| KEYFRAME_SECS.parse(s))]
         keyframe_secs: Option<f64>,
         /// The recording to read: a file, or - for standard input.
         input: String,
@@ -223,30 +224,25 @@ pub struct Select {
     pub unverified: bool,
     /// Journal: trust entries sent by this uid too (repeatable), e.g. the
     /// termtape user's uid on the host that wrote a journal:DIR.
-    #[arg(long = "trust-uid", value_name = "UID")]
+    #[arg(long = "trust-uid", value_name = "UID", value_parser = trust_uid)]
     pub trust_uid: Vec<u32>,
 }
 
-fn parse_speed(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if v.is_finite() && (1.0 / 1024.0..=1024.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("speed {s} is out of range (1/1024 to 1024)"))
-    }
+/// `--speed`: as `+` and `-` reach in the player.
+const SPEED: Range = Range::real(1.0 / 1024.0, 1024.0, "times the recorded speed");
+/// `--max-pause` (a year).
+const MAX_PAUSE: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `keyframe --keyframe-bytes`, as the recorder's (1 TiB; 0: not by size).
+const KEYFRAME_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
+/// `keyframe --keyframe-secs`, as the recorder's (a year; 0: not by time).
+const KEYFRAME_SECS: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `--trust-uid`: a uid_t other than -1 (which means no user).
+const UID: Range = Range::whole(0, u32::MAX as u64 - 1, "");
+
+fn trust_uid(s: &str) -> Result<u32, String> {
+    UID.parse_whole(s).map(|n| n as u32)
 }
 
 fn parse_at(s: &str) -> Result<termtape_player::seek::At, String> {
     termtape_player::seek::At::parse(s)
-}
-
-fn parse_seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if (0.0..1e9).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{s} is not a usable number of seconds"))
-    }
 }

@@ -151,11 +151,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Rec { args } => exec_beside("termtape-rec", args),
+        // termtape-rec names itself `termtape rec` for this argv[0].
+        Command::Rec { args } => exec_beside("termtape-rec", Some("termtape rec"), args),
         Command::Users { args } => {
             let mut all = vec!["users".into()];
             all.extend(args);
-            exec_beside("termtape-session", all)
+            exec_beside("termtape-session", None, all)
         }
         Command::Cat {
             input,
@@ -457,7 +458,19 @@ fn screen(common: &Common, at: seek::At, format: &str) -> Result<ExitCode> {
     let mut report = |e: &termtape_format::Error| {
         note(format_args!("warning: {e} (passed over)"));
     };
-    let (term, method) = seek::screen_at(&source, &query, at, &mut report)?;
+    let seek::Sought {
+        term,
+        method,
+        ended,
+    } = seek::screen_until(&source, &query, at, &mut report)?;
+    if let Some(end) = ended {
+        note(format_args!(
+            "the recording ends at {}.{:03} s, before the moment asked for; \
+             the last screen is shown",
+            end / 1000,
+            end % 1000
+        ));
+    }
     match method {
         seek::Method::Replay(seek::Reason::NoKeyframes) => note(format_args!(
             "{} has no keyframes, so it was replayed from the start; \
@@ -631,8 +644,13 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
 }
 
 /// Runs `program` (termtape-rec, termtape-session) from the directory of
-/// this executable, as cargo and git run their external subcommands.
-fn exec_beside(program: &str, args: Vec<std::ffi::OsString>) -> Result<ExitCode> {
+/// this executable, as cargo and git run their external subcommands;
+/// `arg0`, if given, is its argv[0].
+fn exec_beside(
+    program: &str,
+    arg0: Option<&str>,
+    args: Vec<std::ffi::OsString>,
+) -> Result<ExitCode> {
     use std::os::unix::process::CommandExt;
     let me = std::env::current_exe().context("finding termtape's own path")?;
     let recorder = me.with_file_name(program);
@@ -643,6 +661,10 @@ fn exec_beside(program: &str, args: Vec<std::ffi::OsString>) -> Result<ExitCode>
             recorder.display()
         );
     }
-    let err = std::process::Command::new(&recorder).args(args).exec();
+    let mut command = std::process::Command::new(&recorder);
+    if let Some(arg0) = arg0 {
+        command.arg0(arg0);
+    }
+    let err = command.args(args).exec();
     Err(err).with_context(|| format!("running {}", recorder.display()))
 }

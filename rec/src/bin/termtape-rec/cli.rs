@@ -3,8 +3,42 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::Parser;
-use termtape_rec::config::Flags;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use termtape_format::Range;
+use termtape_rec::config::{self, Flags};
+
+/// The argv[0] `termtape rec` runs the recorder with, so that usage and
+/// messages name the command the user typed. It changes nothing else: a
+/// user who sets it gets only other wording.
+pub const VIA_TERMTAPE: &str = "termtape rec";
+
+/// The name usage and messages give the recorder: `termtape rec` when
+/// `termtape` ran it (argv[0] [`VIA_TERMTAPE`]), else `termtape-rec`.
+pub fn name(argv0: Option<&std::ffi::OsStr>) -> &'static str {
+    match argv0 {
+        Some(a) if a == VIA_TERMTAPE => VIA_TERMTAPE,
+        _ => "termtape-rec",
+    }
+}
+
+const USAGE: &str = "\
+NAME [OPTIONS] FILE [[--] CMD [ARGS]...]
+       NAME [OPTIONS] -o FILE [[--] CMD [ARGS]...]
+       NAME [OPTIONS] [-w WRITER] [-- CMD [ARGS]...]";
+
+const EXAMPLES: &str = "\
+Examples:
+  NAME session.log                      record your shell into session.log
+  NAME -o build.log -- make -j4         record one command
+  NAME build.log -- make -j4            the same
+  NAME -o ci.log --cols 120 -- ./test.sh </dev/null
+  NAME -w journal -- bash               record to systemd-journald
+
+Without -o or -w, the first word is the FILE to record into, and the words
+after it (after `--`, if given) the command. With -o or -w, or after a
+leading `--`, all words are the command. With no FILE and no -o, the file
+named by `path` in the [writer] section of /etc/termtape/termtape.toml (or
+of the file named by $TERMTAPE_CONFIG).";
 
 /// Record a terminal session into a tlog-compatible log.
 ///
@@ -12,18 +46,7 @@ use termtape_rec::config::Flags;
 /// relays your terminal to it, and appends what it shows to the log.
 /// Exits with CMD's status (128+N if signal N killed it).
 #[derive(Debug, Parser)]
-#[command(
-    name = "termtape-rec",
-    version,
-    after_help = "\
-Examples:
-  termtape-rec -o session.log                 record your shell
-  termtape-rec -o build.log -- make -j4       record one command
-  termtape-rec -o ci.log --cols 120 -- ./test.sh </dev/null
-
-Without -o, the file named by `path` in the [writer] section of
-/etc/termtape/termtape.toml (or of the file named by $TERMTAPE_CONFIG)."
-)]
+#[command(name = "termtape-rec", version)]
 pub struct Args {
     /// Append the recording to FILE.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -45,10 +68,10 @@ pub struct Args {
     #[arg(long)]
     no_log_window: bool,
     /// Write recorded data out at least every SECS seconds [default: 10].
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = |s: &str| config::LATENCY.parse(s))]
     latency: Option<f64>,
     /// Put at most BYTES bytes of recorded data in one message [default: 2048].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = |s: &str| whole::<usize>(config::PAYLOAD, s))]
     payload: Option<usize>,
     /// The session's charset (KOI8-R, EUC-JP, GB18030, …): its text is
     /// recorded as UTF-8, with the original bytes kept [default: the
@@ -56,10 +79,10 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     charset: Option<String>,
     /// Rate limit: bytes of messages per second [default: 16384].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = |s: &str| config::LIMIT_BYTES.parse_whole(s))]
     limit_rate: Option<u64>,
     /// Rate limit: bytes of messages at once [default: 32768].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = |s: &str| config::LIMIT_BYTES.parse_whole(s))]
     limit_burst: Option<u64>,
     /// Beyond the rate limit: pass (no limit), delay the session, or drop
     /// messages (marking the gap) [default: pass].
@@ -67,32 +90,113 @@ pub struct Args {
     limit_action: Option<String>,
     /// Log a keyframe (the whole screen, for instant seeking) after N bytes
     /// of output since the last one; 0: not by size [default: 262144].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = |s: &str| config::KEYFRAME_BYTES.parse_whole(s))]
     keyframe_bytes: Option<u64>,
     /// Log a keyframe after S seconds with output since the last one; 0:
     /// not by time [default: 60].
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = |s: &str| config::KEYFRAME_SECS.parse(s))]
     keyframe_secs: Option<f64>,
     /// Terminal width when standard input is not a terminal [default: 80].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = |s: &str| whole::<u16>(config::COLS, s))]
     cols: Option<u16>,
     /// Terminal height when standard input is not a terminal [default: 24].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = |s: &str| whole::<u16>(config::ROWS, s))]
     rows: Option<u16>,
-    /// The command to record, and its arguments.
-    #[arg(
-        value_name = "CMD",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// No notice on standard error when recording starts and ends.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// FILE (without -o and -w), then the command to record and its
+    /// arguments. An unknown option before them is an error; after `--`,
+    /// anything is a word.
+    #[arg(value_name = "ARGS", trailing_var_arg = true)]
     command: Vec<OsString>,
+    /// Whether `--` came before the first word (which is then the command).
+    #[arg(skip)]
+    escaped: bool,
+}
+
+/// A whole number in `range`, as the option's type (the range fits it).
+fn whole<T: TryFrom<u64>>(range: Range, s: &str) -> Result<T, String> {
+    let n = range.parse_whole(s)?;
+    T::try_from(n).map_err(|_| format!("{s} is out of range; {range}"))
+}
+
+/// Whether `argv` has a `--` before its first word, as clap reads it:
+/// options that take a value in the next argument skip that argument.
+fn escaped(cmd: &clap::Command, argv: &[OsString]) -> bool {
+    let takes_value = |a: &clap::Arg| a.get_action().takes_values();
+    let mut words = argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        let Some(word) = word.to_str() else {
+            return false;
+        };
+        if word == "--" {
+            return true;
+        }
+        if !word.starts_with('-') || word == "-" {
+            return false;
+        }
+        let next_is_value = match word.strip_prefix("--") {
+            Some(long) => {
+                !long.contains('=')
+                    && cmd
+                        .get_arguments()
+                        .any(|a| a.get_long() == Some(long) && takes_value(a))
+            }
+            // `-qo FILE`: a short option taking a value, last in the group.
+            None => {
+                let letters: Vec<char> = word[1..].chars().collect();
+                let mut next = false;
+                for (i, c) in letters.iter().enumerate() {
+                    match cmd.get_arguments().find(|a| a.get_short() == Some(*c)) {
+                        Some(a) if takes_value(a) => {
+                            next = i + 1 == letters.len();
+                            break;
+                        }
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                next
+            }
+        };
+        if next_is_value {
+            words.next();
+        }
+    }
+    false
+}
+
+/// Parses `argv` for the recorder called `name` (see [`name`]).
+pub fn try_parse(name: &'static str, argv: Vec<OsString>) -> Result<Args, clap::Error> {
+    let cmd = Args::command()
+        .name(name)
+        .bin_name(name)
+        .override_usage(USAGE.replace("NAME", name))
+        .after_help(EXAMPLES.replace("NAME", name));
+    let escaped = escaped(&cmd, &argv);
+    let matches = cmd.try_get_matches_from(argv)?;
+    let mut args = Args::from_arg_matches(&matches)?;
+    args.escaped = escaped;
+    Ok(args)
+}
+
+/// Parses the process's arguments; exits with usage on error.
+pub fn parse() -> (&'static str, Args) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let name = name(argv.first().map(OsString::as_os_str));
+    match try_parse(name, argv) {
+        Ok(args) => (name, args),
+        Err(e) => e.exit(),
+    }
 }
 
 impl Args {
     /// The flags as the library's [`Flags`]: `None` where nothing was said.
     pub fn into_flags(self) -> Flags {
+        let (output, command) = self.output_and_command();
         Flags {
-            output: self.output,
+            output,
             writer: self.writer,
             cockpit: self.cockpit.then_some(true),
             log_input: self.log_input.then_some(true),
@@ -108,8 +212,34 @@ impl Args {
             rows: self.rows,
             keyframe_bytes: self.keyframe_bytes,
             keyframe_secs: self.keyframe_secs,
-            command: self.command,
+            command,
         }
+    }
+
+    /// Whether to leave out the start and stop notices.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether a command was named (else the shell is recorded).
+    pub fn names_a_command(&self) -> bool {
+        !self.output_and_command().1.is_empty()
+    }
+
+    /// The output file and the command: a first word is FILE when neither
+    /// -o nor -w is given and no `--` comes before it.
+    fn output_and_command(&self) -> (Option<PathBuf>, Vec<OsString>) {
+        if self.output.is_some() || self.writer.is_some() || self.escaped {
+            return (self.output.clone(), self.command.clone());
+        }
+        let Some((file, rest)) = self.command.split_first() else {
+            return (None, Vec::new());
+        };
+        let rest = match rest.split_first() {
+            Some((dashes, after)) if dashes == "--" => after,
+            _ => rest,
+        };
+        (Some(PathBuf::from(file)), rest.to_vec())
     }
 }
 
@@ -117,8 +247,18 @@ impl Args {
 mod tests {
     use super::*;
 
+    fn parse(name: &'static str, args: &[&str]) -> Result<Args, clap::Error> {
+        try_parse(
+            name,
+            std::iter::once("termtape-rec")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect(),
+        )
+    }
+
     fn flags(args: &[&str]) -> Flags {
-        Args::try_parse_from(std::iter::once("termtape-rec").chain(args.iter().copied()))
+        parse("termtape-rec", args)
             .expect("valid arguments")
             .into_flags()
     }
@@ -128,9 +268,57 @@ mod tests {
         let f = flags(&["-o", "f", "ls", "-l", "--color"]);
         assert_eq!(f.output, Some(PathBuf::from("f")));
         assert_eq!(f.command, ["ls", "-l", "--color"].map(OsString::from));
+        let f = flags(&["-o", "f", "--", "-weird", "-o"]);
+        assert_eq!(f.output, Some(PathBuf::from("f")));
+        assert_eq!(f.command, ["-weird", "-o"].map(OsString::from));
         let f = flags(&["--", "-weird", "-o"]);
         assert_eq!(f.output, None);
         assert_eq!(f.command, ["-weird", "-o"].map(OsString::from));
+    }
+
+    #[test]
+    fn an_unknown_option_before_the_command_is_an_error_naming_it() {
+        let err = parse("termtape-rec", &["-o", "x", "--bogus"]).expect_err("unknown");
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(err.to_string().contains("'--bogus'"), "{err}");
+        let err = parse("termtape-rec", &["-x", "-o", "f"]).expect_err("unknown");
+        assert!(err.to_string().contains("'-x'"), "{err}");
+    }
+
+    #[test]
+    fn a_first_word_is_the_file_without_o_or_w() {
+        let f = flags(&["s.log"]);
+        assert_eq!(f.output, Some(PathBuf::from("s.log")));
+        assert!(f.command.is_empty());
+        let f = flags(&["s.log", "make", "-j4"]);
+        assert_eq!(f.output, Some(PathBuf::from("s.log")));
+        assert_eq!(f.command, ["make", "-j4"].map(OsString::from));
+        let f = flags(&["-q", "s.log", "--", "make", "--", "x"]);
+        assert_eq!(f.output, Some(PathBuf::from("s.log")));
+        assert_eq!(f.command, ["make", "--", "x"].map(OsString::from));
+        // With -w, or after a leading `--` (even past options taking values), a command.
+        let f = flags(&["-w", "journal", "bash"]);
+        assert_eq!((f.output, f.command), (None, vec![OsString::from("bash")]));
+        let f = flags(&["--latency", "1", "-qw", "file", "bash"]);
+        assert_eq!((f.output, f.command), (None, vec![OsString::from("bash")]));
+        let f = flags(&["--cols=80", "--", "s.log"]);
+        assert_eq!((f.output, f.command), (None, vec![OsString::from("s.log")]));
+        assert!(parse("termtape-rec", &["--rows", "--", "s.log"]).is_err());
+    }
+
+    #[test]
+    fn usage_names_the_command_the_user_typed() {
+        assert_eq!(name(Some("termtape rec".as_ref())), "termtape rec");
+        assert_eq!(name(Some("/usr/bin/termtape-rec".as_ref())), "termtape-rec");
+        assert_eq!(name(None), "termtape-rec");
+        let help = parse("termtape rec", &["--help"])
+            .expect_err("help")
+            .to_string();
+        assert!(
+            help.contains("Usage: termtape rec [OPTIONS] FILE"),
+            "{help}"
+        );
+        assert!(!help.contains("termtape-rec"), "{help}");
     }
 
     #[test]
@@ -167,8 +355,26 @@ mod tests {
     }
 
     #[test]
-    fn bad_numbers_are_rejected() {
-        assert!(Args::try_parse_from(["termtape-rec", "--cols", "wide"]).is_err());
-        assert!(Args::try_parse_from(["termtape-rec", "--payload", "-1"]).is_err());
+    fn bad_numbers_are_rejected_with_the_range() {
+        for (option, value, range) in [
+            ("--cols", "wide", "from 1 to 1024"),
+            ("--rows", "0", "from 1 to 1024"),
+            ("--payload", "18446744073709551615", "from 64 to 1048576"),
+            ("--payload", "100000000000", "from 64 to 1048576"),
+            ("--latency", "1e308", "from 0.001 to 86400"),
+            ("--latency", "NaN", "from 0.001 to 86400"),
+            ("--keyframe-secs", "inf", "from 0 to 31536000"),
+            (
+                "--keyframe-bytes",
+                "99999999999999999999999",
+                "from 0 to 1099511627776",
+            ),
+            ("--limit-rate", "1.5", "from 0 to 1099511627776"),
+        ] {
+            let err = parse("termtape-rec", &["-o", "f", &format!("{option}={value}")])
+                .expect_err(option)
+                .to_string();
+            assert!(err.contains(option) && err.contains(range), "{err}");
+        }
     }
 }

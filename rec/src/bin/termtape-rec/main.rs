@@ -5,31 +5,32 @@
 
 mod cli;
 
-use std::io;
+use std::io::{self, IsTerminal};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use termtape_rec::chunk::Recorder;
 use termtape_rec::config::{self, Config, FileConfig, Writer};
 use termtape_rec::{pty, relay};
 
 fn main() -> ExitCode {
-    match run() {
+    let (name, args) = cli::parse();
+    match run(name, args) {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("termtape-rec: {err:#}");
+            eprintln!("{name}: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Records; returns the exit status.
-fn run() -> anyhow::Result<u8> {
-    let args = cli::Args::parse();
+/// Records; returns the exit status. `name` is how the user called us.
+fn run(name: &str, args: cli::Args) -> anyhow::Result<u8> {
+    let quiet = args.quiet();
+    let names_a_command = args.names_a_command();
     // Before anything else opens a descriptor that could land on 0, 1 or 2.
     pty::ensure_stdio_open().context("cannot open standard input, output and error")?;
     let (config_path, required) = match std::env::var_os(config::CONFIG_ENV) {
@@ -53,13 +54,37 @@ fn run() -> anyhow::Result<u8> {
     })?;
 
     let (stdin, stdout) = (io::stdin(), io::stdout());
+    // A person at a terminal recording into a file is told where it goes
+    // and how to stop (a shell recorded looks like any other shell).
+    let notice = match &config.writer {
+        Writer::File(path) if !quiet && stdin.is_terminal() && io::stderr().is_terminal() => {
+            Some(path.display().to_string())
+        }
+        _ => None,
+    };
+    if let Some(path) = &notice {
+        let how = if names_a_command {
+            ""
+        } else {
+            "; exit the shell to stop"
+        };
+        eprintln!("{}: recording to {path}{how}", program(name));
+    }
     let exit = relay::run(
         &config.relay_settings(),
         stdin.as_fd(),
         stdout.as_fd(),
         &mut recorder,
     )?;
+    if let Some(path) = &notice {
+        eprintln!("{}: recording saved to {path}", program(name));
+    }
     Ok(u8::try_from(exit.code()).unwrap_or(u8::MAX))
+}
+
+/// The program the user ran: `termtape` for `termtape rec`.
+fn program(name: &str) -> &str {
+    name.split(' ').next().unwrap_or(name)
 }
 
 /// Whether the error comes from writing to a closed pipe (`termtape-rec …
