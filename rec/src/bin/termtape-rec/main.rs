@@ -51,6 +51,7 @@ fn run() -> anyhow::Result<u8> {
         Writer::Journal { .. } => "cannot record to the journal".to_owned(),
         Writer::Syslog { .. } => "cannot record to syslog".to_owned(),
     })?;
+    recorder.set_origin(termtape_rec::identity::origin(&config.command));
 
     let (stdin, stdout) = (io::stdin(), io::stdout());
     let exit = relay::run(
