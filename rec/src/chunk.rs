@@ -748,6 +748,39 @@ mod tests {
     }
 
     #[test]
+    fn the_origin_rides_on_the_first_message_and_the_exit_on_the_last() {
+        let (mut rec, memory) = recorder(policy());
+        rec.set_origin(Origin {
+            tty: Some("/dev/pts/1".into()),
+            command: Some(vec!["make".into()]),
+            ..Origin::default()
+        });
+        rec.opened("/dev/pts/4");
+        rec.window(Duration::ZERO, 80, 24).expect("ok");
+        rec.output(Duration::from_millis(5), b"one").expect("ok");
+        rec.tick(Duration::from_secs(11)).expect("ok");
+        rec.output(Duration::from_secs(12), b"two").expect("ok");
+        rec.tick(Duration::from_secs(23)).expect("ok");
+        // Nothing pending at the end: a message is made for the exit.
+        rec.ended(Exit::Code(2));
+        rec.finish(Duration::from_secs(30)).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        assert_eq!(msgs.len(), 3);
+        let at = Location::default();
+        let origin = msgs[0].origin(&at).expect("valid").expect("origin");
+        assert_eq!(origin.pty.as_deref(), Some("/dev/pts/4"));
+        assert_eq!(origin.tty.as_deref(), Some("/dev/pts/1"));
+        assert!(msgs[1].extra.is_empty());
+        assert_eq!(msgs[2].exit(&at).expect("valid"), Some(Exit::Code(2)));
+        assert_eq!(msgs[2].pos, 30_000);
+        assert!(
+            msgs[..2]
+                .iter()
+                .all(|m| m.exit(&at).expect("valid").is_none())
+        );
+    }
+
+    #[test]
     fn disabled_window_and_output_are_not_recorded() {
         let (mut rec, memory) = recorder(Policy {
             window: false,

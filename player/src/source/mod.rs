@@ -243,6 +243,50 @@ mod tests {
     }
 
     #[test]
+    fn tty_and_command_select_recordings_by_their_first_message() {
+        let line = |rec: &str, id: u64, extra: &str| {
+            let json = format!(
+                r#"{{"ver":"2.3","host":"h","rec":"{rec}","user":"u","term":"t","session":1,"id":{id},"pos":0,"timing":"","in_txt":"","in_bin":[],"out_txt":"","out_bin":[]{extra}}}"#
+            );
+            Message::parse(&json, &termtape_format::Location::default()).expect("valid")
+        };
+        let first_a = line(
+            "a",
+            1,
+            r#","origin":{"tty":"/dev/pts/1","pty":"/dev/pts/4","command":["make","all"]}"#,
+        );
+        let first_b = line(
+            "b",
+            1,
+            r#","origin":{"pty":"/dev/pts/5","command":["vim"]}"#,
+        );
+        let (later_a, later_b) = (line("a", 2, ""), line("b", 2, ""));
+        let filter = |tty: Option<&str>, command: Option<&str>| Filter {
+            tty: tty.map(str::to_owned),
+            command: command.map(str::to_owned),
+            ..Filter::default()
+        };
+        for (f, want_a, want_b) in [
+            (filter(Some("pts/1"), None), true, false),
+            (filter(Some("/dev/pts/4"), None), true, false),
+            (filter(Some("pts/5"), None), false, true),
+            (filter(None, Some("make a")), true, false),
+            (filter(Some("pts/5"), Some("make")), false, false),
+            (filter(None, None), true, true),
+        ] {
+            let mut sessions = Sessions::default();
+            let got: Vec<bool> = [&first_a, &first_b, &later_a, &later_b]
+                .into_iter()
+                .map(|m| sessions.accepts(&f, m))
+                .collect();
+            assert_eq!(got, [want_a, want_b, want_a, want_b], "{f:?}");
+        }
+        // A recording whose first message was not seen does not pass.
+        let mut sessions = Sessions::default();
+        assert!(!sessions.accepts(&filter(Some("pts/1"), None), &later_a));
+    }
+
+    #[test]
     fn parses_source_names() {
         assert_eq!(Source::parse("-").expect("ok"), Source::Stdin);
         assert_eq!(Source::parse("journal").expect("ok"), Source::Journal(None));
