@@ -97,6 +97,17 @@ fn termtape_recordings_play_in_tlog_play() {
             expected,
             "termtape cat, payload {payload}"
         );
+        // termtape's session fields ride on the first and last messages,
+        // and tlog-play passes over them.
+        let messages = read_messages(&log);
+        let at = termtape_format::Location::default();
+        let origin = messages[0].origin(&at).expect("valid").expect("origin");
+        assert_eq!(origin.command.expect("command")[0], "cat");
+        assert!(origin.pty.is_some_and(|p| p.starts_with("/dev/pts/")));
+        assert_eq!(
+            messages.last().expect("messages").exit(&at).expect("valid"),
+            Some(termtape_format::Exit::Code(0))
+        );
         let (played, status, stderr) = tlog_play(&log, &[]);
         assert!(status.success(), "tlog-play, payload {payload}: {stderr}");
         assert_eq!(played, expected, "tlog-play, payload {payload}");

@@ -337,21 +337,7 @@ fn a_login_cannot_write_around_the_recorder_to_its_terminal() {
     let pty = termtape_tests::pty::Pair::open();
     let tty = pty.slave_path();
     let marker = format!("esc-{}", std::process::id());
-    let mut login = Command::new("setsid")
-        .args(["--ctty", "login", "-f", user])
-        .stdin(pty.slave())
-        .stdout(pty.slave())
-        .stderr(pty.slave())
-        .spawn()
-        .expect("login");
-    let mut master = std::fs::File::from(pty.master.try_clone().expect("dup master"));
-    let mut screen = pty.reader();
-    // login hangs the terminal up and flushes what was typed before: type
-    // once the session has shown its notice.
-    screen.until(Duration::from_secs(30), |seen| {
-        contains(seen, "being recorded")
-    });
-    std::thread::sleep(Duration::from_millis(500));
+    let (mut login, mut master, mut screen) = log_in(&pty, &["-f", user]);
     let typed = format!(
         "stat -c 'tty-now %U %a' {tty}\nexec >{tty} 2>&1; echo {marker}-$((6*7)); id\n\
          (exec 3<{tty}) 2>/dev/null && echo READ-OPENED || echo read-refused-{marker}\nexit\n",
@@ -382,6 +368,35 @@ fn a_login_cannot_write_around_the_recorder_to_its_terminal() {
     // login changes the terminal back itself; ours was given back first.
     drop(master);
     let _ = owner_and_mode(&tty);
+}
+
+/// Runs `login ARGS` on `pty` as its controlling terminal; returns it, the
+/// master to type on and a reader of the screen, once the session has shown
+/// its notice (login hangs the terminal up and flushes what was typed
+/// before).
+fn log_in(
+    pty: &termtape_tests::pty::Pair,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::fs::File,
+    termtape_tests::pty::Reader,
+) {
+    let login = Command::new("setsid")
+        .args(["--ctty", "login"])
+        .args(args)
+        .stdin(pty.slave())
+        .stdout(pty.slave())
+        .stderr(pty.slave())
+        .spawn()
+        .expect("login");
+    let master = std::fs::File::from(pty.master.try_clone().expect("dup master"));
+    let mut screen = pty.reader();
+    screen.until(Duration::from_secs(30), |seen| {
+        contains(seen, "being recorded")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    (login, master, screen)
 }
 
 /// A process of the user's that opened the terminal before the session
@@ -629,14 +644,17 @@ fn a_nested_login_is_marked_in_the_outer_recording_and_noted() {
     ))
     .into_owned();
     assert!(
-        table.lines().next().is_some_and(|h| h.ends_with("NESTED")),
+        table
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("  NESTED  ")),
         "{table}"
     );
     let row = table
         .lines()
         .find(|l| l.starts_with(rec.as_str()))
         .unwrap_or_else(|| panic!("{rec} listed: {table}"));
-    assert!(row.ends_with(&format!("  {inner}")), "{row}");
+    assert!(row.contains(&format!("  {inner}  ")), "{row}");
 
     // At the right moment: after su asked for the password, before the
     // nested command's output.
@@ -748,4 +766,187 @@ fn users_names_missing_users_lists_the_recorded_and_helps() {
     assert!(row.contains("/bin/bash") && row.contains(user), "{row}");
     let help = run_ok(Command::new(bin("termtape")).args(["users", "--help"]));
     assert!(String::from_utf8_lossy(&help).contains("users list"));
+}
+
+/// The logins utmp holds now, as `who` reads them.
+fn utmp_logins() -> Vec<termtape_rec::utmp::Entry> {
+    termtape_rec::utmp::logins(&std::fs::read(termtape_rec::utmp::UTMP).expect("reading utmp"))
+}
+
+/// The recording's terminal (`pts/4`), from the output of
+/// `echo inner-$(tty)-MARKER`.
+fn inner_tty(text: &str, marker: &str) -> String {
+    text.split("inner-/dev/")
+        .nth(1)
+        .and_then(|s| s.split(&format!("-{marker}")).next())
+        .unwrap_or_else(|| panic!("the shell's terminal: {text}"))
+        .to_owned()
+}
+
+/// The process named by the utmp entry of `user` on `line`, which must
+/// be there and alive.
+fn registered_pid(user: &str, line: &str) -> i32 {
+    utmp_logins()
+        .iter()
+        .rev()
+        .find(|e| {
+            e.line == line && e.user == user && Path::new(&format!("/proc/{}", e.pid)).exists()
+        })
+        .unwrap_or_else(|| panic!("{line} is registered for {user}"))
+        .pid
+}
+
+/// tlog's issue #280: inside a recorded login `who am i` said nothing, since
+/// the shell's terminal is the recorder's, which nothing registered. Here a
+/// login from a remote host (`login -h`, as telnetd and sshd pass it) sees
+/// its own line, with the user, the recording's terminal and the host; the
+/// line is gone after the logout; and the recording says where the session
+/// came from (login terminal, its own terminal, the host as utmp has it)
+/// and how it ended, which `ls --tty` selects it by.
+#[test]
+fn a_recorded_login_is_in_utmp_and_its_recording_says_where_from() {
+    require("login");
+    require("who");
+    assert!(
+        Path::new(termtape_rec::utmp::HELPER).exists(),
+        "libutempter0 is installed (scripts/setup)"
+    );
+    let user = user("ttutmp1");
+    let pty = termtape_tests::pty::Pair::open();
+    let tty = pty.slave_path();
+    let marker = format!("utmp-{}", std::process::id());
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        .to_string();
+    let (mut login, mut master, mut screen) = log_in(&pty, &["-h", "203.0.113.9", "-f", user]);
+    master
+        .write_all(
+            format!(
+                "echo inner-$(tty)-{marker}; echo AM; who am i; echo ALL; who; \
+                 echo who-done-$((6*7))-{marker}\n"
+            )
+            .as_bytes(),
+        )
+        .expect("type");
+    let seen = screen
+        .until(Duration::from_secs(60), |seen| {
+            contains(seen, &format!("who-done-42-{marker}"))
+        })
+        .to_vec();
+    let text = String::from_utf8_lossy(&seen).replace('\r', "");
+    let inner = inner_tty(&text, &marker);
+    assert!(inner.starts_with("pts/"), "{inner}");
+    let am = text
+        .split("\nAM\n")
+        .nth(1)
+        .and_then(|s| s.split("\nALL\n").next())
+        .unwrap_or_else(|| panic!("who am i's output: {text}"));
+    assert!(
+        am.starts_with(user) && am.contains(&format!("{inner} ")) && am.contains("(203.0.113.9)"),
+        "who am i names the user, the recording's terminal and the host: {am:?} in {text}"
+    );
+    let all = text.split("\nALL\n").nth(1).expect("who's output");
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with(user) && l.contains(&format!("{inner} "))),
+        "who lists the session: {all}"
+    );
+    // The entry names the recorder's process; login's own entries of
+    // earlier tests (Debian's login leaves them to init) name others.
+    let registered = registered_pid(user, &inner);
+    master.write_all(b"exit 4\n").expect("type");
+    let _ = login.wait().expect("login");
+    // Logged out: the line is gone (the guard ran the helper's del).
+    assert!(
+        !utmp_logins()
+            .iter()
+            .any(|e| e.line == inner && e.pid == registered),
+        "{inner} is still in utmp after the logout"
+    );
+
+    // The recording: its origin, its exit, and the filter by terminal.
+    assert!(journal_sync());
+    let short = tty.to_str().expect("utf-8").trim_start_matches("/dev/");
+    let listed = json_lines(&[
+        "ls", "--json", "--lax", "--since", &since, "--user", user, "--tty", &inner, "journal",
+    ]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let r = &listed[0];
+    assert_eq!(r["tty"], tty.to_str().expect("utf-8"), "{r}");
+    assert_eq!(r["pty"], format!("/dev/{inner}"), "{r}");
+    assert_eq!(r["remote"], "203.0.113.9", "{r}");
+    assert_eq!(r["remote_from"], "utmp", "{r}");
+    assert_eq!(r["exit"], serde_json::json!({"code": 4}), "{r}");
+    assert!(
+        r["command"][0]
+            .as_str()
+            .is_some_and(|c| c.ends_with("bash")),
+        "{r}"
+    );
+    let by_login_tty = json_lines(&[
+        "ls", "--json", "--lax", "--since", &since, "--user", user, "--tty", short, "journal",
+    ]);
+    assert!(by_login_tty.iter().any(|x| x["rec"] == r["rec"]));
+    let text_listing = termtape_tests::listing(&[
+        "--lax", "--since", &since, "--user", user, "--tty", &inner, "journal",
+    ]);
+    let row = text_listing.lines().nth(1).expect("a row");
+    assert!(
+        row.contains(&format!("{short}>{inner}")) && row.contains("203.0.113.9"),
+        "{text_listing}"
+    );
+}
+
+/// A recorder killed with SIGKILL cannot remove its utmp entry itself: its
+/// guard, whose pipe closes with it, does.
+#[test]
+fn a_killed_recorders_utmp_entry_is_removed_by_its_guard() {
+    require("login");
+    let user = user("ttutmp2");
+    let pty = termtape_tests::pty::Pair::open();
+    let marker = format!("kill-{}", std::process::id());
+    let (mut login, mut master, mut screen) = log_in(&pty, &["-f", user]);
+    master
+        .write_all(format!("echo inner-$(tty)-{marker}-$((6*7))\n").as_bytes())
+        .expect("type");
+    let seen = screen
+        .until(Duration::from_secs(60), |seen| {
+            contains(seen, &format!("-{marker}-42"))
+        })
+        .to_vec();
+    let text = String::from_utf8_lossy(&seen);
+    let inner = inner_tty(&text, &marker);
+    let registered = registered_pid(user, &inner);
+    // The recorder: login's child.
+    let recorder = std::fs::read_dir("/proc")
+        .expect("procfs")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    == Some(&login.id().to_string())
+            })
+        })
+        .expect("the recorder");
+    assert_eq!(registered, recorder as i32, "the entry names the recorder");
+    run_ok(Command::new("kill").args(["-KILL", &recorder.to_string()]));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let present = || {
+        utmp_logins()
+            .iter()
+            .any(|e| e.line == inner && e.pid == registered)
+    };
+    while present() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !present(),
+        "{inner} is still in utmp after the recorder was killed"
+    );
+    drop(master);
+    let _ = login.wait();
 }

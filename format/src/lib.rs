@@ -18,6 +18,9 @@
 //! - [`Encoder`]: cut terminal I/O into messages exactly as tlog-rec does;
 //! - [`Login`]: the `login` field marking a login nested in the recorded
 //!   session;
+//! - [`Origin`] and [`Exit`]: the `origin` field of a recording's first
+//!   message (login terminal, the recording's terminal, remote host,
+//!   command) and the `exit` field of its last (how the command ended);
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
 //!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
 //!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
@@ -55,6 +58,7 @@ mod error;
 mod escape;
 mod login;
 mod message;
+mod origin;
 mod range;
 mod reader;
 pub mod timing;
@@ -67,6 +71,7 @@ pub use error::{Error, Location, Result};
 pub use escape::escape_str_into;
 pub use login::{LOGIN_FIELD, Login, Logins, MAX_LOGIN_EVENTS};
 pub use message::{Message, Packet, Timed, VERSION};
+pub use origin::{EXIT_FIELD, Exit, MAX_COMMAND_WORDS, ORIGIN_FIELD, Origin};
 pub use range::Range;
 pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
 pub use timing::Stream;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use termtape_format::{Error, Login, Reader, Stream, timing};
+use termtape_format::{Error, Exit, Login, Origin, Reader, Stream, timing};
 
 use crate::source::Filter;
 use crate::time;
@@ -42,6 +42,11 @@ pub struct Summary {
     /// Logins nested in the session (marked, not recorded apart): their
     /// starts, in order.
     pub logins: Vec<Login>,
+    /// Where the session came from (login terminal, the recording's
+    /// terminal, remote host, command), if its first message says.
+    pub origin: Option<Origin>,
+    /// How it ended, if its last message says.
+    pub exit: Option<Exit>,
 }
 
 impl Summary {
@@ -64,6 +69,12 @@ impl Summary {
             },
             "unverified": self.unverified,
             "logins": self.logins,
+            "tty": self.origin.as_ref().and_then(|o| o.tty.as_ref()),
+            "pty": self.origin.as_ref().and_then(|o| o.pty.as_ref()),
+            "remote": self.origin.as_ref().and_then(|o| o.remote.as_ref()),
+            "remote_from": self.origin.as_ref().and_then(|o| o.remote_from.as_ref()),
+            "command": self.origin.as_ref().and_then(|o| o.command.as_ref()),
+            "exit": self.exit,
         })
     }
 }
@@ -79,6 +90,7 @@ pub fn list(
     let mut order: Vec<Summary> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
+    let mut sessions = crate::source::Sessions::default();
     while let Some(item) = reader.next() {
         let msg = match item {
             Ok(msg) => msg,
@@ -88,7 +100,8 @@ pub fn list(
                 continue;
             }
         };
-        if !filter.accepts_in_any(&msg) {
+        let in_session = sessions.accepts(filter, &msg);
+        if !in_session || !filter.accepts_in_any(&msg) {
             continue;
         }
         let key = msg.recording_key();
@@ -131,6 +144,13 @@ pub fn list(
             line: reader.line(),
             id: Some(msg.id),
         };
+        match (msg.origin(&at), msg.exit(&at)) {
+            (Ok(origin), Ok(exit)) => {
+                summary.origin = summary.origin.take().or(origin);
+                summary.exit = exit.or(summary.exit);
+            }
+            (Err(e), _) | (_, Err(e)) => on_damage(&e),
+        }
         match msg.logins(&at) {
             Ok(events) => summary
                 .logins
@@ -168,8 +188,12 @@ pub fn table(summaries: &[Summary]) -> String {
         "GAPS",
         "DROPPED BYTES",
         "NESTED",
+        "TTY",
+        "FROM",
+        "EXIT",
+        "COMMAND",
     ];
-    let rows: Vec<[String; 12]> = summaries
+    let rows: Vec<[String; 16]> = summaries
         .iter()
         .map(|s| {
             [
@@ -190,6 +214,16 @@ pub fn table(summaries: &[Summary]) -> String {
                 s.gaps.to_string(),
                 s.dropped_bytes.to_string(),
                 nested_users(&s.logins),
+                terminals(s.origin.as_ref()),
+                remote(s.origin.as_ref()),
+                s.exit.map_or_else(|| "-".to_owned(), |e| e.describe()),
+                visible(
+                    &s.origin
+                        .as_ref()
+                        .and_then(Origin::command_line)
+                        .unwrap_or_else(|| "-".to_owned()),
+                )
+                .into_owned(),
             ]
         })
         .collect();
@@ -221,6 +255,32 @@ pub fn table(summaries: &[Summary]) -> String {
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// The login terminal and the recording's, short: `pts/1>pts/4` (the
+/// session on pts/1 ran on pts/4), `>pts/4` without a login terminal, or
+/// `-`.
+fn terminals(origin: Option<&Origin>) -> String {
+    let short = |t: &Option<String>| {
+        t.as_deref()
+            .map(|t| visible(t.strip_prefix("/dev/").unwrap_or(t)).into_owned())
+    };
+    match origin.map(|o| (short(&o.tty), short(&o.pty))) {
+        Some((Some(tty), Some(pty))) => format!("{tty}>{pty}"),
+        Some((Some(tty), None)) => tty,
+        Some((None, Some(pty))) => format!(">{pty}"),
+        _ => "-".to_owned(),
+    }
+}
+
+/// The remote host, marked `?` when only the environment (which the user
+/// can set) named it; or `-`.
+fn remote(origin: Option<&Origin>) -> String {
+    match origin.and_then(|o| Some((o.remote.as_deref()?, o.remote_from.as_deref()))) {
+        Some((host, Some("utmp"))) => visible(host).into_owned(),
+        Some((host, _)) => format!("{}?", visible(host)),
+        None => "-".to_owned(),
+    }
 }
 
 /// The users of nested logins, e.g. `bob,root`, or `-`; control characters
@@ -271,7 +331,10 @@ mod tests {
         assert!(table.contains(r"x\e]2;LS-PWNED\x07"), "{table}");
         assert!(table.contains(r"h\u{9b}6n"), "{table}");
         let row = table.lines().nth(1).expect("a row");
-        assert!(row.ends_with("     2           1350  -"), "{row:?}");
+        assert!(
+            row.ends_with("     2           1350  -       -    -     -     -"),
+            "{row:?}"
+        );
         let json = crate::visible::json_line(&summaries[0].to_json());
         assert!(
             json.contains(r#""gaps":{"bytes":1350,"count":2,"messages":6}"#),

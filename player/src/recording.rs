@@ -80,6 +80,7 @@ pub fn read_packets(
     let (selection, damage) = (&query.selection, query.damage);
     let mut reader = Reader::new(input, Some(source.to_owned()), damage == Damage::Skip);
     let mut found = false;
+    let mut sessions = crate::source::Sessions::default();
     let mut chosen: Option<String> = match selection {
         Selection::First => None,
         Selection::Rec(id) => Some(id.clone()),
@@ -93,7 +94,9 @@ pub fn read_packets(
                 continue;
             }
         };
-        if !query.filter.accepts(&msg) {
+        // Every message, so that a recording's origin is seen.
+        let in_session = sessions.accepts(&query.filter, &msg);
+        if !in_session || !query.filter.accepts(&msg) {
             continue;
         }
         let key = msg.recording_key();

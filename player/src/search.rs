@@ -117,6 +117,7 @@ pub fn search(
     // however many recordings a search holds).
     let mut current: Option<String> = None;
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
+    let mut sessions = crate::source::Sessions::default();
     while let Some(item) = reader.next() {
         let msg = match item {
             Ok(msg) => msg,
@@ -126,7 +127,8 @@ pub fn search(
                 continue;
             }
         };
-        if !filter.accepts_in_any(&msg) {
+        let in_session = sessions.accepts(filter, &msg);
+        if !in_session || !filter.accepts_in_any(&msg) {
             continue;
         }
         if let Some(gap) = crate::gap::Gap::of(&msg) {

@@ -20,7 +20,7 @@ use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use termtape_charset::{Charset, Original, Packer, Transcoder};
-use termtape_format::{Encoded, Encoder, Header, Login, Stream};
+use termtape_format::{Encoded, Encoder, Exit, Header, Login, Origin, Stream};
 use termtape_keyframe::Cadence;
 
 use crate::config::{Config, Writer};
@@ -79,6 +79,13 @@ pub struct Recorder {
     rec: String,
     /// Nested-login events for the next message's `login` field.
     logins: Vec<Login>,
+    /// Fields for the next message: `origin` for the first, `exit` for the
+    /// last (name, raw JSON value).
+    fields: Vec<(&'static str, String)>,
+    /// The session's origin, until the first message takes it.
+    origin: Option<Origin>,
+    /// How the session ended, for the last message.
+    exit: Option<Exit>,
 }
 
 /// The largest message, serialised, that one byte of input can grow into:
@@ -111,6 +118,9 @@ impl Recorder {
             line: Vec::new(),
             rec: header.rec.clone(),
             logins: Vec::new(),
+            fields: Vec::new(),
+            origin: None,
+            exit: None,
         })
     }
 
@@ -218,6 +228,13 @@ impl Recorder {
         Ok(recorder)
     }
 
+    /// Where the session comes from: written as the first message's
+    /// `origin` field (see `termtape_format::Origin`). Call before anything
+    /// is recorded; [`Capture::opened`] adds the recording's terminal.
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = Some(origin);
+    }
+
     /// The recording's id.
     pub fn rec(&self) -> &str {
         &self.rec
@@ -231,7 +248,16 @@ impl Recorder {
         self.logins.push(event);
     }
 
+    /// Puts the origin, if not written yet, on the next message: the first.
+    fn take_origin(&mut self) {
+        if let Some(origin) = self.origin.take() {
+            self.fields
+                .push((termtape_format::ORIGIN_FIELD, origin.field()));
+        }
+    }
+
     fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
+        self.take_origin();
         // Room for what these bytes can become, plus the message pending,
         // before they may reach the user.
         let overhead = 1024
@@ -260,6 +286,7 @@ impl Recorder {
             &mut self.keyframes,
             &mut self.line,
             &mut self.logins,
+            &mut self.fields,
         );
         self.encoder.io(at, stream, bytes, &mut emit)
     }
@@ -273,28 +300,26 @@ fn emitter<'a>(
     keyframes: &'a mut Option<Box<Keyframes>>,
     line: &'a mut Vec<u8>,
     logins: &'a mut Vec<Login>,
+    fields: &'a mut Vec<(&'static str, String)>,
 ) -> impl FnMut(Encoded<'_>) -> io::Result<()> + 'a {
     move |m: Encoded<'_>| {
         let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
         let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
         let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
-        let mut extra = [("", ""); 2];
-        let mut n = 0;
-        for field in [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
+        let taken = std::mem::take(fields);
+        let extra: Vec<(&str, &str)> = [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
             .into_iter()
             .flatten()
-        {
-            extra[n] = field;
-            n += 1;
-        }
-        match (legacy.as_mut(), n) {
+            .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
+            .collect();
+        match (legacy.as_mut(), extra.len()) {
             (None, 0) => sink.write(&m),
             (None, _) => {
                 line.clear();
-                m.write_with_extra(line, &extra[..n]);
+                m.write_with_extra(line, &extra);
                 sink.write(&Encoded { json: line, ..m })
             }
-            (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra[..n]),
+            (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra),
         }
     }
 }
@@ -354,26 +379,15 @@ impl Legacy {
             &mut self.packer,
             &mut self.out_orig,
         )?;
-        let mut extra = [
-            ("charset", self.name.as_str()),
-            ("", ""),
-            ("", ""),
-            ("", ""),
-            ("", ""),
-        ];
-        let mut n = 1;
+        let mut extra = vec![("charset", self.name.as_str())];
         for (name, field) in [("in_orig", &self.in_orig), ("out_orig", &self.out_orig)] {
             if !field.is_empty() {
-                extra[n] = (name, field.as_str());
-                n += 1;
+                extra.push((name, field.as_str()));
             }
         }
-        for field in more {
-            extra[n] = *field;
-            n += 1;
-        }
+        extra.extend_from_slice(more);
         self.line.clear();
-        m.write_with_extra(&mut self.line, &extra[..n]);
+        m.write_with_extra(&mut self.line, &extra);
         sink.write(&Encoded {
             json: &self.line,
             ..*m
@@ -410,6 +424,7 @@ fn journal_payload(header: &Header) -> io::Result<usize> {
 
 impl Capture for Recorder {
     fn window(&mut self, at: Duration, cols: u16, rows: u16) -> io::Result<()> {
+        self.take_origin();
         if !self.policy.window {
             return Ok(());
         }
@@ -420,6 +435,7 @@ impl Capture for Recorder {
                 &mut self.keyframes,
                 &mut self.line,
                 &mut self.logins,
+                &mut self.fields,
             );
             self.encoder.window(at, cols, rows, &mut emit)?;
         }
@@ -462,6 +478,7 @@ impl Capture for Recorder {
                 &mut self.keyframes,
                 &mut self.line,
                 &mut self.logins,
+                &mut self.fields,
             );
             self.encoder.flush(&mut emit)?;
         }
@@ -486,6 +503,7 @@ impl Capture for Recorder {
                 &mut self.keyframes,
                 &mut self.line,
                 &mut self.logins,
+                &mut self.fields,
             );
             for (stream, tail) in tails {
                 self.encoder.io(at, stream, tail.as_bytes(), &mut emit)?;
@@ -501,11 +519,40 @@ impl Capture for Recorder {
                 &mut self.keyframes,
                 &mut self.line,
                 &mut self.logins,
+                &mut self.fields,
             );
             self.encoder.cut(&mut emit)?;
+        }
+        self.take_origin();
+        if let Some(exit) = self.exit.take() {
+            // The last message says how the session ended: one is made due
+            // if nothing is pending.
+            self.fields
+                .push((termtape_format::EXIT_FIELD, exit.field()));
+            self.encoder.touch(at);
+        }
+        {
+            let mut emit = emitter(
+                &mut self.sink,
+                &mut self.legacy,
+                &mut self.keyframes,
+                &mut self.line,
+                &mut self.logins,
+                &mut self.fields,
+            );
             self.encoder.flush(&mut emit)?;
         }
         self.sink.finish()
+    }
+
+    fn opened(&mut self, pty: &str) {
+        if let Some(origin) = &mut self.origin {
+            origin.pty = Some(pty.to_owned());
+        }
+    }
+
+    fn ended(&mut self, exit: Exit) {
+        self.exit = Some(exit);
     }
 }
 
@@ -698,6 +745,39 @@ mod tests {
         let field = msgs[1].extra(termtape_format::LOGIN_FIELD).expect("marked");
         assert_eq!(Login::parse_field(field.get()).expect("valid"), vec![start]);
         assert_eq!(msgs[1].pos, 12_000);
+    }
+
+    #[test]
+    fn the_origin_rides_on_the_first_message_and_the_exit_on_the_last() {
+        let (mut rec, memory) = recorder(policy());
+        rec.set_origin(Origin {
+            tty: Some("/dev/pts/1".into()),
+            command: Some(vec!["make".into()]),
+            ..Origin::default()
+        });
+        rec.opened("/dev/pts/4");
+        rec.window(Duration::ZERO, 80, 24).expect("ok");
+        rec.output(Duration::from_millis(5), b"one").expect("ok");
+        rec.tick(Duration::from_secs(11)).expect("ok");
+        rec.output(Duration::from_secs(12), b"two").expect("ok");
+        rec.tick(Duration::from_secs(23)).expect("ok");
+        // Nothing pending at the end: a message is made for the exit.
+        rec.ended(Exit::Code(2));
+        rec.finish(Duration::from_secs(30)).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        assert_eq!(msgs.len(), 3);
+        let at = Location::default();
+        let origin = msgs[0].origin(&at).expect("valid").expect("origin");
+        assert_eq!(origin.pty.as_deref(), Some("/dev/pts/4"));
+        assert_eq!(origin.tty.as_deref(), Some("/dev/pts/1"));
+        assert!(msgs[1].extra.is_empty());
+        assert_eq!(msgs[2].exit(&at).expect("valid"), Some(Exit::Code(2)));
+        assert_eq!(msgs[2].pos, 30_000);
+        assert!(
+            msgs[..2]
+                .iter()
+                .all(|m| m.exit(&at).expect("valid").is_none())
+        );
     }
 
     #[test]

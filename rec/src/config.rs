@@ -514,6 +514,7 @@ impl Config {
             size: self.size,
             argv0: None,
             run_as: None,
+            utmp: None,
         }
     }
 

@@ -14,7 +14,7 @@
 use std::ffi::{CStr, CString};
 use std::io;
 
-use termtape_format::Header;
+use termtape_format::{Header, Origin};
 
 /// The audit session id of a process that has none.
 pub const UNSET_SESSION: u32 = u32::MAX;
@@ -28,6 +28,39 @@ pub fn current() -> io::Result<Header> {
         term: std::env::var("TERM").unwrap_or_default(),
         session: audit_session()?,
     })
+}
+
+/// Where the session recording `command` comes from: the terminal on
+/// standard input (the login terminal) and the login's remote host, from
+/// utmp's entry for that terminal if it names one (written by sshd or
+/// login, which the user cannot write), else from `$SSH_CONNECTION` or
+/// `$SSH_CLIENT` (which the user can set). The recording's own terminal is
+/// added when it is opened.
+pub fn origin(command: &[std::ffi::OsString]) -> Origin {
+    let stdin = std::io::stdin();
+    let tty = crate::pty::is_terminal(std::os::fd::AsFd::as_fd(&stdin))
+        .then(|| std::fs::read_link("/proc/self/fd/0").ok())
+        .flatten()
+        .map(|p| p.to_string_lossy().into_owned());
+    let (remote, remote_from) = match tty.as_deref().and_then(crate::utmp::login_host) {
+        Some(host) => (Some(host), Some("utmp")),
+        None => match crate::utmp::env_host() {
+            Some(host) => (Some(host), Some("env")),
+            None => (None, None),
+        },
+    };
+    Origin {
+        tty,
+        pty: None,
+        remote,
+        remote_from: remote_from.map(str::to_owned),
+        command: Some(
+            command
+                .iter()
+                .map(|w| w.to_string_lossy().into_owned())
+                .collect(),
+        ),
+    }
 }
 
 /// The audit session id, or [`UNSET_SESSION`] if the kernel keeps none.

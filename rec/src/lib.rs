@@ -32,6 +32,11 @@ pub mod pty;
 pub mod relay;
 pub mod session;
 pub mod sink;
+#[allow(
+    unsafe_code,
+    reason = "ptsname_r, setfsuid and the guard's fork and exec are C library calls"
+)]
+pub mod utmp;
 
 pub mod config;
 

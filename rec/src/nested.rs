@@ -195,6 +195,14 @@ impl Capture for Nested<'_> {
         self.recorder.finish(at)
     }
 
+    fn opened(&mut self, pty: &str) {
+        self.recorder.opened(pty);
+    }
+
+    fn ended(&mut self, exit: termtape_format::Exit) {
+        self.recorder.ended(exit);
+    }
+
     fn started(&mut self, at: Duration) {
         let now = Instant::now();
         self.origin = Some(now.checked_sub(at).unwrap_or(now));

@@ -52,6 +52,7 @@ use std::time::{Duration, Instant};
 use crate::pty::{
     self, Child, Credentials, ExitStatus, Pty, RawMode, SignalSet, Signals, WindowSize,
 };
+use crate::utmp;
 
 /// Receives everything the relay sees, in order, each item stamped with the
 /// time elapsed since the recording started (a monotonic clock).
@@ -79,6 +80,12 @@ pub trait Capture {
     /// changes its ids). It cannot fail the session. Does nothing by
     /// default.
     fn started(&mut self, _at: Duration) {}
+    /// The recording's terminal is open, named `pty` (`/dev/pts/4`); called
+    /// before anything else. Does nothing by default.
+    fn opened(&mut self, _pty: &str) {}
+    /// How the session ended, just before [`Capture::finish`] (not called
+    /// when the session ends in an error). Does nothing by default.
+    fn ended(&mut self, _exit: termtape_format::Exit) {}
 }
 
 /// What [`run`] runs and how.
@@ -98,6 +105,10 @@ pub struct Settings {
     /// recorder sets all its own ids to its effective ones, so that the
     /// user can neither signal nor trace it.
     pub run_as: Option<Credentials>,
+    /// Register the recording's terminal in utmp and wtmp for the real user,
+    /// with this remote host (may be empty), for as long as the session
+    /// lasts (see [`crate::utmp`]); `None`: leave utmp alone.
+    pub utmp: Option<String>,
 }
 
 /// How a relayed session ended.
@@ -195,7 +206,28 @@ pub fn run<C: Capture + ?Sized>(
         true => Some(RawMode::enter(input).map_err(Error::Terminal)?),
         false => None,
     };
-    let mut pty = Pty::open(size, raw.as_ref().map(RawMode::original)).map_err(Error::Pty)?;
+    let open = || Pty::open(size, raw.as_ref().map(RawMode::original));
+    // A setuid recorder's terminal is the user's, so the utmp helper takes it.
+    let mut pty = match (&settings.utmp, settings.run_as) {
+        (Some(_), Some(_)) => utmp::as_real_user(open),
+        _ => open(),
+    }
+    .map_err(Error::Pty)?;
+    if let Ok(name) = utmp::pty_name(pty.master()) {
+        capture.opened(&name);
+    }
+    // Before the recorder gives up the user's real id, which the helper
+    // needs; dropped (and the entry removed) when this function returns.
+    let _registration = settings.utmp.as_deref().and_then(|host| {
+        utmp::Registration::add(pty.master(), host)
+            .map_err(|e| {
+                crate::sink::log_warning(&format!(
+                    "the session's terminal is not registered in utmp: {e}"
+                ))
+            })
+            .ok()
+            .flatten()
+    });
     capture
         .window(start.elapsed(), size.cols, size.rows)
         .map_err(Error::Capture)?;
@@ -601,6 +633,14 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
 
     /// Ends the session for whatever reason the loop stopped.
     fn end(mut self, end: End) -> Result<Exit, Error> {
+        match end {
+            End::Child(status) => self.capture.ended(match status {
+                ExitStatus::Exited(code) => termtape_format::Exit::Code(code),
+                ExitStatus::Signaled(sig) => termtape_format::Exit::Signal(sig),
+            }),
+            End::Stop(sig) => self.capture.ended(termtape_format::Exit::Stopped(sig)),
+            _ => {}
+        }
         let result = match end {
             End::Child(status) => self
                 .capture
@@ -774,6 +814,7 @@ mod tests {
             size,
             argv0: None,
             run_as: None,
+            utmp: None,
         };
         let result = run(&settings, infile.as_fd(), outfile.as_fd(), &mut events);
         let mut shown = Vec::new();

@@ -73,6 +73,7 @@ fn helper(dir: &Path) -> i32 {
         size: WindowSize::default(),
         argv0: None,
         run_as: None,
+        utmp: None,
     };
     let (stdin, stdout) = (io::stdin(), io::stdout());
     match relay::run(&settings, stdin.as_fd(), stdout.as_fd(), &mut capture) {

@@ -1,8 +1,11 @@
 //! Where recordings are read from: files, standard input, the journal.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
+
+use termtape_format::{Message, ORIGIN_FIELD, Origin};
 
 #[allow(unsafe_code, reason = "getpwnam_r is a C library call")]
 mod journal;
@@ -39,6 +42,12 @@ pub struct Filter {
     pub since: Option<u64>,
     /// Only messages written at or before this time, ms since the epoch.
     pub until: Option<u64>,
+    /// Only sessions on this terminal: the login terminal or the
+    /// recording's own (`/dev/pts/1`, or `pts/1`), as the first message's
+    /// `origin` field says (see [`Sessions`]).
+    pub tty: Option<String>,
+    /// Only sessions whose command line holds this text (`origin` field).
+    pub command: Option<String>,
     /// Keep reading as new messages arrive (the journal only).
     pub follow: bool,
     /// Whose journal entries count as recordings.
@@ -55,6 +64,8 @@ impl Filter {
             ("--rec", &self.rec),
             ("--user", &self.user),
             ("--host", &self.host),
+            ("--tty", &self.tty),
+            ("--command", &self.command),
         ] {
             if let Some(value) = value {
                 parts.push(format!("{option} {value}"));
@@ -66,6 +77,65 @@ impl Filter {
             }
         }
         parts.join(" ")
+    }
+}
+
+impl Filter {
+    /// Whether the filter has conditions on a session's origin (`--tty`,
+    /// `--command`), which [`Sessions`] decides.
+    pub fn selects_origin(&self) -> bool {
+        self.tty.is_some() || self.command.is_some()
+    }
+
+    /// Whether a session of this origin passes `--tty` and `--command`.
+    pub fn accepts_origin(&self, origin: &Origin) -> bool {
+        let strip = |t: &str| t.strip_prefix("/dev/").unwrap_or(t).to_owned();
+        let tty_ok = self.tty.as_deref().is_none_or(|want| {
+            let want = strip(want);
+            [&origin.tty, &origin.pty]
+                .into_iter()
+                .flatten()
+                .any(|t| strip(t) == want)
+        });
+        let command_ok = self.command.as_deref().is_none_or(|want| {
+            origin
+                .command_line()
+                .is_some_and(|line| line.contains(want))
+        });
+        tty_ok && command_ok
+    }
+}
+
+/// The recordings that pass a [`Filter`]'s origin conditions (`--tty`,
+/// `--command`). Only a recording's first message carries its origin, so
+/// this remembers, per recording, what that message said; a recording
+/// whose first message was not read (damaged, or before a journal's
+/// `--since`) does not pass. Give it every message read, in order, before
+/// the other conditions.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    decided: HashMap<String, bool>,
+}
+
+/// At most this many recordings' decisions are kept.
+const MAX_SESSIONS: usize = 1 << 20;
+
+impl Sessions {
+    /// Whether `msg`'s recording passes `filter`'s origin conditions (always
+    /// true when it has none).
+    pub fn accepts(&mut self, filter: &Filter, msg: &Message) -> bool {
+        if !filter.selects_origin() {
+            return true;
+        }
+        let key = msg.recording_key();
+        if let Some(raw) = msg.extra(ORIGIN_FIELD) {
+            let ok = Origin::parse_field(raw.get()).is_ok_and(|o| filter.accepts_origin(&o));
+            if self.decided.len() < MAX_SESSIONS || self.decided.contains_key(&key) {
+                self.decided.insert(key, ok);
+            }
+            return ok;
+        }
+        self.decided.get(&key).copied().unwrap_or(false)
     }
 }
 
@@ -170,6 +240,50 @@ mod tests {
         assert!(Source::Stdin.is_stream());
         assert!(!Source::File(dir.path().join("absent")).is_stream());
         assert!(!Source::Journal(None).is_stream());
+    }
+
+    #[test]
+    fn tty_and_command_select_recordings_by_their_first_message() {
+        let line = |rec: &str, id: u64, extra: &str| {
+            let json = format!(
+                r#"{{"ver":"2.3","host":"h","rec":"{rec}","user":"u","term":"t","session":1,"id":{id},"pos":0,"timing":"","in_txt":"","in_bin":[],"out_txt":"","out_bin":[]{extra}}}"#
+            );
+            Message::parse(&json, &termtape_format::Location::default()).expect("valid")
+        };
+        let first_a = line(
+            "a",
+            1,
+            r#","origin":{"tty":"/dev/pts/1","pty":"/dev/pts/4","command":["make","all"]}"#,
+        );
+        let first_b = line(
+            "b",
+            1,
+            r#","origin":{"pty":"/dev/pts/5","command":["vim"]}"#,
+        );
+        let (later_a, later_b) = (line("a", 2, ""), line("b", 2, ""));
+        let filter = |tty: Option<&str>, command: Option<&str>| Filter {
+            tty: tty.map(str::to_owned),
+            command: command.map(str::to_owned),
+            ..Filter::default()
+        };
+        for (f, want_a, want_b) in [
+            (filter(Some("pts/1"), None), true, false),
+            (filter(Some("/dev/pts/4"), None), true, false),
+            (filter(Some("pts/5"), None), false, true),
+            (filter(None, Some("make a")), true, false),
+            (filter(Some("pts/5"), Some("make")), false, false),
+            (filter(None, None), true, true),
+        ] {
+            let mut sessions = Sessions::default();
+            let got: Vec<bool> = [&first_a, &first_b, &later_a, &later_b]
+                .into_iter()
+                .map(|m| sessions.accepts(&f, m))
+                .collect();
+            assert_eq!(got, [want_a, want_b, want_a, want_b], "{f:?}");
+        }
+        // A recording whose first message was not seen does not pass.
+        let mut sessions = Sessions::default();
+        assert!(!sessions.accepts(&filter(Some("pts/1"), None), &later_a));
     }
 
     #[test]

@@ -210,6 +210,15 @@ pub struct Select {
     /// Only recordings made on this host.
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
+    /// Only sessions on this terminal: the one logged in on or the
+    /// recording's own (`/dev/pts/1` or `pts/1`), as the recording's first
+    /// message says.
+    #[arg(long, value_name = "TTY")]
+    pub tty: Option<String>,
+    /// Only sessions whose command line contains this text (for a login,
+    /// the shell as started).
+    #[arg(long, value_name = "TEXT")]
+    pub command: Option<String>,
     /// Only messages from this time on: seconds since the epoch, or
     /// `YYYY-MM-DD[ HH:MM[:SS]]` in local time (add ` UTC` for UTC).
     #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]

@@ -633,6 +633,8 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
         rec,
         user: select.user.clone(),
         host: select.host.clone(),
+        tty: select.tty.clone(),
+        command: select.command.clone(),
         since: select.since,
         until: select.until,
         follow,

@@ -52,6 +52,7 @@ fn run(name: &str, args: cli::Args) -> anyhow::Result<u8> {
         Writer::Journal { .. } => "cannot record to the journal".to_owned(),
         Writer::Syslog { .. } => "cannot record to syslog".to_owned(),
     })?;
+    recorder.set_origin(termtape_rec::identity::origin(&config.command));
 
     let (stdin, stdout) = (io::stdin(), io::stdout());
     // A person at a terminal recording into a file is told where it goes

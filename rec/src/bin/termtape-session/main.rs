@@ -130,12 +130,16 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
         let _ = err.flush();
     }
     let mut recorder = Recorder::open(&config).context("cannot start recording")?;
+    let origin = identity::origin(&command);
     let settings = relay::Settings {
         command,
         size: WindowSize::default(),
         argv0,
         run_as: privileged.then_some(real),
+        // `who` and `who am i` inside the login see it, from where it came.
+        utmp: Some(origin.remote.clone().unwrap_or_default()),
     };
+    recorder.set_origin(origin);
     let (stdin, stdout) = (io::stdin(), io::stdout());
     // Logins nested in this session are marked in its recording.
     let name = nested::socket_name(std::process::id());
