@@ -103,7 +103,8 @@ fn output_path_can_come_from_the_config_file() {
 #[test]
 fn missing_output_is_a_clear_error() {
     let (_dir, config) = setup();
-    let out = run(termtape_rec(&config).arg("true"));
+    // `--` first: `true` is the command (a first word alone is the file).
+    let out = run(termtape_rec(&config).args(["--", "true"]));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),

@@ -35,10 +35,11 @@ Examples:
   NAME -w journal -- bash               record to systemd-journald
 
 Without -o or -w, the first word is the FILE to record into, and the words
-after it (after `--`, if given) the command. With -o or -w, or after a
-leading `--`, all words are the command. With no FILE and no -o, the file
-named by `path` in the [writer] section of /etc/termtape/termtape.toml (or
-of the file named by $TERMTAPE_CONFIG).";
+after it (after `--`, if given) the command. With -o or -w, a writer named
+in the configuration file (`kind` or `path` in the [writer] section of
+/etc/termtape/termtape.toml, or of the file $TERMTAPE_CONFIG names), or
+after a leading `--`, all words are the command (as tlog-rec takes them),
+recorded where -o, -w or the configuration says.";
 
 /// Record a terminal session into a tlog-compatible log.
 ///
@@ -193,8 +194,8 @@ pub fn parse() -> (&'static str, Args) {
 
 impl Args {
     /// The flags as the library's [`Flags`]: `None` where nothing was said.
-    pub fn into_flags(self) -> Flags {
-        let (output, command) = self.output_and_command();
+    pub fn into_flags(self, configured: bool) -> Flags {
+        let (output, command) = self.output_and_command(configured);
         Flags {
             output,
             writer: self.writer,
@@ -222,14 +223,17 @@ impl Args {
     }
 
     /// Whether a command was named (else the shell is recorded).
-    pub fn names_a_command(&self) -> bool {
-        !self.output_and_command().1.is_empty()
+    /// `configured`: as for [`Args::into_flags`].
+    pub fn names_a_command(&self, configured: bool) -> bool {
+        !self.output_and_command(configured).1.is_empty()
     }
 
     /// The output file and the command: a first word is FILE when neither
-    /// -o nor -w is given and no `--` comes before it.
-    fn output_and_command(&self) -> (Option<PathBuf>, Vec<OsString>) {
-        if self.output.is_some() || self.writer.is_some() || self.escaped {
+    /// -o nor -w is given, the configuration file names no writer
+    /// (`configured`: its `[writer]` has `kind` or `path`, as tlog-rec's
+    /// `termtape-rec CMD` with a configured log) and no `--` comes before it.
+    fn output_and_command(&self, configured: bool) -> (Option<PathBuf>, Vec<OsString>) {
+        if self.output.is_some() || self.writer.is_some() || self.escaped || configured {
             return (self.output.clone(), self.command.clone());
         }
         let Some((file, rest)) = self.command.split_first() else {
@@ -260,7 +264,7 @@ mod tests {
     fn flags(args: &[&str]) -> Flags {
         parse("termtape-rec", args)
             .expect("valid arguments")
-            .into_flags()
+            .into_flags(false)
     }
 
     #[test]
@@ -304,6 +308,14 @@ mod tests {
         let f = flags(&["--cols=80", "--", "s.log"]);
         assert_eq!((f.output, f.command), (None, vec![OsString::from("s.log")]));
         assert!(parse("termtape-rec", &["--rows", "--", "s.log"]).is_err());
+        // A writer in the configuration file: every word is the command.
+        let f = parse("termtape-rec", &["echo", "hi"])
+            .expect("valid")
+            .into_flags(true);
+        assert_eq!(
+            (f.output, f.command),
+            (None, vec![OsString::from("echo"), "hi".into()])
+        );
     }
 
     #[test]

@@ -30,7 +30,6 @@ fn main() -> ExitCode {
 /// Records; returns the exit status. `name` is how the user called us.
 fn run(name: &str, args: cli::Args) -> anyhow::Result<u8> {
     let quiet = args.quiet();
-    let names_a_command = args.names_a_command();
     // Before anything else opens a descriptor that could land on 0, 1 or 2.
     pty::ensure_stdio_open().context("cannot open standard input, output and error")?;
     let (config_path, required) = match std::env::var_os(config::CONFIG_ENV) {
@@ -38,10 +37,13 @@ fn run(name: &str, args: cli::Args) -> anyhow::Result<u8> {
         _ => (PathBuf::from(config::DEFAULT_CONFIG_PATH), false),
     };
     let file = FileConfig::load(&config_path, required)?;
+    // A configured writer makes every word the command, as with -o.
+    let configured = file.writer.kind.is_some() || file.writer.path.is_some();
+    let names_a_command = args.names_a_command(configured);
     let config = Config::resolve(
         &file,
         &config_path,
-        args.into_flags(),
+        args.into_flags(configured),
         std::env::var_os("SHELL"),
     )?;
 
