@@ -269,7 +269,18 @@ mod tests {
                 .expect("decodes");
             if let Some(kf) = msg.extra(FIELD) {
                 with.push(msg.id);
-                let upcoming = match packets.first() {
+                // As the recorder takes it: a window size before any
+                // output (typed keys do not change the screen) sets the
+                // screen's size.
+                let upcoming = match packets.iter().find(|p| {
+                    !matches!(
+                        p,
+                        Packet::Io {
+                            stream: Stream::Input,
+                            ..
+                        }
+                    )
+                }) {
                     Some(Packet::Window { cols, rows }) => Some((*cols, *rows)),
                     _ => None,
                 };
