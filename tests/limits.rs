@@ -189,6 +189,11 @@ fn a_session_ending_in_a_drop_says_so_in_its_last_message() {
     // Every dropped message is counted.
     let (_, dropped) = recorded(&log);
     assert_eq!(dropped + msgs.len() as u64, last.id);
+    // How the session ended survives the drop of the message it rode on.
+    assert_eq!(
+        last.extra(termtape_format::EXIT_FIELD).map(|e| e.get()),
+        Some(r#"{"code":0}"#)
+    );
 }
 
 #[test]

@@ -399,7 +399,7 @@ fn issue_10_every_reader_tells_of_the_gaps_a_rate_limit_left() {
         .expect("UTF-8");
     let row = table.lines().nth(1).expect("a row");
     assert!(
-        row.ends_with(&format!("{:>4}  {bytes:>13}  -", gaps.len())),
+        row.contains(&format!("{:>4}  {bytes:>13}  -", gaps.len())),
         "{table}"
     );
 

@@ -239,8 +239,10 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
         msg.in_bin.clear();
         msg.out_txt.clear();
         msg.out_bin.clear();
-        // The charset's name stays: every message of a legacy session has it.
-        msg.extra.retain(|(name, _)| name == "charset");
+        // The charset's name stays: every message of a legacy session has it;
+        // so does how the session ended, which rides on the last message.
+        msg.extra
+            .retain(|(name, _)| name == "charset" || name == termtape_format::EXIT_FIELD);
         let mut plain = Vec::new();
         msg.write_json(&mut plain);
         let gap = format!(
