@@ -334,6 +334,19 @@ fn a_line_longer_than_a_message_may_be_is_named_and_passed_over_lax() {
     assert!(!out.status.success());
     assert!(err.contains("-:line 2: line longer than 64 MiB"), "{err}");
     assert!(!err.contains("memory"), "{err}");
+    // `termtape keyframe - -` leaves it out of the copy, in the same memory,
+    // and copies the messages around it.
+    let out = fed_a_long_line(&["keyframe", "-"], LIMIT, &head, long, &tail);
+    let err = text(&out.stderr);
+    assert!(err.contains("-:line 2: line longer than 64 MiB"), "{err}");
+    assert!(err.contains("left out of the copy"), "{err}");
+    let copy = text(&out.stdout);
+    assert_eq!(copy.lines().count(), 2, "the messages before and after it");
+    assert!(
+        copy.lines()
+            .all(|l| l.contains("94da6351ce7e46ac969d97ae9993622a"))
+    );
+    assert!(copy.len() < 1 << 20);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, Write};
 
-use termtape_format::{Error, Location};
+use termtape_format::{Error, LineEnd, Location};
 use termtape_keyframe::{Cadence, Rekeyer};
 
 /// What [`add_keyframes`] did.
@@ -36,11 +36,25 @@ pub fn add_keyframes(
     let mut out = Vec::new();
     loop {
         line.clear();
-        let n = input.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            break;
+        match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)? {
+            LineEnd::Eof => break,
+            LineEnd::TooLong => {
+                // No writer makes such a line; holding it would take
+                // memory without bound. It is left out of the copy.
+                added.lines += 1;
+                added.bytes += termtape_format::skip_line(&mut input)?;
+                on_damage(&Error::TooLong {
+                    at: Location {
+                        source: Some(source.to_owned()),
+                        line: added.lines,
+                        id: None,
+                    },
+                });
+                continue;
+            }
+            LineEnd::Newline | LineEnd::Unterminated => {}
         }
-        added.bytes += n as u64;
+        added.bytes += line.len() as u64;
         added.lines += 1;
         let newline = line.last() == Some(&b'\n');
         let body = line.strip_suffix(b"\n").unwrap_or(&line);

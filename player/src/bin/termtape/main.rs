@@ -563,7 +563,11 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
         cadence,
         |e| {
             damaged += 1;
-            damage_note(damaged, e, "copied unchanged");
+            let what = match e {
+                termtape_format::Error::TooLong { .. } => "left out of the copy",
+                _ => "copied unchanged",
+            };
+            damage_note(damaged, e, what);
         },
         |read| {
             let percent = read * 100 / total;
@@ -647,7 +651,7 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
 
 /// Runs `program` (termtape-rec, termtape-session) from the directory of
 /// this executable, as cargo and git run their external subcommands;
-/// `arg0`, if given, is its argv[0].
+/// `arg0`, if given, is its `argv[0]`.
 fn exec_beside(
     program: &str,
     arg0: Option<&str>,
