@@ -242,8 +242,16 @@ impl Timeline {
         let mut gaps = Vec::new();
         loop {
             line.clear();
-            if input.read_until(b'\n', &mut line)? == 0 {
-                return Ok(gaps);
+            // Bounded as every reader is: a hostile line longer than a
+            // message may be is passed over without being held.
+            match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)?
+            {
+                termtape_format::LineEnd::Eof => return Ok(gaps),
+                termtape_format::LineEnd::TooLong => {
+                    termtape_format::skip_line(&mut input)?;
+                    continue;
+                }
+                termtape_format::LineEnd::Newline | termtape_format::LineEnd::Unterminated => {}
             }
             if !line.windows(6).any(|w| w == b"\"gap\":") {
                 continue;
