@@ -28,6 +28,10 @@ start_journald() {
     while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 400 ]; do sleep 0.01; i=$((i+1)); done
 }
 stop_journald() { kill -9 "$J"; wait "$J" 2>/dev/null; }
+# Whatever the body does, the journald it left running is stopped by its
+# PID when the script ends (else it would outlive the test).
+J=
+trap 'if [ -n "$J" ]; then kill -9 "$J" 2>/dev/null; wait "$J" 2>/dev/null; fi' EXIT
 "#;
     let script = dir.join("script.sh");
     std::fs::write(&script, format!("{prelude}\n{body}\n")).expect("write script");
