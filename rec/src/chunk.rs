@@ -65,23 +65,13 @@ impl From<&Config> for Policy {
 /// Encodes captured I/O into messages and writes them to a sink.
 pub struct Recorder {
     encoder: Encoder,
-    sink: Box<dyn Sink>,
+    /// Where the encoder's finished messages go, and what they carry.
+    out: Outlet,
     policy: Policy,
-    /// Conversion of a session not in UTF-8.
-    legacy: Option<Box<Legacy>>,
     /// The converted text of the latest read.
     text: String,
-    /// The emulator and the keyframe schedule (with output recorded).
-    keyframes: Option<Box<Keyframes>>,
-    /// A message with its keyframe.
-    line: Vec<u8>,
     /// The recording's id.
     rec: String,
-    /// Nested-login events for the next message's `login` field.
-    logins: Vec<Login>,
-    /// Fields for the next message: `origin` for the first, `exit` for the
-    /// last (name, raw JSON value).
-    fields: Vec<(&'static str, String)>,
     /// The session's origin, until the first message takes it.
     origin: Option<Origin>,
     /// How the session ended, for the last message.
@@ -110,15 +100,17 @@ impl Recorder {
         };
         Ok(Recorder {
             encoder,
-            sink,
+            out: Outlet {
+                sink,
+                legacy: None,
+                keyframes,
+                line: Vec::new(),
+                logins: Vec::new(),
+                fields: Vec::new(),
+            },
             policy,
-            legacy: None,
             text: String::new(),
-            keyframes,
-            line: Vec::new(),
             rec: header.rec.clone(),
-            logins: Vec::new(),
-            fields: Vec::new(),
             origin: None,
             exit: None,
         })
@@ -128,7 +120,7 @@ impl Recorder {
     /// the original bytes kept. Call before anything is recorded. UTF-8
     /// costs nothing.
     pub fn set_charset(&mut self, charset: Charset) -> io::Result<()> {
-        self.legacy = if charset.is_utf8() {
+        self.out.legacy = if charset.is_utf8() {
             None
         } else {
             Some(Box::new(Legacy::new(charset)?))
@@ -217,7 +209,7 @@ impl Recorder {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let mut recorder = Recorder::new(&header, policy, epoch, sink)?;
-        if let Some(keyframes) = &mut recorder.keyframes {
+        if let Some(keyframes) = &mut recorder.out.keyframes {
             keyframes.follow_gaps(gap);
         }
         let charset = match config.charset {
@@ -245,13 +237,14 @@ impl Recorder {
     /// the mark is written within the latency limit or at the end.
     pub fn mark_login(&mut self, event: Login) {
         self.encoder.touch(Duration::from_millis(event.at));
-        self.logins.push(event);
+        self.out.logins.push(event);
     }
 
     /// Puts the origin, if not written yet, on the next message: the first.
     fn take_origin(&mut self) {
         if let Some(origin) = self.origin.take() {
-            self.fields
+            self.out
+                .fields
                 .push((termtape_format::ORIGIN_FIELD, origin.field()));
         }
     }
@@ -262,12 +255,13 @@ impl Recorder {
         // before they may reach the user.
         let overhead = 1024
             + self.policy.payload as u64
-            + self.keyframes.as_ref().map_or(0, |k| k.size_hint());
+            + self.out.keyframes.as_ref().map_or(0, |k| k.size_hint());
         // An original adds at most its bytes, base64-encoded.
-        let per_byte = WORST_BYTES_PER_BYTE + if self.legacy.is_some() { 2 } else { 0 };
-        self.sink
+        let per_byte = WORST_BYTES_PER_BYTE + if self.out.legacy.is_some() { 2 } else { 0 };
+        self.out
+            .sink
             .reserve(bytes.len() as u64 * per_byte + 2 * overhead)?;
-        let bytes = match &mut self.legacy {
+        let bytes = match &mut self.out.legacy {
             None => bytes,
             Some(legacy) => {
                 self.text.clear();
@@ -276,50 +270,62 @@ impl Recorder {
             }
         };
         if stream == Stream::Output
-            && let Some(keyframes) = &mut self.keyframes
+            && let Some(keyframes) = &mut self.out.keyframes
         {
             keyframes.output(bytes);
         }
-        let mut emit = emitter(
-            &mut self.sink,
-            &mut self.legacy,
-            &mut self.keyframes,
-            &mut self.line,
-            &mut self.logins,
-            &mut self.fields,
-        );
-        self.encoder.io(at, stream, bytes, &mut emit)
+        self.encoder.io(at, stream, bytes, &mut self.out.emitter())
     }
 }
 
-/// Where finished messages go: straight to the sink, or through the legacy
-/// conversion that adds the originals; with a keyframe if one is due.
-fn emitter<'a>(
-    sink: &'a mut Box<dyn Sink>,
-    legacy: &'a mut Option<Box<Legacy>>,
-    keyframes: &'a mut Option<Box<Keyframes>>,
-    line: &'a mut Vec<u8>,
-    logins: &'a mut Vec<Login>,
-    fields: &'a mut Vec<(&'static str, String)>,
-) -> impl FnMut(Encoded<'_>) -> io::Result<()> + 'a {
-    move |m: Encoded<'_>| {
-        let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
-        let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
-        let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
-        let taken = std::mem::take(fields);
-        let extra: Vec<(&str, &str)> = [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
-            .into_iter()
-            .flatten()
-            .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
-            .collect();
-        match (legacy.as_mut(), extra.len()) {
-            (None, 0) => sink.write(&m),
-            (None, _) => {
-                line.clear();
-                m.write_with_extra(line, &extra);
-                sink.write(&Encoded { json: line, ..m })
+/// What finished messages go through on their way to the sink: the
+/// legacy conversion that adds the originals, the keyframe if one is due,
+/// and the fields waiting for the next message.
+struct Outlet {
+    sink: Box<dyn Sink>,
+    /// Conversion of a session not in UTF-8.
+    legacy: Option<Box<Legacy>>,
+    /// The emulator and the keyframe schedule (with output recorded).
+    keyframes: Option<Box<Keyframes>>,
+    /// A message with its extra fields.
+    line: Vec<u8>,
+    /// Nested-login events for the next message's `login` field.
+    logins: Vec<Login>,
+    /// Fields for the next message: `origin` for the first, `exit` for the
+    /// last (name, raw JSON value).
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Outlet {
+    /// The callback the encoder hands each finished message to.
+    fn emitter(&mut self) -> impl FnMut(Encoded<'_>) -> io::Result<()> + '_ {
+        let Outlet {
+            sink,
+            legacy,
+            keyframes,
+            line,
+            logins,
+            fields,
+        } = self;
+        move |m: Encoded<'_>| {
+            let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
+            let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
+            let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
+            let taken = std::mem::take(fields);
+            let extra: Vec<(&str, &str)> = [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
+                .into_iter()
+                .flatten()
+                .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
+                .collect();
+            match (legacy.as_mut(), extra.len()) {
+                (None, 0) => sink.write(&m),
+                (None, _) => {
+                    line.clear();
+                    m.write_with_extra(line, &extra);
+                    sink.write(&Encoded { json: line, ..m })
+                }
+                (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra),
             }
-            (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra),
         }
     }
 }
@@ -428,18 +434,9 @@ impl Capture for Recorder {
         if !self.policy.window {
             return Ok(());
         }
-        {
-            let mut emit = emitter(
-                &mut self.sink,
-                &mut self.legacy,
-                &mut self.keyframes,
-                &mut self.line,
-                &mut self.logins,
-                &mut self.fields,
-            );
-            self.encoder.window(at, cols, rows, &mut emit)?;
-        }
-        if let Some(keyframes) = &mut self.keyframes {
+        self.encoder
+            .window(at, cols, rows, &mut self.out.emitter())?;
+        if let Some(keyframes) = &mut self.out.keyframes {
             keyframes.window(
                 cols,
                 rows,
@@ -472,21 +469,13 @@ impl Capture for Recorder {
 
     fn tick(&mut self, now: Duration) -> io::Result<()> {
         if self.deadline().is_some_and(|due| now >= due) {
-            let mut emit = emitter(
-                &mut self.sink,
-                &mut self.legacy,
-                &mut self.keyframes,
-                &mut self.line,
-                &mut self.logins,
-                &mut self.fields,
-            );
-            self.encoder.flush(&mut emit)?;
+            self.encoder.flush(&mut self.out.emitter())?;
         }
         Ok(())
     }
 
     fn finish(&mut self, at: Duration) -> io::Result<()> {
-        if let Some(legacy) = &mut self.legacy {
+        if let Some(legacy) = &mut self.out.legacy {
             // A character left incomplete becomes U+FFFD, and bytes that made
             // no text need a message to carry them.
             let tails = [
@@ -494,17 +483,10 @@ impl Capture for Recorder {
                 (Stream::Output, legacy.output.finish().to_owned()),
             ];
             let drained = legacy.input.is_drained() && legacy.output.is_drained();
-            if let Some(keyframes) = &mut self.keyframes {
+            if let Some(keyframes) = &mut self.out.keyframes {
                 keyframes.output(tails[1].1.as_bytes());
             }
-            let mut emit = emitter(
-                &mut self.sink,
-                &mut self.legacy,
-                &mut self.keyframes,
-                &mut self.line,
-                &mut self.logins,
-                &mut self.fields,
-            );
+            let mut emit = self.out.emitter();
             for (stream, tail) in tails {
                 self.encoder.io(at, stream, tail.as_bytes(), &mut emit)?;
             }
@@ -512,37 +494,18 @@ impl Capture for Recorder {
                 self.encoder.touch(at);
             }
         }
-        {
-            let mut emit = emitter(
-                &mut self.sink,
-                &mut self.legacy,
-                &mut self.keyframes,
-                &mut self.line,
-                &mut self.logins,
-                &mut self.fields,
-            );
-            self.encoder.cut(&mut emit)?;
-        }
+        self.encoder.cut(&mut self.out.emitter())?;
         self.take_origin();
         if let Some(exit) = self.exit.take() {
             // The last message says how the session ended: one is made due
             // if nothing is pending.
-            self.fields
+            self.out
+                .fields
                 .push((termtape_format::EXIT_FIELD, exit.field()));
             self.encoder.touch(at);
         }
-        {
-            let mut emit = emitter(
-                &mut self.sink,
-                &mut self.legacy,
-                &mut self.keyframes,
-                &mut self.line,
-                &mut self.logins,
-                &mut self.fields,
-            );
-            self.encoder.flush(&mut emit)?;
-        }
-        self.sink.finish()
+        self.encoder.flush(&mut self.out.emitter())?;
+        self.out.sink.finish()
     }
 
     fn opened(&mut self, pty: &str) {
