@@ -207,21 +207,7 @@ fn follow_plays_a_session_while_it_is_recorded() {
         .spawn()
         .expect("recorder");
     // The recording's id, from its first entry, while it still runs.
-    let pid = recorder.id();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let rec = loop {
-        assert!(journal_sync());
-        let json = run_ok(Command::new("journalctl").args(["-o", "json", &format!("_PID={pid}")]));
-        if let Some(line) = String::from_utf8_lossy(&json).lines().next() {
-            let v: serde_json::Value = serde_json::from_str(line).expect("json");
-            break v["TLOG_REC"].as_str().expect("TLOG_REC").to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no entry from the recorder"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let rec = termtape_tests::running_recording(recorder.id(), &format!("{marker}-first"));
     let mut player = Command::new(bin("termtape"))
         .args([
             "play", "--follow", "--speed", "100", "journal", "--rec", &rec,
@@ -229,14 +215,34 @@ fn follow_plays_a_session_while_it_is_recorded() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("player");
+    // Read on another thread, so that a player that stops showing the
+    // session fails the test instead of hanging it.
     let mut out = player.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut out, &mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
     let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
     let second = format!("{marker}-second");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !String::from_utf8_lossy(&seen).contains(&second) {
-        let n = std::io::Read::read(&mut out, &mut buf).expect("read");
-        assert!(n > 0, "the player ended before the session did");
-        seen.extend_from_slice(&buf[..n]);
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(bytes) => seen.extend_from_slice(&bytes),
+            Err(e) => {
+                let _ = Command::new("kill").arg(player.id().to_string()).status();
+                let _ = player.wait();
+                panic!(
+                    "the player showed no {second:?} ({e}); it showed: {:?}",
+                    String::from_utf8_lossy(&seen)
+                );
+            }
+        }
     }
     assert!(String::from_utf8_lossy(&seen).contains(&format!("{marker}-first")));
     // --follow plays on until stopped.

@@ -289,6 +289,40 @@ pub fn journal_sync() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The id of the recording that the recorder with process id `pid`, still
+/// running, writes to the journal: waits (20 s at most) for its entry whose
+/// message shows `marker`. Pids are reused (pid_max is 32768 and a test run
+/// starts many processes), so the first entry stamped with `pid` may be an
+/// older process's; the marker, unique to the test, says which is ours.
+pub fn running_recording(pid: u32, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        assert!(journal_sync());
+        let json = run_ok(std::process::Command::new("journalctl").args([
+            "-o",
+            "json",
+            &format!("_PID={pid}"),
+        ]));
+        let found = String::from_utf8_lossy(&json).lines().find_map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).expect("journalctl json");
+            let shows = entry["MESSAGE"]
+                .as_str()
+                .is_some_and(|m| m.contains(marker));
+            shows
+                .then(|| entry["TLOG_REC"].as_str().map(str::to_owned))
+                .flatten()
+        });
+        if let Some(rec) = found {
+            return rec;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no entry of process {pid} showing {marker:?} in the journal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 static JOURNALD_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 extern "C" fn stop_journald() {

@@ -223,28 +223,7 @@ fn issue_11_the_seeking_player_follows_a_journal_recording_as_it_grows() {
         .spawn()
         .expect("spawn recorder");
     // The recording's id, from its first entries (the recorder runs on).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let rec = loop {
-        assert!(termtape_tests::journal_sync());
-        let json = run_ok(Command::new("journalctl").args([
-            "-o",
-            "json",
-            &format!("_PID={}", recorder.id()),
-        ]));
-        let first = String::from_utf8_lossy(&json)
-            .lines()
-            .next()
-            .map(str::to_owned);
-        if let Some(first) = first {
-            let entry: serde_json::Value = serde_json::from_str(&first).expect("json");
-            break entry["TLOG_REC"].as_str().expect("TLOG_REC").to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no entry from the recorder"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let rec = termtape_tests::running_recording(recorder.id(), "follow-one");
     let tmux = play_in_tmux(
         dir.path(),
         &["--follow", "--rec", &rec],
