@@ -668,7 +668,12 @@ fn a_nested_login_is_marked_in_the_outer_recording_and_noted() {
     let output = find(&format!("{marker}-42"));
     assert!(
         prompt["at"].as_u64() <= Some(login_at) && Some(login_at) <= output["at"].as_u64(),
-        "prompt {prompt}, login at {login_at}, output {output}"
+        "prompt {prompt}, login at {login_at}, output {output}; messages: {}",
+        String::from_utf8_lossy(&run_ok(Command::new("journalctl").args([
+            "-o",
+            "cat",
+            &format!("TLOG_REC={rec}")
+        ])))
     );
     assert_eq!(output["user"], outer);
     assert_eq!(output["as"], inner, "{output}");

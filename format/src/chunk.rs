@@ -311,6 +311,16 @@ impl Encoder {
         self.write_timing(b"");
     }
 
+    /// Where elapsed time `at` falls in the recording, in milliseconds
+    /// since its first packet: the base of every message's `pos`, which
+    /// readers also use for the times termtape's fields carry. (The first
+    /// packet usually comes some milliseconds after the caller's zero, so
+    /// `at` itself would place a mark that late.)
+    pub fn position(&self, at: Duration) -> u64 {
+        let ms = u64::try_from(at.as_millis()).unwrap_or(u64::MAX);
+        ms.saturating_sub(self.start.unwrap_or(ms))
+    }
+
     /// Records terminal I/O bytes at elapsed time `at`. A character left
     /// incomplete at the end of `bytes` waits for the next call.
     pub fn io<E>(

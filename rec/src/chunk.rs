@@ -235,8 +235,12 @@ impl Recorder {
     /// Marks a login nested in the session on the next message written
     /// (its `login` field); a message is made due if none is pending, so
     /// the mark is written within the latency limit or at the end.
-    pub fn mark_login(&mut self, event: Login) {
-        self.encoder.touch(Duration::from_millis(event.at));
+    /// `event.at` is elapsed time, as every packet's; it is written as the
+    /// position in the recording that readers compare with the packets'.
+    pub fn mark_login(&mut self, mut event: Login) {
+        let at = Duration::from_millis(event.at);
+        self.encoder.touch(at);
+        event.at = self.encoder.position(at);
         self.out.logins.push(event);
     }
 
@@ -684,6 +688,42 @@ mod tests {
         rec.finish(Duration::ZERO).expect("ok");
         let msgs = parse(&memory.0.borrow());
         assert!(msgs.iter().all(|m| m.extra.is_empty()));
+    }
+
+    #[test]
+    fn a_nested_login_mark_is_placed_in_the_recordings_time_not_the_callers() {
+        // The session's first packet comes 30 ms after the caller's zero
+        // (the shell is being started): positions count from it.
+        let (mut rec, memory) = recorder(policy());
+        rec.window(Duration::from_millis(30), 80, 24).expect("ok");
+        let login = Login {
+            n: 1,
+            at: 100,
+            user: Some("bob".into()),
+            ..Login::default()
+        };
+        rec.mark_login(login.clone());
+        rec.output(Duration::from_millis(100), b"bob's shell\r\n")
+            .expect("ok");
+        rec.finish(Duration::from_millis(200)).expect("ok");
+        let msgs = parse(&memory.0.borrow());
+        let marked = msgs
+            .iter()
+            .find_map(|m| m.extra(termtape_format::LOGIN_FIELD))
+            .expect("marked");
+        let marks = Login::parse_field(marked.get()).expect("valid");
+        assert_eq!(marks, vec![Login { at: 70, ..login }]);
+        // The output the login showed is at the same position, not before.
+        let mut shown = None;
+        for m in &msgs {
+            m.decode(&Default::default(), |t| {
+                if matches!(t.packet, termtape_format::Packet::Io { .. }) {
+                    shown.get_or_insert(t.at);
+                }
+            })
+            .expect("decodes");
+        }
+        assert_eq!(shown, Some(70));
     }
 
     #[test]

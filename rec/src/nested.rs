@@ -90,8 +90,19 @@ pub fn socket_name(pid: u32) -> String {
     format!("{SOCKET_PREFIX}{pid}")
 }
 
-/// Events the listener thread found, with when it found them.
-type Events = Arc<Mutex<Vec<(Instant, Login)>>>;
+/// What the listener thread found, shared with the recorder.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Starts and ends, with when they were found.
+    events: Vec<(Instant, Login)>,
+    /// The logins whose end the listener has not seen yet: their numbers
+    /// and a descriptor of each one's process. At its end the recorder looks
+    /// at these itself, as a login that ended just before the session did
+    /// may not have woken the listener yet.
+    running: Vec<(u32, Option<OwnedFd>)>,
+}
+
+type Events = Arc<Mutex<Found>>;
 
 /// A [`Capture`] that passes everything to a [`Recorder`] and marks the
 /// logins nested in its session (see the [module documentation](self)).
@@ -134,7 +145,7 @@ impl<'r> Nested<'r> {
     fn drain(&mut self) {
         let Some(origin) = self.origin else { return };
         let events = match self.events.lock() {
-            Ok(mut events) => std::mem::take(&mut *events),
+            Ok(mut found) => std::mem::take(&mut found.events),
             Err(_) => return,
         };
         for (when, mut login) in events {
@@ -150,6 +161,33 @@ impl<'r> Nested<'r> {
 }
 
 impl Nested<'_> {
+    /// Adds the ends of logins whose process has ended though the listener
+    /// thread has not said so yet (it may not have run since). Whichever
+    /// of the two takes a login out of `running` pushes its end, so it is
+    /// marked once.
+    fn find_unseen_ends(&mut self) {
+        let Ok(mut found) = self.events.lock() else {
+            return;
+        };
+        let mut ends = Vec::new();
+        found.running.retain(|(n, pidfd)| {
+            let Some(pidfd) = pidfd else { return true };
+            let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+            let ended = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()))
+                .is_ok_and(|ready| ready > 0);
+            if ended {
+                ends.push(Login {
+                    n: *n,
+                    end: true,
+                    ..Login::default()
+                });
+            }
+            !ended
+        });
+        let now = Instant::now();
+        found.events.extend(ends.into_iter().map(|end| (now, end)));
+    }
+
     /// Marks `ends` at `at`.
     fn end(&mut self, ends: Vec<Login>, at: Duration) {
         for mut end in ends {
@@ -189,6 +227,7 @@ impl Capture for Nested<'_> {
     }
 
     fn finish(&mut self, at: Duration) -> io::Result<()> {
+        self.find_unseen_ends();
         self.drain();
         let due = std::mem::take(&mut self.ending);
         self.end(due, at);
@@ -253,7 +292,7 @@ pub fn listen(name: &str) -> io::Result<UnixListener> {
 
 /// The listener thread: takes nested sessions' requests and watches their
 /// processes, pushing a start and an end event for each into `events`.
-pub fn serve(listener: UnixListener, mut reply: Reply, events: &Mutex<Vec<(Instant, Login)>>) {
+pub fn serve(listener: UnixListener, mut reply: Reply, events: &Mutex<Found>) {
     let me = rustix::process::geteuid();
     let mut watched: Vec<(OwnedFd, u32)> = Vec::new();
     loop {
@@ -272,14 +311,21 @@ pub fn serve(listener: UnixListener, mut reply: Reply, events: &Mutex<Vec<(Insta
         for i in (1..ready.len()).rev() {
             if ready[i] {
                 let (_, n) = watched.remove(i - 1);
-                push(
-                    events,
-                    Login {
-                        n,
-                        end: true,
-                        ..Login::default()
-                    },
-                );
+                if let Ok(mut found) = events.lock() {
+                    // Not running any more: the recorder marked its end.
+                    let before = found.running.len();
+                    found.running.retain(|(running, _)| *running != n);
+                    if found.running.len() < before {
+                        found.events.push((
+                            Instant::now(),
+                            Login {
+                                n,
+                                end: true,
+                                ..Login::default()
+                            },
+                        ));
+                    }
+                }
             }
         }
         if !ready[0] {
@@ -298,17 +344,20 @@ pub fn serve(listener: UnixListener, mut reply: Reply, events: &Mutex<Vec<(Insta
             if let Ok((login, pidfd)) = take(stream, me, &mut reply, events)
                 && let Some(pidfd) = pidfd.filter(|_| watched.len() < MAX_WATCHED)
             {
+                if let Ok(mut found) = events.lock() {
+                    found.running.push((login, pidfd.try_clone().ok()));
+                }
                 watched.push((pidfd, login));
             }
         }
     }
 }
 
-fn push(events: &Mutex<Vec<(Instant, Login)>>, login: Login) {
-    if let Ok(mut events) = events.lock() {
+fn push(events: &Mutex<Found>, login: Login) {
+    if let Ok(mut found) = events.lock() {
         // Bounded: the recorder drains these with every read it relays.
-        if events.len() < 4 * MAX_WATCHED {
-            events.push((Instant::now(), login));
+        if found.events.len() < 4 * MAX_WATCHED {
+            found.events.push((Instant::now(), login));
         }
     }
 }
@@ -319,7 +368,7 @@ fn take(
     stream: UnixStream,
     me: rustix::fs::Uid,
     reply: &mut Reply,
-    events: &Mutex<Vec<(Instant, Login)>>,
+    events: &Mutex<Found>,
 ) -> io::Result<(u32, Option<OwnedFd>)> {
     let peer = rustix::net::sockopt::socket_peercred(&stream)?;
     if peer.uid != me {
@@ -577,7 +626,7 @@ mod tests {
                 n: 1
             }
         );
-        let events = events.lock().expect("lock");
+        let events = &events.lock().expect("lock").events;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].1.user.as_deref(), Some("bob"));
         assert_eq!(events[0].1.n, 1);
@@ -592,7 +641,7 @@ mod tests {
             ..request()
         };
         assert!(announce(&name, &lie).is_err());
-        assert!(events.lock().expect("lock").is_empty());
+        assert!(events.lock().expect("lock").events.is_empty());
     }
 
     /// A process of another uid (here: nobody, through a real python)
@@ -635,7 +684,10 @@ mod tests {
             text.contains("answer: none"),
             "refused without an answer: {text}"
         );
-        assert!(events.lock().expect("lock").is_empty(), "nothing marked");
+        assert!(
+            events.lock().expect("lock").events.is_empty(),
+            "nothing marked"
+        );
     }
 
     /// Someone of another uid holds the name: the nested session refuses to
@@ -699,11 +751,13 @@ mod tests {
             .expect("python3");
         assert!(String::from_utf8_lossy(&out.stdout).contains("\"n\":1"));
         let deadline = Instant::now() + Duration::from_secs(10);
-        while listener_events.lock().expect("lock").len() < 2 && Instant::now() < deadline {
+        while listener_events.lock().expect("lock").events.len() < 2 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let events = listener_events.lock().expect("lock");
+        let found = listener_events.lock().expect("lock");
+        let events = &found.events;
         assert_eq!(events.len(), 2, "{events:?}");
         assert!(!events[0].1.end && events[1].1.end && events[1].1.n == 1);
+        assert!(found.running.is_empty(), "an ended login is not running");
     }
 }
