@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use rustix::fs::Uid;
-use termtape_rec::config::{self, Config, FileConfig, Flags};
+use termtape_rec::config::{self, Config, FileConfig, Flags, WriterKind};
 use termtape_rec::pty::{self, Credentials, WindowSize};
 use termtape_rec::session::{self, LoginArgs};
 use termtape_rec::{Recorder, identity, login_terminal, nested, relay};
@@ -66,8 +66,8 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
     );
     let (command, argv0) = args.shell_command(&shell);
 
-    let note_to = match file.writer.kind.as_deref() {
-        Some("syslog") => nested::NoteTo::Syslog,
+    let note_to = match file.writer.kind {
+        Some(WriterKind::Syslog) => nested::NoteTo::Syslog,
         _ => nested::NoteTo::Journal,
     };
     if let Some(outer) =
@@ -114,7 +114,7 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
 
     // Sessions go to the journal unless the configuration says otherwise.
     let flags = Flags {
-        writer: file.writer.kind.is_none().then(|| "journal".to_owned()),
+        writer: file.writer.kind.is_none().then_some(WriterKind::Journal),
         command: command.clone(),
         ..Flags::default()
     };
