@@ -25,20 +25,22 @@ use termtape_rec::{Recorder, identity, login_terminal, nested, relay};
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let result = match argv.get(1).and_then(|a| a.to_str()) {
-        Some("--install") => admin::install().map(|()| ExitCode::SUCCESS),
-        Some("users") => admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS),
+    // The administrative commands exit as termtape's do (2: trouble); a
+    // login shell that cannot start the session, with 1, as a shell.
+    let (result, trouble) = match argv.get(1).and_then(|a| a.to_str()) {
+        Some("--install") => (admin::install().map(|()| ExitCode::SUCCESS), 2),
+        Some("users") => (admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("--help") if argv.len() == 2 => {
             print!("{}", admin::HELP);
-            Ok(ExitCode::SUCCESS)
+            (Ok(ExitCode::SUCCESS), 0)
         }
-        _ => session(&argv),
+        _ => (session(&argv), 1),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("termtape-session: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(trouble)
         }
     }
 }
