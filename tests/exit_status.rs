@@ -100,6 +100,37 @@ fn nothing_found_exits_1_everywhere() {
     assert_eq!(code, 1, "{err}");
 }
 
+/// The terminal player (stdin and stdout a terminal) exits as raw playback
+/// does: it says why before it takes the terminal over.
+#[test]
+fn the_terminal_player_exits_by_the_same_table() {
+    let f = files();
+    for (extra, source, expected) in [
+        (&["--user", "nobody-at-all"][..], &f.good, 1),
+        (&["--rec", "no-such-id"], &f.good, 1),
+        (&[], &f.missing, 2),
+    ] {
+        let pair = termtape_tests::pty::Pair::open();
+        let mut reader = pair.reader();
+        let mut child = Command::new(bin("termtape"))
+            .arg("play")
+            .args(extra)
+            .arg(source)
+            .env("TERM", "xterm")
+            .stdin(pair.slave())
+            .stdout(pair.slave())
+            .stderr(pair.slave())
+            .spawn()
+            .expect("termtape play");
+        let status = child.wait().expect("wait");
+        let shown = reader.until(std::time::Duration::from_secs(2), |seen| {
+            seen.ends_with(b"\n")
+        });
+        let shown = String::from_utf8_lossy(shown).into_owned();
+        assert_eq!(status.code(), Some(expected), "{extra:?}: {shown}");
+    }
+}
+
 #[test]
 fn damage_exits_2_without_lax_and_is_passed_over_with_it() {
     let f = files();

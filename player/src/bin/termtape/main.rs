@@ -35,8 +35,16 @@ fn main() -> ExitCode {
 /// the one asked for is not there, else trouble.
 fn status_of(e: &anyhow::Error) -> Status {
     let nothing_found = e.chain().any(|cause| {
+        // The terminal player's `io::Error` holds its `ReadError` inside,
+        // where `source()` does not lead.
+        let read = cause.downcast_ref::<ReadError>().or_else(|| {
+            cause
+                .downcast_ref::<io::Error>()
+                .and_then(io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<ReadError>())
+        });
         matches!(
-            cause.downcast_ref::<ReadError>(),
+            read,
             Some(ReadError::NoMatch { .. } | ReadError::NotFound { .. })
         )
     });
