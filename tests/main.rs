@@ -3,6 +3,7 @@
 mod charset;
 mod conformance;
 mod damage;
+mod exit_status;
 mod hostile_logs;
 mod interop;
 mod journal;

@@ -164,10 +164,132 @@ pub enum Writer {
     },
 }
 
-/// The syslog priorities by name, as tlog and syslog(3) name them.
-const PRIORITIES: [&str; 8] = [
-    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
-];
+/// A setting whose values are a closed set of names (`-w` and `[writer]
+/// kind`, `--limit-action` and `[limit] action`, …): one type for the flag
+/// and the file key, so that nothing matches a string twice.
+pub trait Named: Sized + Copy + 'static {
+    /// Every value, in the order help and messages list them.
+    const ALL: &'static [Self];
+    /// What one value is called in messages: "writer", "action".
+    const WHAT: &'static str;
+    /// Whether the file may write a name in any case (syslog priorities,
+    /// as tlog reads them).
+    const ANY_CASE: bool = false;
+
+    /// The value's name, as flags and the file write it.
+    fn name(self) -> &'static str;
+
+    /// The value called `name`, if any.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| {
+            if Self::ANY_CASE {
+                v.name().eq_ignore_ascii_case(name)
+            } else {
+                v.name() == name
+            }
+        })
+    }
+
+    /// The names, for messages: `a, b or c`.
+    fn names() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|v| v.name()).collect();
+        match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+}
+
+/// Implements [`Named`] for an enum (and, for the binaries, clap's
+/// `ValueEnum`, so that a flag takes the same names the file does).
+macro_rules! named {
+    ($ty:ty, $what:literal, any_case: $any_case:literal, { $($variant:path => $name:literal),+ $(,)? }) => {
+        impl Named for $ty {
+            const ALL: &'static [Self] = &[$($variant),+];
+            const WHAT: &'static str = $what;
+            const ANY_CASE: bool = $any_case;
+
+            fn name(self) -> &'static str {
+                match self {
+                    $($variant => $name),+
+                }
+            }
+        }
+
+        #[cfg(feature = "clap")]
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                <Self as Named>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(Named::name(*self)))
+            }
+        }
+    };
+}
+
+/// Which writer records: `-w`, `[writer] kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterKind {
+    /// Appended to a file (`-o FILE` or `[writer] path`).
+    File,
+    /// Sent to systemd-journald.
+    Journal,
+    /// Sent to the local syslog socket.
+    Syslog,
+}
+
+named!(WriterKind, "writer", any_case: false, {
+    WriterKind::File => "file",
+    WriterKind::Journal => "journal",
+    WriterKind::Syslog => "syslog",
+});
+
+named!(crate::sink::Action, "action", any_case: false, {
+    crate::sink::Action::Pass => "pass",
+    crate::sink::Action::Delay => "delay",
+    crate::sink::Action::Drop => "drop",
+});
+
+named!(crate::sink::OnFailure, "policy", any_case: false, {
+    crate::sink::OnFailure::End => "end",
+    crate::sink::OnFailure::Continue => "continue",
+});
+
+/// A syslog priority, as tlog and syslog(3) name them: `[writer] priority`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Priority {
+    /// 0: the system is unusable.
+    Emerg,
+    /// 1: action must be taken at once.
+    Alert,
+    /// 2: critical.
+    Crit,
+    /// 3: an error.
+    Err,
+    /// 4: a warning.
+    Warning,
+    /// 5: normal but significant.
+    Notice,
+    /// 6: informational (the default).
+    Info,
+    /// 7: debugging.
+    Debug,
+}
+
+named!(Priority, "priority", any_case: true, {
+    Priority::Emerg => "emerg",
+    Priority::Alert => "alert",
+    Priority::Crit => "crit",
+    Priority::Err => "err",
+    Priority::Warning => "warning",
+    Priority::Notice => "notice",
+    Priority::Info => "info",
+    Priority::Debug => "debug",
+});
 
 /// The configuration file's contents.
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
@@ -216,7 +338,8 @@ pub struct LimitSection {
     #[serde(deserialize_with = "file_limit_burst")]
     pub burst: Option<u64>,
     /// `action`: `pass`, `delay` or `drop`.
-    pub action: Option<String>,
+    #[serde(deserialize_with = "file_limit_action")]
+    pub action: Option<crate::sink::Action>,
 }
 
 /// The `[session]` section.
@@ -234,15 +357,18 @@ pub struct SessionSection {
 #[serde(default, deny_unknown_fields)]
 pub struct WriterSection {
     /// `kind`: `file`, `journal` or `syslog`.
-    pub kind: Option<String>,
+    #[serde(deserialize_with = "file_writer_kind")]
+    pub kind: Option<WriterKind>,
     /// `path`: the file recordings are appended to.
     pub path: Option<PathBuf>,
     /// `priority`: syslog priority name for journal and syslog.
-    pub priority: Option<String>,
+    #[serde(deserialize_with = "file_priority")]
+    pub priority: Option<Priority>,
     /// `cockpit`: journal entries Cockpit lists.
     pub cockpit: Option<bool>,
     /// `on_failure`: `end` or `continue`.
-    pub on_failure: Option<String>,
+    #[serde(deserialize_with = "file_on_failure")]
+    pub on_failure: Option<crate::sink::OnFailure>,
     /// `spool_dir`: where entries journald did not take are saved.
     pub spool_dir: Option<PathBuf>,
     /// `spool_bytes`: entries held for journald while output is shown.
@@ -271,7 +397,7 @@ pub struct Flags {
     /// `-o FILE`.
     pub output: Option<PathBuf>,
     /// `-w file|journal|syslog`.
-    pub writer: Option<String>,
+    pub writer: Option<WriterKind>,
     /// `--cockpit`.
     pub cockpit: Option<bool>,
     /// `--log-input`.
@@ -291,7 +417,7 @@ pub struct Flags {
     /// `--limit-burst BYTES`.
     pub limit_burst: Option<u64>,
     /// `--limit-action pass|delay|drop`.
-    pub limit_action: Option<String>,
+    pub limit_action: Option<crate::sink::Action>,
     /// `--cols N`.
     pub cols: Option<u16>,
     /// `--rows N`.
@@ -399,6 +525,55 @@ bounded_key!(file_limit_burst, "[limit] burst", LIMIT_BYTES, u64);
 bounded_key!(file_spool_bytes, "[writer] spool_bytes", SPOOL_BYTES, u64);
 bounded_key!(file_spool_secs, "[writer] spool_secs", SPOOL_SECS, f64);
 
+/// Reads a name for configuration key `key` from the closed set `T`: the
+/// error names the key, the value and the names allowed, and the TOML
+/// parser adds the line.
+struct OneOf<T> {
+    key: &'static str,
+    named: std::marker::PhantomData<T>,
+}
+
+impl<T: Named> Visitor<'_> for OneOf<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: one of {}", self.key, T::names())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        T::from_name(v).ok_or_else(|| {
+            E::custom(format!(
+                "{}: unknown {} {v:?} (expected {})",
+                self.key,
+                T::WHAT,
+                T::names()
+            ))
+        })
+    }
+}
+
+/// A `deserialize_with` function for a key whose values are names.
+macro_rules! named_key {
+    ($name:ident, $key:literal, $ty:ty) => {
+        fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+            d.deserialize_str(OneOf {
+                key: $key,
+                named: std::marker::PhantomData,
+            })
+            .map(Some)
+        }
+    };
+}
+
+named_key!(file_writer_kind, "[writer] kind", WriterKind);
+named_key!(file_priority, "[writer] priority", Priority);
+named_key!(
+    file_on_failure,
+    "[writer] on_failure",
+    crate::sink::OnFailure
+);
+named_key!(file_limit_action, "[limit] action", crate::sink::Action);
+
 /// Checks a value of a numeric setting from `origin` (a flag, or a file and
 /// key) against its range.
 fn bounded(v: f64, range: Range, origin: impl FnOnce() -> String) -> Result<f64, Error> {
@@ -463,29 +638,14 @@ fn dimension(n: u16, range: Range, flag: &str) -> Result<u16, Error> {
 
 /// The writer from `-w`/`-o`/`--cockpit` and the `[writer]` section.
 fn writer(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Writer, Error> {
-    let in_file = |key: &str| format!("{}: [writer] {key}", file_path.display());
-    let (kind, origin) = match (&flags.writer, &file.writer.kind) {
-        (Some(kind), _) => (kind.as_str(), "-w".to_owned()),
-        (None, Some(kind)) => (kind.as_str(), in_file("kind")),
-        // `-o FILE` alone means the file writer.
-        (None, None) => ("file", String::new()),
-    };
-    let priority = match &file.writer.priority {
-        None => 6,
-        Some(name) => PRIORITIES
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case(name))
-            .map(|p| p as u8)
-            .ok_or_else(|| Error::Invalid {
-                origin: in_file("priority"),
-                reason: format!(
-                    "unknown priority {name:?} (expected one of {})",
-                    PRIORITIES.join(", ")
-                ),
-            })?,
-    };
+    // `-o FILE` alone means the file writer.
+    let kind = flags
+        .writer
+        .or(file.writer.kind)
+        .unwrap_or(WriterKind::File);
+    let priority = file.writer.priority.unwrap_or(Priority::Info) as u8;
     match kind {
-        "file" => flags
+        WriterKind::File => flags
             .output
             .clone()
             .or_else(|| file.writer.path.clone())
@@ -494,15 +654,11 @@ fn writer(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Writer, 
             .ok_or_else(|| Error::NoOutput {
                 config: file_path.to_owned(),
             }),
-        "journal" => Ok(Writer::Journal {
+        WriterKind::Journal => Ok(Writer::Journal {
             priority,
             cockpit: flags.cockpit.or(file.writer.cockpit).unwrap_or(false),
         }),
-        "syslog" => Ok(Writer::Syslog { priority }),
-        other => Err(Error::Invalid {
-            origin,
-            reason: format!("unknown writer {other:?} (expected file, journal or syslog)"),
-        }),
+        WriterKind::Syslog => Ok(Writer::Syslog { priority }),
     }
 }
 
@@ -583,16 +739,7 @@ fn spool(file: &FileConfig, file_path: &Path) -> Result<crate::sink::Spool, Erro
     use crate::sink::{OnFailure, Spool};
     let in_file = |key: &str| format!("{}: [writer] {key}", file_path.display());
     let default = Spool::default();
-    let on_failure = match file.writer.on_failure.as_deref() {
-        None | Some("end") => OnFailure::End,
-        Some("continue") => OnFailure::Continue,
-        Some(other) => {
-            return Err(Error::Invalid {
-                origin: in_file("on_failure"),
-                reason: format!("unknown policy {other:?} (expected end or continue)"),
-            });
-        }
-    };
+    let on_failure = file.writer.on_failure.unwrap_or(OnFailure::End);
     let max_time = match file.writer.spool_secs {
         None => default.max_time,
         Some(secs) => Duration::from_secs_f64(bounded(secs, SPOOL_SECS, || in_file("spool_secs"))?),
@@ -631,26 +778,10 @@ fn keyframe(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Cadenc
 fn limit(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Limit, Error> {
     use crate::sink::Action;
     let default = Limit::default();
-    let (action, origin) = match (&flags.limit_action, &file.limit.action) {
-        (Some(a), _) => (Some(a.as_str()), "--limit-action".to_owned()),
-        (None, Some(a)) => (
-            Some(a.as_str()),
-            format!("{}: [limit] action", file_path.display()),
-        ),
-        (None, None) => (None, String::new()),
-    };
-    let action = match action {
-        None => default.action,
-        Some("pass") => Action::Pass,
-        Some("delay") => Action::Delay,
-        Some("drop") => Action::Drop,
-        Some(other) => {
-            return Err(Error::Invalid {
-                origin,
-                reason: format!("unknown action {other:?} (expected pass, delay or drop)"),
-            });
-        }
-    };
+    let action = flags
+        .limit_action
+        .or(file.limit.action)
+        .unwrap_or(default.action);
     let in_file = |key: &str| format!("{}: [limit] {key}", file_path.display());
     let rate = match (flags.limit_rate, file.limit.rate) {
         (Some(n), _) => bounded(n as f64, LIMIT_BYTES, || "--limit-rate".to_owned())? as u64,
@@ -946,7 +1077,7 @@ mod tests {
     #[test]
     fn writers_come_from_flags_or_the_file() {
         let flags = Flags {
-            writer: Some("journal".into()),
+            writer: Some(WriterKind::Journal),
             cockpit: Some(true),
             ..Flags::default()
         };
@@ -965,28 +1096,68 @@ mod tests {
         .expect("parse");
         let c = Config::resolve(&file, &path(), Flags::default(), None).expect("config");
         assert_eq!(c.writer, Writer::Syslog { priority: 5 });
-        let flags = Flags {
-            writer: Some("tape".into()),
-            ..Flags::default()
-        };
-        let err = Config::resolve(&file, &path(), flags, None).expect_err("bad writer");
+        // An unknown name is refused as the file is read, with its line.
+        let err =
+            FileConfig::parse("[writer]\nkind = \"tape\"\n", &path()).expect_err("bad writer");
         assert_eq!(
             err.to_string(),
-            "-w: unknown writer \"tape\" (expected file, journal or syslog)"
+            "invalid configuration file /etc/termtape/termtape.toml, line 2: \
+             [writer] kind: unknown writer \"tape\" (expected file, journal or syslog)"
         );
-        let file = FileConfig::parse(
+        let err = FileConfig::parse(
             "[writer]\nkind = \"journal\"\npriority = \"loud\"\n",
             &path(),
         )
-        .expect("parse");
-        let err =
-            Config::resolve(&file, &path(), Flags::default(), None).expect_err("bad priority");
+        .expect_err("bad priority");
         assert!(
             err.to_string().starts_with(
-                "/etc/termtape/termtape.toml: [writer] priority: unknown priority \"loud\""
+                "invalid configuration file /etc/termtape/termtape.toml, line 3: \
+                 [writer] priority: unknown priority \"loud\" (expected emerg, alert,"
             ),
             "{err}"
         );
+        // Priorities in any case, as tlog reads them.
+        let file = FileConfig::parse("[writer]\nkind = \"syslog\"\npriority = \"ERR\"\n", &path())
+            .expect("parse");
+        let c = Config::resolve(&file, &path(), Flags::default(), None).expect("config");
+        assert_eq!(c.writer, Writer::Syslog { priority: 3 });
+    }
+
+    #[test]
+    fn closed_sets_name_the_key_and_the_choices() {
+        for (text, line, message) in [
+            (
+                "[writer]\non_failure = \"retry\"\n",
+                2,
+                "[writer] on_failure: unknown policy \"retry\" (expected end or continue)",
+            ),
+            (
+                "[writer]\nkind = \"File\"\n",
+                2,
+                "[writer] kind: unknown writer \"File\" (expected file, journal or syslog)",
+            ),
+            (
+                "[limit]\n\naction = 3\n",
+                3,
+                "expected [limit] action: one of pass, delay or drop",
+            ),
+        ] {
+            let said = FileConfig::parse(text, &path())
+                .expect_err(text)
+                .to_string();
+            let head =
+                format!("invalid configuration file /etc/termtape/termtape.toml, line {line}: ");
+            assert!(said.starts_with(&head), "{text:?}: {said}");
+            assert!(said.contains(message), "{text:?}: {said}");
+        }
+        let file = FileConfig::parse(
+            "[writer]\non_failure = \"continue\"\n[limit]\naction = \"delay\"\nrate = 1\n",
+            &path(),
+        )
+        .expect("parse");
+        let c = Config::resolve(&file, &path(), with_output(), None).expect("config");
+        assert_eq!(c.spool.on_failure, crate::sink::OnFailure::Continue);
+        assert_eq!(c.limit.action, crate::sink::Action::Delay);
     }
 
     #[test]
@@ -1040,7 +1211,7 @@ mod tests {
             }
         );
         let flags = Flags {
-            limit_action: Some("delay".into()),
+            limit_action: Some(Action::Delay),
             limit_rate: Some(7),
             ..with_output()
         };
@@ -1053,11 +1224,12 @@ mod tests {
                 action: Action::Delay
             }
         );
-        let bad = FileConfig::parse("[limit]\naction = \"slow\"\n", &path()).expect("parse");
-        let err = Config::resolve(&bad, &path(), with_output(), None).expect_err("bad action");
+        let err =
+            FileConfig::parse("[limit]\naction = \"slow\"\n", &path()).expect_err("bad action");
         assert_eq!(
             err.to_string(),
-            "/etc/termtape/termtape.toml: [limit] action: unknown action \"slow\" (expected pass, delay or drop)"
+            "invalid configuration file /etc/termtape/termtape.toml, line 2: \
+             [limit] action: unknown action \"slow\" (expected pass, delay or drop)"
         );
     }
 }

@@ -1,14 +1,15 @@
 //! The command line of `termtape`.
 
 use std::ffi::OsString;
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use termtape_format::Range;
 
 /// termtape: record terminal sessions in tlog's format, and play, inspect
 /// and list them.
 #[derive(Debug, Parser)]
-#[command(name = "termtape", version, after_help = EXAMPLES)]
+#[command(name = "termtape", version, after_help = format!("{EXAMPLES}\n\n{EXIT_STATUS}"))]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -30,6 +31,41 @@ Examples:
   termtape ls journal --user alice          alice's recordings in the journal
   termtape play --follow journal --rec ID   watch a live session";
 
+/// The exit statuses of the commands that read recordings: grep's and
+/// diff's table, so that `termtape search … || …` and `if termtape ls …`
+/// read as they do with those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// 0: done.
+    Done = 0,
+    /// 1: nothing found: no recording matches, the id asked for is not in
+    /// the source, or a search finds nothing.
+    NothingFound = 1,
+    /// 2: trouble: damaged messages (without `--lax`), a source that
+    /// cannot be read, bad usage, any other error.
+    Trouble = 2,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// [`Status`], for `--help`; README's "Exit status" says the same.
+pub const EXIT_STATUS: &str = "\
+Exit status (ls, cat, play, screen, search, keyframe; rec and users exit as
+termtape-rec and termtape-session do):
+  0  done (with --lax, also when damaged messages were passed over)
+  1  nothing found: no recording matches the source and options, the --rec
+     ID is not in it, or search finds no line
+  2  trouble: damaged messages (unless --lax), a source that cannot be read,
+     bad usage, or any other error
+Without --lax, cat, play and screen stop at the first damaged message (what
+follows might not be what was shown); ls, search and keyframe read on to the
+end. Damage is reported on standard error either way. A closed pipe
+(termtape cat … | head) is not trouble.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -49,6 +85,7 @@ pub enum Command {
         args: Vec<OsString>,
     },
     /// Write a recording's output (or input) bytes at once, exactly as recorded.
+    #[command(after_help = EXIT_STATUS)]
     Cat {
         /// Write the recorded input (keystrokes) instead of the output.
         #[arg(long)]
@@ -67,6 +104,7 @@ pub enum Command {
         common: Common,
     },
     /// Replay a recording's output, timed as recorded.
+    #[command(after_help = EXIT_STATUS)]
     Play {
         /// Write the recorded bytes as they were, timed, instead of drawing
         /// the screen with keyboard controls (the mode off a terminal, and
@@ -105,6 +143,7 @@ pub enum Command {
         common: Common,
     },
     /// Print the screen as it was at a moment (default: the end).
+    #[command(after_help = EXIT_STATUS)]
     Screen {
         /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] from the
         /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" (local
@@ -113,13 +152,14 @@ pub enum Command {
         at: termtape_player::seek::At,
         /// text: one line per row, trailing spaces trimmed; ansi: with colours
         /// and attributes as SGR sequences.
-        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "ansi"])]
-        format: String,
+        #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+        format: Format,
         #[command(flatten)]
         common: Common,
     },
     /// Copy a recording (such as one made by tlog) with keyframes added, so
     /// that seeking in it is instant; everything else stays byte for byte.
+    #[command(after_help = EXIT_STATUS)]
     Keyframe {
         /// A keyframe after N bytes of output since the last one; 0: not by
         /// size [default: 262144].
@@ -129,6 +169,8 @@ pub enum Command {
         /// by time [default: 60].
         #[arg(long, value_name = "S", value_parser = |s: &str| KEYFRAME_SECS.parse(s))]
         keyframe_secs: Option<f64>,
+        #[command(flatten)]
+        lax: Lax,
         /// The recording to read: a file, or - for standard input.
         input: String,
         /// The file to write (not the input), or - for standard output.
@@ -136,8 +178,8 @@ pub enum Command {
     },
     /// Find when a text was on the screen (or was typed), in every
     /// recording of a source: one line per find, with the wall-clock time,
-    /// the recording and the moment in it (for `screen --at`). Exits with 1
-    /// when nothing is found, 2 when damaged messages were passed over.
+    /// the recording and the moment in it (for `screen --at`).
+    #[command(after_help = EXIT_STATUS)]
     Search {
         /// Search what was typed, line by line, instead of the screen.
         #[arg(long)]
@@ -150,26 +192,16 @@ pub enum Command {
         /// a login nested in the session then, or null), for other tools.
         #[arg(long)]
         json: bool,
-        /// Exit as if no message were damaged (they are still reported).
-        #[arg(long)]
-        lax: bool,
-        /// Only the recording with this id.
-        #[arg(long = "rec", value_name = "ID")]
-        rec: Option<String>,
-        #[command(flatten)]
-        select: Select,
         /// The text to find (plain text, anywhere in a line).
         text: String,
-        /// Where to read: a file, - for standard input, journal, or journal:DIR.
-        source: String,
+        #[command(flatten)]
+        common: Common,
     },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log
     /// dropped).
+    #[command(after_help = EXIT_STATUS)]
     Ls {
-        /// Exit with 0 even if some messages are damaged (they are reported).
-        #[arg(long)]
-        lax: bool,
         /// One JSON object per recording (rec, user, host, term, start: ms
         /// since the epoch, duration: ms, messages, output_bytes,
         /// input_bytes, gaps: {count, messages, bytes}, unverified, logins:
@@ -178,27 +210,43 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        select: Select,
-        /// Where to read: a file, - for standard input, journal, or journal:DIR.
-        source: String,
+        common: Common,
     },
 }
 
-/// Options shared by the commands that read one recording.
+/// `screen --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per row, trailing spaces trimmed.
+    Text,
+    /// With colours and attributes as SGR sequences.
+    Ansi,
+}
+
+/// Where to read and what: the options of every command that reads a
+/// source (ls, cat, play, screen, search).
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The recording to read (its id, as `termtape ls` shows); needed when a
-    /// source holds several.
+    /// Only the recording with this id (as `termtape ls` shows it); cat,
+    /// play and screen need it when a source holds several.
     #[arg(long = "rec", value_name = "ID")]
     pub rec: Option<String>,
-    /// Go on past damaged messages (reporting each) instead of stopping at
-    /// the first.
-    #[arg(long)]
-    pub lax: bool,
+    #[command(flatten)]
+    pub lax: Lax,
     #[command(flatten)]
     pub select: Select,
     /// Where to read: a file, - for standard input, journal, or journal:DIR.
     pub source: String,
+}
+
+/// What damage does: the same `--lax` for every command.
+#[derive(Debug, Args)]
+pub struct Lax {
+    /// Pass over damaged messages (each still reported on standard error)
+    /// and exit as if there were none. Without it, damage exits with 2, and
+    /// cat, play and screen stop at the first damaged message.
+    #[arg(long)]
+    pub lax: bool,
 }
 
 /// Which recordings to consider.

@@ -16,17 +16,59 @@ use termtape_player::source::Filter;
 use termtape_player::visible::{Visible, json_line, visible};
 use termtape_player::{Damage, Query, Selection, Source, cat, list, play, seek};
 
-use crate::cli::{Cli, Command, Common, Select};
+use crate::cli::{Cli, Command, Common, Format, Select, Status};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Ok(status) => status.into(),
+        Err(e) if is_broken_pipe(&e) => Status::Done.into(),
         Err(e) => {
             // Errors quote recordings (ids, fields, charset names).
             note(chain(&e));
-            ExitCode::FAILURE
+            status_of(&e).into()
+        }
+    }
+}
+
+/// The exit status of an error: nothing found when no recording matched or
+/// the one asked for is not there, else trouble.
+fn status_of(e: &anyhow::Error) -> Status {
+    let nothing_found = e.chain().any(|cause| {
+        // The terminal player's `io::Error` holds its `ReadError` inside,
+        // where `source()` does not lead.
+        let read = cause.downcast_ref::<ReadError>().or_else(|| {
+            cause
+                .downcast_ref::<io::Error>()
+                .and_then(io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<ReadError>())
+        });
+        matches!(
+            read,
+            Some(ReadError::NoMatch { .. } | ReadError::NotFound { .. })
+        )
+    });
+    if nothing_found {
+        Status::NothingFound
+    } else {
+        Status::Trouble
+    }
+}
+
+/// The note that damage was passed over, and the status it leaves: trouble
+/// unless `--lax`.
+fn damage_status(damaged: u64, lax: bool, done: Status) -> Status {
+    match (damaged, lax) {
+        (0, _) => done,
+        (_, true) => {
+            damage_total(damaged, "passed over");
+            done
+        }
+        (_, false) => {
+            note(format_args!(
+                "{damaged} damaged message(s) passed over in all (--lax to exit as if not)"
+            ));
+            Status::Trouble
         }
     }
 }
@@ -149,7 +191,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         // termtape-rec names itself `termtape rec` for this argv[0].
         Command::Rec { args } => exec_beside("termtape-rec", Some("termtape rec"), args),
@@ -215,7 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     },
                 )
                 .with_context(|| format!("playing {}", source.name()))?;
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Status::Done);
             }
             let mut snapshot = None;
             let mut timing = play::Timing {
@@ -293,38 +335,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             finished?;
             code
         }
-        Command::Screen { at, format, common } => screen(&common, at, &format),
+        Command::Screen { at, format, common } => screen(&common, at, format),
         Command::Keyframe {
             keyframe_bytes,
             keyframe_secs,
+            lax,
             input,
             output,
-        } => keyframe(keyframe_bytes, keyframe_secs, &input, &output),
+        } => keyframe(keyframe_bytes, keyframe_secs, lax.lax, &input, &output),
         Command::Search {
             input,
             ignore_case,
             json,
-            lax,
-            rec,
-            select,
             text,
-            source,
-        } => search(&text, ignore_case, input, json, lax, rec, &select, &source),
-        Command::Ls {
-            lax,
-            json,
-            select,
-            source,
-        } => {
-            let source = Source::parse(&source)?;
-            let filter = filter(&select, None, false);
+            common,
+        } => search(&text, ignore_case, input, json, &common),
+        Command::Ls { json, common } => {
+            let source = Source::parse(&common.source)?;
+            let filter = filter(&common.select, common.rec.clone(), false);
             let mut damaged = 0u64;
             let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
                 damaged += 1;
                 damage_note(damaged, e, "passed over");
             })?;
             if summaries.is_empty() {
-                damage_total(damaged, "passed over");
                 let asked = filter.describe();
                 note(format_args!(
                     "{}: no recording matches{}",
@@ -335,7 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         format!(" {asked}")
                     }
                 ));
-                return Ok(ExitCode::FAILURE);
+                return Ok(damage_status(damaged, common.lax.lax, Status::NothingFound));
             }
             let mut out = io::BufWriter::new(io::stdout().lock());
             if json {
@@ -346,14 +380,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out.write_all(list::table(&summaries).as_bytes())?;
             }
             out.flush()?;
-            if damaged > 0 && !lax {
-                note(format_args!(
-                    "{damaged} damaged message(s) passed over (--lax to exit with 0)"
-                ));
-                return Ok(ExitCode::FAILURE);
-            }
-            damage_total(damaged, "passed over");
-            Ok(ExitCode::SUCCESS)
+            Ok(damage_status(damaged, common.lax.lax, Status::Done))
         }
     }
 }
@@ -361,20 +388,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
 type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);
 
 /// `termtape search`: each find on a line of its own.
-#[allow(clippy::too_many_arguments, reason = "one per command-line option")]
 fn search(
     text: &str,
     ignore_case: bool,
     input: bool,
     json: bool,
-    lax: bool,
-    rec: Option<String>,
-    select: &Select,
-    source: &str,
-) -> Result<ExitCode> {
+    common: &Common,
+) -> Result<Status> {
     use termtape_player::search::{self, Pattern, Place};
-    let source = Source::parse(source)?;
-    let filter = filter(select, rec, false);
+    let source = Source::parse(&common.source)?;
+    let filter = filter(&common.select, common.rec.clone(), false);
     let place = if input { Place::Input } else { Place::Screen };
     // Notes on stderr come after the finds before them.
     let out = std::cell::RefCell::new(io::BufWriter::new(io::stdout().lock()));
@@ -437,22 +460,16 @@ fn search(
         },
     )?;
     out.borrow_mut().flush()?;
-    if damaged > 0 && !lax {
-        note(format_args!(
-            "{damaged} damaged message(s) passed over (--lax to exit as if not)"
-        ));
-        return Ok(ExitCode::from(2));
-    }
-    damage_total(damaged, "passed over");
-    Ok(if found > 0 {
-        ExitCode::SUCCESS
+    let done = if found > 0 {
+        Status::Done
     } else {
-        ExitCode::from(1)
-    })
+        Status::NothingFound
+    };
+    Ok(damage_status(damaged, common.lax.lax, done))
 }
 
 /// `termtape screen`: the screen at a moment, through the keyframes.
-fn screen(common: &Common, at: seek::At, format: &str) -> Result<ExitCode> {
+fn screen(common: &Common, at: seek::At, format: Format) -> Result<Status> {
     let source = Source::parse(&common.source)?;
     let query = query(common, false);
     let mut report = |e: &termtape_format::Error| {
@@ -486,18 +503,23 @@ fn screen(common: &Common, at: seek::At, format: &str) -> Result<ExitCode> {
         }
         _ => {}
     }
-    let mut text = if format == "ansi" {
-        term.to_ansi()
-    } else {
-        term.text()
+    let mut text = match format {
+        Format::Ansi => term.to_ansi(),
+        Format::Text => term.text(),
     };
     text.push('\n');
     io::stdout().lock().write_all(text.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Status::Done)
 }
 
 /// `termtape keyframe`: a copy of a recording with keyframes added.
-fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) -> Result<ExitCode> {
+fn keyframe(
+    bytes: Option<u64>,
+    secs: Option<f64>,
+    lax: bool,
+    input: &str,
+    output: &str,
+) -> Result<Status> {
     use std::io::IsTerminal;
     let default = termtape_keyframe::Cadence::default();
     let cadence = termtape_keyframe::Cadence {
@@ -586,11 +608,13 @@ fn keyframe(bytes: Option<u64>, secs: Option<f64>, input: &str, output: &str) ->
         "termtape: {} keyframe(s) added to {} line(s)",
         added.keyframes, added.lines
     );
-    Ok(if damaged > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    if damaged > 0 && !lax {
+        note(format_args!(
+            "{damaged} damaged message(s) in {input} (--lax to exit as if not)"
+        ));
+        return Ok(Status::Trouble);
+    }
+    Ok(Status::Done)
 }
 
 /// Opens the source named in `common` and runs `f` on it with the chosen
@@ -599,7 +623,7 @@ fn with_recording(
     common: &Common,
     follow: bool,
     f: impl FnOnce(Box<dyn io::BufRead>, &str, &Query, OnDamage<'_>) -> Result<(), ReadError>,
-) -> Result<ExitCode> {
+) -> Result<Status> {
     let source = Source::parse(&common.source)?;
     let query = query(common, follow);
     let mut damaged = 0u64;
@@ -615,7 +639,7 @@ fn with_recording(
     );
     damage_total(damaged, "passed over");
     result?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Status::Done)
 }
 
 /// What to read, as the options say.
@@ -623,7 +647,7 @@ fn query(common: &Common, follow: bool) -> Query {
     Query {
         selection: common.rec.clone().map_or(Selection::First, Selection::Rec),
         filter: filter(&common.select, common.rec.clone(), follow),
-        damage: if common.lax {
+        damage: if common.lax.lax {
             Damage::Skip
         } else {
             Damage::Stop
@@ -651,12 +675,9 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
 
 /// Runs `program` (termtape-rec, termtape-session) from the directory of
 /// this executable, as cargo and git run their external subcommands;
-/// `arg0`, if given, is its `argv[0]`.
-fn exec_beside(
-    program: &str,
-    arg0: Option<&str>,
-    args: Vec<std::ffi::OsString>,
-) -> Result<ExitCode> {
+/// `arg0`, if given, is its `argv[0]`. It exits as that program does; if
+/// it cannot be run, the error is trouble, as for any other command.
+fn exec_beside(program: &str, arg0: Option<&str>, args: Vec<std::ffi::OsString>) -> Result<Status> {
     use std::os::unix::process::CommandExt;
     let me = std::env::current_exe().context("finding termtape's own path")?;
     let recorder = me.with_file_name(program);

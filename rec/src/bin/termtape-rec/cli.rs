@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 use termtape_format::Range;
-use termtape_rec::config::{self, Flags};
+use termtape_rec::config::{self, Flags, WriterKind};
+use termtape_rec::sink::Action;
 
 /// The argv[0] `termtape rec` runs the recorder with, so that usage and
 /// messages name the command the user typed. It changes nothing else: a
@@ -39,7 +40,14 @@ after it (after `--`, if given) the command. With -o or -w, a writer named
 in the configuration file (`kind` or `path` in the [writer] section of
 /etc/termtape/termtape.toml, or of the file $TERMTAPE_CONFIG names), or
 after a leading `--`, all words are the command (as tlog-rec takes them),
-recorded where -o, -w or the configuration says.";
+recorded where -o, -w or the configuration says.
+
+Exit status:
+  the command's    what the recorded command exited with (128+N if signal N
+                   killed it): a recorder runs a command, as env and script do
+  126, 127         the command could not be run, or was not found (as a shell)
+  2                bad usage: an unknown option, a value out of range
+  1                the recorder failed (configuration, writer, terminal)";
 
 /// Record a terminal session into a tlog-compatible log.
 ///
@@ -53,8 +61,8 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Where to write: file (with -o), journal or syslog [default: file].
-    #[arg(short = 'w', long = "writer", value_name = "WRITER", value_parser = ["file", "journal", "syslog"])]
-    writer: Option<String>,
+    #[arg(short = 'w', long = "writer", value_name = "WRITER")]
+    writer: Option<WriterKind>,
     /// With -w journal: name the recording process tlog-rec, so that
     /// Cockpit's session-recording page lists the recording.
     #[arg(long)]
@@ -87,8 +95,8 @@ pub struct Args {
     limit_burst: Option<u64>,
     /// Beyond the rate limit: pass (no limit), delay the session, or drop
     /// messages (marking the gap) [default: pass].
-    #[arg(long, value_name = "ACTION", value_parser = ["pass", "delay", "drop"])]
-    limit_action: Option<String>,
+    #[arg(long, value_name = "ACTION")]
+    limit_action: Option<Action>,
     /// Log a keyframe (the whole screen, for instant seeking) after N bytes
     /// of output since the last one; 0: not by size [default: 262144].
     #[arg(long, value_name = "N", value_parser = |s: &str| config::KEYFRAME_BYTES.parse_whole(s))]
@@ -364,6 +372,34 @@ mod tests {
         assert_eq!(f.charset.as_deref(), Some("KOI8-R"));
         assert_eq!((f.cols, f.rows), (Some(120), Some(40)));
         assert_eq!((f.keyframe_bytes, f.keyframe_secs), (Some(1000), Some(2.5)));
+    }
+
+    #[test]
+    fn closed_sets_are_typed_and_list_their_names() {
+        let f = flags(&["-w", "syslog", "--limit-action", "drop", "bash"]);
+        assert_eq!(f.writer, Some(WriterKind::Syslog));
+        assert_eq!(f.limit_action, Some(Action::Drop));
+        for (option, value, names) in [
+            ("-w", "tape", "[possible values: file, journal, syslog]"),
+            (
+                "--limit-action",
+                "slow",
+                "[possible values: pass, delay, drop]",
+            ),
+        ] {
+            let err = parse("termtape-rec", &[option, value, "bash"]).expect_err(value);
+            assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+            let said = err.to_string();
+            assert!(said.contains(value) && said.contains(names), "{said}");
+        }
+        let help = parse("termtape-rec", &["--help"])
+            .expect_err("help")
+            .to_string();
+        assert!(
+            help.contains("[possible values: file, journal, syslog]")
+                && help.contains("Exit status:"),
+            "{help}"
+        );
     }
 
     #[test]

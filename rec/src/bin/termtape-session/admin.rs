@@ -25,6 +25,11 @@ Usage:
   termtape-session users list                      who is recorded, the shell each had, groups
 
 Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log].
+
+Exit status:
+  as a login shell   the shell's status; 1 if the session could not be started
+  --install, users   0 done; 2 trouble: bad usage, not root, no such user or
+                     group, a tool (getent, usermod) that failed
 ";
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -124,7 +129,21 @@ Usage:
   termtape users disable USER|@GROUP...   give them back their original shells (root)
   termtape users list                     who is recorded: each user whose login shell is
                                           termtape-session, the shell they had, their groups
+
+Exit status: 0 done; 2 trouble: bad usage, not root, no such user or group, a tool
+(getent, usermod) that failed.
 ";
+
+/// What `users` does: a closed set, as its help lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Action {
+    /// Make termtape-session their login shell.
+    Enable,
+    /// Give them back their original shells.
+    Disable,
+    /// Who is recorded.
+    List,
+}
 
 /// `users enable|disable USER|@GROUP...`, `users list`, `users --help`.
 pub fn users(args: &[OsString]) -> Result<()> {
@@ -132,15 +151,16 @@ pub fn users(args: &[OsString]) -> Result<()> {
     let Some((action, targets)) = args.split_first() else {
         return Err(usage());
     };
-    let enable = match action.to_str() {
-        Some("--help" | "-h" | "help") => {
-            print!("{USERS_HELP}");
-            return Ok(());
-        }
-        Some("list") => return list_users(),
-        Some("enable") => true,
-        Some("disable") => false,
-        _ => return Err(usage()),
+    let action = action.to_str().unwrap_or_default();
+    if matches!(action, "--help" | "-h" | "help") {
+        print!("{USERS_HELP}");
+        return Ok(());
+    }
+    let enable = match <Action as clap::ValueEnum>::from_str(action, false) {
+        Ok(Action::List) => return list_users(),
+        Ok(Action::Enable) => true,
+        Ok(Action::Disable) => false,
+        Err(_) => return Err(usage()),
     };
     ensure!(!targets.is_empty(), "name at least one USER or @GROUP");
     require_root()?;

@@ -18,27 +18,29 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use rustix::fs::Uid;
-use termtape_rec::config::{self, Config, FileConfig, Flags};
+use termtape_rec::config::{self, Config, FileConfig, Flags, WriterKind};
 use termtape_rec::pty::{self, Credentials, WindowSize};
 use termtape_rec::session::{self, LoginArgs};
 use termtape_rec::{Recorder, identity, login_terminal, nested, relay};
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let result = match argv.get(1).and_then(|a| a.to_str()) {
-        Some("--install") => admin::install().map(|()| ExitCode::SUCCESS),
-        Some("users") => admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS),
+    // The administrative commands exit as termtape's do (2: trouble); a
+    // login shell that cannot start the session, with 1, as a shell.
+    let (result, trouble) = match argv.get(1).and_then(|a| a.to_str()) {
+        Some("--install") => (admin::install().map(|()| ExitCode::SUCCESS), 2),
+        Some("users") => (admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("--help") if argv.len() == 2 => {
             print!("{}", admin::HELP);
-            Ok(ExitCode::SUCCESS)
+            (Ok(ExitCode::SUCCESS), 0)
         }
-        _ => session(&argv),
+        _ => (session(&argv), 1),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("termtape-session: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(trouble)
         }
     }
 }
@@ -66,8 +68,8 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
     );
     let (command, argv0) = args.shell_command(&shell);
 
-    let note_to = match file.writer.kind.as_deref() {
-        Some("syslog") => nested::NoteTo::Syslog,
+    let note_to = match file.writer.kind {
+        Some(WriterKind::Syslog) => nested::NoteTo::Syslog,
         _ => nested::NoteTo::Journal,
     };
     if let Some(outer) =
@@ -114,7 +116,7 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
 
     // Sessions go to the journal unless the configuration says otherwise.
     let flags = Flags {
-        writer: file.writer.kind.is_none().then(|| "journal".to_owned()),
+        writer: file.writer.kind.is_none().then_some(WriterKind::Journal),
         command: command.clone(),
         ..Flags::default()
     };
