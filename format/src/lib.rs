@@ -21,6 +21,8 @@
 //! - [`Origin`] and [`Exit`]: the `origin` field of a recording's first
 //!   message (login terminal, the recording's terminal, remote host,
 //!   command) and the `exit` field of its last (how the command ended);
+//! - [`Redaction`]: the `redacted` field marking keys typed while the
+//!   terminal hid them (a password), left out of the recording;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
 //!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
 //!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
@@ -61,6 +63,7 @@ mod message;
 mod origin;
 mod range;
 mod reader;
+mod redaction;
 pub mod timing;
 mod utf8;
 
@@ -74,4 +77,5 @@ pub use message::{Message, Packet, Timed, VERSION};
 pub use origin::{EXIT_FIELD, Exit, MAX_COMMAND_WORDS, ORIGIN_FIELD, Origin};
 pub use range::Range;
 pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
+pub use redaction::{INPUT_REDACTION_FIELD, MAX_REDACTIONS, REDACTED_FIELD, Redaction};
 pub use timing::Stream;
