@@ -26,6 +26,7 @@ use termtape_keyframe::Cadence;
 use crate::config::{Config, Writer};
 use crate::identity;
 use crate::keyframes::Keyframes;
+use crate::redact::{InputRedaction, Item, Marks, Mode, Redactor};
 use crate::relay::Capture;
 use crate::sink::{
     Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
@@ -76,6 +77,11 @@ pub struct Recorder {
     origin: Option<Origin>,
     /// How the session ended, for the last message.
     exit: Option<Exit>,
+    /// What the terminal hides is left out of the input (see
+    /// [`crate::redact`]); `None`: input is recorded as typed.
+    redactor: Option<Box<Redactor>>,
+    /// The session terminal's mode, as the relay last read it.
+    mode: Mode,
 }
 
 /// The largest message, serialised, that one byte of input can grow into:
@@ -107,13 +113,39 @@ impl Recorder {
                 line: Vec::new(),
                 logins: Vec::new(),
                 fields: Vec::new(),
+                marks: Marks::default(),
             },
             policy,
             text: String::new(),
             rec: header.rec.clone(),
             origin: None,
             exit: None,
+            redactor: None,
+            mode: Mode::UNKNOWN,
         })
+    }
+
+    /// Leaves out of the input what the terminal hides
+    /// ([`InputRedaction::EchoOff`], what [`Recorder::open`] does unless
+    /// configured otherwise), or records it all and says so on the first
+    /// message ([`InputRedaction::None`], also the default of
+    /// [`Recorder::new`]). Call before anything is recorded; matters only
+    /// with input recorded.
+    pub fn set_input_redaction(&mut self, redaction: InputRedaction) {
+        self.out
+            .fields
+            .retain(|(name, _)| *name != termtape_format::INPUT_REDACTION_FIELD);
+        self.redactor = None;
+        if !self.policy.input {
+            return;
+        }
+        match redaction {
+            InputRedaction::EchoOff => self.redactor = Some(Box::default()),
+            InputRedaction::None => self.out.fields.push((
+                termtape_format::INPUT_REDACTION_FIELD,
+                "\"none\"".to_owned(),
+            )),
+        }
     }
 
     /// Records the session as being in `charset`: converted to UTF-8, with
@@ -217,6 +249,7 @@ impl Recorder {
             None => crate::locale::charset()?,
         };
         recorder.set_charset(charset)?;
+        recorder.set_input_redaction(config.input_redaction);
         Ok(recorder)
     }
 
@@ -253,10 +286,9 @@ impl Recorder {
         }
     }
 
-    fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
-        self.take_origin();
-        // Room for what these bytes can become, plus the message pending,
-        // before they may reach the user.
+    /// Room for what `len` bytes can become, plus the message pending,
+    /// before they may reach the user.
+    fn reserve(&mut self, len: usize) -> io::Result<()> {
         let overhead = 1024
             + self.policy.payload as u64
             + self.out.keyframes.as_ref().map_or(0, |k| k.size_hint());
@@ -264,7 +296,52 @@ impl Recorder {
         let per_byte = WORST_BYTES_PER_BYTE + if self.out.legacy.is_some() { 2 } else { 0 };
         self.out
             .sink
-            .reserve(bytes.len() as u64 * per_byte + 2 * overhead)?;
+            .reserve(len as u64 * per_byte + 2 * overhead)
+    }
+
+    /// Records what the redactor lets through.
+    fn release(&mut self, item: Item<'_>) -> io::Result<()> {
+        match item {
+            Item::Input(at, bytes) => self.record(at, Stream::Input, bytes),
+            Item::Output(at, bytes) if self.policy.output => {
+                self.record(at, Stream::Output, bytes)
+            }
+            Item::Output(..) => Ok(()),
+            Item::Redacted(at, keys) => {
+                self.take_origin();
+                // A message is made due, so the mark is written within
+                // the latency limit.
+                self.encoder.touch(at);
+                let pos = self.encoder.position(at);
+                self.out
+                    .marks
+                    .add(pos, self.encoder.committed(Stream::Input), keys);
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs `step` with the redactor, which hands what it lets through to
+    /// [`Recorder::release`].
+    fn redacting(
+        &mut self,
+        step: impl FnOnce(
+            &mut Redactor,
+            Mode,
+            &mut dyn FnMut(Item<'_>) -> io::Result<()>,
+        ) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some(mut redactor) = self.redactor.take() else {
+            return Ok(());
+        };
+        let result = step(&mut redactor, self.mode, &mut |item| self.release(item));
+        self.redactor = Some(redactor);
+        result
+    }
+
+    fn record(&mut self, at: Duration, stream: Stream, bytes: &[u8]) -> io::Result<()> {
+        self.take_origin();
+        self.reserve(bytes.len())?;
         let bytes = match &mut self.out.legacy {
             None => bytes,
             Some(legacy) => {
@@ -298,6 +375,8 @@ struct Outlet {
     /// Fields for the next message: `origin` for the first, `exit` for the
     /// last (name, raw JSON value).
     fields: Vec<(&'static str, String)>,
+    /// Redaction marks for the next message.
+    marks: Marks,
 }
 
 impl Outlet {
@@ -310,14 +389,23 @@ impl Outlet {
             line,
             logins,
             fields,
+            marks,
         } = self;
         move |m: Encoded<'_>| {
             let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
             let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
             let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
+            let redacted = marks.field(m.input_end);
+            let redacted = redacted
+                .as_deref()
+                .map(|r| (termtape_format::REDACTED_FIELD, r));
             let taken = std::mem::take(fields);
-            let extra: Vec<(&str, &str)> = [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
-                .into_iter()
+            let extra: Vec<(&str, &str)> = [
+                kf.map(|kf| (termtape_keyframe::FIELD, kf)),
+                login,
+                redacted,
+            ]
+            .into_iter()
                 .flatten()
                 .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
                 .collect();
@@ -455,10 +543,22 @@ impl Capture for Recorder {
         if !self.policy.input {
             return Ok(());
         }
+        if self.redactor.is_some() {
+            return self.redacting(|r, mode, emit| r.input(at, mode, bytes, emit));
+        }
         self.record(at, Stream::Input, bytes)
     }
 
     fn output(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
+        if let Some(redactor) = &self.redactor {
+            // Output waiting behind held keys has its room now: it is
+            // shown now.
+            let queued = redactor.queued();
+            if self.policy.output && queued > 0 {
+                self.reserve(queued + bytes.len())?;
+            }
+            return self.redacting(|r, mode, emit| r.output(at, mode, bytes, emit));
+        }
         if !self.policy.output {
             return Ok(());
         }
@@ -466,12 +566,24 @@ impl Capture for Recorder {
     }
 
     fn deadline(&self) -> Option<Duration> {
-        self.encoder
+        let encoder = self
+            .encoder
             .pending_since()
-            .map(|since| since + self.policy.latency)
+            .map(|since| since + self.policy.latency);
+        let held = self.redactor.as_ref().and_then(|r| r.deadline());
+        encoder.into_iter().chain(held).min()
+    }
+
+    fn watches_mode(&self) -> bool {
+        self.redactor.is_some()
+    }
+
+    fn mode(&mut self, mode: Mode) {
+        self.mode = mode;
     }
 
     fn tick(&mut self, now: Duration) -> io::Result<()> {
+        self.redacting(|r, mode, emit| r.tick(now, mode, emit))?;
         if self.deadline().is_some_and(|due| now >= due) {
             self.encoder.flush(&mut self.out.emitter())?;
         }
@@ -479,6 +591,7 @@ impl Capture for Recorder {
     }
 
     fn finish(&mut self, at: Duration) -> io::Result<()> {
+        self.redacting(|r, mode, emit| r.finish(mode, emit))?;
         if let Some(legacy) = &mut self.out.legacy {
             // A character left incomplete becomes U+FFFD, and bytes that made
             // no text need a message to carry them.

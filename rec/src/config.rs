@@ -30,7 +30,9 @@
 //! notice = "\nATTENTION! Your session is being recorded!\n\n"
 //!
 //! [log]
-//! input = false         # keystrokes (passwords!)
+//! input = false         # keystrokes
+//! input_redaction = "echo-off"  # with input: leave out what the terminal
+//!                       # hides (passwords); "none" records it all
 //! output = true
 //! window = true
 //!
@@ -98,6 +100,8 @@ pub struct Config {
     /// Whether to record what the user types (off by default: it captures
     /// passwords).
     pub log_input: bool,
+    /// With input recorded: what is left out of it.
+    pub input_redaction: crate::redact::InputRedaction,
     /// Whether to record what the command writes.
     pub log_output: bool,
     /// Whether to record window size changes.
@@ -253,6 +257,11 @@ named!(crate::sink::Action, "action", any_case: false, {
     crate::sink::Action::Drop => "drop",
 });
 
+named!(crate::redact::InputRedaction, "input redaction", any_case: false, {
+    crate::redact::InputRedaction::EchoOff => "echo-off",
+    crate::redact::InputRedaction::None => "none",
+});
+
 named!(crate::sink::OnFailure, "policy", any_case: false, {
     crate::sink::OnFailure::End => "end",
     crate::sink::OnFailure::Continue => "continue",
@@ -385,6 +394,9 @@ pub struct WriterSection {
 pub struct LogSection {
     /// `input`: record what the user types.
     pub input: Option<bool>,
+    /// `input_redaction`: what is left out of the input.
+    #[serde(deserialize_with = "file_input_redaction")]
+    pub input_redaction: Option<crate::redact::InputRedaction>,
     /// `output`: record what the command writes.
     pub output: Option<bool>,
     /// `window`: record window sizes.
@@ -402,6 +414,8 @@ pub struct Flags {
     pub cockpit: Option<bool>,
     /// `--log-input`.
     pub log_input: Option<bool>,
+    /// `--input-redaction echo-off|none`.
+    pub input_redaction: Option<crate::redact::InputRedaction>,
     /// `--no-log-output`.
     pub log_output: Option<bool>,
     /// `--no-log-window`.
@@ -573,6 +587,11 @@ named_key!(
     crate::sink::OnFailure
 );
 named_key!(file_limit_action, "[limit] action", crate::sink::Action);
+named_key!(
+    file_input_redaction,
+    "[log] input_redaction",
+    crate::redact::InputRedaction
+);
 
 /// Checks a value of a numeric setting from `origin` (a flag, or a file and
 /// key) against its range.
@@ -720,6 +739,10 @@ impl Config {
         Ok(Config {
             writer,
             log_input: flags.log_input.or(file.log.input).unwrap_or(false),
+            input_redaction: flags
+                .input_redaction
+                .or(file.log.input_redaction)
+                .unwrap_or_default(),
             log_output: flags.log_output.or(file.log.output).unwrap_or(true),
             log_window: flags.log_window.or(file.log.window).unwrap_or(true),
             latency,
@@ -822,6 +845,28 @@ mod tests {
     }
 
     #[test]
+    fn input_redaction_is_read_from_the_file_and_the_flag_wins() {
+        use crate::redact::InputRedaction;
+        let file: FileConfig =
+            toml::from_str("[log]\ninput = true\ninput_redaction = \"none\"\n").expect("parses");
+        let c = Config::resolve(&file, &path(), with_output(), None).expect("config");
+        assert_eq!(c.input_redaction, InputRedaction::None);
+        let flags = Flags {
+            input_redaction: Some(InputRedaction::EchoOff),
+            ..with_output()
+        };
+        let c = Config::resolve(&file, &path(), flags, None).expect("config");
+        assert_eq!(c.input_redaction, InputRedaction::EchoOff);
+        let err = toml::from_str::<FileConfig>("[log]\ninput_redaction = \"off\"\n")
+            .expect_err("unknown name");
+        assert!(
+            err.to_string()
+                .contains("[log] input_redaction: unknown input redaction \"off\" (expected echo-off or none)"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn defaults_apply_when_nothing_is_said() {
         let c =
             Config::resolve(&FileConfig::default(), &path(), with_output(), None).expect("config");
@@ -830,6 +875,7 @@ mod tests {
             Config {
                 writer: Writer::File("out.log".into()),
                 log_input: false,
+                input_redaction: crate::redact::InputRedaction::EchoOff,
                 log_output: true,
                 log_window: true,
                 latency: Duration::from_secs(10),

@@ -24,6 +24,7 @@ pub mod locale;
 )]
 pub mod login_terminal;
 pub mod nested;
+pub mod redact;
 #[allow(
     unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"

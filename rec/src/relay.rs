@@ -86,6 +86,15 @@ pub trait Capture {
     /// How the session ended, just before [`Capture::finish`] (not called
     /// when the session ends in an error). Does nothing by default.
     fn ended(&mut self, _exit: termtape_format::Exit) {}
+    /// Whether the capture wants the session terminal's mode
+    /// ([`Capture::mode`]) before each input, output and tick. False by
+    /// default.
+    fn watches_mode(&self) -> bool {
+        false
+    }
+    /// The session terminal's mode, just read from the PTY (see
+    /// [`crate::redact`]). Does nothing by default.
+    fn mode(&mut self, _mode: crate::redact::Mode) {}
 }
 
 /// What [`run`] runs and how.
@@ -436,6 +445,7 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
             let now = self.now();
             if let Some(due) = self.capture.deadline() {
                 if due <= now {
+                    self.tell_mode();
                     self.capture.tick(now).map_err(End::Capture)?;
                 }
                 if let Some(due) = self.capture.deadline() {
@@ -501,6 +511,7 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
     fn read_master(&mut self) -> Result<(), End> {
         match read_into(self.pty.master(), &mut self.out_buf).map_err(End::Relay)? {
             Read::Data(n) => {
+                self.tell_mode();
                 let bytes = &self.out_buf[..n];
                 self.capture
                     .output(self.start.elapsed(), bytes)
@@ -550,6 +561,7 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
         };
         match read {
             Read::Data(n) => {
+                self.tell_mode();
                 let bytes = &self.in_buf[..n];
                 self.capture
                     .input(self.start.elapsed(), bytes)
@@ -567,6 +579,14 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
             }
         }
         Ok(())
+    }
+
+    /// Tells the capture the session terminal's mode, if it watches it.
+    fn tell_mode(&mut self) {
+        if self.capture.watches_mode() {
+            self.capture
+                .mode(crate::redact::probe(self.pty.master()));
+        }
     }
 
     /// Types the PTY's end-of-file character for a command whose input ran
@@ -619,6 +639,7 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
         while self.master_open && total < STOP_DRAIN_LIMIT {
             match read_into(self.pty.master(), &mut self.out_buf) {
                 Ok(Read::Data(n)) => {
+                    self.tell_mode();
                     self.capture
                         .output(self.start.elapsed(), &self.out_buf[..n])
                         .map_err(Error::Capture)?;

@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use termtape_format::Range;
 use termtape_rec::config::{self, Flags, WriterKind};
 use termtape_rec::sink::Action;
+use termtape_rec::redact::InputRedaction;
 
 /// The argv[0] `termtape rec` runs the recorder with, so that usage and
 /// messages name the command the user typed. It changes nothing else: a
@@ -67,9 +68,15 @@ pub struct Args {
     /// Cockpit's session-recording page lists the recording.
     #[arg(long)]
     cockpit: bool,
-    /// Also record what is typed (off by default: it captures passwords).
+    /// Also record what is typed (off by default). What the terminal hides
+    /// (passwords) is left out unless --input-redaction none.
     #[arg(long)]
     log_input: bool,
+    /// With --log-input: leave out keys typed while the terminal's echo is
+    /// off (echo-off), or record them all (none: passwords too; the
+    /// recording says so) [default: echo-off].
+    #[arg(long, value_name = "WHAT")]
+    input_redaction: Option<InputRedaction>,
     /// Do not record what the command writes.
     #[arg(long)]
     no_log_output: bool,
@@ -209,6 +216,7 @@ impl Args {
             writer: self.writer,
             cockpit: self.cockpit.then_some(true),
             log_input: self.log_input.then_some(true),
+            input_redaction: self.input_redaction,
             log_output: self.no_log_output.then_some(false),
             log_window: self.no_log_window.then_some(false),
             latency: self.latency,

@@ -1,0 +1,641 @@
+//! Input redaction: what the user types while the recorded program hides
+//! it (a password) is not recorded; a mark says how many keys were left
+//! out, and when (`termtape_format::Redaction`).
+//!
+//! The decision follows the session terminal's own mode, read from the PTY
+//! (its termios local flags) each time input or output passes:
+//!
+//! - `ECHO` on: the keys are shown as typed, so they are recorded.
+//! - `ECHO` off, `ICANON` on: a password prompt. Every one measured reads
+//!   this way: getpass(3) (python, mysql), PAM's prompts (`su`, `passwd`,
+//!   `sudo` without `pwfeedback`), OpenSSH's readpassphrase, `psql`, bash's
+//!   `read -s`. The keys are redacted.
+//! - `ECHO` off, `ICANON` off ("raw"): line editors (bash/readline,
+//!   `python3 -i`, `psql`'s prompt) and full-screen programs (vim, less,
+//!   top), which draw the keys themselves or act on them: the keys are
+//!   recorded, they are what drove the program. Two exceptions, so this
+//!   errs on the side of redacting:
+//!   - *masked readers* (`sudo` with `pwfeedback`, pinentry-curses) answer
+//!     a key with a mask (`*`) instead of the key: when a key that is not a
+//!     mask character is answered with output made of mask characters only,
+//!     the keys held (see below) and every key typed until the terminal's
+//!     mode changes are redacted;
+//!   - *typed ahead*: keys typed in raw mode are held back for [`GRACE`]
+//!     before they are recorded; if within that time the terminal turns to
+//!     a password prompt, they are redacted too (a password pasted or typed
+//!     ahead at the shell's prompt, read by the next program's prompt).
+//!
+//! Keys typed ahead while `ECHO` was on are recorded: the terminal echoed
+//! them as they arrived, so they are in the recorded output anyway.
+//!
+//! Output that comes while keys are held waits behind them (at most
+//! [`HOLD_LIMIT`] bytes; beyond, what is held is decided at once), so the
+//! recording keeps the order in which things happened. Nothing here delays
+//! the session itself: the relay passes every byte on at once.
+
+use std::collections::VecDeque;
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+/// How long keys typed in raw mode are held back: a password prompt that
+/// appears within this time redacts them.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// At most this many bytes (held keys and the output behind them) wait for
+/// a decision; beyond, the keys held are recorded (the terminal is not at a
+/// password prompt, or they would have been redacted).
+pub const HOLD_LIMIT: usize = 256 * 1024;
+
+/// Whether input is logged as typed or with what the terminal hides left
+/// out: `[log] input_redaction`, `--input-redaction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputRedaction {
+    /// Leave out keys typed while the terminal's echo is off (see the
+    /// [module documentation](self)).
+    #[default]
+    EchoOff,
+    /// Record every key: passwords too. The recording says so on its first
+    /// message.
+    None,
+}
+
+/// The session terminal's local mode flags (termios `c_lflag`), as last
+/// read; unknown if they could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mode(Option<u32>);
+
+/// What a mode means for the keys typed in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Shown as typed.
+    Echoed,
+    /// Hidden: a password prompt (or a mode that could not be read).
+    Hidden,
+    /// Not echoed, read key by key: a line editor or full-screen program.
+    Raw,
+}
+
+impl Mode {
+    /// A mode that could not be read: treated as a password prompt.
+    pub const UNKNOWN: Mode = Mode(None);
+
+    /// The mode with these local flags.
+    pub fn from_lflag(lflag: u32) -> Mode {
+        Mode(Some(lflag))
+    }
+
+    fn class(self) -> Class {
+        let echo = libc::ECHO as u32;
+        let icanon = libc::ICANON as u32;
+        match self.0 {
+            None => Class::Hidden,
+            Some(l) if l & echo != 0 => Class::Echoed,
+            Some(l) if l & icanon != 0 => Class::Hidden,
+            Some(_) => Class::Raw,
+        }
+    }
+}
+
+/// Reads the mode of the terminal whose PTY master is `master` (on Linux
+/// the master returns its slave's settings).
+pub fn probe(master: BorrowedFd<'_>) -> Mode {
+    match rustix::termios::tcgetattr(master) {
+        Ok(t) => Mode::from_lflag(t.local_modes.bits()),
+        Err(_) => Mode::UNKNOWN,
+    }
+}
+
+/// How many keys `bytes` hold: characters, each invalid byte one.
+pub fn keys(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
+}
+
+/// What the redactor lets through, in the order it happened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// Keys to record.
+    Input(Duration, &'a [u8]),
+    /// Output to record.
+    Output(Duration, &'a [u8]),
+    /// This many keys were typed at this time and are left out.
+    Redacted(Duration, u64),
+}
+
+/// Redaction marks waiting for the next message, placed by input offset.
+#[derive(Debug, Default)]
+pub struct Marks {
+    pending: Vec<termtape_format::Redaction>,
+    /// Where the next message's input starts in the input stream.
+    start: u64,
+}
+
+impl Marks {
+    /// `keys` left out at `pos` (ms from the recording's start), after
+    /// `offset` bytes of the recording's input; joined to the mark before
+    /// if no input was recorded in between.
+    pub fn add(&mut self, pos: u64, offset: u64, keys: u64) {
+        match self.pending.last_mut() {
+            Some(last) if last.offset == offset => last.keys += keys,
+            _ => self.pending.push(termtape_format::Redaction {
+                at: pos,
+                offset,
+                keys,
+            }),
+        }
+    }
+
+    /// The `redacted` field for a message whose input ends at `input_end`
+    /// in the input stream, if marks are waiting; their offsets become the
+    /// message's own. Called for every message written.
+    pub fn field(&mut self, input_end: u64) -> Option<String> {
+        let start = std::mem::replace(&mut self.start, input_end);
+        if self.pending.is_empty() {
+            return None;
+        }
+        for mark in &mut self.pending {
+            mark.offset = mark.offset.saturating_sub(start);
+        }
+        let field = termtape_format::Redaction::field(&self.pending);
+        self.pending.clear();
+        Some(field)
+    }
+}
+
+/// Something waiting for a decision, or behind something that is.
+#[derive(Debug)]
+enum Entry {
+    /// Keys; `held` until decided.
+    Input {
+        at: Duration,
+        bytes: Vec<u8>,
+        held: bool,
+    },
+    Output {
+        at: Duration,
+        bytes: Vec<u8>,
+    },
+    Redacted {
+        at: Duration,
+        keys: u64,
+    },
+}
+
+/// Decides, for each read of input, whether it is recorded (see the
+/// [module documentation](self)); holds what it cannot decide yet. Does no
+/// I/O: the caller reads the [`Mode`] and gives it with each call.
+#[derive(Debug)]
+pub struct Redactor {
+    queue: VecDeque<Entry>,
+    /// Bytes in `queue`.
+    queued: usize,
+    /// The flags of a raw reader seen masking keys, until they change.
+    masked: Option<u32>,
+    grace: Duration,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor::new(GRACE)
+    }
+}
+
+impl Redactor {
+    /// A redactor that holds raw keys for `grace`.
+    pub fn new(grace: Duration) -> Redactor {
+        Redactor {
+            queue: VecDeque::new(),
+            queued: 0,
+            masked: None,
+            grace,
+        }
+    }
+
+    /// Bytes waiting (held keys and output behind them).
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// When the first held keys are due to be recorded, if any are held.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.queue.iter().find_map(|e| match e {
+            Entry::Input {
+                at, held: true, ..
+            } => Some(*at + self.grace),
+            _ => None,
+        })
+    }
+
+    /// Keys typed at `at`, with the terminal in `mode`.
+    pub fn input<E>(
+        &mut self,
+        at: Duration,
+        mode: Mode,
+        bytes: &[u8],
+        emit: &mut (impl FnMut(Item<'_>) -> Result<(), E> + ?Sized),
+    ) -> Result<(), E> {
+        self.see(mode);
+        let class = match (mode.class(), self.masked) {
+            (Class::Raw, Some(masked)) if mode.0 == Some(masked) => Class::Hidden,
+            (class, _) => class,
+        };
+        match class {
+            Class::Hidden => {
+                let keys = keys(bytes);
+                self.pass(Entry::Redacted { at, keys }, Item::Redacted(at, keys), emit)?
+            }
+            Class::Echoed => self.pass(
+                Entry::Input {
+                    at,
+                    bytes: bytes.to_vec(),
+                    held: false,
+                },
+                Item::Input(at, bytes),
+                emit,
+            )?,
+            Class::Raw => {
+                self.queued += bytes.len();
+                self.queue.push_back(Entry::Input {
+                    at,
+                    bytes: bytes.to_vec(),
+                    held: true,
+                });
+            }
+        }
+        self.release(at, emit)
+    }
+
+    /// Output written at `at`, with the terminal in `mode`.
+    pub fn output<E>(
+        &mut self,
+        at: Duration,
+        mode: Mode,
+        bytes: &[u8],
+        emit: &mut (impl FnMut(Item<'_>) -> Result<(), E> + ?Sized),
+    ) -> Result<(), E> {
+        self.see(mode);
+        if mode.class() == Class::Raw && self.masks(bytes) {
+            self.masked = mode.0;
+            self.redact_held();
+        }
+        self.pass(
+            Entry::Output {
+                at,
+                bytes: bytes.to_vec(),
+            },
+            Item::Output(at, bytes),
+            emit,
+        )?;
+        self.release(at, emit)
+    }
+
+    /// Time passes: held keys whose time is up are recorded.
+    pub fn tick<E>(
+        &mut self,
+        now: Duration,
+        mode: Mode,
+        emit: &mut (impl FnMut(Item<'_>) -> Result<(), E> + ?Sized),
+    ) -> Result<(), E> {
+        self.see(mode);
+        self.release(now, emit)
+    }
+
+    /// The session is over: everything waiting is let through (held keys
+    /// are recorded, unless the terminal is now at a password prompt).
+    pub fn finish<E>(
+        &mut self,
+        mode: Mode,
+        emit: &mut (impl FnMut(Item<'_>) -> Result<(), E> + ?Sized),
+    ) -> Result<(), E> {
+        self.see(mode);
+        self.release(Duration::MAX, emit)
+    }
+
+    /// Follows the terminal's mode: a password prompt redacts the keys
+    /// held; a change of mode ends a masked reader.
+    fn see(&mut self, mode: Mode) {
+        if self.masked.is_some() && mode.0 != self.masked {
+            self.masked = None;
+        }
+        if mode.class() == Class::Hidden {
+            self.redact_held();
+        }
+    }
+
+    fn redact_held(&mut self) {
+        for entry in &mut self.queue {
+            if let Entry::Input {
+                at,
+                bytes,
+                held: true,
+            } = entry
+            {
+                self.queued -= bytes.len();
+                *entry = Entry::Redacted {
+                    at: *at,
+                    keys: keys(bytes),
+                };
+            }
+        }
+    }
+
+    /// Whether `output` answers the keys held with mask characters: it
+    /// shows nothing but masks, and a key held is not itself one.
+    fn masks(&self, output: &[u8]) -> bool {
+        let typed_other = self.queue.iter().any(|e| match e {
+            Entry::Input {
+                bytes, held: true, ..
+            } => bytes
+                .iter()
+                .any(|&b| b > b' ' && b != 0x7f && b != b'*'),
+            _ => false,
+        });
+        typed_other && only_masks(output)
+    }
+
+    /// Emits `item` now if nothing waits, else queues `entry` behind.
+    fn pass<E>(
+        &mut self,
+        entry: Entry,
+        item: Item<'_>,
+        emit: &mut (impl FnMut(Item<'_>) -> Result<(), E> + ?Sized),
+    ) -> Result<(), E> {
+        if self.queue.is_empty() {
+            return emit(item);
+        }
+        if let Entry::Input { bytes, .. } | Entry::Output { bytes, .. } = &entry {
+            self.queued += bytes.len();
+        }
+        self.queue.push_back(entry);
+        Ok(())
+    }
+
+    /// Lets through, in order, what is decided or due at `now`; with more
+    /// than [`HOLD_LIMIT`] waiting, everything.
+    fn release<E>(
+        &mut self,
+        now: Duration,
+        emit: &mut (impl FnMut(Item<'_>) -> Result<(), E> + ?Sized),
+    ) -> Result<(), E> {
+        let all = self.queued > HOLD_LIMIT;
+        while let Some(front) = self.queue.front() {
+            if let Entry::Input {
+                at, held: true, ..
+            } = front
+                && !all
+                && at.saturating_add(self.grace) > now
+            {
+                break;
+            }
+            let entry = self.queue.pop_front().expect("front exists");
+            match entry {
+                Entry::Input { at, bytes, .. } => {
+                    self.queued -= bytes.len();
+                    emit(Item::Input(at, &bytes))?;
+                }
+                Entry::Output { at, bytes } => {
+                    self.queued -= bytes.len();
+                    emit(Item::Output(at, &bytes))?;
+                }
+                Entry::Redacted { at, keys } => emit(Item::Redacted(at, keys))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `output`, escape sequences and spacing left out, is mask
+/// characters only (at least one): what `sudo` with `pwfeedback` and
+/// pinentry show for a key.
+fn only_masks(output: &[u8]) -> bool {
+    let mut seen = false;
+    let mut i = 0;
+    while i < output.len() {
+        match output[i] {
+            0x1b => i = skip_escape(output, i),
+            b'*' => {
+                seen = true;
+                i += 1;
+            }
+            // Spacing, backspace, carriage return, other controls.
+            b if b <= b' ' || b == 0x7f => i += 1,
+            _ => {
+                let rest = &output[i..];
+                let mask = ["•", "●", "∗", "·"]
+                    .iter()
+                    .find(|m| rest.starts_with(m.as_bytes()));
+                match mask {
+                    Some(m) => {
+                        seen = true;
+                        i += m.len();
+                    }
+                    None => return false,
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// The index after the escape sequence starting at `i` (an ESC).
+fn skip_escape(s: &[u8], i: usize) -> usize {
+    match s.get(i + 1) {
+        // CSI: parameters and intermediates, then a final byte.
+        Some(b'[') => s[i + 2..]
+            .iter()
+            .position(|b| (0x40..=0x7e).contains(b))
+            .map_or(s.len(), |p| i + 2 + p + 1),
+        // OSC and other strings: up to BEL or ST.
+        Some(b']' | b'P' | b'_' | b'^') => {
+            let mut j = i + 2;
+            while j < s.len() {
+                if s[j] == 0x07 {
+                    return j + 1;
+                }
+                if s[j] == 0x1b && s.get(j + 1) == Some(&b'\\') {
+                    return j + 2;
+                }
+                j += 1;
+            }
+            s.len()
+        }
+        // Character set designations take one more byte.
+        Some(b'(' | b')' | b'*' | b'+') => (i + 3).min(s.len()),
+        Some(_) => i + 2,
+        None => s.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ECHOING: u32 = (libc::ECHO | libc::ICANON | libc::ISIG | libc::IEXTEN) as u32;
+    const SECRET: u32 = (libc::ICANON | libc::ISIG | libc::IEXTEN) as u32;
+    const READLINE: u32 = (libc::ISIG | libc::IEXTEN) as u32;
+    /// sudo with pwfeedback clears ICANON and IEXTEN too.
+    const PWFEEDBACK: u32 = libc::ISIG as u32;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// What the redactor let through, as (kind, text).
+    #[derive(Default)]
+    struct Out(Vec<String>);
+
+    impl Out {
+        fn emit(&mut self) -> impl FnMut(Item<'_>) -> Result<(), ()> + '_ {
+            |item| {
+                self.0.push(match item {
+                    Item::Input(_, b) => format!("<{}", String::from_utf8_lossy(b)),
+                    Item::Output(_, b) => format!(">{}", String::from_utf8_lossy(b)),
+                    Item::Redacted(_, n) => format!("#{n}"),
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn mode(l: u32) -> Mode {
+        Mode::from_lflag(l)
+    }
+
+    #[test]
+    fn modes_are_classed_as_the_measured_programs_use_them() {
+        assert_eq!(mode(ECHOING).class(), Class::Echoed);
+        assert_eq!(mode(SECRET).class(), Class::Hidden);
+        assert_eq!(mode(READLINE).class(), Class::Raw);
+        assert_eq!(mode(0).class(), Class::Raw, "vim -u NONE");
+        assert_eq!(Mode::UNKNOWN.class(), Class::Hidden);
+        assert_eq!(keys("pä\r".as_bytes()), 3);
+        assert_eq!(keys(b"\xff\xfe"), 2);
+    }
+
+    #[test]
+    fn a_password_prompt_redacts_and_echo_records() {
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        r.input(ms(0), mode(ECHOING), b"su -\r", &mut out.emit())
+            .unwrap();
+        r.output(ms(5), mode(SECRET), b"Password: ", &mut out.emit())
+            .unwrap();
+        r.input(ms(10), mode(SECRET), "sécret\r".as_bytes(), &mut out.emit())
+            .unwrap();
+        r.output(ms(20), mode(ECHOING), b"\r\n# ", &mut out.emit())
+            .unwrap();
+        assert_eq!(out.0, ["<su -\r", ">Password: ", "#7", ">\r\n# "]);
+        assert_eq!(r.queued(), 0);
+        assert_eq!(r.deadline(), None);
+    }
+
+    #[test]
+    fn raw_keys_are_held_then_recorded_in_order_with_the_output_behind_them() {
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        r.input(ms(0), mode(READLINE), b"l", &mut out.emit()).unwrap();
+        r.output(ms(1), mode(READLINE), b"l", &mut out.emit())
+            .unwrap();
+        r.input(ms(100), mode(READLINE), b"s", &mut out.emit())
+            .unwrap();
+        r.output(ms(101), mode(READLINE), b"s", &mut out.emit())
+            .unwrap();
+        assert!(out.0.is_empty());
+        assert_eq!(r.deadline(), Some(ms(1000)));
+        r.tick(ms(1000), mode(READLINE), &mut out.emit()).unwrap();
+        assert_eq!(out.0, ["<l", ">l"]);
+        assert_eq!(r.deadline(), Some(ms(1100)));
+        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        assert_eq!(out.0, ["<l", ">l", "<s", ">s"]);
+        assert_eq!(r.queued(), 0);
+    }
+
+    #[test]
+    fn keys_typed_ahead_of_a_password_prompt_are_redacted() {
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        // Pasted at the shell's prompt: the command and its password.
+        r.input(ms(0), mode(READLINE), b"sudo -k ls\rhunter2\r", &mut out.emit())
+            .unwrap();
+        r.output(ms(2), mode(READLINE), b"sudo -k ls\r\n", &mut out.emit())
+            .unwrap();
+        r.output(ms(300), mode(SECRET), b"Password: ", &mut out.emit())
+            .unwrap();
+        assert_eq!(out.0, ["#19", ">sudo -k ls\r\n", ">Password: "]);
+    }
+
+    #[test]
+    fn a_masked_reader_is_redacted_until_the_mode_changes() {
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        r.output(ms(0), mode(PWFEEDBACK), b"[sudo] password for ann: ", &mut out.emit())
+            .unwrap();
+        r.input(ms(10), mode(PWFEEDBACK), b"h", &mut out.emit())
+            .unwrap();
+        r.output(ms(11), mode(PWFEEDBACK), b"*", &mut out.emit())
+            .unwrap();
+        // Masked from here: a key is redacted at once, even a '*'.
+        r.input(ms(20), mode(PWFEEDBACK), b"*", &mut out.emit())
+            .unwrap();
+        r.output(ms(21), mode(PWFEEDBACK), b"*", &mut out.emit())
+            .unwrap();
+        r.input(ms(30), mode(PWFEEDBACK), b"\x7f", &mut out.emit())
+            .unwrap();
+        r.output(ms(31), mode(PWFEEDBACK), b"\x08 \x08", &mut out.emit())
+            .unwrap();
+        // Back at the shell: its keys are recorded again.
+        r.input(ms(40), mode(READLINE), b"l", &mut out.emit())
+            .unwrap();
+        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        assert_eq!(
+            out.0,
+            [
+                ">[sudo] password for ann: ",
+                "#1",
+                ">*",
+                "#1",
+                ">*",
+                "#1",
+                ">\x08 \x08",
+                "<l"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_star_echoed_by_a_line_editor_is_not_a_mask() {
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        r.input(ms(0), mode(READLINE), b"*", &mut out.emit()).unwrap();
+        r.output(ms(1), mode(READLINE), b"*", &mut out.emit())
+            .unwrap();
+        r.input(ms(2), mode(READLINE), b"a", &mut out.emit()).unwrap();
+        r.output(ms(3), mode(READLINE), b"a\x1b[K", &mut out.emit())
+            .unwrap();
+        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        assert_eq!(out.0, ["<*", ">*", "<a", ">a\x1b[K"]);
+    }
+
+    #[test]
+    fn masks_are_seen_through_escape_sequences() {
+        assert!(only_masks(b"*"));
+        assert!(only_masks("\x1b[7m•\x1b[m \x08".as_bytes()));
+        assert!(only_masks(b"\x1b]0;t\x07**"));
+        assert!(!only_masks(b"\x1b[K"));
+        assert!(!only_masks(b"*a"));
+        assert!(!only_masks(b""));
+    }
+
+    #[test]
+    fn more_than_the_hold_limit_is_decided_at_once() {
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        let paste = vec![b'x'; HOLD_LIMIT / 2 + 1];
+        r.input(ms(0), mode(READLINE), &paste, &mut out.emit())
+            .unwrap();
+        assert!(out.0.is_empty());
+        r.output(ms(1), mode(READLINE), &paste, &mut out.emit())
+            .unwrap();
+        assert_eq!(out.0.len(), 2);
+        assert_eq!(r.queued(), 0);
+    }
+}
