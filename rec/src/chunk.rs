@@ -294,18 +294,14 @@ impl Recorder {
             + self.out.keyframes.as_ref().map_or(0, |k| k.size_hint());
         // An original adds at most its bytes, base64-encoded.
         let per_byte = WORST_BYTES_PER_BYTE + if self.out.legacy.is_some() { 2 } else { 0 };
-        self.out
-            .sink
-            .reserve(len as u64 * per_byte + 2 * overhead)
+        self.out.sink.reserve(len as u64 * per_byte + 2 * overhead)
     }
 
     /// Records what the redactor lets through.
     fn release(&mut self, item: Item<'_>) -> io::Result<()> {
         match item {
             Item::Input(at, bytes) => self.record(at, Stream::Input, bytes),
-            Item::Output(at, bytes) if self.policy.output => {
-                self.record(at, Stream::Output, bytes)
-            }
+            Item::Output(at, bytes) if self.policy.output => self.record(at, Stream::Output, bytes),
             Item::Output(..) => Ok(()),
             Item::Redacted(at, keys) => {
                 self.take_origin();
@@ -400,15 +396,12 @@ impl Outlet {
                 .as_deref()
                 .map(|r| (termtape_format::REDACTED_FIELD, r));
             let taken = std::mem::take(fields);
-            let extra: Vec<(&str, &str)> = [
-                kf.map(|kf| (termtape_keyframe::FIELD, kf)),
-                login,
-                redacted,
-            ]
-            .into_iter()
-                .flatten()
-                .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
-                .collect();
+            let extra: Vec<(&str, &str)> =
+                [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login, redacted]
+                    .into_iter()
+                    .flatten()
+                    .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
+                    .collect();
             match (legacy.as_mut(), extra.len()) {
                 (None, 0) => sink.write(&m),
                 (None, _) => {

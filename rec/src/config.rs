@@ -860,8 +860,9 @@ mod tests {
         let err = toml::from_str::<FileConfig>("[log]\ninput_redaction = \"off\"\n")
             .expect_err("unknown name");
         assert!(
-            err.to_string()
-                .contains("[log] input_redaction: unknown input redaction \"off\" (expected echo-off or none)"),
+            err.to_string().contains(
+                "[log] input_redaction: unknown input redaction \"off\" (expected echo-off or none)"
+            ),
             "{err}"
         );
     }

@@ -24,12 +24,12 @@ pub mod locale;
 )]
 pub mod login_terminal;
 pub mod nested;
-pub mod redact;
 #[allow(
     unsafe_code,
     reason = "PTY, termios, fork/exec and signals need libc calls"
 )]
 pub mod pty;
+pub mod redact;
 pub mod relay;
 pub mod session;
 pub mod sink;

@@ -218,9 +218,7 @@ impl Redactor {
     /// When the first held keys are due to be recorded, if any are held.
     pub fn deadline(&self) -> Option<Duration> {
         self.queue.iter().find_map(|e| match e {
-            Entry::Input {
-                at, held: true, ..
-            } => Some(*at + self.grace),
+            Entry::Input { at, held: true, .. } => Some(*at + self.grace),
             _ => None,
         })
     }
@@ -344,9 +342,7 @@ impl Redactor {
         let typed_other = self.queue.iter().any(|e| match e {
             Entry::Input {
                 bytes, held: true, ..
-            } => bytes
-                .iter()
-                .any(|&b| b > b' ' && b != 0x7f && b != b'*'),
+            } => bytes.iter().any(|&b| b > b' ' && b != 0x7f && b != b'*'),
             _ => false,
         });
         typed_other && only_masks(output)
@@ -378,9 +374,7 @@ impl Redactor {
     ) -> Result<(), E> {
         let all = self.queued > HOLD_LIMIT;
         while let Some(front) = self.queue.front() {
-            if let Entry::Input {
-                at, held: true, ..
-            } = front
+            if let Entry::Input { at, held: true, .. } = front
                 && !all
                 && at.saturating_add(self.grace) > now
             {
@@ -532,7 +526,8 @@ mod tests {
     fn raw_keys_are_held_then_recorded_in_order_with_the_output_behind_them() {
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.input(ms(0), mode(READLINE), b"l", &mut out.emit()).unwrap();
+        r.input(ms(0), mode(READLINE), b"l", &mut out.emit())
+            .unwrap();
         r.output(ms(1), mode(READLINE), b"l", &mut out.emit())
             .unwrap();
         r.input(ms(100), mode(READLINE), b"s", &mut out.emit())
@@ -554,8 +549,13 @@ mod tests {
         let mut r = Redactor::default();
         let mut out = Out::default();
         // Pasted at the shell's prompt: the command and its password.
-        r.input(ms(0), mode(READLINE), b"sudo -k ls\rhunter2\r", &mut out.emit())
-            .unwrap();
+        r.input(
+            ms(0),
+            mode(READLINE),
+            b"sudo -k ls\rhunter2\r",
+            &mut out.emit(),
+        )
+        .unwrap();
         r.output(ms(2), mode(READLINE), b"sudo -k ls\r\n", &mut out.emit())
             .unwrap();
         r.output(ms(300), mode(SECRET), b"Password: ", &mut out.emit())
@@ -567,8 +567,13 @@ mod tests {
     fn a_masked_reader_is_redacted_until_the_mode_changes() {
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.output(ms(0), mode(PWFEEDBACK), b"[sudo] password for ann: ", &mut out.emit())
-            .unwrap();
+        r.output(
+            ms(0),
+            mode(PWFEEDBACK),
+            b"[sudo] password for ann: ",
+            &mut out.emit(),
+        )
+        .unwrap();
         r.input(ms(10), mode(PWFEEDBACK), b"h", &mut out.emit())
             .unwrap();
         r.output(ms(11), mode(PWFEEDBACK), b"*", &mut out.emit())
@@ -605,10 +610,12 @@ mod tests {
     fn a_star_echoed_by_a_line_editor_is_not_a_mask() {
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.input(ms(0), mode(READLINE), b"*", &mut out.emit()).unwrap();
+        r.input(ms(0), mode(READLINE), b"*", &mut out.emit())
+            .unwrap();
         r.output(ms(1), mode(READLINE), b"*", &mut out.emit())
             .unwrap();
-        r.input(ms(2), mode(READLINE), b"a", &mut out.emit()).unwrap();
+        r.input(ms(2), mode(READLINE), b"a", &mut out.emit())
+            .unwrap();
         r.output(ms(3), mode(READLINE), b"a\x1b[K", &mut out.emit())
             .unwrap();
         r.finish(mode(READLINE), &mut out.emit()).unwrap();
@@ -637,5 +644,192 @@ mod tests {
             .unwrap();
         assert_eq!(out.0.len(), 2);
         assert_eq!(r.queued(), 0);
+    }
+}
+
+/// The redactor in the recorder, end to end to the sink.
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::chunk::{Policy, Recorder};
+    use crate::relay::Capture;
+    use crate::sink::Memory;
+    use proptest::prelude::*;
+    use termtape_charset::Charset;
+    use termtape_format::{Header, Location, Message, Redaction, Stream};
+
+    const MODES: [u32; 4] = [
+        (libc::ECHO | libc::ICANON | libc::ISIG) as u32,
+        (libc::ICANON | libc::ISIG) as u32,
+        (libc::ISIG | libc::IEXTEN) as u32,
+        libc::ISIG as u32,
+    ];
+
+    fn recorder(legacy: bool) -> (Recorder, Memory) {
+        let header = Header {
+            host: "h".into(),
+            rec: "r".into(),
+            user: "u".into(),
+            term: "t".into(),
+            session: 1,
+        };
+        let policy = Policy {
+            input: true,
+            output: true,
+            window: true,
+            latency: Duration::from_secs(3),
+            payload: 256,
+            keyframes: None,
+        };
+        let memory = Memory::default();
+        let mut rec = Recorder::new(&header, policy, Duration::ZERO, Box::new(memory.clone()))
+            .expect("recorder");
+        if legacy {
+            rec.set_charset(Charset::for_name("KOI8-R").expect("known"))
+                .expect("charset");
+        }
+        rec.set_input_redaction(InputRedaction::EchoOff);
+        (rec, memory)
+    }
+
+    /// The recorded input (decoded text, and the originals of a legacy
+    /// session) and the marks.
+    fn read(lines: &[String]) -> (Vec<u8>, Vec<u8>, Vec<Redaction>) {
+        let at = Location::default();
+        let (mut input, mut originals, mut marks) = (Vec::new(), Vec::new(), Vec::new());
+        for line in lines {
+            let m = Message::parse(line.trim_end(), &at).expect("valid");
+            let bytes = m.bytes(Stream::Input, &at).expect("decodes");
+            if let Some(packed) = m.extra("in_orig") {
+                let packed: String = serde_json::from_str(packed.get()).expect("string");
+                let text = String::from_utf8(bytes.clone()).expect("UTF-8");
+                termtape_charset::restore(
+                    Charset::for_name("KOI8-R").expect("known"),
+                    &text,
+                    Some(&packed),
+                    &mut originals,
+                )
+                .expect("restores");
+            }
+            input.extend_from_slice(&bytes);
+            marks.extend(m.redactions(&at).expect("valid marks"));
+        }
+        (input, originals, marks)
+    }
+
+    #[test]
+    fn a_mark_sits_where_the_keys_were_and_counts_them() {
+        let (mut rec, memory) = recorder(false);
+        rec.window(Duration::ZERO, 80, 24).expect("ok");
+        rec.mode(Mode::from_lflag(MODES[0]));
+        rec.input(ms(1), b"su -\r").expect("ok");
+        rec.mode(Mode::from_lflag(MODES[1]));
+        rec.output(ms(2), b"Password: ").expect("ok");
+        for (i, key) in b"hunter2\r".iter().enumerate() {
+            rec.input(ms(100 + i as u64), &[*key]).expect("ok");
+        }
+        rec.mode(Mode::from_lflag(MODES[0]));
+        rec.input(ms(200), b"id\r").expect("ok");
+        rec.finish(ms(300)).expect("ok");
+        let lines = memory.0.borrow();
+        assert!(lines.iter().all(|l| !l.contains("hunter")), "{lines:?}");
+        let (input, _, marks) = read(&lines);
+        assert_eq!(input, b"su -\rid\r");
+        assert_eq!(
+            marks,
+            [Redaction {
+                at: 100,
+                offset: 5,
+                keys: 8
+            }]
+        );
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// One thing happening: (mode, what, length, ms since the last).
+    fn op() -> impl Strategy<Value = (usize, u8, usize, u64)> {
+        (0..MODES.len(), 0..3u8, 1..40usize, 0..1500u64)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Keys typed while echo is off (capitals here, and nothing else
+        /// writes capitals) reach no sink, in no form; every key is either
+        /// recorded or counted; keys typed with echo on are all recorded.
+        #[test]
+        fn no_key_typed_while_echo_is_off_reaches_the_sink(
+            ops in proptest::collection::vec(op(), 1..60),
+            legacy in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let (mut rec, memory) = recorder(legacy);
+            rec.window(Duration::ZERO, 80, 24).expect("ok");
+            let mut at = Duration::ZERO;
+            let (mut typed, mut echoed) = (0u64, Vec::new());
+            let mut n = seed;
+            let mut next = move |range: u8| {
+                n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (n >> 33) as u8 % range
+            };
+            for (mode, what, len, dt) in ops {
+                at += ms(dt);
+                rec.mode(Mode::from_lflag(MODES[mode]));
+                match what {
+                    0 => {
+                        let secret = mode == 1;
+                        let bytes: Vec<u8> = (0..len)
+                            .map(|_| if secret { b'A' + next(26) } else { b'a' + next(26) })
+                            .collect();
+                        typed += len as u64;
+                        if mode == 0 {
+                            echoed.extend_from_slice(&bytes);
+                        }
+                        rec.input(at, &bytes).expect("ok");
+                    }
+                    1 => {
+                        let bytes: Vec<u8> = (0..len)
+                            .map(|_| match next(3) { 0 => b'*', 1 => b'\r', _ => b'0' + next(10) })
+                            .collect();
+                        rec.output(at, &bytes).expect("ok");
+                    }
+                    _ => {
+                        if rec.deadline().is_some_and(|due| due <= at) {
+                            rec.tick(at).expect("ok");
+                        }
+                    }
+                }
+            }
+            rec.finish(at).expect("ok");
+            let lines = memory.0.borrow();
+            for line in lines.iter() {
+                // A legacy session's charset name and packed originals are
+                // checked decoded below.
+                let Ok(m) = Message::parse(line.trim_end(), &Location::default()) else {
+                    panic!("invalid message {line}");
+                };
+                let mut plain = m.clone();
+                plain.extra.clear();
+                prop_assert!(!plain.to_json().bytes().any(|b| b.is_ascii_uppercase()), "{line}");
+                prop_assert!(
+                    m.extra.iter().all(|(name, v)| name == "charset" || name == "in_orig"
+                        || name == "out_orig" || !v.get().bytes().any(|b| b.is_ascii_uppercase())),
+                    "{line}"
+                );
+            }
+            let (input, originals, marks) = read(&lines);
+            prop_assert!(!input.iter().any(u8::is_ascii_uppercase));
+            prop_assert!(!originals.iter().any(u8::is_ascii_uppercase));
+            let counted: u64 = marks.iter().map(|m| m.keys).sum();
+            prop_assert_eq!(counted + input.len() as u64, typed);
+            // Keys typed with echo on are recorded, in order.
+            let mut rest = input.iter();
+            for b in &echoed {
+                prop_assert!(rest.any(|r| r == b), "echoed keys missing");
+            }
+        }
     }
 }

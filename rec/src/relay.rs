@@ -584,8 +584,7 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
     /// Tells the capture the session terminal's mode, if it watches it.
     fn tell_mode(&mut self) {
         if self.capture.watches_mode() {
-            self.capture
-                .mode(crate::redact::probe(self.pty.master()));
+            self.capture.mode(crate::redact::probe(self.pty.master()));
         }
     }
 

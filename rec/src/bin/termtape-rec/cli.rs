@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use termtape_format::Range;
 use termtape_rec::config::{self, Flags, WriterKind};
-use termtape_rec::sink::Action;
 use termtape_rec::redact::InputRedaction;
+use termtape_rec::sink::Action;
 
 /// The argv[0] `termtape rec` runs the recorder with, so that usage and
 /// messages name the command the user typed. It changes nothing else: a
