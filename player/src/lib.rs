@@ -27,6 +27,7 @@ pub mod list;
 pub mod original;
 pub mod play;
 pub mod recording;
+pub mod redaction;
 pub mod search;
 pub mod seek;
 pub mod source;

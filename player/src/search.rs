@@ -157,7 +157,18 @@ pub fn search(
             Err(e) => on_damage(&e),
         }
         let mut found = Vec::new();
+        // Redaction marks are typed lines of their own.
+        let mut keys = Vec::new();
+        if place == Place::Input {
+            match hunt.marks.message(&msg, &at, &mut keys) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => on_damage(&e),
+                Err(e) => return Err(crate::recording::ReadError::Output(e)),
+            }
+        }
+        let mut last = msg.pos;
         for t in packets {
+            last = t.at;
             match (&t.packet, place) {
                 (
                     Packet::Io {
@@ -179,13 +190,26 @@ pub fn search(
                     },
                     Place::Input,
                 ) => {
-                    for line in hunt.typed.keys(bytes) {
+                    keys.clear();
+                    hunt.marks
+                        .input(bytes, &mut keys)
+                        .map_err(crate::recording::ReadError::Output)?;
+                    for line in hunt.typed.keys(&keys) {
                         if pattern.matches(&line) {
                             found.push((t.at, line));
                         }
                     }
                 }
                 _ => {}
+            }
+        }
+        keys.clear();
+        hunt.marks
+            .finish(&mut keys)
+            .map_err(crate::recording::ReadError::Output)?;
+        for line in hunt.typed.keys(&keys) {
+            if pattern.matches(&line) {
+                found.push((last, line));
             }
         }
         for (at, line) in found {
@@ -223,6 +247,8 @@ struct Hunt {
     /// full-screen program leaves and the shell's screen comes back).
     shown: [HashMap<String, usize>; 2],
     typed: Typed,
+    /// Redaction marks, spliced into what was typed.
+    marks: crate::redaction::Marks,
     /// Logins nested in the session, from its `login` marks.
     logins: Logins,
     /// A row's text, read into one buffer.
@@ -244,6 +270,7 @@ impl Hunt {
             },
             shown: Default::default(),
             typed: Typed::default(),
+            marks: crate::redaction::Marks::ending_with(b"\r"),
             logins: Logins::default(),
             line: String::new(),
         }
