@@ -22,8 +22,10 @@
 //!     mode changes are redacted;
 //!   - *typed ahead*: keys typed in raw mode are held back for [`GRACE`]
 //!     before they are recorded; if within that time the terminal turns to
-//!     a password prompt, they are redacted too (a password pasted or typed
-//!     ahead at the shell's prompt, read by the next program's prompt).
+//!     a password prompt, those typed after the first Enter among them are
+//!     redacted too (a password pasted or typed ahead at the shell's
+//!     prompt, after the command that asks for it); the command line itself
+//!     is kept.
 //!
 //! Keys typed ahead while `ECHO` was on are recorded: the terminal echoed
 //! them as they arrived, so they are in the recorded output anyway.
@@ -164,11 +166,12 @@ impl Marks {
 /// Something waiting for a decision, or behind something that is.
 #[derive(Debug)]
 enum Entry {
-    /// Keys; `held` until decided.
+    /// Keys; `held` until decided, with the mode they were typed in.
     Input {
         at: Duration,
         bytes: Vec<u8>,
         held: bool,
+        mode: Mode,
     },
     Output {
         at: Duration,
@@ -246,6 +249,7 @@ impl Redactor {
                     at,
                     bytes: bytes.to_vec(),
                     held: false,
+                    mode,
                 },
                 Item::Input(at, bytes),
                 emit,
@@ -256,6 +260,7 @@ impl Redactor {
                     at,
                     bytes: bytes.to_vec(),
                     held: true,
+                    mode,
                 });
             }
         }
@@ -273,7 +278,7 @@ impl Redactor {
         self.see(mode);
         if mode.class() == Class::Raw && self.masks(bytes) {
             self.masked = mode.0;
-            self.redact_held();
+            self.redact_held(Some(mode));
         }
         self.pass(
             Entry::Output {
@@ -315,23 +320,53 @@ impl Redactor {
             self.masked = None;
         }
         if mode.class() == Class::Hidden {
-            self.redact_held();
+            self.redact_held(None);
         }
     }
 
-    fn redact_held(&mut self) {
-        for entry in &mut self.queue {
-            if let Entry::Input {
+    /// Decides every held key now that a password prompt (or, with
+    /// `masked`, a masked reader in that mode) showed up: keys typed in the
+    /// masked reader's mode are redacted; of the others, those up to the
+    /// first Enter are kept (the line that started the program asking),
+    /// those after it are redacted (typed ahead for its prompt).
+    fn redact_held(&mut self, masked: Option<Mode>) {
+        let mut entered = false;
+        let queue = std::mem::take(&mut self.queue);
+        for entry in queue {
+            let Entry::Input {
                 at,
                 bytes,
                 held: true,
+                mode,
             } = entry
-            {
-                self.queued -= bytes.len();
-                *entry = Entry::Redacted {
-                    at: *at,
-                    keys: keys(bytes),
-                };
+            else {
+                self.queue.push_back(entry);
+                continue;
+            };
+            let split = match (masked == Some(mode), entered) {
+                (true, _) | (false, true) => 0,
+                (false, false) => match bytes.iter().position(|b| matches!(b, b'\r' | b'\n')) {
+                    Some(i) => {
+                        entered = true;
+                        i + 1
+                    }
+                    None => bytes.len(),
+                },
+            };
+            self.queued -= bytes.len() - split;
+            let redacted = keys(&bytes[split..]);
+            if split > 0 {
+                let mut kept = bytes;
+                kept.truncate(split);
+                self.queue.push_back(Entry::Input {
+                    at,
+                    bytes: kept,
+                    held: false,
+                    mode,
+                });
+            }
+            if redacted > 0 {
+                self.queue.push_back(Entry::Redacted { at, keys: redacted });
             }
         }
     }
@@ -558,9 +593,30 @@ mod tests {
         .unwrap();
         r.output(ms(2), mode(READLINE), b"sudo -k ls\r\n", &mut out.emit())
             .unwrap();
+        r.input(ms(3), mode(READLINE), b"more", &mut out.emit())
+            .unwrap();
         r.output(ms(300), mode(SECRET), b"Password: ", &mut out.emit())
             .unwrap();
-        assert_eq!(out.0, ["#19", ">sudo -k ls\r\n", ">Password: "]);
+        assert_eq!(
+            out.0,
+            [
+                "<sudo -k ls\r",
+                "#8",
+                ">sudo -k ls\r\n",
+                "#4",
+                ">Password: "
+            ]
+        );
+        // A command typed key by key, then its prompt: the command stays.
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        for (i, key) in b"su\r".iter().enumerate() {
+            r.input(ms(i as u64), mode(READLINE), &[*key], &mut out.emit())
+                .unwrap();
+        }
+        r.output(ms(50), mode(SECRET), b"Password: ", &mut out.emit())
+            .unwrap();
+        assert_eq!(out.0, ["<s", "<u", "<\r", ">Password: "]);
     }
 
     #[test]
