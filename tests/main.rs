@@ -11,6 +11,7 @@ mod keyframes;
 mod limits;
 mod numeric_args;
 mod player;
+mod redaction;
 mod reviewer;
 mod search;
 mod seek;

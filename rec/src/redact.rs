@@ -22,10 +22,10 @@
 //!     mode changes are redacted;
 //!   - *typed ahead*: keys typed in raw mode are held back for [`GRACE`]
 //!     before they are recorded; if within that time the terminal turns to
-//!     a password prompt, those typed after the first Enter among them are
-//!     redacted too (a password pasted or typed ahead at the shell's
-//!     prompt, after the command that asks for it); the command line itself
-//!     is kept.
+//!     a password prompt, those typed after the Enter of the last line
+//!     among them are redacted too (a password pasted or typed ahead at
+//!     the shell's prompt, after the command that asks for it); the command
+//!     lines themselves are kept.
 //!
 //! Keys typed ahead while `ECHO` was on are recorded: the terminal echoed
 //! them as they arrived, so they are in the recorded output anyway.
@@ -325,14 +325,25 @@ impl Redactor {
     }
 
     /// Decides every held key now that a password prompt (or, with
-    /// `masked`, a masked reader in that mode) showed up: keys typed in the
-    /// masked reader's mode are redacted; of the others, those up to the
-    /// first Enter are kept (the line that started the program asking),
-    /// those after it are redacted (typed ahead for its prompt).
+    /// `masked`, a masked reader in that mode) showed up. Keys typed in
+    /// the masked reader's mode are redacted. Of the others, the last read
+    /// that holds an Enter is taken for the line that started the program
+    /// asking: it is kept up to its first Enter, and what came before it;
+    /// what was typed after that Enter is redacted (typed ahead for the
+    /// prompt), and so is everything held if no Enter was typed.
     fn redact_held(&mut self, masked: Option<Mode>) {
-        let mut entered = false;
+        let line_end = |b: &u8| matches!(b, b'\r' | b'\n');
+        let last_line = self.queue.iter().rposition(|e| match e {
+            Entry::Input {
+                bytes,
+                held: true,
+                mode,
+                ..
+            } => masked != Some(*mode) && bytes.iter().any(line_end),
+            _ => false,
+        });
         let queue = std::mem::take(&mut self.queue);
-        for entry in queue {
+        for (i, entry) in queue.into_iter().enumerate() {
             let Entry::Input {
                 at,
                 bytes,
@@ -343,15 +354,11 @@ impl Redactor {
                 self.queue.push_back(entry);
                 continue;
             };
-            let split = match (masked == Some(mode), entered) {
-                (true, _) | (false, true) => 0,
-                (false, false) => match bytes.iter().position(|b| matches!(b, b'\r' | b'\n')) {
-                    Some(i) => {
-                        entered = true;
-                        i + 1
-                    }
-                    None => bytes.len(),
-                },
+            let split = match last_line {
+                _ if masked == Some(mode) => 0,
+                Some(last) if i < last => bytes.len(),
+                Some(last) if i == last => bytes.iter().position(line_end).map_or(0, |p| p + 1),
+                _ => 0,
             };
             self.queued -= bytes.len() - split;
             let redacted = keys(&bytes[split..]);
@@ -617,6 +624,16 @@ mod tests {
         r.output(ms(50), mode(SECRET), b"Password: ", &mut out.emit())
             .unwrap();
         assert_eq!(out.0, ["<s", "<u", "<\r", ">Password: "]);
+        // Two commands held, the second asks: both stay.
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        r.input(ms(0), mode(READLINE), b"echo\r", &mut out.emit())
+            .unwrap();
+        r.input(ms(9), mode(READLINE), b"su\r", &mut out.emit())
+            .unwrap();
+        r.input(ms(20), mode(SECRET), b"pw\r", &mut out.emit())
+            .unwrap();
+        assert_eq!(out.0, ["<echo\r", "<su\r", "#3"]);
     }
 
     #[test]
