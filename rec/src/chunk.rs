@@ -309,9 +309,11 @@ impl Recorder {
                 // the latency limit.
                 self.encoder.touch(at);
                 let pos = self.encoder.position(at);
-                self.out
-                    .marks
-                    .add(pos, self.encoder.committed(Stream::Input), keys);
+                let (input, output) = (
+                    self.encoder.committed(Stream::Input),
+                    self.encoder.committed(Stream::Output),
+                );
+                self.out.marks.add(pos, input, output, keys);
                 Ok(())
             }
         }

@@ -127,17 +127,21 @@ pub enum Item<'a> {
 #[derive(Debug, Default)]
 pub struct Marks {
     pending: Vec<termtape_format::Redaction>,
+    /// Output recorded when the last mark was made.
+    output: u64,
     /// Where the next message's input starts in the input stream.
     start: u64,
 }
 
 impl Marks {
     /// `keys` left out at `pos` (ms from the recording's start), after
-    /// `offset` bytes of the recording's input; joined to the mark before
-    /// if no input was recorded in between.
-    pub fn add(&mut self, pos: u64, offset: u64, keys: u64) {
+    /// `offset` bytes of the recording's input and `output` bytes of its
+    /// output; joined to the mark before if nothing was recorded in
+    /// between (keys typed one by one at one prompt make one mark).
+    pub fn add(&mut self, pos: u64, offset: u64, output: u64, keys: u64) {
+        let output = std::mem::replace(&mut self.output, output);
         match self.pending.last_mut() {
-            Some(last) if last.offset == offset => last.keys += keys,
+            Some(last) if last.offset == offset && output == self.output => last.keys += keys,
             _ => self.pending.push(termtape_format::Redaction {
                 at: pos,
                 offset,
