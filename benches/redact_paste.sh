@@ -25,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # 10 MB of lines of text, as a paste would bring.
 line="0123456789 the quick brown fox jumps over the lazy dog 0123456789 ABCDEFGHIJKLMNOP"
-yes "$line" | head -c 10000000 > "$tmp/paste.txt"
+{ yes "$line" || true; } | head -c 10000000 > "$tmp/paste.txt"
 
 declare -A setup=(
   [echo]="stty echo icanon"
