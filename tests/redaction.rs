@@ -80,24 +80,28 @@ impl Sshd {
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
         run_ok(Command::new("ssh-keygen").arg("-A"));
         let port = 20_000 + (std::process::id() % 20_000) as u16;
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-p", &port.to_string()])
-            .args(["-o", "ListenAddress=127.0.0.1"])
-            .args(["-o", "PasswordAuthentication=yes"])
-            .args(["-o", "KbdInteractiveAuthentication=no"])
-            .args(["-o", "UsePAM=yes"])
-            .args(["-o", "PidFile=none"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sshd");
+        let sshd = Sshd {
+            child: Command::new("/usr/sbin/sshd")
+                .args(["-D", "-e", "-p", &port.to_string()])
+                .args(["-o", "ListenAddress=127.0.0.1"])
+                .args(["-o", "PasswordAuthentication=yes"])
+                .args(["-o", "KbdInteractiveAuthentication=no"])
+                .args(["-o", "UsePAM=yes"])
+                .args(["-o", "PidFile=none"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("sshd"),
+            port,
+        };
         // Listening once a connection is taken.
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Sshd { child, port };
+                return sshd;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // (Dropping it stops it.)
         panic!("sshd does not listen on {port}");
     }
 }
@@ -106,6 +110,18 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A recorder stopped (by its pid) if the test fails before it ends.
+struct Stop(Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 
@@ -147,28 +163,30 @@ fn type_then(master: &mut std::fs::File, screen: &mut pty::Reader, keys: &str, w
 /// through every prompt; returns what the terminal showed.
 fn session(writer: &[&str], p: &Passwords, sshd: &Sshd) -> String {
     let pair = pty::Pair::open();
-    let mut rec = Command::new(bin("termtape-rec"))
-        .args(writer)
-        .arg("--log-input")
-        // setpriv execs the shell as USER in place: it keeps the
-        // recording's terminal as its controlling terminal (su -c would
-        // not), which sudo needs.
-        .args([
-            "--",
-            "setpriv",
-            "--reuid",
-            USER,
-            "--regid",
-            USER,
-            "--init-groups",
-        ])
-        .args(["--reset-env", "bash", "--norc", "--noprofile", "-i"])
-        .env("TERM", "xterm")
-        .stdin(pair.slave())
-        .stdout(pair.slave())
-        .stderr(pair.slave())
-        .spawn()
-        .expect("termtape-rec");
+    let mut rec = Stop(
+        Command::new(bin("termtape-rec"))
+            .args(writer)
+            .arg("--log-input")
+            // setpriv execs the shell as USER in place: it keeps the
+            // recording's terminal as its controlling terminal (su -c would
+            // not), which sudo needs.
+            .args([
+                "--",
+                "setpriv",
+                "--reuid",
+                USER,
+                "--regid",
+                USER,
+                "--init-groups",
+            ])
+            .args(["--reset-env", "bash", "--norc", "--noprofile", "-i"])
+            .env("TERM", "xterm")
+            .stdin(pair.slave())
+            .stdout(pair.slave())
+            .stderr(pair.slave())
+            .spawn()
+            .expect("termtape-rec"),
+    );
     let mut master = std::fs::File::from(pair.master.try_clone().expect("dup master"));
     let mut screen = pair.reader();
     drop(pair);
@@ -216,7 +234,7 @@ fn session(writer: &[&str], p: &Passwords, sshd: &Sshd) -> String {
     type_then(m, s, &format!("{}\r", p.new), "etype new password:");
     command(m, s, &format!("{}\r", p.new), "successfully");
     type_then(m, s, "echo after-$((9+9)); exit\r", "after-18");
-    let status = rec.wait().expect("termtape-rec");
+    let status = rec.0.wait().expect("termtape-rec");
     let seen = String::from_utf8_lossy(&screen.seen).into_owned();
     assert!(status.success(), "{status:?}: {seen}");
     seen
@@ -344,8 +362,14 @@ fn passwords_typed_at_real_prompts_are_in_no_writers_output() {
             "journal" => "TERMTAPE_X_REDACTED",
             _ => "\\\"redacted\\\":",
         };
-        assert!(count(&journal, field) >= 1, "{writer}: the marks are in the journal");
+        assert!(
+            count(&journal, field) >= 1,
+            "{writer}: the marks are in the journal"
+        );
         // (Syslog entries may also hold the raw datagram, SYSLOG_RAW.)
-        assert!(count(&journal, "\\\"keys\\\":") >= 7, "{writer}: every mark");
+        assert!(
+            count(&journal, "\\\"keys\\\":") >= 7,
+            "{writer}: every mark"
+        );
     }
 }

@@ -87,8 +87,8 @@ impl Mode {
     }
 
     fn class(self) -> Class {
-        let echo = libc::ECHO as u32;
-        let icanon = libc::ICANON as u32;
+        let echo: u32 = libc::ECHO;
+        let icanon: u32 = libc::ICANON;
         match self.0 {
             None => Class::Hidden,
             Some(l) if l & echo != 0 => Class::Echoed,
@@ -509,11 +509,11 @@ fn skip_escape(s: &[u8], i: usize) -> usize {
 mod tests {
     use super::*;
 
-    const ECHOING: u32 = (libc::ECHO | libc::ICANON | libc::ISIG | libc::IEXTEN) as u32;
-    const SECRET: u32 = (libc::ICANON | libc::ISIG | libc::IEXTEN) as u32;
-    const READLINE: u32 = (libc::ISIG | libc::IEXTEN) as u32;
+    const ECHOING: u32 = libc::ECHO | libc::ICANON | libc::ISIG | libc::IEXTEN;
+    const SECRET: u32 = libc::ICANON | libc::ISIG | libc::IEXTEN;
+    const READLINE: u32 = libc::ISIG | libc::IEXTEN;
     /// sudo with pwfeedback clears ICANON and IEXTEN too.
-    const PWFEEDBACK: u32 = libc::ISIG as u32;
+    const PWFEEDBACK: u32 = libc::ISIG;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -736,10 +736,10 @@ mod recorded {
     use termtape_format::{Header, Location, Message, Redaction, Stream};
 
     const MODES: [u32; 4] = [
-        (libc::ECHO | libc::ICANON | libc::ISIG) as u32,
-        (libc::ICANON | libc::ISIG) as u32,
-        (libc::ISIG | libc::IEXTEN) as u32,
-        libc::ISIG as u32,
+        libc::ECHO | libc::ICANON | libc::ISIG,
+        libc::ICANON | libc::ISIG,
+        libc::ISIG | libc::IEXTEN,
+        libc::ISIG,
     ];
 
     fn recorder(legacy: bool) -> (Recorder, Memory) {
