@@ -382,15 +382,21 @@ impl Redactor {
         }
     }
 
-    /// Whether `output` answers the keys held with mask characters: it
-    /// shows nothing but masks, and a key held is not itself one.
+    /// Whether `output` answers the keys typed since the last output with
+    /// mask characters: it shows nothing but masks, and one of those keys
+    /// is not itself a mask (a `*` a line editor echoes is not one).
     fn masks(&self, output: &[u8]) -> bool {
-        let typed_other = self.queue.iter().any(|e| match e {
-            Entry::Input {
-                bytes, held: true, ..
-            } => bytes.iter().any(|&b| b > b' ' && b != 0x7f && b != b'*'),
-            _ => false,
-        });
+        let typed_other = self
+            .queue
+            .iter()
+            .rev()
+            .take_while(|e| !matches!(e, Entry::Output { .. }))
+            .any(|e| match e {
+                Entry::Input {
+                    bytes, held: true, ..
+                } => bytes.iter().any(|&b| b > b' ' && b != 0x7f && b != b'*'),
+                _ => false,
+            });
         typed_other && only_masks(output)
     }
 
@@ -685,6 +691,19 @@ mod tests {
 
     #[test]
     fn a_star_echoed_by_a_line_editor_is_not_a_mask() {
+        // Found with python3 -i: "6*7" typed key by key, each echoed, the
+        // "6" still held when the "*" is echoed.
+        let mut r = Redactor::default();
+        let mut out = Out::default();
+        for (i, key) in b"6*7".iter().enumerate() {
+            let at = ms(i as u64 * 100);
+            r.input(at, mode(READLINE), &[*key], &mut out.emit())
+                .unwrap();
+            r.output(at, mode(READLINE), &[*key], &mut out.emit())
+                .unwrap();
+        }
+        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        assert_eq!(out.0, ["<6", ">6", "<*", ">*", "<7", ">7"]);
         let mut r = Redactor::default();
         let mut out = Out::default();
         r.input(ms(0), mode(READLINE), b"*", &mut out.emit())
