@@ -31,7 +31,7 @@ pub mod login_terminal;
 pub mod nested;
 #[allow(
     unsafe_code,
-    reason = "PTY, termios, fork/exec and signals need libc calls"
+    reason = "fork and the child's calls before exec, signal handlers and masks, and process-wide setresuid have no safe rustix form"
 )]
 pub mod pty;
 pub mod recorder;
