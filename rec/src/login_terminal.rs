@@ -107,6 +107,19 @@ fn names(caps: CapabilitySet) -> String {
     out.join(",")
 }
 
+/// A step of [`take`] that failed on the login terminal, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} the login terminal {path}")]
+pub struct TerminalError {
+    /// The step: taking, closing, revoking, reopening, guarding.
+    pub what: &'static str,
+    /// The terminal's path.
+    pub path: String,
+    /// Why it failed.
+    #[source]
+    pub source: io::Error,
+}
+
 /// What was done to the login terminal: what [`take`] found and changed.
 #[derive(Debug)]
 pub struct Taken {
@@ -167,10 +180,14 @@ fn take_with_capabilities(user: Uid, recorder: Uid) -> io::Result<Option<Taken>>
     };
     let path = rustix::termios::ttyname(fd, Vec::new())?;
     let display = path.to_string_lossy().into_owned();
-    let context = |what: &str, e: io::Error| {
+    let context = |what: &'static str, source: io::Error| {
         io::Error::new(
-            e.kind(),
-            format!("{what} the login terminal {display}: {e}"),
+            source.kind(),
+            TerminalError {
+                what,
+                path: display.clone(),
+                source,
+            },
         )
     };
     let original = Original {

@@ -23,7 +23,7 @@ use crate::sink::{
 pub enum Error {
     /// The host, user or recording id could not be found out.
     #[error(transparent)]
-    Identity(std::io::Error),
+    Identity(#[from] identity::Error),
     /// The header leaves no room for a payload in a journal message that
     /// Cockpit still reads.
     #[error("host, user, term and recording id are too long for journal messages")]
@@ -62,7 +62,7 @@ impl Recorder {
     /// The recorder `config` asks for: this process' identity, the
     /// configured writer, time counted from now.
     pub fn open(config: &Config) -> Result<Recorder, Error> {
-        let header = identity::current().map_err(Error::Identity)?;
+        let header = identity::current()?;
         let mut policy = Policy::from(config);
         if let Writer::Journal { .. } = config.writer {
             policy.payload = policy.payload.min(journal_payload(&header)?);
