@@ -194,7 +194,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::chunk::{Policy, Recorder};
+    use crate::recorder::{Policy, Recorder};
     use crate::relay::Capture;
     use crate::sink::Sink;
 

@@ -231,8 +231,8 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
             return Ok(());
         };
         let text = std::str::from_utf8(&self.last_dropped).map_err(io::Error::other)?;
-        let mut msg = Message::parse(text.trim_end(), &Location::default())
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        let mut msg =
+            Message::parse(text.trim_end(), &Location::default()).map_err(io::Error::other)?;
         msg.id = at.id + 1;
         msg.timing.clear();
         msg.in_txt.clear();

@@ -1,5 +1,14 @@
 //! The recorder proper: turns what the relay captures into tlog messages and
-//! hands them to a [`Sink`].
+//! hands them to a [`Sink`]. It does no I/O of its own and reads no clock:
+//! time comes with each call, messages leave through the sink it is given,
+//! so a test drives it with an in-memory sink and made-up times. Opening
+//! one for this process (identity, configuration, writers, rate limit) is
+//! [`crate::setup`]'s job.
+//!
+//! Flow of one read: [`Capture::output`] → charset conversion (a legacy
+//! session's bytes to UTF-8, originals kept) → the emulator that keyframes
+//! follow → `termtape_format::Encoder`, which cuts messages → the outlet
+//! (extra fields, keyframe) → [`Sink::write`].
 //!
 //! Messages are cut as tlog cuts them: when the payload is full (by
 //! `termtape_format::Encoder`) and when recorded data has waited for the
@@ -17,20 +26,28 @@
 //! their start (see `termtape_keyframe` and the `keyframes` module).
 
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use termtape_charset::{Charset, Original, Packer, Transcoder};
 use termtape_format::{Encoded, Encoder, Exit, Header, Login, Origin, Stream};
 use termtape_keyframe::Cadence;
 
-use crate::config::{Config, Writer};
-use crate::identity;
 use crate::keyframes::Keyframes;
 use crate::relay::Capture;
-use crate::sink::{
-    Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
-    SyslogSink, SystemClock, Unrecorded, check_burst,
-};
+use crate::sink::{GapSignal, Sink};
+
+/// Why a recorder cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The encoder refused the header or the policy (a payload below the
+    /// minimum).
+    #[error(transparent)]
+    Encoder(#[from] termtape_format::Error),
+    /// The compressor for a legacy session's original bytes did not start.
+    #[error(transparent)]
+    Charset(#[from] termtape_charset::Error),
+}
 
 /// What is recorded and how messages are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,19 +64,6 @@ pub struct Policy {
     pub payload: usize,
     /// How often keyframes are taken; `None`: never.
     pub keyframes: Option<Cadence>,
-}
-
-impl From<&Config> for Policy {
-    fn from(c: &Config) -> Self {
-        Policy {
-            input: c.log_input,
-            output: c.log_output,
-            window: c.log_window,
-            latency: c.latency,
-            payload: c.payload,
-            keyframes: Some(c.keyframe),
-        }
-    }
 }
 
 /// Encodes captured I/O into messages and writes them to a sink.
@@ -91,9 +95,8 @@ impl Recorder {
         policy: Policy,
         epoch: Duration,
         sink: Box<dyn Sink>,
-    ) -> io::Result<Recorder> {
-        let encoder = Encoder::new(header, policy.payload, epoch)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    ) -> Result<Recorder, Error> {
+        let encoder = Encoder::new(header, policy.payload, epoch)?;
         let keyframes = match policy.keyframes {
             Some(cadence) if policy.output => Some(Box::new(Keyframes::new(cadence))),
             _ => None,
@@ -119,7 +122,7 @@ impl Recorder {
     /// Records the session as being in `charset`: converted to UTF-8, with
     /// the original bytes kept. Call before anything is recorded. UTF-8
     /// costs nothing.
-    pub fn set_charset(&mut self, charset: Charset) -> io::Result<()> {
+    pub fn set_charset(&mut self, charset: Charset) -> Result<(), Error> {
         self.out.legacy = if charset.is_utf8() {
             None
         } else {
@@ -128,96 +131,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// The recorder `config` asks for: this process' identity, the
-    /// configured writer, time counted from now.
-    pub fn open(config: &Config) -> io::Result<Recorder> {
-        let header = identity::current()?;
-        let mut policy = Policy::from(config);
-        if let Writer::Journal { .. } = config.writer {
-            policy.payload = policy.payload.min(journal_payload(&header)?);
-        }
-        // Before anything is opened: a burst no message fits in is refused.
-        let limit = config.limit;
-        if limit.action != Action::Pass {
-            // The longest message without a keyframe, its newline included.
-            let message = termtape_format::max_message_len(&header, policy.payload) + 1;
-            check_burst(limit.burst, message as u64)?;
-        }
-        let sink: Box<dyn Sink> = match &config.writer {
-            Writer::File(path) => Box::new(FileSink::open(path)?),
-            Writer::Journal { priority, cockpit } => {
-                // Cockpit lists journal entries whose sender is named
-                // tlog-rec; journald takes the name from the process.
-                let identifier = if *cockpit {
-                    // The login shell poses as tlog-rec-session, the
-                    // recorder of one command as tlog-rec.
-                    let comm = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
-                    let (name, identifier) = if comm.starts_with("termtape-sessio") {
-                        (c"tlog-rec-sessio", "tlog-rec-session")
-                    } else {
-                        (c"tlog-rec", "tlog-rec")
-                    };
-                    rustix::thread::set_name(name)?;
-                    identifier
-                } else {
-                    "termtape"
-                };
-                // Verified before the session starts: no journald, no
-                // session, unless the site chose availability.
-                match JournalSink::connect(
-                    &header,
-                    *priority,
-                    identifier,
-                    *cockpit,
-                    config.spool.clone(),
-                ) {
-                    Ok(sink) => Box::new(sink),
-                    Err(e) if config.spool.on_failure == OnFailure::Continue => {
-                        let why = format!(
-                            "recording {}: {e}; on_failure = \"continue\": this session is NOT \
-                             recorded",
-                            header.rec
-                        );
-                        eprintln!("termtape: warning: {why}");
-                        crate::sink::log_warning(&why);
-                        Box::new(Unrecorded)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Writer::Syslog { priority } => Box::new(SyslogSink::connect(
-                std::path::Path::new("/dev/log"),
-                crate::sink::AUTHPRIV + priority,
-                "termtape",
-            )?),
-        };
-        let gap = GapSignal::default();
-        let sink: Box<dyn Sink> = match limit.action {
-            Action::Pass => sink,
-            action => Box::new(
-                RateLimit::new(
-                    sink,
-                    limit.rate,
-                    limit.burst,
-                    action,
-                    SystemClock::default(),
-                )
-                .signal_drops(gap.clone()),
-            ),
-        };
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let mut recorder = Recorder::new(&header, policy, epoch, sink)?;
-        if let Some(keyframes) = &mut recorder.out.keyframes {
+    /// Puts a keyframe on the message after each gap `gap` reports (a rate
+    /// limit that dropped messages), so that playback shows the true screen
+    /// after it. Does nothing without keyframes.
+    pub fn follow_gaps(&mut self, gap: GapSignal) {
+        if let Some(keyframes) = &mut self.out.keyframes {
             keyframes.follow_gaps(gap);
         }
-        let charset = match config.charset {
-            Some(charset) => charset,
-            None => crate::locale::charset()?,
-        };
-        recorder.set_charset(charset)?;
-        Ok(recorder)
     }
 
     /// Where the session comes from: written as the first message's
@@ -348,8 +268,8 @@ struct Legacy {
 }
 
 impl Legacy {
-    fn new(charset: Charset) -> io::Result<Legacy> {
-        let packer = Packer::new().map_err(io::Error::other)?;
+    fn new(charset: Charset) -> Result<Legacy, termtape_charset::Error> {
+        let packer = Packer::new()?;
         Ok(Legacy {
             input: Transcoder::new(charset),
             output: Transcoder::new(charset),
@@ -415,21 +335,6 @@ fn pack(t: &mut Transcoder, end: u64, packer: &mut Packer, field: &mut String) -
         field.push('"');
     }
     Ok(())
-}
-
-/// The largest payload whose messages keep the journal's MESSAGE field
-/// readable by Cockpit ([`MAX_MESSAGE_LEN`]).
-fn journal_payload(header: &Header) -> io::Result<usize> {
-    let overhead = termtape_format::max_message_len(header, 0);
-    MAX_MESSAGE_LEN
-        .checked_sub(overhead)
-        .filter(|&p| p >= termtape_format::MIN_PAYLOAD)
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "host, user, term and recording id are too long for journal messages",
-            )
-        })
 }
 
 impl Capture for Recorder {
