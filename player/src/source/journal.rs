@@ -275,8 +275,26 @@ enum Verdict {
     Skip,
 }
 
+/// A journal call that failed: what was being done, and libsystemd's
+/// error, kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct JournalError {
+    what: String,
+    #[source]
+    source: io::Error,
+}
+
+/// An [`io::Error`] of `e`'s kind holding a [`JournalError`] (the reader is
+/// a [`BufRead`], whose errors are `io::Error`s).
 fn journal_error(what: &str, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{what}: {e}"))
+    io::Error::new(
+        e.kind(),
+        JournalError {
+            what: what.to_owned(),
+            source: e,
+        },
+    )
 }
 
 impl JournalLines {
