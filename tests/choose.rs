@@ -135,7 +135,8 @@ fn the_player_on_a_terminal_lists_the_recordings_without_rec() {
     // Told before the terminal is taken over (before, it played the first
     // and passed over the second's messages silently).
     let tmux = play_in_tmux(dir.path(), &[], &log, (200, 30));
-    let pane = wait_for(&tmux, "played 1");
+    // A choice to make is trouble (2), as in every command.
+    let pane = wait_for(&tmux, "played 2");
     assert!(pane.contains("holds several recordings"), "{pane}");
     assert!(pane.contains(&a) && pane.contains(&b), "{pane}");
     drop(tmux);

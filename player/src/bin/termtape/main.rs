@@ -31,18 +31,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// The [`ReadError`] an `io::Error` carries, if it carries one.
+fn read_error_inside(e: &io::Error) -> Option<&ReadError> {
+    e.get_ref()?.downcast_ref::<ReadError>()
+}
+
 /// The exit status of an error: nothing found when no recording matched or
 /// the one asked for is not there, else trouble.
 fn status_of(e: &anyhow::Error) -> Status {
     let nothing_found = e.chain().any(|cause| {
-        // The terminal player's `io::Error` holds its `ReadError` inside,
-        // where `source()` does not lead.
-        let read = cause.downcast_ref::<ReadError>().or_else(|| {
+        // The terminal player's errors hold their `ReadError` inside, where
+        // `source()` does not lead (a transparent variant, an `io::Error`).
+        use termtape_player::tui::PlayError;
+        let read =
             cause
-                .downcast_ref::<io::Error>()
-                .and_then(io::Error::get_ref)
-                .and_then(|inner| inner.downcast_ref::<ReadError>())
-        });
+                .downcast_ref::<ReadError>()
+                .or_else(|| match cause.downcast_ref::<PlayError>() {
+                    Some(PlayError::Read(read)) => Some(read),
+                    Some(PlayError::Io(e)) => read_error_inside(e),
+                    _ => cause
+                        .downcast_ref::<io::Error>()
+                        .and_then(read_error_inside),
+                });
         matches!(
             read,
             Some(ReadError::NoMatch { .. } | ReadError::NotFound { .. })
