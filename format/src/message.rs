@@ -142,7 +142,8 @@ impl Message {
     /// How many messages a rate limit dropped just before this one, as its
     /// `gap` field (`{"messages":N,"bytes":M}`) says.
     pub fn dropped_messages(&self) -> Option<u64> {
-        let gap: serde_json::Value = serde_json::from_str(self.extra("gap")?.get()).ok()?;
+        let gap: serde_json::Value =
+            serde_json::from_str(self.extra(crate::extension::GAP)?.get()).ok()?;
         gap.get("messages")?.as_u64()
     }
 

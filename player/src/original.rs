@@ -11,11 +11,12 @@
 use std::io;
 
 use termtape_charset::Charset;
+use termtape_format::extension::{CHARSET, IN_ORIG, OUT_ORIG};
 use termtape_format::{Location, Message, Packet, Stream};
 
 /// The charset of a message of a legacy session, if it has one.
 fn charset(msg: &Message, at: &Location) -> io::Result<Option<Charset>> {
-    let Some(raw) = msg.extra("charset") else {
+    let Some(raw) = msg.extra(CHARSET) else {
         return Ok(None);
     };
     let name: String = serde_json::from_str(raw.get())
@@ -41,8 +42,8 @@ pub fn append(msg: &Message, stream: Stream, at: &Location, out: &mut Vec<u8>) -
     let text = String::from_utf8(text)
         .map_err(|_| invalid(at, "text of a converted session is not UTF-8".to_owned()))?;
     let field = match stream {
-        Stream::Input => "in_orig",
-        Stream::Output => "out_orig",
+        Stream::Input => IN_ORIG,
+        Stream::Output => OUT_ORIG,
     };
     let packed: Option<String> = msg
         .extra(field)
