@@ -18,7 +18,8 @@
 //! that makes the file form ([`write_file_form`]). A reader that wants one
 //! field of a line without parsing the message finds it with [`find`]: a
 //! validating scan of the object's members, iterative, at most 127 levels
-//! deep, allocating nothing.
+//! deep, that allocates nothing (but to decode a name written with
+//! escapes).
 //!
 //! ```
 //! use termtape_format::extension::{self, Field};
