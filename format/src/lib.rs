@@ -21,6 +21,9 @@
 //! - [`Origin`] and [`Exit`]: the `origin` field of a recording's first
 //!   message (login terminal, the recording's terminal, remote host,
 //!   command) and the `exit` field of its last (how the command ended);
+//! - [`extension`]: termtape's fields beyond tlog's (keyframes, logins,
+//!   origin and exit, gaps, charset originals): their names, their form in
+//!   a file and in the journal, and a bounded scan that finds one in a line;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
 //!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
 //!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
@@ -56,6 +59,7 @@
 mod chunk;
 mod error;
 mod escape;
+pub mod extension;
 mod login;
 mod message;
 mod origin;

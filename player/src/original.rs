@@ -11,6 +11,7 @@
 use std::io;
 
 use termtape_charset::Charset;
+use termtape_format::extension::{CHARSET, IN_ORIG, OUT_ORIG};
 use termtape_format::{Location, Message, Packet, Stream};
 
 /// Why a message's original bytes cannot be given back.
@@ -57,12 +58,12 @@ impl From<OriginalError> for io::Error {
 
 /// The charset of a message of a legacy session, if it has one.
 fn charset(msg: &Message, at: &Location) -> Result<Option<Charset>, OriginalError> {
-    let Some(raw) = msg.extra("charset") else {
+    let Some(raw) = msg.extra(CHARSET) else {
         return Ok(None);
     };
     let field = |source| OriginalError::Field {
         at: at.clone(),
-        field: "charset",
+        field: CHARSET,
         source,
     };
     let name: String =
@@ -86,8 +87,8 @@ pub fn append(
     };
     let text = String::from_utf8(text).map_err(|_| OriginalError::NotUtf8 { at: at.clone() })?;
     let field = match stream {
-        Stream::Input => "in_orig",
-        Stream::Output => "out_orig",
+        Stream::Input => IN_ORIG,
+        Stream::Output => OUT_ORIG,
     };
     let failed = |source| OriginalError::Field {
         at: at.clone(),

@@ -24,6 +24,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use termtape_emu::Terminal;
+use termtape_format::extension;
 use termtape_format::{Error, LineEnd, Location, MAX_LINE_LEN, Message, read_line, skip_line};
 use termtape_keyframe::{FIELD, Keyframe, Screen};
 
@@ -467,10 +468,6 @@ const PROBE: usize = if cfg!(fuzzing) { 16 } else { 64 * 1024 };
 /// Below this many bytes, the bisection stops and the backward scan goes on.
 const SPAN: u64 = PROBE as u64;
 
-/// The first bytes of the `kf` field in a message line (a raw `"` cannot be
-/// inside a JSON string, so this is the field, not text).
-const MARK: &[u8] = b",\"kf\":{";
-
 /// Why a seek in a file stopped short of a screen.
 enum Stop {
     /// Reading the file failed: the replay reads it again and says why.
@@ -675,7 +672,10 @@ fn scan_back(lines: &mut Lines, end: u64, until: u64) -> Result<(u64, Message, K
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
             let line = &region[line_start..line_end - 1];
-            if line.windows(MARK.len()).any(|w| w == MARK)
+            // Only a line with a keyframe is parsed whole; a line the scan
+            // cannot read holds none (if it is before the moment, the replay
+            // from an earlier keyframe meets it).
+            if extension::find(line, FIELD).is_ok_and(|kf| kf.is_some())
                 && let Some(msg) = lines.message(line)?
                 && msg.pos <= until
                 && let Some(kf) = lines.keyframe(&msg)

@@ -29,6 +29,7 @@ use std::io;
 use std::time::Duration;
 
 use termtape_charset::{Charset, Original, Packer, Transcoder};
+use termtape_format::extension::{self, Extended, Field};
 use termtape_format::{Encoded, Encoder, Exit, Header, Login, Origin, Stream};
 use termtape_keyframe::Cadence;
 
@@ -107,7 +108,6 @@ impl Recorder {
                 sink,
                 legacy: None,
                 keyframes,
-                line: Vec::new(),
                 logins: Vec::new(),
                 fields: Vec::new(),
             },
@@ -211,8 +211,6 @@ struct Outlet {
     legacy: Option<Box<Legacy>>,
     /// The emulator and the keyframe schedule (with output recorded).
     keyframes: Option<Box<Keyframes>>,
-    /// A message with its extra fields.
-    line: Vec<u8>,
     /// Nested-login events for the next message's `login` field.
     logins: Vec<Login>,
     /// Fields for the next message: `origin` for the first, `exit` for the
@@ -227,28 +225,25 @@ impl Outlet {
             sink,
             legacy,
             keyframes,
-            line,
             logins,
             fields,
         } = self;
         move |m: Encoded<'_>| {
             let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
             let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
-            let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
+            let login = login.as_deref().map(|l| Field::new(extension::LOGIN, l));
             let taken = std::mem::take(fields);
-            let extra: Vec<(&str, &str)> = [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login]
+            let extra: Vec<Field<'_>> = [kf.map(|kf| Field::new(extension::KEYFRAME, kf)), login]
                 .into_iter()
                 .flatten()
-                .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
+                .chain(taken.iter().map(|(name, value)| Field::new(name, value)))
                 .collect();
-            match (legacy.as_mut(), extra.len()) {
-                (None, 0) => sink.write(&m),
-                (None, _) => {
-                    line.clear();
-                    m.write_with_extra(line, &extra);
-                    sink.write(&Encoded { json: line, ..m })
-                }
-                (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra),
+            match legacy.as_mut() {
+                None => sink.write(&Extended {
+                    message: m,
+                    fields: &extra,
+                }),
+                Some(legacy) => legacy.write(sink.as_mut(), m, &extra),
             }
         }
     }
@@ -264,7 +259,6 @@ struct Legacy {
     name: String,
     in_orig: String,
     out_orig: String,
-    line: Vec<u8>,
 }
 
 impl Legacy {
@@ -278,7 +272,6 @@ impl Legacy {
             name: format!("\"{}\"", charset.name()),
             in_orig: String::new(),
             out_orig: String::new(),
-            line: Vec::new(),
         })
     }
 
@@ -291,12 +284,7 @@ impl Legacy {
 
     /// Writes `m` with the charset's name, the originals it needs and its
     /// keyframe, if any.
-    fn write(
-        &mut self,
-        sink: &mut dyn Sink,
-        m: &Encoded<'_>,
-        more: &[(&str, &str)],
-    ) -> io::Result<()> {
+    fn write(&mut self, sink: &mut dyn Sink, m: Encoded<'_>, more: &[Field<'_>]) -> io::Result<()> {
         pack(
             &mut self.input,
             m.input_end,
@@ -309,18 +297,19 @@ impl Legacy {
             &mut self.packer,
             &mut self.out_orig,
         )?;
-        let mut extra = vec![("charset", self.name.as_str())];
-        for (name, field) in [("in_orig", &self.in_orig), ("out_orig", &self.out_orig)] {
+        let mut extra = vec![Field::new(extension::CHARSET, &self.name)];
+        for (name, field) in [
+            (extension::IN_ORIG, &self.in_orig),
+            (extension::OUT_ORIG, &self.out_orig),
+        ] {
             if !field.is_empty() {
-                extra.push((name, field.as_str()));
+                extra.push(Field::new(name, field));
             }
         }
         extra.extend_from_slice(more);
-        self.line.clear();
-        m.write_with_extra(&mut self.line, &extra);
-        sink.write(&Encoded {
-            json: &self.line,
-            ..*m
+        sink.write(&Extended {
+            message: m,
+            fields: &extra,
         })
     }
 }

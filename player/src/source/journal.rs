@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOptions};
 use termtape_format::Message;
+use termtape_format::extension::{self, Field};
 
 use super::{Filter, Trust};
 
@@ -35,7 +36,7 @@ pub const RECORDER_ACCOUNTS: [&str; 3] = ["root", "termtape", "tlog"];
 /// The field that the journal reader puts first in the message of an entry
 /// from an untrusted sender (included only when asked for): a JSON string
 /// naming the sender, e.g. `uid 1007 (python3, /usr/bin/python3.11)`.
-pub const UNVERIFIED_FIELD: &str = "termtape_unverified";
+pub const UNVERIFIED_FIELD: &str = extension::UNVERIFIED;
 
 /// Distinct recordings and senders kept for notices and lookups: enough for
 /// any honest journal, and a bound on what a flood of forged entries costs.
@@ -97,10 +98,6 @@ fn notice(text: &str) {
     let _ = writeln!(io::stderr().lock(), "termtape: warning: {text}");
 }
 
-/// The prefix of journal fields holding a message's fields beyond tlog's
-/// (termtape's journal writer moves them out of MESSAGE).
-const EXTRA_PREFIX: &[u8] = b"TERMTAPE_X_";
-
 /// The SYSLOG_IDENTIFIERs of recorders that write tlog messages.
 const RECORDERS: [&str; 4] = [
     "tlog-rec",
@@ -150,7 +147,7 @@ pub fn keyframe_before(
     journal
         .match_add("TLOG_REC", rec.as_bytes().to_vec())
         .and_then(|j| j.match_and())
-        .and_then(|j| j.match_add("TERMTAPE_KEYFRAME", b"1".to_vec()))
+        .and_then(|j| j.match_add(extension::JOURNAL_KEYFRAME_MARK, b"1".to_vec()))
         .map_err(|e| journal_error("matching", e))?;
     if trusted_only {
         match_uids(&mut journal, &uids)?;
@@ -220,12 +217,7 @@ fn has_trusted_entries(journal: &mut Journal, rec: &str, uids: &[u32]) -> io::Re
 
 /// The `pos` of a message, read without parsing the whole of it.
 fn message_pos(json: &[u8]) -> Option<u64> {
-    let at = json.windows(6).position(|w| w == b"\"pos\":")? + 6;
-    let digits = json[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&json[at..at + digits])
-        .ok()?
-        .parse()
-        .ok()
+    extension::find(json, "pos").ok()??.parse().ok()
 }
 
 /// The MESSAGE values of the selected journal entries, one per line.
@@ -264,6 +256,8 @@ struct Senders {
     included: BTreeMap<(String, String), u64>,
     /// (sender, why) → entries dropped, each pair warned of once.
     dropped: BTreeMap<(String, String), u64>,
+    /// Extension fields left out of their messages.
+    bad_fields: u64,
     reported: bool,
 }
 
@@ -460,10 +454,13 @@ impl JournalLines {
         Ok(false)
     }
 
-    /// Puts the entry's `TERMTAPE_X_*` fields back into the message in
-    /// the buffer, as fields named in lower case.
+    /// Puts the entry's extension fields (`TERMTAPE_X_*`) back into the
+    /// message in the buffer, in their file form. A field that cannot go
+    /// back (not JSON, or named as one of tlog's) is left out, with a
+    /// warning.
     fn restore_extras(&mut self) -> io::Result<()> {
-        let mut extras = Vec::new();
+        let mut extras: Vec<(String, String)> = Vec::new();
+        let mut bad = Vec::new();
         self.journal.restart_data();
         while let Some(field) = self
             .journal
@@ -473,25 +470,31 @@ impl JournalLines {
             let (name, Some(value)) = (field.name(), field.value()) else {
                 continue;
             };
-            if let Some(rest) = name.strip_prefix(EXTRA_PREFIX) {
-                let name = rest.to_ascii_lowercase();
-                // Only the reader marks entries unverified.
-                if name != UNVERIFIED_FIELD.as_bytes() {
-                    extras.push((name, value.to_vec()));
-                }
+            match extension::from_journal(name, value) {
+                None => {}
+                Some(Ok((name, value))) => extras.push((name, value.to_owned())),
+                Some(Err(e)) => bad.push(e),
             }
         }
-        if extras.is_empty() || self.buf.last() != Some(&b'}') {
+        for e in bad {
+            let rec = field_text(&mut self.journal, "TLOG_REC")?.unwrap_or_default();
+            let id = field_text(&mut self.journal, "TLOG_ID")?.unwrap_or_default();
+            self.senders.bad_field(&format!(
+                "journal: recording {} (TLOG_ID {}): {e}; left out of the message",
+                visible(&rec),
+                visible(&id)
+            ));
+        }
+        if extras.is_empty() {
             return Ok(());
         }
-        self.buf.pop();
-        for (name, value) in extras {
-            self.buf.extend_from_slice(b",\"");
-            self.buf.extend_from_slice(&name);
-            self.buf.extend_from_slice(b"\":");
-            self.buf.extend_from_slice(&value);
+        let fields: Vec<Field<'_>> = extras.iter().map(|(n, v)| Field::new(n, v)).collect();
+        let mut line = Vec::with_capacity(self.buf.len() + 64 * fields.len());
+        // A MESSAGE that is not an object stays as it is, for the reader to
+        // report.
+        if extension::write_file_form(&mut line, &self.buf, &[], &fields).is_ok() {
+            self.buf = line;
         }
-        self.buf.push(b'}');
         Ok(())
     }
 }
@@ -530,20 +533,16 @@ impl Drop for JournalLines {
 
 /// Puts the [`UNVERIFIED_FIELD`] naming `sender` first in the JSON object
 /// in `buf`, where the message's reader finds it before any field of the
-/// same name the sender wrote; false if `buf` is not an object.
+/// same name the sender wrote; false if `buf` is not an object with
+/// members.
 fn mark_unverified(buf: &mut Vec<u8>, sender: &str) -> bool {
-    let Some(open) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return false;
-    };
-    let rest = buf[open + 1..].iter().find(|b| !b.is_ascii_whitespace());
-    if buf[open] != b'{' || matches!(rest, None | Some(b'}')) {
+    let value = serde_json::Value::from(sender).to_string();
+    let mark = [Field::new(UNVERIFIED_FIELD, &value)];
+    let mut line = Vec::with_capacity(buf.len() + value.len() + 32);
+    if extension::write_file_form(&mut line, buf, &mark, &[]).is_err() {
         return false;
     }
-    let field = format!(
-        "\"{UNVERIFIED_FIELD}\":{},",
-        serde_json::Value::from(sender)
-    );
-    buf.splice(open + 1..open + 1, field.into_bytes());
+    *buf = line;
     true
 }
 
@@ -590,6 +589,7 @@ impl Senders {
             left_out: BTreeMap::new(),
             included: BTreeMap::new(),
             dropped: BTreeMap::new(),
+            bad_fields: 0,
             reported: false,
         }
     }
@@ -650,6 +650,15 @@ impl Senders {
                 );
                 Ok(Verdict::Skip)
             }
+        }
+    }
+
+    /// Warns of an extension field left out, the first time; counts the
+    /// others for the report (a flood of them makes two lines).
+    fn bad_field(&mut self, warning: &str) {
+        self.bad_fields += 1;
+        if self.bad_fields == 1 {
+            notice(warning);
         }
     }
 
@@ -720,6 +729,13 @@ impl Senders {
                  not a recorder's account; anyone could have written them",
                 visible(rec),
                 if *n == 1 { "y" } else { "ies" },
+            ));
+        }
+        if self.bad_fields > 1 {
+            notice(&format!(
+                "journal: {} fields left out of their messages in all (not JSON, or named as \
+                 tlog's)",
+                self.bad_fields
             ));
         }
         let dropped: u64 = self.dropped.values().sum();
