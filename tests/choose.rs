@@ -209,3 +209,53 @@ fn search_reads_every_recording_and_keyframe_copies_them_all() {
         "screen of the copy",
     );
 }
+
+/// A long recording and a short one: told from a sample of the file, so a
+/// seek stays instant, and still refused without --rec whether the short
+/// one comes last or where the seek reads.
+#[test]
+fn a_short_second_recording_in_a_long_file_needs_a_choice_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = "i=0; while [ $i -lt 40000 ]; do echo \"long row $i\"; i=$((i+1)); done";
+    let (long, rec_long) = record(dir.path(), "long.log", script);
+    let (short, rec_short) = record(dir.path(), "short.log", "echo short-mark");
+    let long_text = std::fs::read(&long).expect("read");
+    let short_text = std::fs::read(&short).expect("read");
+    // Last: the sample's last line is the short one's.
+    let last = dir.path().join("last.log");
+    std::fs::write(&last, [&long_text[..], &short_text[..]].concat()).expect("write");
+    lists_both(
+        &termtape(&["screen", "--at", "end"], &last),
+        &rec_long,
+        &rec_short,
+        "short one last",
+    );
+    // In the middle, just before the end the seek goes to: the seek reads it.
+    let cut = long_text.len() - 3000;
+    let cut = cut
+        + long_text[cut..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("a line")
+        + 1;
+    let middle = dir.path().join("middle.log");
+    std::fs::write(
+        &middle,
+        [&long_text[..cut], &short_text[..], &long_text[cut..]].concat(),
+    )
+    .expect("write");
+    lists_both(
+        &termtape(&["screen", "--at", "end"], &middle),
+        &rec_long,
+        &rec_short,
+        "short one in the middle",
+    );
+    // One recording: chosen from the sample, and the seek shows its end.
+    let out = termtape(&["screen", "--at", "end"], &long);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("long row 39999"));
+}

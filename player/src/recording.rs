@@ -21,6 +21,10 @@ pub enum Selection {
     First,
     /// The recording with this id (`rec` field).
     Rec(String),
+    /// The source's only recording, as a sample of it found (see
+    /// [`choose`]): read as [`Selection::Rec`], but a message of another
+    /// recording met on the way is still [`ReadError::Several`].
+    Only(String),
 }
 
 /// What to do with damage (a line that does not parse, a missing field, an
@@ -208,7 +212,7 @@ impl Chooser {
         Chooser {
             key: match selection {
                 Selection::First => None,
-                Selection::Rec(id) => Some(id.clone()),
+                Selection::Rec(id) | Selection::Only(id) => Some(id.clone()),
             },
             selection: selection.clone(),
         }
@@ -219,7 +223,9 @@ impl Chooser {
         let key = msg.recording_key();
         match &self.key {
             Some(k) if *k == key => Choice::Ours,
-            Some(_) if self.selection == Selection::First => Choice::Second,
+            Some(_) if matches!(self.selection, Selection::First | Selection::Only(_)) => {
+                Choice::Second
+            }
             Some(_) => Choice::Other,
             None => {
                 self.key = Some(key);
@@ -248,6 +254,30 @@ pub fn choose(source: &dyn Source, query: &Query) -> Result<Query, ReadError> {
         return Ok(query.clone());
     }
     let name = source.name();
+    // A file that holds one recording is told from a sample of its lines,
+    // so that a seek in it stays instant; what the sample missed is met,
+    // and refused, as the recording is read.
+    let selects_all = {
+        let f = &query.filter;
+        f.user.is_none()
+            && f.host.is_none()
+            && f.since.is_none()
+            && f.until.is_none()
+            && f.tty.is_none()
+            && f.command.is_none()
+    };
+    if selects_all && let Some(sample) = source.sample() {
+        let mut found = Recordings::default();
+        for msg in &sample {
+            found.add(msg);
+        }
+        if let ([only], 1) = (&found.shown[..], found.count) {
+            let mut chosen = query.clone();
+            chosen.selection = Selection::Only(only.rec.clone());
+            chosen.filter.rec = Some(only.rec.clone());
+            return Ok(chosen);
+        }
+    }
     // The recordings there now, however long `--follow` reads on.
     let filter = Filter {
         follow: false,
@@ -320,7 +350,7 @@ pub fn read_packets(
                 });
             }
         }
-        if !found && *selection == Selection::First {
+        if !found && matches!(selection, Selection::First | Selection::Only(_)) {
             listed.add(&msg);
         }
         found = true;

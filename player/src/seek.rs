@@ -390,7 +390,7 @@ fn filter_for(query: &Query) -> crate::source::Filter {
     crate::source::Filter {
         rec: match &query.selection {
             Selection::First => None,
-            Selection::Rec(id) => Some(id.clone()),
+            Selection::Rec(id) | Selection::Only(id) => Some(id.clone()),
         },
         trust: query.filter.trust.clone(),
         ..crate::source::Filter::default()
@@ -533,12 +533,14 @@ impl Lines {
         let ours = match (&self.key, &self.selection) {
             (Some(k), _) => *k == key,
             (None, Selection::First) => true,
-            (None, Selection::Rec(id)) => key == *id || msg.rec.as_deref() == Some(id.as_str()),
+            (None, Selection::Rec(id) | Selection::Only(id)) => {
+                key == *id || msg.rec.as_deref() == Some(id.as_str())
+            }
         };
         if ours {
             self.key.get_or_insert(key);
             Ok(Some(msg))
-        } else if self.selection == Selection::First {
+        } else if matches!(self.selection, Selection::First | Selection::Only(_)) {
             Err(Stop::Replay(Reason::NotAlone))
         } else {
             Ok(None)

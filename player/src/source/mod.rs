@@ -45,6 +45,15 @@ pub trait Source: std::fmt::Debug {
         None
     }
 
+    /// The messages of a few lines spread over the source, its first and
+    /// last among them, read without reading it all: enough to tell a
+    /// source that holds one recording at once. `None` where the source
+    /// cannot be sampled or a sampled line does not parse (reading it all
+    /// then says why).
+    fn sample(&self) -> Option<Vec<Message>> {
+        None
+    }
+
     /// Opens the source for reading lines of JSON, one message each, from
     /// its start, selecting what `filter` asks for where the source can.
     fn open(&self, filter: &Filter) -> Result<Box<dyn BufRead>, SourceError>;
@@ -171,6 +180,15 @@ pub fn parse(spec: &str) -> Box<dyn Source> {
 /// The size of the buffers sources are read through.
 const BUFFER: usize = 256 * 1024;
 
+/// How many lines [`Source::sample`] takes from a file, spread evenly.
+const SAMPLES: u64 = 64;
+
+/// A sample reads little at each place.
+const SAMPLE_BUFFER: usize = 8 * 1024;
+
+/// The tail of a file in which the sample looks for its last line.
+const SAMPLE_TAIL: u64 = 1 << 20;
+
 /// A file of JSON lines, as tlog-rec's file writer and termtape-rec write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
@@ -213,6 +231,64 @@ impl Source for File {
 
     fn metadata(&self) -> Option<std::fs::Metadata> {
         std::fs::metadata(&self.path).ok()
+    }
+
+    fn sample(&self) -> Option<Vec<Message>> {
+        let file = self.open_file().ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut input = BufReader::with_capacity(SAMPLE_BUFFER, file);
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        // Evenly spaced lines, only ever reading forward: each probe takes
+        // the first whole line at or after its offset.
+        let mut at = 0u64;
+        for i in 0..SAMPLES {
+            let offset = len / SAMPLES * i;
+            if offset > at {
+                input.seek(SeekFrom::Start(offset - 1)).ok()?;
+                // From the byte before: a probe on a line's start keeps it.
+                at = offset - 1 + termtape_format::skip_line(&mut input).ok()?;
+            }
+            let mut line = Vec::new();
+            match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)
+                .ok()?
+            {
+                termtape_format::LineEnd::Eof => break,
+                termtape_format::LineEnd::TooLong => return None,
+                _ => {}
+            }
+            at += line.len() as u64;
+            lines.push(line);
+        }
+        // The last whole line, from the file's tail.
+        let tail = len.saturating_sub(SAMPLE_TAIL).max(at);
+        if tail > at {
+            input.seek(SeekFrom::Start(tail - 1)).ok()?;
+            termtape_format::skip_line(&mut input).ok()?;
+        }
+        let mut last = None;
+        loop {
+            let mut line = Vec::new();
+            match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)
+                .ok()?
+            {
+                termtape_format::LineEnd::Eof => break,
+                termtape_format::LineEnd::TooLong => return None,
+                _ => last = Some(line),
+            }
+        }
+        lines.extend(last);
+        let at = termtape_format::Location {
+            source: Some(self.name()),
+            ..termtape_format::Location::default()
+        };
+        lines
+            .iter()
+            .filter(|line| !line.trim_ascii().is_empty())
+            .map(|line| {
+                let text = std::str::from_utf8(line).ok()?;
+                Message::parse(text.trim_end(), &at).ok()
+            })
+            .collect()
     }
 
     fn open(&self, filter: &Filter) -> Result<Box<dyn BufRead>, SourceError> {
@@ -332,7 +408,7 @@ impl Source for Journal {
         until: u64,
         _on_damage: &mut dyn FnMut(&Error),
     ) -> Result<Keyed, SourceError> {
-        let crate::Selection::Rec(rec) = &query.selection else {
+        let (crate::Selection::Rec(rec) | crate::Selection::Only(rec)) = &query.selection else {
             // Without a recording id there is nothing to match on.
             return Ok(Keyed::Replay(Reason::NotAlone));
         };
