@@ -30,10 +30,9 @@ pub mod recording;
 pub mod search;
 pub mod seek;
 pub mod source;
-mod time;
+pub mod time;
 pub mod tui;
 pub mod visible;
-mod zone;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;

@@ -11,7 +11,7 @@ use termtape_format::{Message, ORIGIN_FIELD, Origin};
 mod journal;
 
 pub use journal::{
-    JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, parse_time, trusted_uids,
+    JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, trusted_uids,
     unverified_sender,
 };
 
