@@ -87,6 +87,10 @@ const OFFSET_FORMS: &str = "seconds, MM:SS, HH:MM:SS[.mmm] or 1h2m3.5s";
 /// since the epoch start.
 const EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
 
+/// The calendar's last millisecond, 9999-12-31 23:59:59.999 UTC, since
+/// the epoch.
+const LAST_MS: u64 = 253_402_300_799_999;
+
 /// What [`parse_clock`] takes, for out-of-range errors.
 const DATES: &str = "dates from 1970-01-01 00:00:00 UTC to 9999-12-31 23:59:59 (the calendar's \
                      last year), or up to 18446744073709551.615 seconds since the epoch";
@@ -112,7 +116,13 @@ fn local_in(ms: u64, tz: &TimeZone) -> String {
         .ok()
         .and_then(|ms| Timestamp::from_millisecond(ms).ok())
     else {
-        return epoch_seconds(ms);
+        // The calendar's last hours, which no zone can place (jiff keeps
+        // a day's margin for offsets), in UTC; past them, seconds.
+        return if ms <= LAST_MS {
+            format!("{} UTC", utc(ms))
+        } else {
+            epoch_seconds(ms)
+        };
     };
     let info = tz.to_offset_info(ts);
     format!(
@@ -434,6 +444,9 @@ mod tests {
         assert_eq!(utc(u64::MAX), "18446744073709551.615");
         assert_eq!(local_in(0, &TimeZone::UTC), "1970-01-01 00:00:00 UTC");
         assert_eq!(local_in(u64::MAX, &TimeZone::UTC), "18446744073709551.615");
+        let tokyo = zone("Asia/Tokyo");
+        assert_eq!(local_in(LAST_MS, &tokyo), "9999-12-31 23:59:59 UTC");
+        assert_eq!(local_in(LAST_MS + 1, &tokyo), "253402300800.000");
     }
 
     #[test]
@@ -607,7 +620,7 @@ mod tests {
         /// UTC, seconds since the epoch, and durations to the millisecond.
         #[test]
         fn formatted_times_read_back(
-            ms in 0u64..=253_402_300_799_999,
+            ms in 0u64..=LAST_MS,
             huge in any::<u64>(),
             tz in prop::sample::select(ZONES),
         ) {
