@@ -9,7 +9,8 @@
 //! recording of a source), [`seek`] (the screen at a moment, from the
 //! nearest keyframe) and [`keyframe`] (a copy of a recording with keyframes
 //! added); [`tui`] plays a recording on the viewer's terminal with keyboard
-//! controls.
+//! controls. [`time`] reads the moments and wall-clock times the commands
+//! take and writes those they show (in the local zone, through jiff).
 //!
 //! Nothing from a recording reaches the reviewer's terminal raw: fields are
 //! printed through [`visible`], and raw playback goes through [`guard`],
