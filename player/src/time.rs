@@ -171,8 +171,10 @@ pub fn duration(ms: u64) -> String {
 /// writes it, which tells apart the two 02:30 of a night when clocks go
 /// back); or RFC 3339 with an offset (`2026-11-26T15:29:10+09:00`).
 ///
-/// A local time that clocks skip is placed after the skip by its length,
-/// and one they repeat at its first occurrence (as `mktime` and `date` do).
+/// Without a zone's name, a local time that clocks skip is placed after
+/// the skip by its length, and one they repeat at its second occurrence, as
+/// the C library's `mktime` places them (which termtape used before).
+/// termtape writes the zone's name, so what it shows reads back exactly.
 /// A second of 60 (a leap second) is the next minute's first.
 pub fn parse_clock(s: &str) -> Result<u64, Error> {
     parse_clock_in(s, local_zone())
@@ -193,15 +195,13 @@ fn parse_clock_in(s: &str, tz: &TimeZone) -> Result<u64, Error> {
     }
 }
 
-/// Seconds since the epoch: `None` if `text` is not a number. Plain
+/// Seconds since the epoch: `None` if `text` is not a number at or after
+/// 0 (a negative number is no form the options take). Plain
 /// decimals are read exactly; other forms Rust reads as a number (`1e9`,
 /// `+5`, `.5`) as a float, to the millisecond below.
 fn parse_epoch(s: &str, text: &str) -> Option<Result<u64, Error>> {
-    let value: f64 = text.parse().ok().filter(|v: &f64| !v.is_nan())?;
+    let value: f64 = text.parse().ok().filter(|v: &f64| *v >= 0.0)?;
     let out_of_range = || Err(out_of_range(s, DATES));
-    if value < 0.0 {
-        return Some(out_of_range());
-    }
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
     let ms = if !int.is_empty() && digits(int) && digits(frac) {
@@ -225,7 +225,8 @@ fn parse_epoch(s: &str, text: &str) -> Option<Result<u64, Error>> {
 
 /// The zone a wall-clock time is in, as written after it.
 enum Zone<'a> {
-    /// None written: the local zone, its offset chosen as `mktime` does.
+    /// None written: the local zone, a skipped or repeated time placed as
+    /// `mktime` places it.
     Local,
     /// ` UTC` or `Z`.
     Utc,
@@ -295,13 +296,12 @@ fn wall_clock(s: &str, text: &str, tz: &TimeZone) -> Result<u64, Error> {
         why: e.to_string(),
     })?;
     let ms = match zone {
-        Zone::Utc => {
-            let ms = dt.duration_since(EPOCH).as_millis();
-            i64::try_from(ms).map_err(|_| out_of_range(s, DATES))?
-        }
+        Zone::Utc => i64::try_from(dt.duration_since(EPOCH).as_millis())
+            .map_err(|_| out_of_range(s, DATES))?,
+        // Later: after a skip, and the second of a repeat, as mktime.
         Zone::Local => tz
             .to_ambiguous_timestamp(dt)
-            .compatible()
+            .later()
             .map_err(|_| out_of_range(s, DATES))?
             .as_millisecond(),
         Zone::Named(name) => named(s, dt, name, tz)?,
@@ -311,12 +311,8 @@ fn wall_clock(s: &str, text: &str, tz: &TimeZone) -> Result<u64, Error> {
 
 /// The instant of `dt` in the local zone `tz` at which the zone's name is
 /// `name`: of the two 02:30 of a night when clocks go back, the CEST one or
-/// the CET one. UTC is always UTC.
+/// the CET one.
 fn named(s: &str, dt: DateTime, name: &str, tz: &TimeZone) -> Result<i64, Error> {
-    if name == "UTC" {
-        return i64::try_from(dt.duration_since(EPOCH).as_millis())
-            .map_err(|_| out_of_range(s, DATES));
-    }
     let ambiguous = tz.to_ambiguous_timestamp(dt);
     let candidates = [ambiguous.earlier(), ambiguous.later()];
     let mut says = None;
@@ -491,6 +487,8 @@ mod tests {
             Some("2026-11-26 15:29:10".to_owned())
         );
         assert!(parse_clock("yesterday").is_err());
+        // A negative number is no form taken (the player's `g` says so).
+        assert!(matches!(parse_clock("-5"), Err(Error::Malformed { .. })));
         assert!(parse_clock("2026-13-01").is_err());
     }
 
@@ -501,7 +499,6 @@ mod tests {
             "9999999999-01-01 UTC",
             "1e300",
             "inf",
-            "-1",
             "18446744073709551.616",
             "18446744073709552000",
             "1969-12-31 23:59:59 UTC",
@@ -562,8 +559,8 @@ mod tests {
         let cest = parse_clock_in("2026-10-25 02:30:00 CEST", &berlin).expect("CEST");
         let cet = parse_clock_in("2026-10-25 02:30:00 CET", &berlin).expect("CET");
         assert_eq!(cet - cest, 3_600_000);
-        // Unnamed: the first, as mktime places it.
-        assert_eq!(parse_clock_in("2026-10-25 02:30", &berlin), Ok(cest));
+        // Unnamed: the second, as glibc's mktime placed it.
+        assert_eq!(parse_clock_in("2026-10-25 02:30", &berlin), Ok(cet));
         assert_eq!(local_in(cet, &berlin), "2026-10-25 02:30:00 CET");
         // A skipped time moves on by the skip.
         assert_eq!(
