@@ -186,3 +186,44 @@ fn listed_times_read_back_in_the_local_zone_however_tz_is_set() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--since") && err.contains("JST"), "{err}");
 }
+
+/// TZ unset: the zone is /etc/localtime's, whether a link into the zone
+/// database (the machine's own, in the test above), a copy of a tzfile
+/// (here Tokyo's, bound over it in a private mount namespace) or nothing
+/// usable (an empty file: UTC, as the C library takes it); termtape shows
+/// what `date` shows, run in the same namespace.
+#[test]
+fn without_tz_the_zone_is_etc_localtime_however_it_is_made() {
+    termtape_tests::require("unshare");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, start) = recording(dir.path());
+    for (over, zone) in [
+        ("/usr/share/zoneinfo/Asia/Tokyo", "JST"),
+        ("/dev/null", "UTC"),
+    ] {
+        let script = r#"mount --bind "$1" /etc/localtime || exit 99
+            date -d "@$2" '+%F %T %Z' && "$3" ls "$4""#;
+        let out = Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                over,
+            ])
+            .arg(start.to_string())
+            .arg(bin("termtape"))
+            .arg(&log)
+            .env_remove("TZ")
+            .output()
+            .expect("unshare");
+        assert!(out.status.success(), "{over}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (shown, listing) = text.split_once('\n').expect("date, then ls");
+        assert!(shown.ends_with(zone), "{over}: {shown}");
+        assert!(listing.contains(shown), "{over}: {shown}: {listing}");
+    }
+}
