@@ -18,5 +18,6 @@ mod seek;
 mod session;
 mod signals;
 mod spool;
+mod times;
 mod trust;
 mod usability;

@@ -11,7 +11,9 @@
 //! added); `tui` plays a recording on the viewer's terminal with keyboard
 //! controls, and `console` takes the viewer's keys during raw playback
 //! (both with the `tui` feature, on by default: without it the crate has
-//! no terminal dependency).
+//! no terminal dependency). [`time`] reads the moments and wall-clock times
+//! the commands take and writes those they show (in the local zone, through
+//! jiff).
 //!
 //! Nothing from a recording reaches the reviewer's terminal raw: fields are
 //! printed through [`visible`], and raw playback goes through [`guard`],
@@ -33,11 +35,10 @@ pub mod recording;
 pub mod search;
 pub mod seek;
 pub mod source;
-mod time;
+pub mod time;
 #[cfg(feature = "tui")]
 pub mod tui;
 pub mod visible;
-mod zone;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;

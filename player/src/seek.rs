@@ -30,6 +30,7 @@ use termtape_keyframe::{FIELD, Keyframe, Screen};
 
 use crate::recording::{Query, ReadError, Selection, choose, read_packets};
 use crate::source::{Keyed, KeyframeAt, Position, Source};
+use crate::time;
 
 /// A moment in a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,59 +45,21 @@ pub enum At {
 }
 
 impl At {
-    /// Parses `90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]`, `end`, or a
-    /// wall-clock time `YYYY-MM-DD HH:MM[:SS]` (local time, or UTC when
-    /// followed by ` UTC`; see [`crate::source::parse_time`]).
-    pub fn parse(s: &str) -> Result<At, String> {
+    /// Parses `end`, a moment from the start as [`time::parse_offset`]
+    /// takes it (`90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]`, `90s`), or a
+    /// wall-clock time as [`time::parse_clock`] takes it when it has a
+    /// date (`YYYY-MM-DD HH:MM[:SS]` in local time, or followed by ` UTC`).
+    pub fn parse(s: &str) -> Result<At, time::Error> {
         let s = s.trim();
         if s == "end" {
             return Ok(At::End);
         }
         if s.contains('-') {
-            return crate::source::parse_time(s).map(At::Clock);
+            return time::parse_clock(s).map(At::Clock);
         }
-        let bad = || format!("{s:?} is not a time (seconds, MM:SS, HH:MM:SS[.mmm] or end)");
-        let number = |p: &str| -> Option<u64> {
-            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| p.parse().ok())
-                .flatten()
-        };
-        let parts: Vec<&str> = s.split(':').collect();
-        let (last, whole) = parts.split_last().ok_or_else(bad)?;
-        if whole.len() > 2 {
-            return Err(bad());
-        }
-        let (int, frac) = match last.split_once('.') {
-            Some((int, frac)) => (int, Some(frac)),
-            None => (*last, None),
-        };
-        let mut secs = number(int).ok_or_else(bad)?;
-        let mut scale = 1u64;
-        // Seconds and minutes below a larger unit stay below 60.
-        let mut lower = secs;
-        for part in whole.iter().rev() {
-            let n = number(part).ok_or_else(bad)?;
-            if lower >= 60 {
-                return Err(bad());
-            }
-            lower = n;
-            scale *= 60;
-            secs = n
-                .checked_mul(scale)
-                .and_then(|v| v.checked_add(secs))
-                .ok_or_else(bad)?;
-        }
-        let mut ms = 0u64;
-        if let Some(frac) = frac {
-            number(frac).ok_or_else(bad)?;
-            for (i, b) in frac.bytes().take(3).enumerate() {
-                ms += u64::from(b - b'0') * 10u64.pow(2 - i as u32);
-            }
-        }
-        secs.checked_mul(1000)
-            .and_then(|v| v.checked_add(ms))
+        time::parse_offset(s)
             .map(At::Ms)
-            .ok_or_else(bad)
+            .map_err(|e| e.expecting("seconds, MM:SS, HH:MM:SS[.mmm], 1h2m3.5s or end"))
     }
 
     /// The moment as milliseconds from the start of the recording selected
@@ -134,8 +97,8 @@ fn place(clock: u64, start: Option<u64>, name: &str) -> Result<u64, ReadError> {
             name: name.to_owned(),
             why: format!(
                 "{} is before the recording started ({})",
-                crate::time::local(clock),
-                crate::time::local(start)
+                time::local(clock),
+                time::local(start)
             ),
         });
     }

@@ -747,119 +747,9 @@ impl Senders {
     }
 }
 
-/// Parses a time given on the command line into milliseconds since the
-/// epoch: seconds since the epoch (`1795706950.5`), or a date and time
-/// `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T` between them) in the local time
-/// zone, or in UTC when followed by ` UTC` or `Z`.
-pub fn parse_time(s: &str) -> Result<u64, String> {
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok((secs * 1000.0) as u64);
-    }
-    let bad = || {
-        format!(
-            "{s:?} is not a time (seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] in local \
-             time, or followed by UTC)"
-        )
-    };
-    let (text, utc) = match s
-        .trim()
-        .strip_suffix(" UTC")
-        .or_else(|| s.trim().strip_suffix('Z'))
-    {
-        Some(t) => (t, true),
-        None => (s.trim(), false),
-    };
-    let (date, time) = match text.split_once([' ', 'T']) {
-        Some((d, t)) => (d, t),
-        None => (text, "00:00:00"),
-    };
-    let nums = |part: &str, sep: char| -> Option<Vec<u64>> {
-        part.split(sep).map(|n| n.parse().ok()).collect()
-    };
-    let d = nums(date, '-').filter(|d| d.len() == 3).ok_or_else(bad)?;
-    let t = nums(time, ':')
-        .filter(|t| t.len() == 2 || t.len() == 3)
-        .ok_or_else(bad)?;
-    let (y, m, day) = (d[0], d[1], d[2]);
-    // Years of four digits, as date(1) and journalctl take them: no
-    // arithmetic below can overflow.
-    if !(1..=9999).contains(&y)
-        || !(1..=12).contains(&m)
-        || !(1..=days_in_month(y, m)).contains(&day)
-        || t[0] > 23
-        || t[1] > 59
-        || t.get(2).is_some_and(|&s| s > 60)
-    {
-        return Err(bad());
-    }
-    let (h, min, sec) = (
-        t[0] as u32,
-        t[1] as u32,
-        t.get(2).copied().unwrap_or(0) as u32,
-    );
-    let y = y as i64;
-    let secs = if utc {
-        days_from_civil(y, m as u32, day as u32) * 86_400 + i64::from(h * 3600 + min * 60 + sec)
-    } else {
-        crate::zone::from_local(y, m as u32, day as u32, h, min, sec).ok_or_else(bad)?
-    };
-    u64::try_from(secs)
-        .ok()
-        .and_then(|s| s.checked_mul(1000))
-        .ok_or_else(bad)
-}
-
-/// Days in month `m` (1–12) of year `y`, in the Gregorian calendar.
-fn days_in_month(y: u64, m: u64) -> u64 {
-    match m {
-        2 if y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400)) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the
-/// listing's date formatting; 400-year eras of 146097 days).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y.rem_euclid(400);
-    let month_index = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let day_of_year = (153 * month_index + 2) / 5 + i64::from(d) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_that_do_not_exist_are_refused() {
-        for bad in [
-            "2026-11-31",
-            "2026-02-29",
-            "1900-02-29",
-            "2026-04-31 UTC",
-            "9999999999-01-01 UTC",
-            "18446744073709551615-01-01",
-            "0-01-01 UTC",
-        ] {
-            assert!(parse_time(bad).is_err(), "{bad} accepted");
-        }
-        for good in [
-            "2024-02-29 UTC",
-            "2000-02-29 UTC",
-            "2026-11-30 23:59:60 UTC",
-        ] {
-            assert!(parse_time(good).is_ok(), "{good} refused");
-        }
-        assert_eq!(parse_time("1970-01-02 UTC"), Ok(86_400_000));
-    }
 
     #[test]
     fn the_reader_s_mark_comes_before_the_sender_s_own() {
@@ -885,24 +775,5 @@ mod tests {
         let uids = trusted_uids(&[4242, 4242]);
         assert_eq!(uids.first(), Some(&0));
         assert_eq!(uids.iter().filter(|&&u| u == 4242).count(), 1);
-    }
-
-    #[test]
-    fn parses_times() {
-        assert_eq!(parse_time("1795706950.773"), Ok(1_795_706_950_773));
-        assert_eq!(parse_time("2026-11-26 15:29:10 UTC"), Ok(1_795_706_950_000));
-        assert_eq!(parse_time("2026-11-26T15:29Z"), Ok(1_795_706_940_000));
-        assert_eq!(parse_time("2000-02-29 00:00 UTC"), Ok(951_782_400_000));
-        // Local time is the C library's; whatever the zone, it is what
-        // formatting the result in it gives back.
-        let local = parse_time("2026-11-26 15:29:10").expect("a local time");
-        assert_eq!(
-            crate::time::local(local)
-                .rsplit_once(' ')
-                .map(|(t, _)| t.to_owned()),
-            Some("2026-11-26 15:29:10".to_owned())
-        );
-        assert!(parse_time("yesterday").is_err());
-        assert!(parse_time("2026-13-01").is_err());
     }
 }

@@ -21,7 +21,7 @@ use crate::seek::Reason;
 mod journal;
 
 pub use journal::{
-    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, parse_time,
+    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before,
     trusted_uids, unverified_sender,
 };
 

@@ -758,7 +758,7 @@ fn prompt_key(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Resu
         KeyCode::Enter => match state.prompt.take() {
             Some(Prompt::Time(typed)) => {
                 // The forms `--seek` takes; what is not one is said.
-                let at = At::parse(&typed).and_then(|at| {
+                let at = At::parse(&typed).map_err(|e| e.to_string()).and_then(|at| {
                     timeline
                         .ms(at)
                         .map_err(|e| format!("{}: {e}", crate::visible::visible(&typed)))
