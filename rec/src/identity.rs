@@ -215,36 +215,11 @@ fn canonical_name(name: &str) -> Option<String> {
 /// The name of the real user, through the C library (so NSS users such as
 /// LDAP or SSSD ones are found), or the uid in decimal if it has none.
 pub fn user_name() -> Result<String, Error> {
-    let uid = rustix::process::getuid().as_raw();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: passwd is a plain C struct; all-zero is a valid value to
-        // be overwritten.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer refers to a live local, and the length is
-        // `buf`'s.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() {
-            return Ok(uid.to_string());
-        }
-        // SAFETY: on success pw_name points to a NUL-terminated string in
-        // `buf`, which is still alive.
-        let name = unsafe { CStr::from_ptr(pwd.pw_name) };
-        return Ok(name.to_string_lossy().into_owned());
-    }
+    let uid = nix::unistd::Uid::current();
+    Ok(match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => uid.to_string(),
+    })
 }
 
 #[cfg(test)]

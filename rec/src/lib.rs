@@ -17,7 +17,7 @@
 
 #[allow(
     unsafe_code,
-    reason = "gethostname, getaddrinfo, getpwuid_r and getrandom are C library calls"
+    reason = "gethostname, getaddrinfo and getrandom are C library calls"
 )]
 pub mod identity;
 mod keyframes;

@@ -17,7 +17,6 @@
 //! trusted entries is never included: it is dropped with a warning.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::ffi::CString;
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,30 +58,8 @@ pub fn trusted_uids(extra: &[u32]) -> Vec<u32> {
 
 /// The uid of the user `name`, through the C library (NSS), if it exists.
 fn uid_of(name: &str) -> Option<u32> {
-    let c_name = CString::new(name).ok()?;
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: passwd is a plain C struct; all-zero is a valid value to
-        // be overwritten.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: `c_name` is NUL-terminated; every other pointer refers to
-        // a live local, and the length is `buf`'s.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                c_name.as_ptr(),
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        return (rc == 0 && !result.is_null()).then_some(pwd.pw_uid);
-    }
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some(user.uid.as_raw())
 }
 
 /// The sender a message of an untrusted entry names, as the journal

@@ -17,12 +17,11 @@ use termtape_format::{Error, Message, ORIGIN_FIELD, Origin};
 use crate::recording::Query;
 use crate::seek::Reason;
 
-#[allow(unsafe_code, reason = "getpwnam_r is a C library call")]
 mod journal;
 
 pub use journal::{
-    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before,
-    trusted_uids, unverified_sender,
+    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, trusted_uids,
+    unverified_sender,
 };
 
 /// A place holding recordings: what every command reads through.
