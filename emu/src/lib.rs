@@ -63,6 +63,7 @@ mod grid;
 mod parser;
 mod snapshot;
 mod terminal;
+mod utf8;
 mod width;
 
 pub use cell::{Cell, Color, Pen, Underline};

@@ -6,7 +6,8 @@ use super::state::{Core, LastPrint};
 use crate::cell::{Cell, MARKS, SPACER, WIDE};
 use crate::charset::Charset;
 use crate::grid;
-use crate::parser::{Decoded, Perform, decode, ends_text};
+use crate::parser::{Perform, ends_text};
+use crate::utf8::{Decoded, char_len, decode, second_byte};
 use crate::width::columns;
 
 impl Core {
@@ -530,9 +531,9 @@ const TEXT: u8 = 1;
 
 /// What the text loop needs to know of a byte: its class and, for a byte
 /// that starts a character of more than one byte, the range the next byte
-/// must be in (which rules out overlong forms, surrogates and values past
-/// U+10FFFF), as its lowest value and its span. The range holds only 0x100
-/// (no byte) for single bytes, and every byte for controls.
+/// must be in (`utf8::second_byte`), as its lowest value and its span. The
+/// range holds only 0x100 (no byte) for single bytes, and every byte for
+/// controls. Built from `crate::utf8` at compile time.
 #[derive(Clone, Copy)]
 struct TextByte {
     class: u8,
@@ -549,16 +550,23 @@ static TEXT_BYTES: [TextByte; 256] = {
     let mut t = [single; 256];
     let mut b = 0;
     while b < 256 {
-        let (class, lo, span) = match b {
-            0x00..=0x1F | 0x7F => (STOP, 0, 0xFF),
-            0xC2..=0xDF | 0xE1..=0xEC | 0xEE | 0xEF | 0xF1..=0xF3 => (TEXT, 0x80, 0x3F),
-            0xE0 => (TEXT, 0xA0, 0x1F),
-            0xED => (TEXT, 0x80, 0x1F),
-            0xF0 => (TEXT, 0x90, 0x2F),
-            0xF4 => (TEXT, 0x80, 0x0F),
-            _ => (TEXT, 0x100, 0),
+        let byte = b as u8;
+        t[b] = if byte < 0x20 || byte == 0x7F {
+            TextByte {
+                class: STOP,
+                lo: 0,
+                span: 0xFF,
+            }
+        } else if char_len(byte) >= 2 {
+            let (lo, hi) = second_byte(byte);
+            TextByte {
+                class: TEXT,
+                lo: lo as u16,
+                span: (hi - lo) as u16,
+            }
+        } else {
+            single
         };
-        t[b] = TextByte { class, lo, span };
         b += 1;
     }
     t
