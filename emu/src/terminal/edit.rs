@@ -41,24 +41,29 @@ impl Core {
         let n = n.min(bottom - top + 1);
         let blank = self.blank();
         let cols = self.cols as usize;
-        if !self.alt_active && top == 0 && self.scrollback_limit > 0 {
-            for i in 0..n {
-                let fresh = if self.scrollback.len() >= self.scrollback_limit {
-                    let mut old = self
-                        .scrollback
-                        .pop_front()
-                        .expect("scrollback is full, so not empty");
-                    old.resize(cols, blank);
-                    old
-                } else if let Some(mut row) = self.spare.0.pop() {
-                    row.resize(cols, blank);
-                    row.clear(blank);
-                    row
-                } else {
-                    Row::new(cols, blank)
-                };
-                let line = std::mem::replace(&mut self.primary[i], fresh);
-                self.scrollback.push_back(line);
+        if !self.alt_active && top == 0 {
+            // Lines off the top of the primary screen: to a reader's
+            // queue, as text, and to the scrollback.
+            if self.scrolled_off.is_on() {
+                for line in self.primary.range(..n) {
+                    self.scrolled_off.push(line);
+                }
+            }
+            if self.scrollback_limit > 0 {
+                for i in 0..n {
+                    let fresh = if self.scrollback.len() >= self.scrollback_limit {
+                        let mut old = self
+                            .scrollback
+                            .pop_front()
+                            .expect("scrollback is full, so not empty");
+                        old.resize(cols, blank);
+                        old
+                    } else {
+                        Row::new(cols, blank)
+                    };
+                    let line = std::mem::replace(&mut self.primary[i], fresh);
+                    self.scrollback.push_back(line);
+                }
             }
         }
         let screen = self.screen_mut();
@@ -182,7 +187,10 @@ impl Core {
                 }
             }
             3 => {
+                // The lines a reader has not taken go with the scrollback
+                // they would be in.
                 self.scrollback.clear();
+                self.scrolled_off.clear();
                 return;
             }
             _ => return,

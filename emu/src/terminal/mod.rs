@@ -6,7 +6,8 @@
 //! One module a job: [`state`] holds the state and rebuilds it (RIS,
 //! resize), [`edit`] moves the cursor and edits the screen, [`print`] puts
 //! text on it (with the fast paths), [`dispatch`] says what each control and
-//! sequence does; this module is the public face, [`Terminal`].
+//! sequence does, [`scrolloff`] keeps the lines scrolled off the top for a
+//! reader (search); this module is the public face, [`Terminal`].
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -19,11 +20,11 @@ use crate::parser::Parser;
 mod dispatch;
 mod edit;
 mod print;
+mod scrolloff;
 mod state;
 
 pub(crate) use state::{Core, LastPrint, Saved};
 pub use state::{Cursor, MAX_COLS, MAX_ROWS, Modes, MouseEncoding, MouseMode};
-use state::{MAX_SPARE, Spare};
 
 /// A terminal emulator: feed it output bytes, read its screen.
 ///
@@ -196,35 +197,12 @@ impl Terminal {
         self.core.scrollback.get(i).map(Row::text)
     }
 
-    /// Hands each scrollback line's text to `f`, oldest first, leaving the
-    /// scrollback empty: for a reader that looks at each line once as it
-    /// scrolls off. The text is lent from one buffer (no allocation a line)
-    /// and the rows are kept for scrolling to reuse.
-    pub fn drain_scrollback(&mut self, mut f: impl FnMut(&str)) {
-        let core = &mut self.core;
-        let mut text = String::new();
-        for row in core.scrollback.drain(..) {
-            row.text_into(&mut text);
-            f(&text);
-            if core.spare.0.len() < MAX_SPARE {
-                core.spare.0.push(row);
-            }
-        }
-    }
-
     /// [`Terminal::row_text`] into `out`, which is cleared first.
     pub fn row_text_into(&self, row: u16, out: &mut String) {
         match self.core.screen().get(row as usize) {
             Some(r) => r.text_into(out),
             None => out.clear(),
         }
-    }
-
-    /// Frees the rows kept for reuse since [`Terminal::drain_scrollback`]
-    /// (up to 256 rows): for a reader that holds many terminals and reads
-    /// one at a time.
-    pub fn release_spare_rows(&mut self) {
-        self.core.spare = Spare::default();
     }
 
     /// Bytes of heap the terminal holds (allocated capacity, parser included).
@@ -241,8 +219,7 @@ impl Terminal {
             + screen(&c.alternate)
             + c.scrollback.capacity() * size_of::<Row>()
             + c.scrollback.iter().map(row).sum::<usize>()
-            + c.spare.0.capacity() * size_of::<Row>()
-            + c.spare.0.iter().map(row).sum::<usize>()
+            + c.scrolled_off.heap_size()
             + c.tabs.capacity()
             + c.title.capacity()
             + c.icon.capacity()
@@ -317,7 +294,8 @@ impl Terminal {
             title,
             icon,
             last,
-            scrollback_limit
+            scrollback_limit,
+            scrolled_off
         );
         if a.scrollback != b.scrollback {
             return Some("scrollback".to_string());
@@ -356,28 +334,6 @@ mod tests {
         // Two screens of 10,000 cells at 16 bytes, plus row headers.
         assert!(t.heap_size() >= 2 * 10_000 * 16);
         assert!(t.heap_size() <= 400 * 1024, "{}", t.heap_size());
-    }
-
-    #[test]
-    fn taken_scrollback_rows_are_reused_blank() {
-        let mut t = Terminal::with_scrollback(10, 3, 100);
-        t.feed(b"\x1b[41m1111111111\r\n2\r\n3\r\n4\r\n5");
-        let take = |t: &mut Terminal| {
-            let mut lines = Vec::new();
-            t.drain_scrollback(|l| lines.push(l.to_owned()));
-            lines
-        };
-        assert_eq!(take(&mut t), ["1111111111", "2"]);
-        assert_eq!(t.core.spare.0.len(), 2);
-        // The reused rows come back blank (in the current background).
-        t.feed(b"\r\n6\r\n7");
-        assert_eq!(take(&mut t), ["3", "4"]);
-        assert_eq!(t.text(), "5\n6\n7");
-        let mut fresh = Terminal::with_scrollback(10, 3, 100);
-        fresh.feed(b"\x1b[41m1111111111\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7");
-        take(&mut fresh);
-        assert_eq!(t.diff(&fresh), None);
-        assert_eq!(t, fresh);
     }
 
     #[test]

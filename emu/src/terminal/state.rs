@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use super::scrolloff::ScrolledOff;
 use crate::cell::{Cell, Pen};
 use crate::charset::Charset;
 use crate::grid::Row;
@@ -164,29 +165,8 @@ pub(crate) struct Core {
     pub(crate) title: String,
     pub(crate) icon: String,
     pub(crate) last: Option<LastPrint>,
-    pub(crate) spare: Spare,
-}
-
-/// Rows [`Terminal::drain_scrollback`] gave back, for scrolling to reuse
-/// rather than allocate one per line (a reader taking every line as it
-/// scrolls off made that most of its time). No part of the state: always
-/// equal, and a clone starts without them.
-#[derive(Debug, Default)]
-pub(crate) struct Spare(pub(super) Vec<Row>);
-
-/// The most rows kept for reuse.
-pub(super) const MAX_SPARE: usize = 256;
-
-impl Clone for Spare {
-    fn clone(&self) -> Spare {
-        Spare::default()
-    }
-}
-
-impl PartialEq for Spare {
-    fn eq(&self, _: &Spare) -> bool {
-        true
-    }
+    /// Lines scrolled off for a reader to take (`super::scrolloff`).
+    pub(crate) scrolled_off: ScrolledOff,
 }
 
 fn default_tabs(cols: usize) -> Vec<bool> {
@@ -237,7 +217,7 @@ impl Core {
             title: String::new(),
             icon: String::new(),
             last: None,
-            spare: Spare::default(),
+            scrolled_off: ScrolledOff::default(),
         }
     }
 
@@ -264,7 +244,8 @@ impl Core {
         Cell::erased(self.pen.bg)
     }
 
-    /// RIS. Like xterm, the title and the scrollback survive it.
+    /// RIS. Like xterm, the title and the scrollback survive it (and so do
+    /// lines scrolled off that no reader took yet).
     ///
     /// The screens' rows are cleared and kept rather than allocated again:
     /// every snapshot starts with RIS, and so does every restore.
@@ -284,6 +265,7 @@ impl Core {
         std::mem::swap(&mut fresh.title, &mut self.title);
         std::mem::swap(&mut fresh.icon, &mut self.icon);
         std::mem::swap(&mut fresh.scrollback, &mut self.scrollback);
+        std::mem::swap(&mut fresh.scrolled_off, &mut self.scrolled_off);
         *self = fresh;
     }
 
@@ -299,6 +281,11 @@ impl Core {
         {
             let removed: Vec<Row> = screen.drain(..shift).collect();
             screen.make_contiguous();
+            if idx == 0 {
+                for line in &removed {
+                    self.scrolled_off.push(line);
+                }
+            }
             if idx == 0 && self.scrollback_limit > 0 {
                 for line in removed {
                     if self.scrollback.len() >= self.scrollback_limit {
