@@ -323,3 +323,55 @@ fn search_finds_text_across_the_journals_recordings() {
     let want: Vec<(&str, &str)> = want.iter().map(|(r, l)| (*r, l.as_str())).collect();
     assert_eq!(found, want, "{out}");
 }
+
+#[test]
+fn termtape_fields_that_cannot_go_back_are_left_out_with_a_warning() {
+    // A recorder's entry (root's: trusted) whose termtape fields are
+    // damaged or hostile: a value that would smuggle a second `rec` into
+    // the message, a name that is one of tlog's. Spliced back as they are,
+    // either would change what the message says (or make it unreadable);
+    // the reader leaves them out, says so once with a total, and plays the
+    // message. An unknown field with a JSON value travels back.
+    journald();
+    let rec = format!("badfields-{}", std::process::id());
+    let message = serde_json::json!({
+        "ver": "2.3", "host": "h", "rec": rec, "user": "root", "term": "xterm",
+        "session": 1, "id": 1, "pos": 0, "time": 1_700_000_000.0,
+        "timing": ">6", "in_txt": "", "in_bin": [], "out_txt": "hello\n", "out_bin": [],
+    });
+    let entry = [
+        "SYSLOG_IDENTIFIER=termtape".to_owned(),
+        format!("TLOG_REC={rec}"),
+        "TLOG_USER=root".to_owned(),
+        "TLOG_ID=1".to_owned(),
+        format!("MESSAGE={message}"),
+        r#"TERMTAPE_X_KF=1,"rec":"other""#.to_owned(),
+        r#"TERMTAPE_X_REC="other""#.to_owned(),
+        "TERMTAPE_X_FUTURE=[1,2]".to_owned(),
+    ]
+    .join("\n");
+    let mut logger = Command::new("logger")
+        .arg("--journald")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("logger");
+    std::io::Write::write_all(&mut logger.stdin.take().expect("stdin"), entry.as_bytes())
+        .expect("write the entry");
+    assert!(logger.wait().expect("logger").success());
+    assert!(journal_sync());
+    let out = Command::new(bin("termtape"))
+        .args(["cat", "journal", "--rec", &rec])
+        .output()
+        .expect("termtape cat");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_bytes_eq(&out.stdout, b"hello\n", "the message plays");
+    assert!(
+        err.contains(&format!(
+            "recording {rec} (TLOG_ID 1): journal field TERMTAPE_X_KF is not one JSON value"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("2 fields left out"), "{err}");
+    assert!(!err.contains("FUTURE"), "{err}");
+}

@@ -250,8 +250,10 @@ fn normalise(screen: &str) -> String {
     lines.join("\n")
 }
 
-/// Moments at which the recording's output had paused (for 300 ms or
-/// more): 150 ms into each pause.
+/// Moments at which the recording's output had paused (for 700 ms or
+/// more): 150 ms into each pause. `Tmux::settle` waits for 800 ms of an
+/// unchanged screen after each step, so each step ends in such a pause;
+/// a shorter threshold also caught a loaded machine's stalls mid-redraw.
 fn pauses(log: &Path) -> Vec<f64> {
     let mut times = Vec::new();
     for msg in read_messages(log) {
@@ -270,7 +272,7 @@ fn pauses(log: &Path) -> Vec<f64> {
     }
     times
         .windows(2)
-        .filter(|w| w[1] - w[0] >= 300)
+        .filter(|w| w[1] - w[0] >= 700)
         .map(|w| (w[0] + 150) as f64 / 1000.0)
         .collect()
 }

@@ -1,6 +1,7 @@
 //! termtape's end-to-end tests: one test binary, one module per area.
 
 mod charset;
+mod choose;
 mod conformance;
 mod damage;
 mod exit_status;
@@ -18,5 +19,6 @@ mod seek;
 mod session;
 mod signals;
 mod spool;
+mod times;
 mod trust;
 mod usability;

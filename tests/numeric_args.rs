@@ -145,7 +145,7 @@ const PLAYER: &[&[&str]] = &[
 ];
 
 /// A tiny recording for the player's options to read.
-fn recording(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn recording(dir: &Path) -> std::path::PathBuf {
     let log = dir.join("r.log");
     run_ok(
         Command::new(bin("termtape-rec"))

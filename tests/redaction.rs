@@ -366,6 +366,19 @@ fn passwords_typed_at_real_prompts_are_in_no_writers_output() {
             count(&journal, field) >= 1,
             "{writer}: the marks are in the journal"
         );
+        // The journal reader puts the marks back: search finds each.
+        if writer == "journal" {
+            let found = termtape(&[
+                "search",
+                "--input",
+                "--lax",
+                "--since",
+                &since.to_string(),
+                "keys redacted",
+                "journal",
+            ]);
+            assert_eq!(found.lines().count(), 7, "{found}");
+        }
         // (Syslog entries may also hold the raw datagram, SYSLOG_RAW.)
         assert!(
             count(&journal, "\\\"keys\\\":") >= 7,

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use termtape_format::{Header, Location, Reader};
 use termtape_keyframe::{Cadence, Screen};
 use termtape_player::seek::{At, Method, screen_at};
-use termtape_player::{Query, Selection, Source};
+use termtape_player::source::File;
+use termtape_player::{Query, Selection};
 use termtape_rec::{Capture, FileSink, Policy, Recorder};
 
 /// Pieces of output a session is made of.
@@ -144,7 +145,7 @@ proptest! {
         let log = dir.path().join("session.log");
         let cadence = Cadence { bytes: kf_bytes, interval: Duration::from_secs(kf_secs) };
         let last = record(&log, &events, payload, cadence);
-        let source = Source::File(log.clone());
+        let source = File::new(log.clone());
         let mut ats: Vec<At> = moments.iter().map(|f| At::Ms((f * last as f64) as u64)).collect();
         ats.push(At::End);
         for at in ats {
@@ -204,7 +205,7 @@ fn files_with_several_recordings_seek_in_the_one_chosen() {
         },
         ..Query::default()
     };
-    let source = Source::File(path.clone());
+    let source = File::new(path.clone());
     for at in [At::Ms(0), At::Ms(500), At::Ms(700), At::End] {
         let until = match at {
             At::Ms(ms) => ms,
@@ -234,7 +235,7 @@ fn files_with_several_recordings_seek_in_the_one_chosen() {
     // lines come after the first's.
     let appended = dir.path().join("appended.log");
     std::fs::write(&appended, a_text.clone() + &b_text).expect("write");
-    let e = screen_at(&Source::File(appended), &Query::default(), At::End, |e| {
+    let e = screen_at(&File::new(appended), &Query::default(), At::End, |e| {
         panic!("{e}")
     })
     .expect_err("several recordings");
@@ -366,12 +367,9 @@ fn raw_play_from_a_moment_draws_that_screen_then_what_follows() {
     // Played on a terminal, it ends on the recording's last screen.
     let mut term = termtape_emu::Terminal::new(80, 24);
     term.feed(&out);
-    let (last, _) = screen_at(
-        &Source::File(log.clone()),
-        &Query::default(),
-        At::End,
-        |e| panic!("{e}"),
-    )
+    let (last, _) = screen_at(&File::new(log.clone()), &Query::default(), At::End, |e| {
+        panic!("{e}")
+    })
     .expect("seeks");
     assert_eq!(term.diff(&last), None);
 }

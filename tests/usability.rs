@@ -457,7 +457,8 @@ fn rec_file_positional_with_start_and_stop_notices() {
         &["shell.log"],
         dir.path(),
         b"echo in-the-shell; exit\r",
-        "saved to",
+        // The whole line: the name may come in a later write than "saved to".
+        "saved to shell.log",
     );
     assert!(
         shown.contains("termtape: recording to shell.log; exit the shell to stop"),
@@ -478,7 +479,7 @@ fn rec_file_positional_with_start_and_stop_notices() {
         &["cmd.log", "--", "echo", "hello"],
         dir.path(),
         b"",
-        "saved to",
+        "saved to cmd.log",
     );
     assert!(
         shown.contains("termtape: recording to cmd.log\r\n"),

@@ -312,6 +312,12 @@ impl Row {
     /// many rows reuses one buffer).
     pub(crate) fn text_into(&self, s: &mut String) {
         s.clear();
+        self.push_text(s);
+    }
+
+    /// [`Row::text`] appended to `s`.
+    pub(crate) fn push_text(&self, s: &mut String) {
+        let start = s.len();
         let end = (self.dirty as usize).min(self.cells.len());
         s.reserve(end);
         for (i, c) in self.cells[..end].iter().enumerate() {
@@ -323,8 +329,8 @@ impl Row {
                 s.push_str(self.marks_at(i));
             }
         }
-        let trimmed = s.trim_end_matches(' ').len();
-        s.truncate(trimmed);
+        let trimmed = s[start..].trim_end_matches(' ').len();
+        s.truncate(start + trimmed);
     }
 }
 

@@ -14,7 +14,8 @@
 //! screen: REP stops where more repetitions would change nothing, counts are
 //! cut to the screen), and keeps memory bounded (sizes are clamped to
 //! 1024×1024, OSC strings to 4 KiB, combining marks to 4 per cell, scrollback
-//! to the limit given). `Clone` copies the whole state, parser included.
+//! and the lines kept for [`Terminal::take_scrolled_off`] to the limits
+//! given). `Clone` copies the whole state, parser included.
 //!
 //! It does not: do I/O, answer queries (DA, DSR, DECRQSS: there is nobody to
 //! answer), reflow on resize, support left/right margins (DECSLRM), double-size
@@ -63,6 +64,7 @@ mod grid;
 mod parser;
 mod snapshot;
 mod terminal;
+mod utf8;
 mod width;
 
 pub use cell::{Cell, Color, Pen, Underline};

@@ -14,91 +14,13 @@
 
 use std::fmt::Write as _;
 
+use crate::utf8::{self, Decoded};
+
 /// The most parameters a CSI sequence may carry; more make it ignored.
 pub(crate) const MAX_PARAMS: usize = 32;
 /// The most bytes of OSC payload kept; the rest is read and dropped.
 pub(crate) const MAX_OSC: usize = 4096;
 const MAX_INTERMEDIATES: usize = 2;
-
-/// One step of UTF-8 decoding.
-pub(crate) enum Decoded {
-    /// A character and the bytes it took.
-    Char(char, usize),
-    /// A maximal subpart of this many bytes that cannot be completed.
-    Invalid(usize),
-    /// A valid prefix of a character that the input ends in the middle of.
-    Incomplete,
-}
-
-/// Decodes the character at the start of `b` (whose first byte is not ASCII),
-/// replacing malformed input by maximal subparts as `String::from_utf8_lossy` does.
-///
-/// A decision tree on the lead byte, the commonest cases first: a byte that
-/// cannot start a character (most of random or mis-encoded input), then two-
-/// and three-byte characters (Latin, Greek, Cyrillic, CJK, Hangul, U+FFFD).
-#[inline(always)]
-pub(crate) fn decode(b: &[u8]) -> Decoded {
-    let lead = b[0];
-    // Three-byte characters (CJK, Hangul, kana, U+FFFD) straight away when
-    // well formed: an encoding below U+0800 is overlong and a surrogate is no
-    // `char`, which is every rule for them.
-    if let [0xE0..=0xEF, b1, b2, ..] = *b
-        && b1 & 0xC0 == 0x80
-        && b2 & 0xC0 == 0x80
-    {
-        let u = u32::from(lead & 0x0F) << 12 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F);
-        if u >= 0x800
-            && let Some(c) = char::from_u32(u)
-        {
-            return Decoded::Char(c, 3);
-        }
-    }
-    if !(0xC2..=0xF4).contains(&lead) {
-        return Decoded::Invalid(1);
-    }
-    let Some(&b1) = b.get(1) else {
-        return Decoded::Incomplete;
-    };
-    if lead < 0xE0 {
-        if b1 & 0xC0 != 0x80 {
-            return Decoded::Invalid(1);
-        }
-        let u = u32::from(lead & 0x1F) << 6 | u32::from(b1 & 0x3F);
-        return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 2);
-    }
-    // The second byte's range excludes overlongs, surrogates and values past U+10FFFF.
-    let (lo, hi) = match lead {
-        0xE0 => (0xA0, 0xBF),
-        0xED => (0x80, 0x9F),
-        0xF0 => (0x90, 0xBF),
-        0xF4 => (0x80, 0x8F),
-        _ => (0x80, 0xBF),
-    };
-    if !(lo..=hi).contains(&b1) {
-        return Decoded::Invalid(1);
-    }
-    let Some(&b2) = b.get(2) else {
-        return Decoded::Incomplete;
-    };
-    if b2 & 0xC0 != 0x80 {
-        return Decoded::Invalid(2);
-    }
-    if lead < 0xF0 {
-        let u = u32::from(lead & 0x0F) << 12 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F);
-        return Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 3);
-    }
-    let Some(&b3) = b.get(3) else {
-        return Decoded::Incomplete;
-    };
-    if b3 & 0xC0 != 0x80 {
-        return Decoded::Invalid(3);
-    }
-    let u = u32::from(lead & 0x07) << 18
-        | u32::from(b1 & 0x3F) << 12
-        | u32::from(b2 & 0x3F) << 6
-        | u32::from(b3 & 0x3F);
-    Decoded::Char(char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), 4)
-}
 
 /// Whether a ground-state byte ends a run of text: the controls that
 /// change the charset (SO, SI) or start a sequence (ESC). The other C0
@@ -114,7 +36,7 @@ pub(crate) trait Perform {
     fn print_ascii(&mut self, run: &[u8]);
     /// One printable character (not C0, not DEL, not C1).
     fn print(&mut self, c: char);
-    /// Text in ground state: decoded with [`decode`] (C1 controls ignored,
+    /// Text in ground state: decoded with [`utf8::decode`] (C1 controls ignored,
     /// malformed input as U+FFFD) and printed up to a character cut by the
     /// end of `bytes` or up to a control, which it may also carry out itself
     /// and go on unless [`ends_text`] says otherwise (DEL ignored, the other
@@ -213,18 +135,7 @@ impl Parser {
         while i < len {
             if self.utf8_need != 0 {
                 let b = bytes[i];
-                let ok = if self.utf8_len == 1 {
-                    match self.utf8[0] {
-                        0xE0 => (0xA0..=0xBF).contains(&b),
-                        0xED => (0x80..=0x9F).contains(&b),
-                        0xF0 => (0x90..=0xBF).contains(&b),
-                        0xF4 => (0x80..=0x8F).contains(&b),
-                        _ => (0x80..=0xBF).contains(&b),
-                    }
-                } else {
-                    (0x80..=0xBF).contains(&b)
-                };
-                if !ok {
+                if !utf8::continues(self.utf8[0], self.utf8_len as usize, b) {
                     // Replace the maximal subpart and reread `b` as a new start.
                     self.utf8_need = 0;
                     self.utf8_len = 0;
@@ -238,10 +149,10 @@ impl Parser {
                     let n = self.utf8_len as usize;
                     self.utf8_need = 0;
                     self.utf8_len = 0;
-                    let c = std::str::from_utf8(&self.utf8[..n])
-                        .ok()
-                        .and_then(|s| s.chars().next())
-                        .unwrap_or(char::REPLACEMENT_CHARACTER);
+                    let c = match utf8::decode(&self.utf8[..n]) {
+                        Decoded::Char(c, _) => c,
+                        _ => char::REPLACEMENT_CHARACTER,
+                    };
                     self.on_char(p, c);
                 }
                 continue;
@@ -324,10 +235,10 @@ impl Parser {
                     self.state = State::Escape;
                 }
                 0x00..=0x7F => self.on_char(p, b as char),
-                0xC2..=0xDF => self.start_utf8(b, 2),
-                0xE0..=0xEF => self.start_utf8(b, 3),
-                0xF0..=0xF4 => self.start_utf8(b, 4),
-                _ => self.on_char(p, char::REPLACEMENT_CHARACTER),
+                _ => match utf8::char_len(b) {
+                    0 => self.on_char(p, char::REPLACEMENT_CHARACTER),
+                    need => self.start_utf8(b, need),
+                },
             }
         }
     }
@@ -600,6 +511,7 @@ impl PartialEq for Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::utf8::decode;
 
     #[derive(Default)]
     struct Log(Vec<String>);

@@ -138,6 +138,28 @@ proptest! {
         }
         prop_assert!(t.scrollback_len() <= 5);
     }
+
+    #[test]
+    fn scrolled_off_lines_are_what_a_scrollback_keeps(limit in 1usize..8, sizes in prop::collection::vec((1u16..20, 1u16..8), 1..8), chunks in prop::collection::vec(prop_oneof![
+        3 => stream(),
+        // What changes the lines kept, often enough to meet.
+        2 => prop::sample::select(vec!["x\n\n\ny\n\n", "\x1b[3J", "\x1bc", "\x1b[2;3r", "\x1b[r", "\x1b[?1049h", "\x1b[?1049l", "\x1b[2S"]).prop_map(|s| s.as_bytes().to_vec()),
+    ], 1..8)) {
+        // RIS, ED 3, regions, the alternate screen and resizes included.
+        let mut kept = Terminal::with_scrollback(10, 4, limit);
+        let mut read = Terminal::with_scrolled_off(10, 4, limit);
+        for ((cols, rows), chunk) in sizes.iter().zip(&chunks) {
+            kept.feed(chunk);
+            read.feed(chunk);
+            kept.resize(*cols, *rows);
+            read.resize(*cols, *rows);
+        }
+        prop_assert_eq!(read.snapshot(), kept.snapshot());
+        let want: Vec<String> = (0..kept.scrollback_len()).filter_map(|i| kept.scrollback_text(i)).collect();
+        let mut got = Vec::new();
+        read.take_scrolled_off(|l| got.push(l.to_owned()));
+        prop_assert_eq!(got, want);
+    }
 }
 
 proptest! {

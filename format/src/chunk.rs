@@ -87,23 +87,6 @@ pub struct Encoded<'a> {
     pub output_end: u64,
 }
 
-impl Encoded<'_> {
-    /// Writes the message with extra fields appended after tlog's (each a
-    /// name and a raw JSON value), followed by a newline.
-    pub fn write_with_extra(&self, out: &mut Vec<u8>, extra: &[(&str, &str)]) {
-        // `json` ends with "}\n"; the extra fields go before the brace.
-        let body = &self.json[..self.json.len() - 2];
-        out.extend_from_slice(body);
-        for (name, value) in extra {
-            out.extend_from_slice(b",\"");
-            crate::escape::escape_str_into(name, out);
-            out.extend_from_slice(b"\":");
-            out.extend_from_slice(value.as_bytes());
-        }
-        out.extend_from_slice(b"}\n");
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum WindowState {
     /// No window size seen yet.

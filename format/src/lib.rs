@@ -23,6 +23,9 @@
 //!   command) and the `exit` field of its last (how the command ended);
 //! - [`Redaction`]: the `redacted` field marking keys typed while the
 //!   terminal hid them (a password), left out of the recording;
+//! - [`extension`]: termtape's fields beyond tlog's (keyframes, logins,
+//!   origin and exit, gaps, charset originals): their names, their form in
+//!   a file and in the journal, and a bounded scan that finds one in a line;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
 //!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
 //!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
@@ -58,6 +61,7 @@
 mod chunk;
 mod error;
 mod escape;
+pub mod extension;
 mod login;
 mod message;
 mod origin;
@@ -79,3 +83,4 @@ pub use range::Range;
 pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
 pub use redaction::{INPUT_REDACTION_FIELD, MAX_REDACTIONS, REDACTED_FIELD, Redaction};
 pub use timing::Stream;
+pub use utf8::Utf8Seq;

@@ -26,7 +26,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The name of the extra field.
-pub const LOGIN_FIELD: &str = "login";
+pub const LOGIN_FIELD: &str = crate::extension::LOGIN;
 
 /// At most this many events are read from one message's field.
 pub const MAX_LOGIN_EVENTS: usize = 64;

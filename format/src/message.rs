@@ -142,7 +142,8 @@ impl Message {
     /// How many messages a rate limit dropped just before this one, as its
     /// `gap` field (`{"messages":N,"bytes":M}`) says.
     pub fn dropped_messages(&self) -> Option<u64> {
-        let gap: serde_json::Value = serde_json::from_str(self.extra("gap")?.get()).ok()?;
+        let gap: serde_json::Value =
+            serde_json::from_str(self.extra(crate::extension::GAP)?.get()).ok()?;
         gap.get("messages")?.as_u64()
     }
 
@@ -263,11 +264,9 @@ impl Message {
         out.extend_from_slice(b"\",\"out_bin\":[");
         push_bin(out, &self.out_bin);
         out.push(b']');
-        for (key, value) in &self.extra {
-            out.extend_from_slice(b",\"");
-            escape_str_into(key, out);
-            out.extend_from_slice(b"\":");
-            out.extend_from_slice(value.get().as_bytes());
+        for (name, value) in &self.extra {
+            out.push(b',');
+            crate::extension::push_member(out, &crate::extension::Field::new(name, value.get()));
         }
         out.extend_from_slice(b"}\n");
     }
@@ -400,6 +399,13 @@ impl<'a> Cursor<'a> {
         })
     }
 }
+
+/// tlog's fields: every other member of a message is an extension field
+/// (see [`crate::extension`]).
+pub(crate) const TLOG_FIELDS: [&str; 14] = [
+    "ver", "host", "rec", "user", "term", "session", "id", "pos", "time", "timing", "in_txt",
+    "in_bin", "out_txt", "out_bin",
+];
 
 /// The message as it comes out of JSON, before validation.
 #[derive(Default)]

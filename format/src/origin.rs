@@ -29,10 +29,10 @@
 use serde::{Deserialize, Serialize};
 
 /// The name of the first message's field.
-pub const ORIGIN_FIELD: &str = "origin";
+pub const ORIGIN_FIELD: &str = crate::extension::ORIGIN;
 
 /// The name of the last message's field.
-pub const EXIT_FIELD: &str = "exit";
+pub const EXIT_FIELD: &str = crate::extension::EXIT;
 
 /// At most this many words of a command are read from a recording.
 pub const MAX_COMMAND_WORDS: usize = 256;

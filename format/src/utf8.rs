@@ -8,7 +8,7 @@
 
 /// The state of one UTF-8 sequence being recognised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Utf8Seq {
+pub struct Utf8Seq {
     buf: [u8; 4],
     len: u8,
     /// Total length the sequence will have, from its first byte.
@@ -20,7 +20,7 @@ impl Utf8Seq {
     /// Offers `b` to the sequence. Returns true if the byte was taken; false
     /// if it cannot continue (or start) a sequence, which ends it.
     #[inline]
-    pub(crate) fn add(&mut self, b: u8) -> bool {
+    pub fn add(&mut self, b: u8) -> bool {
         debug_assert!(!self.ended);
         if self.len == 0 {
             let want = match b {
@@ -62,25 +62,25 @@ impl Utf8Seq {
 
     /// True once the sequence is complete or broken.
     #[inline]
-    pub(crate) fn is_ended(&self) -> bool {
+    pub fn is_ended(&self) -> bool {
         self.ended
     }
 
     /// True if no byte has been taken.
     #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// True if the sequence ended as a whole, valid character.
     #[inline]
-    pub(crate) fn is_complete(&self) -> bool {
+    pub fn is_complete(&self) -> bool {
         self.ended && self.len != 0 && self.len == self.want
     }
 
     /// The bytes taken so far.
     #[inline]
-    pub(crate) fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
 }

@@ -7,7 +7,7 @@ use termtape_format::{Location, escape_str_into};
 use crate::error::{Error, Result};
 
 /// The name of the extra message field that holds a keyframe.
-pub const FIELD: &str = "kf";
+pub const FIELD: &str = termtape_format::extension::KEYFRAME;
 
 /// The keyframe format version this crate writes (and the only one it reads).
 pub const VERSION: u64 = 1;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use termtape_format::extension::{self, Field};
 use termtape_format::{Location, Message, Packet, Stream, Timed};
 
 use crate::cadence::{Cadence, MAX_SCREEN_CELLS, Schedule};
@@ -52,21 +53,17 @@ impl Rekeyer {
         out: &mut Vec<u8>,
     ) -> Result<bool, termtape_format::Error> {
         let result = self.keyframe_for(line, at);
-        let body = line.trim_end();
-        match &result {
-            Ok(true) if body.ends_with('}') => {
-                out.extend_from_slice(&body.as_bytes()[..body.len() - 1]);
-                out.extend_from_slice(b",\"");
-                out.extend_from_slice(FIELD.as_bytes());
-                out.extend_from_slice(b"\":");
-                out.extend_from_slice(&self.kf);
-                out.extend_from_slice(b"}\n");
-            }
-            _ => {
-                out.extend_from_slice(line.as_bytes());
-                out.push(b'\n');
-            }
+        // (The keyframe is ASCII JSON, and `write_file_form` writes nothing
+        // unless it succeeds.)
+        let spliced = matches!(result, Ok(true))
+            && std::str::from_utf8(&self.kf).is_ok_and(|kf| {
+                let fields = [Field::new(FIELD, kf)];
+                extension::write_file_form(out, line.as_bytes(), &[], &fields).is_ok()
+            });
+        if !spliced {
+            out.extend_from_slice(line.as_bytes());
         }
+        out.push(b'\n');
         result
     }
 

@@ -23,8 +23,8 @@ pub const DEFAULT_SIZE: (u16, u16) = (80, 24);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Screen {
     term: Option<Terminal>,
-    /// Scrollback lines the terminal keeps once created.
-    scrollback: usize,
+    /// Lines scrolled off that the terminal keeps for a reader, once created.
+    scrolled_off: usize,
 }
 
 impl Screen {
@@ -34,12 +34,12 @@ impl Screen {
     }
 
     /// The screen before a recording's first packet, whose terminal keeps
-    /// `lines` of scrollback (for a reader of the lines that scroll off,
-    /// [`Screen::drain_scrollback`]).
-    pub fn with_scrollback(lines: usize) -> Screen {
+    /// the text of up to `lines` lines scrolled off its top for
+    /// [`Screen::take_scrolled_off`] (a reader of every line shown).
+    pub fn with_scrolled_off(lines: usize) -> Screen {
         Screen {
             term: None,
-            scrollback: lines,
+            scrolled_off: lines,
         }
     }
 
@@ -52,27 +52,20 @@ impl Screen {
     pub fn from_terminal(term: Terminal) -> Screen {
         Screen {
             term: Some(term),
-            scrollback: 0,
+            scrolled_off: 0,
         }
     }
 
     /// Hands `f` each line scrolled off the top since the last call, oldest
-    /// first (see [`Terminal::drain_scrollback`]).
-    pub fn drain_scrollback(&mut self, f: impl FnMut(&str)) {
+    /// first (see [`Terminal::take_scrolled_off`]).
+    pub fn take_scrolled_off(&mut self, f: impl FnMut(&str)) {
         if let Some(term) = &mut self.term {
-            term.drain_scrollback(f);
-        }
-    }
-
-    /// Frees what [`Screen::drain_scrollback`] keeps for reuse.
-    pub fn release_spare_rows(&mut self) {
-        if let Some(term) = &mut self.term {
-            term.release_spare_rows();
+            term.take_scrolled_off(f);
         }
     }
 
     fn create(&self, cols: u16, rows: u16) -> Terminal {
-        Terminal::with_scrollback(cols, rows, self.scrollback)
+        Terminal::with_scrolled_off(cols, rows, self.scrolled_off)
     }
 
     /// Applies a window size; true if an existing terminal changed size.

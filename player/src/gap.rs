@@ -31,7 +31,7 @@ pub struct Gap {
 impl Gap {
     /// The gap `msg` announces, if any.
     pub fn of(msg: &Message) -> Option<Gap> {
-        let raw = msg.extra("gap")?;
+        let raw = msg.extra(termtape_format::extension::GAP)?;
         let gap: serde_json::Value = serde_json::from_str(raw.get()).ok()?;
         let number = |field| gap.get(field).and_then(serde_json::Value::as_u64);
         Some(Gap {

@@ -44,6 +44,8 @@
 //! long, even if never terminated. Only complete, allowed sequences are
 //! written, so the terminal is in its ground state after every write.
 
+use termtape_format::Utf8Seq;
+
 /// The longest CSI or ESC sequence kept (parameters and intermediates);
 /// longer ones are left out.
 pub const MAX_SEQUENCE: usize = 256;
@@ -75,10 +77,8 @@ pub struct Guard {
     /// terminator, dropped with it.
     closing: bool,
     eight_bit: bool,
-    /// A UTF-8 character begun: its bytes so far and how many it has.
-    partial: [u8; 4],
-    have: usize,
-    need: usize,
+    /// A UTF-8 character begun (empty when none is).
+    partial: Utf8Seq,
     dropped: u64,
 }
 
@@ -97,9 +97,7 @@ impl Guard {
             overflow: false,
             closing: false,
             eight_bit: false,
-            partial: [0; 4],
-            have: 0,
-            need: 0,
+            partial: Utf8Seq::default(),
             dropped: 0,
         }
     }
@@ -124,7 +122,7 @@ impl Guard {
         let mut i = 0;
         while i < input.len() {
             // Fast path: a run of printable ASCII in ground state.
-            if self.state == State::Ground && self.need == 0 {
+            if self.state == State::Ground && self.partial.is_empty() {
                 let run = input[i..]
                     .iter()
                     .position(|b| !(0x20..0x7f).contains(b))
@@ -138,7 +136,7 @@ impl Guard {
             // Fast path: inside a string, up to a byte that may end it (a
             // C1 ST is C2 9C in UTF-8; C2 is never a continuation byte).
             if let State::String { .. } = self.state
-                && self.need == 0
+                && self.partial.is_empty()
             {
                 let eight_bit = self.eight_bit;
                 let skip = input[i..]
@@ -164,8 +162,8 @@ impl Guard {
 
     /// Ends the stream: a partial character or sequence is left out.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.need > 0 {
-            self.need = 0;
+        if !self.partial.is_empty() {
+            self.partial = Utf8Seq::default();
             self.invalid(out);
         }
         if self.state != State::Ground {
@@ -183,42 +181,33 @@ impl Guard {
             }
             return;
         }
-        if self.need > 0 {
-            let ok = match (self.have, self.partial[0]) {
-                (1, 0xe0) => (0xa0..=0xbf).contains(&b),
-                (1, 0xed) => (0x80..=0x9f).contains(&b),
-                (1, 0xf0) => (0x90..=0xbf).contains(&b),
-                (1, 0xf4) => (0x80..=0x8f).contains(&b),
-                _ => (0x80..=0xbf).contains(&b),
-            };
-            if !ok {
-                self.need = 0;
+        if !self.partial.is_empty() {
+            // Unicode's table of well-formed sequences, as the encoder
+            // splits text from binary.
+            if !self.partial.add(b) {
+                self.partial = Utf8Seq::default();
                 self.invalid(out);
                 return self.byte(b, out);
             }
-            self.partial[self.have] = b;
-            self.have += 1;
-            if self.have < self.need {
+            if !self.partial.is_ended() {
                 return;
             }
-            self.need = 0;
-            let (bytes, n) = (self.partial, self.have);
+            let done = std::mem::take(&mut self.partial);
+            let bytes = done.bytes();
             // U+0080–U+009F, the C1 controls: C2 80 to C2 9F.
-            if n == 2 && bytes[0] == 0xc2 && bytes[1] <= 0x9f {
-                return self.c1(bytes[1], out);
+            if let [0xc2, c @ 0x80..=0x9f] = *bytes {
+                return self.c1(c, out);
             }
-            return self.text(&bytes[..n], out);
+            return self.text(bytes, out);
         }
-        let need = match b {
-            0x00..=0x7f => return self.ascii(b, out),
-            0xc2..=0xdf => 2,
-            0xe0..=0xef => 3,
-            0xf0..=0xf4 => 4,
-            _ => return self.invalid(out),
-        };
-        self.partial[0] = b;
-        self.have = 1;
-        self.need = need;
+        if b < 0x80 {
+            return self.ascii(b, out);
+        }
+        let mut started = Utf8Seq::default();
+        if !started.add(b) {
+            return self.invalid(out);
+        }
+        self.partial = started;
     }
 
     /// Bytes that are not UTF-8: one U+FFFD, as the text it is.

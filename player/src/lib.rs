@@ -1,15 +1,19 @@
 //! termtape's player: reads recordings in tlog's format and gives back what
 //! was on the terminal.
 //!
-//! Flow: [`source`] (a file or standard input, as lines of JSON) →
-//! [`recording`] (the messages of one recording, validated, decoded into
-//! packets) → the commands: [`cat`] (the bytes at once), [`play`] (the
+//! Flow: [`source`] (a file, standard input or the journal, as lines of
+//! JSON, through the [`Source`] trait) → [`recording`] (which recording:
+//! [`recording::choose`]; its messages, validated, decoded into packets) → the commands: [`cat`] (the bytes at once), [`play`] (the
 //! bytes timed as recorded), [`list`] (a summary of every recording in a
 //! source), [`search`] (when a text was on the screen or typed, in every
 //! recording of a source), [`seek`] (the screen at a moment, from the
 //! nearest keyframe) and [`keyframe`] (a copy of a recording with keyframes
-//! added); [`tui`] plays a recording on the viewer's terminal with keyboard
-//! controls.
+//! added); `tui` plays a recording on the viewer's terminal with keyboard
+//! controls, and `console` takes the viewer's keys during raw playback
+//! (both with the `tui` feature, on by default: without it the crate has
+//! no terminal dependency). [`time`] reads the moments and wall-clock times
+//! the commands take and writes those they show (in the local zone, through
+//! jiff).
 //!
 //! Nothing from a recording reaches the reviewer's terminal raw: fields are
 //! printed through [`visible`], and raw playback goes through [`guard`],
@@ -19,6 +23,7 @@
 //! This crate does not record; that is `termtape-rec`.
 
 pub mod cat;
+#[cfg(feature = "tui")]
 pub mod console;
 pub mod gap;
 pub mod guard;
@@ -31,10 +36,10 @@ pub mod redaction;
 pub mod search;
 pub mod seek;
 pub mod source;
-mod time;
+pub mod time;
+#[cfg(feature = "tui")]
 pub mod tui;
 pub mod visible;
-mod zone;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;

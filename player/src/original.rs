@@ -11,53 +11,103 @@
 use std::io;
 
 use termtape_charset::Charset;
+use termtape_format::extension::{CHARSET, IN_ORIG, OUT_ORIG};
 use termtape_format::{Location, Message, Packet, Stream};
 
-/// The charset of a message of a legacy session, if it has one.
-fn charset(msg: &Message, at: &Location) -> io::Result<Option<Charset>> {
-    let Some(raw) = msg.extra("charset") else {
-        return Ok(None);
-    };
-    let name: String = serde_json::from_str(raw.get())
-        .map_err(|e| invalid(at, format!("charset is not a string: {e}")))?;
-    Charset::for_name(&name)
-        .map(Some)
-        .map_err(|e| invalid(at, e.to_string()))
+/// Why a message's original bytes cannot be given back.
+#[derive(Debug, thiserror::Error)]
+pub enum OriginalError {
+    /// The message's text or timing does not decode.
+    #[error(transparent)]
+    Message(#[from] termtape_format::Error),
+    /// A field of the message is not what it must be.
+    #[error("{at}: {field}: {source}")]
+    Field {
+        /// The message.
+        at: Location,
+        /// The field.
+        field: &'static str,
+        /// Why.
+        #[source]
+        source: FieldError,
+    },
+    /// The text of a converted session is not UTF-8.
+    #[error("{at}: text of a converted session is not UTF-8")]
+    NotUtf8 {
+        /// The message.
+        at: Location,
+    },
 }
 
-fn invalid(at: &Location, what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("{at}: {what}"))
+/// What is wrong with a field, as its parser said.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    /// Not a JSON string.
+    #[error("not a string: {0}")]
+    NotAString(#[source] serde_json::Error),
+    /// An unknown charset, or originals that do not unpack or encode.
+    #[error(transparent)]
+    Charset(#[from] termtape_charset::Error),
+}
+
+impl From<OriginalError> for io::Error {
+    fn from(e: OriginalError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+}
+
+/// The charset of a message of a legacy session, if it has one.
+fn charset(msg: &Message, at: &Location) -> Result<Option<Charset>, OriginalError> {
+    let Some(raw) = msg.extra(CHARSET) else {
+        return Ok(None);
+    };
+    let field = |source| OriginalError::Field {
+        at: at.clone(),
+        field: CHARSET,
+        source,
+    };
+    let name: String =
+        serde_json::from_str(raw.get()).map_err(|e| field(FieldError::NotAString(e)))?;
+    Charset::for_name(&name)
+        .map(Some)
+        .map_err(|e| field(e.into()))
 }
 
 /// Appends the original bytes of `stream` in `msg` to `out`.
-pub fn append(msg: &Message, stream: Stream, at: &Location, out: &mut Vec<u8>) -> io::Result<()> {
-    let text = msg
-        .bytes(stream, at)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+pub fn append(
+    msg: &Message,
+    stream: Stream,
+    at: &Location,
+    out: &mut Vec<u8>,
+) -> Result<(), OriginalError> {
+    let text = msg.bytes(stream, at)?;
     let Some(charset) = charset(msg, at)? else {
         out.extend_from_slice(&text);
         return Ok(());
     };
-    let text = String::from_utf8(text)
-        .map_err(|_| invalid(at, "text of a converted session is not UTF-8".to_owned()))?;
+    let text = String::from_utf8(text).map_err(|_| OriginalError::NotUtf8 { at: at.clone() })?;
     let field = match stream {
-        Stream::Input => "in_orig",
-        Stream::Output => "out_orig",
+        Stream::Input => IN_ORIG,
+        Stream::Output => OUT_ORIG,
+    };
+    let failed = |source| OriginalError::Field {
+        at: at.clone(),
+        field,
+        source,
     };
     let packed: Option<String> = msg
         .extra(field)
         .map(|raw| serde_json::from_str(raw.get()))
         .transpose()
-        .map_err(|e| invalid(at, format!("{field} is not a string: {e}")))?;
-    termtape_charset::restore(charset, &text, packed.as_deref(), out)
-        .map_err(|e| invalid(at, format!("{field}: {e}")))
+        .map_err(|e| failed(FieldError::NotAString(e)))?;
+    termtape_charset::restore(charset, &text, packed.as_deref(), out).map_err(|e| failed(e.into()))
 }
 
 /// The original output bytes of `msg`, split by its output packets where
 /// each packet's text encodes back to its share (so they can be played at
 /// their times); otherwise all in the first piece. Returns the pieces, one
 /// per output packet (at least one).
-pub fn output_pieces(msg: &Message, at: &Location) -> io::Result<Vec<Vec<u8>>> {
+pub fn output_pieces(msg: &Message, at: &Location) -> Result<Vec<Vec<u8>>, OriginalError> {
     let mut whole = Vec::new();
     append(msg, Stream::Output, at, &mut whole)?;
     let mut texts = Vec::new();
@@ -69,8 +119,7 @@ pub fn output_pieces(msg: &Message, at: &Location) -> io::Result<Vec<Vec<u8>>> {
         {
             texts.push(bytes);
         }
-    })
-    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    })?;
     let Some(charset) = charset(msg, at)? else {
         return Ok(if texts.is_empty() { vec![whole] } else { texts });
     };

@@ -1,20 +1,30 @@
-//! The messages of one recording, validated and decoded into packets.
+//! Choosing a recording ([`choose`], [`Chooser`]), and its messages,
+//! validated and decoded into packets ([`read_packets`]).
+//!
+//! One rule everywhere: without `--rec`, a source must hold one recording
+//! (among the messages the filter selects); if it holds several, reading
+//! stops with [`ReadError::Several`], which lists them.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 
 use termtape_format::{Error, Location, Message, Packet, Reader, Stream, Timed};
 
-use crate::source::Filter;
+use crate::source::{Filter, Sessions, Source, SourceError};
 
 /// Which recording of a source to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Selection {
-    /// The recording of the source's first message; a message of any other
-    /// recording is an error (the source holds several: choose with `--rec`).
+    /// The source's only recording; if it holds several, that is an error
+    /// that lists them ([`ReadError::Several`]: choose with `--rec`).
     #[default]
     First,
     /// The recording with this id (`rec` field).
     Rec(String),
+    /// The source's only recording, as a sample of it found (see
+    /// [`choose`]): read as [`Selection::Rec`], but a message of another
+    /// recording met on the way is still [`ReadError::Several`].
+    Only(String),
 }
 
 /// What to do with damage (a line that does not parse, a missing field, an
@@ -65,6 +75,235 @@ impl Filter {
     }
 }
 
+/// One recording of a source, as a choice lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Its id (`rec`, or host/session for old messages without one).
+    pub rec: String,
+    /// Recorded user.
+    pub user: String,
+    /// Host.
+    pub host: String,
+    /// Wall-clock start, ms since the epoch, if its messages say.
+    pub start: Option<u64>,
+}
+
+impl Candidate {
+    fn of(msg: &Message) -> Candidate {
+        Candidate {
+            rec: msg.recording_key(),
+            user: msg.user.clone(),
+            host: msg.host.clone(),
+            start: msg.time.map(|t| t.saturating_sub(msg.pos)),
+        }
+    }
+}
+
+impl std::fmt::Display for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}@{}, ", self.rec, self.user, self.host)?;
+        match self.start {
+            Some(ms) => write!(f, "started {})", crate::time::local(ms)),
+            None => f.write_str("start unknown)"),
+        }
+    }
+}
+
+/// The recordings a choice found: the first [`Recordings::SHOWN`] of them,
+/// and how many in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recordings {
+    /// The first ones, in order of first appearance.
+    pub shown: Vec<Candidate>,
+    /// How many distinct recordings were seen (counting stops at
+    /// [`Recordings::MOST`]: a flood of forged ids costs bounded memory).
+    pub count: usize,
+    keys: HashSet<String>,
+}
+
+impl Recordings {
+    /// How many are listed in an error.
+    pub const SHOWN: usize = 10;
+    /// How many distinct ids are told apart.
+    pub const MOST: usize = 4096;
+
+    fn add(&mut self, msg: &Message) {
+        if self.keys.len() >= Self::MOST {
+            return;
+        }
+        let key = msg.recording_key();
+        if self.keys.contains(&key) {
+            return;
+        }
+        if self.shown.len() < Self::SHOWN {
+            self.shown.push(Candidate::of(msg));
+        }
+        self.keys.insert(key);
+        self.count = self.keys.len();
+    }
+
+    /// Adds the recordings of the messages `reader` has left that pass
+    /// `filter` (damage is passed over: the reading that asked says what
+    /// it met first).
+    fn gather<R: BufRead>(
+        &mut self,
+        reader: &mut Reader<R>,
+        filter: &Filter,
+        sessions: &mut Sessions,
+    ) -> Result<(), Error> {
+        for item in reader {
+            let msg = match item {
+                Ok(msg) => msg,
+                Err(e) if e.is_io() => return Err(e),
+                Err(_) => continue,
+            };
+            if sessions.accepts(filter, &msg) && filter.accepts(&msg) {
+                self.add(&msg);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Recordings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, c) in self.shown.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        let more = self.count - self.shown.len();
+        if more > 0 {
+            let most = if self.count >= Self::MOST {
+                " or more"
+            } else {
+                ""
+            };
+            write!(f, "; and {more}{most} more")?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`Chooser::offer`] says of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// Of the chosen recording.
+    Ours,
+    /// Of another recording, chosen against with `--rec`: passed over.
+    Other,
+    /// Of a second recording, none chosen: the source holds several.
+    Second,
+}
+
+/// Picks out the messages of one recording, as they come: the one
+/// `--rec` names, or else the first one met (a message of another is then
+/// [`Choice::Second`]). Every reader of one recording asks this.
+#[derive(Debug, Clone)]
+pub struct Chooser {
+    selection: Selection,
+    key: Option<String>,
+}
+
+impl Chooser {
+    /// A chooser for `selection`.
+    pub fn new(selection: &Selection) -> Chooser {
+        Chooser {
+            key: match selection {
+                Selection::First => None,
+                Selection::Rec(id) | Selection::Only(id) => Some(id.clone()),
+            },
+            selection: selection.clone(),
+        }
+    }
+
+    /// Whose message `msg` is.
+    pub fn offer(&mut self, msg: &Message) -> Choice {
+        let key = msg.recording_key();
+        match &self.key {
+            Some(k) if *k == key => Choice::Ours,
+            Some(_) if matches!(self.selection, Selection::First | Selection::Only(_)) => {
+                Choice::Second
+            }
+            Some(_) => Choice::Other,
+            None => {
+                self.key = Some(key);
+                Choice::Ours
+            }
+        }
+    }
+
+    /// The chosen recording's id, once known.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+}
+
+/// Chooses the recording `query` reads: with `--rec`, that one (whether it
+/// is there is told by the reading); without, the source's only recording
+/// among the messages the filter selects, as a [`Selection::Rec`] (and
+/// [`Filter::rec`], so that the journal matches on it and a seek goes
+/// through its keyframes). Several: [`ReadError::Several`], listing them;
+/// none: [`ReadError::NoMatch`].
+///
+/// A stream cannot be read twice: it is left to the reading, which stops
+/// with the same error where a second recording starts.
+pub fn choose(source: &dyn Source, query: &Query) -> Result<Query, ReadError> {
+    if query.selection != Selection::First || source.is_stream() {
+        return Ok(query.clone());
+    }
+    let name = source.name();
+    // A file that holds one recording is told from a sample of its lines,
+    // so that a seek in it stays instant; what the sample missed is met,
+    // and refused, as the recording is read.
+    let selects_all = {
+        let f = &query.filter;
+        f.user.is_none()
+            && f.host.is_none()
+            && f.since.is_none()
+            && f.until.is_none()
+            && f.tty.is_none()
+            && f.command.is_none()
+    };
+    if selects_all && let Some(sample) = source.sample() {
+        let mut found = Recordings::default();
+        for msg in &sample {
+            found.add(msg);
+        }
+        if let ([only], 1) = (&found.shown[..], found.count) {
+            let mut chosen = query.clone();
+            chosen.selection = Selection::Only(only.rec.clone());
+            chosen.filter.rec = Some(only.rec.clone());
+            return Ok(chosen);
+        }
+    }
+    // The recordings there now, however long `--follow` reads on.
+    let filter = Filter {
+        follow: false,
+        ..query.filter.clone()
+    };
+    let mut reader = Reader::new(source.open(&filter)?, Some(name.clone()), true);
+    let mut found = Recordings::default();
+    found.gather(&mut reader, &filter, &mut Sessions::default())?;
+    match found.shown.first() {
+        None => Err(ReadError::NoMatch {
+            name,
+            asked: query.filter.describe(),
+        }),
+        Some(only) if found.count == 1 => {
+            let mut chosen = query.clone();
+            chosen.selection = Selection::Rec(only.rec.clone());
+            chosen.filter.rec = Some(only.rec.clone());
+            Ok(chosen)
+        }
+        Some(_) => Err(ReadError::Several {
+            name,
+            recordings: found,
+        }),
+    }
+}
+
 /// Reads the packets of one recording from lines of JSON, in order.
 ///
 /// `on_packet` gets each packet; `on_damage` each problem passed over in
@@ -80,11 +319,10 @@ pub fn read_packets(
     let (selection, damage) = (&query.selection, query.damage);
     let mut reader = Reader::new(input, Some(source.to_owned()), damage == Damage::Skip);
     let mut found = false;
-    let mut sessions = crate::source::Sessions::default();
-    let mut chosen: Option<String> = match selection {
-        Selection::First => None,
-        Selection::Rec(id) => Some(id.clone()),
-    };
+    let mut sessions = Sessions::default();
+    let mut chooser = Chooser::new(selection);
+    // The chosen recording, to list it if there are several.
+    let mut listed = Recordings::default();
     while let Some(item) = reader.next() {
         let msg = match item {
             Ok(msg) => msg,
@@ -99,19 +337,21 @@ pub fn read_packets(
         if !in_session || !query.filter.accepts(&msg) {
             continue;
         }
-        let key = msg.recording_key();
-        match &chosen {
-            None => chosen = Some(key),
-            Some(want) if *want == key || msg.rec.as_deref() == Some(want.as_str()) => {}
-            Some(want) if *selection == Selection::First => {
+        match chooser.offer(&msg) {
+            Choice::Ours => {}
+            Choice::Other => continue,
+            Choice::Second => {
+                // Read on, to list them all.
+                listed.add(&msg);
+                listed.gather(&mut reader, &query.filter, &mut sessions)?;
                 return Err(ReadError::Several {
                     name: source.to_owned(),
-                    line: reader.line(),
-                    first: want.clone(),
-                    other: key,
+                    recordings: listed,
                 });
             }
-            Some(_) => continue,
+        }
+        if !found && matches!(selection, Selection::First | Selection::Only(_)) {
+            listed.add(&msg);
         }
         found = true;
         let at = Location {
@@ -172,24 +412,20 @@ pub enum ReadError {
     Format(#[from] Error),
     /// The source could not be opened (the error names it).
     #[error(transparent)]
-    Open(std::io::Error),
+    Source(#[from] SourceError),
     /// Writing the result failed.
     #[error("writing output: {0}")]
     Output(#[source] std::io::Error),
     /// The source holds more than one recording and none was chosen.
     #[error(
-        "{name}:line {line}: this source holds several recordings ({first}, {other}, …); \
-         choose one with --rec (`termtape ls {name}` lists them)"
+        "{name} holds several recordings ({} of them); choose one with --rec: {recordings}",
+        recordings.count
     )]
     Several {
         /// The source.
         name: String,
-        /// Line of the first message of the second recording.
-        line: u64,
-        /// The first recording's id.
-        first: String,
-        /// Another recording's id.
-        other: String,
+        /// The recordings found.
+        recordings: Recordings,
     },
     /// No message of the chosen recording was found.
     #[error("{name}: no recording with id {rec} (`termtape ls {name}` lists them)")]

@@ -112,10 +112,6 @@ pub fn search(
     mut on_damage: impl FnMut(&Error),
 ) -> Result<(), crate::recording::ReadError> {
     let mut hunts: HashMap<String, Hunt> = HashMap::new();
-    // The recording of the last message: the journal interleaves many, and
-    // only the one being read keeps rows for reuse (memory stays bounded
-    // however many recordings a search holds).
-    let mut current: Option<String> = None;
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
     let mut sessions = crate::source::Sessions::default();
     while let Some(item) = reader.next() {
@@ -144,14 +140,9 @@ pub fn search(
             on_damage(&e);
             continue;
         }
-        let key = msg.recording_key();
-        if current.as_ref().is_some_and(|c| *c != key)
-            && let Some(previous) = current.as_ref().and_then(|c| hunts.get_mut(c))
-        {
-            previous.screen.release_spare_rows();
-        }
-        current = Some(key.clone());
-        let hunt = hunts.entry(key).or_insert_with(|| Hunt::new(&msg, place));
+        let hunt = hunts
+            .entry(msg.recording_key())
+            .or_insert_with(|| Hunt::new(&msg, place));
         match msg.logins(&at) {
             Ok(events) => hunt.logins.add(events),
             Err(e) => on_damage(&e),
@@ -264,7 +255,7 @@ impl Hunt {
             unverified: crate::source::unverified_sender(msg),
             start: msg.time.map(|t| t.saturating_sub(msg.pos)),
             screen: if place == Place::Screen {
-                Screen::with_scrollback(SCROLLBACK)
+                Screen::with_scrolled_off(SCROLLBACK)
             } else {
                 Screen::new()
             },
@@ -283,7 +274,7 @@ impl Hunt {
     /// buffer lent by the emulator or reused here.
     fn newly_shown(&mut self, pattern: &Pattern) -> Vec<String> {
         let mut scrolled = Vec::new();
-        self.screen.drain_scrollback(|line| {
+        self.screen.take_scrolled_off(|line| {
             if pattern.matches(line) {
                 scrolled.push(line.to_owned());
             }

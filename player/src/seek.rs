@@ -9,26 +9,28 @@
 //! finds the last keyframe entry before the moment (only keyframe entries
 //! are read) and replay goes forward from its cursor.
 //!
+//! Both are a [`Source`]'s [`Source::keyframe_before`]; the replay forward
+//! from the keyframe ([`Source::open_at`]) is the same for every source.
+//!
 //! Anything else replays from the start, which gives the same screen:
 //! standard input, a recording without keyframes (such as one made by tlog;
 //! `termtape keyframe` adds them), messages selected by user, host or time,
-//! damage (the replay reports it with its line number), and a file with
-//! several recordings and none chosen once the seek meets another
-//! recording's line (the replay says so; a seek that meets none reads the
-//! first recording).
+//! and damage (the replay reports it with its line number). The recording
+//! is chosen first ([`choose`]): without `--rec`, a source holding several
+//! is an error that lists them.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use termtape_emu::Terminal;
-use termtape_format::{
-    Error, LineEnd, Location, MAX_LINE_LEN, Message, Validator, read_line, skip_line,
-};
+use termtape_format::extension;
+use termtape_format::{Error, LineEnd, Location, MAX_LINE_LEN, Message, read_line, skip_line};
 use termtape_keyframe::{FIELD, Keyframe, Screen};
 
-use crate::recording::{Query, ReadError, Selection, read_packets};
-use crate::source::Source;
+use crate::recording::{Query, ReadError, Selection, choose, read_packets};
+use crate::source::{Keyed, KeyframeAt, Position, Source};
+use crate::time;
 
 /// A moment in a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,66 +45,28 @@ pub enum At {
 }
 
 impl At {
-    /// Parses `90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]`, `end`, or a
-    /// wall-clock time `YYYY-MM-DD HH:MM[:SS]` (local time, or UTC when
-    /// followed by ` UTC`; see [`crate::source::parse_time`]).
-    pub fn parse(s: &str) -> Result<At, String> {
+    /// Parses `end`, a moment from the start as [`time::parse_offset`]
+    /// takes it (`90`, `90.5`, `MM:SS`, `HH:MM:SS[.mmm]`, `90s`), or a
+    /// wall-clock time as [`time::parse_clock`] takes it when it has a
+    /// date (`YYYY-MM-DD HH:MM[:SS]` in local time, or followed by ` UTC`).
+    pub fn parse(s: &str) -> Result<At, time::Error> {
         let s = s.trim();
         if s == "end" {
             return Ok(At::End);
         }
         if s.contains('-') {
-            return crate::source::parse_time(s).map(At::Clock);
+            return time::parse_clock(s).map(At::Clock);
         }
-        let bad = || format!("{s:?} is not a time (seconds, MM:SS, HH:MM:SS[.mmm] or end)");
-        let number = |p: &str| -> Option<u64> {
-            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| p.parse().ok())
-                .flatten()
-        };
-        let parts: Vec<&str> = s.split(':').collect();
-        let (last, whole) = parts.split_last().ok_or_else(bad)?;
-        if whole.len() > 2 {
-            return Err(bad());
-        }
-        let (int, frac) = match last.split_once('.') {
-            Some((int, frac)) => (int, Some(frac)),
-            None => (*last, None),
-        };
-        let mut secs = number(int).ok_or_else(bad)?;
-        let mut scale = 1u64;
-        // Seconds and minutes below a larger unit stay below 60.
-        let mut lower = secs;
-        for part in whole.iter().rev() {
-            let n = number(part).ok_or_else(bad)?;
-            if lower >= 60 {
-                return Err(bad());
-            }
-            lower = n;
-            scale *= 60;
-            secs = n
-                .checked_mul(scale)
-                .and_then(|v| v.checked_add(secs))
-                .ok_or_else(bad)?;
-        }
-        let mut ms = 0u64;
-        if let Some(frac) = frac {
-            number(frac).ok_or_else(bad)?;
-            for (i, b) in frac.bytes().take(3).enumerate() {
-                ms += u64::from(b - b'0') * 10u64.pow(2 - i as u32);
-            }
-        }
-        secs.checked_mul(1000)
-            .and_then(|v| v.checked_add(ms))
+        time::parse_offset(s)
             .map(At::Ms)
-            .ok_or_else(bad)
+            .map_err(|e| e.expecting("seconds, MM:SS, HH:MM:SS[.mmm], 1h2m3.5s or end"))
     }
 
     /// The moment as milliseconds from the start of the recording selected
     /// in `source`: a wall-clock time is placed by the recording's start
     /// (its first message's time less its position); the others are
     /// returned as they are.
-    pub fn resolve(self, source: &Source, query: &Query) -> Result<At, ReadError> {
+    pub fn resolve(self, source: &dyn Source, query: &Query) -> Result<At, ReadError> {
         let At::Clock(clock) = self else {
             return Ok(self);
         };
@@ -133,8 +97,8 @@ fn place(clock: u64, start: Option<u64>, name: &str) -> Result<u64, ReadError> {
             name: name.to_owned(),
             why: format!(
                 "{} is before the recording started ({})",
-                crate::time::local(clock),
-                crate::time::local(start)
+                time::local(clock),
+                time::local(start)
             ),
         });
     }
@@ -143,10 +107,11 @@ fn place(clock: u64, start: Option<u64>, name: &str) -> Result<u64, ReadError> {
 
 /// When the recording selected in `source` started, milliseconds since the
 /// epoch; `None` when its messages carry no time.
-pub fn recording_start(source: &Source, query: &Query) -> Result<Option<u64>, ReadError> {
+pub fn recording_start(source: &dyn Source, query: &Query) -> Result<Option<u64>, ReadError> {
+    let query = &choose(source, query)?;
     let mut start = None;
     let result = read_packets(
-        open(source, query)?,
+        source.open(&query.filter)?,
         &source.name(),
         query,
         |msg, _| {
@@ -162,30 +127,16 @@ pub fn recording_start(source: &Source, query: &Query) -> Result<Option<u64>, Re
     Ok(start.flatten())
 }
 
-/// Opens the source for `query`'s messages.
-fn open(source: &Source, query: &Query) -> Result<Box<dyn BufRead>, ReadError> {
-    // The error names the source already.
-    source.open(&query.filter).map_err(ReadError::Open)
-}
-
 /// How a seek went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
-    /// From the keyframe of message `id`, `bytes` into the file, replaying
-    /// `messages` messages after it.
+    /// From the keyframe of message `id`, at `position` in the source,
+    /// replaying `messages` messages from there.
     Keyframe {
         /// The message carrying the keyframe.
         id: u64,
-        /// Its byte offset in the file.
-        offset: u64,
-        /// Messages read from there.
-        messages: u64,
-    },
-    /// From the keyframe of message `id` in the journal, found through
-    /// journal matches, replaying `messages` messages after it.
-    JournalKeyframe {
-        /// The message carrying the keyframe.
-        id: u64,
+        /// Where it is: a byte offset in a file, a journal cursor.
+        position: Position,
         /// Messages read from there.
         messages: u64,
     },
@@ -200,8 +151,8 @@ pub enum Reason {
     NotAFile,
     /// The recording has no keyframes.
     NoKeyframes,
-    /// The file holds more than one recording and none is chosen, or
-    /// messages are selected by user, host or time.
+    /// Messages are selected by user, host, time, terminal or command (or,
+    /// in the journal, no recording is chosen).
     NotAlone,
     /// A message on the way does not read or check cleanly.
     Damage,
@@ -213,7 +164,7 @@ pub enum Reason {
 /// and the first keyframe on the way that does not decode (an unknown
 /// version, a malformed `vt`), which the seek goes back past.
 pub fn screen_at(
-    source: &Source,
+    source: &dyn Source,
     query: &Query,
     at: At,
     on_damage: impl FnMut(&Error),
@@ -236,7 +187,7 @@ pub struct Sought {
 
 /// As [`screen_at`], also telling whether the recording ended before `at`.
 pub fn screen_until(
-    source: &Source,
+    source: &dyn Source,
     query: &Query,
     at: At,
     on_damage: impl FnMut(&Error),
@@ -254,11 +205,12 @@ pub fn screen_until(
 type Found = (Terminal, Method, Option<u64>);
 
 fn seek(
-    source: &Source,
+    source: &dyn Source,
     query: &Query,
     at: At,
     mut on_damage: impl FnMut(&Error),
 ) -> Result<Found, ReadError> {
+    let query = &choose(source, query)?;
     if source.is_stream() {
         // Read once, wall-clock moment and all: a pipe, FIFO or device has
         // nothing to seek in, and what is read from it is gone.
@@ -266,42 +218,41 @@ fn seek(
         return Ok((term, Method::Replay(Reason::NotAFile), ended));
     }
     let at = at.resolve(source, query)?;
-    let name = source.name();
-    let reason = match source {
-        Source::File(path) if query.filter == filter_for(query) => {
-            match seek_in_file(path, &name, query, at.ms(), &mut on_damage) {
+    let reason = if query.filter == filter_for(query) {
+        match source.keyframe_before(query, at.ms(), &mut on_damage)? {
+            Keyed::At(kf) => match forward(source, query, &kf, at.ms(), &mut on_damage) {
                 Ok(found) => return Ok(found),
                 Err(reason) => reason,
-            }
+            },
+            Keyed::Replay(reason) => reason,
         }
-        Source::File(_) => Reason::NotAlone,
-        Source::Journal(dir) if query.filter == filter_for(query) => {
-            match seek_journal(dir.as_deref(), &name, query, at.ms(), &mut on_damage)? {
-                Ok(found) => return Ok(found),
-                Err(reason) => reason,
-            }
-        }
-        Source::Journal(_) => Reason::NotAlone,
-        Source::Stdin => Reason::NotAFile,
+    } else {
+        Reason::NotAlone
     };
     let (term, ended) = replay(source, query, at, on_damage)?;
     Ok((term, Method::Replay(reason), ended))
 }
 
-/// Seeks in the file at `path` through its keyframes, or says why it is to
-/// be replayed instead (an I/O error too: the replay names it).
-fn seek_in_file(
+/// Seeks in the file at `path` (named `name`) through its keyframes: where
+/// the keyframe to start from is, or why the file is to be replayed
+/// instead (an I/O error too: the replay names it). `on_damage` is told
+/// of the first keyframe on the way that does not decode.
+pub(crate) fn keyframe_in_file(
     path: &Path,
     name: &str,
     query: &Query,
     until: u64,
-    on_damage: &mut impl FnMut(&Error),
-) -> Result<Found, Reason> {
-    let file = File::open(path).map_err(|_| Reason::Damage)?;
-    let len = file.metadata().map_err(|_| Reason::Damage)?.len();
+    on_damage: &mut dyn FnMut(&Error),
+) -> Keyed {
+    let Ok(file) = File::open(path) else {
+        return Keyed::Replay(Reason::Damage);
+    };
+    let Ok(meta) = file.metadata() else {
+        return Keyed::Replay(Reason::Damage);
+    };
     let mut lines = Lines {
         file: BufReader::with_capacity(PROBE, file),
-        len,
+        len: meta.len(),
         name: name.to_owned(),
         key: None,
         selection: query.selection.clone(),
@@ -311,41 +262,29 @@ fn seek_in_file(
     if let Some(e) = &lines.bad_keyframe {
         on_damage(e);
     }
-    found.map_err(|stop| match stop {
-        Stop::Io => Reason::Damage,
-        Stop::Replay(reason) => reason,
-    })
+    match found {
+        Ok(offset) => Keyed::At(KeyframeAt {
+            position: Position::Offset(offset),
+        }),
+        Err(Stop::Io) => Keyed::Replay(Reason::Damage),
+        Err(Stop::Replay(reason)) => Keyed::Replay(reason),
+    }
 }
 
-/// Seeks in the journal: the last keyframe entry of the recording at or
-/// before `until`, by journal matches, then forward from its cursor.
-fn seek_journal(
-    dir: Option<&Path>,
-    name: &str,
+/// Restores the keyframe at `kf` (in the first message read from there)
+/// and replays from it up to `until`; or says why the seek is to replay
+/// from the start instead (the replay reports damage with its place).
+fn forward(
+    source: &dyn Source,
     query: &Query,
+    kf: &KeyframeAt,
     until: u64,
-    on_damage: &mut impl FnMut(&Error),
-) -> Result<Result<Found, Reason>, ReadError> {
-    let Selection::Rec(rec) = &query.selection else {
-        // Without a recording id there is nothing to match on.
-        return Ok(Err(Reason::NotAlone));
-    };
-    let io_error = |e: io::Error| {
-        ReadError::Format(Error::Io {
-            at: Location {
-                source: Some(name.to_owned()),
-                ..Location::default()
-            },
-            source: e,
-        })
-    };
-    let Some(cursor) =
-        crate::source::keyframe_before(dir, &query.filter, rec, until).map_err(io_error)?
-    else {
-        return Ok(Err(Reason::NoKeyframes));
-    };
-    let input = crate::source::JournalLines::open_from(dir, &query.filter, Some(&cursor))
-        .map_err(io_error)?;
+    on_damage: &mut dyn FnMut(&Error),
+) -> Result<Found, Reason> {
+    let name = source.name();
+    let input = source
+        .open_at(&query.filter, &kf.position)
+        .map_err(|_| Reason::Damage)?;
     let mut screen: Option<Screen> = None;
     let (mut first, mut last, mut bad) = (None, None, false);
     let mut last_at = 0;
@@ -353,12 +292,12 @@ fn seek_journal(
     let mut unusable = None;
     let result = read_packets(
         input,
-        name,
+        &name,
         query,
         |msg, t| {
             if screen.is_none() {
                 let at = Location {
-                    source: Some(name.to_owned()),
+                    source: Some(name.clone()),
                     line: 0,
                     id: Some(msg.id),
                 };
@@ -392,19 +331,20 @@ fn seek_journal(
     // Read to the end without reaching the moment: past the end.
     let ended = match result {
         Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Reached>()) => None,
-        Err(_) => return Ok(Err(Reason::Damage)),
+        Err(_) => return Err(Reason::Damage),
         Ok(()) => Some(last_at),
     };
     match (screen, first) {
-        (Some(screen), Some(id)) if !bad && !damaged => Ok(Ok((
+        (Some(screen), Some(id)) if !bad && !damaged => Ok((
             screen.into_terminal(),
-            Method::JournalKeyframe {
+            Method::Keyframe {
                 id,
-                messages: last.map_or(1, |l| l - id + 1),
+                position: kf.position.clone(),
+                messages: last.map_or(1, |l| l.saturating_sub(id) + 1),
             },
             ended,
-        ))),
-        _ => Ok(Err(Reason::Damage)),
+        )),
+        _ => Err(Reason::Damage),
     }
 }
 
@@ -413,7 +353,7 @@ fn filter_for(query: &Query) -> crate::source::Filter {
     crate::source::Filter {
         rec: match &query.selection {
             Selection::First => None,
-            Selection::Rec(id) => Some(id.clone()),
+            Selection::Rec(id) | Selection::Only(id) => Some(id.clone()),
         },
         trust: query.filter.trust.clone(),
         ..crate::source::Filter::default()
@@ -424,7 +364,7 @@ fn filter_for(query: &Query) -> crate::source::Filter {
 /// moment is placed by the recording's first message, so that a stream is
 /// read once).
 fn replay(
-    source: &Source,
+    source: &dyn Source,
     query: &Query,
     at: At,
     on_damage: impl FnMut(&Error),
@@ -438,7 +378,7 @@ fn replay(
     let mut screen = Screen::new();
     let mut last_at = 0;
     let result = read_packets(
-        open(source, query)?,
+        source.open(&query.filter)?,
         &name,
         query,
         |msg, t| {
@@ -490,10 +430,6 @@ const PROBE: usize = if cfg!(fuzzing) { 16 } else { 64 * 1024 };
 
 /// Below this many bytes, the bisection stops and the backward scan goes on.
 const SPAN: u64 = PROBE as u64;
-
-/// The first bytes of the `kf` field in a message line (a raw `"` cannot be
-/// inside a JSON string, so this is the field, not text).
-const MARK: &[u8] = b",\"kf\":{";
 
 /// Why a seek in a file stopped short of a screen.
 enum Stop {
@@ -560,12 +496,14 @@ impl Lines {
         let ours = match (&self.key, &self.selection) {
             (Some(k), _) => *k == key,
             (None, Selection::First) => true,
-            (None, Selection::Rec(id)) => key == *id || msg.rec.as_deref() == Some(id.as_str()),
+            (None, Selection::Rec(id) | Selection::Only(id)) => {
+                key == *id || msg.rec.as_deref() == Some(id.as_str())
+            }
         };
         if ours {
             self.key.get_or_insert(key);
             Ok(Some(msg))
-        } else if self.selection == Selection::First {
+        } else if matches!(self.selection, Selection::First | Selection::Only(_)) {
             Err(Stop::Replay(Reason::NotAlone))
         } else {
             Ok(None)
@@ -624,8 +562,9 @@ fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec: &str) -> E
     }
 }
 
-/// Seeks in a file; [`Stop`] when it has to be replayed instead.
-fn seek_file(lines: &mut Lines, until: u64) -> Result<Found, Stop> {
+/// Seeks in a file: the offset of the line whose keyframe to start from;
+/// [`Stop`] when it has to be replayed instead.
+fn seek_file(lines: &mut Lines, until: u64) -> Result<u64, Stop> {
     let Some((lo, first)) = lines.message_after(0, lines.len)? else {
         return Err(Stop::Replay(Reason::Damage));
     };
@@ -633,15 +572,9 @@ fn seek_file(lines: &mut Lines, until: u64) -> Result<Found, Stop> {
         return Err(Stop::Replay(Reason::NoKeyframes));
     }
     if until < first.pos {
-        return Ok((
-            Screen::new().into_terminal(),
-            Method::Keyframe {
-                id: first.id,
-                offset: 0,
-                messages: 0,
-            },
-            None,
-        ));
+        // Before the recording's first message: its keyframe, and nothing
+        // after it.
+        return Ok(lo);
     }
     // Bisection: the recording's message at `lo` starts at or before
     // `until`; none of its messages starting at or after `hi` does. (Lines
@@ -661,8 +594,8 @@ fn seek_file(lines: &mut Lines, until: u64) -> Result<Found, Stop> {
         Some((start, _)) => start,
         None => lines.len,
     };
-    let (offset, msg, kf) = scan_back(lines, end, until)?;
-    forward(lines, offset, msg, &kf, until)
+    let (offset, _, _) = scan_back(lines, end, until)?;
+    Ok(offset)
 }
 
 /// Finds the last message with a keyframe that decodes, starting before
@@ -704,7 +637,10 @@ fn scan_back(lines: &mut Lines, end: u64, until: u64) -> Result<(u64, Message, K
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
             let line = &region[line_start..line_end - 1];
-            if line.windows(MARK.len()).any(|w| w == MARK)
+            // Only a line with a keyframe is parsed whole; a line the scan
+            // cannot read holds none (if it is before the moment, the replay
+            // from an earlier keyframe meets it).
+            if extension::find(line, FIELD).is_ok_and(|kf| kf.is_some())
                 && let Some(msg) = lines.message(line)?
                 && msg.pos <= until
                 && let Some(kf) = lines.keyframe(&msg)
@@ -717,90 +653,6 @@ fn scan_back(lines: &mut Lines, end: u64, until: u64) -> Result<(u64, Message, K
         end = start + first as u64;
     }
     Err(Stop::Replay(Reason::NoKeyframes))
-}
-
-/// Restores `kf`, the keyframe of `msg` (at `offset`), and replays from
-/// there up to `until`.
-fn forward(
-    lines: &mut Lines,
-    offset: u64,
-    msg: Message,
-    kf: &Keyframe,
-    until: u64,
-) -> Result<Found, Stop> {
-    let damage = || Stop::Replay(Reason::Damage);
-    let at = Location {
-        source: Some(lines.name.clone()),
-        line: 0,
-        id: Some(msg.id),
-    };
-    let mut screen = Screen::from_keyframe(kf);
-    let mut validator = Validator::new(false);
-    lines.file.seek(SeekFrom::Start(offset))?;
-    // The keyframe's own line is the message in hand.
-    skip_line(&mut lines.file)?;
-    let mut line = Vec::new();
-    let mut messages = 0u64;
-    let kf_id = msg.id;
-    let mut last_at = msg.pos;
-    // Set when the file ends before the moment: past the end.
-    let mut ended = None;
-    let mut current = Some(msg);
-    loop {
-        let msg = match current.take() {
-            Some(msg) => msg,
-            None => {
-                line.clear();
-                match read_line(&mut lines.file, &mut line, MAX_LINE_LEN)? {
-                    LineEnd::Eof => {
-                        ended = Some(last_at);
-                        break;
-                    }
-                    LineEnd::Newline => {}
-                    // A last line still being written, or a line too long to
-                    // be a message: as the replay would report it, so do we.
-                    LineEnd::Unterminated | LineEnd::TooLong => return Err(damage()),
-                }
-                line.pop();
-                match lines.message(&line)? {
-                    Some(msg) => msg,
-                    // Another recording's message.
-                    None => continue,
-                }
-            }
-        };
-        if msg.pos > until {
-            break;
-        }
-        if validator.check(&msg, &at).is_err() {
-            return Err(damage());
-        }
-        messages += 1;
-        let mut stop = false;
-        let decoded = msg.decode(&at, |t| {
-            if stop || t.at > until {
-                stop = true;
-                return;
-            }
-            last_at = t.at;
-            screen.apply(&t.packet);
-        });
-        if decoded.is_err() {
-            return Err(damage());
-        }
-        if stop {
-            break;
-        }
-    }
-    Ok((
-        screen.into_terminal(),
-        Method::Keyframe {
-            id: kf_id,
-            offset,
-            messages,
-        },
-        ended,
-    ))
 }
 
 #[cfg(test)]

@@ -66,8 +66,8 @@ pub const CONFIG_ENV: &str = "TERMTAPE_CONFIG";
 pub const DEFAULT_LATENCY: Duration = Duration::from_secs(10);
 
 /// The default payload: the most bytes of recorded data in one message
-/// (tlog's default).
-pub const DEFAULT_PAYLOAD: usize = 2048;
+/// (tlog's default, which the encoder owns).
+pub use termtape_format::DEFAULT_PAYLOAD;
 
 /// The largest payload accepted: a message of it stays far below the
 /// longest line a reader takes, and its buffers are allocated at once.

@@ -19,8 +19,38 @@ use termtape_format::{Header, Origin};
 /// The audit session id of a process that has none.
 pub const UNSET_SESSION: u32 = u32::MAX;
 
+/// Why the recording's identity cannot be found out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file of the kernel's could not be read.
+    #[error("reading {what}")]
+    Read {
+        /// What was read: `/proc/self/stat`, the boot id…
+        what: &'static str,
+        /// Why it could not be.
+        #[source]
+        source: io::Error,
+    },
+    /// `/proc/self/sessionid` holds something else than a number.
+    #[error("/proc/self/sessionid holds {0:?}")]
+    SessionId(String),
+    /// `/proc/self/stat` has no start time where it should.
+    #[error("no start time in /proc/self/stat")]
+    StartTime,
+    /// The kernel's random generator failed.
+    #[error("getrandom for the recording id")]
+    Random(#[source] rustix::io::Errno),
+    /// The host has no name the C library gives.
+    #[error("gethostname")]
+    HostName(#[source] io::Error),
+    /// The thread that looks up the host's full name did not start.
+    #[error("starting the host name lookup")]
+    Lookup(#[source] io::Error),
+}
+
 /// The recording's identity, as found on this host for this process.
-pub fn current() -> io::Result<Header> {
+pub fn current() -> Result<Header, Error> {
     Ok(Header {
         host: fqdn()?,
         rec: recording_id()?,
@@ -64,47 +94,43 @@ pub fn origin(command: &[std::ffi::OsString]) -> Origin {
 }
 
 /// The audit session id, or [`UNSET_SESSION`] if the kernel keeps none.
-pub fn audit_session() -> io::Result<u32> {
+pub fn audit_session() -> Result<u32, Error> {
     match std::fs::read_to_string("/proc/self/sessionid") {
-        Ok(text) => text.trim().parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("/proc/self/sessionid holds {text:?}"),
-            )
-        }),
+        Ok(text) => text.trim().parse().map_err(|_| Error::SessionId(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(UNSET_SESSION),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("reading /proc/self/sessionid: {e}"),
-        )),
+        Err(source) => Err(Error::Read {
+            what: "/proc/self/sessionid",
+            source,
+        }),
     }
 }
 
 /// The recording id: tlog's (boot id, hex digits only; pid and the
 /// process' start time in clock ticks since boot, both in hex) and a random
 /// part no other user can guess.
-pub fn recording_id() -> io::Result<String> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map_err(|e| io::Error::new(e.kind(), format!("reading the boot id: {e}")))?;
+pub fn recording_id() -> Result<String, Error> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map_err(|source| {
+        Error::Read {
+            what: "the boot id",
+            source,
+        }
+    })?;
     let boot: String = boot
         .trim()
         .chars()
         .filter(char::is_ascii_hexdigit)
         .collect();
-    let stat = std::fs::read_to_string("/proc/self/stat")
-        .map_err(|e| io::Error::new(e.kind(), format!("reading /proc/self/stat: {e}")))?;
+    let stat = std::fs::read_to_string("/proc/self/stat").map_err(|source| Error::Read {
+        what: "/proc/self/stat",
+        source,
+    })?;
     // The command name (field 2) may hold spaces and parentheses: count
     // fields from the last ')'. The start time is field 22.
     let start_time = stat
         .rfind(')')
         .and_then(|i| stat[i + 1..].split_whitespace().nth(19))
         .and_then(|f| f.parse::<u64>().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "no start time in /proc/self/stat",
-            )
-        })?;
+        .ok_or(Error::StartTime)?;
     Ok(format!(
         "{boot}-{:x}-{start_time:x}-{:016x}",
         std::process::id(),
@@ -114,26 +140,16 @@ pub fn recording_id() -> io::Result<String> {
 
 /// 64 bits from the kernel's random generator (`getrandom(2)`), which
 /// blocks only until the generator is seeded at boot.
-fn random_u64() -> io::Result<u64> {
+fn random_u64() -> Result<u64, Error> {
     let mut bytes = [0u8; 8];
     let mut filled = 0;
     while filled < bytes.len() {
-        // SAFETY: the pointer and length describe the unfilled tail of
-        // `bytes`, which outlives the call.
-        let n = unsafe {
-            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(io::Error::new(
-                e.kind(),
-                format!("getrandom for the recording id: {e}"),
-            ));
+        let flags = rustix::rand::GetRandomFlags::empty();
+        match rustix::rand::getrandom(&mut bytes[filled..], flags) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(Error::Random(e)),
         }
-        filled += n as usize;
     }
     Ok(u64::from_ne_bytes(bytes))
 }
@@ -145,7 +161,7 @@ pub const FQDN_WAIT: std::time::Duration = std::time::Duration::from_millis(250)
 
 /// The fully qualified name of this host, or its plain name if it does not
 /// resolve (as on a machine without DNS) or not within [`FQDN_WAIT`].
-pub fn fqdn() -> io::Result<String> {
+pub fn fqdn() -> Result<String, Error> {
     let name = host_name()?;
     let (tx, rx) = std::sync::mpsc::channel();
     let lookup = name.clone();
@@ -155,16 +171,17 @@ pub fn fqdn() -> io::Result<String> {
         .name("fqdn".into())
         .spawn(move || {
             let _ = tx.send(canonical_name(&lookup));
-        })?;
+        })
+        .map_err(Error::Lookup)?;
     Ok(rx.recv_timeout(FQDN_WAIT).ok().flatten().unwrap_or(name))
 }
 
-fn host_name() -> io::Result<String> {
+fn host_name() -> Result<String, Error> {
     let mut buf = [0u8; 256];
     // SAFETY: the pointer and length describe `buf`, which outlives the call.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
     if rc != 0 {
-        return Err(io::Error::last_os_error());
+        return Err(Error::HostName(io::Error::last_os_error()));
     }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
@@ -197,38 +214,12 @@ fn canonical_name(name: &str) -> Option<String> {
 
 /// The name of the real user, through the C library (so NSS users such as
 /// LDAP or SSSD ones are found), or the uid in decimal if it has none.
-pub fn user_name() -> io::Result<String> {
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: passwd is a plain C struct; all-zero is a valid value to
-        // be overwritten.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer refers to a live local, and the length is
-        // `buf`'s.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() {
-            return Ok(uid.to_string());
-        }
-        // SAFETY: on success pw_name points to a NUL-terminated string in
-        // `buf`, which is still alive.
-        let name = unsafe { CStr::from_ptr(pwd.pw_name) };
-        return Ok(name.to_string_lossy().into_owned());
-    }
+pub fn user_name() -> Result<String, Error> {
+    let uid = nix::unistd::Uid::current();
+    Ok(match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => uid.to_string(),
+    })
 }
 
 #[cfg(test)]

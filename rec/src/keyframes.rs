@@ -188,13 +188,14 @@ mod tests {
     use std::time::Duration;
 
     use proptest::prelude::*;
+    use termtape_format::extension::Extended;
     use termtape_format::{Header, Location, Message, Packet, Stream};
     use termtape_keyframe::{
         FIELD, FIRST_CREDIT, Keyframe, MAX_KEYFRAME_LEN, OUTPUT_PER_BYTE, clamp_size,
     };
 
     use super::*;
-    use crate::chunk::{Policy, Recorder};
+    use crate::recorder::{Policy, Recorder};
     use crate::relay::Capture;
     use crate::sink::Sink;
 
@@ -205,8 +206,10 @@ mod tests {
         fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
             Ok(())
         }
-        fn write(&mut self, m: &Encoded<'_>) -> io::Result<()> {
-            let line = String::from_utf8(m.json.to_vec()).map_err(io::Error::other)?;
+        fn write(&mut self, m: &Extended<'_>) -> io::Result<()> {
+            let mut buf = Vec::new();
+            let line = m.file_form(&mut buf).map_err(io::Error::other)?;
+            let line = String::from_utf8(line.to_vec()).map_err(io::Error::other)?;
             self.0.borrow_mut().push(line);
             Ok(())
         }

@@ -4,15 +4,20 @@
 //!
 //! Flow: [`pty`] (PTY and child process) → [`relay`] (the poll loop between
 //! the user's terminal and the PTY, which hands every byte to a [`Capture`]
-//! before it reaches the user) → [`chunk`] (cuts the stream into messages
-//! with `termtape-format`) → [`sink`] (where messages go: a file).
+//! before it reaches the user) → [`recorder`] (the pure recorder: charset
+//! conversion, the emulator keyframes follow, messages cut with
+//! `termtape-format`) → [`sink`] (where messages go: a file, the journal,
+//! syslog, through a rate limit).
+//!
+//! [`setup`] opens the recorder this process is configured for ([`config`]:
+//! identity, writer, limits, locale); [`session`], [`login_terminal`],
+//! [`utmp`] and [`nested`] are what a recorded login adds.
 //!
 //! This crate does not read recordings back; that is `termtape-player`.
 
-pub mod chunk;
 #[allow(
     unsafe_code,
-    reason = "gethostname, getaddrinfo, getpwuid_r and getrandom are C library calls"
+    reason = "gethostname, getaddrinfo and getrandom are C library calls"
 )]
 pub mod identity;
 mod keyframes;
@@ -26,12 +31,14 @@ pub mod login_terminal;
 pub mod nested;
 #[allow(
     unsafe_code,
-    reason = "PTY, termios, fork/exec and signals need libc calls"
+    reason = "fork and the child's calls before exec, signal handlers and masks, and process-wide setresuid have no safe rustix form"
 )]
 pub mod pty;
+pub mod recorder;
 pub mod redact;
 pub mod relay;
 pub mod session;
+pub mod setup;
 pub mod sink;
 #[allow(
     unsafe_code,
@@ -41,7 +48,7 @@ pub mod utmp;
 
 pub mod config;
 
-pub use chunk::{Policy, Recorder};
 pub use config::Config;
+pub use recorder::{Policy, Recorder};
 pub use relay::Capture;
 pub use sink::{FileSink, Sink};

@@ -6,7 +6,6 @@
 //! recorded program, started with the same environment, falls back alike).
 
 use std::ffi::CStr;
-use std::io;
 
 use termtape_charset::Charset;
 
@@ -46,17 +45,12 @@ pub fn codeset() -> String {
 
 /// The charset of the locale the environment selects, or an error naming
 /// it if termtape does not know it (before the session starts).
-pub fn charset() -> io::Result<Charset> {
+pub fn charset() -> Result<Charset, termtape_charset::Error> {
     let name = codeset();
     if name.is_empty() {
         return Ok(Charset::UTF_8);
     }
-    Charset::for_name(&name).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("the locale's charset: {e}; choose one with --charset NAME"),
-        )
-    })
+    Charset::for_name(&name)
 }
 
 #[cfg(test)]

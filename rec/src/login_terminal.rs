@@ -107,6 +107,19 @@ fn names(caps: CapabilitySet) -> String {
     out.join(",")
 }
 
+/// A step of [`take`] that failed on the login terminal, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} the login terminal {path}")]
+pub struct TerminalError {
+    /// The step: taking, closing, revoking, reopening, guarding.
+    pub what: &'static str,
+    /// The terminal's path.
+    pub path: String,
+    /// Why it failed.
+    #[source]
+    pub source: io::Error,
+}
+
 /// What was done to the login terminal: what [`take`] found and changed.
 #[derive(Debug)]
 pub struct Taken {
@@ -167,10 +180,14 @@ fn take_with_capabilities(user: Uid, recorder: Uid) -> io::Result<Option<Taken>>
     };
     let path = rustix::termios::ttyname(fd, Vec::new())?;
     let display = path.to_string_lossy().into_owned();
-    let context = |what: &str, e: io::Error| {
+    let context = |what: &'static str, source: io::Error| {
         io::Error::new(
-            e.kind(),
-            format!("{what} the login terminal {display}: {e}"),
+            source.kind(),
+            TerminalError {
+                what,
+                path: display.clone(),
+                source,
+            },
         )
     };
     let original = Original {
@@ -265,13 +282,12 @@ fn spawn_guard(tty: BorrowedFd<'_>, original: &Original) -> io::Result<OwnedFd> 
         unsafe { guard_child(tty_raw, read_raw, owner, group, mode) }
     }
     drop(read);
-    let mut status = 0;
-    // SAFETY: waits for the child just forked, which exits at once after
-    // forking the guard.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    // The child just forked exits at once after forking the guard.
+    let pid = rustix::process::Pid::from_raw(pid).expect("fork returned a positive pid");
+    let status = rustix::io::retry_on_intr(|| {
+        rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+    })?;
+    if status.and_then(|(_, status)| status.exit_status()) != Some(0) {
         return Err(io::Error::other("the terminal's guard did not start"));
     }
     Ok(write)
@@ -292,19 +308,7 @@ unsafe fn guard_child(tty: RawFd, pipe: RawFd, owner: Uid, group: Gid, mode: Mod
         }
         // Out of the user's session and process group, immune to the
         // terminal's hangup and to job-control signals.
-        libc::setsid();
-        for sig in [
-            libc::SIGHUP,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGTERM,
-            libc::SIGTSTP,
-            libc::SIGTTIN,
-            libc::SIGTTOU,
-            libc::SIGPIPE,
-        ] {
-            libc::signal(sig, libc::SIG_IGN);
-        }
+        crate::pty::detach_guard();
         // All ids the recorder's, so the user can neither signal nor trace
         // it; neither id is 0 here, so the capabilities stay.
         let (uid, gid) = (libc::geteuid(), libc::getegid());

@@ -45,7 +45,7 @@ use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 use serde::{Deserialize, Serialize};
 use termtape_format::Login;
 
-use crate::chunk::Recorder;
+use crate::recorder::Recorder;
 use crate::relay::Capture;
 
 /// The abstract socket name's prefix; the recorder's pid follows.

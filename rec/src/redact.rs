@@ -747,7 +747,7 @@ mod tests {
 #[cfg(test)]
 mod recorded {
     use super::*;
-    use crate::chunk::{Policy, Recorder};
+    use crate::recorder::{Policy, Recorder};
     use crate::relay::Capture;
     use crate::sink::Memory;
     use proptest::prelude::*;

@@ -35,9 +35,18 @@ pub struct LoginArgs {
     pub rest: Vec<OsString>,
 }
 
+/// Why a login shell's arguments cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArgsError {
+    /// `-c` is the last argument.
+    #[error("-c needs a command string")]
+    MissingCommand,
+}
+
 impl LoginArgs {
     /// Parses a login shell's arguments, `argv[0]` included.
-    pub fn parse(argv: &[OsString]) -> Result<LoginArgs, String> {
+    pub fn parse(argv: &[OsString]) -> Result<LoginArgs, ArgsError> {
         let mut args = LoginArgs {
             login: argv.first().is_some_and(|a| a.as_bytes().starts_with(b"-")),
             ..LoginArgs::default()
@@ -59,7 +68,7 @@ impl LoginArgs {
                             b'l' => args.login = true,
                             b'i' => args.interactive = true,
                             _ => {
-                                let cmd = it.next().ok_or("-c needs a command string")?;
+                                let cmd = it.next().ok_or(ArgsError::MissingCommand)?;
                                 args.command = Some(cmd.clone());
                             }
                         }
@@ -215,7 +224,10 @@ mod tests {
         let combined = parse(&["termtape-session", "-lic", "date"]);
         assert!(combined.login && combined.interactive);
         assert_eq!(combined.command, Some("date".into()));
-        assert!(LoginArgs::parse(&[OsString::from("x"), OsString::from("-c")]).is_err());
+        assert_eq!(
+            LoginArgs::parse(&[OsString::from("x"), OsString::from("-c")]),
+            Err(ArgsError::MissingCommand)
+        );
         assert_eq!(
             parse(&["termtape-session", "script.sh", "-c"]).rest.len(),
             2

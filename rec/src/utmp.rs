@@ -30,7 +30,7 @@
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -109,14 +109,7 @@ pub fn env_host() -> Option<String> {
 
 /// The name of the terminal whose master is `master` (`/dev/pts/4`).
 pub fn pty_name(master: BorrowedFd<'_>) -> io::Result<String> {
-    let mut name = [0 as libc::c_char; 128];
-    // SAFETY: ptsname_r writes a NUL-terminated name of at most `len` bytes.
-    let ret = unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
-    if ret != 0 {
-        return Err(io::Error::from_raw_os_error(ret));
-    }
-    // SAFETY: ptsname_r succeeded, so `name` holds a NUL-terminated string.
-    let name = unsafe { CStr::from_ptr(name.as_ptr()) };
+    let name = rustix::pty::ptsname(master, Vec::new())?;
     Ok(name.to_string_lossy().into_owned())
 }
 
@@ -139,7 +132,7 @@ pub fn as_real_user<T>(open: impl FnOnce() -> T) -> T {
 pub struct Registration {
     /// The write end of the guard's pipe.
     pipe: Option<OwnedFd>,
-    guard: libc::pid_t,
+    guard: rustix::process::Pid,
 }
 
 impl Registration {
@@ -183,13 +176,7 @@ impl Registration {
             .read(true)
             .write(true)
             .open("/dev/null")?;
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 writes two new descriptors into `fds`.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors were just created and nothing else owns them.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         // SAFETY: the child makes only async-signal-safe calls on data
         // prepared before the fork, and ends with _exit.
         let pid = unsafe { libc::fork() };
@@ -209,9 +196,10 @@ impl Registration {
         if pid < 0 {
             return Err(io::Error::last_os_error());
         }
+        let guard = rustix::process::Pid::from_raw(pid).expect("the parent gets a positive pid");
         Ok(Registration {
             pipe: Some(write),
-            guard: pid,
+            guard,
         })
     }
 }
@@ -221,14 +209,9 @@ impl Drop for Registration {
         // Closing the pipe tells the guard; waiting for it means the entry
         // is gone by the time the login ends.
         self.pipe.take();
-        let mut status = 0;
-        loop {
-            // SAFETY: waits for our own child, writing into a local.
-            let r = unsafe { libc::waitpid(self.guard, &mut status, 0) };
-            if r >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-        }
+        let _ = rustix::io::retry_on_intr(|| {
+            rustix::process::waitpid(Some(self.guard), rustix::process::WaitOptions::empty())
+        });
     }
 }
 
@@ -247,24 +230,10 @@ unsafe fn guard_child(
     argv: &[*const libc::c_char; 3],
     envp: &[*const libc::c_char; 1],
 ) -> ! {
+    crate::pty::detach_guard();
     // SAFETY: plain system calls on descriptors and integers of this
     // process, all async-signal-safe.
     unsafe {
-        libc::setsid();
-        for sig in [
-            libc::SIGHUP,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGTERM,
-            libc::SIGTSTP,
-            libc::SIGTTIN,
-            libc::SIGTTOU,
-        ] {
-            libc::signal(sig, libc::SIG_IGN);
-        }
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut none);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
         // Descriptors 0-2 are open (the recorder made sure), and the others
         // are above them: moving one never overwrites another still needed,
         // except the pipe when it is 3, which dup2 then leaves.

@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use termtape_format::Range;
 use termtape_player::seek::At;
-use termtape_player::source::parse_time;
+use termtape_player::time::{duration, local, parse_clock, parse_offset};
 
 fuzz_target!(|data: &[u8]| {
     let (bounds, text) = data.split_at(data.len().min(2));
@@ -45,5 +45,12 @@ fuzz_target!(|data: &[u8]| {
         let again = format!("{}.{:03}", ms / 1000, ms % 1000);
         assert_eq!(At::parse(&again), Ok(At::Ms(ms)), "{text:?}");
     }
-    let _ = parse_time(&text);
+    if let Ok(ms) = parse_clock(&text) {
+        // What the listings print of it reads back as what they print.
+        let shown = local(ms);
+        assert_eq!(parse_clock(&shown).map(local), Ok(shown), "{text:?}");
+    }
+    if let Ok(ms) = parse_offset(&text) {
+        assert_eq!(parse_offset(&duration(ms)), Ok(ms), "{text:?}");
+    }
 });

@@ -17,13 +17,13 @@
 //! trusted entries is never included: it is dropped with a warning.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::ffi::CString;
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOptions};
 use termtape_format::Message;
+use termtape_format::extension::{self, Field};
 
 use super::{Filter, Trust};
 
@@ -35,7 +35,7 @@ pub const RECORDER_ACCOUNTS: [&str; 3] = ["root", "termtape", "tlog"];
 /// The field that the journal reader puts first in the message of an entry
 /// from an untrusted sender (included only when asked for): a JSON string
 /// naming the sender, e.g. `uid 1007 (python3, /usr/bin/python3.11)`.
-pub const UNVERIFIED_FIELD: &str = "termtape_unverified";
+pub const UNVERIFIED_FIELD: &str = extension::UNVERIFIED;
 
 /// Distinct recordings and senders kept for notices and lookups: enough for
 /// any honest journal, and a bound on what a flood of forged entries costs.
@@ -58,30 +58,8 @@ pub fn trusted_uids(extra: &[u32]) -> Vec<u32> {
 
 /// The uid of the user `name`, through the C library (NSS), if it exists.
 fn uid_of(name: &str) -> Option<u32> {
-    let c_name = CString::new(name).ok()?;
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: passwd is a plain C struct; all-zero is a valid value to
-        // be overwritten.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: `c_name` is NUL-terminated; every other pointer refers to
-        // a live local, and the length is `buf`'s.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                c_name.as_ptr(),
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        return (rc == 0 && !result.is_null()).then_some(pwd.pw_uid);
-    }
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some(user.uid.as_raw())
 }
 
 /// The sender a message of an untrusted entry names, as the journal
@@ -96,10 +74,6 @@ fn notice(text: &str) {
     let _ = io::stdout().flush();
     let _ = writeln!(io::stderr().lock(), "termtape: warning: {text}");
 }
-
-/// The prefix of journal fields holding a message's fields beyond tlog's
-/// (termtape's journal writer moves them out of MESSAGE).
-const EXTRA_PREFIX: &[u8] = b"TERMTAPE_X_";
 
 /// The SYSLOG_IDENTIFIERs of recorders that write tlog messages.
 const RECORDERS: [&str; 4] = [
@@ -150,7 +124,7 @@ pub fn keyframe_before(
     journal
         .match_add("TLOG_REC", rec.as_bytes().to_vec())
         .and_then(|j| j.match_and())
-        .and_then(|j| j.match_add("TERMTAPE_KEYFRAME", b"1".to_vec()))
+        .and_then(|j| j.match_add(extension::JOURNAL_KEYFRAME_MARK, b"1".to_vec()))
         .map_err(|e| journal_error("matching", e))?;
     if trusted_only {
         match_uids(&mut journal, &uids)?;
@@ -220,12 +194,7 @@ fn has_trusted_entries(journal: &mut Journal, rec: &str, uids: &[u32]) -> io::Re
 
 /// The `pos` of a message, read without parsing the whole of it.
 fn message_pos(json: &[u8]) -> Option<u64> {
-    let at = json.windows(6).position(|w| w == b"\"pos\":")? + 6;
-    let digits = json[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&json[at..at + digits])
-        .ok()?
-        .parse()
-        .ok()
+    extension::find(json, "pos").ok()??.parse().ok()
 }
 
 /// The MESSAGE values of the selected journal entries, one per line.
@@ -264,6 +233,8 @@ struct Senders {
     included: BTreeMap<(String, String), u64>,
     /// (sender, why) → entries dropped, each pair warned of once.
     dropped: BTreeMap<(String, String), u64>,
+    /// Extension fields left out of their messages.
+    bad_fields: u64,
     reported: bool,
 }
 
@@ -275,8 +246,26 @@ enum Verdict {
     Skip,
 }
 
+/// A journal call that failed: what was being done, and libsystemd's
+/// error, kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct JournalError {
+    what: String,
+    #[source]
+    source: io::Error,
+}
+
+/// An [`io::Error`] of `e`'s kind holding a [`JournalError`] (the reader is
+/// a [`BufRead`], whose errors are `io::Error`s).
 fn journal_error(what: &str, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{what}: {e}"))
+    io::Error::new(
+        e.kind(),
+        JournalError {
+            what: what.to_owned(),
+            source: e,
+        },
+    )
 }
 
 impl JournalLines {
@@ -442,10 +431,13 @@ impl JournalLines {
         Ok(false)
     }
 
-    /// Puts the entry's `TERMTAPE_X_*` fields back into the message in
-    /// the buffer, as fields named in lower case.
+    /// Puts the entry's extension fields (`TERMTAPE_X_*`) back into the
+    /// message in the buffer, in their file form. A field that cannot go
+    /// back (not JSON, or named as one of tlog's) is left out, with a
+    /// warning.
     fn restore_extras(&mut self) -> io::Result<()> {
-        let mut extras = Vec::new();
+        let mut extras: Vec<(String, String)> = Vec::new();
+        let mut bad = Vec::new();
         self.journal.restart_data();
         while let Some(field) = self
             .journal
@@ -455,25 +447,31 @@ impl JournalLines {
             let (name, Some(value)) = (field.name(), field.value()) else {
                 continue;
             };
-            if let Some(rest) = name.strip_prefix(EXTRA_PREFIX) {
-                let name = rest.to_ascii_lowercase();
-                // Only the reader marks entries unverified.
-                if name != UNVERIFIED_FIELD.as_bytes() {
-                    extras.push((name, value.to_vec()));
-                }
+            match extension::from_journal(name, value) {
+                None => {}
+                Some(Ok((name, value))) => extras.push((name, value.to_owned())),
+                Some(Err(e)) => bad.push(e),
             }
         }
-        if extras.is_empty() || self.buf.last() != Some(&b'}') {
+        for e in bad {
+            let rec = field_text(&mut self.journal, "TLOG_REC")?.unwrap_or_default();
+            let id = field_text(&mut self.journal, "TLOG_ID")?.unwrap_or_default();
+            self.senders.bad_field(&format!(
+                "journal: recording {} (TLOG_ID {}): {e}; left out of the message",
+                visible(&rec),
+                visible(&id)
+            ));
+        }
+        if extras.is_empty() {
             return Ok(());
         }
-        self.buf.pop();
-        for (name, value) in extras {
-            self.buf.extend_from_slice(b",\"");
-            self.buf.extend_from_slice(&name);
-            self.buf.extend_from_slice(b"\":");
-            self.buf.extend_from_slice(&value);
+        let fields: Vec<Field<'_>> = extras.iter().map(|(n, v)| Field::new(n, v)).collect();
+        let mut line = Vec::with_capacity(self.buf.len() + 64 * fields.len());
+        // A MESSAGE that is not an object stays as it is, for the reader to
+        // report.
+        if extension::write_file_form(&mut line, &self.buf, &[], &fields).is_ok() {
+            self.buf = line;
         }
-        self.buf.push(b'}');
         Ok(())
     }
 }
@@ -512,20 +510,16 @@ impl Drop for JournalLines {
 
 /// Puts the [`UNVERIFIED_FIELD`] naming `sender` first in the JSON object
 /// in `buf`, where the message's reader finds it before any field of the
-/// same name the sender wrote; false if `buf` is not an object.
+/// same name the sender wrote; false if `buf` is not an object with
+/// members.
 fn mark_unverified(buf: &mut Vec<u8>, sender: &str) -> bool {
-    let Some(open) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return false;
-    };
-    let rest = buf[open + 1..].iter().find(|b| !b.is_ascii_whitespace());
-    if buf[open] != b'{' || matches!(rest, None | Some(b'}')) {
+    let value = serde_json::Value::from(sender).to_string();
+    let mark = [Field::new(UNVERIFIED_FIELD, &value)];
+    let mut line = Vec::with_capacity(buf.len() + value.len() + 32);
+    if extension::write_file_form(&mut line, buf, &mark, &[]).is_err() {
         return false;
     }
-    let field = format!(
-        "\"{UNVERIFIED_FIELD}\":{},",
-        serde_json::Value::from(sender)
-    );
-    buf.splice(open + 1..open + 1, field.into_bytes());
+    *buf = line;
     true
 }
 
@@ -572,6 +566,7 @@ impl Senders {
             left_out: BTreeMap::new(),
             included: BTreeMap::new(),
             dropped: BTreeMap::new(),
+            bad_fields: 0,
             reported: false,
         }
     }
@@ -632,6 +627,15 @@ impl Senders {
                 );
                 Ok(Verdict::Skip)
             }
+        }
+    }
+
+    /// Warns of an extension field left out, the first time; counts the
+    /// others for the report (a flood of them makes two lines).
+    fn bad_field(&mut self, warning: &str) {
+        self.bad_fields += 1;
+        if self.bad_fields == 1 {
+            notice(warning);
         }
     }
 
@@ -704,6 +708,13 @@ impl Senders {
                 if *n == 1 { "y" } else { "ies" },
             ));
         }
+        if self.bad_fields > 1 {
+            notice(&format!(
+                "journal: {} fields left out of their messages in all (not JSON, or named as \
+                 tlog's)",
+                self.bad_fields
+            ));
+        }
         let dropped: u64 = self.dropped.values().sum();
         if dropped > 1 {
             notice(&format!(
@@ -713,119 +724,9 @@ impl Senders {
     }
 }
 
-/// Parses a time given on the command line into milliseconds since the
-/// epoch: seconds since the epoch (`1795706950.5`), or a date and time
-/// `YYYY-MM-DD[ HH:MM[:SS]]` (also with `T` between them) in the local time
-/// zone, or in UTC when followed by ` UTC` or `Z`.
-pub fn parse_time(s: &str) -> Result<u64, String> {
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok((secs * 1000.0) as u64);
-    }
-    let bad = || {
-        format!(
-            "{s:?} is not a time (seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] in local \
-             time, or followed by UTC)"
-        )
-    };
-    let (text, utc) = match s
-        .trim()
-        .strip_suffix(" UTC")
-        .or_else(|| s.trim().strip_suffix('Z'))
-    {
-        Some(t) => (t, true),
-        None => (s.trim(), false),
-    };
-    let (date, time) = match text.split_once([' ', 'T']) {
-        Some((d, t)) => (d, t),
-        None => (text, "00:00:00"),
-    };
-    let nums = |part: &str, sep: char| -> Option<Vec<u64>> {
-        part.split(sep).map(|n| n.parse().ok()).collect()
-    };
-    let d = nums(date, '-').filter(|d| d.len() == 3).ok_or_else(bad)?;
-    let t = nums(time, ':')
-        .filter(|t| t.len() == 2 || t.len() == 3)
-        .ok_or_else(bad)?;
-    let (y, m, day) = (d[0], d[1], d[2]);
-    // Years of four digits, as date(1) and journalctl take them: no
-    // arithmetic below can overflow.
-    if !(1..=9999).contains(&y)
-        || !(1..=12).contains(&m)
-        || !(1..=days_in_month(y, m)).contains(&day)
-        || t[0] > 23
-        || t[1] > 59
-        || t.get(2).is_some_and(|&s| s > 60)
-    {
-        return Err(bad());
-    }
-    let (h, min, sec) = (
-        t[0] as u32,
-        t[1] as u32,
-        t.get(2).copied().unwrap_or(0) as u32,
-    );
-    let y = y as i64;
-    let secs = if utc {
-        days_from_civil(y, m as u32, day as u32) * 86_400 + i64::from(h * 3600 + min * 60 + sec)
-    } else {
-        crate::zone::from_local(y, m as u32, day as u32, h, min, sec).ok_or_else(bad)?
-    };
-    u64::try_from(secs)
-        .ok()
-        .and_then(|s| s.checked_mul(1000))
-        .ok_or_else(bad)
-}
-
-/// Days in month `m` (1–12) of year `y`, in the Gregorian calendar.
-fn days_in_month(y: u64, m: u64) -> u64 {
-    match m {
-        2 if y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400)) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the
-/// listing's date formatting; 400-year eras of 146097 days).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y.rem_euclid(400);
-    let month_index = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let day_of_year = (153 * month_index + 2) / 5 + i64::from(d) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_that_do_not_exist_are_refused() {
-        for bad in [
-            "2026-11-31",
-            "2026-02-29",
-            "1900-02-29",
-            "2026-04-31 UTC",
-            "9999999999-01-01 UTC",
-            "18446744073709551615-01-01",
-            "0-01-01 UTC",
-        ] {
-            assert!(parse_time(bad).is_err(), "{bad} accepted");
-        }
-        for good in [
-            "2024-02-29 UTC",
-            "2000-02-29 UTC",
-            "2026-11-30 23:59:60 UTC",
-        ] {
-            assert!(parse_time(good).is_ok(), "{good} refused");
-        }
-        assert_eq!(parse_time("1970-01-02 UTC"), Ok(86_400_000));
-    }
 
     #[test]
     fn the_reader_s_mark_comes_before_the_sender_s_own() {
@@ -851,24 +752,5 @@ mod tests {
         let uids = trusted_uids(&[4242, 4242]);
         assert_eq!(uids.first(), Some(&0));
         assert_eq!(uids.iter().filter(|&&u| u == 4242).count(), 1);
-    }
-
-    #[test]
-    fn parses_times() {
-        assert_eq!(parse_time("1795706950.773"), Ok(1_795_706_950_773));
-        assert_eq!(parse_time("2026-11-26 15:29:10 UTC"), Ok(1_795_706_950_000));
-        assert_eq!(parse_time("2026-11-26T15:29Z"), Ok(1_795_706_940_000));
-        assert_eq!(parse_time("2000-02-29 00:00 UTC"), Ok(951_782_400_000));
-        // Local time is the C library's; whatever the zone, it is what
-        // formatting the result in it gives back.
-        let local = parse_time("2026-11-26 15:29:10").expect("a local time");
-        assert_eq!(
-            crate::time::local(local)
-                .rsplit_once(' ')
-                .map(|(t, _)| t.to_owned()),
-            Some("2026-11-26 15:29:10".to_owned())
-        );
-        assert!(parse_time("yesterday").is_err());
-        assert!(parse_time("2026-13-01").is_err());
     }
 }

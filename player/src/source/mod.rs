@@ -1,30 +1,427 @@
 //! Where recordings are read from: files, standard input, the journal.
+//!
+//! Every command and the terminal player read through the [`Source`] trait:
+//! messages from the start ([`Source::open`]) or from a place a source gave
+//! ([`Source::open_at`]), and the keyframe at or before a moment
+//! ([`Source::keyframe_before`]), which is all a seek needs. A new kind of
+//! source (an archive) is a new implementation; the seek does not change.
+//! [`parse`] turns a SOURCE argument into one.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::fs::File as FsFile;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use termtape_format::{Message, ORIGIN_FIELD, Origin};
+use termtape_format::{Error, Message, ORIGIN_FIELD, Origin};
 
-#[allow(unsafe_code, reason = "getpwnam_r is a C library call")]
+use crate::recording::Query;
+use crate::seek::Reason;
+
 mod journal;
 
 pub use journal::{
-    JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, parse_time, trusted_uids,
+    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, trusted_uids,
     unverified_sender,
 };
 
-/// A place holding recordings, as named on the command line.
+/// A place holding recordings: what every command reads through.
+pub trait Source: std::fmt::Debug {
+    /// The name used in messages (as given on the command line).
+    fn name(&self) -> String;
+
+    /// Whether the source can be read only once, from its start (standard
+    /// input, a FIFO, a device): seeking and anything else that would read
+    /// it twice take the streaming path instead.
+    fn is_stream(&self) -> bool;
+
+    /// Whether `--follow` (reading on as messages arrive) works on it.
+    fn follows(&self) -> bool {
+        false
+    }
+
+    /// The file's metadata, for a source that is a file.
+    fn metadata(&self) -> Option<std::fs::Metadata> {
+        None
+    }
+
+    /// The messages of a few lines spread over the source, its first and
+    /// last among them, read without reading it all: enough to tell a
+    /// source that holds one recording at once. `None` where the source
+    /// cannot be sampled or a sampled line does not parse (reading it all
+    /// then says why).
+    fn sample(&self) -> Option<Vec<Message>> {
+        None
+    }
+
+    /// Opens the source for reading lines of JSON, one message each, from
+    /// its start, selecting what `filter` asks for where the source can.
+    fn open(&self, filter: &Filter) -> Result<Box<dyn BufRead>, SourceError>;
+
+    /// As [`Source::open`], from `at`, a place this source gave (in a
+    /// [`KeyframeAt`]).
+    fn open_at(&self, filter: &Filter, at: &Position) -> Result<Box<dyn BufRead>, SourceError> {
+        let _ = (filter, at);
+        Err(SourceError::NoPlaces { name: self.name() })
+    }
+
+    /// Where the last message of `query`'s recording (chosen: a
+    /// [`crate::Selection::Rec`]) that carries a keyframe and starts at or
+    /// before `until` ms into it is, or why the seek is to replay from the
+    /// start instead. A keyframe passed over because it does not decode
+    /// goes to `on_damage`.
+    fn keyframe_before(
+        &self,
+        query: &Query,
+        until: u64,
+        on_damage: &mut dyn FnMut(&Error),
+    ) -> Result<Keyed, SourceError> {
+        let _ = (query, until, on_damage);
+        Ok(Keyed::Replay(Reason::NotAFile))
+    }
+}
+
+/// A place in a source, as the source gave it: only that source reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A file of JSON lines, as tlog-rec's file writer and termtape-rec write.
-    File(PathBuf),
-    /// Standard input (`-`), JSON lines.
-    Stdin,
-    /// The systemd journal (`journal`), or a directory of journal files
-    /// (`journal:DIR`, as systemd-journal-remote writes on a central host).
-    Journal(Option<PathBuf>),
+pub enum Position {
+    /// A byte offset in a file: the start of a line.
+    Offset(u64),
+    /// A journal cursor.
+    Cursor(String),
+}
+
+/// A message carrying a keyframe, found by [`Source::keyframe_before`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyframeAt {
+    /// Where its line starts: [`Source::open_at`] reads from it.
+    pub position: Position,
+}
+
+/// What [`Source::keyframe_before`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyed {
+    /// The keyframe to start from.
+    At(KeyframeAt),
+    /// None to start from: replay from the start, for this reason.
+    Replay(Reason),
+}
+
+/// Why a source could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file could not be opened or read.
+    #[error("{name}: {source}")]
+    Io {
+        /// The source.
+        name: String,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// A directory given as a file.
+    #[error("{name} is a directory, not a recording (for journal files: journal:{name})")]
+    Directory {
+        /// The path.
+        name: String,
+    },
+    /// `--follow` on a source that does not grow.
+    #[error("--follow works on the journal; for a file, use `tail -f FILE | termtape play -`")]
+    NoFollow,
+    /// A place asked of a source that gives none.
+    #[error("{name}: cannot be read from a place within it")]
+    NoPlaces {
+        /// The source.
+        name: String,
+    },
+    /// The journal could not be opened or read (a [`JournalError`] within
+    /// says what was being done).
+    #[error("{source}")]
+    Journal {
+        /// The error, of its kind.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl SourceError {
+    fn journal(source: io::Error) -> SourceError {
+        SourceError::Journal { source }
+    }
+}
+
+impl SourceError {
+    /// The error as an [`io::Error`] of its kind, keeping it as the source.
+    pub fn into_io(self) -> io::Error {
+        let kind = match &self {
+            SourceError::Io { source, .. } => source.kind(),
+            SourceError::Directory { .. } => io::ErrorKind::IsADirectory,
+            SourceError::NoFollow | SourceError::NoPlaces { .. } => io::ErrorKind::Unsupported,
+            SourceError::Journal { source } => source.kind(),
+        };
+        io::Error::new(kind, self)
+    }
+}
+
+/// Parses a SOURCE argument: `-` is standard input, `journal` and
+/// `journal:DIR` the journal, anything else a file path.
+pub fn parse(spec: &str) -> Box<dyn Source> {
+    match spec {
+        "-" => Box::new(Stdin),
+        "journal" => Box::new(Journal { dir: None }),
+        _ => match spec.strip_prefix("journal:") {
+            Some(dir) if !dir.is_empty() => Box::new(Journal {
+                dir: Some(PathBuf::from(dir)),
+            }),
+            _ => Box::new(File::new(spec)),
+        },
+    }
+}
+
+/// The size of the buffers sources are read through.
+const BUFFER: usize = 256 * 1024;
+
+/// How many lines [`Source::sample`] takes from a file, spread evenly.
+const SAMPLES: u64 = 64;
+
+/// A sample reads little at each place.
+const SAMPLE_BUFFER: usize = 8 * 1024;
+
+/// The tail of a file in which the sample looks for its last line.
+const SAMPLE_TAIL: u64 = 1 << 20;
+
+/// A file of JSON lines, as tlog-rec's file writer and termtape-rec write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    path: PathBuf,
+}
+
+impl File {
+    /// The file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> File {
+        File { path: path.into() }
+    }
+
+    /// Opens the file, refusing a directory.
+    fn open_file(&self) -> Result<FsFile, SourceError> {
+        let io_error = |source| SourceError::Io {
+            name: self.name(),
+            source,
+        };
+        let file = FsFile::open(&self.path).map_err(io_error)?;
+        // Opening a directory works; reading it fails with a bare
+        // "Is a directory".
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(SourceError::Directory { name: self.name() });
+        }
+        Ok(file)
+    }
+}
+
+impl Source for File {
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// A path that is not a regular file (a FIFO, a character device such
+    /// as a terminal or `/dev/zero`, a socket) is a stream. A path that
+    /// cannot be examined is not one: opening it says why.
+    fn is_stream(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| !m.is_file())
+    }
+
+    fn metadata(&self) -> Option<std::fs::Metadata> {
+        std::fs::metadata(&self.path).ok()
+    }
+
+    fn sample(&self) -> Option<Vec<Message>> {
+        let file = self.open_file().ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut input = BufReader::with_capacity(SAMPLE_BUFFER, file);
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        // Evenly spaced lines, only ever reading forward: each probe takes
+        // the first whole line at or after its offset.
+        let mut at = 0u64;
+        for i in 0..SAMPLES {
+            let offset = len / SAMPLES * i;
+            if offset > at {
+                input.seek(SeekFrom::Start(offset - 1)).ok()?;
+                // From the byte before: a probe on a line's start keeps it.
+                at = offset - 1 + termtape_format::skip_line(&mut input).ok()?;
+            }
+            let mut line = Vec::new();
+            match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)
+                .ok()?
+            {
+                termtape_format::LineEnd::Eof => break,
+                termtape_format::LineEnd::TooLong => return None,
+                _ => {}
+            }
+            at += line.len() as u64;
+            lines.push(line);
+        }
+        // The last whole line, from the file's tail.
+        let tail = len.saturating_sub(SAMPLE_TAIL).max(at);
+        if tail > at {
+            input.seek(SeekFrom::Start(tail - 1)).ok()?;
+            termtape_format::skip_line(&mut input).ok()?;
+        }
+        let mut last = None;
+        loop {
+            let mut line = Vec::new();
+            match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)
+                .ok()?
+            {
+                termtape_format::LineEnd::Eof => break,
+                termtape_format::LineEnd::TooLong => return None,
+                _ => last = Some(line),
+            }
+        }
+        lines.extend(last);
+        let at = termtape_format::Location {
+            source: Some(self.name()),
+            ..termtape_format::Location::default()
+        };
+        lines
+            .iter()
+            .filter(|line| !line.trim_ascii().is_empty())
+            .map(|line| {
+                let text = std::str::from_utf8(line).ok()?;
+                Message::parse(text.trim_end(), &at).ok()
+            })
+            .collect()
+    }
+
+    fn open(&self, filter: &Filter) -> Result<Box<dyn BufRead>, SourceError> {
+        if filter.follow {
+            return Err(SourceError::NoFollow);
+        }
+        Ok(Box::new(BufReader::with_capacity(
+            BUFFER,
+            self.open_file()?,
+        )))
+    }
+
+    fn open_at(&self, filter: &Filter, at: &Position) -> Result<Box<dyn BufRead>, SourceError> {
+        let Position::Offset(offset) = at else {
+            return Err(SourceError::NoPlaces { name: self.name() });
+        };
+        if filter.follow {
+            return Err(SourceError::NoFollow);
+        }
+        let mut file = self.open_file()?;
+        file.seek(SeekFrom::Start(*offset))
+            .map_err(|source| SourceError::Io {
+                name: self.name(),
+                source,
+            })?;
+        Ok(Box::new(BufReader::with_capacity(BUFFER, file)))
+    }
+
+    fn keyframe_before(
+        &self,
+        query: &Query,
+        until: u64,
+        on_damage: &mut dyn FnMut(&Error),
+    ) -> Result<Keyed, SourceError> {
+        Ok(crate::seek::keyframe_in_file(
+            &self.path,
+            &self.name(),
+            query,
+            until,
+            on_damage,
+        ))
+    }
+}
+
+/// Standard input (`-`), JSON lines: read once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stdin;
+
+impl Source for Stdin {
+    fn name(&self) -> String {
+        "-".to_owned()
+    }
+
+    fn is_stream(&self) -> bool {
+        true
+    }
+
+    fn open(&self, filter: &Filter) -> Result<Box<dyn BufRead>, SourceError> {
+        if filter.follow {
+            return Err(SourceError::NoFollow);
+        }
+        Ok(Box::new(BufReader::with_capacity(BUFFER, io::stdin())))
+    }
+}
+
+/// The systemd journal (`journal`), or a directory of journal files
+/// (`journal:DIR`, as systemd-journal-remote writes on a central host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    dir: Option<PathBuf>,
+}
+
+impl Journal {
+    /// The system journal (`None`), or the journal files in `dir`.
+    pub fn new(dir: Option<PathBuf>) -> Journal {
+        Journal { dir }
+    }
+}
+
+impl Source for Journal {
+    fn name(&self) -> String {
+        match &self.dir {
+            None => "journal".to_owned(),
+            Some(dir) => format!("journal:{}", dir.display()),
+        }
+    }
+
+    fn is_stream(&self) -> bool {
+        false
+    }
+
+    fn follows(&self) -> bool {
+        true
+    }
+
+    fn open(&self, filter: &Filter) -> Result<Box<dyn BufRead>, SourceError> {
+        Ok(Box::new(
+            JournalLines::open(self.dir.as_deref(), filter).map_err(SourceError::journal)?,
+        ))
+    }
+
+    fn open_at(&self, filter: &Filter, at: &Position) -> Result<Box<dyn BufRead>, SourceError> {
+        let Position::Cursor(cursor) = at else {
+            return Err(SourceError::NoPlaces { name: self.name() });
+        };
+        Ok(Box::new(
+            JournalLines::open_from(self.dir.as_deref(), filter, Some(cursor))
+                .map_err(SourceError::journal)?,
+        ))
+    }
+
+    /// Through journal matches on the keyframe mark: only keyframe entries
+    /// are read, never the recording's other messages.
+    fn keyframe_before(
+        &self,
+        query: &Query,
+        until: u64,
+        _on_damage: &mut dyn FnMut(&Error),
+    ) -> Result<Keyed, SourceError> {
+        let (crate::Selection::Rec(rec) | crate::Selection::Only(rec)) = &query.selection else {
+            // Without a recording id there is nothing to match on.
+            return Ok(Keyed::Replay(Reason::NotAlone));
+        };
+        Ok(
+            match keyframe_before(self.dir.as_deref(), &query.filter, rec, until)
+                .map_err(SourceError::journal)?
+            {
+                Some(cursor) => Keyed::At(KeyframeAt {
+                    position: Position::Cursor(cursor),
+                }),
+                None => Keyed::Replay(Reason::NoKeyframes),
+            },
+        )
+    }
 }
 
 /// What to read of a source: which recording, whose, when. Files are read
@@ -156,76 +553,6 @@ pub struct Trust {
     pub unverified: bool,
 }
 
-impl Source {
-    /// Parses a SOURCE argument: `-` is standard input, `journal` and
-    /// `journal:DIR` the journal, anything else a file path.
-    pub fn parse(spec: &str) -> io::Result<Source> {
-        Ok(match spec {
-            "-" => Source::Stdin,
-            "journal" => Source::Journal(None),
-            _ => match spec.strip_prefix("journal:") {
-                Some(dir) if !dir.is_empty() => Source::Journal(Some(PathBuf::from(dir))),
-                _ => Source::File(PathBuf::from(spec)),
-            },
-        })
-    }
-
-    /// The name used in messages.
-    pub fn name(&self) -> String {
-        match self {
-            Source::File(path) => path.display().to_string(),
-            Source::Stdin => "-".to_owned(),
-            Source::Journal(None) => "journal".to_owned(),
-            Source::Journal(Some(dir)) => format!("journal:{}", dir.display()),
-        }
-    }
-
-    /// Whether the source can be read only once, from its start: standard
-    /// input, or a path that is not a regular file (a FIFO, a character
-    /// device such as a terminal or `/dev/zero`, a socket). Seeking and
-    /// anything else that would read it twice take the streaming path
-    /// instead. A path that cannot be examined is not one: opening it says
-    /// why.
-    pub fn is_stream(&self) -> bool {
-        match self {
-            Source::Stdin => true,
-            Source::File(path) => std::fs::metadata(path).is_ok_and(|m| !m.is_file()),
-            Source::Journal(_) => false,
-        }
-    }
-
-    /// Opens the source for reading lines of JSON, one message each.
-    pub fn open(&self, filter: &Filter) -> io::Result<Box<dyn BufRead>> {
-        if filter.follow && !matches!(self, Source::Journal(_)) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "--follow works on the journal; for a file, use `tail -f FILE | termtape play -`",
-            ));
-        }
-        Ok(match self {
-            Source::File(path) => {
-                let file = File::open(path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                // Opening a directory works; reading it fails with a bare
-                // "Is a directory".
-                if file.metadata().is_ok_and(|m| m.is_dir()) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::IsADirectory,
-                        format!(
-                            "{} is a directory, not a recording (for journal files: journal:{})",
-                            path.display(),
-                            path.display()
-                        ),
-                    ));
-                }
-                Box::new(BufReader::with_capacity(256 * 1024, file))
-            }
-            Source::Stdin => Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
-            Source::Journal(dir) => Box::new(JournalLines::open(dir.as_deref(), filter)?),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,11 +562,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("f.log");
         std::fs::write(&file, "").expect("write");
-        assert!(!Source::File(file).is_stream());
-        assert!(Source::File("/dev/zero".into()).is_stream());
-        assert!(Source::Stdin.is_stream());
-        assert!(!Source::File(dir.path().join("absent")).is_stream());
-        assert!(!Source::Journal(None).is_stream());
+        assert!(!File::new(file).is_stream());
+        assert!(File::new("/dev/zero").is_stream());
+        assert!(Stdin.is_stream());
+        assert!(!File::new(dir.path().join("absent")).is_stream());
+        assert!(!Journal::new(None).is_stream());
     }
 
     #[test]
@@ -288,19 +615,33 @@ mod tests {
 
     #[test]
     fn parses_source_names() {
-        assert_eq!(Source::parse("-").expect("ok"), Source::Stdin);
-        assert_eq!(Source::parse("journal").expect("ok"), Source::Journal(None));
+        // The kind shows in the name, and in the Debug form.
+        let kind = |spec: &str| {
+            let source = parse(spec);
+            (format!("{source:?}"), source.name())
+        };
+        assert_eq!(kind("-"), ("Stdin".to_owned(), "-".to_owned()));
         assert_eq!(
-            Source::parse("journal:/var/log/journal/remote").expect("ok"),
-            Source::Journal(Some("/var/log/journal/remote".into()))
+            kind("journal"),
+            ("Journal { dir: None }".to_owned(), "journal".to_owned())
         );
         assert_eq!(
-            Source::parse("s.log").expect("ok"),
-            Source::File("s.log".into())
+            kind("journal:/var/log/journal/remote"),
+            (
+                r#"Journal { dir: Some("/var/log/journal/remote") }"#.to_owned(),
+                "journal:/var/log/journal/remote".to_owned()
+            )
         );
         assert_eq!(
-            Source::parse("journal:").expect("ok"),
-            Source::File("journal:".into())
+            kind("s.log"),
+            (r#"File { path: "s.log" }"#.to_owned(), "s.log".to_owned())
+        );
+        assert_eq!(
+            kind("journal:"),
+            (
+                r#"File { path: "journal:" }"#.to_owned(),
+                "journal:".to_owned()
+            )
         );
     }
 }

@@ -24,7 +24,7 @@
 mod draw;
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead};
 use std::time::{Duration, Instant};
 
 use termtape_emu::Terminal as Emulator;
@@ -36,10 +36,10 @@ use termwiz::terminal::buffered::BufferedTerminal;
 use termwiz::terminal::{Terminal, new_terminal};
 
 use crate::gap::Gap;
-use crate::recording::{Query, Selection};
+use crate::recording::{Choice, Chooser, Query, ReadError, choose};
 use crate::search;
 use crate::seek::{At, Method, screen_at};
-use crate::source::Source;
+use crate::source::{Source, SourceError};
 
 pub use draw::HELP;
 
@@ -59,26 +59,42 @@ pub struct Playback {
     pub follow: bool,
 }
 
+/// Why the player could not play.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    /// A source that can be read only once.
+    #[error("{name} can be read only once, and the player reads it again at each jump")]
+    Stream {
+        /// The source.
+        name: String,
+    },
+    /// Choosing or reading the recording failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The source could not be opened.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Reading the source or using the terminal failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
 /// Plays the recording that `query` selects in `source` (a file or the
 /// journal: a stream cannot be read twice, so it cannot be sought in) on
-/// the terminal, as `playback` says, until the viewer quits.
-pub fn play(source: &Source, query: &Query, playback: Playback) -> io::Result<()> {
+/// the terminal, as `playback` says, until the viewer quits. Without
+/// `--rec`, a source holding several recordings is an error that lists
+/// them, told before the terminal is taken over.
+pub fn play(source: &dyn Source, query: &Query, playback: Playback) -> Result<(), PlayError> {
     if source.is_stream() {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "{} can be read only once, and the player reads it again at each jump",
-                source.name()
-            ),
-        ));
+        return Err(PlayError::Stream {
+            name: source.name(),
+        });
     }
-    if playback.follow && !matches!(source, Source::Journal(_)) {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "--follow works on the journal; for a file, use `tail -f FILE | termtape play -`",
-        ));
+    if playback.follow && !source.follows() {
+        return Err(SourceError::NoFollow.into());
     }
-    let mut timeline = Timeline::open(source, query, playback.follow)?;
+    let query = choose(source, query)?;
+    let mut timeline = Timeline::open(source, &query, playback.follow)?;
     // Placed before the terminal is taken over, so that an error reads plainly.
     let playback = Playback {
         start: At::Ms(timeline.ms(playback.start)?),
@@ -93,7 +109,7 @@ pub fn play(source: &Source, query: &Query, playback: Playback) -> io::Result<()
     let mut view = BufferedTerminal::new(terminal).map_err(io::Error::other)?;
     let result = run(&mut view, &mut timeline, level, playback);
     let _ = give_back(&mut view);
-    result
+    Ok(result?)
 }
 
 /// Gives the terminal back as it was: cursor shown, primary screen, cooked
@@ -152,13 +168,12 @@ struct Origin {
     who: String,
     /// The sender of untrusted journal entries (`--unverified`).
     unverified: Option<String>,
-    /// The recording id (`rec`), if its messages carry one.
-    rec: Option<String>,
 }
 
 /// The recording: where any moment is, and what follows it.
-struct Timeline {
-    source: Source,
+struct Timeline<'a> {
+    source: &'a dyn Source,
+    /// Chosen ([`choose`]): it names the recording.
     query: Query,
     /// Milliseconds from the start to the last packet.
     duration: u64,
@@ -166,7 +181,7 @@ struct Timeline {
     /// from the start.
     keyframed: bool,
     /// The recording's key (its id), to tell its finds from others' in a
-    /// file that holds several.
+    /// source that holds several.
     key: Option<String>,
     /// Where a rate limit dropped messages, in order.
     gaps: Vec<Gap>,
@@ -181,18 +196,18 @@ const GAP_MARK: u64 = 5_000;
 /// The packets after a moment, in order.
 struct Forward {
     reader: Reader<Box<dyn BufRead>>,
-    key: Option<String>,
-    selection: Selection,
+    chooser: Chooser,
     after: u64,
     queue: VecDeque<(u64, Timed)>,
     /// Taken from the first message of the recording read.
     origin: Option<Origin>,
 }
 
-impl Timeline {
-    fn open(source: &Source, query: &Query, follow: bool) -> io::Result<Timeline> {
+impl<'a> Timeline<'a> {
+    /// The timeline of the recording `query` names (chosen: see [`choose`]).
+    fn open(source: &'a dyn Source, query: &Query, follow: bool) -> io::Result<Timeline<'a>> {
         let mut timeline = Timeline {
-            source: source.clone(),
+            source,
             query: query.clone(),
             duration: 0,
             keyframed: true,
@@ -202,16 +217,6 @@ impl Timeline {
             follow,
         };
         timeline.query.filter.follow = false;
-        if let (Source::Journal(_), Selection::First) = (source, &query.selection) {
-            // The journal's first recording, then that one only: journal
-            // matches on its id find its keyframes and leave others unread.
-            let mut forward = timeline.forward(timeline.source.open(&timeline.query.filter)?, 0);
-            forward.next();
-            if let Some(rec) = forward.origin.and_then(|o| o.rec) {
-                timeline.query.selection = Selection::Rec(rec.clone());
-                timeline.query.filter.rec = Some(rec);
-            }
-        }
         timeline.refresh()?;
         timeline.gaps = timeline.find_gaps()?;
         Ok(timeline)
@@ -230,14 +235,15 @@ impl Timeline {
             self.origin = origin;
         }
         if self.key.is_none() {
-            self.key = forward.key;
+            self.key = forward.chooser.key().map(str::to_owned);
         }
         Ok(self.duration > before)
     }
 
     /// The recording's gaps: only the lines that mention one are parsed.
     fn find_gaps(&self) -> io::Result<Vec<Gap>> {
-        let mut input = self.source.open(&self.query.filter)?;
+        let mut input = self.read_source()?;
+        let mut chooser = Chooser::new(&self.query.selection);
         let mut line = Vec::new();
         let mut gaps = Vec::new();
         loop {
@@ -262,11 +268,7 @@ impl Timeline {
             let Ok(msg) = Message::parse(text.trim_end(), &Default::default()) else {
                 continue;
             };
-            let ours = match (&self.key, &self.query.selection) {
-                (Some(key), _) => msg.recording_key() == *key,
-                (None, Selection::Rec(id)) => msg.rec.as_deref() == Some(id),
-                (None, Selection::First) => true,
-            };
+            let ours = chooser.offer(&msg) == Choice::Ours;
             if let Some(gap) = Gap::of(&msg).filter(|_| ours) {
                 gaps.push(gap);
             }
@@ -285,7 +287,7 @@ impl Timeline {
     /// [`crate::search`]), in order; case is ignored unless `text` has an
     /// upper-case letter, as in less and vim.
     fn find(&self, text: &str) -> io::Result<Vec<u64>> {
-        let input = self.source.open(&self.query.filter)?;
+        let input = self.read_source()?;
         let mut moments = Vec::new();
         search::search(
             input,
@@ -312,7 +314,7 @@ impl Timeline {
             At::Ms(ms) => ms,
             At::End => self.duration,
             At::Clock(_) => match at
-                .resolve(&self.source, &self.query)
+                .resolve(self.source, &self.query)
                 .map_err(io::Error::other)?
             {
                 At::Ms(ms) => ms,
@@ -331,40 +333,32 @@ impl Timeline {
     /// was found on, and whether a keyframe was that place.
     fn seek_with(&self, at: u64, after: u64) -> io::Result<(Emulator, Forward, bool)> {
         let (term, method) =
-            screen_at(&self.source, &self.query, At::Ms(at), |_| {}).map_err(io::Error::other)?;
-        let (input, keyframed): (Box<dyn BufRead>, bool) = match (&self.source, method) {
-            (Source::File(path), Method::Keyframe { offset, .. }) => {
-                let mut file = std::fs::File::open(path)?;
-                file.seek(SeekFrom::Start(offset))?;
-                (Box::new(BufReader::with_capacity(256 * 1024, file)), true)
-            }
-            (Source::Journal(dir), Method::JournalKeyframe { .. }) => {
-                // The keyframe entry the seek started from, found as it
-                // found it; the packets after `after` are read from there.
-                let cursor = match &self.query.selection {
-                    Selection::Rec(rec) => {
-                        crate::source::keyframe_before(dir.as_deref(), &self.query.filter, rec, at)?
-                    }
-                    Selection::First => None,
-                };
-                let lines = crate::source::JournalLines::open_from(
-                    dir.as_deref(),
-                    &self.query.filter,
-                    cursor.as_deref(),
-                )?;
-                (Box::new(lines), true)
-            }
-            (_, _) => (self.source.open(&self.query.filter)?, false),
+            screen_at(self.source, &self.query, At::Ms(at), |_| {}).map_err(io::Error::other)?;
+        let (input, keyframed): (Box<dyn BufRead>, bool) = match method {
+            // The packets after `after` are read from where the seek started.
+            Method::Keyframe { position, .. } => (
+                self.source
+                    .open_at(&self.query.filter, &position)
+                    .map_err(SourceError::into_io)?,
+                true,
+            ),
+            Method::Replay(_) => (self.read_source()?, false),
         };
         Ok((term, self.forward(input, after), keyframed))
+    }
+
+    /// The recording's source, from its start.
+    fn read_source(&self) -> io::Result<Box<dyn BufRead>> {
+        self.source
+            .open(&self.query.filter)
+            .map_err(SourceError::into_io)
     }
 
     /// The packets of `input` after `after` ms.
     fn forward(&self, input: Box<dyn BufRead>, after: u64) -> Forward {
         Forward {
             reader: Reader::new(input, None, true),
-            key: None,
-            selection: self.query.selection.clone(),
+            chooser: Chooser::new(&self.query.selection),
             after,
             queue: VecDeque::new(),
             origin: None,
@@ -397,7 +391,6 @@ impl Forward {
                     start: msg.time.map(|t| t.saturating_sub(msg.pos)),
                     who: format!("{}@{}", msg.user, msg.host),
                     unverified: crate::source::unverified_sender(&msg),
-                    rec: msg.rec.clone(),
                 });
             }
             let (id, after, queue) = (msg.id, self.after, &mut self.queue);
@@ -410,15 +403,7 @@ impl Forward {
     }
 
     fn ours(&mut self, msg: &Message) -> bool {
-        let key = msg.recording_key();
-        match (&self.key, &self.selection) {
-            (Some(k), _) => *k == key,
-            (None, Selection::Rec(id)) if key != *id && msg.rec.as_deref() != Some(id) => false,
-            (None, _) => {
-                self.key = Some(key);
-                true
-            }
-        }
+        self.chooser.offer(msg) == Choice::Ours
     }
 }
 
@@ -773,7 +758,7 @@ fn prompt_key(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Resu
         KeyCode::Enter => match state.prompt.take() {
             Some(Prompt::Time(typed)) => {
                 // The forms `--seek` takes; what is not one is said.
-                let at = At::parse(&typed).and_then(|at| {
+                let at = At::parse(&typed).map_err(|e| e.to_string()).and_then(|at| {
                     timeline
                         .ms(at)
                         .map_err(|e| format!("{}: {e}", crate::visible::visible(&typed)))
@@ -828,8 +813,13 @@ mod tests {
         assert_eq!(finds.next(100, false), None);
     }
 
+    /// The file at `path`, as a source that lives as long as the test.
+    fn leaked(path: &std::path::Path) -> &'static dyn Source {
+        Box::leak(Box::new(crate::source::File::new(path)))
+    }
+
     /// "a", an hour's pause, "b": a recording without keyframes.
-    fn hour_pause() -> (tempfile::TempDir, Timeline) {
+    fn hour_pause() -> (tempfile::TempDir, Timeline<'static>) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("pause.log");
         std::fs::write(
@@ -841,8 +831,8 @@ mod tests {
             ),
         )
         .expect("write the recording");
-        let timeline = Timeline::open(&Source::File(path.clone()), &Query::default(), false)
-            .expect("open the recording");
+        let timeline =
+            Timeline::open(leaked(&path), &Query::default(), false).expect("open the recording");
         (dir, timeline)
     }
 
@@ -862,8 +852,8 @@ mod tests {
         ]
         .join("\n");
         std::fs::write(&path, log).expect("write the recording");
-        let timeline = Timeline::open(&Source::File(path.clone()), &Query::default(), false)
-            .expect("open the recording");
+        let timeline =
+            Timeline::open(leaked(&path), &Query::default(), false).expect("open the recording");
         assert_eq!(timeline.gaps.len(), 1);
         assert_eq!(timeline.gap_near(9_999), None);
         assert_eq!(timeline.gap_near(10_000).map(|g| g.messages), Some(2));
@@ -874,7 +864,7 @@ mod tests {
     /// A recording of "a", "b", "c" output at 0, 10 and 20 s (with a key
     /// typed before "c"), which started at 2027-01-15 08:00:00 UTC, by
     /// alice on vm.
-    fn three_events() -> (tempfile::TempDir, Timeline) {
+    fn three_events() -> (tempfile::TempDir, Timeline<'static>) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("three.log");
         std::fs::write(
@@ -886,8 +876,8 @@ mod tests {
             ),
         )
         .expect("write the recording");
-        let timeline = Timeline::open(&Source::File(path.clone()), &Query::default(), false)
-            .expect("open the recording");
+        let timeline =
+            Timeline::open(leaked(&path), &Query::default(), false).expect("open the recording");
         (dir, timeline)
     }
 

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use termtape_format::Encoded;
+use termtape_format::extension::Extended;
 
 use super::Sink;
 
@@ -27,6 +27,8 @@ pub struct FileSink {
     reserved_to: u64,
     /// False once the filesystem said it cannot reserve space.
     can_reserve: bool,
+    /// A message with its extension fields.
+    line: Vec<u8>,
 }
 
 /// Space reserved at a time beyond the end of the file.
@@ -48,6 +50,7 @@ impl FileSink {
             end,
             reserved_to: end,
             can_reserve: true,
+            line: Vec::new(),
         })
     }
 
@@ -82,11 +85,14 @@ impl Sink for FileSink {
         }
     }
 
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        let line = super::file_form(message, &mut self.line)?;
+        // (`self.context` would borrow all of `self`, and `line` is in it.)
+        let path = &self.path;
         self.file
-            .write_all(message.json)
-            .map_err(|e| self.context("writing to", e))?;
-        self.end += message.json.len() as u64;
+            .write_all(line)
+            .map_err(|e| io::Error::new(e.kind(), format!("writing to {}: {e}", path.display())))?;
+        self.end += line.len() as u64;
         Ok(())
     }
 

@@ -4,7 +4,8 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use termtape_format::{Encoded, Header};
+use termtape_format::Header;
+use termtape_format::extension::Extended;
 
 use super::Sink;
 use super::spool::{Link, Spool};
@@ -15,16 +16,6 @@ pub const SOCKET: &str = "/run/systemd/journal/socket";
 /// The longest MESSAGE field Cockpit can read: `journalctl -o json` without
 /// `--all` shows fields of 4096 bytes or more (with their name) as null.
 pub const MAX_MESSAGE_LEN: usize = 4087;
-
-/// The prefix of the journal fields that carry a message's fields beyond
-/// tlog's: `TERMTAPE_X_KF` holds the `kf` field's JSON value.
-pub const EXTRA_PREFIX: &str = "TERMTAPE_X_";
-
-/// `TERMTAPE_KEYFRAME=1` marks the entries that carry a keyframe, so that a
-/// player finds them with a journal match instead of reading every entry.
-pub const KEYFRAME_MARK: &str = "TERMTAPE_KEYFRAME";
-
-const KEYFRAME_FIELD_PREFIX: &str = "TERMTAPE_X_KF=";
 
 /// Sends each message to systemd-journald as an entry whose MESSAGE is the
 /// JSON, with the fields tlog adds for finding recordings: TLOG_REC,
@@ -38,17 +29,17 @@ const KEYFRAME_FIELD_PREFIX: &str = "TERMTAPE_X_KF=";
 /// MESSAGE holds tlog's fields only, so that it stays small (Cockpit reads
 /// MESSAGE without `--all`, which drops fields of 4096 bytes or more) and
 /// exactly as tlog writes it. termtape's own fields (keyframes, charset
-/// originals, gap marks) each go into a journal field of their own,
-/// [`EXTRA_PREFIX`] and the name in capitals, holding the raw JSON value;
-/// the journal reader puts them back.
+/// originals, gap marks) each go into a journal field of their own, as
+/// `termtape_format::extension` maps them (`TERMTAPE_X_KF`, …); the
+/// journal reader puts them back.
 ///
 /// Nothing shown is lost to a journald that is busy, restarting or gone:
 /// each entry waits in a [`Spool`] until journald has taken it (see
 /// [`Spool`] for the bounds, and what happens beyond them).
 #[derive(Debug)]
 pub struct JournalSink {
-    /// The fields every entry repeats, as `NAME=value`.
-    fixed: Vec<String>,
+    /// The fields every entry repeats: name and value.
+    fixed: Vec<(&'static str, String)>,
     /// Wait before exiting so that journald still finds the process.
     linger: bool,
     spool: Spool,
@@ -94,57 +85,16 @@ impl JournalSink {
         Ok(JournalSink {
             linger: for_cockpit,
             fixed: vec![
-                format!("PRIORITY={priority}"),
-                format!("SYSLOG_IDENTIFIER={identifier}"),
-                format!("TLOG_REC={}", header.rec),
-                format!("TLOG_USER={}", header.user),
-                format!("TLOG_SESSION={}", header.session),
+                ("PRIORITY", priority.to_string()),
+                ("SYSLOG_IDENTIFIER", identifier.to_owned()),
+                ("TLOG_REC", header.rec.clone()),
+                ("TLOG_USER", header.user.clone()),
+                ("TLOG_SESSION", header.session.to_string()),
             ],
             spool,
             link,
         })
     }
-}
-
-/// `MESSAGE=` with tlog's fields only, and a journal field for each other.
-fn split_extras(json: &str) -> io::Result<(String, Vec<String>)> {
-    // Messages without extra fields go as they are: the common case, and
-    // no parsing.
-    if ends_with_out_bin(json) {
-        return Ok((format!("MESSAGE={json}"), Vec::new()));
-    }
-    let mut msg = termtape_format::Message::parse(json, &termtape_format::Location::default())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-    let mut extras: Vec<String> = msg
-        .extra
-        .drain(..)
-        .map(|(name, value)| {
-            format!(
-                "{EXTRA_PREFIX}{}={}",
-                name.to_ascii_uppercase(),
-                value.get()
-            )
-        })
-        .collect();
-    // Journal matches select on values, not on a field being there: this
-    // marks the entries a seek can start from.
-    if extras.iter().any(|e| e.starts_with(KEYFRAME_FIELD_PREFIX)) {
-        extras.push(format!("{KEYFRAME_MARK}=1"));
-    }
-    let text = msg.to_json();
-    Ok((format!("MESSAGE={}", text.trim_end()), extras))
-}
-
-/// Whether tlog's last field, `out_bin`, ends the message: then it has no
-/// extra fields. (An extra field's value may end with `]` too: a `login`
-/// array.) Outside strings `"out_bin":[` appears once; inside a string its
-/// quotes would be escaped.
-fn ends_with_out_bin(json: &str) -> bool {
-    json.rfind("\"out_bin\":[").is_some_and(|i| {
-        json[i + "\"out_bin\":[".len()..]
-            .strip_suffix("]}")
-            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit() || b == b','))
-    })
 }
 
 impl Sink for JournalSink {
@@ -154,22 +104,8 @@ impl Sink for JournalSink {
         self.link.reserve(&self.spool, bytes)
     }
 
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
-        let json = message.json.strip_suffix(b"\n").unwrap_or(message.json);
-        let json =
-            std::str::from_utf8(json).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let (text, extras) = split_extras(json)?;
-        let id = format!("TLOG_ID={}", message.id);
-        let mut entry = Vec::with_capacity(json.len() + 256);
-        for field in self
-            .fixed
-            .iter()
-            .map(String::as_str)
-            .chain([id.as_str(), text.as_str()])
-            .chain(extras.iter().map(String::as_str))
-        {
-            push_field(&mut entry, field);
-        }
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        let entry = entry(&self.fixed, message)?;
         self.link.push(&self.spool, entry)
     }
 
@@ -187,19 +123,38 @@ impl Sink for JournalSink {
     }
 }
 
+/// The journal entry of `message`, in journald's native protocol: the
+/// `fixed` fields, TLOG_ID, MESSAGE with tlog's fields only, and a journal
+/// field for each extension field.
+fn entry(fixed: &[(&str, String)], message: &Extended<'_>) -> io::Result<Vec<u8>> {
+    let json = std::str::from_utf8(message.tlog())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let id = message.message.id.to_string();
+    let extra: usize = message.fields.iter().map(|f| f.value.len() + 32).sum();
+    let mut entry = Vec::with_capacity(json.len() + extra + 256);
+    for (name, value) in fixed {
+        push_field(&mut entry, name, value);
+    }
+    push_field(&mut entry, "TLOG_ID", &id);
+    push_field(&mut entry, "MESSAGE", json);
+    for field in message.journal_fields() {
+        push_field(&mut entry, &field.name, field.value);
+    }
+    Ok(entry)
+}
+
 /// Appends `NAME=value` to an entry in journald's native protocol: as it
 /// is if the value has no newline, else as the name, a newline, the
 /// value's length (64 bits, little-endian) and the value.
-fn push_field(entry: &mut Vec<u8>, field: &str) {
-    let (name, value) = field.split_once('=').unwrap_or((field, ""));
+fn push_field(entry: &mut Vec<u8>, name: &str, value: &str) {
+    entry.extend_from_slice(name.as_bytes());
     if value.contains('\n') {
-        entry.extend_from_slice(name.as_bytes());
         entry.push(b'\n');
         entry.extend_from_slice(&(value.len() as u64).to_le_bytes());
-        entry.extend_from_slice(value.as_bytes());
     } else {
-        entry.extend_from_slice(field.as_bytes());
+        entry.push(b'=');
     }
+    entry.extend_from_slice(value.as_bytes());
     entry.push(b'\n');
 }
 
@@ -207,17 +162,55 @@ fn push_field(entry: &mut Vec<u8>, field: &str) {
 mod tests {
     use super::*;
 
+    use termtape_format::Encoded;
+    use termtape_format::extension::{Field, KEYFRAME, LOGIN};
+
+    fn extended<'a>(json: &'a str, fields: &'a [Field<'a>]) -> Extended<'a> {
+        Extended {
+            message: Encoded {
+                id: 7,
+                pos: 0,
+                time: 0,
+                json: json.as_bytes(),
+                input_end: 0,
+                output_end: 0,
+            },
+            fields,
+        }
+    }
+
     #[test]
     fn extra_fields_ending_in_a_bracket_go_to_fields_of_their_own() {
-        let base = r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"t","session":1,"id":1,"pos":0,"timing":">2","in_txt":"","in_bin":[],"out_txt":"]}","out_bin":[1,2]"#;
-        let plain = format!("{base}}}");
-        assert_eq!(split_extras(&plain).expect("ok").1, Vec::<String>::new());
-        let marked = format!(r#"{base},"login":[{{"n":1,"at":5,"end":true}}]}}"#);
-        let (message, extras) = split_extras(&marked).expect("ok");
-        assert!(!message.contains("login"), "{message}");
+        let base = r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"t","session":1,"id":1,"pos":0,"timing":">2","in_txt":"","in_bin":[],"out_txt":"]}","out_bin":[1,2]}"#;
+        let line = format!("{base}\n");
+        let fixed = [("TLOG_REC", "r".to_owned())];
+        let plain = entry(&fixed, &extended(&line, &[])).expect("UTF-8");
         assert_eq!(
-            extras,
-            vec![r#"TERMTAPE_X_LOGIN=[{"n":1,"at":5,"end":true}]"#]
+            String::from_utf8(plain).expect("UTF-8"),
+            format!("TLOG_REC=r\nTLOG_ID=7\nMESSAGE={base}\n")
         );
+        let login = [Field::new(LOGIN, r#"[{"n":1,"at":5,"end":true}]"#)];
+        let marked = entry(&fixed, &extended(&line, &login)).expect("UTF-8");
+        assert_eq!(
+            String::from_utf8(marked).expect("UTF-8"),
+            format!(
+                "TLOG_REC=r\nTLOG_ID=7\nMESSAGE={base}\n\
+                 TERMTAPE_X_LOGIN=[{{\"n\":1,\"at\":5,\"end\":true}}]\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_keyframe_is_marked_and_values_with_newlines_go_with_their_length() {
+        let base = r#"{"ver":"2.3","id":1}"#;
+        let line = format!("{base}\n");
+        let kf = "{\"v\":1,\n\"s\":\"x\"}";
+        let fields = [Field::new(KEYFRAME, kf)];
+        let got = entry(&[], &extended(&line, &fields)).expect("UTF-8");
+        let mut expected = format!("TLOG_ID=7\nMESSAGE={base}\nTERMTAPE_X_KF\n").into_bytes();
+        expected.extend_from_slice(&(kf.len() as u64).to_le_bytes());
+        expected.extend_from_slice(kf.as_bytes());
+        expected.extend_from_slice(b"\nTERMTAPE_KEYFRAME=1\n");
+        assert_eq!(got, expected);
     }
 }

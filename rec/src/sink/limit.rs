@@ -19,6 +19,7 @@
 use std::io;
 use std::time::Duration;
 
+use termtape_format::extension::{self, Extended, Field};
 use termtape_format::{Encoded, Location, Message};
 
 use super::Sink;
@@ -73,10 +74,12 @@ pub struct RateLimit<S, C = SystemClock> {
     last: Duration,
     dropped_messages: u64,
     dropped_bytes: u64,
-    buf: Vec<u8>,
-    /// The last message dropped, for the message that closes a recording
-    /// ending in a drop.
+    /// The last message dropped (tlog's fields), for the message that
+    /// closes a recording ending in a drop.
     last_dropped: Vec<u8>,
+    /// Its fields that the closing message keeps: the charset's name and
+    /// how the session ended.
+    last_dropped_fields: Vec<(String, String)>,
     last_dropped_at: Option<LastDropped>,
     /// Raised at each drop, for the recorder to put a keyframe on the
     /// message after the gap.
@@ -130,8 +133,8 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
             last,
             dropped_messages: 0,
             dropped_bytes: 0,
-            buf: Vec::new(),
             last_dropped: Vec::new(),
+            last_dropped_fields: Vec::new(),
             last_dropped_at: None,
             on_drop: None,
         }
@@ -156,38 +159,56 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
         self.inner.reserve(bytes)
     }
 
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
         // The message as it would be written: with the gap mark, if any, so
         // that the mark counts against the limit too.
         let marked = self.dropped_messages > 0;
+        let mark = match marked {
+            true => gap(self.dropped_messages, self.dropped_bytes),
+            false => String::new(),
+        };
+        let mut fields = Vec::new();
         if marked {
-            let gap = format!(
-                "{{\"messages\":{},\"bytes\":{}}}",
-                self.dropped_messages, self.dropped_bytes
-            );
-            self.buf.clear();
-            message.write_with_extra(&mut self.buf, &[("gap", &gap)]);
+            fields.reserve(message.fields.len() + 1);
+            fields.extend_from_slice(message.fields);
+            fields.push(Field::new(extension::GAP, &mark));
         }
+        let with_gap = Extended {
+            message: message.message,
+            fields: &fields,
+        };
         let size = if marked {
-            self.buf.len()
+            with_gap.file_len()
         } else {
-            message.json.len()
+            message.file_len()
         } as f64;
         self.refill();
         // A message larger than the burst needs a full bucket.
         let needed = size.min(self.burst as f64);
         if self.action != Action::Pass && self.tokens < needed {
             if self.action == Action::Drop {
+                let m = &message.message;
                 self.dropped_messages += 1;
-                self.dropped_bytes += message.json.len() as u64;
+                self.dropped_bytes += message.file_len() as u64;
                 self.last_dropped.clear();
-                self.last_dropped.extend_from_slice(message.json);
+                self.last_dropped.extend_from_slice(m.json);
+                // The charset's name stays: every message of a legacy
+                // session has it; so does how the session ended, which
+                // rides on the last message.
+                self.last_dropped_fields.clear();
+                self.last_dropped_fields.extend(
+                    message
+                        .fields
+                        .iter()
+                        .filter(|f| f.name == extension::CHARSET || f.name == extension::EXIT)
+                        .map(|f| (f.name.to_owned(), f.value.to_owned())),
+                );
                 self.last_dropped_at = Some(LastDropped {
-                    id: message.id,
-                    pos: message.pos,
-                    time: message.time,
-                    input_end: message.input_end,
-                    output_end: message.output_end,
+                    id: m.id,
+                    pos: m.pos,
+                    time: m.time,
+                    input_end: m.input_end,
+                    output_end: m.output_end,
                 });
                 if let Some(signal) = &self.on_drop {
                     signal.set(true);
@@ -205,10 +226,7 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
         if !marked {
             return self.inner.write(message);
         }
-        self.inner.write(&Encoded {
-            json: &self.buf,
-            ..*message
-        })?;
+        self.inner.write(&with_gap)?;
         self.dropped_messages = 0;
         self.dropped_bytes = 0;
         Ok(())
@@ -230,25 +248,26 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
         let Some(at) = self.last_dropped_at else {
             return Ok(());
         };
+        // The last dropped message, emptied: tlog's fields, without
+        // extension fields (those kept are beside it).
         let text = std::str::from_utf8(&self.last_dropped).map_err(io::Error::other)?;
-        let mut msg = Message::parse(text.trim_end(), &Location::default())
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        let mut msg =
+            Message::parse(text.trim_end(), &Location::default()).map_err(io::Error::other)?;
         msg.id = at.id + 1;
         msg.timing.clear();
         msg.in_txt.clear();
         msg.in_bin.clear();
         msg.out_txt.clear();
         msg.out_bin.clear();
-        // The charset's name stays: every message of a legacy session has it;
-        // so does how the session ended, which rides on the last message.
-        msg.extra
-            .retain(|(name, _)| name == "charset" || name == termtape_format::EXIT_FIELD);
         let mut plain = Vec::new();
         msg.write_json(&mut plain);
-        let gap = format!(
-            "{{\"messages\":{},\"bytes\":{}}}",
-            self.dropped_messages, self.dropped_bytes
-        );
+        let gap = gap(self.dropped_messages, self.dropped_bytes);
+        let fields: Vec<Field<'_>> = self
+            .last_dropped_fields
+            .iter()
+            .map(|(name, value)| Field::new(name, value))
+            .chain([Field::new(extension::GAP, &gap)])
+            .collect();
         let closing = Encoded {
             id: at.id + 1,
             pos: at.pos,
@@ -257,16 +276,19 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
             input_end: at.input_end,
             output_end: at.output_end,
         };
-        self.buf.clear();
-        closing.write_with_extra(&mut self.buf, &[("gap", &gap)]);
-        self.inner.write(&Encoded {
-            json: &self.buf,
-            ..closing
+        self.inner.write(&Extended {
+            message: closing,
+            fields: &fields,
         })?;
         self.dropped_messages = 0;
         self.dropped_bytes = 0;
         Ok(())
     }
+}
+
+/// The value of the gap mark.
+fn gap(messages: u64, bytes: u64) -> String {
+    format!("{{\"messages\":{messages},\"bytes\":{bytes}}}")
 }
 
 #[cfg(test)]
@@ -290,15 +312,15 @@ mod tests {
         }
     }
 
-    fn message(id: u64, json: &str) -> Encoded<'_> {
-        Encoded {
+    fn message(id: u64, json: &str) -> Extended<'_> {
+        Extended::plain(Encoded {
             id,
             pos: 0,
             time: 0,
             json: json.as_bytes(),
             input_end: 0,
             output_end: 0,
-        }
+        })
     }
 
     /// A message of exactly 100 bytes.
@@ -353,15 +375,15 @@ mod tests {
         .to_json()
     }
 
-    fn encoded(id: u64, json: &str) -> Encoded<'_> {
-        Encoded {
+    fn encoded(id: u64, json: &str) -> Extended<'_> {
+        Extended::plain(Encoded {
             id,
             pos: id * 10,
             time: 0,
             json: json.as_bytes(),
             input_end: 0,
             output_end: id * 100,
-        }
+        })
     }
 
     #[test]

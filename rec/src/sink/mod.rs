@@ -1,8 +1,10 @@
-//! Where finished messages go. A [`Sink`] takes whole messages, one at a time.
+//! Where finished messages go. A [`Sink`] takes whole messages, one at a time,
+//! each with its extension fields apart (see `termtape_format::extension`):
+//! each writer puts them in the form it writes.
 
 use std::io;
 
-use termtape_format::Encoded;
+use termtape_format::extension::Extended;
 
 mod file;
 mod journal;
@@ -12,7 +14,7 @@ mod spool;
 mod syslog;
 
 pub use file::FileSink;
-pub use journal::{EXTRA_PREFIX, JournalSink, KEYFRAME_MARK, MAX_MESSAGE_LEN, SOCKET};
+pub use journal::{JournalSink, MAX_MESSAGE_LEN, SOCKET};
 pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock, check_burst};
 pub use spool::{DEFAULT_SPOOL_DIR, OnFailure, Spool, deliver, log_warning};
 pub use syslog::{AUTHPRIV, SyslogSink};
@@ -24,8 +26,8 @@ pub trait Sink {
     /// it lets output through to the user, so that what the user saw can
     /// always be written, even on a full disk.
     fn reserve(&mut self, bytes: u64) -> io::Result<()>;
-    /// Writes one message, whole.
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()>;
+    /// Writes one message, whole, with its extension fields.
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()>;
     /// Makes everything written durable; the recording is over.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -34,12 +36,20 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     fn reserve(&mut self, bytes: u64) -> io::Result<()> {
         (**self).reserve(bytes)
     }
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
         (**self).write(message)
     }
     fn finish(&mut self) -> io::Result<()> {
         (**self).finish()
     }
+}
+
+/// `message` in its file form (see [`Extended::file_form`]), made in `buf`
+/// if it has extension fields.
+fn file_form<'b>(message: &'b Extended<'_>, buf: &'b mut Vec<u8>) -> io::Result<&'b [u8]> {
+    message
+        .file_form(buf)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// A writer that writes nothing: for a session that `on_failure =
@@ -51,7 +61,7 @@ impl Sink for Unrecorded {
     fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
         Ok(())
     }
-    fn write(&mut self, _message: &Encoded<'_>) -> io::Result<()> {
+    fn write(&mut self, _message: &Extended<'_>) -> io::Result<()> {
         Ok(())
     }
     fn finish(&mut self) -> io::Result<()> {
@@ -69,10 +79,12 @@ impl Sink for Memory {
     fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
         Ok(())
     }
-    fn write(&mut self, m: &Encoded<'_>) -> io::Result<()> {
+    fn write(&mut self, m: &Extended<'_>) -> io::Result<()> {
+        let mut buf = Vec::new();
+        let line = file_form(m, &mut buf)?;
         self.0
             .borrow_mut()
-            .push(String::from_utf8_lossy(m.json).into_owned());
+            .push(String::from_utf8_lossy(line).into_owned());
         Ok(())
     }
     fn finish(&mut self) -> io::Result<()> {

@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
-use termtape_format::Encoded;
+use termtape_format::extension::Extended;
 
 use super::Sink;
 
@@ -20,6 +20,8 @@ pub struct SyslogSink {
     socket: UnixDatagram,
     prefix: Vec<u8>,
     buf: Vec<u8>,
+    /// A message with its extension fields.
+    line: Vec<u8>,
 }
 
 impl SyslogSink {
@@ -38,6 +40,7 @@ impl SyslogSink {
             socket,
             prefix,
             buf: Vec::with_capacity(8192),
+            line: Vec::new(),
         })
     }
 }
@@ -47,8 +50,9 @@ impl Sink for SyslogSink {
         Ok(())
     }
 
-    fn write(&mut self, message: &Encoded<'_>) -> io::Result<()> {
-        let json = message.json.strip_suffix(b"\n").unwrap_or(message.json);
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        let json = super::file_form(message, &mut self.line)?;
+        let json = json.strip_suffix(b"\n").unwrap_or(json);
         self.buf.clear();
         self.buf.extend_from_slice(&self.prefix);
         self.buf.extend_from_slice(json);

@@ -269,10 +269,10 @@ pub struct Select {
     pub command: Option<String>,
     /// Only messages from this time on: seconds since the epoch, or
     /// `YYYY-MM-DD[ HH:MM[:SS]]` in local time (add ` UTC` for UTC).
-    #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = termtape_player::time::parse_clock)]
     pub since: Option<u64>,
     /// Only messages up to this time (same forms as --since).
-    #[arg(long, value_name = "TIME", value_parser = termtape_player::source::parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = termtape_player::time::parse_clock)]
     pub until: Option<u64>,
     /// Journal: also show entries whose sender (journald's _UID) is not a
     /// recorder's account (root, termtape, tlog), marked UNVERIFIED: anyone
@@ -300,6 +300,6 @@ fn trust_uid(s: &str) -> Result<u32, String> {
     UID.parse_whole(s).map(|n| n as u32)
 }
 
-fn parse_at(s: &str) -> Result<termtape_player::seek::At, String> {
+fn parse_at(s: &str) -> Result<termtape_player::seek::At, termtape_player::time::Error> {
     termtape_player::seek::At::parse(s)
 }

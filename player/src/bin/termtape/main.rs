@@ -11,10 +11,10 @@ use clap::Parser;
 use termtape_format::Stream;
 use termtape_player::gap::Gap;
 use termtape_player::guard::{self, Guard};
-use termtape_player::recording::ReadError;
-use termtape_player::source::Filter;
+use termtape_player::recording::{ReadError, choose};
+use termtape_player::source::{self, Filter};
 use termtape_player::visible::{Visible, json_line, visible};
-use termtape_player::{Damage, Query, Selection, Source, cat, list, play, seek};
+use termtape_player::{Damage, Query, Selection, cat, list, play, seek};
 
 use crate::cli::{Cli, Command, Common, Format, Select, Status};
 
@@ -31,18 +31,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// The [`ReadError`] an `io::Error` carries, if it carries one.
+fn read_error_inside(e: &io::Error) -> Option<&ReadError> {
+    e.get_ref()?.downcast_ref::<ReadError>()
+}
+
 /// The exit status of an error: nothing found when no recording matched or
 /// the one asked for is not there, else trouble.
 fn status_of(e: &anyhow::Error) -> Status {
     let nothing_found = e.chain().any(|cause| {
-        // The terminal player's `io::Error` holds its `ReadError` inside,
-        // where `source()` does not lead.
-        let read = cause.downcast_ref::<ReadError>().or_else(|| {
+        // The terminal player's errors hold their `ReadError` inside, where
+        // `source()` does not lead (a transparent variant, an `io::Error`).
+        use termtape_player::tui::PlayError;
+        let read =
             cause
-                .downcast_ref::<io::Error>()
-                .and_then(io::Error::get_ref)
-                .and_then(|inner| inner.downcast_ref::<ReadError>())
-        });
+                .downcast_ref::<ReadError>()
+                .or_else(|| match cause.downcast_ref::<PlayError>() {
+                    Some(PlayError::Read(read)) => Some(read),
+                    Some(PlayError::Io(e)) => read_error_inside(e),
+                    _ => cause
+                        .downcast_ref::<io::Error>()
+                        .and_then(read_error_inside),
+                });
         matches!(
             read,
             Some(ReadError::NoMatch { .. } | ReadError::NotFound { .. })
@@ -233,7 +243,7 @@ fn run(cli: Cli) -> Result<Status> {
             common,
         } => {
             use std::io::IsTerminal;
-            let source = Source::parse(&common.source)?;
+            let source = source::parse(&common.source);
             // The seeking player takes files and the journal, followed or
             // not. A pipe, FIFO or device is read once, and the player
             // reads again at every jump: it is played as it comes, and
@@ -247,7 +257,7 @@ fn run(cli: Cli) -> Result<Status> {
             }
             if terminal && !raw && !original && !source.is_stream() {
                 termtape_player::tui::play(
-                    &source,
+                    &*source,
                     &query(&common, false),
                     termtape_player::tui::Playback {
                         start: start.unwrap_or(seek::At::Ms(0)),
@@ -282,11 +292,11 @@ fn run(cli: Cli) -> Result<Status> {
                         source.name()
                     );
                 }
-                let query = query(&common, false);
-                let at = at.resolve(&source, &query)?;
+                let query = choose(&*source, &query(&common, false))?;
+                let at = at.resolve(&*source, &query)?;
                 // Damage is reported by the playing below; an unusable
                 // keyframe only here.
-                let (term, _) = seek::screen_at(&source, &query, at, |e| {
+                let (term, _) = seek::screen_at(&*source, &query, at, |e| {
                     if let termtape_format::Error::InvalidField { field: "kf", .. } = e {
                         eprintln!("termtape: warning: {e}");
                     }
@@ -351,7 +361,7 @@ fn run(cli: Cli) -> Result<Status> {
             common,
         } => search(&text, ignore_case, input, json, &common),
         Command::Ls { json, common } => {
-            let source = Source::parse(&common.source)?;
+            let source = source::parse(&common.source);
             let filter = filter(&common.select, common.rec.clone(), false);
             let mut damaged = 0u64;
             let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
@@ -396,7 +406,7 @@ fn search(
     common: &Common,
 ) -> Result<Status> {
     use termtape_player::search::{self, Pattern, Place};
-    let source = Source::parse(&common.source)?;
+    let source = source::parse(&common.source);
     let filter = filter(&common.select, common.rec.clone(), false);
     let place = if input { Place::Input } else { Place::Screen };
     // Notes on stderr come after the finds before them.
@@ -470,7 +480,7 @@ fn search(
 
 /// `termtape screen`: the screen at a moment, through the keyframes.
 fn screen(common: &Common, at: seek::At, format: Format) -> Result<Status> {
-    let source = Source::parse(&common.source)?;
+    let source = source::parse(&common.source);
     let query = query(common, false);
     let mut report = |e: &termtape_format::Error| {
         note(format_args!("warning: {e} (passed over)"));
@@ -479,7 +489,7 @@ fn screen(common: &Common, at: seek::At, format: Format) -> Result<Status> {
         term,
         method,
         ended,
-    } = seek::screen_until(&source, &query, at, &mut report)?;
+    } = seek::screen_until(&*source, &query, at, &mut report)?;
     if let Some(end) = ended {
         note(format_args!(
             "the recording ends at {}.{:03} s, before the moment asked for; \
@@ -494,13 +504,11 @@ fn screen(common: &Common, at: seek::At, format: Format) -> Result<Status> {
              `termtape keyframe IN OUT` adds them and makes seeking instant",
             source.name()
         )),
-        seek::Method::Replay(seek::Reason::NotAlone) if matches!(source, Source::File(_)) => {
-            note(format_args!(
-                "{} holds several recordings (or messages were selected), \
-                 so it was replayed from the start",
-                source.name()
-            ))
-        }
+        seek::Method::Replay(seek::Reason::NotAlone) => note(format_args!(
+            "messages of {} were selected (by user, host, time, terminal or command), \
+             so it was replayed from the start",
+            source.name()
+        )),
         _ => {}
     }
     let mut text = match format {
@@ -536,24 +544,14 @@ fn keyframe(
     }
     // A copy of a recording is as private as the recording: the input's
     // permissions (the recorder's 0600 for standard input), never wider.
-    let mut mode = 0o600;
-    let (reader, size): (Box<dyn io::BufRead>, Option<u64>) = if input == "-" {
-        (
-            Box::new(io::BufReader::with_capacity(256 * 1024, io::stdin())),
-            None,
-        )
-    } else {
+    let source = source::parse(input);
+    let reader = source.open(&Filter::default())?;
+    let meta = source.metadata();
+    let size = meta.as_ref().map(std::fs::Metadata::len);
+    let mode = meta.map_or(0o600, |meta| {
         use std::os::unix::fs::PermissionsExt;
-        let file = std::fs::File::open(input).with_context(|| format!("opening {input}"))?;
-        let meta = file.metadata().ok();
-        if let Some(meta) = &meta {
-            mode = meta.permissions().mode() & 0o666;
-        }
-        (
-            Box::new(io::BufReader::with_capacity(256 * 1024, file)),
-            meta.map(|m| m.len()),
-        )
-    };
+        meta.permissions().mode() & 0o666
+    });
     let writer: Box<dyn Write> = if output == "-" {
         Box::new(io::BufWriter::with_capacity(
             256 * 1024,
@@ -580,7 +578,7 @@ fn keyframe(
     let mut damaged = 0u64;
     let added = termtape_player::keyframe::add_keyframes(
         reader,
-        input,
+        &source.name(),
         writer,
         cadence,
         |e| {
@@ -624,8 +622,8 @@ fn with_recording(
     follow: bool,
     f: impl FnOnce(Box<dyn io::BufRead>, &str, &Query, OnDamage<'_>) -> Result<(), ReadError>,
 ) -> Result<Status> {
-    let source = Source::parse(&common.source)?;
-    let query = query(common, follow);
+    let source = source::parse(&common.source);
+    let query = choose(&*source, &query(common, follow))?;
     let mut damaged = 0u64;
     let mut report = |e: &termtape_format::Error| {
         damaged += 1;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use termtape_rec::chunk::Recorder;
+use termtape_rec::Recorder;
 use termtape_rec::config::{self, Config, FileConfig, Writer};
 use termtape_rec::{pty, relay};
 

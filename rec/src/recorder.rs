@@ -1,5 +1,14 @@
 //! The recorder proper: turns what the relay captures into tlog messages and
-//! hands them to a [`Sink`].
+//! hands them to a [`Sink`]. It does no I/O of its own and reads no clock:
+//! time comes with each call, messages leave through the sink it is given,
+//! so a test drives it with an in-memory sink and made-up times. Opening
+//! one for this process (identity, configuration, writers, rate limit) is
+//! [`crate::setup`]'s job.
+//!
+//! Flow of one read: [`Capture::output`] → charset conversion (a legacy
+//! session's bytes to UTF-8, originals kept) → the emulator that keyframes
+//! follow → `termtape_format::Encoder`, which cuts messages → the outlet
+//! (extra fields, keyframe) → [`Sink::write`].
 //!
 //! Messages are cut as tlog cuts them: when the payload is full (by
 //! `termtape_format::Encoder`) and when recorded data has waited for the
@@ -17,21 +26,30 @@
 //! their start (see `termtape_keyframe` and the `keyframes` module).
 
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use termtape_charset::{Charset, Original, Packer, Transcoder};
+use termtape_format::extension::{self, Extended, Field};
 use termtape_format::{Encoded, Encoder, Exit, Header, Login, Origin, Stream};
 use termtape_keyframe::Cadence;
 
-use crate::config::{Config, Writer};
-use crate::identity;
 use crate::keyframes::Keyframes;
 use crate::redact::{InputRedaction, Item, Marks, Mode, Redactor};
 use crate::relay::Capture;
-use crate::sink::{
-    Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
-    SyslogSink, SystemClock, Unrecorded, check_burst,
-};
+use crate::sink::{GapSignal, Sink};
+
+/// Why a recorder cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The encoder refused the header or the policy (a payload below the
+    /// minimum).
+    #[error(transparent)]
+    Encoder(#[from] termtape_format::Error),
+    /// The compressor for a legacy session's original bytes did not start.
+    #[error(transparent)]
+    Charset(#[from] termtape_charset::Error),
+}
 
 /// What is recorded and how messages are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,19 +66,6 @@ pub struct Policy {
     pub payload: usize,
     /// How often keyframes are taken; `None`: never.
     pub keyframes: Option<Cadence>,
-}
-
-impl From<&Config> for Policy {
-    fn from(c: &Config) -> Self {
-        Policy {
-            input: c.log_input,
-            output: c.log_output,
-            window: c.log_window,
-            latency: c.latency,
-            payload: c.payload,
-            keyframes: Some(c.keyframe),
-        }
-    }
 }
 
 /// Encodes captured I/O into messages and writes them to a sink.
@@ -97,9 +102,8 @@ impl Recorder {
         policy: Policy,
         epoch: Duration,
         sink: Box<dyn Sink>,
-    ) -> io::Result<Recorder> {
-        let encoder = Encoder::new(header, policy.payload, epoch)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    ) -> Result<Recorder, Error> {
+        let encoder = Encoder::new(header, policy.payload, epoch)?;
         let keyframes = match policy.keyframes {
             Some(cadence) if policy.output => Some(Box::new(Keyframes::new(cadence))),
             _ => None,
@@ -110,7 +114,6 @@ impl Recorder {
                 sink,
                 legacy: None,
                 keyframes,
-                line: Vec::new(),
                 logins: Vec::new(),
                 fields: Vec::new(),
                 marks: Marks::default(),
@@ -151,7 +154,7 @@ impl Recorder {
     /// Records the session as being in `charset`: converted to UTF-8, with
     /// the original bytes kept. Call before anything is recorded. UTF-8
     /// costs nothing.
-    pub fn set_charset(&mut self, charset: Charset) -> io::Result<()> {
+    pub fn set_charset(&mut self, charset: Charset) -> Result<(), Error> {
         self.out.legacy = if charset.is_utf8() {
             None
         } else {
@@ -160,97 +163,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// The recorder `config` asks for: this process' identity, the
-    /// configured writer, time counted from now.
-    pub fn open(config: &Config) -> io::Result<Recorder> {
-        let header = identity::current()?;
-        let mut policy = Policy::from(config);
-        if let Writer::Journal { .. } = config.writer {
-            policy.payload = policy.payload.min(journal_payload(&header)?);
-        }
-        // Before anything is opened: a burst no message fits in is refused.
-        let limit = config.limit;
-        if limit.action != Action::Pass {
-            // The longest message without a keyframe, its newline included.
-            let message = termtape_format::max_message_len(&header, policy.payload) + 1;
-            check_burst(limit.burst, message as u64)?;
-        }
-        let sink: Box<dyn Sink> = match &config.writer {
-            Writer::File(path) => Box::new(FileSink::open(path)?),
-            Writer::Journal { priority, cockpit } => {
-                // Cockpit lists journal entries whose sender is named
-                // tlog-rec; journald takes the name from the process.
-                let identifier = if *cockpit {
-                    // The login shell poses as tlog-rec-session, the
-                    // recorder of one command as tlog-rec.
-                    let comm = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
-                    let (name, identifier) = if comm.starts_with("termtape-sessio") {
-                        (c"tlog-rec-sessio", "tlog-rec-session")
-                    } else {
-                        (c"tlog-rec", "tlog-rec")
-                    };
-                    rustix::thread::set_name(name)?;
-                    identifier
-                } else {
-                    "termtape"
-                };
-                // Verified before the session starts: no journald, no
-                // session, unless the site chose availability.
-                match JournalSink::connect(
-                    &header,
-                    *priority,
-                    identifier,
-                    *cockpit,
-                    config.spool.clone(),
-                ) {
-                    Ok(sink) => Box::new(sink),
-                    Err(e) if config.spool.on_failure == OnFailure::Continue => {
-                        let why = format!(
-                            "recording {}: {e}; on_failure = \"continue\": this session is NOT \
-                             recorded",
-                            header.rec
-                        );
-                        eprintln!("termtape: warning: {why}");
-                        crate::sink::log_warning(&why);
-                        Box::new(Unrecorded)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Writer::Syslog { priority } => Box::new(SyslogSink::connect(
-                std::path::Path::new("/dev/log"),
-                crate::sink::AUTHPRIV + priority,
-                "termtape",
-            )?),
-        };
-        let gap = GapSignal::default();
-        let sink: Box<dyn Sink> = match limit.action {
-            Action::Pass => sink,
-            action => Box::new(
-                RateLimit::new(
-                    sink,
-                    limit.rate,
-                    limit.burst,
-                    action,
-                    SystemClock::default(),
-                )
-                .signal_drops(gap.clone()),
-            ),
-        };
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let mut recorder = Recorder::new(&header, policy, epoch, sink)?;
-        if let Some(keyframes) = &mut recorder.out.keyframes {
+    /// Puts a keyframe on the message after each gap `gap` reports (a rate
+    /// limit that dropped messages), so that playback shows the true screen
+    /// after it. Does nothing without keyframes.
+    pub fn follow_gaps(&mut self, gap: GapSignal) {
+        if let Some(keyframes) = &mut self.out.keyframes {
             keyframes.follow_gaps(gap);
         }
-        let charset = match config.charset {
-            Some(charset) => charset,
-            None => crate::locale::charset()?,
-        };
-        recorder.set_charset(charset)?;
-        recorder.set_input_redaction(config.input_redaction);
-        Ok(recorder)
     }
 
     /// Where the session comes from: written as the first message's
@@ -366,8 +285,6 @@ struct Outlet {
     legacy: Option<Box<Legacy>>,
     /// The emulator and the keyframe schedule (with output recorded).
     keyframes: Option<Box<Keyframes>>,
-    /// A message with its extra fields.
-    line: Vec<u8>,
     /// Nested-login events for the next message's `login` field.
     logins: Vec<Login>,
     /// Fields for the next message: `origin` for the first, `exit` for the
@@ -384,7 +301,6 @@ impl Outlet {
             sink,
             legacy,
             keyframes,
-            line,
             logins,
             fields,
             marks,
@@ -392,26 +308,27 @@ impl Outlet {
         move |m: Encoded<'_>| {
             let kf = keyframes.as_mut().and_then(|k| k.boundary(&m));
             let login = (!logins.is_empty()).then(|| Login::field(&std::mem::take(logins)));
-            let login = login.as_deref().map(|l| (termtape_format::LOGIN_FIELD, l));
+            let login = login.as_deref().map(|l| Field::new(extension::LOGIN, l));
             let redacted = marks.field(m.input_end);
             let redacted = redacted
                 .as_deref()
-                .map(|r| (termtape_format::REDACTED_FIELD, r));
+                .map(|r| Field::new(termtape_format::REDACTED_FIELD, r));
             let taken = std::mem::take(fields);
-            let extra: Vec<(&str, &str)> =
-                [kf.map(|kf| (termtape_keyframe::FIELD, kf)), login, redacted]
-                    .into_iter()
-                    .flatten()
-                    .chain(taken.iter().map(|(name, value)| (*name, value.as_str())))
-                    .collect();
-            match (legacy.as_mut(), extra.len()) {
-                (None, 0) => sink.write(&m),
-                (None, _) => {
-                    line.clear();
-                    m.write_with_extra(line, &extra);
-                    sink.write(&Encoded { json: line, ..m })
-                }
-                (Some(legacy), _) => legacy.write(sink.as_mut(), &m, &extra),
+            let extra: Vec<Field<'_>> = [
+                kf.map(|kf| Field::new(extension::KEYFRAME, kf)),
+                login,
+                redacted,
+            ]
+            .into_iter()
+            .flatten()
+            .chain(taken.iter().map(|(name, value)| Field::new(name, value)))
+            .collect();
+            match legacy.as_mut() {
+                None => sink.write(&Extended {
+                    message: m,
+                    fields: &extra,
+                }),
+                Some(legacy) => legacy.write(sink.as_mut(), m, &extra),
             }
         }
     }
@@ -427,12 +344,11 @@ struct Legacy {
     name: String,
     in_orig: String,
     out_orig: String,
-    line: Vec<u8>,
 }
 
 impl Legacy {
-    fn new(charset: Charset) -> io::Result<Legacy> {
-        let packer = Packer::new().map_err(io::Error::other)?;
+    fn new(charset: Charset) -> Result<Legacy, termtape_charset::Error> {
+        let packer = Packer::new()?;
         Ok(Legacy {
             input: Transcoder::new(charset),
             output: Transcoder::new(charset),
@@ -441,7 +357,6 @@ impl Legacy {
             name: format!("\"{}\"", charset.name()),
             in_orig: String::new(),
             out_orig: String::new(),
-            line: Vec::new(),
         })
     }
 
@@ -454,12 +369,7 @@ impl Legacy {
 
     /// Writes `m` with the charset's name, the originals it needs and its
     /// keyframe, if any.
-    fn write(
-        &mut self,
-        sink: &mut dyn Sink,
-        m: &Encoded<'_>,
-        more: &[(&str, &str)],
-    ) -> io::Result<()> {
+    fn write(&mut self, sink: &mut dyn Sink, m: Encoded<'_>, more: &[Field<'_>]) -> io::Result<()> {
         pack(
             &mut self.input,
             m.input_end,
@@ -472,18 +382,19 @@ impl Legacy {
             &mut self.packer,
             &mut self.out_orig,
         )?;
-        let mut extra = vec![("charset", self.name.as_str())];
-        for (name, field) in [("in_orig", &self.in_orig), ("out_orig", &self.out_orig)] {
+        let mut extra = vec![Field::new(extension::CHARSET, &self.name)];
+        for (name, field) in [
+            (extension::IN_ORIG, &self.in_orig),
+            (extension::OUT_ORIG, &self.out_orig),
+        ] {
             if !field.is_empty() {
-                extra.push((name, field.as_str()));
+                extra.push(Field::new(name, field));
             }
         }
         extra.extend_from_slice(more);
-        self.line.clear();
-        m.write_with_extra(&mut self.line, &extra);
-        sink.write(&Encoded {
-            json: &self.line,
-            ..*m
+        sink.write(&Extended {
+            message: m,
+            fields: &extra,
         })
     }
 }
@@ -498,21 +409,6 @@ fn pack(t: &mut Transcoder, end: u64, packer: &mut Packer, field: &mut String) -
         field.push('"');
     }
     Ok(())
-}
-
-/// The largest payload whose messages keep the journal's MESSAGE field
-/// readable by Cockpit ([`MAX_MESSAGE_LEN`]).
-fn journal_payload(header: &Header) -> io::Result<usize> {
-    let overhead = termtape_format::max_message_len(header, 0);
-    MAX_MESSAGE_LEN
-        .checked_sub(overhead)
-        .filter(|&p| p >= termtape_format::MIN_PAYLOAD)
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "host, user, term and recording id are too long for journal messages",
-            )
-        })
 }
 
 impl Capture for Recorder {
