@@ -386,3 +386,56 @@ fn passwords_typed_at_real_prompts_are_in_no_writers_output() {
         );
     }
 }
+
+/// Input logged with redaction turned off says so in the recording, and
+/// every reader of its input warns that passwords may be in it.
+#[test]
+fn input_logged_without_redaction_is_said_by_its_readers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("unredacted.log");
+    let mut rec = Command::new(bin("termtape-rec"))
+        .arg("-o")
+        .arg(&log)
+        .args(["--log-input", "--input-redaction", "none", "--"])
+        .args(["sh", "-c", "read line; echo got-$line"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("termtape-rec");
+    rec.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"typed-words\n")
+        .expect("type");
+    assert!(rec.wait().expect("wait").success());
+    let text = std::fs::read_to_string(&log).expect("log");
+    let first = text.lines().next().expect("a message");
+    assert!(first.contains(r#""input_redaction":"none""#), "{first}");
+    for args in [
+        &["cat", "--input"][..],
+        &["search", "--input", "typed-words"],
+    ] {
+        let out = Command::new(bin("termtape"))
+            .args(args)
+            .arg(&log)
+            .output()
+            .expect("termtape");
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("typed-words"),
+            "{args:?}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("logged its input without redaction"),
+            "{args:?}: {err}"
+        );
+    }
+    // Output alone says nothing of it.
+    let out = Command::new(bin("termtape"))
+        .arg("cat")
+        .arg(&log)
+        .output()
+        .expect("termtape");
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+}

@@ -18,6 +18,9 @@ pub struct Marks {
     passed: u64,
     /// Written after each mark (a search ends the typed line there).
     after: &'static [u8],
+    /// Whether the reader was warned that a recording's input was logged
+    /// without redaction.
+    warned: bool,
 }
 
 impl Marks {
@@ -40,6 +43,16 @@ impl Marks {
     ) -> io::Result<termtape_format::Result<()>> {
         self.finish(out)?;
         self.passed = 0;
+        if msg.unredacted_input() && !self.warned {
+            self.warned = true;
+            let _ = io::stdout().flush();
+            let _ = writeln!(
+                io::stderr().lock(),
+                "termtape: warning: recording {} logged its input without redaction \
+                 (input_redaction = \"none\"): passwords typed at prompts may be in it",
+                crate::visible::visible(&msg.recording_key())
+            );
+        }
         Ok(msg.redactions(at).map(|marks| self.pending = marks.into()))
     }
 

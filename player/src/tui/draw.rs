@@ -119,10 +119,23 @@ pub(super) fn draw<T: Terminal>(
             col += width;
         }
     }
-    let near = timeline.gap_near(state.now);
-    // The marker: on the screen's top right, for a while after a gap.
-    if let Some(gap) = near {
-        let mark = format!(" ▲ {} message(s) lost here (rate limit) ", gap.messages);
+    // The marker: on the screen's top right, for a while after a gap or
+    // keys left out at a password prompt.
+    let mark = match (
+        timeline.gap_near(state.now),
+        timeline.redaction_near(state.now),
+    ) {
+        (Some(gap), _) => Some(format!(
+            " ▲ {} message(s) lost here (rate limit) ",
+            gap.messages
+        )),
+        (None, Some(r)) => Some(format!(
+            " «{} key(s) typed here, redacted: the terminal hid them» ",
+            r.keys
+        )),
+        (None, None) => None,
+    };
+    if let Some(mark) = mark {
         let width = mark.chars().count();
         if width <= view_cols {
             let mut red = CellAttributes::default();
@@ -209,6 +222,19 @@ fn status_line(state: &State, timeline: &Timeline, rec: (usize, usize), layout: 
         status.push_str(&format!(
             "  [{} gap(s), {dropped} message(s) dropped]",
             timeline.gaps.len()
+        ));
+    }
+    if let Some(r) = timeline.redaction_near(state.now) {
+        status.push_str(&format!(
+            "  [{} key(s) redacted at {}]",
+            r.keys,
+            crate::time::duration(r.at)
+        ));
+    } else if !timeline.redactions.is_empty() {
+        let keys: u64 = timeline.redactions.iter().map(|r| r.keys).sum();
+        status.push_str(&format!(
+            "  [{keys} key(s) redacted in {} place(s)]",
+            timeline.redactions.len()
         ));
     }
     if let Some(start) = timeline.origin.start {

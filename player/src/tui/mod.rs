@@ -28,7 +28,9 @@ use std::io::{self, BufRead};
 use std::time::{Duration, Instant};
 
 use termtape_emu::Terminal as Emulator;
-use termtape_format::{Message, Packet, Reader, Stream, Timed};
+use termtape_format::{
+    Message, Packet, REDACTED_FIELD, Reader, Redaction, Stream, Timed, extension,
+};
 use termtape_keyframe::Screen;
 use termwiz::caps::{Capabilities, ColorLevel, ProbeHints};
 use termwiz::input::{InputEvent, KeyCode, KeyEvent, Modifiers};
@@ -185,6 +187,8 @@ struct Timeline<'a> {
     key: Option<String>,
     /// Where a rate limit dropped messages, in order.
     gaps: Vec<Gap>,
+    /// Where keys typed at a password prompt were left out, in order.
+    redactions: Vec<Redaction>,
     origin: Origin,
     /// Whether the end is looked for again (`--follow`).
     follow: bool,
@@ -213,12 +217,13 @@ impl<'a> Timeline<'a> {
             keyframed: true,
             key: None,
             gaps: Vec::new(),
+            redactions: Vec::new(),
             origin: Origin::default(),
             follow,
         };
         timeline.query.filter.follow = false;
         timeline.refresh()?;
-        timeline.gaps = timeline.find_gaps()?;
+        (timeline.gaps, timeline.redactions) = timeline.find_marks()?;
         Ok(timeline)
     }
 
@@ -240,26 +245,36 @@ impl<'a> Timeline<'a> {
         Ok(self.duration > before)
     }
 
-    /// The recording's gaps: only the lines that mention one are parsed.
-    fn find_gaps(&self) -> io::Result<Vec<Gap>> {
+    /// The recording's gaps and redacted keys: only the lines that mention
+    /// one are parsed.
+    fn find_marks(&self) -> io::Result<(Vec<Gap>, Vec<Redaction>)> {
         let mut input = self.read_source()?;
         let mut chooser = Chooser::new(&self.query.selection);
         let mut line = Vec::new();
         let mut gaps = Vec::new();
+        let mut redactions = Vec::new();
         loop {
             line.clear();
             // Bounded as every reader is: a hostile line longer than a
             // message may be is passed over without being held.
             match termtape_format::read_line(&mut input, &mut line, termtape_format::MAX_LINE_LEN)?
             {
-                termtape_format::LineEnd::Eof => return Ok(gaps),
+                termtape_format::LineEnd::Eof => {
+                    redactions.sort_by_key(|r: &Redaction| r.at);
+                    return Ok((gaps, redactions));
+                }
                 termtape_format::LineEnd::TooLong => {
                     termtape_format::skip_line(&mut input)?;
                     continue;
                 }
                 termtape_format::LineEnd::Newline | termtape_format::LineEnd::Unterminated => {}
             }
-            if !line.windows(6).any(|w| w == b"\"gap\":") {
+            // A quick look first: most lines have neither field.
+            let mentions = |name: &str| {
+                let quoted = format!("\"{name}\":");
+                line.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+            };
+            if !mentions(extension::GAP) && !mentions(REDACTED_FIELD) {
                 continue;
             }
             let Ok(text) = std::str::from_utf8(&line) else {
@@ -269,10 +284,22 @@ impl<'a> Timeline<'a> {
                 continue;
             };
             let ours = chooser.offer(&msg) == Choice::Ours;
-            if let Some(gap) = Gap::of(&msg).filter(|_| ours) {
-                gaps.push(gap);
+            if !ours {
+                continue;
             }
+            gaps.extend(Gap::of(&msg));
+            // A malformed field is damage the other readers report; here
+            // it only has no mark.
+            redactions.extend(msg.redactions(&Default::default()).unwrap_or_default());
         }
+    }
+
+    /// The last redaction at or before `now`, if `now` is shortly after it.
+    fn redaction_near(&self, now: u64) -> Option<&Redaction> {
+        let i = self.redactions.partition_point(|r| r.at <= now);
+        i.checked_sub(1)
+            .map(|i| &self.redactions[i])
+            .filter(|r| now < r.at.saturating_add(GAP_MARK))
     }
 
     /// The last gap at or before `now`, if `now` is shortly after it.
@@ -859,6 +886,36 @@ mod tests {
         assert_eq!(timeline.gap_near(10_000).map(|g| g.messages), Some(2));
         assert_eq!(timeline.gap_near(14_999).map(|g| g.id), Some(4));
         assert_eq!(timeline.gap_near(15_000), None);
+    }
+
+    #[test]
+    fn redacted_keys_are_found_and_marked_for_a_while_after() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("redacted.log");
+        let line = |id: u64, pos: u64, extra: &str| {
+            format!(
+                r#"{{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","session":1,"id":{id},"pos":{pos},"timing":"=10x2>1","in_txt":"","in_bin":[],"out_txt":"a","out_bin":[]{extra}}}"#
+            )
+        };
+        let log = [
+            line(1, 0, ""),
+            // Two marks in one message, the later first.
+            line(
+                2,
+                10_000,
+                r#","redacted":[{"at":12000,"in":3,"keys":4},{"at":10500,"in":0,"keys":9}]"#,
+            ),
+            line(3, 20_000, ""),
+        ]
+        .join("\n");
+        std::fs::write(&path, log).expect("write the recording");
+        let timeline =
+            Timeline::open(leaked(&path), &Query::default(), false).expect("open the recording");
+        assert_eq!(timeline.redactions.len(), 2);
+        assert_eq!(timeline.redaction_near(10_499), None);
+        assert_eq!(timeline.redaction_near(10_500).map(|r| r.keys), Some(9));
+        assert_eq!(timeline.redaction_near(12_000).map(|r| r.keys), Some(4));
+        assert_eq!(timeline.redaction_near(17_000), None);
     }
 
     /// A recording of "a", "b", "c" output at 0, 10 and 20 s (with a key
