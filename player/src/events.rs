@@ -501,3 +501,132 @@ fn delays(msg: &Message) -> u64 {
         })
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::Selection;
+    use termtape_emu::Terminal;
+
+    fn line(id: u64, pos: u64, timing: &str, out: &str, extra: &str) -> String {
+        format!(
+            r#"{{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","session":1,"id":{id},"pos":{pos},"time":1000.{pos:03},"timing":"{timing}","in_txt":"x","in_bin":[],"out_txt":"{out}","out_bin":[255]{extra}}}"#,
+        )
+    }
+
+    /// Three messages: with `keyframes`, the first two carry the keyframe
+    /// of the screen before them (as the recorder writes); the last has
+    /// input, a byte that is not UTF-8, and the exit.
+    fn log(dir: &std::path::Path, keyframes: bool) -> crate::source::File {
+        let mut term = Terminal::new(80, 24);
+        let kf = |term: &Terminal| match keyframes {
+            true => format!(r#","kf":{}"#, Keyframe::capture(term).to_json()),
+            false => String::new(),
+        };
+        let first = kf(&term);
+        term.feed(b"a");
+        let lines = [
+            line(1, 0, "=80x24>1", "a", &first)
+                .replace(r#""in_txt":"x""#, r#""in_txt":"""#)
+                .replace("[255]", "[]"),
+            line(2, 100, "=80x24>1", "b", &kf(&term))
+                .replace(r#""in_txt":"x""#, r#""in_txt":"""#)
+                .replace("[255]", "[]"),
+            line(
+                3,
+                200,
+                "=100x30>1+5<1]1/1",
+                "c\u{fffd}",
+                r#","exit":{"code":3}"#,
+            ),
+        ];
+        let path = dir.join("r.log");
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+        crate::source::File::new(path)
+    }
+
+    fn run(source: &dyn Source, at: At) -> Vec<Value> {
+        let query = Query {
+            selection: Selection::Rec("r".to_owned()),
+            filter: Filter {
+                rec: Some("r".to_owned()),
+                ..Filter::default()
+            },
+            ..Query::default()
+        };
+        let mut got = Vec::new();
+        let end = events(
+            source,
+            &query,
+            Span { at, until: None },
+            &mut |v| {
+                got.push(v.clone());
+                Ok(())
+            },
+            &mut |e| panic!("{e}"),
+        )
+        .expect("events");
+        assert_eq!(end, End::Exit);
+        got
+    }
+
+    fn kinds(got: &[Value]) -> Vec<&str> {
+        got.iter()
+            .map(|v| v["type"].as_str().expect("type"))
+            .collect()
+    }
+
+    #[test]
+    fn from_the_keyframe_at_or_before_the_moment_every_event_after_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let got = run(&log(dir.path(), true), At::Ms(150));
+        assert_eq!(
+            kinds(&got),
+            [
+                "keyframe", "output", "resize", "output", "input", "output", "exit", "end"
+            ]
+        );
+        let kf = &got[0];
+        assert_eq!(
+            (kf["from"].as_str(), kf["at"].as_u64()),
+            (Some("keyframe"), Some(100))
+        );
+        assert_eq!(
+            (kf["seek"].as_u64(), kf["time"].as_u64()),
+            (Some(150), Some(1_000_100))
+        );
+        assert_eq!(got[1]["text"], "b");
+        assert_eq!(
+            (got[2]["cols"].as_u64(), got[2]["rows"].as_u64()),
+            (Some(100), Some(30))
+        );
+        assert_eq!(got[3]["text"], "c");
+        assert_eq!(
+            (got[4]["text"].as_str(), got[4]["at"].as_u64()),
+            (Some("x"), Some(205))
+        );
+        // Not UTF-8: the bytes as recorded.
+        assert_eq!(got[5]["bytes"], serde_json::json!([255]));
+        assert_eq!(got[6]["exit"], serde_json::json!({"code": 3}));
+        assert_eq!(got[6]["at"], 205);
+        assert!(got.iter().all(|v| v["v"] == JSON_VERSION));
+    }
+
+    #[test]
+    fn a_moment_before_the_first_keyframe_is_replayed_to() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let got = run(&log(dir.path(), false), At::Ms(50));
+        // The first message has no keyframe: the screen at 50 ms is
+        // replayed, and only what follows 50 ms is sent.
+        assert_eq!(got[0]["from"], "replay");
+        assert_eq!(got[0]["why"], "no_keyframes");
+        let mut term = Terminal::from_snapshot(80, 24, got[0]["vt"].as_str().expect("vt"));
+        assert_eq!(term.text().trim_end(), "a");
+        term.feed(b"b");
+        assert_eq!(got[1]["text"], "b");
+        assert_eq!(got[1]["at"], 100);
+        // Past the end: the last screen, then the end.
+        let got = run(&log(dir.path(), false), At::Ms(10_000));
+        assert_eq!(kinds(&got), ["keyframe", "exit", "end"]);
+    }
+}

@@ -372,4 +372,45 @@ mod tests {
         );
         assert!(json.contains(r#""host":"h\u009b6n""#), "{json}");
     }
+
+    #[test]
+    fn live_is_no_exit_and_a_running_recorder_or_recent_events() {
+        #[derive(Debug)]
+        struct Says(Option<bool>);
+        impl Source for Says {
+            fn name(&self) -> String {
+                "t".to_owned()
+            }
+            fn is_stream(&self) -> bool {
+                false
+            }
+            fn open(&self, _: &Filter) -> Result<Box<dyn BufRead>, crate::source::SourceError> {
+                Ok(Box::new(&b""[..]))
+            }
+            fn recorder_runs(&self, _: &Filter, _: &str) -> Option<bool> {
+                self.0
+            }
+        }
+        let now = 100 * LIVE_IDLE;
+        let recording = |start: u64, exit: Option<Exit>| Summary {
+            start: Some(start),
+            duration: 1000,
+            exit,
+            ..Summary::default()
+        };
+        let recent = now - LIVE_IDLE / 2;
+        let old = now - 3 * LIVE_IDLE;
+        for (says, start, exit, live) in [
+            (None, recent, None, true),
+            (None, old, None, false),
+            (None, recent, Some(Exit::Code(0)), false),
+            (Some(true), old, None, true),
+            (Some(false), recent, None, false),
+            (Some(true), recent, Some(Exit::Signal(9)), false),
+        ] {
+            let mut s = [recording(start, exit)];
+            mark_live(&mut s, &Says(says), &Filter::default(), now);
+            assert_eq!(s[0].live, live, "{says:?} {start} {exit:?}");
+        }
+    }
 }

@@ -26,6 +26,7 @@ Examples:
   termtape screen --at 1:30 session.log     the screen as it was 90 s in
   termtape search 'rm -rf' journal          when it was on anyone's screen
   termtape search --input sudo session.log  when it was typed
+  termtape events --at 1:30 session.log     the screen at 90 s, then what follows, as JSON
   termtape keyframe old.log new.log         add keyframes to a tlog recording
   termtape cat --rec ID --lax big.log       one recording, past any damage
   termtape ls journal --user alice          alice's recordings in the journal
@@ -54,16 +55,16 @@ impl From<Status> for ExitCode {
 
 /// [`Status`], for `--help`; README's "Exit status" says the same.
 pub const EXIT_STATUS: &str = "\
-Exit status (ls, cat, play, screen, search, keyframe; rec and users exit as
-termtape-rec and termtape-session do):
+Exit status (ls, cat, play, screen, search, events, keyframe; rec and users
+exit as termtape-rec and termtape-session do):
   0  done (with --lax, also when damaged messages were passed over)
   1  nothing found: no recording matches the source and options, the --rec
      ID is not in it, or search finds no line
   2  trouble: damaged messages (unless --lax), a source that cannot be read,
      bad usage, or any other error
-Without --lax, cat, play and screen stop at the first damaged message (what
-follows might not be what was shown); ls, search and keyframe read on to the
-end. Damage is reported on standard error either way. A closed pipe
+Without --lax, cat, play, screen and events stop at the first damaged
+message (what follows might not be what was shown); ls, search and keyframe
+read on to the end. Damage is reported on standard error either way. A closed pipe
 (termtape cat … | head) is not trouble.";
 
 /// `events`' objects, for `--help`; README's "JSON output" says the same.
