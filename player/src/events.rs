@@ -238,6 +238,7 @@ fn stream(
         message: None,
         left: 0,
         exit: None,
+        unplaced: None,
         last_at: 0,
         ended: None,
         out,
@@ -249,6 +250,9 @@ fn stream(
         |msg, t| sender.packet(msg, t),
         on_damage,
     );
+    if let Some(e) = sender.unplaced.take() {
+        return Err(e);
+    }
     match result {
         Err(ReadError::Output(e)) if e.get_ref().is_some_and(|e| e.is::<Done>()) => {}
         Err(e) => return Err(e),
@@ -285,6 +289,8 @@ struct Sender<'a> {
     left: u64,
     /// The `exit` object to send after them.
     exit: Option<Value>,
+    /// Why a wall-clock moment could not be placed in the recording.
+    unplaced: Option<ReadError>,
     last_at: u64,
     ended: Option<End>,
     out: &'a mut dyn FnMut(&Value) -> io::Result<()>,
@@ -348,8 +354,13 @@ impl Sender<'_> {
             // the first message (a stream is read once).
             if let At::Clock(clock) = self.span.at {
                 let start = msg.time.map(|time| time.saturating_sub(msg.pos));
-                let ms = place(clock, start, &self.name).map_err(io::Error::other)?;
-                self.span.at = At::Ms(ms);
+                match place(clock, start, &self.name) {
+                    Ok(ms) => self.span.at = At::Ms(ms),
+                    Err(e) => {
+                        self.unplaced = Some(e);
+                        return Err(io::Error::other(Done));
+                    }
+                }
             }
             if t.at <= ms(self.span.at) {
                 self.screen.apply(&t.packet);
