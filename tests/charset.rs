@@ -10,17 +10,17 @@ use std::sync::Mutex;
 use termtape_tests::{assert_bytes_eq, bin, read_messages, require, run_ok, tlog_play};
 
 /// A locale, its charset as iconv names it, and text in its language.
-struct Locale {
-    name: &'static str,
+pub(crate) struct Locale {
+    pub(crate) name: &'static str,
     source: &'static str,
-    charset: &'static str,
-    text: &'static str,
+    pub(crate) charset: &'static str,
+    pub(crate) text: &'static str,
     file: &'static str,
     /// The text of byte 0xFF: a letter in KOI8-R, invalid elsewhere.
     ff: &'static str,
 }
 
-const KOI8R: Locale = Locale {
+pub(crate) const KOI8R: Locale = Locale {
     name: "ru_RU.KOI8-R",
     source: "ru_RU",
     charset: "KOI8-R",
@@ -47,7 +47,7 @@ const GB18030: Locale = Locale {
 
 /// Generates the locale if the system lacks it (as root, which tests and
 /// CI are; scripts/setup installs Debian's `locales`).
-fn ensure_locale(l: &Locale) {
+pub(crate) fn ensure_locale(l: &Locale) {
     static LOCK: Mutex<()> = Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require("localedef");
@@ -76,7 +76,7 @@ fn ensure_locale(l: &Locale) {
 }
 
 /// `text` in `charset`, by iconv.
-fn iconv(text: &[u8], from: &str, to: &str) -> Vec<u8> {
+pub(crate) fn iconv(text: &[u8], from: &str, to: &str) -> Vec<u8> {
     require("iconv");
     let mut child = Command::new("iconv")
         .args(["-f", from, "-t", to])

@@ -8,6 +8,7 @@ mod exit_status;
 mod hostile_logs;
 mod interop;
 mod journal;
+mod json_api;
 mod keyframes;
 mod limits;
 mod numeric_args;

@@ -174,7 +174,9 @@ impl Error {
         matches!(self, Error::Io { .. })
     }
 
-    pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
+    /// The location the error refers to, to correct it (a reader started
+    /// mid-file counts lines from there).
+    pub fn location_mut(&mut self) -> Option<&mut Location> {
         location_of!(self, at => at)
     }
 }

@@ -7,7 +7,8 @@
 //! bytes timed as recorded), [`list`] (a summary of every recording in a
 //! source), [`search`] (when a text was on the screen or typed, in every
 //! recording of a source), [`seek`] (the screen at a moment, from the
-//! nearest keyframe) and [`keyframe`] (a copy of a recording with keyframes
+//! nearest keyframe), [`events`] (a recording from a moment on, as JSON
+//! lines for other programs) and [`keyframe`] (a copy of a recording with keyframes
 //! added); `tui` plays a recording on the viewer's terminal with keyboard
 //! controls, and `console` takes the viewer's keys during raw playback
 //! (both with the `tui` feature, on by default: without it the crate has
@@ -25,6 +26,7 @@
 pub mod cat;
 #[cfg(feature = "tui")]
 pub mod console;
+pub mod events;
 pub mod gap;
 pub mod guard;
 pub mod keyframe;

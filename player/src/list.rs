@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use termtape_format::{Error, Exit, Login, Origin, Reader, Stream, timing};
 
-use crate::source::Filter;
+use crate::source::{Filter, Source};
 use crate::time;
 use crate::visible::visible;
 
@@ -47,17 +47,46 @@ pub struct Summary {
     pub origin: Option<Origin>,
     /// How it ended, if its last message says.
     pub exit: Option<Exit>,
+    /// Whether it is still being recorded, as [`mark_live`] decides.
+    pub live: bool,
+}
+
+/// The version of the JSON objects of `ls --json` (their `"v"`): raised
+/// when a field changes meaning or goes away; new fields may come without
+/// it.
+pub const JSON_VERSION: u64 = 1;
+
+/// Without a word from the recorder, a recording whose last event is this
+/// recent (ms before now) counts as live.
+pub const LIVE_IDLE: u64 = 10 * 60 * 1000;
+
+/// Decides whether each recording is still being recorded: not when its
+/// last message says how it ended (`exit`); else as the source tells of
+/// its recorder's process ([`Source::recorder_runs`]: the journal, for
+/// entries of this machine); else (a file, another host's journal, a tlog
+/// recording) when its last event is less than [`LIVE_IDLE`] before `now`
+/// (ms since the epoch).
+pub fn mark_live(summaries: &mut [Summary], source: &dyn Source, filter: &Filter, now: u64) {
+    for s in summaries {
+        s.live = s.exit.is_none()
+            && source.recorder_runs(filter, &s.rec).unwrap_or_else(|| {
+                s.start
+                    .is_some_and(|start| now.saturating_sub(start + s.duration) < LIVE_IDLE)
+            });
+    }
 }
 
 impl Summary {
     /// The summary as a JSON object, for `termtape ls --json`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
+            "v": JSON_VERSION,
             "rec": self.rec,
             "user": self.user,
             "host": self.host,
             "term": self.term,
             "start": self.start,
+            "end": self.start.map(|start| start + self.duration),
             "duration": self.duration,
             "messages": self.messages,
             "output_bytes": self.output_bytes,
@@ -75,6 +104,7 @@ impl Summary {
             "remote_from": self.origin.as_ref().and_then(|o| o.remote_from.as_ref()),
             "command": self.origin.as_ref().and_then(|o| o.command.as_ref()),
             "exit": self.exit,
+            "live": self.live,
         })
     }
 }
@@ -341,5 +371,46 @@ mod tests {
             "{json}"
         );
         assert!(json.contains(r#""host":"h\u009b6n""#), "{json}");
+    }
+
+    #[test]
+    fn live_is_no_exit_and_a_running_recorder_or_recent_events() {
+        #[derive(Debug)]
+        struct Says(Option<bool>);
+        impl Source for Says {
+            fn name(&self) -> String {
+                "t".to_owned()
+            }
+            fn is_stream(&self) -> bool {
+                false
+            }
+            fn open(&self, _: &Filter) -> Result<Box<dyn BufRead>, crate::source::SourceError> {
+                Ok(Box::new(&b""[..]))
+            }
+            fn recorder_runs(&self, _: &Filter, _: &str) -> Option<bool> {
+                self.0
+            }
+        }
+        let now = 100 * LIVE_IDLE;
+        let recording = |start: u64, exit: Option<Exit>| Summary {
+            start: Some(start),
+            duration: 1000,
+            exit,
+            ..Summary::default()
+        };
+        let recent = now - LIVE_IDLE / 2;
+        let old = now - 3 * LIVE_IDLE;
+        for (says, start, exit, live) in [
+            (None, recent, None, true),
+            (None, old, None, false),
+            (None, recent, Some(Exit::Code(0)), false),
+            (Some(true), old, None, true),
+            (Some(false), recent, None, false),
+            (Some(true), recent, Some(Exit::Signal(9)), false),
+        ] {
+            let mut s = [recording(start, exit)];
+            mark_live(&mut s, &Says(says), &Filter::default(), now);
+            assert_eq!(s[0].live, live, "{says:?} {start} {exit:?}");
+        }
     }
 }

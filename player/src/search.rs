@@ -23,6 +23,11 @@ use termtape_keyframe::Screen;
 
 use crate::source::Filter;
 
+/// The version of the JSON objects of `search --json` (their `"v"`):
+/// raised when a field changes meaning or goes away; new fields may come
+/// without it.
+pub const JSON_VERSION: u64 = 1;
+
 /// Lines a terminal keeps of what scrolls off within one packet: far more
 /// than a packet's output can make.
 const SCROLLBACK: usize = 10_000;

@@ -85,7 +85,7 @@ impl At {
 
 /// The wall-clock moment `clock` as milliseconds from the start of a
 /// recording that started at `start` (`None`: its messages carry no time).
-fn place(clock: u64, start: Option<u64>, name: &str) -> Result<u64, ReadError> {
+pub(crate) fn place(clock: u64, start: Option<u64>, name: &str) -> Result<u64, ReadError> {
     let start = start.ok_or_else(|| ReadError::Clock {
         name: name.to_owned(),
         why: "the recording's messages carry no time, so a wall-clock moment cannot be \
@@ -349,7 +349,7 @@ fn forward(
 }
 
 /// The filter a plain `--rec` selection sets (nothing else).
-fn filter_for(query: &Query) -> crate::source::Filter {
+pub(crate) fn filter_for(query: &Query) -> crate::source::Filter {
     crate::source::Filter {
         rec: match &query.selection {
             Selection::First => None,
@@ -550,7 +550,7 @@ impl Lines {
 /// A keyframe that does not decode (an unknown version, a malformed `vt`),
 /// as damage to report: the seek goes on from an earlier keyframe, or the
 /// start.
-fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec: &str) -> Error {
+pub(crate) fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec: &str) -> Error {
     let text = e.to_string();
     let why = text.strip_prefix(&format!("{at}: ")).unwrap_or(&text);
     Error::InvalidField {

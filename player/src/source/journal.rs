@@ -159,6 +159,48 @@ pub fn keyframe_before(
     Ok(best)
 }
 
+/// Whether the recorder that wrote recording `rec`'s last entry (from a
+/// trusted sender) still runs: `Some(false)` when that entry was written
+/// on this machine in an earlier boot, or its process (`_PID`) is gone or
+/// is no longer a recorder (pids are reused); `Some(true)` when it runs;
+/// `None` when the entry comes from another machine (a `journal:DIR` of
+/// remote hosts), where nothing here can tell.
+pub fn recorder_runs(dir: Option<&Path>, filter: &Filter, rec: &str) -> io::Result<Option<bool>> {
+    let mut journal = open_journal(dir)?;
+    journal
+        .match_add("TLOG_REC", rec.as_bytes().to_vec())
+        .map_err(|e| journal_error("matching", e))?;
+    match_uids(&mut journal, &trusted_uids(&filter.trust.uids))?;
+    journal
+        .seek_tail()
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+    if journal
+        .previous()
+        .map_err(|e| journal_error("reading the journal", e))?
+        == 0
+    {
+        return Ok(None);
+    }
+    let ours = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().replace('-', ""));
+    let machine = field_text(&mut journal, "_MACHINE_ID")?;
+    if machine.is_none() || machine.as_deref() != ours("/etc/machine-id").ok().as_deref() {
+        return Ok(None);
+    }
+    let boot = field_text(&mut journal, "_BOOT_ID")?;
+    if boot.as_deref() != ours("/proc/sys/kernel/random/boot_id").ok().as_deref() {
+        return Ok(Some(false));
+    }
+    let Some(pid) = field_text(&mut journal, "_PID")?.and_then(|p| p.parse::<u32>().ok()) else {
+        return Ok(None);
+    };
+    // A reused pid runs something else: only a recorder's name counts
+    // (comm is cut at 15 bytes: termtape-sessio, tlog-rec-sessio).
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    Ok(Some(
+        comm.starts_with("termtape") || comm.starts_with("tlog-rec"),
+    ))
+}
+
 /// Adds `_UID=` matches for `uids` (ANDed with the matches before, ORed
 /// among themselves, as journal matches on one field are).
 fn match_uids(journal: &mut Journal, uids: &[u32]) -> io::Result<()> {

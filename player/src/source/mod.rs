@@ -20,8 +20,8 @@ use crate::seek::Reason;
 mod journal;
 
 pub use journal::{
-    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before, trusted_uids,
-    unverified_sender,
+    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before,
+    recorder_runs, trusted_uids, unverified_sender,
 };
 
 /// A place holding recordings: what every command reads through.
@@ -77,6 +77,14 @@ pub trait Source: std::fmt::Debug {
     ) -> Result<Keyed, SourceError> {
         let _ = (query, until, on_damage);
         Ok(Keyed::Replay(Reason::NotAFile))
+    }
+
+    /// Whether the process recording `rec` still runs, where the source
+    /// can tell (the journal, for entries written on this machine); `None`
+    /// where it cannot. [`crate::list`] decides a recording's liveness by it.
+    fn recorder_runs(&self, filter: &Filter, rec: &str) -> Option<bool> {
+        let _ = (filter, rec);
+        None
     }
 }
 
@@ -397,6 +405,12 @@ impl Source for Journal {
             JournalLines::open_from(self.dir.as_deref(), filter, Some(cursor))
                 .map_err(SourceError::journal)?,
         ))
+    }
+
+    fn recorder_runs(&self, filter: &Filter, rec: &str) -> Option<bool> {
+        recorder_runs(self.dir.as_deref(), filter, rec)
+            .ok()
+            .flatten()
     }
 
     /// Through journal matches on the keyframe mark: only keyframe entries

@@ -26,6 +26,7 @@ Examples:
   termtape screen --at 1:30 session.log     the screen as it was 90 s in
   termtape search 'rm -rf' journal          when it was on anyone's screen
   termtape search --input sudo session.log  when it was typed
+  termtape events --at 1:30 session.log     the screen at 90 s, then what follows, as JSON
   termtape keyframe old.log new.log         add keyframes to a tlog recording
   termtape cat --rec ID --lax big.log       one recording, past any damage
   termtape ls journal --user alice          alice's recordings in the journal
@@ -54,17 +55,40 @@ impl From<Status> for ExitCode {
 
 /// [`Status`], for `--help`; README's "Exit status" says the same.
 pub const EXIT_STATUS: &str = "\
-Exit status (ls, cat, play, screen, search, keyframe; rec and users exit as
-termtape-rec and termtape-session do):
+Exit status (ls, cat, play, screen, search, events, keyframe; rec and users
+exit as termtape-rec and termtape-session do):
   0  done (with --lax, also when damaged messages were passed over)
   1  nothing found: no recording matches the source and options, the --rec
      ID is not in it, or search finds no line
   2  trouble: damaged messages (unless --lax), a source that cannot be read,
      bad usage, or any other error
-Without --lax, cat, play and screen stop at the first damaged message (what
-follows might not be what was shown); ls, search and keyframe read on to the
-end. Damage is reported on standard error either way. A closed pipe
+Without --lax, cat, play, screen and events stop at the first damaged
+message (what follows might not be what was shown); ls, search and keyframe
+read on to the end. Damage is reported on standard error either way. A closed pipe
 (termtape cat … | head) is not trouble.";
+
+/// `events`' objects, for `--help`; README's "JSON output" says the same.
+pub const EVENTS_JSON: &str = "\
+Output: one JSON object per line, each with \"v\": 1 (raised only when a field
+changes meaning or goes away; new fields and types may come, pass over what
+you do not know) and \"type\". Times: at, ms from the recording's start;
+time, ms since the epoch (null if the recording does not say).
+  keyframe  first, once: cols, rows, vt (the VT sequences that draw the
+            screen on a fresh terminal of that size), tail (bytes of an
+            unfinished character, only if any), at, time, seek (the moment
+            asked for, ms), from: \"keyframe\" (a stored keyframe at or
+            before the moment) or \"replay\" (the screen at the moment,
+            replayed from the start), why: null, or for a replay
+            no_keyframes, stream, selected or damage
+  output    text (UTF-8, exactly as recorded; a legacy charset as its
+  input     UTF-8) or bytes (an array of byte values, when not UTF-8)
+  resize    cols, rows (only when the size changes)
+  gap       messages, bytes: what a rate limit dropped before this moment
+  login     n, user, uid, tty, kind, or end: true: a nested login
+  exit      exit: how the session ended ({\"code\":N}, {\"signal\":N} ...)
+  end       last, once: at, reason: exit, to (past --to) or eof
+Applying the events whose at is at or before the moment to the keyframe's
+screen gives the screen at the moment (termtape screen --at).";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -187,13 +211,35 @@ pub enum Command {
         /// Match upper and lower case alike.
         #[arg(short = 'i', long)]
         ignore_case: bool,
-        /// One JSON object per find (time, ms since the epoch; rec, user,
-        /// host, at: ms from the recording's start; line; as: the user of
-        /// a login nested in the session then, or null), for other tools.
+        /// One JSON object per find (v: 1; time, ms since the epoch; rec,
+        /// user, host, at: ms from the recording's start; line; unverified;
+        /// as: the user of a login nested in the session then, or null),
+        /// for other tools.
         #[arg(long)]
         json: bool,
         /// The text to find (plain text, anywhere in a line).
         text: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a recording from a moment on as JSON lines, for other programs
+    /// (a web player): the screen at or before the moment, then every
+    /// event after it, with their times.
+    #[command(after_help = format!("{EVENTS_JSON}\n\n{EXIT_STATUS}"))]
+    Events {
+        /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] from the
+        /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" (local
+        /// time; add " UTC" for UTC).
+        #[arg(long, value_name = "T", default_value = "0", value_parser = parse_at)]
+        at: termtape_player::seek::At,
+        /// Stop after this moment (same forms as --at; --until selects
+        /// messages by wall-clock time, as for every command).
+        #[arg(long = "to", value_name = "T", value_parser = parse_at)]
+        to: Option<termtape_player::seek::At>,
+        /// Keep sending as new messages arrive (a live recording in the
+        /// journal), until the recording ends or the reader goes away.
+        #[arg(long)]
+        follow: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -202,11 +248,15 @@ pub enum Command {
     /// dropped).
     #[command(after_help = EXIT_STATUS)]
     Ls {
-        /// One JSON object per recording (rec, user, host, term, start: ms
-        /// since the epoch, duration: ms, messages, output_bytes,
-        /// input_bytes, gaps: {count, messages, bytes}, unverified, logins:
-        /// the logins nested in it: user, uid, tty, kind, at: ms from its
-        /// start), for other tools.
+        /// One JSON object per recording (v: 1, rec, user, host, term,
+        /// start and end: ms since the epoch, duration: ms, messages,
+        /// output_bytes, input_bytes, gaps: {count, messages, bytes},
+        /// unverified, logins: the logins nested in it: user, uid, tty,
+        /// kind, at: ms from its start; tty, pty, remote, remote_from,
+        /// command, exit, live), for other tools; see README's "JSON
+        /// output". live: no exit recorded, and the journal says its
+        /// recorder still runs (entries of this machine), or else its last
+        /// event is less than 10 minutes old.
         #[arg(long)]
         json: bool,
         #[command(flatten)]

@@ -360,14 +360,26 @@ fn run(cli: Cli) -> Result<Status> {
             text,
             common,
         } => search(&text, ignore_case, input, json, &common),
+        Command::Events {
+            at,
+            to,
+            follow,
+            common,
+        } => events(&common, at, to, follow),
         Command::Ls { json, common } => {
             let source = source::parse(&common.source);
             let filter = filter(&common.select, common.rec.clone(), false);
             let mut damaged = 0u64;
-            let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
+            let mut summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
                 damaged += 1;
                 damage_note(damaged, e, "passed over");
             })?;
+            if json {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                list::mark_live(&mut summaries, &*source, &filter, now);
+            }
             if summaries.is_empty() {
                 let asked = filter.describe();
                 note(format_args!(
@@ -423,6 +435,7 @@ fn search(
             let mut out = out.borrow_mut();
             if json {
                 let object = serde_json::json!({
+                    "v": termtape_player::search::JSON_VERSION,
                     "time": f.time,
                     "rec": f.rec,
                     "user": f.user,
@@ -476,6 +489,66 @@ fn search(
         Status::NothingFound
     };
     Ok(damage_status(damaged, common.lax.lax, done))
+}
+
+/// `termtape events`: a recording from a moment on, as JSON lines.
+fn events(common: &Common, at: seek::At, until: Option<seek::At>, follow: bool) -> Result<Status> {
+    let source = source::parse(&common.source);
+    if follow && !source.follows() {
+        return Err(source::SourceError::NoFollow.into());
+    }
+    if follow {
+        end_when_stdout_closes();
+    }
+    let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+    let mut damaged = 0u64;
+    let span = termtape_player::events::Span { at, until };
+    termtape_player::events::events(
+        &*source,
+        &query(common, follow),
+        span,
+        &mut |object| {
+            writeln!(out, "{}", json_line(object))?;
+            // A reader waits for the first screen, and a followed
+            // recording's events as they come.
+            if follow || object["type"] == "keyframe" {
+                out.flush()?;
+            }
+            Ok(())
+        },
+        &mut |e| {
+            damaged += 1;
+            damage_note(damaged, e, "passed over");
+        },
+    )?;
+    out.flush()?;
+    Ok(damage_status(damaged, common.lax.lax, Status::Done))
+}
+
+/// Ends the process (status 0, as for a closed pipe) when whoever reads
+/// standard output goes away, even while a followed recording is idle and
+/// nothing is written that would fail.
+fn end_when_stdout_closes() {
+    use rustix::event::{PollFd, PollFlags, poll};
+    std::thread::spawn(|| {
+        let stdout = io::stdout();
+        // No events asked for: poll returns only on an error or a hangup
+        // (a pipe or socket whose reader closed it); a file never does.
+        let mut fds = [PollFd::new(&stdout, PollFlags::empty())];
+        loop {
+            match poll(&mut fds, None) {
+                Ok(_)
+                    if fds[0]
+                        .revents()
+                        .intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL) =>
+                {
+                    std::process::exit(0)
+                }
+                Ok(_) | Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 /// `termtape screen`: the screen at a moment, through the keyframes.
