@@ -319,6 +319,25 @@ fn passwords_typed_at_real_prompts_are_in_no_writers_output() {
     ]);
     assert_eq!(found.lines().count(), 7, "{found}");
     assert!(found.contains(&keys(&p.other)), "{found}");
+    // The events stream (what a web player reads) has the seven marks and
+    // their counts, and no password.
+    let events = termtape(&["events", log.to_str().expect("UTF-8 path")]);
+    assert_none_in(events.as_bytes(), &p, "events");
+    let mut counts: Vec<u64> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .filter(|e| e["type"] == "redacted")
+        .map(|e| e["keys"].as_u64().expect("keys"))
+        .collect();
+    counts.sort_unstable();
+    let mut want: Vec<u64> = [
+        &p.user, &p.user, &p.user, &p.other, &p.other, &p.new, &p.new,
+    ]
+    .iter()
+    .map(|pw| pw.len() as u64 + 1)
+    .collect();
+    want.sort_unstable();
+    assert_eq!(counts, want, "{events}");
     assert!(shown.contains("got-") && shown.contains("su-7"), "{shown}");
 
     // A legacy charset: neither the text nor the originals hold it.

@@ -487,6 +487,14 @@ impl Sender<'_> {
             object["time"] = json!(time);
             self.send(object)?;
         }
+        // Keys typed at a password prompt, left out by the recorder: a
+        // count, never the keys.
+        for mark in msg.redactions(&at).unwrap_or_default() {
+            let time = self.time(mark.at);
+            self.send(json!({
+                "type": "redacted", "at": mark.at, "time": time, "keys": mark.keys,
+            }))?;
+        }
         Ok(())
     }
 }

@@ -85,6 +85,7 @@ time, ms since the epoch (null if the recording does not say).
   resize    cols, rows (only when the size changes)
   gap       messages, bytes: what a rate limit dropped before this moment
   login     n, user, uid, tty, kind, or end: true: a nested login
+  redacted  keys: keys typed at a password prompt, left out by the recorder
   exit      exit: how the session ended ({\"code\":N}, {\"signal\":N} ...)
   end       last, once: at, reason: exit, to (past --to) or eof
 Applying the events whose at is at or before the moment to the keyframe's
