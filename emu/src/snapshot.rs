@@ -437,6 +437,13 @@ impl Terminal {
         w.out
     }
 
+    /// [`Terminal::snapshot`] and, apart, the bytes of a UTF-8 character
+    /// begun but not finished (usually none): together exact in every case,
+    /// as [`Terminal::snapshot_bytes`], without checking the text again.
+    pub fn snapshot_and_tail(&self) -> (String, &[u8]) {
+        (self.snapshot(), self.parser().partial_utf8())
+    }
+
     /// [`Terminal::snapshot`] plus any incomplete UTF-8 character: exact in every case.
     pub fn snapshot_bytes(&self) -> Vec<u8> {
         let mut v = self.snapshot().into_bytes();

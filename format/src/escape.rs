@@ -46,11 +46,16 @@ pub(crate) fn escaped_len(seq: &[u8]) -> usize {
 /// Appends `s` to `out`, escaped as tlog escapes strings.
 pub fn escape_str_into(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    // At least the text itself: one allocation where growing would take
+    // several (a keyframe's screen is kilobytes).
+    out.reserve(bytes.len());
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if b < 0x80
-            && let Some(esc) = escape_ascii(b)
-        {
+        // Most bytes need nothing: one test before the table.
+        if b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f {
+            continue;
+        }
+        if let Some(esc) = escape_ascii(b) {
             out.extend_from_slice(&bytes[start..i]);
             out.extend_from_slice(esc);
             start = i + 1;

@@ -41,23 +41,12 @@ struct Wire {
 impl Keyframe {
     /// The state of `term`.
     pub fn capture(term: &Terminal) -> Keyframe {
-        let bytes = term.snapshot_bytes();
-        let (vt, tail) = match String::from_utf8(bytes) {
-            Ok(vt) => (vt, Vec::new()),
-            Err(e) => {
-                let valid = e.utf8_error().valid_up_to();
-                let mut bytes = e.into_bytes();
-                let tail = bytes.split_off(valid);
-                // The bytes up to `valid` are UTF-8, as the error says.
-                let vt = String::from_utf8(bytes).unwrap_or_default();
-                (vt, tail)
-            }
-        };
+        let (vt, tail) = term.snapshot_and_tail();
         Keyframe {
             cols: term.cols(),
             rows: term.rows(),
             vt,
-            tail,
+            tail: tail.to_vec(),
         }
     }
 
