@@ -12,7 +12,8 @@
 //! added); `tui` plays a recording on the viewer's terminal with keyboard
 //! controls, and `console` takes the viewer's keys during raw playback
 //! (both with the `tui` feature, on by default: without it the crate has
-//! no terminal dependency). [`time`] reads the moments and wall-clock times
+//! no terminal dependency). `serve` answers the same over HTTP on loopback
+//! (the `serve` feature). [`time`] reads the moments and wall-clock times
 //! the commands take and writes those they show (in the local zone, through
 //! jiff).
 //!
@@ -37,6 +38,8 @@ pub mod recording;
 pub mod redaction;
 pub mod search;
 pub mod seek;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod source;
 pub mod time;
 #[cfg(feature = "tui")]

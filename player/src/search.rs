@@ -97,6 +97,24 @@ pub struct Found {
     pub nested: Option<String>,
 }
 
+impl Found {
+    /// The find as a JSON object, for `termtape search --json` and
+    /// `termtape serve`'s `/api/search`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "v": JSON_VERSION,
+            "time": self.time,
+            "rec": self.rec,
+            "user": self.user,
+            "host": self.host,
+            "at": self.at,
+            "line": self.line,
+            "unverified": self.unverified,
+            "as": self.nested,
+        })
+    }
+}
+
 /// Searches every recording in `input` that `filter` lets through, in the
 /// order of their messages, calling `on_found` for each line found and
 /// `on_gap` for each place where a rate limit dropped messages (what they

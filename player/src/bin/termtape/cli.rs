@@ -91,6 +91,20 @@ time, ms since the epoch (null if the recording does not say).
 Applying the events whose at is at or before the moment to the keyframe's
 screen gives the screen at the moment (termtape screen --at).";
 
+/// `serve`'s endpoints, for `--help`; README's "termtape serve" says more.
+pub const SERVE_HELP: &str = "\
+Endpoints (GET; every request carries the token: ?token=, an Authorization:
+Bearer header, or the cookie set after the first good one; else 403):
+  /api/sources     the sources, by number
+  /api/recordings  ls --json's objects as a JSON array, each with source;
+                   filters: source, rec, user, host, tty, command, since, until
+  /api/search      search --json's finds as a JSON array: q (the text),
+                   ignore_case=1, input=1, and the same filters
+  /api/events      events' JSON lines, streamed: source (a number), rec, at, to,
+                   lax=1
+Anything else is 404; errors are JSON objects with \"error\" (or, inside a
+stream already started, a last object with it). Exits only when killed.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -243,6 +257,26 @@ pub enum Command {
         follow: bool,
         #[command(flatten)]
         common: Common,
+    },
+    /// Serve the data API (ls, search, events as JSON) over HTTP on this
+    /// machine's loopback, for a browser: prints the URL to open, with a
+    /// random access token every request must carry.
+    #[command(after_help = SERVE_HELP)]
+    Serve {
+        /// The address to listen on: loopback only (127.0.0.1 or ::1); port
+        /// 0 lets the system choose one (the URL printed says which).
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// TLS certificate, to listen beyond loopback (not built yet).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// TLS private key, with --tls-cert (not built yet).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
+        /// The sources to serve (files, journal, journal:DIR), numbered from
+        /// 0 in this order: requests name them by number only.
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<String>,
     },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log

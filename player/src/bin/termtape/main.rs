@@ -366,6 +366,26 @@ fn run(cli: Cli) -> Result<Status> {
             follow,
             common,
         } => events(&common, at, to, follow),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            sources,
+        } => {
+            use termtape_player::serve::Server;
+            let server = Server::bind(listen, tls_cert.is_some() || tls_key.is_some(), sources)?;
+            // The URL on a line of its own (scripts read it), then serve.
+            let mut out = io::stdout().lock();
+            writeln!(out, "{}", server.url())?;
+            out.flush()?;
+            drop(out);
+            note(format_args!(
+                "serving on {} until stopped (Ctrl-C); open the URL above",
+                server.addr()
+            ));
+            server.run().context("serving")?;
+            Ok(Status::Done)
+        }
         Command::Ls { json, common } => {
             let source = source::parse(&common.source);
             let filter = filter(&common.select, common.rec.clone(), false);
@@ -434,18 +454,7 @@ fn search(
             found += 1;
             let mut out = out.borrow_mut();
             if json {
-                let object = serde_json::json!({
-                    "v": termtape_player::search::JSON_VERSION,
-                    "time": f.time,
-                    "rec": f.rec,
-                    "user": f.user,
-                    "host": f.host,
-                    "at": f.at,
-                    "line": f.line,
-                    "unverified": f.unverified,
-                    "as": f.nested,
-                });
-                return writeln!(out, "{}", json_line(&object));
+                return writeln!(out, "{}", json_line(&f.to_json()));
             }
             // The wall-clock time first (what an auditor asks about), then
             // where to look again: the recording and the moment in it.

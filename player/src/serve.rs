@@ -1,0 +1,1033 @@
+//! `termtape serve`: the data API over HTTP/1.1, for a browser on the
+//! reviewer's machine (the web front end of issue 13 comes later).
+//!
+//! Each endpoint calls the library functions the CLI calls, in-process:
+//! `GET /api/recordings` is `ls --json`, `GET /api/search` is
+//! `search --json`, `GET /api/events` is `termtape events` (streamed with
+//! chunked transfer encoding). A request names a source only by its index
+//! among the SOURCE arguments the server was started with, never by a path.
+//!
+//! The server is small on purpose (std's `TcpListener`, no async runtime):
+//! a fixed pool of [`WORKERS`] threads, a bounded queue of connections,
+//! requests of at most [`MAX_HEAD`] bytes and [`MAX_HEADERS`] headers, no
+//! bodies, read and write timeouts, one request per connection. Every
+//! request carries a random token ([`Token`]), compared in constant time;
+//! every response carries headers that keep a browser from running,
+//! framing or sniffing what it gets.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::events::{self, Span};
+use crate::recording::{Damage, Query, ReadError, Selection};
+use crate::search::{self, Pattern, Place};
+use crate::seek::At;
+use crate::source::{self, Filter};
+use crate::visible::json_line;
+use crate::{list, time};
+
+/// Threads answering requests: a stream of events holds one for as long
+/// as it runs.
+pub const WORKERS: usize = 8;
+/// Connections accepted and waiting for a worker; past it a connection is
+/// answered 503 at once.
+const QUEUE: usize = 32;
+/// The most bytes of a request's line and headers.
+pub const MAX_HEAD: usize = 8 * 1024;
+/// The most header lines in a request.
+pub const MAX_HEADERS: usize = 64;
+/// How long a read may wait for the client.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the whole head of a request may take (a client sending a byte
+/// now and then).
+const HEAD_DEADLINE: Duration = Duration::from_secs(20);
+/// How long a write may wait for the client to read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// What is read and thrown away after answering a bad request, so the
+/// answer is not lost to a reset: at most this much, for at most a second.
+const DRAIN: usize = 1 << 20;
+
+/// The headers every response carries.
+const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; script-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n\
+     Referrer-Policy: no-referrer\r\n\
+     X-Content-Type-Options: nosniff\r\n\
+     X-Frame-Options: DENY\r\n\
+     Cross-Origin-Resource-Policy: same-origin\r\n\
+     Cache-Control: no-store\r\n";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// An address other than loopback without TLS.
+    #[error(
+        "{0} is not a loopback address: serving beyond this machine needs TLS \
+         (--tls-cert and --tls-key), and TLS is not built yet; listen on 127.0.0.1 \
+         or ::1 and reach it through an SSH tunnel"
+    )]
+    NotLoopback(SocketAddr),
+    /// TLS was asked for.
+    #[error("--tls-cert/--tls-key: TLS is not built yet; listen on 127.0.0.1 or ::1")]
+    NoTls,
+    /// A source that cannot be served.
+    #[error("{0}")]
+    Source(String),
+    /// No random token.
+    #[error("getting a random token: {0}")]
+    Random(io::Error),
+    /// The address could not be bound.
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The access token: 128 random bits, written as 32 hex digits.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+impl Token {
+    /// A new token from the system's random source.
+    pub fn random() -> io::Result<Token> {
+        let mut bytes = [0u8; 16];
+        let mut got = 0;
+        while got < bytes.len() {
+            got +=
+                rustix::rand::getrandom(&mut bytes[got..], rustix::rand::GetRandomFlags::empty())?;
+        }
+        let mut hex = String::with_capacity(32);
+        for b in bytes {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+        }
+        Ok(Token(hex))
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `given` is the token, in time independent of where they
+    /// differ (the length, 32, is no secret).
+    pub fn matches(&self, given: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+/// A server bound to its address, not yet answering.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+/// What every worker reads.
+#[derive(Debug)]
+struct Shared {
+    token: Token,
+    /// The SOURCE arguments, as given: parsed again for each request.
+    sources: Vec<String>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Checks the sources and binds `listen`: loopback only (TLS, needed
+    /// for anything else, is not built yet); port 0 lets the system choose.
+    pub fn bind(listen: SocketAddr, tls: bool, sources: Vec<String>) -> Result<Server, ServeError> {
+        if tls {
+            return Err(ServeError::NoTls);
+        }
+        if !listen.ip().is_loopback() {
+            return Err(ServeError::NotLoopback(listen));
+        }
+        for spec in &sources {
+            check_source(spec)?;
+        }
+        let token = Token::random().map_err(ServeError::Random)?;
+        let listener = TcpListener::bind(listen).map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+        Ok(Server {
+            listener,
+            addr,
+            shared: Arc::new(Shared {
+                token,
+                sources,
+                addr,
+            }),
+        })
+    }
+
+    /// The address bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL to open, with the token, as Jupyter prints it.
+    pub fn url(&self) -> String {
+        format!("http://{}/?token={}", self.addr, self.shared.token.as_str())
+    }
+
+    /// Answers requests until the process ends.
+    pub fn run(self) -> io::Result<()> {
+        let (tx, rx): (SyncSender<TcpStream>, Receiver<TcpStream>) = sync_channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..WORKERS {
+            let rx = Arc::clone(&rx);
+            let shared = Arc::clone(&self.shared);
+            std::thread::Builder::new()
+                .name(format!("serve-{n}"))
+                .spawn(move || worker(&rx, &shared))?;
+        }
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => match tx.try_send(stream) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(mut stream)) => {
+                        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                        let _ = stream.write_all(&head(
+                            503,
+                            "application/json",
+                            "",
+                            Framing::Length(0),
+                        ));
+                    }
+                    Err(TrySendError::Disconnected(_)) => {
+                        return Err(io::Error::other("every worker thread ended"));
+                    }
+                },
+                // Out of descriptors or a connection reset before it was
+                // taken: wait a little rather than spin.
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+/// Refuses what cannot be served: standard input (read once), a file that
+/// is not there or not a file.
+fn check_source(spec: &str) -> Result<(), ServeError> {
+    if spec == "-" {
+        return Err(ServeError::Source(
+            "standard input (-) can be read only once: save it to a file to serve it".into(),
+        ));
+    }
+    let parsed = source::parse(spec);
+    if parsed.is_stream() {
+        return Err(ServeError::Source(format!(
+            "{spec} can be read only once (a pipe, FIFO or device): copy it to a file to serve it"
+        )));
+    }
+    if spec == "journal" || spec.starts_with("journal:") {
+        return Ok(());
+    }
+    match std::fs::metadata(spec) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(ServeError::Source(format!("{spec} is not a file"))),
+        Err(e) => Err(ServeError::Source(format!("{spec}: {e}"))),
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<TcpStream>>, shared: &Shared) {
+    loop {
+        let next = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(stream) = next else { return };
+        // A bug in one request must not take a worker away.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            connection(stream, shared);
+        }));
+    }
+}
+
+/// A request's parts the server looks at.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Request {
+    method: String,
+    path: String,
+    params: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    /// HTTP/1.1 (chunked responses) rather than 1.0.
+    http11: bool,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An error answer: a status and a message, sent as JSON.
+#[derive(Debug, PartialEq, Eq)]
+struct Refusal {
+    status: u16,
+    message: String,
+}
+
+fn refuse(status: u16, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        message: message.into(),
+    }
+}
+
+fn connection(mut stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let answered = match read_head(&mut stream) {
+        Ok(head) => match parse_head(&head) {
+            Ok(request) => answer(&mut stream, &request, shared),
+            Err(refusal) => send_refusal(&mut stream, &refusal),
+        },
+        Err(refusal) => send_refusal(&mut stream, &refusal),
+    };
+    if answered.is_ok() {
+        let _ = stream.flush();
+        let _ = stream.shutdown(Shutdown::Write);
+        // What the client still sends (an oversized head, a body) is read
+        // and dropped, a bounded amount, so closing does not reset the
+        // connection before the client reads the answer.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        let mut drained = 0;
+        while drained < DRAIN && start.elapsed() < Duration::from_secs(1) {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    }
+}
+
+/// Reads a request's line and headers, up to the blank line, into a buffer
+/// of [`MAX_HEAD`] bytes.
+fn read_head(stream: &mut impl Read) -> Result<Vec<u8>, Refusal> {
+    let start = Instant::now();
+    let mut buf = vec![0u8; MAX_HEAD];
+    let mut len = 0;
+    loop {
+        if let Some(end) = head_end(&buf[..len]) {
+            buf.truncate(end);
+            return Ok(buf);
+        }
+        if len == MAX_HEAD {
+            return Err(refuse(
+                431,
+                format!("the request's line and headers are longer than {MAX_HEAD} bytes"),
+            ));
+        }
+        if start.elapsed() > HEAD_DEADLINE {
+            return Err(refuse(408, "the request took too long"));
+        }
+        match stream.read(&mut buf[len..]) {
+            Ok(0) => return Err(refuse(400, "the request ended before its headers did")),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(refuse(408, "the request took too long")),
+        }
+    }
+}
+
+/// Where the head ends (after its blank line), if it does within `buf`.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Parses a request's head: `GET /path?query HTTP/1.1` and its headers.
+fn parse_head(head: &[u8]) -> Result<Request, Refusal> {
+    let text =
+        std::str::from_utf8(head).map_err(|_| refuse(400, "the request's head is not UTF-8"))?;
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let line = lines.next().unwrap_or_default();
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refuse(400, "the request line is not METHOD TARGET VERSION"));
+    };
+    let http11 = match version {
+        "HTTP/1.1" => true,
+        "HTTP/1.0" => false,
+        _ => return Err(refuse(505, "only HTTP/1.0 and HTTP/1.1 are served")),
+    };
+    let mut headers = Vec::new();
+    for line in lines.take_while(|l| !l.is_empty()) {
+        if headers.len() == MAX_HEADERS {
+            return Err(refuse(431, format!("more than {MAX_HEADERS} header lines")));
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(refuse(400, "a header line without a colon"));
+        };
+        if name.is_empty() || name.contains(|c: char| c.is_ascii_whitespace()) {
+            return Err(refuse(400, "a header name with blanks"));
+        }
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut params: Vec<(String, String)> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = (percent_decode(name)?, percent_decode(value)?);
+        if params.iter().any(|(n, _)| *n == name) {
+            return Err(refuse(400, format!("the parameter {name} is given twice")));
+        }
+        params.push((name, value));
+    }
+    Ok(Request {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        params,
+        headers,
+        http11,
+    })
+}
+
+/// A query string's part decoded: `%XX` and `+` for a space.
+fn percent_decode(s: &str) -> Result<String, Refusal> {
+    let bad = || refuse(400, "a malformed %-escape in the query");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| refuse(400, "a query parameter is not UTF-8"))
+}
+
+/// How a response's body ends.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    /// After this many bytes.
+    Length(usize),
+    /// At its last, empty chunk (HTTP/1.1).
+    Chunked,
+    /// When the connection closes (HTTP/1.0 has no chunks).
+    Close,
+}
+
+/// The status line and headers of a response.
+fn head(status: u16, content_type: &str, extra: &str, framing: Framing) -> Vec<u8> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Internal Server Error",
+    };
+    let framing = match framing {
+        Framing::Length(n) => format!("Content-Length: {n}\r\n"),
+        Framing::Chunked => "Transfer-Encoding: chunked\r\n".to_owned(),
+        Framing::Close => String::new(),
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\n{SECURITY_HEADERS}Content-Type: {content_type}\r\n\
+         {extra}{framing}Connection: close\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// Sends a whole JSON body.
+fn send_json(stream: &mut impl Write, status: u16, extra: &str, body: &Value) -> io::Result<()> {
+    let mut body = json_line(body).into_bytes();
+    body.push(b'\n');
+    let mut out = head(
+        status,
+        "application/json",
+        extra,
+        Framing::Length(body.len()),
+    );
+    out.extend_from_slice(&body);
+    stream.write_all(&out)
+}
+
+fn send_refusal(stream: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
+    let extra = if refusal.status == 405 {
+        "Allow: GET\r\n"
+    } else {
+        ""
+    };
+    send_json(
+        stream,
+        refusal.status,
+        extra,
+        &json!({"v": 1, "error": refusal.message}),
+    )
+}
+
+/// The name of the cookie that carries the token: one per port, as
+/// browsers keep cookies per host, not per port.
+fn cookie_name(addr: SocketAddr) -> String {
+    format!("termtape-{}", addr.port())
+}
+
+/// Checks the Host header (a page of another site pointed at this address
+/// by DNS names it) and the token; the `Set-Cookie` header to send when
+/// the token came in the URL or an `Authorization` header.
+fn authorise(request: &Request, shared: &Shared) -> Result<String, Refusal> {
+    let port = shared.addr.port();
+    let host_ok = request
+        .header("host")
+        .is_some_and(|host| host == shared.addr.to_string() || host == format!("localhost:{port}"));
+    if !host_ok {
+        return Err(refuse(403, "the Host header does not name this server"));
+    }
+    let token = &shared.token;
+    let cookie = cookie_name(shared.addr);
+    let in_cookie = request.header("cookie").is_some_and(|cookies| {
+        cookies.split(';').any(|c| {
+            c.trim()
+                .split_once('=')
+                .is_some_and(|(n, v)| n == cookie && token.matches(v))
+        })
+    });
+    let in_url = request.param("token").is_some_and(|t| token.matches(t));
+    let in_header = request
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .is_some_and(|t| token.matches(t.trim()));
+    if in_cookie {
+        Ok(String::new())
+    } else if in_url || in_header {
+        Ok(format!(
+            "Set-Cookie: {cookie}={}; Path=/; HttpOnly; SameSite=Strict\r\n",
+            token.as_str()
+        ))
+    } else {
+        Err(refuse(
+            403,
+            "a valid token is needed: open the URL termtape serve printed",
+        ))
+    }
+}
+
+fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Result<()> {
+    let cookie = match authorise(request, shared) {
+        Ok(cookie) => cookie,
+        Err(refusal) => return send_refusal(stream, &refusal),
+    };
+    if request.method != "GET" {
+        return send_refusal(stream, &refuse(405, "only GET is served"));
+    }
+    if request.header("content-length").is_some_and(|l| l != "0")
+        || request.header("transfer-encoding").is_some()
+    {
+        return send_refusal(stream, &refuse(413, "requests carry no body"));
+    }
+    let result = match request.path.as_str() {
+        "/" | "/api/sources" => {
+            send_json(stream, 200, &cookie, &sources(shared)).map_err(Into::into)
+        }
+        "/api/recordings" => recordings(stream, request, shared, &cookie),
+        "/api/search" => find(stream, request, shared, &cookie),
+        "/api/events" => stream_events(stream, request, shared, &cookie),
+        _ => Err(Answer::Refused(refuse(404, "no such page"))),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(Answer::Refused(refusal)) => send_refusal(stream, &refusal),
+        Err(Answer::Io(e)) => Err(e),
+    }
+}
+
+/// How answering a request failed: a refusal not yet sent, or the client.
+#[derive(Debug)]
+enum Answer {
+    Refused(Refusal),
+    Io(io::Error),
+}
+
+impl From<io::Error> for Answer {
+    fn from(e: io::Error) -> Answer {
+        Answer::Io(e)
+    }
+}
+
+impl From<Refusal> for Answer {
+    fn from(r: Refusal) -> Answer {
+        Answer::Refused(r)
+    }
+}
+
+/// The status for an error of the library.
+fn read_refusal(e: &ReadError) -> Refusal {
+    let status = match e {
+        ReadError::NoMatch { .. } | ReadError::NotFound { .. } => 404,
+        ReadError::Several { .. } | ReadError::Clock { .. } => 400,
+        _ => 500,
+    };
+    refuse(status, e.to_string())
+}
+
+/// The sources, by index (`/` and `/api/sources`).
+fn sources(shared: &Shared) -> Value {
+    let list: Vec<Value> = shared
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(n, spec)| json!({"source": n, "name": spec}))
+        .collect();
+    json!({"v": 1, "sources": list})
+}
+
+/// Only these parameters (and the token) may be given.
+fn only(request: &Request, allowed: &[&str]) -> Result<(), Refusal> {
+    match request
+        .params
+        .iter()
+        .find(|(n, _)| n != "token" && !allowed.contains(&n.as_str()))
+    {
+        Some((name, _)) => Err(refuse(400, format!("unknown parameter {name}"))),
+        None => Ok(()),
+    }
+}
+
+/// The source a request names by its index: only digits, below the number
+/// of sources; anything else (a path) is not found.
+fn source_index(given: &str, shared: &Shared) -> Result<usize, Refusal> {
+    given
+        .parse::<usize>()
+        .ok()
+        .filter(|n| given.bytes().all(|b| b.is_ascii_digit()) && *n < shared.sources.len())
+        .ok_or_else(|| {
+            refuse(
+                404,
+                format!(
+                    "no such source: sources are numbered 0 to {}",
+                    shared.sources.len() - 1
+                ),
+            )
+        })
+}
+
+/// The sources a listing or search reads: the one `source` names, or all.
+fn chosen_sources(request: &Request, shared: &Shared) -> Result<Vec<usize>, Refusal> {
+    match request.param("source") {
+        Some(given) => Ok(vec![source_index(given, shared)?]),
+        None => Ok((0..shared.sources.len()).collect()),
+    }
+}
+
+/// The filter the parameters ask for, as the CLI's options.
+fn filter(request: &Request) -> Result<Filter, Refusal> {
+    let clock = |name: &str| {
+        request
+            .param(name)
+            .map(|v| time::parse_clock(v).map_err(|e| refuse(400, format!("{name}: {e}"))))
+            .transpose()
+    };
+    let text = |name: &str| request.param(name).map(str::to_owned);
+    Ok(Filter {
+        rec: text("rec"),
+        user: text("user"),
+        host: text("host"),
+        tty: text("tty"),
+        command: text("command"),
+        since: clock("since")?,
+        until: clock("until")?,
+        ..Filter::default()
+    })
+}
+
+/// A flag parameter: `1` or `true`.
+fn flag(request: &Request, name: &str) -> bool {
+    matches!(request.param(name), Some("1" | "true"))
+}
+
+/// The parameters that select recordings, as the CLI's options.
+const FILTERS: [&str; 8] = [
+    "source", "rec", "user", "host", "tty", "command", "since", "until",
+];
+
+/// `GET /api/recordings`: `termtape ls --json`'s objects, each with the
+/// index of its source, as a JSON array; damaged messages are passed over
+/// and counted in `X-Termtape-Damaged`.
+fn recordings(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &FILTERS)?;
+    let filter = filter(request)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut all = Vec::new();
+    let mut damaged = 0u64;
+    for n in chosen_sources(request, shared)? {
+        let source = source::parse(&shared.sources[n]);
+        let input = source
+            .open(&filter)
+            .map_err(|e| refuse(500, e.to_string()))?;
+        let mut summaries = list::list(input, &source.name(), &filter, |_| damaged += 1)
+            .map_err(|e| refuse(500, e.to_string()))?;
+        list::mark_live(&mut summaries, &*source, &filter, now);
+        all.extend(summaries.iter().map(|s| {
+            let mut object = s.to_json();
+            object["source"] = json!(n);
+            object
+        }));
+    }
+    let extra = format!("{cookie}X-Termtape-Damaged: {damaged}\r\n");
+    Ok(send_json(stream, 200, &extra, &Value::Array(all))?)
+}
+
+/// A response body sent in chunks, its head sent before the first.
+struct Streamed<'a> {
+    stream: &'a TcpStream,
+    head: Option<Vec<u8>>,
+    chunked: bool,
+}
+
+impl Streamed<'_> {
+    fn start(&mut self) -> io::Result<()> {
+        if let Some(head) = self.head.take() {
+            (&mut { self.stream }).write_all(&head)?;
+        }
+        Ok(())
+    }
+
+    fn started(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// Ends the body; starts it first if nothing was sent.
+    fn finish(mut self) -> io::Result<()> {
+        self.start()?;
+        if self.chunked {
+            (&mut { self.stream }).write_all(b"0\r\n\r\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Streamed<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        self.start()?;
+        let mut out = self.stream;
+        if self.chunked {
+            write!(out, "{:x}\r\n", data.len())?;
+            out.write_all(data)?;
+            out.write_all(b"\r\n")?;
+        } else {
+            out.write_all(data)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&mut { self.stream }).flush()
+    }
+}
+
+/// A buffered streamed body: its head is sent with the first chunk, so an
+/// error before any object can still be answered with its own status.
+fn streamed<'a>(
+    stream: &'a TcpStream,
+    request: &Request,
+    content_type: &str,
+    cookie: &str,
+) -> BufWriter<Streamed<'a>> {
+    let framing = if request.http11 {
+        Framing::Chunked
+    } else {
+        Framing::Close
+    };
+    let head = head(200, content_type, cookie, framing);
+    BufWriter::with_capacity(
+        64 * 1024,
+        Streamed {
+            stream,
+            head: Some(head),
+            chunked: request.http11,
+        },
+    )
+}
+
+/// Ends a streamed body.
+fn finish(out: BufWriter<Streamed<'_>>) -> Result<(), Answer> {
+    let streamed = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(streamed.finish()?)
+}
+
+/// Whether nothing of a streamed body was sent or buffered yet: an error
+/// then still gets its own status.
+fn nothing_sent(out: &BufWriter<Streamed<'_>>) -> bool {
+    out.buffer().is_empty() && !out.get_ref().started()
+}
+
+/// `GET /api/search?q=TEXT`: `termtape search --json`'s objects, each with
+/// the index of its source, streamed as a JSON array (one element a line);
+/// an error after the first find is the array's last element, an object
+/// with `error`.
+fn find(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(
+        request,
+        &[&FILTERS[..], &["q", "ignore_case", "input"]].concat(),
+    )?;
+    let Some(text) = request.param("q").filter(|q| !q.is_empty()) else {
+        return Err(refuse(400, "q: the text to find is missing").into());
+    };
+    let pattern = Pattern::new(text, flag(request, "ignore_case"));
+    let place = if flag(request, "input") {
+        Place::Input
+    } else {
+        Place::Screen
+    };
+    let filter = filter(request)?;
+    let chosen = chosen_sources(request, shared)?;
+    let mut out = streamed(stream, request, "application/json", cookie);
+    let mut first = true;
+    let mut error = None;
+    for n in chosen {
+        let source = source::parse(&shared.sources[n]);
+        let input = match source.open(&filter) {
+            Ok(input) => input,
+            Err(e) => {
+                error = Some(refuse(500, e.to_string()));
+                break;
+            }
+        };
+        let result = search::search(
+            input,
+            &source.name(),
+            &filter,
+            &pattern,
+            place,
+            |f| {
+                let mut object = f.to_json();
+                object["source"] = json!(n);
+                let sep = if std::mem::take(&mut first) {
+                    "[\n"
+                } else {
+                    ",\n"
+                };
+                write!(out, "{sep}{}", json_line(&object))
+            },
+            |_| {},
+            |_| {},
+        );
+        match result {
+            Ok(()) => {}
+            // The client went away.
+            Err(ReadError::Output(e)) => return Err(e.into()),
+            Err(e) => {
+                error = Some(read_refusal(&e));
+                break;
+            }
+        }
+    }
+    match error {
+        Some(refusal) if first => Err(refusal.into()),
+        Some(refusal) => {
+            let last = json!({"v": 1, "error": refusal.message});
+            write!(out, ",\n{}\n]\n", json_line(&last))?;
+            finish(out)
+        }
+        None => {
+            out.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
+            finish(out)
+        }
+    }
+}
+
+/// `GET /api/events?source=N&rec=ID&at=T&to=T`: `termtape events`' JSON
+/// lines, streamed; an error after the first object is a last object of
+/// type `error`.
+fn stream_events(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec", "at", "to", "lax"])?;
+    let Some(given) = request.param("source") else {
+        return Err(refuse(404, "source: which source (0, 1, …) is missing").into());
+    };
+    let n = source_index(given, shared)?;
+    let moment = |name: &str, default: Option<At>| match request.param(name) {
+        Some(v) => At::parse(v)
+            .map(Some)
+            .map_err(|e| refuse(400, format!("{name}: {e}"))),
+        None => Ok(default),
+    };
+    let span = Span {
+        at: moment("at", Some(At::Ms(0)))?.unwrap_or(At::Ms(0)),
+        until: moment("to", None)?,
+    };
+    let rec = request.param("rec").map(str::to_owned);
+    let query = Query {
+        selection: rec.clone().map_or(Selection::First, Selection::Rec),
+        filter: Filter {
+            rec,
+            ..Filter::default()
+        },
+        damage: if flag(request, "lax") {
+            Damage::Skip
+        } else {
+            Damage::Stop
+        },
+    };
+    let source = source::parse(&shared.sources[n]);
+    let mut out = streamed(stream, request, "application/x-ndjson", cookie);
+    let result = events::events(
+        &*source,
+        &query,
+        span,
+        &mut |object| {
+            writeln!(out, "{}", json_line(object))?;
+            // The first screen is sent at once, as the CLI flushes it.
+            if object["type"] == "keyframe" {
+                out.flush()?;
+            }
+            Ok(())
+        },
+        &mut |_| {},
+    );
+    match result {
+        Ok(_) => finish(out),
+        Err(ReadError::Output(e)) => Err(e.into()),
+        Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
+        Err(e) => {
+            let last = json!({
+                "v": events::JSON_VERSION,
+                "type": "error",
+                "message": read_refusal(&e).message,
+            });
+            writeln!(out, "{}", json_line(&last))?;
+            finish(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_head_is_parsed() {
+        let r =
+            parse_head(b"GET /api/search?q=a+b%3Cc&source=0 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(r.path, "/api/search");
+        assert_eq!(r.param("q"), Some("a b<c"));
+        assert_eq!(r.param("source"), Some("0"));
+        assert_eq!(r.header("HOST"), Some("x"));
+        assert!(r.http11);
+    }
+
+    #[test]
+    fn malformed_heads_are_refused() {
+        let status = |head: &[u8]| parse_head(head).unwrap_err().status;
+        assert_eq!(status(b"GET /\r\n\r\n"), 400);
+        assert_eq!(status(b"GET / HTTP/2\r\n\r\n"), 505);
+        assert_eq!(status(b"GET /?a=%zz HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"GET /?a=%e2 HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"GET /?a=1&a=2 HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status(b"GET / HTTP/1.1\r\nno colon\r\n\r\n"), 400);
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "a: b\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert_eq!(status(many.as_bytes()), 431);
+    }
+
+    #[test]
+    fn a_head_is_read_only_up_to_its_bound() {
+        let long = vec![b'a'; MAX_HEAD * 4];
+        assert_eq!(read_head(&mut &long[..]).unwrap_err().status, 431);
+        let short = b"GET / HTTP/1.1\r\n\r\nbody";
+        assert_eq!(
+            read_head(&mut &short[..]).unwrap(),
+            b"GET / HTTP/1.1\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn tokens_are_random_hex_and_compared_whole() {
+        let (a, b) = (Token::random().unwrap(), Token::random().unwrap());
+        assert_eq!(a.as_str().len(), 32);
+        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a.as_str(), b.as_str());
+        assert!(a.matches(a.as_str()));
+        assert!(!a.matches(b.as_str()));
+        assert!(!a.matches(&a.as_str()[..31]));
+        assert!(!a.matches(""));
+    }
+
+    #[test]
+    fn only_loopback_is_bound() {
+        let refused = Server::bind("0.0.0.0:0".parse().unwrap(), false, vec![]).unwrap_err();
+        assert!(matches!(refused, ServeError::NotLoopback(_)));
+        let tls = Server::bind("127.0.0.1:0".parse().unwrap(), true, vec![]).unwrap_err();
+        assert!(matches!(tls, ServeError::NoTls));
+    }
+}
