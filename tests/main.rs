@@ -17,6 +17,7 @@ mod redaction;
 mod reviewer;
 mod search;
 mod seek;
+mod serve;
 mod session;
 mod signals;
 mod spool;
