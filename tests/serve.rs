@@ -89,7 +89,14 @@ fn send(addr: &str, request: &[u8]) -> Answer {
         .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(&raw)));
     let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .map(|l| {
             let (n, v) = l.split_once(':').expect("a header");
@@ -113,7 +120,10 @@ fn send(addr: &str, request: &[u8]) -> Answer {
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("a chunk size");
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size");
         let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap(), 16)
             .expect("a hex chunk size");
         data = &data[line_end + 2..];
@@ -188,7 +198,11 @@ fn record(log: &Path) -> String {
         .output()
         .expect("termtape rec");
     assert!(out.status.success(), "termtape rec: {out:?}");
-    let listed = run_ok(Command::new(bin("termtape")).args(["ls", "--json"]).arg(log));
+    let listed = run_ok(
+        Command::new(bin("termtape"))
+            .args(["ls", "--json"])
+            .arg(log),
+    );
     let object: Value = serde_json::from_slice(&listed).expect("ls --json");
     object["rec"].as_str().expect("an id").to_owned()
 }
@@ -225,7 +239,10 @@ fn serve_needs_the_token_and_guards_every_answer() {
         let answer = get(
             &served,
             "/api/recordings",
-            &format!("Authorization: Bearer {bad}\r\nCookie: termtape-1={}\r\n", served.token),
+            &format!(
+                "Authorization: Bearer {bad}\r\nCookie: termtape-1={}\r\n",
+                served.token
+            ),
         );
         assert_eq!(answer.status, 403, "bearer {bad:?}");
     }
@@ -235,7 +252,10 @@ fn serve_needs_the_token_and_guards_every_answer() {
     assert_eq!(good.status, 200, "{}", good.text());
     assert_guarded(&good);
     let cookie = good.header("set-cookie").expect("a cookie").to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().unwrap();
     let by_cookie = get(&served, "/api/sources", &format!("Cookie: {pair}\r\n"));
     assert_eq!(by_cookie.status, 200, "{}", by_cookie.text());
@@ -277,7 +297,9 @@ fn serve_answers_as_the_cli_does() {
     assert_eq!(listed.header("content-type"), Some("application/json"));
     let recordings: Value = serde_json::from_slice(&listed.body).unwrap();
     let cli: Value = serde_json::from_slice(&run_ok(
-        Command::new(bin("termtape")).args(["ls", "--json"]).arg(&log),
+        Command::new(bin("termtape"))
+            .args(["ls", "--json"])
+            .arg(&log),
     ))
     .unwrap();
     let mut served_object = recordings[0].clone();
@@ -334,7 +356,12 @@ fn serve_answers_as_the_cli_does() {
         let error: Value = serde_json::from_slice(&answer.body).expect("a JSON error");
         assert!(error["error"].is_string(), "{error}");
     }
-    for path in ["/etc/passwd", "/../etc/passwd", "/api/events/../../etc/passwd", "/api"] {
+    for path in [
+        "/etc/passwd",
+        "/../etc/passwd",
+        "/api/events/../../etc/passwd",
+        "/api",
+    ] {
         assert_eq!(authorised(&served, path).status, 404, "{path}");
     }
     let missing = authorised(&served, "/api/events?source=0&rec=no-such-recording");
@@ -385,7 +412,15 @@ fn serve_refuses_what_it_cannot_serve_safely() {
     let cases: [&[&str]; 5] = [
         &["--listen", "0.0.0.0:0", log],
         &["--listen", "[::]:0", log],
-        &["--listen", "127.0.0.1:0", "--tls-cert", "c.pem", "--tls-key", "k.pem", log],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            log,
+        ],
         &["-"],
         &["/no/such/recording.log"],
     ];
