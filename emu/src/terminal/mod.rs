@@ -4,7 +4,7 @@
 //! document is silent); each deviation is noted where it is made.
 //!
 //! One module a job: [`state`] holds the state and rebuilds it (RIS,
-//! resize), [`edit`] moves the cursor and edits the screen, [`print`] puts
+//! resize), [`edit`] moves the cursor and edits the screen, [`mod@print`] puts
 //! text on it (with the fast paths), [`dispatch`] says what each control and
 //! sequence does, [`scrolloff`] keeps the lines scrolled off the top for a
 //! reader (search); this module is the public face, [`Terminal`].
