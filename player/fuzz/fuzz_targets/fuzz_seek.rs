@@ -8,12 +8,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use termtape_player::seek::{At, screen_at};
-use termtape_player::{Damage, Query, Selection, Source};
+use termtape_player::source::File;
+use termtape_player::{Damage, Query, Selection};
 
 fuzz_target!(|data: &[u8]| {
     let path = std::env::temp_dir().join(format!("termtape-fuzz-seek-{}.log", std::process::id()));
     std::fs::write(&path, data).expect("writing the input to a file");
-    let source = Source::File(path.clone());
+    let source = File::new(path.clone());
     let mut selections = vec![Selection::First];
     // The first recording id in the input, if any, chosen by `--rec`.
     let text = String::from_utf8_lossy(data);
@@ -28,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
                 filter: termtape_player::source::Filter {
                     rec: match &selection {
                         Selection::First => None,
-                        Selection::Rec(id) => Some(id.clone()),
+                        Selection::Rec(id) | Selection::Only(id) => Some(id.clone()),
                     },
                     ..Default::default()
                 },
