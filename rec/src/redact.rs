@@ -546,6 +546,28 @@ mod tests {
         Mode::from_lflag(l)
     }
 
+    /// The user types `keys` at `at` in mode `m`; the sink takes them.
+    fn typed(r: &mut Redactor, out: &mut Out, at: Duration, m: Mode, keys: &[u8]) {
+        r.input(at, m, keys, &mut out.emit())
+            .expect("the sink takes it");
+    }
+
+    /// The program shows `bytes` at `at` in mode `m`.
+    fn shown(r: &mut Redactor, out: &mut Out, at: Duration, m: Mode, bytes: &[u8]) {
+        r.output(at, m, bytes, &mut out.emit())
+            .expect("the sink takes it");
+    }
+
+    /// Time passes to `at`.
+    fn tick(r: &mut Redactor, out: &mut Out, at: Duration, m: Mode) {
+        r.tick(at, m, &mut out.emit()).expect("the sink takes it");
+    }
+
+    /// The session ends.
+    fn finish(r: &mut Redactor, out: &mut Out, m: Mode) {
+        r.finish(m, &mut out.emit()).expect("the sink takes it");
+    }
+
     #[test]
     fn modes_are_classed_as_the_measured_programs_use_them() {
         assert_eq!(mode(ECHOING).class(), Class::Echoed);
@@ -561,14 +583,16 @@ mod tests {
     fn a_password_prompt_redacts_and_echo_records() {
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.input(ms(0), mode(ECHOING), b"su -\r", &mut out.emit())
-            .unwrap();
-        r.output(ms(5), mode(SECRET), b"Password: ", &mut out.emit())
-            .unwrap();
-        r.input(ms(10), mode(SECRET), "sécret\r".as_bytes(), &mut out.emit())
-            .unwrap();
-        r.output(ms(20), mode(ECHOING), b"\r\n# ", &mut out.emit())
-            .unwrap();
+        typed(&mut r, &mut out, ms(0), mode(ECHOING), b"su -\r");
+        shown(&mut r, &mut out, ms(5), mode(SECRET), b"Password: ");
+        typed(
+            &mut r,
+            &mut out,
+            ms(10),
+            mode(SECRET),
+            "sécret\r".as_bytes(),
+        );
+        shown(&mut r, &mut out, ms(20), mode(ECHOING), b"\r\n# ");
         assert_eq!(out.0, ["<su -\r", ">Password: ", "#7", ">\r\n# "]);
         assert_eq!(r.queued(), 0);
         assert_eq!(r.deadline(), None);
@@ -578,20 +602,16 @@ mod tests {
     fn raw_keys_are_held_then_recorded_in_order_with_the_output_behind_them() {
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.input(ms(0), mode(READLINE), b"l", &mut out.emit())
-            .unwrap();
-        r.output(ms(1), mode(READLINE), b"l", &mut out.emit())
-            .unwrap();
-        r.input(ms(100), mode(READLINE), b"s", &mut out.emit())
-            .unwrap();
-        r.output(ms(101), mode(READLINE), b"s", &mut out.emit())
-            .unwrap();
+        typed(&mut r, &mut out, ms(0), mode(READLINE), b"l");
+        shown(&mut r, &mut out, ms(1), mode(READLINE), b"l");
+        typed(&mut r, &mut out, ms(100), mode(READLINE), b"s");
+        shown(&mut r, &mut out, ms(101), mode(READLINE), b"s");
         assert!(out.0.is_empty());
         assert_eq!(r.deadline(), Some(ms(1000)));
-        r.tick(ms(1000), mode(READLINE), &mut out.emit()).unwrap();
+        tick(&mut r, &mut out, ms(1000), mode(READLINE));
         assert_eq!(out.0, ["<l", ">l"]);
         assert_eq!(r.deadline(), Some(ms(1100)));
-        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        finish(&mut r, &mut out, mode(READLINE));
         assert_eq!(out.0, ["<l", ">l", "<s", ">s"]);
         assert_eq!(r.queued(), 0);
     }
@@ -601,19 +621,16 @@ mod tests {
         let mut r = Redactor::default();
         let mut out = Out::default();
         // Pasted at the shell's prompt: the command and its password.
-        r.input(
+        typed(
+            &mut r,
+            &mut out,
             ms(0),
             mode(READLINE),
             b"sudo -k ls\rhunter2\r",
-            &mut out.emit(),
-        )
-        .unwrap();
-        r.output(ms(2), mode(READLINE), b"sudo -k ls\r\n", &mut out.emit())
-            .unwrap();
-        r.input(ms(3), mode(READLINE), b"more", &mut out.emit())
-            .unwrap();
-        r.output(ms(300), mode(SECRET), b"Password: ", &mut out.emit())
-            .unwrap();
+        );
+        shown(&mut r, &mut out, ms(2), mode(READLINE), b"sudo -k ls\r\n");
+        typed(&mut r, &mut out, ms(3), mode(READLINE), b"more");
+        shown(&mut r, &mut out, ms(300), mode(SECRET), b"Password: ");
         assert_eq!(
             out.0,
             [
@@ -628,21 +645,16 @@ mod tests {
         let mut r = Redactor::default();
         let mut out = Out::default();
         for (i, key) in b"su\r".iter().enumerate() {
-            r.input(ms(i as u64), mode(READLINE), &[*key], &mut out.emit())
-                .unwrap();
+            typed(&mut r, &mut out, ms(i as u64), mode(READLINE), &[*key]);
         }
-        r.output(ms(50), mode(SECRET), b"Password: ", &mut out.emit())
-            .unwrap();
+        shown(&mut r, &mut out, ms(50), mode(SECRET), b"Password: ");
         assert_eq!(out.0, ["<s", "<u", "<\r", ">Password: "]);
         // Two commands held, the second asks: both stay.
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.input(ms(0), mode(READLINE), b"echo\r", &mut out.emit())
-            .unwrap();
-        r.input(ms(9), mode(READLINE), b"su\r", &mut out.emit())
-            .unwrap();
-        r.input(ms(20), mode(SECRET), b"pw\r", &mut out.emit())
-            .unwrap();
+        typed(&mut r, &mut out, ms(0), mode(READLINE), b"echo\r");
+        typed(&mut r, &mut out, ms(9), mode(READLINE), b"su\r");
+        typed(&mut r, &mut out, ms(20), mode(SECRET), b"pw\r");
         assert_eq!(out.0, ["<echo\r", "<su\r", "#3"]);
     }
 
@@ -650,30 +662,23 @@ mod tests {
     fn a_masked_reader_is_redacted_until_the_mode_changes() {
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.output(
+        shown(
+            &mut r,
+            &mut out,
             ms(0),
             mode(PWFEEDBACK),
             b"[sudo] password for ann: ",
-            &mut out.emit(),
-        )
-        .unwrap();
-        r.input(ms(10), mode(PWFEEDBACK), b"h", &mut out.emit())
-            .unwrap();
-        r.output(ms(11), mode(PWFEEDBACK), b"*", &mut out.emit())
-            .unwrap();
+        );
+        typed(&mut r, &mut out, ms(10), mode(PWFEEDBACK), b"h");
+        shown(&mut r, &mut out, ms(11), mode(PWFEEDBACK), b"*");
         // Masked from here: a key is redacted at once, even a '*'.
-        r.input(ms(20), mode(PWFEEDBACK), b"*", &mut out.emit())
-            .unwrap();
-        r.output(ms(21), mode(PWFEEDBACK), b"*", &mut out.emit())
-            .unwrap();
-        r.input(ms(30), mode(PWFEEDBACK), b"\x7f", &mut out.emit())
-            .unwrap();
-        r.output(ms(31), mode(PWFEEDBACK), b"\x08 \x08", &mut out.emit())
-            .unwrap();
+        typed(&mut r, &mut out, ms(20), mode(PWFEEDBACK), b"*");
+        shown(&mut r, &mut out, ms(21), mode(PWFEEDBACK), b"*");
+        typed(&mut r, &mut out, ms(30), mode(PWFEEDBACK), b"\x7f");
+        shown(&mut r, &mut out, ms(31), mode(PWFEEDBACK), b"\x08 \x08");
         // Back at the shell: its keys are recorded again.
-        r.input(ms(40), mode(READLINE), b"l", &mut out.emit())
-            .unwrap();
-        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        typed(&mut r, &mut out, ms(40), mode(READLINE), b"l");
+        finish(&mut r, &mut out, mode(READLINE));
         assert_eq!(
             out.0,
             [
@@ -697,24 +702,18 @@ mod tests {
         let mut out = Out::default();
         for (i, key) in b"6*7".iter().enumerate() {
             let at = ms(i as u64 * 100);
-            r.input(at, mode(READLINE), &[*key], &mut out.emit())
-                .unwrap();
-            r.output(at, mode(READLINE), &[*key], &mut out.emit())
-                .unwrap();
+            typed(&mut r, &mut out, at, mode(READLINE), &[*key]);
+            shown(&mut r, &mut out, at, mode(READLINE), &[*key]);
         }
-        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        finish(&mut r, &mut out, mode(READLINE));
         assert_eq!(out.0, ["<6", ">6", "<*", ">*", "<7", ">7"]);
         let mut r = Redactor::default();
         let mut out = Out::default();
-        r.input(ms(0), mode(READLINE), b"*", &mut out.emit())
-            .unwrap();
-        r.output(ms(1), mode(READLINE), b"*", &mut out.emit())
-            .unwrap();
-        r.input(ms(2), mode(READLINE), b"a", &mut out.emit())
-            .unwrap();
-        r.output(ms(3), mode(READLINE), b"a\x1b[K", &mut out.emit())
-            .unwrap();
-        r.finish(mode(READLINE), &mut out.emit()).unwrap();
+        typed(&mut r, &mut out, ms(0), mode(READLINE), b"*");
+        shown(&mut r, &mut out, ms(1), mode(READLINE), b"*");
+        typed(&mut r, &mut out, ms(2), mode(READLINE), b"a");
+        shown(&mut r, &mut out, ms(3), mode(READLINE), b"a\x1b[K");
+        finish(&mut r, &mut out, mode(READLINE));
         assert_eq!(out.0, ["<*", ">*", "<a", ">a\x1b[K"]);
     }
 
@@ -733,11 +732,9 @@ mod tests {
         let mut r = Redactor::default();
         let mut out = Out::default();
         let paste = vec![b'x'; HOLD_LIMIT / 2 + 1];
-        r.input(ms(0), mode(READLINE), &paste, &mut out.emit())
-            .unwrap();
+        typed(&mut r, &mut out, ms(0), mode(READLINE), &paste);
         assert!(out.0.is_empty());
-        r.output(ms(1), mode(READLINE), &paste, &mut out.emit())
-            .unwrap();
+        shown(&mut r, &mut out, ms(1), mode(READLINE), &paste);
         assert_eq!(out.0.len(), 2);
         assert_eq!(r.queued(), 0);
     }
