@@ -412,3 +412,16 @@ pub fn listing(args: &[&str]) -> String {
         _ => panic!("termtape ls {args:?}: {:?}: {stderr}", out.status),
     }
 }
+
+/// The built web front end (`web/dist/` at the workspace root), which the
+/// player embeds; fails loudly if it is missing (CI runs scripts/web-build
+/// before cargo).
+pub fn web_dist() -> PathBuf {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist");
+    assert!(
+        dist.join("serve.html").is_file(),
+        "{} has no serve.html: run scripts/web-build first",
+        dist.display()
+    );
+    dist
+}

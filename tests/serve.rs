@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use termtape_tests::{bin, run_ok};
+use termtape_tests::{bin, run_ok, web_dist};
 
 /// A running `termtape serve`, stopped by its PID when dropped.
 struct Served {
@@ -158,9 +158,22 @@ fn authorised(served: &Served, target: &str) -> Answer {
 /// The headers that keep a browser from running, framing or sniffing.
 fn assert_guarded(answer: &Answer) {
     let csp = answer.header("content-security-policy").expect("a CSP");
-    assert!(csp.contains("default-src 'self'"), "{csp}");
-    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let directive = |name: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(name).map(str::trim))
+            .unwrap_or_else(|| panic!("no {name} in {csp}"))
+    };
+    assert_eq!(directive("default-src "), "'self'");
+    assert_eq!(
+        directive("script-src "),
+        "'self'",
+        "scripts: the server's files only"
+    );
+    // xterm.js's DOM renderer writes a <style> element: inline styles only.
+    assert_eq!(directive("style-src "), "'self' 'unsafe-inline'");
+    assert_eq!(directive("frame-ancestors "), "'none'");
+    assert_eq!(directive("object-src "), "'none'");
     assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(answer.header("x-frame-options"), Some("DENY"));
@@ -248,7 +261,7 @@ fn serve_needs_the_token_and_guards_every_answer() {
     }
 
     // The token in the URL sets a cookie, which is enough afterwards.
-    let good = get(&served, &format!("/?token={}", served.token), "");
+    let good = get(&served, &format!("/api/sources?token={}", served.token), "");
     assert_eq!(good.status, 200, "{}", good.text());
     assert_guarded(&good);
     let cookie = good.header("set-cookie").expect("a cookie").to_owned();
@@ -438,4 +451,145 @@ fn serve_refuses_what_it_cannot_serve_safely() {
             assert!(err.contains("TLS is not built yet"), "{err}");
         }
     }
+}
+
+/// The cookie a good token sets, as `name=value`.
+fn cookie_of(answer: &Answer) -> String {
+    let cookie = answer.header("set-cookie").expect("a cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn serve_answers_the_front_end_built_into_it() {
+    let dist = web_dist();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("markup.log");
+    record(&log);
+    let served = serve(&[&log]);
+
+    // As a browser goes: the URL printed, then the page's own files with
+    // the cookie the first answer set, and nothing else.
+    let page = get(&served, &format!("/?token={}", served.token), "");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_guarded(&page);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.body, std::fs::read(dist.join("serve.html")).unwrap());
+    let cookie = format!("Cookie: {}\r\n", cookie_of(&page));
+    let mut names: Vec<String> = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for want in [
+        "index.html",
+        "serve.html",
+        "termtape.js",
+        "termtape.css",
+        "manifest.json",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    for name in &names {
+        let answer = get(&served, &format!("/{name}"), &cookie);
+        assert_eq!(answer.status, 200, "{name}: {}", answer.text());
+        assert_guarded(&answer);
+        let bytes = std::fs::read(dist.join(name)).unwrap();
+        assert!(
+            answer.body == bytes,
+            "{name}: the served bytes are not the file's"
+        );
+        let types = [
+            ("html", "text/html; charset=utf-8"),
+            ("js", "text/javascript; charset=utf-8"),
+            ("css", "text/css; charset=utf-8"),
+            ("json", "application/json"),
+        ];
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        if let Some((_, want)) = types.iter().find(|(e, _)| *e == ext) {
+            assert_eq!(answer.header("content-type"), Some(*want), "{name}");
+        }
+        // Without the token, not even the page's files.
+        let refused = get(&served, &format!("/{name}"), "");
+        assert_eq!(refused.status, 403, "{name} without the token");
+        assert!(refused.body.len() < 200, "{name}: only a JSON error");
+    }
+    for path in [
+        "/Cargo.toml",
+        "/.termtape-files",
+        "/web/dist/serve.html",
+        "/%2e%2e/Cargo.toml",
+        "/serve.html/",
+        "/SERVE.HTML",
+        "/serve.html?x=1",
+    ] {
+        let answer = get(&served, path, &cookie);
+        assert!(
+            answer.status == 404 || answer.status == 400,
+            "{path}: {}",
+            answer.status
+        );
+    }
+}
+
+#[test]
+fn cockpit_install_writes_the_same_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dist = web_dist();
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("cockpit").join("termtape");
+    // An earlier install's file, gone from this build, and a file of
+    // someone else's in the same directory.
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("old-chunk.js"), "old").unwrap();
+    std::fs::write(package.join(".termtape-files"), "old-chunk.js\n../escape\n").unwrap();
+    std::fs::write(package.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.path().join("cockpit").join("escape"), "outside").unwrap();
+    std::fs::set_permissions(&package, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(package.join("termtape.js"), "stale").unwrap();
+    std::fs::set_permissions(
+        package.join("termtape.js"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+
+    let out = run_ok(
+        Command::new(bin("termtape"))
+            .args(["cockpit", "install", "--dir"])
+            .arg(&package),
+    );
+    let said = String::from_utf8(out).unwrap();
+    for entry in std::fs::read_dir(&dist).unwrap() {
+        let entry = entry.unwrap();
+        let installed = package.join(entry.file_name());
+        assert!(
+            std::fs::read(&installed).unwrap() == std::fs::read(entry.path()).unwrap(),
+            "{}",
+            installed.display()
+        );
+        let mode = std::fs::metadata(&installed).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o644, "{}", installed.display());
+        assert!(said.contains(&installed.display().to_string()), "{said}");
+    }
+    let mode = std::fs::metadata(&package).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o755);
+    assert!(
+        !package.join("old-chunk.js").exists(),
+        "the old file is removed"
+    );
+    assert!(said.contains("old-chunk.js"), "{said}");
+    assert!(package.join("notes.txt").exists(), "other files are kept");
+    assert!(dir.path().join("cockpit").join("escape").exists());
+    // Again, over itself: the same files.
+    run_ok(
+        Command::new(bin("termtape"))
+            .args(["cockpit", "install", "--dir"])
+            .arg(&package),
+    );
+    assert!(
+        std::fs::read(package.join("index.html")).unwrap()
+            == std::fs::read(dist.join("index.html")).unwrap()
+    );
 }

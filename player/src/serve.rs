@@ -1,6 +1,8 @@
-//! `termtape serve`: the data API over HTTP/1.1, for a browser on the
-//! reviewer's machine (the web front end of issue 13 comes later).
+//! `termtape serve`: the web front end and its data API over HTTP/1.1,
+//! for a browser on the reviewer's machine.
 //!
+//! `GET /` is the page (`serve.html`), `GET /NAME` the page's other files,
+//! all embedded at build time ([`crate::web`]).
 //! Each endpoint calls the library functions the CLI calls, in-process:
 //! `GET /api/recordings` is `ls --json`, `GET /api/search` is
 //! `search --json`, `GET /api/events` is `termtape events` (streamed with
@@ -29,7 +31,7 @@ use crate::search::{self, Pattern, Place};
 use crate::seek::At;
 use crate::source::{self, Filter};
 use crate::visible::json_line;
-use crate::{list, time};
+use crate::{list, time, web};
 
 /// Threads answering requests: a stream of events holds one for as long
 /// as it runs.
@@ -53,8 +55,15 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN: usize = 1 << 20;
 
 /// The headers every response carries.
+///
+/// Scripts come only from the server's own files (no inline script, no
+/// eval). Styles may also be inline: xterm.js's DOM renderer puts its
+/// colours and cell sizes in a `<style>` element it creates; a style
+/// cannot run code, and every text the page shows from a recording goes
+/// through xterm.js or `textContent`, never into markup.
 const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; script-src 'self'; \
-     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n\
+     style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'\r\n\
      Referrer-Policy: no-referrer\r\n\
      X-Content-Type-Options: nosniff\r\n\
      X-Frame-Options: DENY\r\n\
@@ -580,19 +589,50 @@ fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Res
         return send_refusal(stream, &refuse(413, "requests carry no body"));
     }
     let result = match request.path.as_str() {
-        "/" | "/api/sources" => {
-            send_json(stream, 200, &cookie, &sources(shared)).map_err(Into::into)
-        }
+        "/api/sources" => send_json(stream, 200, &cookie, &sources(shared)).map_err(Into::into),
         "/api/recordings" => recordings(stream, request, shared, &cookie),
         "/api/search" => find(stream, request, shared, &cookie),
         "/api/events" => stream_events(stream, request, shared, &cookie),
-        _ => Err(Answer::Refused(refuse(404, "no such page"))),
+        "/" => page(stream, request, "serve.html", &cookie),
+        path => match path.strip_prefix('/').filter(|name| web::servable(name)) {
+            Some(name) => page(stream, request, name, &cookie),
+            None => Err(Answer::Refused(refuse(404, "no such page"))),
+        },
     };
     match result {
         Ok(()) => Ok(()),
         Err(Answer::Refused(refusal)) => send_refusal(stream, &refusal),
         Err(Answer::Io(e)) => Err(e),
     }
+}
+
+/// `GET /` (serve.html) and `GET /NAME`: a file of the web front end, as
+/// embedded at build time; 503 at `/` when it was not built.
+fn page(stream: &mut TcpStream, request: &Request, name: &str, cookie: &str) -> Result<(), Answer> {
+    only(request, &[])?;
+    let Some(bytes) = web::file(name) else {
+        if name == "serve.html" && !web::built() {
+            let text = "the web front end was not built: run scripts/web-build, then build \
+                        termtape again (the API under /api/ works without it)\n";
+            let mut out = head(
+                503,
+                "text/plain; charset=utf-8",
+                cookie,
+                Framing::Length(text.len()),
+            );
+            out.extend_from_slice(text.as_bytes());
+            return Ok(stream.write_all(&out)?);
+        }
+        return Err(refuse(404, "no such page").into());
+    };
+    let mut out = head(
+        200,
+        web::content_type(name),
+        cookie,
+        Framing::Length(bytes.len()),
+    );
+    out.extend_from_slice(bytes);
+    Ok(stream.write_all(&out)?)
 }
 
 /// How answering a request failed: a refusal not yet sent, or the client.

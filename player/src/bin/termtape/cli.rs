@@ -278,6 +278,13 @@ pub enum Command {
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
     },
+    /// The Cockpit page: `termtape cockpit install` writes the web front
+    /// end built into this binary as a Cockpit package.
+    Cockpit {
+        /// What to do.
+        #[command(subcommand)]
+        action: Cockpit,
+    },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log
     /// dropped).
@@ -296,6 +303,19 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         common: Common,
+    },
+}
+
+/// `termtape cockpit`'s actions.
+#[derive(Debug, Subcommand)]
+pub enum Cockpit {
+    /// Write the web front end built into this binary as a Cockpit package
+    /// (files 0644, directory 0755), replacing an earlier install's files.
+    Install {
+        /// The package directory (Cockpit looks in
+        /// /usr/share/cockpit/NAME and ~/.local/share/cockpit/NAME).
+        #[arg(long, value_name = "DIR", default_value = termtape_player::web::COCKPIT_DIR)]
+        dir: std::path::PathBuf,
     },
 }
 

@@ -386,6 +386,26 @@ fn run(cli: Cli) -> Result<Status> {
             server.run().context("serving")?;
             Ok(Status::Done)
         }
+        Command::Cockpit {
+            action: cli::Cockpit::Install { dir },
+        } => {
+            let (written, removed) = termtape_player::web::install(&dir)?;
+            let mut out = io::stdout().lock();
+            for path in &written {
+                writeln!(out, "wrote {}", path.display())?;
+            }
+            for path in &removed {
+                writeln!(out, "removed {} (an earlier install's)", path.display())?;
+            }
+            out.flush()?;
+            note(format_args!(
+                "installed the termtape page in {}; Cockpit reads packages when a session \
+                 starts: log out of Cockpit and back in, or `systemctl try-restart cockpit`, \
+                 then reload the page",
+                dir.display()
+            ));
+            Ok(Status::Done)
+        }
         Command::Ls { json, common } => {
             let source = source::parse(&common.source);
             let filter = filter(&common.select, common.rec.clone(), false);
