@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use termtape_emu::Terminal;
-use termtape_tests::{bin, journal_sync, journald, run_ok, running_recording};
+use termtape_tests::{
+    bin, journal_sync, journald, live_journal_recorder, run_ok, running_recording,
+};
 
 use crate::charset::{KOI8R, ensure_locale, iconv};
 use crate::journal::record_to_journal;
@@ -442,22 +444,7 @@ fn a_live_journal_recording_is_listed_live_and_followed_to_its_end() {
     journald();
     let marker = format!("live-events-{}", std::process::id());
     let script = format!("echo {marker}-first; sleep 3; echo {marker}-second");
-    let mut recorder = Command::new(bin("termtape"))
-        .args([
-            "rec",
-            "-w",
-            "journal",
-            "--latency",
-            "0.2",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("recorder");
+    let mut recorder = live_journal_recorder(&script);
     let rec = running_recording(recorder.id(), &format!("{marker}-first"));
     let listed = json(&["ls", "--json", "journal", "--rec", &rec]);
     assert_eq!(listed[0]["live"], true, "{}", listed[0]);
@@ -500,22 +487,7 @@ fn a_followed_recording_ends_when_its_reader_goes_away() {
     journald();
     let marker = format!("reader-gone-{}", std::process::id());
     let script = format!("echo {marker}; sleep 30");
-    let mut recorder = Command::new(bin("termtape"))
-        .args([
-            "rec",
-            "-w",
-            "journal",
-            "--latency",
-            "0.2",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("recorder");
+    let mut recorder = live_journal_recorder(&script);
     let rec = running_recording(recorder.id(), &marker);
     let mut events = Command::new(bin("termtape"))
         .args(["events", "--follow", "journal", "--rec", &rec])

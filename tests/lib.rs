@@ -425,3 +425,17 @@ pub fn web_dist() -> PathBuf {
     );
     dist
 }
+
+/// Starts `termtape rec -w journal --latency 0.2 -- sh -c SCRIPT`: a live
+/// recording in the journal, its entries written within 0.2 s; the caller
+/// stops it by its PID.
+pub fn live_journal_recorder(script: &str) -> std::process::Child {
+    journald();
+    std::process::Command::new(bin("termtape"))
+        .args(["rec", "-w", "journal", "--latency", "0.2", "--", "sh", "-c"])
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting termtape rec -w journal")
+}

@@ -9,9 +9,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use termtape_tests::{bin, run_ok, web_dist};
+use termtape_tests::{bin, live_journal_recorder, run_ok, running_recording, web_dist};
 
 /// A running `termtape serve`, stopped by its PID when dropped.
 struct Served {
@@ -592,4 +593,142 @@ fn cockpit_install_writes_the_same_files() {
         std::fs::read(package.join("index.html")).unwrap()
             == std::fs::read(dist.join("index.html")).unwrap()
     );
+}
+
+/// A streamed answer read as it comes: asked over HTTP/1.0, so its body
+/// is the JSON lines themselves, ended by the server closing.
+struct Stream {
+    status: u16,
+    reader: BufReader<TcpStream>,
+}
+
+impl Stream {
+    /// Sends `GET target` with the token and reads the head.
+    fn open(served: &Served, target: &str) -> Stream {
+        let mut stream = TcpStream::connect(&served.addr).expect("connecting");
+        write!(
+            stream,
+            "GET {target} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+            served.addr, served.token
+        )
+        .expect("sending");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status_line = Stream::read_line(&mut reader, deadline).expect("a status line");
+        let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        while Stream::read_line(&mut reader, deadline).is_some_and(|l| !l.trim().is_empty()) {}
+        Stream { status, reader }
+    }
+
+    fn read_line(reader: &mut BufReader<TcpStream>, deadline: Instant) -> Option<String> {
+        let mut line = Vec::new();
+        while Instant::now() < deadline {
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => return None,
+                Ok(_) if line.ends_with(b"\n") => {
+                    return Some(String::from_utf8(line).expect("UTF-8"));
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("reading the stream: {e}"),
+            }
+        }
+        None
+    }
+
+    /// The next JSON object, waiting until `deadline`.
+    fn next(&mut self, deadline: Instant) -> Option<Value> {
+        Stream::read_line(&mut self.reader, deadline)
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}")))
+    }
+}
+
+/// Opens `n` follows of `target` that all get their first screen, trying
+/// again (for 30 s at most) while the server still holds places of
+/// clients gone.
+fn follows(served: &Served, target: &str, n: usize) -> Vec<Stream> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut open: Vec<Stream> = Vec::new();
+    while open.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} follows were let in",
+            open.len()
+        );
+        let mut stream = Stream::open(served, target);
+        match stream.status {
+            200 => {
+                let first = stream.next(deadline).expect("a first object");
+                assert_eq!(first["type"], "keyframe", "{first}");
+                open.push(stream);
+            }
+            503 => std::thread::sleep(Duration::from_millis(200)),
+            other => panic!("follow answered {other}"),
+        }
+    }
+    open
+}
+
+#[test]
+fn serve_follows_a_live_recording_and_frees_what_a_gone_client_held() {
+    use termtape_player::serve::MAX_FOLLOWS;
+    let marker = format!("serve-follow-{}", std::process::id());
+    let script = format!("echo {marker}-first; sleep 2; echo {marker}-second; sleep 120");
+    let mut recorder = live_journal_recorder(&script);
+    let stop_recorder = |recorder: &mut Child| {
+        let _ = recorder.kill();
+        let _ = recorder.wait();
+    };
+    let rec = running_recording(recorder.id(), &format!("{marker}-first"));
+    let served = serve(&[Path::new("journal")]);
+    let target = format!("/api/events?source=0&rec={rec}&follow=1");
+
+    // What is recorded after the stream began comes through it.
+    let mut stream = follows(&served, &target, 1).remove(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut text = String::new();
+    while !text.contains(&format!("{marker}-second")) {
+        let Some(object) = stream.next(deadline) else {
+            stop_recorder(&mut recorder);
+            panic!("the stream did not bring the second line: {text:?}");
+        };
+        assert_ne!(object["type"], "end", "the live recording ended: {object}");
+        if object["type"] == "output" {
+            text.push_str(object["text"].as_str().unwrap_or_default());
+        }
+    }
+    // The client goes away while the recording is idle; then as many
+    // clients as may follow at once come and go, twice: every place is
+    // given back each time.
+    drop(stream);
+    for _ in 0..2 {
+        let held = follows(&served, &target, MAX_FOLLOWS);
+        let refused = authorised(&served, &target);
+        assert_eq!(refused.status, 503, "{}", refused.text());
+        let error: Value = serde_json::from_slice(&refused.body).expect("a JSON error");
+        assert!(error["error"].is_string(), "{error}");
+        // The other workers still list and search.
+        assert_eq!(authorised(&served, "/api/sources").status, 200);
+        let listed = authorised(&served, &format!("/api/recordings?source=0&rec={rec}"));
+        assert_eq!(listed.status, 200, "{}", listed.text());
+        drop(held);
+    }
+    // A file does not grow: not followed.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("markup.log");
+    let file_rec = record(&log);
+    let file_served = serve(&[&log]);
+    let answer = authorised(
+        &file_served,
+        &format!("/api/events?source=0&rec={file_rec}&follow=1"),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    stop_recorder(&mut recorder);
 }

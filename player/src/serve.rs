@@ -19,6 +19,7 @@
 
 use std::io::{self, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,13 +30,16 @@ use crate::events::{self, Span};
 use crate::recording::{Damage, Query, ReadError, Selection};
 use crate::search::{self, Pattern, Place};
 use crate::seek::At;
-use crate::source::{self, Filter};
+use crate::source::{self, Filter, KeepWaiting};
 use crate::visible::json_line;
 use crate::{list, time, web};
 
 /// Threads answering requests: a stream of events holds one for as long
 /// as it runs.
 pub const WORKERS: usize = 8;
+/// Followed event streams at once (they last as long as a live
+/// recording): the other workers stay free for listing and searching.
+pub const MAX_FOLLOWS: usize = WORKERS / 2;
 /// Connections accepted and waiting for a worker; past it a connection is
 /// answered 503 at once.
 const QUEUE: usize = 32;
@@ -159,6 +163,8 @@ struct Shared {
     /// The SOURCE arguments, as given: parsed again for each request.
     sources: Vec<String>,
     addr: SocketAddr,
+    /// Followed event streams now.
+    follows: AtomicUsize,
 }
 
 impl Server {
@@ -190,6 +196,7 @@ impl Server {
                 token,
                 sources,
                 addr,
+                follows: AtomicUsize::new(0),
             }),
         })
     }
@@ -945,20 +952,89 @@ fn find(
     }
 }
 
-/// `GET /api/events?source=N&rec=ID&at=T&to=T`: `termtape events`' JSON
-/// lines, streamed; an error after the first object is a last object of
-/// type `error`.
+/// A place among the [`MAX_FOLLOWS`] followed streams, given back when
+/// dropped.
+struct FollowSlot<'a>(&'a AtomicUsize);
+
+impl FollowSlot<'_> {
+    /// Takes a place, or refuses (503) when every one is taken.
+    fn take(shared: &Shared) -> Result<FollowSlot<'_>, Refusal> {
+        shared
+            .follows
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_FOLLOWS).then_some(n + 1)
+            })
+            .map_err(|_| {
+                refuse(
+                    503,
+                    format!(
+                        "{MAX_FOLLOWS} live recordings are being followed already: close one, \
+                         or ask again without follow=1"
+                    ),
+                )
+            })?;
+        Ok(FollowSlot(&shared.follows))
+    }
+}
+
+impl Drop for FollowSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether the client of `stream` is still there, asked while a followed
+/// recording is idle and nothing is written that would fail: not once it
+/// closed the connection or shut down its side of it (a client that
+/// half-closes after its request is taken as gone).
+fn client_present(stream: &TcpStream) -> io::Result<KeepWaiting> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let peer = stream.try_clone()?;
+    Ok(KeepWaiting::new(move || {
+        let mut fds = [PollFd::new(&peer, PollFlags::RDHUP)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match poll(&mut fds, Some(&now)) {
+            Ok(_) => !fds[0]
+                .revents()
+                .intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL),
+            Err(rustix::io::Errno::INTR) => true,
+            Err(_) => false,
+        }
+    }))
+}
+
+/// `GET /api/events?source=N&rec=ID&at=T&to=T[&follow=1]`: `termtape
+/// events`' JSON lines, streamed; an error after the first object is a
+/// last object of type `error`. With `follow=1` (a journal source), a live
+/// recording is sent as it is recorded, until it ends or the client goes
+/// away; at most [`MAX_FOLLOWS`] at once.
 fn stream_events(
     stream: &mut TcpStream,
     request: &Request,
     shared: &Shared,
     cookie: &str,
 ) -> Result<(), Answer> {
-    only(request, &["source", "rec", "at", "to", "lax"])?;
+    only(request, &["source", "rec", "at", "to", "lax", "follow"])?;
     let Some(given) = request.param("source") else {
         return Err(refuse(404, "source: which source (0, 1, …) is missing").into());
     };
     let n = source_index(given, shared)?;
+    let source = source::parse(&shared.sources[n]);
+    let follow = flag(request, "follow");
+    if follow && !source.follows() {
+        return Err(refuse(
+            400,
+            format!(
+                "follow=1: {} does not grow; only a journal source is followed",
+                source.name()
+            ),
+        )
+        .into());
+    }
+    let _slot = follow.then(|| FollowSlot::take(shared)).transpose()?;
     let moment = |name: &str, default: Option<At>| match request.param(name) {
         Some(v) => At::parse(v)
             .map(Some)
@@ -974,6 +1050,12 @@ fn stream_events(
         selection: rec.clone().map_or(Selection::First, Selection::Rec),
         filter: Filter {
             rec,
+            follow,
+            keep_waiting: if follow {
+                client_present(stream)?
+            } else {
+                KeepWaiting::default()
+            },
             ..Filter::default()
         },
         damage: if flag(request, "lax") {
@@ -982,7 +1064,6 @@ fn stream_events(
             Damage::Stop
         },
     };
-    let source = source::parse(&shared.sources[n]);
     let mut out = streamed(stream, request, "application/x-ndjson", cookie);
     let result = events::events(
         &*source,
@@ -990,8 +1071,9 @@ fn stream_events(
         span,
         &mut |object| {
             writeln!(out, "{}", json_line(object))?;
-            // The first screen is sent at once, as the CLI flushes it.
-            if object["type"] == "keyframe" {
+            // The first screen is sent at once, as the CLI flushes it; a
+            // followed recording's events as they come.
+            if follow || object["type"] == "keyframe" {
                 out.flush()?;
             }
             Ok(())
@@ -1001,6 +1083,10 @@ fn stream_events(
     match result {
         Ok(_) => finish(out),
         Err(ReadError::Output(e)) => Err(e.into()),
+        // The follow ended because the client went away.
+        Err(_) if follow && !query.filter.keep_waiting.keep() => {
+            Err(io::Error::from(io::ErrorKind::ConnectionAborted).into())
+        }
         Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
         Err(e) => {
             let last = json!({

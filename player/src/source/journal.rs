@@ -25,7 +25,7 @@ use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOpt
 use termtape_format::Message;
 use termtape_format::extension::{self, Field};
 
-use super::{Filter, Trust};
+use super::{Filter, KeepWaiting, Trust};
 
 /// The accounts whose entries are recordings: root, the `termtape` user
 /// that `termtape-session --install` creates and that recorders run as,
@@ -244,6 +244,7 @@ pub struct JournalLines {
     journal: Journal,
     until_usec: Option<u64>,
     follow: bool,
+    keep_waiting: KeepWaiting,
     buf: Vec<u8>,
     at: usize,
     done: bool,
@@ -364,6 +365,7 @@ impl JournalLines {
             journal,
             until_usec: filter.until.map(|ms| ms.saturating_mul(1000)),
             follow: filter.follow,
+            keep_waiting: filter.keep_waiting.clone(),
             buf: Vec::new(),
             at: 0,
             done: false,
@@ -385,6 +387,12 @@ impl JournalLines {
             {
                 if !self.follow {
                     return Ok(false);
+                }
+                if !self.keep_waiting.keep() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "following the journal: the reader went away",
+                    ));
                 }
                 // Wait for journald to append; wake up now and then in case
                 // a rotation went unnoticed.

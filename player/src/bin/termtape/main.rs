@@ -766,6 +766,7 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
         since: select.since,
         until: select.until,
         follow,
+        keep_waiting: Default::default(),
         trust: termtape_player::source::Trust {
             uids: select.trust_uid.clone(),
             unverified: select.unverified,
