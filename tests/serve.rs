@@ -732,3 +732,130 @@ fn serve_follows_a_live_recording_and_frees_what_a_gone_client_held() {
     assert_eq!(answer.status, 400, "{}", answer.text());
     stop_recorder(&mut recorder);
 }
+
+/// The objects of JSON lines.
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Writes `message` to the journal through logger (syslog), tagged `tag`,
+/// and waits until journald has it.
+fn log_line(tag: &str, message: &str) {
+    run_ok(Command::new("logger").args(["-t", tag, message]));
+    assert!(termtape_tests::journal_sync());
+}
+
+#[test]
+fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
+    termtape_tests::journald();
+    let tag = format!("tt-logs-{}", std::process::id());
+    log_line(&tag, &format!("{tag} before"));
+    // Inside: two entries, each in the journal before the next output (so
+    // before the recording's end), and the recording's own entry showing
+    // "own", waited for before the last output.
+    let script = format!(
+        "logger -t {tag} '{tag} inside <b>1</b>'; journalctl --sync; echo {tag} own; \
+         until journalctl -q -o cat SYSLOG_IDENTIFIER=termtape --since -5min | grep -q '{tag} own'; \
+         do sleep 0.1; done; \
+         logger -t {tag} '{tag} inside 2'; journalctl --sync; echo done"
+    );
+    let status = live_journal_recorder(&script).wait().expect("termtape rec");
+    assert!(status.success(), "termtape rec: {status}");
+    log_line(&tag, &format!("{tag} after"));
+    let recorded = run_ok(Command::new("journalctl").args([
+        "-o",
+        "json",
+        "SYSLOG_IDENTIFIER=termtape",
+        "--since",
+        "-5min",
+    ]));
+    let rec = lines(&recorded)
+        .iter()
+        .rev()
+        .find(|e| {
+            e["MESSAGE"]
+                .as_str()
+                .is_some_and(|m| m.contains(&format!("{tag} own")))
+        })
+        .and_then(|e| e["TLOG_REC"].as_str().map(str::to_owned))
+        .expect("the recording's entries");
+    let listed = lines(&run_ok(
+        Command::new(bin("termtape")).args(["ls", "--json", "journal", "--rec", &rec]),
+    ));
+    let start = listed[0]["start"].as_u64().expect("a start");
+
+    let cli = run_ok(Command::new(bin("termtape")).args(["logs", "--rec", &rec, "journal"]));
+    let objects = lines(&cli);
+    let ours: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["message"].as_str().is_some_and(|m| m.contains(&tag)))
+        .collect();
+    let messages: Vec<&str> = ours
+        .iter()
+        .map(|o| o["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [format!("{tag} inside <b>1</b>"), format!("{tag} inside 2")],
+        "only the entries inside the window, not the recording's own: {objects:?}"
+    );
+    let journal = lines(&run_ok(Command::new("journalctl").args([
+        "-o",
+        "json",
+        &format!("SYSLOG_IDENTIFIER={tag}"),
+    ])));
+    for object in &ours {
+        let entry = journal
+            .iter()
+            .find(|e| e["MESSAGE"] == object["message"])
+            .expect("the entry in journalctl");
+        let usec: u64 = entry["__REALTIME_TIMESTAMP"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(object["time"], usec / 1000, "{object}");
+        assert_eq!(object["at"], usec / 1000 - start, "{object}");
+        assert_eq!(object["identifier"], tag.as_str());
+        assert_eq!(object["v"], 1);
+        assert!(
+            object["pid"].is_u64() && object["priority"].is_u64(),
+            "{object}"
+        );
+        assert_eq!(object["host"], listed[0]["host"]);
+    }
+    let end = objects.last().unwrap();
+    assert_eq!(end["type"], "end");
+    assert_eq!(end["count"], objects.len() as u64 - 1);
+    assert_eq!(end["truncated"], false);
+    // Every message is a JSON string: markup stays data.
+    for line in String::from_utf8_lossy(&cli).lines() {
+        markup_only_in_strings(line);
+    }
+
+    // At most --max, the cut told.
+    let one = lines(&run_ok(
+        Command::new(bin("termtape")).args(["logs", "--max", "1", "--rec", &rec, "journal"]),
+    ));
+    assert_eq!(one.len(), 2, "{one:?}");
+    assert_eq!(
+        (one[1]["count"].clone(), one[1]["truncated"].clone()),
+        (1.into(), true.into())
+    );
+
+    // The same through serve, byte for byte.
+    let served = serve(&[Path::new("journal")]);
+    let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}"));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(answer.text(), String::from_utf8(cli).unwrap());
+    for bad in ["max=0", "max=-1", "max=1000001", "max=x"] {
+        let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}&{bad}"));
+        assert_eq!(answer.status, 400, "{bad}");
+    }
+    let missing = authorised(&served, "/api/logs?source=0&rec=no-such-recording");
+    assert_eq!(missing.status, 404, "{}", missing.text());
+}

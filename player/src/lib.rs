@@ -32,6 +32,7 @@ pub mod gap;
 pub mod guard;
 pub mod keyframe;
 pub mod list;
+pub mod logs;
 pub mod original;
 pub mod play;
 pub mod recording;

@@ -32,7 +32,7 @@ use crate::search::{self, Pattern, Place};
 use crate::seek::At;
 use crate::source::{self, Filter, KeepWaiting};
 use crate::visible::json_line;
-use crate::{list, time, web};
+use crate::{list, logs, time, web};
 
 /// Threads answering requests: a stream of events holds one for as long
 /// as it runs.
@@ -600,6 +600,7 @@ fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Res
         "/api/recordings" => recordings(stream, request, shared, &cookie),
         "/api/search" => find(stream, request, shared, &cookie),
         "/api/events" => stream_events(stream, request, shared, &cookie),
+        "/api/logs" => logs(stream, request, shared, &cookie),
         "/" => page(stream, request, "serve.html", &cookie),
         path => match path.strip_prefix('/').filter(|name| web::servable(name)) {
             Some(name) => page(stream, request, name, &cookie),
@@ -952,6 +953,84 @@ fn find(
     }
 }
 
+/// The recording a request names: its source's index and the query.
+fn recording_query(request: &Request, shared: &Shared) -> Result<(usize, Query), Refusal> {
+    let Some(given) = request.param("source") else {
+        return Err(refuse(404, "source: which source (0, 1, …) is missing"));
+    };
+    let n = source_index(given, shared)?;
+    let rec = request.param("rec").map(str::to_owned);
+    let query = Query {
+        selection: rec.clone().map_or(Selection::First, Selection::Rec),
+        filter: Filter {
+            rec,
+            ..Filter::default()
+        },
+        damage: if flag(request, "lax") {
+            Damage::Skip
+        } else {
+            Damage::Stop
+        },
+    };
+    Ok((n, query))
+}
+
+/// `GET /api/logs?source=N&rec=ID[&max=N]`: `termtape logs`' JSON lines:
+/// the journal entries of the recording's host in its window.
+fn logs(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec", "max"])?;
+    let (n, query) = recording_query(request, shared)?;
+    let max = match request.param("max") {
+        None => logs::DEFAULT_MAX,
+        Some(given) => given
+            .parse::<u64>()
+            .ok()
+            .filter(|m| {
+                (1..=logs::MAX_MAX).contains(m) && given.bytes().all(|b| b.is_ascii_digit())
+            })
+            .ok_or_else(|| refuse(400, format!("max: a number from 1 to {}", logs::MAX_MAX)))?,
+    };
+    let spec = &shared.sources[n];
+    let dir = logs::journal_for(spec, None).map_err(|e| refuse(500, e))?;
+    let source = source::parse(spec);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let window = logs::window(&*source, &query, now, &mut |_| {}).map_err(|e| read_refusal(&e))?;
+    let mut out = streamed(stream, request, "application/x-ndjson", cookie);
+    let result = logs::logs(&window, dir.as_deref(), &query.filter, max, &mut |object| {
+        writeln!(out, "{}", json_line(object))
+    });
+    end_lines(out, result.map(|_| ()))
+}
+
+/// Ends a stream of JSON lines: an error before anything was sent gets
+/// its own status; after, it is a last object of type `error`.
+fn end_lines(
+    mut out: BufWriter<Streamed<'_>>,
+    result: Result<(), ReadError>,
+) -> Result<(), Answer> {
+    match result {
+        Ok(()) => finish(out),
+        Err(ReadError::Output(e)) => Err(e.into()),
+        Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
+        Err(e) => {
+            let last = json!({
+                "v": events::JSON_VERSION,
+                "type": "error",
+                "message": read_refusal(&e).message,
+            });
+            writeln!(out, "{}", json_line(&last))?;
+            finish(out)
+        }
+    }
+}
+
 /// A place among the [`MAX_FOLLOWS`] followed streams, given back when
 /// dropped.
 struct FollowSlot<'a>(&'a AtomicUsize);
@@ -1018,10 +1097,7 @@ fn stream_events(
     cookie: &str,
 ) -> Result<(), Answer> {
     only(request, &["source", "rec", "at", "to", "lax", "follow"])?;
-    let Some(given) = request.param("source") else {
-        return Err(refuse(404, "source: which source (0, 1, …) is missing").into());
-    };
-    let n = source_index(given, shared)?;
+    let (n, mut query) = recording_query(request, shared)?;
     let source = source::parse(&shared.sources[n]);
     let follow = flag(request, "follow");
     if follow && !source.follows() {
@@ -1045,25 +1121,10 @@ fn stream_events(
         at: moment("at", Some(At::Ms(0)))?.unwrap_or(At::Ms(0)),
         until: moment("to", None)?,
     };
-    let rec = request.param("rec").map(str::to_owned);
-    let query = Query {
-        selection: rec.clone().map_or(Selection::First, Selection::Rec),
-        filter: Filter {
-            rec,
-            follow,
-            keep_waiting: if follow {
-                client_present(stream)?
-            } else {
-                KeepWaiting::default()
-            },
-            ..Filter::default()
-        },
-        damage: if flag(request, "lax") {
-            Damage::Skip
-        } else {
-            Damage::Stop
-        },
-    };
+    if follow {
+        query.filter.follow = true;
+        query.filter.keep_waiting = client_present(stream)?;
+    }
     let mut out = streamed(stream, request, "application/x-ndjson", cookie);
     let result = events::events(
         &*source,
@@ -1081,22 +1142,11 @@ fn stream_events(
         &mut |_| {},
     );
     match result {
-        Ok(_) => finish(out),
-        Err(ReadError::Output(e)) => Err(e.into()),
         // The follow ended because the client went away.
         Err(_) if follow && !query.filter.keep_waiting.keep() => {
             Err(io::Error::from(io::ErrorKind::ConnectionAborted).into())
         }
-        Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
-        Err(e) => {
-            let last = json!({
-                "v": events::JSON_VERSION,
-                "type": "error",
-                "message": read_refusal(&e).message,
-            });
-            writeln!(out, "{}", json_line(&last))?;
-            finish(out)
-        }
+        result => end_lines(out, result.map(|_| ())),
     }
 }
 

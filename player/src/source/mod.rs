@@ -20,8 +20,8 @@ use crate::seek::Reason;
 mod journal;
 
 pub use journal::{
-    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before,
-    recorder_runs, trusted_uids, unverified_sender,
+    JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, UNVERIFIED_FIELD,
+    host_logs, keyframe_before, recorder_runs, trusted_uids, unverified_sender,
 };
 
 /// A place holding recordings: what every command reads through.

@@ -386,6 +386,11 @@ fn run(cli: Cli) -> Result<Status> {
             server.run().context("serving")?;
             Ok(Status::Done)
         }
+        Command::Logs {
+            max,
+            journal,
+            common,
+        } => logs(&common, max, journal.as_deref()),
         Command::Cockpit {
             action: cli::Cockpit::Install { dir },
         } => {
@@ -550,6 +555,29 @@ fn events(common: &Common, at: seek::At, until: Option<seek::At>, follow: bool) 
             damage_note(damaged, e, "passed over");
         },
     )?;
+    out.flush()?;
+    Ok(damage_status(damaged, common.lax.lax, Status::Done))
+}
+
+/// `termtape logs`: the journal entries of the recording's host in its
+/// window, as JSON lines.
+fn logs(common: &Common, max: u64, journal: Option<&str>) -> Result<Status> {
+    use termtape_player::logs;
+    let source = source::parse(&common.source);
+    let dir = logs::journal_for(&common.source, journal).map_err(anyhow::Error::msg)?;
+    let query = query(common, false);
+    let mut damaged = 0u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let window = logs::window(&*source, &query, now, &mut |e| {
+        damaged += 1;
+        damage_note(damaged, e, "passed over");
+    })?;
+    let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+    logs::logs(&window, dir.as_deref(), &query.filter, max, &mut |object| {
+        writeln!(out, "{}", json_line(object))
+    })?;
     out.flush()?;
     Ok(damage_status(damaged, common.lax.lax, Status::Done))
 }
