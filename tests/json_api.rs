@@ -15,7 +15,7 @@ use termtape_tests::{
     bin, journal_sync, journald, live_journal_recorder, run_ok, running_recording,
 };
 
-use crate::charset::{KOI8R, ensure_locale, iconv};
+use crate::charset::{KOI8R, iconv, koi8r_recording};
 use crate::journal::record_to_journal;
 
 /// `termtape ARGS`, its output whatever its status.
@@ -294,28 +294,8 @@ fn events_from_the_journal_through_its_keyframe_entries() {
 
 #[test]
 fn events_of_a_koi8r_session_are_its_utf8_text() {
-    ensure_locale(&KOI8R);
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("text.utf8"), format!("{}\n", KOI8R.text)).expect("text");
-    let log = dir.path().join("koi8.log");
-    let out = Command::new(bin("termtape"))
-        .arg("rec")
-        .arg("-o")
-        .arg(&log)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!("iconv -f UTF-8 -t {} text.utf8", KOI8R.charset),
-        ])
-        .current_dir(dir.path())
-        .env("LANG", KOI8R.name)
-        .env("LC_ALL", KOI8R.name)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .output()
-        .expect("termtape rec");
-    assert!(out.status.success(), "{out:?}");
+    let log = koi8r_recording(dir.path());
     // The recording really holds KOI8-R bytes as their original.
     let original = run_ok(
         Command::new(bin("termtape"))

@@ -859,3 +859,55 @@ fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
     let missing = authorised(&served, "/api/logs?source=0&rec=no-such-recording");
     assert_eq!(missing.status, 404, "{}", missing.text());
 }
+
+#[test]
+fn the_original_bytes_download_as_cat_original_gives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = crate::charset::koi8r_recording(dir.path());
+    let listed = lines(&run_ok(
+        Command::new(bin("termtape"))
+            .arg("ls")
+            .arg("--json")
+            .arg(&log),
+    ));
+    let rec = listed[0]["rec"].as_str().unwrap().to_owned();
+    let served = serve(&[&log]);
+    for (input, param, suffix) in [(false, "", "out"), (true, "&input=1", "in")] {
+        let mut cat = Command::new(bin("termtape"));
+        cat.args(["cat", "--original"]);
+        if input {
+            cat.arg("--input");
+        }
+        let want = run_ok(cat.arg(&log));
+        let answer = authorised(&served, &format!("/api/original?source=0&rec={rec}{param}"));
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_guarded(&answer);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/octet-stream")
+        );
+        assert_eq!(
+            answer.header("content-disposition"),
+            Some(format!("attachment; filename=\"{rec}.{suffix}.bin\"").as_str())
+        );
+        assert!(answer.body == want, "the bytes of cat --original{param}");
+    }
+    // The output really is KOI8-R, not its UTF-8 text.
+    let body = authorised(&served, &format!("/api/original?source=0&rec={rec}")).body;
+    let koi8 = crate::charset::iconv(
+        crate::charset::KOI8R.text.as_bytes(),
+        "UTF-8",
+        crate::charset::KOI8R.charset,
+    );
+    assert!(body.windows(koi8.len()).any(|w| w == koi8.as_slice()));
+    // Without a recording's id in a source of one, the same; an unknown id
+    // is not found.
+    assert_eq!(authorised(&served, "/api/original?source=0").body, body);
+    let missing = authorised(&served, "/api/original?source=0&rec=nope");
+    assert_eq!(missing.status, 404, "{}", missing.text());
+}

@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::events::{self, Span};
-use crate::recording::{Damage, Query, ReadError, Selection};
+use crate::recording::{Damage, Query, ReadError, Selection, choose};
 use crate::search::{self, Pattern, Place};
 use crate::seek::At;
 use crate::source::{self, Filter, KeepWaiting};
 use crate::visible::json_line;
-use crate::{list, logs, time, web};
+use crate::{cat, list, logs, time, web};
 
 /// Threads answering requests: a stream of events holds one for as long
 /// as it runs.
@@ -601,6 +601,7 @@ fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Res
         "/api/search" => find(stream, request, shared, &cookie),
         "/api/events" => stream_events(stream, request, shared, &cookie),
         "/api/logs" => logs(stream, request, shared, &cookie),
+        "/api/original" => original(stream, request, shared, &cookie),
         "/" => page(stream, request, "serve.html", &cookie),
         path => match path.strip_prefix('/').filter(|name| web::servable(name)) {
             Some(name) => page(stream, request, name, &cookie),
@@ -1009,6 +1010,70 @@ fn logs(
     end_lines(out, result.map(|_| ()))
 }
 
+/// `GET /api/original?source=N&rec=ID[&input=1]`: `termtape cat
+/// --original`'s bytes (a legacy-charset session's as they were before
+/// conversion), as a download named after the recording. An error after
+/// the first bytes cuts the body short (no last chunk), so the download
+/// fails rather than ending quietly incomplete.
+fn original(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec", "input", "lax"])?;
+    let (n, query) = recording_query(request, shared)?;
+    let source = source::parse(&shared.sources[n]);
+    let query = choose(&*source, &query).map_err(|e| read_refusal(&e))?;
+    let (kind, suffix) = if flag(request, "input") {
+        (termtape_format::Stream::Input, "in")
+    } else {
+        (termtape_format::Stream::Output, "out")
+    };
+    let rec = match &query.selection {
+        Selection::Rec(id) | Selection::Only(id) => id.as_str(),
+        Selection::First => "",
+    };
+    let extra = format!(
+        "{cookie}Content-Disposition: attachment; filename=\"{}.{suffix}.bin\"\r\n",
+        download_name(rec)
+    );
+    let input = source
+        .open(&query.filter)
+        .map_err(|e| refuse(500, e.to_string()))?;
+    let mut out = streamed(stream, request, "application/octet-stream", &extra);
+    match cat::cat_original(
+        input,
+        &source.name(),
+        &query,
+        kind,
+        &mut out,
+        |_| {},
+        |_| {},
+    ) {
+        Ok(()) => finish(out),
+        Err(ReadError::Output(e)) => Err(e.into()),
+        Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
+        Err(e) => Err(io::Error::other(e.to_string()).into()),
+    }
+}
+
+/// A file name for a download of recording `rec`: only its letters,
+/// digits, `-` and `_` (ids are hex and dashes; anything else a recorder
+/// wrote is left out), `recording` if none is left.
+fn download_name(rec: &str) -> String {
+    let name: String = rec
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(128)
+        .collect();
+    if name.is_empty() {
+        "recording".to_owned()
+    } else {
+        name
+    }
+}
+
 /// Ends a stream of JSON lines: an error before anything was sent gets
 /// its own status; after, it is a last object of type `error`.
 fn end_lines(
@@ -1205,6 +1270,18 @@ mod tests {
         assert!(!a.matches(b.as_str()));
         assert!(!a.matches(&a.as_str()[..31]));
         assert!(!a.matches(""));
+    }
+
+    #[test]
+    fn a_download_is_named_only_by_plain_characters() {
+        assert_eq!(download_name("ab12-cd_EF"), "ab12-cd_EF");
+        assert_eq!(
+            download_name("a\"b\r\nSet-Cookie: x=1;/../c"),
+            "abSet-Cookiex1c"
+        );
+        assert_eq!(download_name("../\"\\"), "recording");
+        assert_eq!(download_name(""), "recording");
+        assert_eq!(download_name(&"a".repeat(1000)).len(), 128);
     }
 
     #[test]
