@@ -291,3 +291,25 @@ fn legacy_charset_sessions_are_searched_as_utf8() {
         assert!(found.trim_end().ends_with(l.file), "{found}");
     }
 }
+
+/// Records `iconv` writing [`KOI8R`]'s text in KOI8-R under its locale
+/// into `dir/koi8.log`; its path.
+pub(crate) fn koi8r_recording(dir: &Path) -> std::path::PathBuf {
+    ensure_locale(&KOI8R);
+    std::fs::write(dir.join("text.utf8"), format!("{}\n", KOI8R.text)).expect("text");
+    let log = dir.join("koi8.log");
+    let script = format!("iconv -f UTF-8 -t {} text.utf8", KOI8R.charset);
+    let out = Command::new(bin("termtape"))
+        .args(["rec", "-o"])
+        .arg(&log)
+        .args(["--", "sh", "-c", &script])
+        .current_dir(dir)
+        .env("LANG", KOI8R.name)
+        .env("LC_ALL", KOI8R.name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("termtape rec");
+    assert!(out.status.success(), "{out:?}");
+    log
+}

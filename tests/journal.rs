@@ -190,22 +190,7 @@ fn follow_plays_a_session_while_it_is_recorded() {
     journald();
     let marker = format!("follow-{}", std::process::id());
     let script = format!("echo {marker}-first; sleep 2; echo {marker}-second");
-    let mut recorder = Command::new(bin("termtape"))
-        .args([
-            "rec",
-            "-w",
-            "journal",
-            "--latency",
-            "0.2",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("recorder");
+    let mut recorder = termtape_tests::live_journal_recorder(&script);
     // The recording's id, from its first entry, while it still runs.
     let rec = termtape_tests::running_recording(recorder.id(), &format!("{marker}-first"));
     let mut player = Command::new(bin("termtape"))

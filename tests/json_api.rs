@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use termtape_emu::Terminal;
-use termtape_tests::{bin, journal_sync, journald, run_ok, running_recording};
+use termtape_tests::{
+    bin, journal_sync, journald, live_journal_recorder, run_ok, running_recording,
+};
 
-use crate::charset::{KOI8R, ensure_locale, iconv};
+use crate::charset::{KOI8R, iconv, koi8r_recording};
 use crate::journal::record_to_journal;
 
 /// `termtape ARGS`, its output whatever its status.
@@ -292,28 +294,8 @@ fn events_from_the_journal_through_its_keyframe_entries() {
 
 #[test]
 fn events_of_a_koi8r_session_are_its_utf8_text() {
-    ensure_locale(&KOI8R);
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("text.utf8"), format!("{}\n", KOI8R.text)).expect("text");
-    let log = dir.path().join("koi8.log");
-    let out = Command::new(bin("termtape"))
-        .arg("rec")
-        .arg("-o")
-        .arg(&log)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!("iconv -f UTF-8 -t {} text.utf8", KOI8R.charset),
-        ])
-        .current_dir(dir.path())
-        .env("LANG", KOI8R.name)
-        .env("LC_ALL", KOI8R.name)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .output()
-        .expect("termtape rec");
-    assert!(out.status.success(), "{out:?}");
+    let log = koi8r_recording(dir.path());
     // The recording really holds KOI8-R bytes as their original.
     let original = run_ok(
         Command::new(bin("termtape"))
@@ -442,22 +424,7 @@ fn a_live_journal_recording_is_listed_live_and_followed_to_its_end() {
     journald();
     let marker = format!("live-events-{}", std::process::id());
     let script = format!("echo {marker}-first; sleep 3; echo {marker}-second");
-    let mut recorder = Command::new(bin("termtape"))
-        .args([
-            "rec",
-            "-w",
-            "journal",
-            "--latency",
-            "0.2",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("recorder");
+    let mut recorder = live_journal_recorder(&script);
     let rec = running_recording(recorder.id(), &format!("{marker}-first"));
     let listed = json(&["ls", "--json", "journal", "--rec", &rec]);
     assert_eq!(listed[0]["live"], true, "{}", listed[0]);
@@ -500,22 +467,7 @@ fn a_followed_recording_ends_when_its_reader_goes_away() {
     journald();
     let marker = format!("reader-gone-{}", std::process::id());
     let script = format!("echo {marker}; sleep 30");
-    let mut recorder = Command::new(bin("termtape"))
-        .args([
-            "rec",
-            "-w",
-            "journal",
-            "--latency",
-            "0.2",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("recorder");
+    let mut recorder = live_journal_recorder(&script);
     let rec = running_recording(recorder.id(), &marker);
     let mut events = Command::new(bin("termtape"))
         .args(["events", "--follow", "journal", "--rec", &rec])

@@ -412,3 +412,30 @@ pub fn listing(args: &[&str]) -> String {
         _ => panic!("termtape ls {args:?}: {:?}: {stderr}", out.status),
     }
 }
+
+/// The built web front end (`web/dist/` at the workspace root), which the
+/// player embeds; fails loudly if it is missing (CI runs scripts/web-build
+/// before cargo).
+pub fn web_dist() -> PathBuf {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist");
+    assert!(
+        dist.join("serve.html").is_file(),
+        "{} has no serve.html: run scripts/web-build first",
+        dist.display()
+    );
+    dist
+}
+
+/// Starts `termtape rec -w journal --latency 0.2 -- sh -c SCRIPT`: a live
+/// recording in the journal, its entries written within 0.2 s; the caller
+/// stops it by its PID.
+pub fn live_journal_recorder(script: &str) -> std::process::Child {
+    journald();
+    std::process::Command::new(bin("termtape"))
+        .args(["rec", "-w", "journal", "--latency", "0.2", "--", "sh", "-c"])
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting termtape rec -w journal")
+}

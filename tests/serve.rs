@@ -9,9 +9,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use termtape_tests::{bin, run_ok};
+use termtape_tests::{bin, live_journal_recorder, run_ok, running_recording, web_dist};
 
 /// A running `termtape serve`, stopped by its PID when dropped.
 struct Served {
@@ -158,9 +159,22 @@ fn authorised(served: &Served, target: &str) -> Answer {
 /// The headers that keep a browser from running, framing or sniffing.
 fn assert_guarded(answer: &Answer) {
     let csp = answer.header("content-security-policy").expect("a CSP");
-    assert!(csp.contains("default-src 'self'"), "{csp}");
-    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let directive = |name: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(name).map(str::trim))
+            .unwrap_or_else(|| panic!("no {name} in {csp}"))
+    };
+    assert_eq!(directive("default-src "), "'self'");
+    assert_eq!(
+        directive("script-src "),
+        "'self'",
+        "scripts: the server's files only"
+    );
+    // xterm.js's DOM renderer writes a <style> element: inline styles only.
+    assert_eq!(directive("style-src "), "'self' 'unsafe-inline'");
+    assert_eq!(directive("frame-ancestors "), "'none'");
+    assert_eq!(directive("object-src "), "'none'");
     assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(answer.header("x-frame-options"), Some("DENY"));
@@ -248,7 +262,7 @@ fn serve_needs_the_token_and_guards_every_answer() {
     }
 
     // The token in the URL sets a cookie, which is enough afterwards.
-    let good = get(&served, &format!("/?token={}", served.token), "");
+    let good = get(&served, &format!("/api/sources?token={}", served.token), "");
     assert_eq!(good.status, 200, "{}", good.text());
     assert_guarded(&good);
     let cookie = good.header("set-cookie").expect("a cookie").to_owned();
@@ -438,4 +452,462 @@ fn serve_refuses_what_it_cannot_serve_safely() {
             assert!(err.contains("TLS is not built yet"), "{err}");
         }
     }
+}
+
+/// The cookie a good token sets, as `name=value`.
+fn cookie_of(answer: &Answer) -> String {
+    let cookie = answer.header("set-cookie").expect("a cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn serve_answers_the_front_end_built_into_it() {
+    let dist = web_dist();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("markup.log");
+    record(&log);
+    let served = serve(&[&log]);
+
+    // As a browser goes: the URL printed, then the page's own files with
+    // the cookie the first answer set, and nothing else.
+    let page = get(&served, &format!("/?token={}", served.token), "");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_guarded(&page);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.body, std::fs::read(dist.join("serve.html")).unwrap());
+    let cookie = format!("Cookie: {}\r\n", cookie_of(&page));
+    let mut names: Vec<String> = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for want in [
+        "index.html",
+        "serve.html",
+        "termtape.js",
+        "termtape.css",
+        "manifest.json",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    for name in &names {
+        let answer = get(&served, &format!("/{name}"), &cookie);
+        assert_eq!(answer.status, 200, "{name}: {}", answer.text());
+        assert_guarded(&answer);
+        let bytes = std::fs::read(dist.join(name)).unwrap();
+        assert!(
+            answer.body == bytes,
+            "{name}: the served bytes are not the file's"
+        );
+        let types = [
+            ("html", "text/html; charset=utf-8"),
+            ("js", "text/javascript; charset=utf-8"),
+            ("css", "text/css; charset=utf-8"),
+            ("json", "application/json"),
+        ];
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        if let Some((_, want)) = types.iter().find(|(e, _)| *e == ext) {
+            assert_eq!(answer.header("content-type"), Some(*want), "{name}");
+        }
+        // Without the token, not even the page's files.
+        let refused = get(&served, &format!("/{name}"), "");
+        assert_eq!(refused.status, 403, "{name} without the token");
+        assert!(refused.body.len() < 200, "{name}: only a JSON error");
+    }
+    for path in [
+        "/Cargo.toml",
+        "/.termtape-files",
+        "/web/dist/serve.html",
+        "/%2e%2e/Cargo.toml",
+        "/serve.html/",
+        "/SERVE.HTML",
+        "/serve.html?x=1",
+    ] {
+        let answer = get(&served, path, &cookie);
+        assert!(
+            answer.status == 404 || answer.status == 400,
+            "{path}: {}",
+            answer.status
+        );
+    }
+}
+
+#[test]
+fn cockpit_install_writes_the_same_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dist = web_dist();
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("cockpit").join("termtape");
+    // An earlier install's file, gone from this build, and a file of
+    // someone else's in the same directory.
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("old-chunk.js"), "old").unwrap();
+    std::fs::write(package.join(".termtape-files"), "old-chunk.js\n../escape\n").unwrap();
+    std::fs::write(package.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.path().join("cockpit").join("escape"), "outside").unwrap();
+    std::fs::set_permissions(&package, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(package.join("termtape.js"), "stale").unwrap();
+    std::fs::set_permissions(
+        package.join("termtape.js"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+
+    let out = run_ok(
+        Command::new(bin("termtape"))
+            .args(["cockpit", "install", "--dir"])
+            .arg(&package),
+    );
+    let said = String::from_utf8(out).unwrap();
+    for entry in std::fs::read_dir(&dist).unwrap() {
+        let entry = entry.unwrap();
+        let installed = package.join(entry.file_name());
+        assert!(
+            std::fs::read(&installed).unwrap() == std::fs::read(entry.path()).unwrap(),
+            "{}",
+            installed.display()
+        );
+        let mode = std::fs::metadata(&installed).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o644, "{}", installed.display());
+        assert!(said.contains(&installed.display().to_string()), "{said}");
+    }
+    let mode = std::fs::metadata(&package).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o755);
+    assert!(
+        !package.join("old-chunk.js").exists(),
+        "the old file is removed"
+    );
+    assert!(said.contains("old-chunk.js"), "{said}");
+    assert!(package.join("notes.txt").exists(), "other files are kept");
+    assert!(dir.path().join("cockpit").join("escape").exists());
+    // Again, over itself: the same files.
+    run_ok(
+        Command::new(bin("termtape"))
+            .args(["cockpit", "install", "--dir"])
+            .arg(&package),
+    );
+    assert!(
+        std::fs::read(package.join("index.html")).unwrap()
+            == std::fs::read(dist.join("index.html")).unwrap()
+    );
+}
+
+/// A streamed answer read as it comes: asked over HTTP/1.0, so its body
+/// is the JSON lines themselves, ended by the server closing.
+struct Stream {
+    status: u16,
+    reader: BufReader<TcpStream>,
+}
+
+impl Stream {
+    /// Sends `GET target` with the token and reads the head.
+    fn open(served: &Served, target: &str) -> Stream {
+        let mut stream = TcpStream::connect(&served.addr).expect("connecting");
+        write!(
+            stream,
+            "GET {target} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+            served.addr, served.token
+        )
+        .expect("sending");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status_line = Stream::read_line(&mut reader, deadline).expect("a status line");
+        let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        while Stream::read_line(&mut reader, deadline).is_some_and(|l| !l.trim().is_empty()) {}
+        Stream { status, reader }
+    }
+
+    fn read_line(reader: &mut BufReader<TcpStream>, deadline: Instant) -> Option<String> {
+        let mut line = Vec::new();
+        while Instant::now() < deadline {
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => return None,
+                Ok(_) if line.ends_with(b"\n") => {
+                    return Some(String::from_utf8(line).expect("UTF-8"));
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("reading the stream: {e}"),
+            }
+        }
+        None
+    }
+
+    /// The next JSON object, waiting until `deadline`.
+    fn next(&mut self, deadline: Instant) -> Option<Value> {
+        Stream::read_line(&mut self.reader, deadline)
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}")))
+    }
+}
+
+/// Opens `n` follows of `target` that all get their first screen, trying
+/// again (for 30 s at most) while the server still holds places of
+/// clients gone.
+fn follows(served: &Served, target: &str, n: usize) -> Vec<Stream> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut open: Vec<Stream> = Vec::new();
+    while open.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} follows were let in",
+            open.len()
+        );
+        let mut stream = Stream::open(served, target);
+        match stream.status {
+            200 => {
+                let first = stream.next(deadline).expect("a first object");
+                assert_eq!(first["type"], "keyframe", "{first}");
+                open.push(stream);
+            }
+            503 => std::thread::sleep(Duration::from_millis(200)),
+            other => panic!("follow answered {other}"),
+        }
+    }
+    open
+}
+
+#[test]
+fn serve_follows_a_live_recording_and_frees_what_a_gone_client_held() {
+    use termtape_player::serve::MAX_FOLLOWS;
+    let marker = format!("serve-follow-{}", std::process::id());
+    let script = format!("echo {marker}-first; sleep 2; echo {marker}-second; sleep 120");
+    let mut recorder = live_journal_recorder(&script);
+    let stop_recorder = |recorder: &mut Child| {
+        let _ = recorder.kill();
+        let _ = recorder.wait();
+    };
+    let rec = running_recording(recorder.id(), &format!("{marker}-first"));
+    let served = serve(&[Path::new("journal")]);
+    let target = format!("/api/events?source=0&rec={rec}&follow=1");
+
+    // What is recorded after the stream began comes through it.
+    let mut stream = follows(&served, &target, 1).remove(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut text = String::new();
+    while !text.contains(&format!("{marker}-second")) {
+        let Some(object) = stream.next(deadline) else {
+            stop_recorder(&mut recorder);
+            panic!("the stream did not bring the second line: {text:?}");
+        };
+        assert_ne!(object["type"], "end", "the live recording ended: {object}");
+        if object["type"] == "output" {
+            text.push_str(object["text"].as_str().unwrap_or_default());
+        }
+    }
+    // The client goes away while the recording is idle; then as many
+    // clients as may follow at once come and go, twice: every place is
+    // given back each time.
+    drop(stream);
+    for _ in 0..2 {
+        let held = follows(&served, &target, MAX_FOLLOWS);
+        let refused = authorised(&served, &target);
+        assert_eq!(refused.status, 503, "{}", refused.text());
+        let error: Value = serde_json::from_slice(&refused.body).expect("a JSON error");
+        assert!(error["error"].is_string(), "{error}");
+        // The other workers still list and search.
+        assert_eq!(authorised(&served, "/api/sources").status, 200);
+        let listed = authorised(&served, &format!("/api/recordings?source=0&rec={rec}"));
+        assert_eq!(listed.status, 200, "{}", listed.text());
+        drop(held);
+    }
+    // A file does not grow: not followed.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("markup.log");
+    let file_rec = record(&log);
+    let file_served = serve(&[&log]);
+    let answer = authorised(
+        &file_served,
+        &format!("/api/events?source=0&rec={file_rec}&follow=1"),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    stop_recorder(&mut recorder);
+}
+
+/// The objects of JSON lines.
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Writes `message` to the journal through logger (syslog), tagged `tag`,
+/// and waits until journald has it.
+fn log_line(tag: &str, message: &str) {
+    run_ok(Command::new("logger").args(["-t", tag, message]));
+    assert!(termtape_tests::journal_sync());
+}
+
+#[test]
+fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
+    termtape_tests::journald();
+    let tag = format!("tt-logs-{}", std::process::id());
+    log_line(&tag, &format!("{tag} before"));
+    // Inside: two entries, each in the journal before the next output (so
+    // before the recording's end), and the recording's own entry showing
+    // "own", waited for before the last output.
+    let script = format!(
+        "logger -t {tag} '{tag} inside <b>1</b>'; journalctl --sync; echo {tag} own; \
+         until journalctl -q -o cat SYSLOG_IDENTIFIER=termtape --since -5min | grep -q '{tag} own'; \
+         do sleep 0.1; done; \
+         logger -t {tag} '{tag} inside 2'; journalctl --sync; echo done"
+    );
+    let status = live_journal_recorder(&script).wait().expect("termtape rec");
+    assert!(status.success(), "termtape rec: {status}");
+    log_line(&tag, &format!("{tag} after"));
+    let recorded = run_ok(Command::new("journalctl").args([
+        "-o",
+        "json",
+        "SYSLOG_IDENTIFIER=termtape",
+        "--since",
+        "-5min",
+    ]));
+    let rec = lines(&recorded)
+        .iter()
+        .rev()
+        .find(|e| {
+            e["MESSAGE"]
+                .as_str()
+                .is_some_and(|m| m.contains(&format!("{tag} own")))
+        })
+        .and_then(|e| e["TLOG_REC"].as_str().map(str::to_owned))
+        .expect("the recording's entries");
+    let listed = lines(&run_ok(
+        Command::new(bin("termtape")).args(["ls", "--json", "journal", "--rec", &rec]),
+    ));
+    let start = listed[0]["start"].as_u64().expect("a start");
+
+    let cli = run_ok(Command::new(bin("termtape")).args(["logs", "--rec", &rec, "journal"]));
+    let objects = lines(&cli);
+    let ours: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["message"].as_str().is_some_and(|m| m.contains(&tag)))
+        .collect();
+    let messages: Vec<&str> = ours
+        .iter()
+        .map(|o| o["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [format!("{tag} inside <b>1</b>"), format!("{tag} inside 2")],
+        "only the entries inside the window, not the recording's own: {objects:?}"
+    );
+    let journal = lines(&run_ok(Command::new("journalctl").args([
+        "-o",
+        "json",
+        &format!("SYSLOG_IDENTIFIER={tag}"),
+    ])));
+    for object in &ours {
+        let entry = journal
+            .iter()
+            .find(|e| e["MESSAGE"] == object["message"])
+            .expect("the entry in journalctl");
+        let usec: u64 = entry["__REALTIME_TIMESTAMP"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(object["time"], usec / 1000, "{object}");
+        assert_eq!(object["at"], usec / 1000 - start, "{object}");
+        assert_eq!(object["identifier"], tag.as_str());
+        assert_eq!(object["v"], 1);
+        assert!(
+            object["pid"].is_u64() && object["priority"].is_u64(),
+            "{object}"
+        );
+        assert_eq!(object["host"], listed[0]["host"]);
+    }
+    let end = objects.last().unwrap();
+    assert_eq!(end["type"], "end");
+    assert_eq!(end["count"], objects.len() as u64 - 1);
+    assert_eq!(end["truncated"], false);
+    // Every message is a JSON string: markup stays data.
+    for line in String::from_utf8_lossy(&cli).lines() {
+        markup_only_in_strings(line);
+    }
+
+    // At most --max, the cut told.
+    let one = lines(&run_ok(
+        Command::new(bin("termtape")).args(["logs", "--max", "1", "--rec", &rec, "journal"]),
+    ));
+    assert_eq!(one.len(), 2, "{one:?}");
+    assert_eq!(
+        (one[1]["count"].clone(), one[1]["truncated"].clone()),
+        (1.into(), true.into())
+    );
+
+    // The same through serve, byte for byte.
+    let served = serve(&[Path::new("journal")]);
+    let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}"));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(answer.text(), String::from_utf8(cli).unwrap());
+    for bad in ["max=0", "max=-1", "max=1000001", "max=x"] {
+        let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}&{bad}"));
+        assert_eq!(answer.status, 400, "{bad}");
+    }
+    let missing = authorised(&served, "/api/logs?source=0&rec=no-such-recording");
+    assert_eq!(missing.status, 404, "{}", missing.text());
+}
+
+#[test]
+fn the_original_bytes_download_as_cat_original_gives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = crate::charset::koi8r_recording(dir.path());
+    let listed = lines(&run_ok(
+        Command::new(bin("termtape"))
+            .arg("ls")
+            .arg("--json")
+            .arg(&log),
+    ));
+    let rec = listed[0]["rec"].as_str().unwrap().to_owned();
+    let served = serve(&[&log]);
+    for (input, param, suffix) in [(false, "", "out"), (true, "&input=1", "in")] {
+        let mut cat = Command::new(bin("termtape"));
+        cat.args(["cat", "--original"]);
+        if input {
+            cat.arg("--input");
+        }
+        let want = run_ok(cat.arg(&log));
+        let answer = authorised(&served, &format!("/api/original?source=0&rec={rec}{param}"));
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_guarded(&answer);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/octet-stream")
+        );
+        assert_eq!(
+            answer.header("content-disposition"),
+            Some(format!("attachment; filename=\"{rec}.{suffix}.bin\"").as_str())
+        );
+        assert!(answer.body == want, "the bytes of cat --original{param}");
+    }
+    // The output really is KOI8-R, not its UTF-8 text.
+    let body = authorised(&served, &format!("/api/original?source=0&rec={rec}")).body;
+    let koi8 = crate::charset::iconv(
+        crate::charset::KOI8R.text.as_bytes(),
+        "UTF-8",
+        crate::charset::KOI8R.charset,
+    );
+    assert!(body.windows(koi8.len()).any(|w| w == koi8.as_slice()));
+    // Without a recording's id in a source of one, the same; an unknown id
+    // is not found.
+    assert_eq!(authorised(&served, "/api/original?source=0").body, body);
+    let missing = authorised(&served, "/api/original?source=0&rec=nope");
+    assert_eq!(missing.status, 404, "{}", missing.text());
 }

@@ -13,7 +13,7 @@
 //! controls, and `console` takes the viewer's keys during raw playback
 //! (both with the `tui` feature, on by default: without it the crate has
 //! no terminal dependency). `serve` answers the same over HTTP on loopback
-//! (the `serve` feature). [`time`] reads the moments and wall-clock times
+//! (the `serve` feature), with the web front end [`web`] embeds. [`time`] reads the moments and wall-clock times
 //! the commands take and writes those they show (in the local zone, through
 //! jiff).
 //!
@@ -32,6 +32,7 @@ pub mod gap;
 pub mod guard;
 pub mod keyframe;
 pub mod list;
+pub mod logs;
 pub mod original;
 pub mod play;
 pub mod recording;
@@ -45,6 +46,7 @@ pub mod time;
 #[cfg(feature = "tui")]
 pub mod tui;
 pub mod visible;
+pub mod web;
 
 pub use recording::{Damage, Query, Selection};
 pub use source::Source;

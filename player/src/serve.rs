@@ -1,6 +1,8 @@
-//! `termtape serve`: the data API over HTTP/1.1, for a browser on the
-//! reviewer's machine (the web front end of issue 13 comes later).
+//! `termtape serve`: the web front end and its data API over HTTP/1.1,
+//! for a browser on the reviewer's machine.
 //!
+//! `GET /` is the page (`serve.html`), `GET /NAME` the page's other files,
+//! all embedded at build time ([`crate::web`]).
 //! Each endpoint calls the library functions the CLI calls, in-process:
 //! `GET /api/recordings` is `ls --json`, `GET /api/search` is
 //! `search --json`, `GET /api/events` is `termtape events` (streamed with
@@ -17,6 +19,7 @@
 
 use std::io::{self, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,16 +27,19 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::events::{self, Span};
-use crate::recording::{Damage, Query, ReadError, Selection};
+use crate::recording::{Damage, Query, ReadError, Selection, choose};
 use crate::search::{self, Pattern, Place};
 use crate::seek::At;
-use crate::source::{self, Filter};
+use crate::source::{self, Filter, KeepWaiting};
 use crate::visible::json_line;
-use crate::{list, time};
+use crate::{cat, list, logs, time, web};
 
 /// Threads answering requests: a stream of events holds one for as long
 /// as it runs.
 pub const WORKERS: usize = 8;
+/// Followed event streams at once (they last as long as a live
+/// recording): the other workers stay free for listing and searching.
+pub const MAX_FOLLOWS: usize = WORKERS / 2;
 /// Connections accepted and waiting for a worker; past it a connection is
 /// answered 503 at once.
 const QUEUE: usize = 32;
@@ -53,8 +59,15 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN: usize = 1 << 20;
 
 /// The headers every response carries.
+///
+/// Scripts come only from the server's own files (no inline script, no
+/// eval). Styles may also be inline: xterm.js's DOM renderer puts its
+/// colours and cell sizes in a `<style>` element it creates; a style
+/// cannot run code, and every text the page shows from a recording goes
+/// through xterm.js or `textContent`, never into markup.
 const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; script-src 'self'; \
-     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n\
+     style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'\r\n\
      Referrer-Policy: no-referrer\r\n\
      X-Content-Type-Options: nosniff\r\n\
      X-Frame-Options: DENY\r\n\
@@ -150,6 +163,8 @@ struct Shared {
     /// The SOURCE arguments, as given: parsed again for each request.
     sources: Vec<String>,
     addr: SocketAddr,
+    /// Followed event streams now.
+    follows: AtomicUsize,
 }
 
 impl Server {
@@ -181,6 +196,7 @@ impl Server {
                 token,
                 sources,
                 addr,
+                follows: AtomicUsize::new(0),
             }),
         })
     }
@@ -580,19 +596,52 @@ fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Res
         return send_refusal(stream, &refuse(413, "requests carry no body"));
     }
     let result = match request.path.as_str() {
-        "/" | "/api/sources" => {
-            send_json(stream, 200, &cookie, &sources(shared)).map_err(Into::into)
-        }
+        "/api/sources" => send_json(stream, 200, &cookie, &sources(shared)).map_err(Into::into),
         "/api/recordings" => recordings(stream, request, shared, &cookie),
         "/api/search" => find(stream, request, shared, &cookie),
         "/api/events" => stream_events(stream, request, shared, &cookie),
-        _ => Err(Answer::Refused(refuse(404, "no such page"))),
+        "/api/logs" => logs(stream, request, shared, &cookie),
+        "/api/original" => original(stream, request, shared, &cookie),
+        "/" => page(stream, request, "serve.html", &cookie),
+        path => match path.strip_prefix('/').filter(|name| web::servable(name)) {
+            Some(name) => page(stream, request, name, &cookie),
+            None => Err(Answer::Refused(refuse(404, "no such page"))),
+        },
     };
     match result {
         Ok(()) => Ok(()),
         Err(Answer::Refused(refusal)) => send_refusal(stream, &refusal),
         Err(Answer::Io(e)) => Err(e),
     }
+}
+
+/// `GET /` (serve.html) and `GET /NAME`: a file of the web front end, as
+/// embedded at build time; 503 at `/` when it was not built.
+fn page(stream: &mut TcpStream, request: &Request, name: &str, cookie: &str) -> Result<(), Answer> {
+    only(request, &[])?;
+    let Some(bytes) = web::file(name) else {
+        if name == "serve.html" && !web::built() {
+            let text = "the web front end was not built: run scripts/web-build, then build \
+                        termtape again (the API under /api/ works without it)\n";
+            let mut out = head(
+                503,
+                "text/plain; charset=utf-8",
+                cookie,
+                Framing::Length(text.len()),
+            );
+            out.extend_from_slice(text.as_bytes());
+            return Ok(stream.write_all(&out)?);
+        }
+        return Err(refuse(404, "no such page").into());
+    };
+    let mut out = head(
+        200,
+        web::content_type(name),
+        cookie,
+        Framing::Length(bytes.len()),
+    );
+    out.extend_from_slice(bytes);
+    Ok(stream.write_all(&out)?)
 }
 
 /// How answering a request failed: a refusal not yet sent, or the client.
@@ -905,30 +954,12 @@ fn find(
     }
 }
 
-/// `GET /api/events?source=N&rec=ID&at=T&to=T`: `termtape events`' JSON
-/// lines, streamed; an error after the first object is a last object of
-/// type `error`.
-fn stream_events(
-    stream: &mut TcpStream,
-    request: &Request,
-    shared: &Shared,
-    cookie: &str,
-) -> Result<(), Answer> {
-    only(request, &["source", "rec", "at", "to", "lax"])?;
+/// The recording a request names: its source's index and the query.
+fn recording_query(request: &Request, shared: &Shared) -> Result<(usize, Query), Refusal> {
     let Some(given) = request.param("source") else {
-        return Err(refuse(404, "source: which source (0, 1, …) is missing").into());
+        return Err(refuse(404, "source: which source (0, 1, …) is missing"));
     };
     let n = source_index(given, shared)?;
-    let moment = |name: &str, default: Option<At>| match request.param(name) {
-        Some(v) => At::parse(v)
-            .map(Some)
-            .map_err(|e| refuse(400, format!("{name}: {e}"))),
-        None => Ok(default),
-    };
-    let span = Span {
-        at: moment("at", Some(At::Ms(0)))?.unwrap_or(At::Ms(0)),
-        until: moment("to", None)?,
-    };
     let rec = request.param("rec").map(str::to_owned);
     let query = Query {
         selection: rec.clone().map_or(Selection::First, Selection::Rec),
@@ -942,24 +973,115 @@ fn stream_events(
             Damage::Stop
         },
     };
-    let source = source::parse(&shared.sources[n]);
+    Ok((n, query))
+}
+
+/// `GET /api/logs?source=N&rec=ID[&max=N]`: `termtape logs`' JSON lines:
+/// the journal entries of the recording's host in its window.
+fn logs(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec", "max"])?;
+    let (n, query) = recording_query(request, shared)?;
+    let max = match request.param("max") {
+        None => logs::DEFAULT_MAX,
+        Some(given) => given
+            .parse::<u64>()
+            .ok()
+            .filter(|m| {
+                (1..=logs::MAX_MAX).contains(m) && given.bytes().all(|b| b.is_ascii_digit())
+            })
+            .ok_or_else(|| refuse(400, format!("max: a number from 1 to {}", logs::MAX_MAX)))?,
+    };
+    let spec = &shared.sources[n];
+    let dir = logs::journal_for(spec, None).map_err(|e| refuse(500, e))?;
+    let source = source::parse(spec);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let window = logs::window(&*source, &query, now, &mut |_| {}).map_err(|e| read_refusal(&e))?;
     let mut out = streamed(stream, request, "application/x-ndjson", cookie);
-    let result = events::events(
-        &*source,
-        &query,
-        span,
-        &mut |object| {
-            writeln!(out, "{}", json_line(object))?;
-            // The first screen is sent at once, as the CLI flushes it.
-            if object["type"] == "keyframe" {
-                out.flush()?;
-            }
-            Ok(())
-        },
-        &mut |_| {},
+    let result = logs::logs(&window, dir.as_deref(), &query.filter, max, &mut |object| {
+        writeln!(out, "{}", json_line(object))
+    });
+    end_lines(out, result.map(|_| ()))
+}
+
+/// `GET /api/original?source=N&rec=ID[&input=1]`: `termtape cat
+/// --original`'s bytes (a legacy-charset session's as they were before
+/// conversion), as a download named after the recording. An error after
+/// the first bytes cuts the body short (no last chunk), so the download
+/// fails rather than ending quietly incomplete.
+fn original(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec", "input", "lax"])?;
+    let (n, query) = recording_query(request, shared)?;
+    let source = source::parse(&shared.sources[n]);
+    let query = choose(&*source, &query).map_err(|e| read_refusal(&e))?;
+    let (kind, suffix) = if flag(request, "input") {
+        (termtape_format::Stream::Input, "in")
+    } else {
+        (termtape_format::Stream::Output, "out")
+    };
+    let rec = match &query.selection {
+        Selection::Rec(id) | Selection::Only(id) => id.as_str(),
+        Selection::First => "",
+    };
+    let extra = format!(
+        "{cookie}Content-Disposition: attachment; filename=\"{}.{suffix}.bin\"\r\n",
+        download_name(rec)
     );
+    let input = source
+        .open(&query.filter)
+        .map_err(|e| refuse(500, e.to_string()))?;
+    let mut out = streamed(stream, request, "application/octet-stream", &extra);
+    match cat::cat_original(
+        input,
+        &source.name(),
+        &query,
+        kind,
+        &mut out,
+        |_| {},
+        |_| {},
+    ) {
+        Ok(()) => finish(out),
+        Err(ReadError::Output(e)) => Err(e.into()),
+        Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
+        Err(e) => Err(io::Error::other(e.to_string()).into()),
+    }
+}
+
+/// A file name for a download of recording `rec`: only its letters,
+/// digits, `-` and `_` (ids are hex and dashes; anything else a recorder
+/// wrote is left out), `recording` if none is left.
+fn download_name(rec: &str) -> String {
+    let name: String = rec
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(128)
+        .collect();
+    if name.is_empty() {
+        "recording".to_owned()
+    } else {
+        name
+    }
+}
+
+/// Ends a stream of JSON lines: an error before anything was sent gets
+/// its own status; after, it is a last object of type `error`.
+fn end_lines(
+    mut out: BufWriter<Streamed<'_>>,
+    result: Result<(), ReadError>,
+) -> Result<(), Answer> {
     match result {
-        Ok(_) => finish(out),
+        Ok(()) => finish(out),
         Err(ReadError::Output(e)) => Err(e.into()),
         Err(e) if nothing_sent(&out) => Err(read_refusal(&e).into()),
         Err(e) => {
@@ -971,6 +1093,125 @@ fn stream_events(
             writeln!(out, "{}", json_line(&last))?;
             finish(out)
         }
+    }
+}
+
+/// A place among the [`MAX_FOLLOWS`] followed streams, given back when
+/// dropped.
+struct FollowSlot<'a>(&'a AtomicUsize);
+
+impl FollowSlot<'_> {
+    /// Takes a place, or refuses (503) when every one is taken.
+    fn take(shared: &Shared) -> Result<FollowSlot<'_>, Refusal> {
+        shared
+            .follows
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_FOLLOWS).then_some(n + 1)
+            })
+            .map_err(|_| {
+                refuse(
+                    503,
+                    format!(
+                        "{MAX_FOLLOWS} live recordings are being followed already: close one, \
+                         or ask again without follow=1"
+                    ),
+                )
+            })?;
+        Ok(FollowSlot(&shared.follows))
+    }
+}
+
+impl Drop for FollowSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether the client of `stream` is still there, asked while a followed
+/// recording is idle and nothing is written that would fail: not once it
+/// closed the connection or shut down its side of it (a client that
+/// half-closes after its request is taken as gone).
+fn client_present(stream: &TcpStream) -> io::Result<KeepWaiting> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let peer = stream.try_clone()?;
+    Ok(KeepWaiting::new(move || {
+        let mut fds = [PollFd::new(&peer, PollFlags::RDHUP)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match poll(&mut fds, Some(&now)) {
+            Ok(_) => !fds[0]
+                .revents()
+                .intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL),
+            Err(rustix::io::Errno::INTR) => true,
+            Err(_) => false,
+        }
+    }))
+}
+
+/// `GET /api/events?source=N&rec=ID&at=T&to=T[&follow=1]`: `termtape
+/// events`' JSON lines, streamed; an error after the first object is a
+/// last object of type `error`. With `follow=1` (a journal source), a live
+/// recording is sent as it is recorded, until it ends or the client goes
+/// away; at most [`MAX_FOLLOWS`] at once.
+fn stream_events(
+    stream: &mut TcpStream,
+    request: &Request,
+    shared: &Shared,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec", "at", "to", "lax", "follow"])?;
+    let (n, mut query) = recording_query(request, shared)?;
+    let source = source::parse(&shared.sources[n]);
+    let follow = flag(request, "follow");
+    if follow && !source.follows() {
+        return Err(refuse(
+            400,
+            format!(
+                "follow=1: {} does not grow; only a journal source is followed",
+                source.name()
+            ),
+        )
+        .into());
+    }
+    let _slot = follow.then(|| FollowSlot::take(shared)).transpose()?;
+    let moment = |name: &str, default: Option<At>| match request.param(name) {
+        Some(v) => At::parse(v)
+            .map(Some)
+            .map_err(|e| refuse(400, format!("{name}: {e}"))),
+        None => Ok(default),
+    };
+    let span = Span {
+        at: moment("at", Some(At::Ms(0)))?.unwrap_or(At::Ms(0)),
+        until: moment("to", None)?,
+    };
+    if follow {
+        query.filter.follow = true;
+        query.filter.keep_waiting = client_present(stream)?;
+    }
+    let mut out = streamed(stream, request, "application/x-ndjson", cookie);
+    let result = events::events(
+        &*source,
+        &query,
+        span,
+        &mut |object| {
+            writeln!(out, "{}", json_line(object))?;
+            // The first screen is sent at once, as the CLI flushes it; a
+            // followed recording's events as they come.
+            if follow || object["type"] == "keyframe" {
+                out.flush()?;
+            }
+            Ok(())
+        },
+        &mut |_| {},
+    );
+    match result {
+        // The follow ended because the client went away.
+        Err(_) if follow && !query.filter.keep_waiting.keep() => {
+            Err(io::Error::from(io::ErrorKind::ConnectionAborted).into())
+        }
+        result => end_lines(out, result.map(|_| ())),
     }
 }
 
@@ -1029,6 +1270,18 @@ mod tests {
         assert!(!a.matches(b.as_str()));
         assert!(!a.matches(&a.as_str()[..31]));
         assert!(!a.matches(""));
+    }
+
+    #[test]
+    fn a_download_is_named_only_by_plain_characters() {
+        assert_eq!(download_name("ab12-cd_EF"), "ab12-cd_EF");
+        assert_eq!(
+            download_name("a\"b\r\nSet-Cookie: x=1;/../c"),
+            "abSet-Cookiex1c"
+        );
+        assert_eq!(download_name("../\"\\"), "recording");
+        assert_eq!(download_name(""), "recording");
+        assert_eq!(download_name(&"a".repeat(1000)).len(), 128);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOpt
 use termtape_format::Message;
 use termtape_format::extension::{self, Field};
 
-use super::{Filter, Trust};
+use super::{Filter, KeepWaiting, Trust};
 
 /// The accounts whose entries are recordings: root, the `termtape` user
 /// that `termtape-session --install` creates and that recorders run as,
@@ -239,11 +239,114 @@ fn message_pos(json: &[u8]) -> Option<u64> {
     extension::find(json, "pos").ok()??.parse().ok()
 }
 
+/// The most bytes of a log entry's MESSAGE that [`host_logs`] gives; the
+/// rest is cut.
+pub const MAX_LOG_MESSAGE: usize = 64 * 1024;
+
+/// A journal entry of a host's logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// When journald received it, µs since the epoch.
+    pub usec: u64,
+    /// PRIORITY, 0 (emergency) to 7 (debug).
+    pub priority: Option<u8>,
+    /// SYSLOG_IDENTIFIER.
+    pub identifier: Option<String>,
+    /// _SYSTEMD_UNIT.
+    pub unit: Option<String>,
+    /// _PID.
+    pub pid: Option<u32>,
+    /// _HOSTNAME.
+    pub host: Option<String>,
+    /// MESSAGE, at most [`MAX_LOG_MESSAGE`] bytes of it, lossy UTF-8.
+    pub message: String,
+}
+
+/// Gives `each` the entries with `_HOSTNAME=host` that journald received
+/// from `since_usec` to `until_usec`, oldest first, until it returns
+/// false. Recordings' entries (TLOG_REC from a sender `trust` trusts) are
+/// left out: they are not logs. An untrusted entry with a TLOG_REC stays
+/// in, so that no one can hide a log line by adding the field to it.
+pub fn host_logs(
+    dir: Option<&Path>,
+    trust: &Trust,
+    host: &str,
+    since_usec: u64,
+    until_usec: u64,
+    each: &mut dyn FnMut(LogEntry) -> io::Result<bool>,
+) -> io::Result<()> {
+    let mut journal = open_journal(dir)?;
+    // A field is read up to the bound, not whole: memory stays bounded.
+    journal
+        .set_data_threshold(MAX_LOG_MESSAGE)
+        .map_err(|e| journal_error("configuring the journal", e))?;
+    journal
+        .match_add("_HOSTNAME", host.as_bytes().to_vec())
+        .map_err(|e| journal_error("matching", e))?;
+    journal
+        .seek_realtime_usec(since_usec)
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+    let trusted = trusted_uids(&trust.uids);
+    while journal
+        .next()
+        .map_err(|e| journal_error("reading the journal", e))?
+        > 0
+    {
+        let usec = journal
+            .timestamp_usec()
+            .map_err(|e| journal_error("reading the journal", e))?;
+        if usec < since_usec {
+            continue;
+        }
+        if usec > until_usec {
+            break;
+        }
+        if journal
+            .get_data("TLOG_REC")
+            .map_err(|e| journal_error("reading the journal", e))?
+            .is_some()
+        {
+            let uid = field_text(&mut journal, "_UID")?.and_then(|u| u.parse::<u32>().ok());
+            if uid.is_some_and(|u| trusted.contains(&u)) {
+                continue;
+            }
+        }
+        let message = match journal
+            .get_data("MESSAGE")
+            .map_err(|e| journal_error("reading MESSAGE", e))?
+        {
+            Some(field) => {
+                let value = field.value().unwrap_or_default();
+                String::from_utf8_lossy(&value[..value.len().min(MAX_LOG_MESSAGE)]).into_owned()
+            }
+            None => String::new(),
+        };
+        let priority = field_text(&mut journal, "PRIORITY")?;
+        let pid = field_text(&mut journal, "_PID")?;
+        let entry = LogEntry {
+            usec,
+            priority: priority
+                .and_then(|p| p.trim().parse::<u8>().ok())
+                .filter(|p| *p <= 7),
+            identifier: field_text(&mut journal, "SYSLOG_IDENTIFIER")?,
+            unit: field_text(&mut journal, "_SYSTEMD_UNIT")?,
+            pid: pid.and_then(|p| p.trim().parse().ok()),
+            host: field_text(&mut journal, "_HOSTNAME")?,
+            message,
+        };
+        if !each(entry)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The MESSAGE values of the selected journal entries, one per line.
 pub struct JournalLines {
     journal: Journal,
     until_usec: Option<u64>,
     follow: bool,
+    keep_waiting: KeepWaiting,
     buf: Vec<u8>,
     at: usize,
     done: bool,
@@ -364,6 +467,7 @@ impl JournalLines {
             journal,
             until_usec: filter.until.map(|ms| ms.saturating_mul(1000)),
             follow: filter.follow,
+            keep_waiting: filter.keep_waiting.clone(),
             buf: Vec::new(),
             at: 0,
             done: false,
@@ -385,6 +489,12 @@ impl JournalLines {
             {
                 if !self.follow {
                     return Ok(false);
+                }
+                if !self.keep_waiting.keep() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "following the journal: the reader went away",
+                    ));
                 }
                 // Wait for journald to append; wake up now and then in case
                 // a rotation went unnoticed.

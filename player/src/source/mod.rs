@@ -20,8 +20,8 @@ use crate::seek::Reason;
 mod journal;
 
 pub use journal::{
-    JournalError, JournalLines, RECORDER_ACCOUNTS, UNVERIFIED_FIELD, keyframe_before,
-    recorder_runs, trusted_uids, unverified_sender,
+    JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, UNVERIFIED_FIELD,
+    host_logs, keyframe_before, recorder_runs, trusted_uids, unverified_sender,
 };
 
 /// A place holding recordings: what every command reads through.
@@ -461,9 +461,48 @@ pub struct Filter {
     pub command: Option<String>,
     /// Keep reading as new messages arrive (the journal only).
     pub follow: bool,
+    /// While following, asked each time the wait for new messages wakes
+    /// (at least once a second): `false` ends the reading.
+    pub keep_waiting: KeepWaiting,
     /// Whose journal entries count as recordings.
     pub trust: Trust,
 }
+
+/// Whether a follower should wait on (its reader is still there): a
+/// callback, or none (wait until the recording ends). Not part of what a
+/// filter selects: any two are equal.
+#[derive(Clone, Default)]
+pub struct KeepWaiting(Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>);
+
+impl KeepWaiting {
+    /// Waits on while `keep` says so.
+    pub fn new(keep: impl Fn() -> bool + Send + Sync + 'static) -> KeepWaiting {
+        KeepWaiting(Some(std::sync::Arc::new(keep)))
+    }
+
+    /// Whether to wait on.
+    pub fn keep(&self) -> bool {
+        self.0.as_ref().is_none_or(|keep| keep())
+    }
+}
+
+impl std::fmt::Debug for KeepWaiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "KeepWaiting(callback)"
+        } else {
+            "KeepWaiting(always)"
+        })
+    }
+}
+
+impl PartialEq for KeepWaiting {
+    fn eq(&self, _: &KeepWaiting) -> bool {
+        true
+    }
+}
+
+impl Eq for KeepWaiting {}
 
 impl Filter {
     /// What the filter asks for, as the options that set it

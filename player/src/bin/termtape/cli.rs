@@ -55,7 +55,7 @@ impl From<Status> for ExitCode {
 
 /// [`Status`], for `--help`; README's "Exit status" says the same.
 pub const EXIT_STATUS: &str = "\
-Exit status (ls, cat, play, screen, search, events, keyframe; rec and users
+Exit status (ls, cat, play, screen, search, events, logs, keyframe; rec and users
 exit as termtape-rec and termtape-session do):
   0  done (with --lax, also when damaged messages were passed over)
   1  nothing found: no recording matches the source and options, the --rec
@@ -91,6 +91,19 @@ time, ms since the epoch (null if the recording does not say).
 Applying the events whose at is at or before the moment to the keyframe's
 screen gives the screen at the moment (termtape screen --at).";
 
+/// `logs`' objects, for `--help`; README's "JSON output" says the same.
+pub const LOGS_JSON: &str = "\
+Output: one JSON object per line, each with \"v\": 1 and \"type\", oldest first:
+  log  time (ms since the epoch, when journald received it), at (ms from the
+       recording's start), priority (0-7 or null), identifier
+       (SYSLOG_IDENTIFIER), unit (_SYSTEMD_UNIT), pid, host (null when the
+       entry lacks the field), message (UTF-8, bytes that are not as U+FFFD;
+       at most 64 KiB)
+  end  last, once: count, truncated (true when the window held more than --max)
+The window: the recording's start to its end (a live recording: to now);
+the entries: those of the host the recording names (_HOSTNAME), without
+recordings' own entries (TLOG_REC, from a recorder's account).";
+
 /// `serve`'s endpoints, for `--help`; README's "termtape serve" says more.
 pub const SERVE_HELP: &str = "\
 Endpoints (GET; every request carries the token: ?token=, an Authorization:
@@ -101,7 +114,10 @@ Bearer header, or the cookie set after the first good one; else 403):
   /api/search      search --json's finds as a JSON array: q (the text),
                    ignore_case=1, input=1, and the same filters
   /api/events      events' JSON lines, streamed: source (a number), rec, at, to,
-                   lax=1
+                   lax=1, follow=1 (a live journal recording, as it is recorded)
+  /api/logs        logs' JSON lines: source, rec, max
+  /api/original    cat --original's bytes, as a download: source, rec, input=1
+  /, /NAME         the web front end built into this binary
 Anything else is 404; errors are JSON objects with \"error\" (or, inside a
 stream already started, a last object with it). Exits only when killed.";
 
@@ -258,6 +274,22 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// The journal entries of a recording's host while it was recorded, as
+    /// JSON lines (for a log pane beside playback); its own entries left out.
+    #[command(after_help = format!("{LOGS_JSON}\n\n{EXIT_STATUS}"))]
+    Logs {
+        /// Send at most N entries (the first N of the window).
+        #[arg(long, value_name = "N", default_value_t = termtape_player::logs::DEFAULT_MAX,
+              value_parser = |s: &str| LOGS_MAX.parse_whole(s))]
+        max: u64,
+        /// The journal to read the logs from, for a recording in a file:
+        /// journal (this machine's, the default) or journal:DIR. A
+        /// recording in the journal takes its logs from the same journal.
+        #[arg(long, value_name = "SRC")]
+        journal: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Serve the data API (ls, search, events as JSON) over HTTP on this
     /// machine's loopback, for a browser: prints the URL to open, with a
     /// random access token every request must carry.
@@ -278,6 +310,13 @@ pub enum Command {
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
     },
+    /// The Cockpit page: `termtape cockpit install` writes the web front
+    /// end built into this binary as a Cockpit package.
+    Cockpit {
+        /// What to do.
+        #[command(subcommand)]
+        action: Cockpit,
+    },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log
     /// dropped).
@@ -296,6 +335,19 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         common: Common,
+    },
+}
+
+/// `termtape cockpit`'s actions.
+#[derive(Debug, Subcommand)]
+pub enum Cockpit {
+    /// Write the web front end built into this binary as a Cockpit package
+    /// (files 0644, directory 0755), replacing an earlier install's files.
+    Install {
+        /// The package directory (Cockpit looks in
+        /// /usr/share/cockpit/NAME and ~/.local/share/cockpit/NAME).
+        #[arg(long, value_name = "DIR", default_value = termtape_player::web::COCKPIT_DIR)]
+        dir: std::path::PathBuf,
     },
 }
 
@@ -374,6 +426,8 @@ pub struct Select {
 const SPEED: Range = Range::real(1.0 / 1024.0, 1024.0, "times the recorded speed");
 /// `--max-pause` (a year).
 const MAX_PAUSE: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `logs --max`.
+const LOGS_MAX: Range = Range::whole(1, termtape_player::logs::MAX_MAX, "entries");
 /// `keyframe --keyframe-bytes`, as the recorder's (1 TiB; 0: not by size).
 const KEYFRAME_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
 /// `keyframe --keyframe-secs`, as the recorder's (a year; 0: not by time).

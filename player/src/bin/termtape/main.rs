@@ -386,6 +386,31 @@ fn run(cli: Cli) -> Result<Status> {
             server.run().context("serving")?;
             Ok(Status::Done)
         }
+        Command::Logs {
+            max,
+            journal,
+            common,
+        } => logs(&common, max, journal.as_deref()),
+        Command::Cockpit {
+            action: cli::Cockpit::Install { dir },
+        } => {
+            let (written, removed) = termtape_player::web::install(&dir)?;
+            let mut out = io::stdout().lock();
+            for path in &written {
+                writeln!(out, "wrote {}", path.display())?;
+            }
+            for path in &removed {
+                writeln!(out, "removed {} (an earlier install's)", path.display())?;
+            }
+            out.flush()?;
+            note(format_args!(
+                "installed the termtape page in {}; Cockpit reads packages when a session \
+                 starts: log out of Cockpit and back in, or `systemctl try-restart cockpit`, \
+                 then reload the page",
+                dir.display()
+            ));
+            Ok(Status::Done)
+        }
         Command::Ls { json, common } => {
             let source = source::parse(&common.source);
             let filter = filter(&common.select, common.rec.clone(), false);
@@ -530,6 +555,29 @@ fn events(common: &Common, at: seek::At, until: Option<seek::At>, follow: bool) 
             damage_note(damaged, e, "passed over");
         },
     )?;
+    out.flush()?;
+    Ok(damage_status(damaged, common.lax.lax, Status::Done))
+}
+
+/// `termtape logs`: the journal entries of the recording's host in its
+/// window, as JSON lines.
+fn logs(common: &Common, max: u64, journal: Option<&str>) -> Result<Status> {
+    use termtape_player::logs;
+    let source = source::parse(&common.source);
+    let dir = logs::journal_for(&common.source, journal).map_err(anyhow::Error::msg)?;
+    let query = query(common, false);
+    let mut damaged = 0u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let window = logs::window(&*source, &query, now, &mut |e| {
+        damaged += 1;
+        damage_note(damaged, e, "passed over");
+    })?;
+    let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+    logs::logs(&window, dir.as_deref(), &query.filter, max, &mut |object| {
+        writeln!(out, "{}", json_line(object))
+    })?;
     out.flush()?;
     Ok(damage_status(damaged, common.lax.lax, Status::Done))
 }
@@ -746,6 +794,7 @@ fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
         since: select.since,
         until: select.until,
         follow,
+        keep_waiting: Default::default(),
         trust: termtape_player::source::Trust {
             uids: select.trust_uid.clone(),
             unverified: select.unverified,
