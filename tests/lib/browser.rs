@@ -45,6 +45,60 @@ fn stop_group(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Components shared by a module's tests (kept until the test process
+/// exits, when libtest has no more tests to run): their process groups and
+/// directories, ended and removed by an atexit handler.
+static KEPT: std::sync::Mutex<Vec<(libc::pid_t, Option<PathBuf>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+#[allow(
+    unsafe_code,
+    reason = "kill(2), waitpid(2) and atexit(3) have no std wrapper"
+)]
+extern "C" fn end_kept() {
+    let kept = std::mem::take(&mut *KEPT.lock().unwrap_or_else(|e| e.into_inner()));
+    for (pid, dir) in kept.into_iter().rev() {
+        // SAFETY: signals the group of a child of ours, never waited for
+        // before (its Child was forgotten), so the ids are still ours; then
+        // reaps it. Null status pointer is allowed.
+        if pid > 0 {
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Ends the process group `child` leads, and removes `dir`, when the test
+/// process exits.
+#[allow(unsafe_code, reason = "atexit(3) registers the cleanup")]
+fn keep_until_exit(child: Child, dir: Option<PathBuf>) {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: end_kept is an extern "C" fn without arguments.
+        unsafe { libc::atexit(end_kept) };
+    });
+    KEPT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((child.id() as libc::pid_t, dir));
+    // Dropping a Child neither kills nor waits: end_kept does both.
+    drop(child);
+}
+
+/// A temporary directory kept until the test process exits, for data
+/// shared by a module's tests.
+pub fn dir_until_exit() -> PathBuf {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    KEPT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((0, Some(dir.clone())));
+    dir
+}
+
 /// The last `n` bytes of a log file, for failure messages.
 fn tail(path: &Path, n: usize) -> String {
     let text = std::fs::read(path).unwrap_or_default();
@@ -54,7 +108,7 @@ fn tail(path: &Path, n: usize) -> String {
 /// A headless Debian Chromium with a fresh profile, listening for CDP on a
 /// loopback port it chose itself.
 pub struct Chromium {
-    child: Child,
+    child: Option<Child>,
     port: u16,
     /// Holds the profile and the browser's log; removed after the browser.
     dir: tempfile::TempDir,
@@ -123,7 +177,21 @@ impl Chromium {
             }
             std::thread::sleep(Duration::from_millis(25));
         };
-        Chromium { child, port, dir }
+        Chromium {
+            child: Some(child),
+            port,
+            dir,
+        }
+    }
+
+    /// Keeps the browser for the other tests of this process: it is
+    /// stopped, and its profile removed, when the process exits.
+    pub fn until_exit(mut self) -> &'static Chromium {
+        keep_until_exit(
+            self.child.take().expect("running"),
+            Some(self.dir.path().to_owned()),
+        );
+        Box::leak(Box::new(self))
     }
 
     /// The endpoint playwright's `connectOverCDP` takes.
@@ -196,7 +264,9 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        stop_group(&mut self.child);
+        if let Some(child) = self.child.as_mut() {
+            stop_group(child);
+        }
     }
 }
 
@@ -230,8 +300,11 @@ fn free_port() -> u16 {
 /// status, or None when nothing answers yet.
 pub fn http_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).ok()?;
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).ok()?;
@@ -242,9 +315,9 @@ pub fn http_status(port: u16, path: &str) -> Option<u16> {
 /// systemd), serving termtape's package from a temporary data directory so
 /// nothing is installed system-wide.
 pub struct Cockpit {
-    child: Child,
+    child: Option<Child>,
     port: u16,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 /// The cockpit-ws of Debian's cockpit-ws package.
@@ -281,8 +354,9 @@ impl Cockpit {
         );
         let termtape = bin("termtape");
         let path = std::env::join_paths(
-            std::iter::once(termtape.parent().expect("bin dir").to_path_buf())
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+            std::iter::once(termtape.parent().expect("bin dir").to_path_buf()).chain(
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+            ),
         )
         .expect("PATH");
         let log_path = data.path().join("cockpit-ws.log");
@@ -293,7 +367,10 @@ impl Cockpit {
                 .args(["--port", &port.to_string(), "--address", "127.0.0.1"])
                 .arg("--local-session=cockpit-bridge")
                 .env("PATH", &path)
-                .env("XDG_DATA_DIRS", format!("{}:/usr/share", data.path().display()))
+                .env(
+                    "XDG_DATA_DIRS",
+                    format!("{}:/usr/share", data.path().display()),
+                )
                 .env("LANG", "C.UTF-8")
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("dup log"))
@@ -311,9 +388,9 @@ impl Cockpit {
                 match http_status(port, page) {
                     Some(200) => {
                         return Cockpit {
-                            child,
+                            child: Some(child),
                             port,
-                            _data: data,
+                            data,
                         };
                     }
                     Some(status) => {
@@ -340,6 +417,16 @@ impl Cockpit {
         );
     }
 
+    /// Keeps cockpit-ws for the other tests of this process: it is stopped,
+    /// and its data directory removed, when the process exits.
+    pub fn until_exit(mut self) -> &'static Cockpit {
+        keep_until_exit(
+            self.child.take().expect("running"),
+            Some(self.data.path().to_owned()),
+        );
+        Box::leak(Box::new(self))
+    }
+
     /// The URL of a page of Cockpit's, e.g. `termtape/index.html`, opened
     /// on its own (outside Cockpit's shell).
     pub fn url(&self, page: &str) -> String {
@@ -349,13 +436,15 @@ impl Cockpit {
 
 impl Drop for Cockpit {
     fn drop(&mut self) {
-        stop_group(&mut self.child);
+        if let Some(child) = self.child.as_mut() {
+            stop_group(child);
+        }
     }
 }
 
 /// A running `termtape serve`, stopped by its PID when dropped.
 pub struct Served {
-    child: Child,
+    child: Option<Child>,
     /// `ADDR:PORT` it listens on.
     pub addr: String,
     /// The access token it printed.
@@ -372,6 +461,7 @@ impl Served {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("starting termtape serve");
         let mut line = String::new();
@@ -387,13 +477,20 @@ impl Served {
         Served {
             addr: addr.to_owned(),
             token: token.to_owned(),
-            child,
+            child: Some(child),
         }
     }
 
     /// Its process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Keeps the server for the other tests of this process: it is
+    /// stopped when the process exits.
+    pub fn until_exit(mut self) -> &'static Served {
+        keep_until_exit(self.child.take().expect("running"), None);
+        Box::leak(Box::new(self))
     }
 
     /// The URL a reviewer opens: the page, with the token.
@@ -404,7 +501,8 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            stop_group(child);
+        }
     }
 }

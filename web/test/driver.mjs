@@ -122,7 +122,13 @@ const scenarios = {
   async list(page) {
     await open(page, args.url, "#/");
     await page.locator("[data-tt=list]").waitFor({ timeout: WAIT });
-    const first = { status: await listStatus(page), rows: await listed(page) };
+    const first = {
+      status: await listStatus(page),
+      rows: await listed(page),
+      bars: await page.$$eval("rect[data-tt=bar]", (rs) =>
+        rs.map((r) => ({ source: r.dataset.source, rec: r.dataset.rec, start: r.dataset.start, end: r.dataset.end })),
+      ),
+    };
     const filtered = [];
     for (const [name, value] of args.filters ?? []) {
       const before = await page.$eval("[data-tt=list-status]", (e) => e.textContent);
@@ -140,10 +146,7 @@ const scenarios = {
         .catch(() => null);
       filtered.push({ filter: name, value, status: await listStatus(page), rows: await listed(page) });
     }
-    const bars = await page.$$eval("rect[data-tt=bar]", (rs) =>
-      rs.map((r) => ({ source: r.dataset.source, rec: r.dataset.rec, start: r.dataset.start, end: r.dataset.end })),
-    );
-    return { ...first, filtered, bars };
+    return { ...first, filtered };
   },
 
   /// Opens the list, clicks the row of args.rec and returns the player's
@@ -310,6 +313,17 @@ const errors = [];
 try {
   browser = await chromium.connectOverCDP(args.cdp, { timeout: WAIT });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Cockpit's page keeps the reviewer's sources in its local storage:
+  // a reviewer who chose these before.
+  if (args.sources)
+    await context.addInitScript((names) => {
+      try {
+        if (window.localStorage.getItem("termtape.sources") === null)
+          window.localStorage.setItem("termtape.sources", JSON.stringify(names));
+      } catch {
+        // about:blank has no storage.
+      }
+    }, args.sources);
   page = await context.newPage();
   page.setDefaultTimeout(WAIT);
   page.on("pageerror", (e) => errors.push(String(e)));
