@@ -193,14 +193,14 @@ class CockpitApi {
   }
 
   async recordings(source) {
-    return parseLines(await this.run(['ls', '--json', '--', source.name]));
+    return parseLines(await this.run(['ls', '--json', '--lax', '--', source.name]));
   }
 
   async search(text, { ignoreCase, input, source, rec }) {
     const names = source === undefined ? this.sourceNames() : [this.name(source)];
     const found = [];
     for (const [index, name] of names.entries()) {
-      const args = ['search', '--json'];
+      const args = ['search', '--json', '--lax'];
       if (ignoreCase) args.push('--ignore-case');
       if (input) args.push('--input');
       if (rec !== undefined) args.push(`--rec=${rec}`);

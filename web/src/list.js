@@ -231,7 +231,8 @@ export class RecordingsView {
       th.classList.toggle('tt-descending', th.dataset.sort === this.sort.key && this.sort.descending);
     }
     replace(this.tbody, shown.map((r) => this.row(r)));
-    replace(this.timeline, timeline(list, (r, at) => this.open(r, at)));
+    // The page's recordings: sorted by start, a page is a stretch of time.
+    replace(this.timeline, timeline(shown, (r, at) => this.open(r, at)));
   }
 
   row(r) {

@@ -670,9 +670,12 @@ export class Player {
   showHighlight() {
     if (!this.highlight) return;
     const rows = screenRows(this.screen);
-    const row = rows.findIndex((text) => text.includes(this.highlight.trim()));
+    const line = this.highlight.trim();
+    // Only the line itself: a longer line holding it is another line.
+    const row = rows.findIndex((text) => text.trim() === line);
     const rowElements = this.screen.querySelectorAll('.xterm-rows > div');
     if (row < 0 || !rowElements[row]) {
+      this.say(`The line found (${line}) scrolled past within the same moment.`);
       this.hideHighlight();
       return;
     }
