@@ -5,14 +5,55 @@
 //! server's memory growing; recorded markup comes back only inside JSON
 //! strings.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use termtape_tests::browser::Served;
 use termtape_tests::{bin, run_ok};
+
+/// A running `termtape serve`, stopped by its PID when dropped.
+struct Served {
+    child: Child,
+    addr: String,
+    token: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `termtape serve` on a port the system chooses, and reads the URL
+/// it prints: `http://ADDR/?token=HEX`.
+fn serve(sources: &[&Path]) -> Served {
+    let mut child = Command::new(bin("termtape"))
+        .arg("serve")
+        .args(sources)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting termtape serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reading the URL");
+    let rest = line
+        .trim()
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not a URL: {line:?}"));
+    let (addr, token) = rest.split_once("/?token=").expect("a token in the URL");
+    assert_eq!(token.len(), 32, "128 bits as hex: {token}");
+    Served {
+        addr: addr.to_owned(),
+        token: token.to_owned(),
+        child,
+    }
+}
 
 /// An answer: status, headers (names lower-cased), body (de-chunked).
 #[derive(Debug)]
@@ -181,7 +222,7 @@ fn serve_needs_the_token_and_guards_every_answer() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     record(&log);
-    let served = Served::start(&[&log]);
+    let served = serve(&[&log]);
 
     let missing = get(&served, "/api/recordings", "");
     assert_eq!(missing.status, 403, "{}", missing.text());
@@ -248,7 +289,7 @@ fn serve_answers_as_the_cli_does() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     let rec = record(&log);
-    let served = Served::start(&[&log]);
+    let served = serve(&[&log]);
 
     let listed = authorised(&served, "/api/recordings");
     assert_eq!(listed.status, 200, "{}", listed.text());
@@ -332,10 +373,10 @@ fn serve_refuses_oversized_requests_without_growing() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     record(&log);
-    let served = Served::start(&[&log]);
+    let served = serve(&[&log]);
     // Warm up: the workers have answered something.
     assert_eq!(authorised(&served, "/api/sources").status, 200);
-    let before = rss_kb(served.pid());
+    let before = rss_kb(served.child.id());
     let big = format!(
         "GET /api/sources HTTP/1.1\r\nHost: {}\r\nX-Filler: {}\r\n\r\n",
         served.addr,
@@ -352,7 +393,7 @@ fn serve_refuses_oversized_requests_without_growing() {
         "X-A: b\r\n".repeat(100)
     );
     assert_eq!(send(&served.addr, many.as_bytes()).status, 431);
-    let after = rss_kb(served.pid());
+    let after = rss_kb(served.child.id());
     // 40 MiB were sent; what is kept is one 8 KiB head per worker.
     assert!(
         after < before + 8 * 1024,

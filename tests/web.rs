@@ -363,7 +363,7 @@ fn hostile_output_stays_text(host: Host) {
     let rec = rec_of(&r.hostile);
     let result = host.drive(
         "hostile",
-        json!({"source": 2, "rec": rec, "at": 60_000, "global": PWNED}),
+        json!({"source": 2, "rec": rec, "at": 60_000, "global": PWNED, "link_row": 1}),
     );
     let rows = assert_screen(host, &result["screen"], &r.hostile, &rec);
     assert!(
@@ -378,7 +378,10 @@ fn hostile_output_stays_text(host: Host) {
         result["scripts_after"], result["scripts_before"],
         "{host:?}"
     );
+    // Clicking the recorded javascript: hyperlink neither asks (a confirm
+    // dialog) nor opens anything.
     assert_eq!(result["dialogs"], json!([]), "{host:?}");
+    assert_eq!(result["opened"], json!([]), "{host:?}");
 }
 
 fn logs_beside_playback(host: Host) {

@@ -268,9 +268,21 @@ const scenarios = {
     await page.evaluate(() => navigator.clipboard.writeText("termtape-sentinel"));
     await page.evaluate((h) => (location.hash = h), `#/play?source=${args.source}&rec=${encodeURIComponent(args.rec)}&at=${args.at}`);
     const screen = await settled(page, undefined);
+    // A reviewer clicks what looks like a link (args.link_row: the row of
+    // a recorded OSC 8 hyperlink), hovering first as a mouse does.
+    const opened = [];
+    page.context().on("page", (p) => opened.push(p.url()));
+    if (args.link_row !== undefined) {
+      const row = page.locator("[data-tt=screen] .xterm-rows > div").nth(args.link_row);
+      const box = await row.boundingBox({ timeout: WAIT });
+      await page.mouse.move(box.x + 8, box.y + box.height / 2);
+      await sleep(100);
+      await page.mouse.click(box.x + 8, box.y + box.height / 2);
+    }
     // Give anything asynchronous the recording might have started a moment.
     await sleep(500);
     return {
+      opened,
       screen,
       global: await page.evaluate((name) => typeof window[name], args.global),
       title_before: title,
