@@ -276,7 +276,7 @@ fn list_filter_open(host: Host) {
 }
 
 fn whoami() -> String {
-    String::from_utf8(run_ok(&mut Command::new("id").arg("-un")))
+    String::from_utf8(run_ok(Command::new("id").arg("-un")))
         .expect("user name")
         .trim()
         .to_owned()

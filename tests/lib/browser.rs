@@ -58,10 +58,10 @@ static KEPT: std::sync::Mutex<Vec<(libc::pid_t, Option<PathBuf>)>> =
 extern "C" fn end_kept() {
     let kept = std::mem::take(&mut *KEPT.lock().unwrap_or_else(|e| e.into_inner()));
     for (pid, dir) in kept.into_iter().rev() {
-        // SAFETY: signals the group of a child of ours, never waited for
-        // before (its Child was forgotten), so the ids are still ours; then
-        // reaps it. Null status pointer is allowed.
         if pid > 0 {
+            // SAFETY: signals the group of a child of ours, never waited
+            // for before (its Child was dropped unwaited), so the ids are
+            // still ours; then reaps it. A null status pointer is allowed.
             unsafe {
                 libc::kill(-pid, libc::SIGKILL);
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
