@@ -10,7 +10,7 @@ export function connect() {
 }
 
 /** Splits a stream of text into JSON objects, one per line. */
-class Lines {
+export class Lines {
   constructor(onObject) {
     this.rest = '';
     this.onObject = onObject;

@@ -46,7 +46,11 @@ export function parseClock(text) {
   if (!m) return null;
   const [, y, mo, d, hh = '0', mm = '0', ss = '0', frac = '0'] = m;
   const date = new Date(+y, +mo - 1, +d, +hh, +mm, +ss, +frac.padEnd(3, '0'));
-  return Number.isNaN(date.getTime()) ? null : date.getTime();
+  // Date rolls 2026-13-45 over into 2027; a time that does not exist is
+  // refused instead.
+  const exists = date.getFullYear() === +y && date.getMonth() === +mo - 1 && date.getDate() === +d &&
+    +hh < 24 && +mm < 60 && +ss < 60;
+  return exists ? date.getTime() : null;
 }
 
 /**
