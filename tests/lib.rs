@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use termtape_format::{Location, Message};
 
+#[path = "lib/browser.rs"]
+pub mod browser;
+
 /// The directory of real tlog recordings (copied from the shared corpus).
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tlog")

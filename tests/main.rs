@@ -24,3 +24,4 @@ mod spool;
 mod times;
 mod trust;
 mod usability;
+mod web;

@@ -1,0 +1,526 @@
+//! The web review page in a real headless Chromium (Debian's), driven by
+//! `web/test/driver.mjs` (playwright-core over CDP), on both of its hosts:
+//! `termtape serve` and Cockpit's own cockpit-ws with termtape's package
+//! (no systemd, no login: `--local-session=cockpit-bridge`). What the page
+//! shows is held against the CLI: the screen rows in the DOM against
+//! `termtape screen --at T` for the T the page says it drew.
+//!
+//! One browser, one `termtape serve` and one cockpit-ws serve every test
+//! of this module (each scenario runs in a fresh browser context); they
+//! end when the test process exits. Set TERMTAPE_WEB_SHOTS=DIR to keep a
+//! screenshot of every scenario there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::LazyLock;
+
+use serde_json::{Value, json};
+use termtape_tests::browser::{Chromium, Cockpit, Served, dir_until_exit, web_dir};
+use termtape_tests::{bin, journal_sync, journald, run_ok, running_recording};
+
+use crate::charset::{KOI8R, ensure_locale};
+
+/// Text the hostile recording shows; its script would set this global.
+const PWNED: &str = "ttPwned";
+
+/// The recordings every test reads, made once with the real recorder.
+struct Recordings {
+    /// Lines over ~3 s, a clear in the middle, a log entry sent meanwhile.
+    plain: PathBuf,
+    /// Cyrillic text written in KOI8-R by a program in a KOI8-R locale.
+    koi8: PathBuf,
+    /// Markup, OSC 52 (clipboard) and OSC 0 (title) in its output.
+    hostile: PathBuf,
+    /// Unique to this run: in plain's output and its log entry.
+    marker: String,
+}
+
+impl Recordings {
+    fn files(&self) -> [&Path; 3] {
+        [&self.plain, &self.koi8, &self.hostile]
+    }
+}
+
+/// Records `script` (under sh) into `log` in `dir`, with `env`.
+fn record(dir: &Path, log: &Path, script: &str, env: &[(&str, &str)]) {
+    let out = Command::new(bin("termtape"))
+        .args(["rec", "-o"])
+        .arg(log)
+        .args(["--", "sh", "-c", script])
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("termtape rec");
+    assert!(out.status.success(), "termtape rec {script}: {out:?}");
+}
+
+static RECORDINGS: LazyLock<Recordings> = LazyLock::new(|| {
+    journald();
+    let dir = dir_until_exit();
+    let marker = format!("web{}", std::process::id());
+    let plain = dir.join("plain.log");
+    record(
+        &dir,
+        &plain,
+        &format!(
+            "for i in $(seq 1 12); do echo \"line $i of the first screen\"; sleep 0.1; done; \
+             logger -t termtape-web-test {marker}-log; \
+             printf '\\033[2J\\033[H'; echo \"second screen {marker}-found\"; \
+             for i in $(seq 1 12); do printf '\\033[1;32mgreen %s\\033[0m  ' $i; echo; sleep 0.1; done; \
+             echo done"
+        ),
+        &[],
+    );
+    ensure_locale(&KOI8R);
+    std::fs::write(dir.join("text.utf8"), format!("{}\n", KOI8R.text)).expect("text");
+    let koi8 = dir.join("koi8.log");
+    record(
+        &dir,
+        &koi8,
+        &format!("iconv -f UTF-8 -t {} text.utf8", KOI8R.charset),
+        &[("LANG", KOI8R.name), ("LC_ALL", KOI8R.name)],
+    );
+    let hostile = dir.join("hostile.log");
+    record(
+        &dir,
+        &hostile,
+        &format!(
+            "stty -opost; printf '<script>window.{PWNED}=1</script><img src=x onerror=\"window.{PWNED}=2\">\\r\\n\
+             \\033]52;c;dGVybXRhcGUtcHduZWQ=\\007\\033]0;pwned-title\\007\
+             \\033]8;;javascript:window.{PWNED}=3\\007link\\033]8;;\\007 shown\\r\\n'"
+        ),
+        &[],
+    );
+    Recordings {
+        plain,
+        koi8,
+        hostile,
+        marker,
+    }
+});
+
+static BROWSER: LazyLock<&'static Chromium> = LazyLock::new(|| Chromium::start().until_exit());
+
+/// `termtape serve` of the three recordings (sources 0, 1, 2).
+static SERVED: LazyLock<&'static Served> =
+    LazyLock::new(|| Served::start(&RECORDINGS.files()).until_exit());
+
+/// cockpit-ws with the package built into web/dist.
+static COCKPIT: LazyLock<&'static Cockpit> = LazyLock::new(|| {
+    let dist = web_dir().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} is not built: run scripts/web-build",
+        dist.display()
+    );
+    Cockpit::start(&dist).until_exit()
+});
+
+/// Which server the page comes from.
+#[derive(Clone, Copy, Debug)]
+enum Host {
+    Serve,
+    Cockpit,
+}
+
+impl Host {
+    /// The driver's arguments for a scenario on this host's page reading
+    /// the three recordings: `extra` plus the URL (and for Cockpit the
+    /// sources the reviewer chose, as the page keeps them).
+    fn args(self, scenario: &str, extra: Value) -> Value {
+        let mut args = extra;
+        match self {
+            Host::Serve => args["url"] = SERVED.url().into(),
+            Host::Cockpit => {
+                args["url"] = COCKPIT.url("termtape/index.html").into();
+                if args.get("sources").is_none() {
+                    let files: Vec<String> = RECORDINGS
+                        .files()
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    args["sources"] = json!(files);
+                }
+            }
+        }
+        if let Some(dir) = std::env::var_os("TERMTAPE_WEB_SHOTS") {
+            let shot = Path::new(&dir).join(format!("{self:?}-{scenario}.png").to_lowercase());
+            args["screenshot"] = shot.display().to_string().into();
+        }
+        args
+    }
+
+    fn drive(self, scenario: &str, extra: Value) -> Value {
+        let result = BROWSER.drive(scenario, self.args(scenario, extra));
+        assert_eq!(
+            result["page_errors"],
+            json!([]),
+            "{self:?}: the page threw while {scenario}"
+        );
+        result
+    }
+}
+
+/// The recording id of a one-recording file.
+fn rec_of(log: &Path) -> String {
+    let out = run_ok(
+        Command::new(bin("termtape"))
+            .args(["ls", "--json"])
+            .arg(log),
+    );
+    let v: Value = serde_json::from_slice(&out).expect("ls --json");
+    v["rec"].as_str().expect("rec").to_owned()
+}
+
+/// `termtape screen --at T SOURCE [--rec ID]`, as rows.
+fn screen_at(source: &str, rec: &str, ms: u64) -> Vec<String> {
+    let out = run_ok(Command::new(bin("termtape")).args([
+        "screen",
+        "--at",
+        &format!("{}.{:03}", ms / 1000, ms % 1000),
+        "--rec",
+        rec,
+        source,
+    ]));
+    String::from_utf8(out)
+        .expect("UTF-8 screen")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A screen the driver read: the test hook's rows, which must equal the
+/// DOM's, and equal the CLI's screen at the moment drawn, row by row.
+#[track_caller]
+fn assert_screen(host: Host, screen: &Value, source: &Path, rec: &str) -> Vec<String> {
+    let rows: Vec<String> = serde_json::from_value(screen["hook"].clone()).expect("rows");
+    assert_eq!(
+        screen["hook"], screen["dom"],
+        "{host:?}: hook and DOM differ"
+    );
+    let at = screen["drawn"].as_u64().expect("drawn ms");
+    let want = screen_at(source.to_str().expect("path"), rec, at);
+    assert_eq!(
+        rows.len(),
+        want.len(),
+        "{host:?}: rows at {at} ms: {rows:#?}"
+    );
+    for (i, (got, want)) in rows.iter().zip(&want).enumerate() {
+        assert_eq!(got, want, "{host:?}: row {i} at {at} ms");
+    }
+    rows
+}
+
+fn list_filter_open(host: Host) {
+    let r = &*RECORDINGS;
+    let recs: Vec<String> = r.files().iter().map(|p| rec_of(p)).collect();
+    let result = host.drive(
+        "list",
+        json!({"filters": [
+            ["user", "nobody-here"],
+            ["user", ""],
+            ["text", format!("{}-found", r.marker)],
+            ["text", ""],
+            ["until", "2001-01-01 00:00"],
+        ]}),
+    );
+    let listed: Vec<&str> = result["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row["rec"].as_str().expect("rec"))
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    let mut want: Vec<&str> = recs.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(sorted, want, "{host:?}: {result}");
+    assert!(
+        result["status"].as_str().expect("status").starts_with('3'),
+        "{host:?}: {}",
+        result["status"]
+    );
+    let user = whoami();
+    for row in result["rows"].as_array().expect("rows") {
+        assert_eq!(row["user"], user.as_str(), "{host:?}: {row}");
+        assert_ne!(row["live"], "live", "{host:?}: {row}");
+    }
+    let bars = result["bars"].as_array().expect("bars");
+    assert_eq!(bars.len(), 3, "{host:?}: one timeline bar each: {bars:?}");
+    let counts: Vec<usize> = result["filtered"]
+        .as_array()
+        .expect("filtered")
+        .iter()
+        .map(|f| f["rows"].as_array().expect("rows").len())
+        .collect();
+    assert_eq!(counts, [0, 3, 1, 3, 0], "{host:?}: {}", result["filtered"]);
+    assert_eq!(
+        result["filtered"][2]["rows"][0]["rec"],
+        rec_of(&r.plain).as_str(),
+        "{host:?}: the text filter keeps the recording showing it"
+    );
+    // Clicking a row opens the player at 0.
+    let plain = rec_of(&r.plain);
+    let opened = host.drive("open", json!({"rec": plain}));
+    assert!(
+        opened["hash"]
+            .as_str()
+            .expect("hash")
+            .starts_with("#/play?"),
+        "{host:?}: {opened}"
+    );
+    assert_eq!(opened["screen"]["drawn"], 0, "{host:?}: {opened}");
+    assert_screen(host, &opened["screen"], &r.plain, &plain);
+}
+
+fn whoami() -> String {
+    String::from_utf8(run_ok(Command::new("id").arg("-un")))
+        .expect("user name")
+        .trim()
+        .to_owned()
+}
+
+fn seek_forward_and_back(host: Host) {
+    let r = &*RECORDINGS;
+    let rec = rec_of(&r.plain);
+    let result = host.drive(
+        "play",
+        json!({"source": 0, "rec": rec, "at": 0, "steps": [
+            {"progress": 0.8},
+            {"progress": 0.25},
+            {"progress": 0.6},
+            {"key": "Home"},
+            {"key": "End"},
+        ]}),
+    );
+    assert_screen(host, &result["first"], &r.plain, &rec);
+    let mut seen = Vec::new();
+    for step in result["steps"].as_array().expect("steps") {
+        assert!(
+            step["state"] == "paused" || step["state"] == "ended",
+            "{host:?}: a seek keeps a paused player still: {step}"
+        );
+        seen.push((
+            step["drawn"].as_u64().expect("drawn"),
+            assert_screen(host, step, &r.plain, &rec),
+        ));
+    }
+    let at: Vec<u64> = seen.iter().map(|(at, _)| *at).collect();
+    assert!(
+        at[0] > at[1] && at[1] < at[2] && at[3] == 0 && at[4] > at[0],
+        "{host:?}: forward, back, forward, start, end: {at:?}"
+    );
+    // The seeks land on different screens: the first and the second page.
+    assert_ne!(seen[0].1, seen[1].1, "{host:?}");
+    assert!(
+        seen[4].1.iter().any(|row| row == "done"),
+        "{host:?}: {:?}",
+        seen[4].1
+    );
+}
+
+fn search_hit_opens_the_moment(host: Host) {
+    let r = &*RECORDINGS;
+    let rec = rec_of(&r.plain);
+    let text = format!("{}-found", r.marker);
+    let result = host.drive("search", json!({"q": text, "click": 0}));
+    let hits = result["hits"].as_array().expect("hits");
+    assert_eq!(hits.len(), 1, "{host:?}: {hits:?}");
+    assert_eq!(hits[0]["rec"], rec.as_str(), "{host:?}");
+    assert!(
+        hits[0]["text"].as_str().expect("text").contains(&text),
+        "{host:?}: the hit shows the line: {}",
+        hits[0]
+    );
+    let at = hits[0]["at"].as_u64().expect("at");
+    assert_eq!(result["screen"]["drawn"], at, "{host:?}: {result}");
+    let rows = assert_screen(host, &result["screen"], &r.plain, &rec);
+    assert!(
+        rows.iter().any(|row| row.contains(&text)),
+        "{host:?}: {rows:?}"
+    );
+    assert!(!result["highlight"].is_null(), "{host:?}: no highlight");
+}
+
+fn koi8r_shows_as_utf8(host: Host) {
+    let r = &*RECORDINGS;
+    let rec = rec_of(&r.koi8);
+    let result = host.drive(
+        "play",
+        json!({"source": 1, "rec": rec, "at": 0, "steps": [{"key": "End"}]}),
+    );
+    let rows = assert_screen(host, &result["steps"][0], &r.koi8, &rec);
+    assert!(
+        rows.iter().any(|row| row.contains(KOI8R.text)),
+        "{host:?}: {rows:?}"
+    );
+}
+
+fn hostile_output_stays_text(host: Host) {
+    let r = &*RECORDINGS;
+    let rec = rec_of(&r.hostile);
+    let result = host.drive(
+        "hostile",
+        json!({"source": 2, "rec": rec, "at": 60_000, "global": PWNED, "link_row": 1}),
+    );
+    let rows = assert_screen(host, &result["screen"], &r.hostile, &rec);
+    assert!(
+        rows[0].starts_with(&format!("<script>window.{PWNED}=1</script><img")),
+        "{host:?}: the markup is shown as text: {rows:?}"
+    );
+    assert!(rows[1].contains("link shown"), "{host:?}: {rows:?}");
+    assert_eq!(result["global"], "undefined", "{host:?}: {result}");
+    assert_eq!(result["title_after"], result["title_before"], "{host:?}");
+    assert_eq!(result["clipboard"], "termtape-sentinel", "{host:?}");
+    assert_eq!(
+        result["scripts_after"], result["scripts_before"],
+        "{host:?}"
+    );
+    // Clicking the recorded javascript: hyperlink neither asks (a confirm
+    // dialog) nor opens anything.
+    assert_eq!(result["dialogs"], json!([]), "{host:?}");
+    assert_eq!(result["opened"], json!([]), "{host:?}");
+}
+
+fn logs_beside_playback(host: Host) {
+    let r = &*RECORDINGS;
+    let rec = rec_of(&r.plain);
+    let entries = host.drive("logs", json!({"source": 0, "rec": rec}))["entries"].clone();
+    let ours = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .position(|e| e["text"].as_str().is_some_and(|t| t.contains(&r.marker)))
+        .unwrap_or_else(|| panic!("{host:?}: no entry of ours in {entries}"));
+    let at = entries[ours]["at"].as_u64().expect("at");
+    let result = host.drive("logs", json!({"source": 0, "rec": rec, "click": ours}));
+    assert_eq!(result["screen"]["drawn"], at, "{host:?}: {result}");
+    let rows = assert_screen(host, &result["screen"], &r.plain, &rec);
+    // The entry was sent after the first screen's twelve lines.
+    assert!(
+        rows.iter().any(|row| row == "line 12 of the first screen"),
+        "{host:?}: {rows:?}"
+    );
+}
+
+fn live_follow(host: Host) {
+    journald();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = format!("webLive{}{host:?}", std::process::id());
+    let go = dir.path().join("go");
+    // Waits (60 s at most) for the browser to create `go`.
+    let script = format!(
+        "echo {marker}-first; i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \
+         echo {marker}-then; sleep 1",
+        go = go.display()
+    );
+    let mut recorder = Command::new(bin("termtape"))
+        .args([
+            "rec",
+            "-w",
+            "journal",
+            "--latency",
+            "0.2",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("recorder");
+    let rec = running_recording(recorder.id(), &format!("{marker}-first"));
+    let served;
+    let mut args = json!({
+        "source": 0, "rec": rec, "first": format!("{marker}-first"),
+        "then": format!("{marker}-then"), "go": go.display().to_string(),
+        "wait_ms": 90_000, "deadline_ms": 240_000,
+    });
+    let args = match host {
+        Host::Serve => {
+            served = Served::start(&[Path::new("journal")]);
+            args["url"] = served.url().into();
+            BROWSER.drive("live", args)
+        }
+        Host::Cockpit => {
+            args["sources"] = json!(["journal"]);
+            host.drive("live", args)
+        }
+    };
+    // Whatever the page did, the recorder ends by itself within 60 s.
+    let status = recorder.wait().expect("recorder");
+    assert!(status.success());
+    assert!(journal_sync());
+    assert!(
+        args["live_shown"].as_bool().expect("live_shown"),
+        "{host:?}: {args}"
+    );
+    let before = args["before"].to_string();
+    assert!(
+        !before.contains(&format!("{marker}-then")),
+        "{host:?}: {before}"
+    );
+}
+
+fn token_and_paths_from_the_browser() {
+    let s = &*SERVED;
+    let base = format!("http://{}", s.addr);
+    let result = BROWSER.drive(
+        "status",
+        json!({"urls": [
+            format!("{base}/"),
+            format!("{base}/?token={}", "0".repeat(32)),
+            format!("{base}/api/sources"),
+            s.url(),
+            format!("{base}/api/sources"),
+            format!("{base}/etc/passwd"),
+            format!("{base}/%2e%2e/%2e%2e/etc/passwd"),
+            format!("{base}/api/recordings?source=..%2F..%2Fetc%2Fpasswd"),
+            format!("{base}/api/recordings?source=3"),
+        ]}),
+    );
+    let statuses: Vec<&Value> = result["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [403, 403, 403, 200, 200, 404, 404, 404, 404]
+            .map(|s| json!(s))
+            .iter()
+            .collect::<Vec<_>>(),
+        "{result}"
+    );
+}
+
+/// One test per host for each scenario.
+macro_rules! on_both_hosts {
+    ($($name:ident),* $(,)?) => {
+        mod on_serve {
+            $( #[test] fn $name() { super::$name(super::Host::Serve) } )*
+        }
+        mod on_cockpit {
+            $( #[test] fn $name() { super::$name(super::Host::Cockpit) } )*
+        }
+    };
+}
+
+on_both_hosts!(
+    list_filter_open,
+    seek_forward_and_back,
+    search_hit_opens_the_moment,
+    koi8r_shows_as_utf8,
+    hostile_output_stays_text,
+    logs_beside_playback,
+    live_follow,
+);
+
+#[test]
+fn serve_answers_403_without_the_token_and_404_outside_its_sources() {
+    token_and_paths_from_the_browser();
+}
