@@ -12,49 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use termtape_tests::browser::Served;
 use termtape_tests::{bin, live_journal_recorder, run_ok, running_recording, web_dist};
-
-/// A running `termtape serve`, stopped by its PID when dropped.
-struct Served {
-    child: Child,
-    addr: String,
-    token: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `termtape serve` on a port the system chooses, and reads the URL
-/// it prints: `http://ADDR/?token=HEX`.
-fn serve(sources: &[&Path]) -> Served {
-    let mut child = Command::new(bin("termtape"))
-        .arg("serve")
-        .args(sources)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting termtape serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("reading the URL");
-    let rest = line
-        .trim()
-        .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("not a URL: {line:?}"));
-    let (addr, token) = rest.split_once("/?token=").expect("a token in the URL");
-    assert_eq!(token.len(), 32, "128 bits as hex: {token}");
-    Served {
-        addr: addr.to_owned(),
-        token: token.to_owned(),
-        child,
-    }
-}
 
 /// An answer: status, headers (names lower-cased), body (de-chunked).
 #[derive(Debug)]
@@ -236,7 +195,7 @@ fn serve_needs_the_token_and_guards_every_answer() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     record(&log);
-    let served = serve(&[&log]);
+    let served = Served::start(&[&log]);
 
     let missing = get(&served, "/api/recordings", "");
     assert_eq!(missing.status, 403, "{}", missing.text());
@@ -303,7 +262,7 @@ fn serve_answers_as_the_cli_does() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     let rec = record(&log);
-    let served = serve(&[&log]);
+    let served = Served::start(&[&log]);
 
     let listed = authorised(&served, "/api/recordings");
     assert_eq!(listed.status, 200, "{}", listed.text());
@@ -387,10 +346,10 @@ fn serve_refuses_oversized_requests_without_growing() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     record(&log);
-    let served = serve(&[&log]);
+    let served = Served::start(&[&log]);
     // Warm up: the workers have answered something.
     assert_eq!(authorised(&served, "/api/sources").status, 200);
-    let before = rss_kb(served.child.id());
+    let before = rss_kb(served.pid());
     let big = format!(
         "GET /api/sources HTTP/1.1\r\nHost: {}\r\nX-Filler: {}\r\n\r\n",
         served.addr,
@@ -407,7 +366,7 @@ fn serve_refuses_oversized_requests_without_growing() {
         "X-A: b\r\n".repeat(100)
     );
     assert_eq!(send(&served.addr, many.as_bytes()).status, 431);
-    let after = rss_kb(served.child.id());
+    let after = rss_kb(served.pid());
     // 40 MiB were sent; what is kept is one 8 KiB head per worker.
     assert!(
         after < before + 8 * 1024,
@@ -466,7 +425,7 @@ fn serve_answers_the_front_end_built_into_it() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     record(&log);
-    let served = serve(&[&log]);
+    let served = Served::start(&[&log]);
 
     // As a browser goes: the URL printed, then the page's own files with
     // the cookie the first answer set, and nothing else.
@@ -687,7 +646,7 @@ fn serve_follows_a_live_recording_and_frees_what_a_gone_client_held() {
         let _ = recorder.wait();
     };
     let rec = running_recording(recorder.id(), &format!("{marker}-first"));
-    let served = serve(&[Path::new("journal")]);
+    let served = Served::start(&[Path::new("journal")]);
     let target = format!("/api/events?source=0&rec={rec}&follow=1");
 
     // What is recorded after the stream began comes through it.
@@ -724,7 +683,7 @@ fn serve_follows_a_live_recording_and_frees_what_a_gone_client_held() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("markup.log");
     let file_rec = record(&log);
-    let file_served = serve(&[&log]);
+    let file_served = Served::start(&[&log]);
     let answer = authorised(
         &file_served,
         &format!("/api/events?source=0&rec={file_rec}&follow=1"),
@@ -847,7 +806,7 @@ fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
     );
 
     // The same through serve, byte for byte.
-    let served = serve(&[Path::new("journal")]);
+    let served = Served::start(&[Path::new("journal")]);
     let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}"));
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.header("content-type"), Some("application/x-ndjson"));
@@ -871,7 +830,7 @@ fn the_original_bytes_download_as_cat_original_gives_them() {
             .arg(&log),
     ));
     let rec = listed[0]["rec"].as_str().unwrap().to_owned();
-    let served = serve(&[&log]);
+    let served = Served::start(&[&log]);
     for (input, param, suffix) in [(false, "", "out"), (true, "&input=1", "in")] {
         let mut cat = Command::new(bin("termtape"));
         cat.args(["cat", "--original"]);

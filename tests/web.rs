@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::LazyLock;
 
 use serde_json::{Value, json};
-use termtape_tests::browser::{Chromium, Cockpit, Served, dir_until_exit, web_dir};
+use termtape_tests::browser::{Chromium, Cockpit, Served, dir_until_exit};
 use termtape_tests::{bin, journal_sync, journald, run_ok, running_recording};
 
 use crate::charset::{KOI8R, ensure_locale};
@@ -66,7 +66,7 @@ static RECORDINGS: LazyLock<Recordings> = LazyLock::new(|| {
         &plain,
         &format!(
             "for i in $(seq 1 12); do echo \"line $i of the first screen\"; sleep 0.1; done; \
-             logger -t termtape-web-test {marker}-log; \
+             logger -t termtape-web-test {marker}-log; sleep 0.3; \
              printf '\\033[2J\\033[H'; echo \"second screen {marker}-found\"; \
              for i in $(seq 1 12); do printf '\\033[1;32mgreen %s\\033[0m  ' $i; echo; sleep 0.1; done; \
              echo done"
@@ -107,16 +107,8 @@ static BROWSER: LazyLock<&'static Chromium> = LazyLock::new(|| Chromium::start()
 static SERVED: LazyLock<&'static Served> =
     LazyLock::new(|| Served::start(&RECORDINGS.files()).until_exit());
 
-/// cockpit-ws with the package built into web/dist.
-static COCKPIT: LazyLock<&'static Cockpit> = LazyLock::new(|| {
-    let dist = web_dir().join("dist");
-    assert!(
-        dist.join("index.html").is_file(),
-        "{} is not built: run scripts/web-build",
-        dist.display()
-    );
-    Cockpit::start(&dist).until_exit()
-});
+/// cockpit-ws with the package the binary installs.
+static COCKPIT: LazyLock<&'static Cockpit> = LazyLock::new(|| Cockpit::start().until_exit());
 
 /// Which server the page comes from.
 #[derive(Clone, Copy, Debug)]

@@ -325,10 +325,12 @@ const COCKPIT_WS: &str = "/usr/lib/cockpit/cockpit-ws";
 
 impl Cockpit {
     /// Starts `cockpit-ws --local-session=cockpit-bridge` on a free
-    /// loopback port with the files of `package_dir` as the package
-    /// `termtape`, and the directory of the termtape binary under test
-    /// first on the bridge's PATH; waits until the package's page answers.
-    pub fn start(package_dir: &Path) -> Cockpit {
+    /// loopback port with termtape's package installed by the binary under
+    /// test (`termtape cockpit install --dir`, so the page is the one the
+    /// binary embeds) in a data directory of its own, and the directory of
+    /// the termtape binary first on the bridge's PATH; waits until the
+    /// package's page answers.
+    pub fn start() -> Cockpit {
         assert!(
             Path::new(COCKPIT_WS).is_file(),
             "{COCKPIT_WS} is missing: run scripts/setup (as root) first"
@@ -336,21 +338,17 @@ impl Cockpit {
         require("cockpit-bridge");
         let data = tempfile::tempdir().expect("tempdir for cockpit's data");
         let package = data.path().join("cockpit/termtape");
-        std::fs::create_dir_all(&package).expect("package directory");
-        let mut copied = 0;
-        for entry in std::fs::read_dir(package_dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", package_dir.display()))
-        {
-            let entry = entry.expect("directory entry");
-            if entry.file_type().expect("file type").is_file() {
-                std::fs::copy(entry.path(), package.join(entry.file_name())).expect("copy");
-                copied += 1;
-            }
-        }
+        let install = Command::new(bin("termtape"))
+            .args(["cockpit", "install", "--dir"])
+            .arg(&package)
+            .output()
+            .expect("running termtape cockpit install");
         assert!(
-            package.join("manifest.json").is_file(),
-            "{} holds no manifest.json ({copied} files)",
-            package_dir.display()
+            install.status.success() && package.join("manifest.json").is_file(),
+            "termtape cockpit install --dir {}: {:?}: {}",
+            package.display(),
+            install.status,
+            String::from_utf8_lossy(&install.stderr)
         );
         let termtape = bin("termtape");
         let path = std::env::join_paths(

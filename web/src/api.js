@@ -236,7 +236,7 @@ class CockpitApi {
   }
 
   async logs(source, rec) {
-    return parseLines(await this.run(['logs', '--json', `--rec=${rec}`, '--', this.name(source)]));
+    return parseLines(await this.run(['logs', `--rec=${rec}`, '--', this.name(source)]));
   }
 
   async original(source, rec) {

@@ -104,6 +104,8 @@ export class RecordingsView {
 
   /** Reads the list of every source. */
   async load() {
+    // A later load (the sources changed) wins over one still running.
+    const generation = (this.generation = (this.generation ?? 0) + 1);
     this.status.textContent = 'Loading…';
     try {
       this.sources = await this.api.sources();
@@ -119,9 +121,11 @@ export class RecordingsView {
           }
         }),
       );
+      if (generation !== this.generation) return;
       this.recordings = lists.flat();
       this.refilter();
     } catch (e) {
+      if (generation !== this.generation) return;
       this.status.textContent = `Could not list recordings: ${e.message}`;
     }
   }

@@ -285,7 +285,12 @@ export class Player {
           this.loadedTo = Infinity;
           this.liveBadge.hidden = true;
         }
-        if (!piece.drawn) this.drawn(piece);
+        if (!piece.drawn) {
+          // A seek past the end shows the end.
+          if (this.endAt !== null && this.loadedTo === Infinity) piece.floor = Math.min(piece.floor, this.endAt);
+          this.pos = piece.floor;
+          this.drawn(piece);
+        }
         return;
       case 'error':
         this.say(`Error from the recording: ${object.message}`);
@@ -381,7 +386,7 @@ export class Player {
         this.typed(event.at, `[${event.keys ?? '?'} keys redacted]`, true);
         break;
       case 'exit':
-        this.say(`The session ended: ${JSON.stringify(event.exit)}`);
+        this.say(`The session ended: ${exitText(event.exit)}.`);
         break;
       default:
         break;
@@ -801,6 +806,17 @@ export class Player {
       this.say(`Could not download: ${e.message}`);
     }
   }
+}
+
+/** How a session ended, from an `exit` object, in words. */
+function exitText(exit) {
+  if (!exit || typeof exit !== 'object') return 'how is not known';
+  if (typeof exit.code === 'number') return `exit status ${exit.code}`;
+  if (typeof exit.signal === 'number') return `killed by signal ${exit.signal}`;
+  if (typeof exit.stopped === 'number') return `the recorder was stopped by signal ${exit.stopped}`;
+  return Object.entries(exit)
+    .map(([key, value]) => `${key} ${typeof value === 'object' ? JSON.stringify(value) : value}`)
+    .join(', ');
 }
 
 /** What an event costs the queue, in characters. */

@@ -323,8 +323,14 @@ pub fn host_logs(
         };
         let priority = field_text(&mut journal, "PRIORITY")?;
         let pid = field_text(&mut journal, "_PID")?;
+        // When the sender's message reached the socket (journald's own,
+        // trusted field), not when journald got round to it: under load
+        // that is later than output the session wrote just after.
+        let sent = field_text(&mut journal, "_SOURCE_REALTIME_TIMESTAMP")?
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|t| *t <= usec);
         let entry = LogEntry {
-            usec,
+            usec: sent.unwrap_or(usec),
             priority: priority
                 .and_then(|p| p.trim().parse::<u8>().ok())
                 .filter(|p| *p <= 7),

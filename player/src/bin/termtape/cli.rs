@@ -94,8 +94,9 @@ screen gives the screen at the moment (termtape screen --at).";
 /// `logs`' objects, for `--help`; README's "JSON output" says the same.
 pub const LOGS_JSON: &str = "\
 Output: one JSON object per line, each with \"v\": 1 and \"type\", oldest first:
-  log  time (ms since the epoch, when journald received it), at (ms from the
-       recording's start), priority (0-7 or null), identifier
+  log  time (ms since the epoch, when the sender's message reached journald's
+       socket), at (ms from the recording's start), priority (0-7 or null),
+       identifier
        (SYSLOG_IDENTIFIER), unit (_SYSTEMD_UNIT), pid, host (null when the
        entry lacks the field), message (UTF-8, bytes that are not as U+FFFD;
        at most 64 KiB)
