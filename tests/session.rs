@@ -38,7 +38,7 @@ fn setup() -> &'static Setup {
 
 /// Creates a user (once per name) and makes termtape-session their shell
 /// with `users enable`.
-fn user(name: &str) -> &'static str {
+pub(crate) fn user(name: &str) -> &'static str {
     let setup = setup();
     let exists = Command::new("getent")
         .args(["passwd", name])

@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
-use termtape_format::extension::Extended;
+use termtape_format::extension::{Extended, Field, KEYFRAME};
 
 use super::Sink;
 
@@ -45,24 +45,104 @@ impl SyslogSink {
     }
 }
 
+impl SyslogSink {
+    /// Sends `message` as one datagram.
+    fn send(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        let json = super::file_form(message, &mut self.line)?;
+        let json = json.strip_suffix(b"\n").unwrap_or(json);
+        self.buf.clear();
+        self.buf.extend_from_slice(&self.prefix);
+        self.buf.extend_from_slice(json);
+        self.socket.send(&self.buf).map(drop)
+    }
+}
+
+fn sending(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("sending to syslog: {e}"))
+}
+
 impl Sink for SyslogSink {
     fn reserve(&mut self, _bytes: u64) -> io::Result<()> {
         Ok(())
     }
 
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
-        let json = super::file_form(message, &mut self.line)?;
-        let json = json.strip_suffix(b"\n").unwrap_or(json);
-        self.buf.clear();
-        self.buf.extend_from_slice(&self.prefix);
-        self.buf.extend_from_slice(json);
-        self.socket
-            .send(&self.buf)
-            .map_err(|e| io::Error::new(e.kind(), format!("sending to syslog: {e}")))?;
-        Ok(())
+        match self.send(message) {
+            // A datagram holds at most the socket's send buffer (208 KiB by
+            // default): a keyframe of a big, colourful screen can be more.
+            // It only speeds up seeking (readers seek from an earlier one),
+            // so the message goes without it rather than ending the session.
+            Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                let rest: Vec<Field<'_>> = message
+                    .fields
+                    .iter()
+                    .filter(|f| f.name != KEYFRAME)
+                    .copied()
+                    .collect();
+                if rest.len() == message.fields.len() {
+                    return Err(sending(e));
+                }
+                self.send(&Extended {
+                    message: message.message,
+                    fields: &rest,
+                })
+                .map_err(sending)
+            }
+            sent => sent.map_err(sending),
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use termtape_format::Encoded;
+
+    fn encoded(json: &[u8]) -> Encoded<'_> {
+        Encoded {
+            id: 1,
+            pos: 0,
+            time: 0,
+            json,
+            input_end: 0,
+            output_end: 0,
+        }
+    }
+
+    #[test]
+    fn a_keyframe_too_big_for_a_datagram_is_left_out_and_the_message_sent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).expect("bind");
+        let mut sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        let json = br#"{"ver":"2.3","id":1,"out_txt":"hi"}"#;
+        let big = format!("\"{}\"", "x".repeat(4 << 20));
+        let fields = [
+            Field::new("charset", "\"KOI8-R\""),
+            Field::new(KEYFRAME, &big),
+        ];
+        sink.write(&Extended {
+            message: encoded(json),
+            fields: &fields,
+        })
+        .expect("sent without the keyframe");
+        let mut buf = vec![0u8; 65536];
+        let n = server.recv(&mut buf).expect("recv");
+        let got = String::from_utf8_lossy(&buf[..n]);
+        assert!(got.starts_with("<86>termtape["), "{got}");
+        assert!(
+            got.ends_with(r#"{"ver":"2.3","id":1,"out_txt":"hi","charset":"KOI8-R"}"#),
+            "{got}"
+        );
+        // Without a keyframe to leave out, a message too big is an error.
+        let long = format!(r#"{{"ver":"2.3","out_txt":"{}"}}"#, "y".repeat(4 << 20));
+        let err = sink
+            .write(&Extended::plain(encoded(long.as_bytes())))
+            .expect_err("too long");
+        assert!(err.to_string().starts_with("sending to syslog:"), "{err}");
     }
 }
