@@ -512,6 +512,47 @@ on_both_hosts!(
     live_follow,
 );
 
+/// A recording made by the real tlog-rec has no keyframes: the page still
+/// seeks in it (the server replays from its start) and says how to make
+/// seeking instant.
+#[test]
+fn a_recording_without_keyframes_plays_and_says_so() {
+    let dir = dir_until_exit();
+    let log = dir.join("tlog.log");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tlog/a_interactive.log"),
+        &log,
+    )
+    .expect("copy tlog's recording");
+    let rec = rec_of(&log);
+    let served = Served::start(&[&log]);
+    let result = BROWSER.drive(
+        "play",
+        json!({"url": served.url(), "source": 0, "rec": rec, "at": 0, "steps": [
+            {"progress": 0.7},
+            {"progress": 0.3},
+            {"key": "End"},
+        ]}),
+    );
+    assert_eq!(result["page_errors"], json!([]), "{result}");
+    assert_screen(Host::Serve, &result["first"], &log, &rec);
+    let mut drawn = Vec::new();
+    for step in result["steps"].as_array().expect("steps") {
+        assert_screen(Host::Serve, step, &log, &rec);
+        drawn.push(step["drawn"].as_u64().expect("drawn"));
+    }
+    assert!(
+        drawn[0] > drawn[1] && drawn[2] > drawn[0],
+        "forward, back, end: {drawn:?}"
+    );
+    assert!(
+        result["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no keyframes") && m.contains("termtape keyframe")),
+        "the page says why seeking replays: {result}"
+    );
+}
+
 #[test]
 fn serve_answers_403_without_the_token_and_404_outside_its_sources() {
     token_and_paths_from_the_browser();

@@ -162,7 +162,9 @@ class CockpitApi {
   /** Runs `termtape ARGS`; exit status 1 means nothing found. */
   async run(args, options = {}) {
     try {
-      return await this.cockpit.spawn(['termtape', ...args], { err: 'message', ...options });
+      // superuser "try": a reviewer who turned on Cockpit's administrative
+      // access reads what root may read; otherwise their own permissions.
+      return await this.cockpit.spawn(['termtape', ...args], { err: 'message', superuser: 'try', ...options });
     } catch (e) {
       if (e.exit_status === 1) return options.binary ? new Uint8Array() : '';
       throw new Error(e.message || e.problem || String(e));
@@ -219,7 +221,7 @@ class CockpitApi {
     if (follow) args.push('--follow');
     args.push('--', this.name(source));
     const stream = new Stream();
-    const process = this.cockpit.spawn(args, { err: 'message' });
+    const process = this.cockpit.spawn(args, { err: 'message', superuser: 'try' });
     stream.onCancel = () => process.close('terminated');
     const lines = new Lines(onObject);
     process.stream((text) => {

@@ -191,7 +191,8 @@ const scenarios = {
     const markers = await page.$$eval("[data-tt=marker]", (ms) =>
       ms.map((m) => ({ kind: m.dataset.kind, at: Number(m.dataset.at) })),
     );
-    return { first, steps, markers };
+    const message = await page.$eval("[data-tt=message]", (e) => e.textContent);
+    return { first, steps, markers, message };
   },
 
   /// Types args.q into the search box; returns the hits, then clicks hit
