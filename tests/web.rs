@@ -16,7 +16,9 @@ use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 use termtape_tests::browser::{Chromium, Cockpit, Served, dir_until_exit};
-use termtape_tests::{bin, journal_sync, journald, run_ok, running_recording};
+use termtape_tests::{
+    bin, journal_sync, journald, live_journal_recorder, run_ok, running_recording,
+};
 
 use crate::charset::{KOI8R, ensure_locale};
 
@@ -408,22 +410,7 @@ fn live_follow(host: Host) {
          echo {marker}-then; sleep 1",
         go = go.display()
     );
-    let mut recorder = Command::new(bin("termtape"))
-        .args([
-            "rec",
-            "-w",
-            "journal",
-            "--latency",
-            "0.2",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("recorder");
+    let mut recorder = live_journal_recorder(&script);
     let rec = running_recording(recorder.id(), &format!("{marker}-first"));
     let served;
     let mut args = json!({
