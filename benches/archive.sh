@@ -19,7 +19,7 @@ cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
 rel=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
 work=$(mktemp -d)
 tmux_sock="$work/tmux"
-trap 'tmux -S "$tmux_sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'tmux -S "$tmux_sock" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 # Wall time of a command, in milliseconds: the median of $runs runs.
 median_ms() {

@@ -281,6 +281,7 @@ fn damaged_archives_are_named_by_offset_and_read_up_to_the_damage() {
     };
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let frames = le32(&good[len - 9..]);
+    // Where the seek table's entries start.
     let table = len - 9 - 8 * frames;
 
     // Cut inside a frame: the whole lines before the cut are played, and
@@ -312,7 +313,7 @@ fn damaged_archives_are_named_by_offset_and_read_up_to_the_damage() {
     // A flipped byte in the seek table: the lines are all there, seeking
     // tells the damage and replays.
     let mut flipped = good.clone();
-    flipped[table + 8 + 1] ^= 0x40; // the first frame's compressed size
+    flipped[table + 1] ^= 0x40; // the first frame's compressed size
     let flipped = damaged("flipped.zst", flipped);
     let (code, stdout, stderr) = on(&["cat"], &flipped);
     assert_eq!(code, Some(0), "{stderr}");
@@ -321,7 +322,7 @@ fn damaged_archives_are_named_by_offset_and_read_up_to_the_damage() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_bytes_eq(&screen, &late_screen, "screen with a damaged seek table");
     assert!(
-        stderr.contains("flipped.zst") && stderr.contains(&format!("byte offset {}", table + 8)),
+        stderr.contains("flipped.zst") && stderr.contains(&format!("byte offset {table}")),
         "{stderr}"
     );
     let (code, _, stderr) = on(&["unarchive"], &flipped);

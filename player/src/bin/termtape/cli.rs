@@ -57,7 +57,7 @@ impl From<Status> for ExitCode {
 
 /// [`Status`], for `--help`; README's "Exit status" says the same.
 pub const EXIT_STATUS: &str = "\
-Exit status (ls, cat, play, screen, search, events, keyframe; rec and users
+Exit status (ls, cat, play, screen, search, events, keyframe, unarchive; rec and users
 exit as termtape-rec and termtape-session do):
   0  done (with --lax, also when damaged messages were passed over)
   1  nothing found: no recording matches the source and options, the --rec
