@@ -1,5 +1,6 @@
 //! termtape's end-to-end tests: one test binary, one module per area.
 
+mod archive;
 mod central;
 mod charset;
 mod choose;

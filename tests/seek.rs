@@ -45,7 +45,7 @@ const PIECES: &[&[u8]] = &[
 ];
 
 #[derive(Debug, Clone)]
-enum Event {
+pub(crate) enum Event {
     /// Output: these pieces, the first `repeat` times (bulk).
     Output(Vec<usize>, usize),
     /// The terminal is resized.
@@ -54,7 +54,7 @@ enum Event {
     Wait(u64),
 }
 
-fn event() -> impl Strategy<Value = Event> {
+pub(crate) fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         6 => (prop::collection::vec(0..PIECES.len(), 1..12), prop_oneof![3 => Just(1usize), 1 => 1usize..3000])
             .prop_map(|(p, r)| Event::Output(p, r)),
@@ -64,7 +64,17 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 /// Records `events` into `log`; returns the last time, in ms.
-fn record(log: &Path, events: &[Event], payload: usize, cadence: Cadence) -> u64 {
+pub(crate) fn record(log: &Path, events: &[Event], payload: usize, cadence: Cadence) -> u64 {
+    record_with(log, events, payload, Some(cadence))
+}
+
+/// As [`record`], with keyframes by `keyframes`, or none (as tlog records).
+pub(crate) fn record_with(
+    log: &Path,
+    events: &[Event],
+    payload: usize,
+    keyframes: Option<Cadence>,
+) -> u64 {
     let header = Header {
         host: "host".into(),
         rec: "rec-1".into(),
@@ -78,7 +88,7 @@ fn record(log: &Path, events: &[Event], payload: usize, cadence: Cadence) -> u64
         window: true,
         latency: Duration::from_secs(10),
         payload,
-        keyframes: Some(cadence),
+        keyframes,
     };
     let sink = FileSink::open(log).expect("log");
     let mut rec = Recorder::new(
@@ -115,7 +125,7 @@ fn record(log: &Path, events: &[Event], payload: usize, cadence: Cadence) -> u64
 }
 
 /// The screen at `until` ms by replaying `log` from its start.
-fn replay(log: &Path, until: u64) -> termtape_emu::Terminal {
+pub(crate) fn replay(log: &Path, until: u64) -> termtape_emu::Terminal {
     let file = std::io::BufReader::new(std::fs::File::open(log).expect("open"));
     let mut screen = Screen::new();
     for msg in Reader::new(file, None, false) {

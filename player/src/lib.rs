@@ -8,8 +8,9 @@
 //! source), [`search`] (when a text was on the screen or typed, in every
 //! recording of a source), [`seek`] (the screen at a moment, from the
 //! nearest keyframe), [`events`] (a recording from a moment on, as JSON
-//! lines for other programs) and [`keyframe`] (a copy of a recording with keyframes
-//! added); `tui` plays a recording on the viewer's terminal with keyboard
+//! lines for other programs), [`keyframe`] (a copy of a recording with keyframes
+//! added) and [`archive`] (recordings into seekable zstd archives, which
+//! [`source::Archive`] reads in place); `tui` plays a recording on the viewer's terminal with keyboard
 //! controls, and `console` takes the viewer's keys during raw playback
 //! (both with the `tui` feature, on by default: without it the crate has
 //! no terminal dependency). `serve` answers the same over HTTP on loopback
@@ -24,6 +25,7 @@
 //!
 //! This crate does not record; that is `termtape-rec`.
 
+pub mod archive;
 pub mod cat;
 #[cfg(feature = "tui")]
 pub mod console;

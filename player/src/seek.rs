@@ -20,8 +20,9 @@
 //! is an error that lists them.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 
 use termtape_emu::Terminal;
 use termtape_format::extension;
@@ -445,9 +446,10 @@ impl From<io::Error> for Stop {
     }
 }
 
-/// A file of messages read at byte offsets.
-struct Lines {
-    file: BufReader<File>,
+/// A file of messages read at byte offsets (or a frame of an archive,
+/// decompressed).
+struct Lines<R> {
+    file: BufReader<R>,
     len: u64,
     name: String,
     key: Option<String>,
@@ -456,7 +458,7 @@ struct Lines {
     bad_keyframe: Option<Error>,
 }
 
-impl Lines {
+impl<R: Read + Seek> Lines<R> {
     /// The first complete line starting at or after `offset`: its start,
     /// and the line (without its newline), or `None` at the end. A line
     /// longer than [`MAX_LINE_LEN`] is damage, which the replay reports.
@@ -564,7 +566,7 @@ pub(crate) fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec:
 
 /// Seeks in a file: the offset of the line whose keyframe to start from;
 /// [`Stop`] when it has to be replayed instead.
-fn seek_file(lines: &mut Lines, until: u64) -> Result<u64, Stop> {
+fn seek_file(lines: &mut Lines<File>, until: u64) -> Result<u64, Stop> {
     let Some((lo, first)) = lines.message_after(0, lines.len)? else {
         return Err(Stop::Replay(Reason::Damage));
     };
@@ -601,7 +603,11 @@ fn seek_file(lines: &mut Lines, until: u64) -> Result<u64, Stop> {
 /// Finds the last message with a keyframe that decodes, starting before
 /// `end`, whose `pos` is at or before `until`: its offset, the message and
 /// the keyframe.
-fn scan_back(lines: &mut Lines, end: u64, until: u64) -> Result<(u64, Message, Keyframe), Stop> {
+fn scan_back<R: Read + Seek>(
+    lines: &mut Lines<R>,
+    end: u64,
+    until: u64,
+) -> Result<(u64, Message, Keyframe), Stop> {
     // A read must hold at least one whole line and the newline before it.
     let most = MAX_LINE_LEN as u64 + 1;
     let mut end = end;
@@ -651,6 +657,113 @@ fn scan_back(lines: &mut Lines, end: u64, until: u64) -> Result<(u64, Message, K
         }
         // Always back: `first` is before `last`, which is at most `end`.
         end = start + first as u64;
+    }
+    Err(Stop::Replay(Reason::NoKeyframes))
+}
+
+/// An archive's frames that hold data, in order, each starting at a line,
+/// as [`keyframe_in_frames`] reads them.
+pub(crate) trait Frames {
+    /// How many.
+    fn count(&self) -> usize;
+    /// Where frame `i` starts in the decompressed lines.
+    fn start(&self, i: usize) -> u64;
+    /// Frame `i`'s first line, without its newline.
+    fn head(&self, i: usize) -> io::Result<Vec<u8>>;
+    /// Frame `i`, decompressed.
+    fn data(&self, i: usize) -> io::Result<Arc<[u8]>>;
+}
+
+/// Seeks in an archive through its frames: a bisection over the frames'
+/// first lines finds the frame the moment is in, a backward scan through
+/// it (and the frames before, if it holds no keyframe before the moment)
+/// finds the keyframe. Returns its offset in the decompressed lines, or why
+/// the archive is to be replayed instead. `on_damage` is told of the first
+/// keyframe on the way that does not decode, or of the damage that stopped
+/// the seek (a frame that does not decode: the replay may not reach it).
+pub(crate) fn keyframe_in_frames(
+    frames: &dyn Frames,
+    name: &str,
+    query: &Query,
+    until: u64,
+    on_damage: &mut dyn FnMut(&Error),
+) -> Result<u64, Reason> {
+    let mut lines = Lines {
+        file: BufReader::new(Cursor::new(Arc::<[u8]>::from(Vec::new()))),
+        len: 0,
+        name: name.to_owned(),
+        key: None,
+        selection: query.selection.clone(),
+        bad_keyframe: None,
+    };
+    let mut damage = None;
+    let found = seek_frames(frames, &mut lines, until, &mut damage);
+    if let Some(e) = lines.bad_keyframe.as_ref().or(damage.as_ref()) {
+        on_damage(e);
+    }
+    found.map_err(|stop| match stop {
+        Stop::Io => Reason::Damage,
+        Stop::Replay(reason) => reason,
+    })
+}
+
+fn seek_frames(
+    frames: &dyn Frames,
+    lines: &mut Lines<Cursor<Arc<[u8]>>>,
+    until: u64,
+    damage: &mut Option<Error>,
+) -> Result<u64, Stop> {
+    let name = lines.name.clone();
+    // Damage met in a frame is told: the replay that follows may end
+    // before it and so not tell it.
+    fn told<T>(damage: &mut Option<Error>, name: &str, result: io::Result<T>) -> Result<T, Stop> {
+        result.map_err(|source| {
+            damage.get_or_insert(Error::Io {
+                at: Location {
+                    source: Some(name.to_owned()),
+                    ..Location::default()
+                },
+                source: io::Error::new(
+                    source.kind(),
+                    format!("{source}; seeking replays from the start instead"),
+                ),
+            });
+            Stop::Io
+        })
+    }
+    let mut head = |lines: &mut Lines<_>, i| -> Result<Message, Stop> {
+        let line = told(damage, &name, frames.head(i))?;
+        lines.message(&line)?.ok_or(Stop::Replay(Reason::NotAlone))
+    };
+    if frames.count() == 0 {
+        return Err(Stop::Replay(Reason::Damage));
+    }
+    let first = head(lines, 0)?;
+    if first.extra(FIELD).is_none() {
+        return Err(Stop::Replay(Reason::NoKeyframes));
+    }
+    if until < first.pos {
+        return Ok(frames.start(0));
+    }
+    // Frame `lo` starts at or before `until`; none from `hi` on does.
+    let (mut lo, mut hi) = (0, frames.count());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if head(lines, mid)?.pos <= until {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    for i in (0..=lo).rev() {
+        let data = told(damage, &name, frames.data(i))?;
+        lines.len = data.len() as u64;
+        lines.file = BufReader::with_capacity(PROBE, Cursor::new(data));
+        match scan_back(lines, lines.len, until) {
+            Ok((offset, _, _)) => return Ok(frames.start(i) + offset),
+            Err(Stop::Replay(Reason::NoKeyframes)) => continue,
+            Err(stop) => return Err(stop),
+        }
     }
     Err(Stop::Replay(Reason::NoKeyframes))
 }

@@ -1,11 +1,12 @@
-//! Where recordings are read from: files, standard input, the journal.
+//! Where recordings are read from: files, standard input, the journal,
+//! archives.
 //!
 //! Every command and the terminal player read through the [`Source`] trait:
 //! messages from the start ([`Source::open`]) or from a place a source gave
 //! ([`Source::open_at`]), and the keyframe at or before a moment
-//! ([`Source::keyframe_before`]), which is all a seek needs. A new kind of
-//! source (an archive) is a new implementation; the seek does not change.
-//! [`parse`] turns a SOURCE argument into one.
+//! ([`Source::keyframe_before`]), which is all a seek needs. An archive
+//! ([`Archive`], seekable zstd) is one more implementation. [`parse`] turns
+//! a SOURCE argument into one.
 
 use std::collections::HashMap;
 use std::fs::File as FsFile;
@@ -17,7 +18,10 @@ use termtape_format::{Error, Message, ORIGIN_FIELD, Origin};
 use crate::recording::Query;
 use crate::seek::Reason;
 
+mod archive;
 mod journal;
+
+pub use archive::{Archive, Damage, FRAME_CAP, ZSTD_MAGIC, is_archive};
 
 pub use journal::{
     JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, UNVERIFIED_FIELD,
@@ -170,7 +174,8 @@ impl SourceError {
 }
 
 /// Parses a SOURCE argument: `-` is standard input, `journal` and
-/// `journal:DIR` the journal, anything else a file path.
+/// `journal:DIR` the journal, anything else a file path: an [`Archive`] if
+/// the file starts as one (whatever its name), else a file of JSON lines.
 pub fn parse(spec: &str) -> Box<dyn Source> {
     match spec {
         "-" => Box::new(Stdin),
@@ -179,6 +184,7 @@ pub fn parse(spec: &str) -> Box<dyn Source> {
             Some(dir) if !dir.is_empty() => Box::new(Journal {
                 dir: Some(PathBuf::from(dir)),
             }),
+            _ if is_archive(std::path::Path::new(spec)) => Box::new(Archive::new(spec)),
             _ => Box::new(File::new(spec)),
         },
     }

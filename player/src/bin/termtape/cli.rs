@@ -28,6 +28,8 @@ Examples:
   termtape search --input sudo session.log  when it was typed
   termtape events --at 1:30 session.log     the screen at 90 s, then what follows, as JSON
   termtape keyframe old.log new.log         add keyframes to a tlog recording
+  termtape archive -o /srv/tape journal     every recording into its own archive
+  termtape screen --at 1:30 /srv/tape/ID.tlog.zst   archives read in place
   termtape cat --rec ID --lax big.log       one recording, past any damage
   termtape ls journal --user alice          alice's recordings in the journal
   termtape play --follow journal --rec ID   watch a live session";
@@ -55,8 +57,8 @@ impl From<Status> for ExitCode {
 
 /// [`Status`], for `--help`; README's "Exit status" says the same.
 pub const EXIT_STATUS: &str = "\
-Exit status (ls, cat, play, screen, search, events, logs, keyframe; rec and users
-exit as termtape-rec and termtape-session do):
+Exit status (ls, cat, play, screen, search, events, logs, keyframe, unarchive; rec
+and users exit as termtape-rec and termtape-session do):
   0  done (with --lax, also when damaged messages were passed over)
   1  nothing found: no recording matches the source and options, the --rec
      ID is not in it, or search finds no line
@@ -66,6 +68,18 @@ Without --lax, cat, play, screen and events stop at the first damaged
 message (what follows might not be what was shown); ls, search and keyframe
 read on to the end. Damage is reported on standard error either way. A closed pipe
 (termtape cat … | head) is not trouble.";
+
+/// `archive`'s notes, for `--help`; README's "Archives" says more.
+pub const ARCHIVE_HELP: &str = "\
+Every recording that has a message selected by --rec, --user, --host,
+--since, --until, --tty or --command is archived whole, as DIR/ID.tlog.zst
+(characters other than letters, digits, - _ . written %XX). Its lines go
+byte for byte; a recording without keyframes (made by tlog) gets them, as
+termtape keyframe adds them. An archive of an archive is refused.
+
+Exit status: 0 done; 1 no recording matches; 2 trouble: an archive was
+already there (left alone; --force replaces it), damaged messages passed
+over (unless --lax), or any other error.";
 
 /// `events`' objects, for `--help`; README's "JSON output" says the same.
 pub const EVENTS_JSON: &str = "\
@@ -231,6 +245,48 @@ pub enum Command {
         input: String,
         /// The file to write (not the input), or - for standard output.
         output: String,
+    },
+    /// Copy recordings into archives: one file per recording in DIR, named
+    /// by its id, compressed in the seekable zstd format that every
+    /// termtape command reads in place (and seeks in as fast) and any zstd
+    /// tool decompresses. The source is only read, never changed.
+    #[command(after_help = ARCHIVE_HELP)]
+    Archive {
+        /// The directory to write the archives in (made if missing).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: std::path::PathBuf,
+        /// Replace an archive already in DIR (by default it is left alone
+        /// and the exit status is 2).
+        #[arg(long)]
+        force: bool,
+        /// The zstd compression level, 1 to 19.
+        #[arg(long, value_name = "N", default_value_t = termtape_player::archive::LEVEL,
+              value_parser = |s: &str| LEVEL.parse_whole(s).map(|n| n as i32))]
+        level: i32,
+        /// Only the recording with this id.
+        #[arg(long = "rec", value_name = "ID")]
+        rec: Option<String>,
+        #[command(flatten)]
+        lax: Lax,
+        #[command(flatten)]
+        select: Select,
+        /// Where to read: files, journal, or journal:DIR.
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<String>,
+    },
+    /// Write an archive's JSON lines back, byte for byte as archived (for
+    /// tlog-play, or any tool of tlog's format).
+    #[command(after_help = EXIT_STATUS)]
+    Unarchive {
+        /// Write to this file instead of standard output (not over an
+        /// existing one, unless --force).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The archive.
+        archive: String,
     },
     /// Find when a text was on the screen (or was typed), in every
     /// recording of a source: one line per find, with the wall-clock time,
@@ -433,6 +489,8 @@ const LOGS_MAX: Range = Range::whole(1, termtape_player::logs::MAX_MAX, "entries
 const KEYFRAME_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
 /// `keyframe --keyframe-secs`, as the recorder's (a year; 0: not by time).
 const KEYFRAME_SECS: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `archive --level`: zstd's levels (20 and up need more memory to read).
+const LEVEL: Range = Range::whole(1, 19, "");
 /// `--trust-uid`: a uid_t other than -1 (which means no user).
 const UID: Range = Range::whole(0, u32::MAX as u64 - 1, "");
 

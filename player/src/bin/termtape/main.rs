@@ -353,6 +353,20 @@ fn run(cli: Cli) -> Result<Status> {
             input,
             output,
         } => keyframe(keyframe_bytes, keyframe_secs, lax.lax, &input, &output),
+        Command::Archive {
+            output,
+            force,
+            level,
+            rec,
+            lax,
+            select,
+            sources,
+        } => archive(&sources, &output, force, level, rec, lax.lax, &select),
+        Command::Unarchive {
+            output,
+            force,
+            archive,
+        } => unarchive(&archive, output.as_deref(), force),
         Command::Search {
             input,
             ignore_case,
@@ -739,6 +753,147 @@ fn keyframe(
     if damaged > 0 && !lax {
         note(format_args!(
             "{damaged} damaged message(s) in {input} (--lax to exit as if not)"
+        ));
+        return Ok(Status::Trouble);
+    }
+    Ok(Status::Done)
+}
+
+/// `termtape archive`: each selected recording into its own archive.
+fn archive(
+    sources: &[String],
+    dir: &std::path::Path,
+    force: bool,
+    level: i32,
+    rec: Option<String>,
+    lax: bool,
+    select: &Select,
+) -> Result<Status> {
+    use termtape_player::archive::{Outcome, archive_into};
+    // Refused before anything is written.
+    for spec in sources {
+        if spec == "-" {
+            bail!(
+                "standard input can be read only once, and archiving reads a source twice \
+                 (to list its recordings, then each one): save it to a file first"
+            );
+        }
+        if source::is_archive(std::path::Path::new(spec)) {
+            bail!(
+                "{spec} is already an archive (`termtape unarchive {spec}` gives its lines back)"
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("making {}", dir.display()))?;
+    let filter = filter(select, rec, false);
+    let (mut damaged, mut found, mut refused) = (0u64, 0u64, 0u64);
+    for spec in sources {
+        let source = source::parse(spec);
+        let summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
+            damaged += 1;
+            damage_note(damaged, e, "passed over");
+        })?;
+        for summary in summaries {
+            found += 1;
+            let outcome = archive_into(
+                &*source,
+                &filter.trust,
+                &summary.rec,
+                (dir, force),
+                &termtape_player::archive::Options {
+                    level,
+                    ..Default::default()
+                },
+                |e| {
+                    damaged += 1;
+                    damage_note(damaged, e, "left out of the archive");
+                },
+            )
+            .with_context(|| format!("archiving {} of {}", summary.rec, source.name()))?;
+            match outcome {
+                Outcome::Written(path, done) => {
+                    let added = match done.keyframes_added {
+                        0 => String::new(),
+                        n => format!(", {n} keyframe(s) added"),
+                    };
+                    note(format_args!(
+                        "{}: recording {} of {}, {} line(s), {} bytes in {} ({:.3}){added}",
+                        path.display(),
+                        summary.rec,
+                        source.name(),
+                        done.lines,
+                        done.bytes,
+                        done.compressed,
+                        done.compressed as f64 / done.bytes.max(1) as f64,
+                    ));
+                }
+                Outcome::Exists(path) => {
+                    refused += 1;
+                    note(format_args!(
+                        "{} exists: recording {} not archived again (--force replaces it)",
+                        path.display(),
+                        summary.rec
+                    ));
+                }
+            }
+        }
+    }
+    if found == 0 {
+        let asked = filter.describe();
+        note(format_args!(
+            "no recording matches{}",
+            if asked.is_empty() {
+                " (the sources hold none)".to_owned()
+            } else {
+                format!(" {asked}")
+            }
+        ));
+        return Ok(damage_status(damaged, lax, Status::NothingFound));
+    }
+    let status = damage_status(damaged, lax, Status::Done);
+    Ok(if refused > 0 { Status::Trouble } else { status })
+}
+
+/// `termtape unarchive`: an archive's lines, byte for byte.
+fn unarchive(archive: &str, output: Option<&std::path::Path>, force: bool) -> Result<Status> {
+    use termtape_player::Source;
+    let path = std::path::Path::new(archive);
+    if !source::is_archive(path) {
+        bail!("{archive} is not an archive (it does not start with a zstd frame)");
+    }
+    let source = source::Archive::new(path);
+    let mut reader = source.open(&Filter::default())?;
+    let mut out: Box<dyn Write> = match output {
+        None => Box::new(io::BufWriter::with_capacity(
+            256 * 1024,
+            io::stdout().lock(),
+        )),
+        Some(file) => {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            // As private as the archive.
+            let mode = source
+                .metadata()
+                .map_or(0o600, |m| m.permissions().mode() & 0o666);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).mode(mode);
+            if force {
+                options.create(true).truncate(true);
+            } else {
+                options.create_new(true);
+            }
+            let created = options
+                .open(file)
+                .with_context(|| format!("creating {} (--force replaces it)", file.display()))?;
+            Box::new(io::BufWriter::with_capacity(256 * 1024, created))
+        }
+    };
+    let copied = io::copy(&mut reader, &mut out).and_then(|_| out.flush());
+    copied.with_context(|| format!("unarchiving {archive}"))?;
+    // The lines are whole without the seek table, but the archive is not.
+    if let Err(damage) = source.check_table() {
+        note(format_args!(
+            "{archive}: {damage} (the lines are all there; seeking in the archive replays \
+             from the start)"
         ));
         return Ok(Status::Trouble);
     }
