@@ -37,6 +37,10 @@ use crate::source::Filter;
 /// tens of bytes): passed over, and their length bounds what one costs.
 const MAX_REC_LEN: usize = 1024;
 
+/// Recordings looked up through one open journal before it is opened
+/// again (see [`summaries`]): a bound on the journal's pages mapped at once.
+const REOPEN: usize = 512;
+
 /// Summaries of the recordings in the system journal (`dir` `None`) or the
 /// journal files in `dir` that `filter` selects, in the order of their
 /// first entries, live or not as [`crate::list::mark_live`] would say
@@ -50,13 +54,12 @@ pub fn summaries(
     on_damage: &mut dyn FnMut(&Error),
 ) -> Result<Vec<Summary>, Error> {
     let io = read_error(dir);
-    let mut journal = open_journal(dir).map_err(io)?;
     let recs = match &filter.rec {
         Some(rec) => vec![rec.clone()],
-        None => recordings(&mut journal).map_err(io)?,
+        None => recordings(&mut open_journal(dir).map_err(io)?).map_err(io)?,
     };
     let mut lister = Lister {
-        journal,
+        journal: open_journal(dir).map_err(io)?,
         dir,
         filter,
         uids: trusted_uids(&filter.trust.uids),
@@ -65,7 +68,12 @@ pub fn summaries(
         untracked: 0,
     };
     let mut found: Vec<(u64, Summary)> = Vec::new();
-    for rec in &recs {
+    for (i, rec) in recs.iter().enumerate() {
+        if i > 0 && i % REOPEN == 0 {
+            // libsystemd keeps what it mapped of the files mapped while
+            // the journal is open: closing it lets go of those pages.
+            lister.journal = open_journal(dir).map_err(io)?;
+        }
         lister.one(rec, &mut found, on_damage)?;
     }
     lister.report();
