@@ -13,6 +13,7 @@ mod journal;
 mod json_api;
 mod keyframes;
 mod limits;
+mod list_index;
 mod numeric_args;
 mod player;
 mod redaction;

@@ -12,9 +12,9 @@ use termtape_tests::{bin, journal_sync, run_ok};
 use crate::journal::record_to_journal;
 
 /// The unprivileged user the forgeries come from, created if missing.
-const FORGER: &str = "ttforger";
+pub(crate) const FORGER: &str = "ttforger";
 
-fn forger() {
+pub(crate) fn forger() {
     let exists = Command::new("id").arg(FORGER).output().expect("id");
     if !exists.status.success() {
         run_ok(Command::new("useradd").args(["-M", "-s", "/bin/sh", FORGER]));
@@ -39,7 +39,7 @@ s.sendto(entry, "/run/systemd/journal/socket")
 
 /// Sends an entry as the forger, through python3 run with the forger's ids
 /// only (setpriv), as the attack was done.
-fn forge(dir: &Path, fields: &[String]) {
+pub(crate) fn forge(dir: &Path, fields: &[String]) {
     let script = dir.join("forge.py");
     std::fs::write(&script, FORGE).expect("write script");
     run_ok(

@@ -73,6 +73,13 @@ pub const UNVERIFIED: &str = "termtape_unverified";
 pub const JOURNAL_PREFIX: &str = "TERMTAPE_X_";
 /// The journal field marking entries that carry a keyframe, with value `1`.
 pub const JOURNAL_KEYFRAME_MARK: &str = "TERMTAPE_KEYFRAME";
+/// The journal field marking entries that carry nested-login events, with
+/// value `1` (a listing finds them by a match, without reading the rest).
+pub const JOURNAL_LOGIN_MARK: &str = "TERMTAPE_LOGIN";
+/// The journal field on each entry of termtape's journal writer holding
+/// the recording's [`crate::Totals`] up to and including that entry. Not an
+/// extension field: the reader does not put it back into the message.
+pub const JOURNAL_TOTALS: &str = "TERMTAPE_TOTALS";
 
 /// One extension field: its name and its value, raw JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,23 +147,30 @@ impl<'a> Extended<'a> {
 
     /// The entry fields of the journal form besides MESSAGE (which is
     /// [`Extended::tlog`]): one per extension field, in order, then the
-    /// keyframe mark if a keyframe is among them.
+    /// keyframe mark if a keyframe is among them, and the login mark if
+    /// nested-login events are.
     pub fn journal_fields(&self) -> impl Iterator<Item = JournalField<'a>> + 'a {
         let fields = self.fields;
-        let mark = fields
-            .iter()
-            .any(|f| f.name == KEYFRAME)
-            .then(|| JournalField {
-                name: JOURNAL_KEYFRAME_MARK.to_owned(),
-                value: "1",
-            });
+        let mark = |field, mark: &'static str| {
+            fields
+                .iter()
+                .any(|f| f.name == field)
+                .then(|| JournalField {
+                    name: mark.to_owned(),
+                    value: "1",
+                })
+        };
+        let marks = [
+            mark(KEYFRAME, JOURNAL_KEYFRAME_MARK),
+            mark(LOGIN, JOURNAL_LOGIN_MARK),
+        ];
         fields
             .iter()
             .map(|f| JournalField {
                 name: journal_name(f.name),
                 value: f.value,
             })
-            .chain(mark)
+            .chain(marks.into_iter().flatten())
     }
 }
 
@@ -521,10 +535,11 @@ mod tests {
                 "TERMTAPE_X_CHARSET",
                 "TERMTAPE_X_KF",
                 "TERMTAPE_X_LOGIN",
-                "TERMTAPE_KEYFRAME"
+                "TERMTAPE_KEYFRAME",
+                "TERMTAPE_LOGIN"
             ]
         );
-        assert_eq!(journal[3].value, "1");
+        assert_eq!((journal[3].value, journal[4].value), ("1", "1"));
         let back: Vec<(String, &str)> = journal
             .iter()
             .filter_map(|f| from_journal(f.name.as_bytes(), f.value.as_bytes()))

@@ -69,6 +69,7 @@ mod range;
 mod reader;
 mod redaction;
 pub mod timing;
+mod totals;
 mod utf8;
 
 pub use chunk::{
@@ -83,4 +84,5 @@ pub use range::Range;
 pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
 pub use redaction::{INPUT_REDACTION_FIELD, MAX_REDACTIONS, REDACTED_FIELD, Redaction};
 pub use timing::Stream;
+pub use totals::{TOTALS_VERSION, Tally, Totals};
 pub use utf8::Utf8Seq;

@@ -67,13 +67,52 @@ pub const LIVE_IDLE: u64 = 10 * 60 * 1000;
 /// recording) when its last event is less than [`LIVE_IDLE`] before `now`
 /// (ms since the epoch).
 pub fn mark_live(summaries: &mut [Summary], source: &dyn Source, filter: &Filter, now: u64) {
-    for s in summaries {
-        s.live = s.exit.is_none()
-            && source.recorder_runs(filter, &s.rec).unwrap_or_else(|| {
-                s.start
-                    .is_some_and(|start| now.saturating_sub(start + s.duration) < LIVE_IDLE)
-            });
+    let open: Vec<&str> = summaries
+        .iter()
+        .filter(|s| s.exit.is_none())
+        .map(|s| s.rec.as_str())
+        .collect();
+    let mut runs = source.recorders_run(filter, &open).into_iter();
+    for s in summaries.iter_mut().filter(|s| s.exit.is_none()) {
+        s.live = runs.next().flatten().unwrap_or_else(|| {
+            s.start
+                .is_some_and(|start| now.saturating_sub(start + s.duration) < LIVE_IDLE)
+        });
     }
+    for s in summaries.iter_mut().filter(|s| s.exit.is_some()) {
+        s.live = false;
+    }
+}
+
+/// Why a source could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// It could not be opened.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// Reading it failed.
+    #[error(transparent)]
+    Read(#[from] Error),
+}
+
+/// Summarises every recording of `source` that `filter` selects, live or
+/// not as [`mark_live`] says (`now`: ms since the epoch): through
+/// [`Source::summaries`] where the source lists without reading every
+/// message (the journal), else (or with `read_all`) by reading every
+/// message with [`list`].
+pub fn summaries(
+    source: &dyn Source,
+    filter: &Filter,
+    now: u64,
+    read_all: bool,
+    on_damage: &mut dyn FnMut(&Error),
+) -> Result<Vec<Summary>, ListError> {
+    if !read_all && let Some(listed) = source.summaries(filter, now, on_damage) {
+        return Ok(listed?);
+    }
+    let mut listed = list(source.open(filter)?, &source.name(), filter, on_damage)?;
+    mark_live(&mut listed, source, filter, now);
+    Ok(listed)
 }
 
 impl Summary {
@@ -154,21 +193,7 @@ pub fn list(
             summary.dropped_messages += gap.messages;
             summary.dropped_bytes += gap.bytes;
         }
-        let delays: u64 = timing::parse(&msg.timing)
-            .map(|records| {
-                records
-                    .iter()
-                    .map(|r| {
-                        if let timing::Record::Delay(ms) = r {
-                            *ms
-                        } else {
-                            0
-                        }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0);
-        summary.duration = summary.duration.max(msg.pos + delays);
+        summary.duration = summary.duration.max(message_end(&msg));
         let at = termtape_format::Location {
             source: Some(source.to_owned()),
             line: reader.line(),
@@ -199,6 +224,22 @@ pub fn list(
         }
     }
     Ok(order)
+}
+
+/// Where a message ends: ms from the recording's start to its last delay.
+pub(crate) fn message_end(msg: &termtape_format::Message) -> u64 {
+    let delays: u64 = timing::parse(&msg.timing)
+        .map(|records| {
+            records
+                .iter()
+                .map(|r| match r {
+                    timing::Record::Delay(ms) => *ms,
+                    _ => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    msg.pos + delays
 }
 
 /// Formats summaries as an aligned table with a header line; the fields

@@ -771,12 +771,8 @@ fn recordings(
     let mut damaged = 0u64;
     for n in chosen_sources(request, shared)? {
         let source = source::parse(&shared.sources[n]);
-        let input = source
-            .open(&filter)
+        let summaries = list::summaries(&*source, &filter, now, false, &mut |_| damaged += 1)
             .map_err(|e| refuse(500, e.to_string()))?;
-        let mut summaries = list::list(input, &source.name(), &filter, |_| damaged += 1)
-            .map_err(|e| refuse(500, e.to_string()))?;
-        list::mark_live(&mut summaries, &*source, &filter, now);
         all.extend(summaries.iter().map(|s| {
             let mut object = s.to_json();
             object["source"] = json!(n);

@@ -16,6 +16,7 @@
 //! sender. An untrusted entry claiming the id of a recording that has
 //! trusted entries is never included: it is dropped with a warning.
 
+use std::borrow::BorrowMut;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,12 @@ use termtape_format::Message;
 use termtape_format::extension::{self, Field};
 
 use super::{Filter, KeepWaiting, Trust};
+
+mod listing;
+#[allow(unsafe_code, reason = "sd_journal_query_unique has no safe wrapper")]
+mod unique;
+
+pub use listing::summaries;
 
 /// The accounts whose entries are recordings: root, the `termtape` user
 /// that `termtape-session --install` creates and that recorders run as,
@@ -181,16 +188,50 @@ pub fn recorder_runs(dir: Option<&Path>, filter: &Filter, rec: &str) -> io::Resu
     {
         return Ok(None);
     }
+    recorder_of_entry_runs(&mut journal)
+}
+
+/// [`recorder_runs`] for each of `recs`, through one open journal.
+pub fn recorders_run(
+    dir: Option<&Path>,
+    filter: &Filter,
+    recs: &[&str],
+) -> io::Result<Vec<Option<bool>>> {
+    let mut journal = open_journal(dir)?;
+    let uids = trusted_uids(&filter.trust.uids);
+    let mut runs = Vec::with_capacity(recs.len());
+    for rec in recs {
+        journal
+            .match_flush()
+            .and_then(|j| j.match_add("TLOG_REC", rec.as_bytes().to_vec()))
+            .map_err(|e| journal_error("matching", e))?;
+        match_uids(&mut journal, &uids)?;
+        journal
+            .seek_tail()
+            .map_err(|e| journal_error("seeking in the journal", e))?;
+        let last = journal
+            .previous()
+            .map_err(|e| journal_error("reading the journal", e))?;
+        runs.push(match last {
+            0 => None,
+            _ => recorder_of_entry_runs(&mut journal)?,
+        });
+    }
+    Ok(runs)
+}
+
+/// [`recorder_runs`] for the journal's current entry, a recording's last.
+fn recorder_of_entry_runs(journal: &mut Journal) -> io::Result<Option<bool>> {
     let ours = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().replace('-', ""));
-    let machine = field_text(&mut journal, "_MACHINE_ID")?;
+    let machine = field_text(journal, "_MACHINE_ID")?;
     if machine.is_none() || machine.as_deref() != ours("/etc/machine-id").ok().as_deref() {
         return Ok(None);
     }
-    let boot = field_text(&mut journal, "_BOOT_ID")?;
+    let boot = field_text(journal, "_BOOT_ID")?;
     if boot.as_deref() != ours("/proc/sys/kernel/random/boot_id").ok().as_deref() {
         return Ok(Some(false));
     }
-    let Some(pid) = field_text(&mut journal, "_PID")?.and_then(|p| p.parse::<u32>().ok()) else {
+    let Some(pid) = field_text(journal, "_PID")?.and_then(|p| p.parse::<u32>().ok()) else {
         return Ok(None);
     };
     // A reused pid runs something else: only a recorder's name counts
@@ -347,9 +388,11 @@ pub fn host_logs(
     Ok(())
 }
 
-/// The MESSAGE values of the selected journal entries, one per line.
-pub struct JournalLines {
-    journal: Journal,
+/// The MESSAGE values of the selected journal entries, one per line,
+/// read through a journal it owns (`J` = [`Journal`]) or borrows (`&mut
+/// Journal`: a listing reads many recordings through one).
+pub struct JournalLines<J: BorrowMut<Journal> = Journal> {
+    journal: J,
     until_usec: Option<u64>,
     follow: bool,
     keep_waiting: KeepWaiting,
@@ -433,40 +476,52 @@ impl JournalLines {
         filter: &Filter,
         cursor: Option<&str>,
     ) -> io::Result<JournalLines> {
-        let mut journal = open_journal(dir)?;
-        match &filter.rec {
-            Some(rec) => {
-                journal
-                    .match_add("TLOG_REC", rec.as_bytes().to_vec())
+        JournalLines::reading(
+            open_journal(dir)?,
+            dir,
+            filter,
+            cursor,
+            filter.rec.is_none(),
+        )
+    }
+}
+
+impl<J: BorrowMut<Journal>> JournalLines<J> {
+    /// Reads through `journal` (opened on `dir`) the entries `filter`
+    /// selects, from `cursor` or the start; with `identifiers`, only
+    /// entries of recorders' identifiers (as a listing of every recording
+    /// reads them).
+    fn reading(
+        mut journal: J,
+        dir: Option<&Path>,
+        filter: &Filter,
+        cursor: Option<&str>,
+        identifiers: bool,
+    ) -> io::Result<JournalLines<J>> {
+        let j = journal.borrow_mut();
+        j.match_flush().map_err(|e| journal_error("matching", e))?;
+        if let Some(rec) = &filter.rec {
+            j.match_add("TLOG_REC", rec.as_bytes().to_vec())
+                .map_err(|e| journal_error("matching", e))?;
+        }
+        if identifiers {
+            // Values of one field are ORed.
+            for ident in RECORDERS {
+                j.match_add("SYSLOG_IDENTIFIER", ident.as_bytes().to_vec())
                     .map_err(|e| journal_error("matching", e))?;
-            }
-            None => {
-                for (i, ident) in RECORDERS.iter().enumerate() {
-                    if i > 0 {
-                        journal
-                            .match_or()
-                            .map_err(|e| journal_error("matching", e))?;
-                    }
-                    journal
-                        .match_add("SYSLOG_IDENTIFIER", ident.as_bytes().to_vec())
-                        .map_err(|e| journal_error("matching", e))?;
-                }
             }
         }
         for (field, value) in [("TLOG_USER", &filter.user), ("_HOSTNAME", &filter.host)] {
             if let Some(value) = value {
-                journal
-                    .match_and()
-                    .map_err(|e| journal_error("matching", e))?;
-                journal
-                    .match_add(field, value.as_bytes().to_vec())
+                j.match_and().map_err(|e| journal_error("matching", e))?;
+                j.match_add(field, value.as_bytes().to_vec())
                     .map_err(|e| journal_error("matching", e))?;
             }
         }
         match (cursor, filter.since) {
-            (Some(cursor), _) => journal.seek_cursor(cursor),
-            (None, Some(ms)) => journal.seek_realtime_usec(ms.saturating_mul(1000)),
-            (None, None) => journal.seek_head(),
+            (Some(cursor), _) => j.seek_cursor(cursor),
+            (None, Some(ms)) => j.seek_realtime_usec(ms.saturating_mul(1000)),
+            (None, None) => j.seek_head(),
         }
         .map_err(|e| journal_error("seeking in the journal", e))?;
         Ok(JournalLines {
@@ -489,6 +544,7 @@ impl JournalLines {
         loop {
             if self
                 .journal
+                .borrow_mut()
                 .next()
                 .map_err(|e| journal_error("reading the journal", e))?
                 == 0
@@ -506,6 +562,7 @@ impl JournalLines {
                 // a rotation went unnoticed.
                 match self
                     .journal
+                    .borrow_mut()
                     .wait(Some(Duration::from_secs(1)))
                     .map_err(|e| journal_error("waiting for the journal", e))?
                 {
@@ -517,6 +574,7 @@ impl JournalLines {
             if let Some(until) = self.until_usec {
                 let t = self
                     .journal
+                    .borrow_mut()
                     .timestamp_usec()
                     .map_err(|e| journal_error("reading the journal", e))?;
                 if t > until {
@@ -526,11 +584,12 @@ impl JournalLines {
             // Recorders name the recording of every message in TLOG_REC;
             // their other entries (a nested login's note, a warning) are
             // not messages.
-            if field_text(&mut self.journal, "TLOG_REC")?.is_none() {
+            if field_text(self.journal.borrow_mut(), "TLOG_REC")?.is_none() {
                 continue;
             }
             let Some(field) = self
                 .journal
+                .borrow_mut()
                 .get_data("MESSAGE")
                 .map_err(|e| journal_error("reading MESSAGE", e))?
             else {
@@ -539,7 +598,7 @@ impl JournalLines {
             let Some(value) = field.value() else { continue };
             self.buf.clear();
             self.buf.extend_from_slice(value);
-            match self.senders.judge(&mut self.journal, &self.buf)? {
+            match self.senders.judge(self.journal.borrow_mut(), &self.buf)? {
                 Verdict::Trusted => {
                     if self.is_copy()? {
                         continue;
@@ -562,14 +621,14 @@ impl JournalLines {
     }
 }
 
-impl JournalLines {
+impl<J: BorrowMut<Journal>> JournalLines<J> {
     /// Whether the current entry (its MESSAGE in the buffer) is a copy of
     /// one read just before: same recording, TLOG_ID and MESSAGE.
     fn is_copy(&mut self) -> io::Result<bool> {
         use std::hash::{Hash, Hasher};
         let (Some(rec), Some(id)) = (
-            field_text(&mut self.journal, "TLOG_REC")?,
-            field_text(&mut self.journal, "TLOG_ID")?,
+            field_text(self.journal.borrow_mut(), "TLOG_REC")?,
+            field_text(self.journal.borrow_mut(), "TLOG_ID")?,
         ) else {
             return Ok(false);
         };
@@ -594,47 +653,62 @@ impl JournalLines {
     /// back (not JSON, or named as one of tlog's) is left out, with a
     /// warning.
     fn restore_extras(&mut self) -> io::Result<()> {
-        let mut extras: Vec<(String, String)> = Vec::new();
-        let mut bad = Vec::new();
-        self.journal.restart_data();
-        while let Some(field) = self
-            .journal
-            .enumerate_data()
-            .map_err(|e| journal_error("reading the journal", e))?
-        {
-            let (name, Some(value)) = (field.name(), field.value()) else {
-                continue;
-            };
-            match extension::from_journal(name, value) {
-                None => {}
-                Some(Ok((name, value))) => extras.push((name, value.to_owned())),
-                Some(Err(e)) => bad.push(e),
-            }
-        }
+        let journal = self.journal.borrow_mut();
+        let (line, bad) = file_form(journal, &self.buf)?;
         for e in bad {
-            let rec = field_text(&mut self.journal, "TLOG_REC")?.unwrap_or_default();
-            let id = field_text(&mut self.journal, "TLOG_ID")?.unwrap_or_default();
+            let rec = field_text(journal, "TLOG_REC")?.unwrap_or_default();
+            let id = field_text(journal, "TLOG_ID")?.unwrap_or_default();
             self.senders.bad_field(&format!(
                 "journal: recording {} (TLOG_ID {}): {e}; left out of the message",
                 visible(&rec),
                 visible(&id)
             ));
         }
-        if extras.is_empty() {
-            return Ok(());
-        }
-        let fields: Vec<Field<'_>> = extras.iter().map(|(n, v)| Field::new(n, v)).collect();
-        let mut line = Vec::with_capacity(self.buf.len() + 64 * fields.len());
-        // A MESSAGE that is not an object stays as it is, for the reader to
-        // report.
-        if extension::write_file_form(&mut line, &self.buf, &[], &fields).is_ok() {
+        if let Some(line) = line {
             self.buf = line;
         }
         Ok(())
     }
 }
 
-impl Read for JournalLines {
+/// The message `tlog` (the current entry's MESSAGE) with the entry's
+/// extension fields put back, in its file form: `None` if it has none or
+/// is not an object (it stays as it is, for the reader to report); and
+/// the fields that could not go back.
+fn file_form(
+    journal: &mut Journal,
+    tlog: &[u8],
+) -> io::Result<(Option<Vec<u8>>, Vec<extension::BadField>)> {
+    let mut extras: Vec<(String, String)> = Vec::new();
+    let mut bad = Vec::new();
+    journal.restart_data();
+    while let Some(field) = journal
+        .enumerate_data()
+        .map_err(|e| journal_error("reading the journal", e))?
+    {
+        let (name, Some(value)) = (field.name(), field.value()) else {
+            continue;
+        };
+        match extension::from_journal(name, value) {
+            None => {}
+            Some(Ok((name, value))) => extras.push((name, value.to_owned())),
+            Some(Err(e)) => bad.push(e),
+        }
+    }
+    if extras.is_empty() {
+        return Ok((None, bad));
+    }
+    let fields: Vec<Field<'_>> = extras.iter().map(|(n, v)| Field::new(n, v)).collect();
+    let mut line = Vec::with_capacity(tlog.len() + 64 * fields.len());
+    Ok((
+        extension::write_file_form(&mut line, tlog, &[], &fields)
+            .is_ok()
+            .then_some(line),
+        bad,
+    ))
+}
+
+impl<J: BorrowMut<Journal>> Read for JournalLines<J> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let available = self.fill_buf()?;
         let n = available.len().min(out.len());
@@ -644,7 +718,7 @@ impl Read for JournalLines {
     }
 }
 
-impl BufRead for JournalLines {
+impl<J: BorrowMut<Journal>> BufRead for JournalLines<J> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.at >= self.buf.len() && !self.done && !self.next_message()? {
             self.done = true;
@@ -660,7 +734,7 @@ impl BufRead for JournalLines {
     }
 }
 
-impl Drop for JournalLines {
+impl<J: BorrowMut<Journal>> Drop for JournalLines<J> {
     fn drop(&mut self) {
         self.senders.report();
     }
@@ -697,6 +771,22 @@ fn field_text(journal: &mut Journal, name: &str) -> io::Result<Option<String>> {
         .get_data(name)
         .map_err(|e| journal_error("reading the journal", e))?
         .and_then(|f| f.value().map(|v| String::from_utf8_lossy(v).into_owned())))
+}
+
+/// The sender of the current entry, whose `_UID` is `uid`, as notices name
+/// it: `uid 1007 (python3, /usr/bin/python3.11)`.
+fn sender_of(journal: &mut Journal, uid: Option<String>) -> io::Result<String> {
+    let mut parts = Vec::new();
+    for name in ["_COMM", "_EXE"] {
+        if let Some(v) = field_text(journal, name)? {
+            parts.push(visible(&v));
+        }
+    }
+    let uid = uid.map_or_else(|| "unknown".to_owned(), |u| visible(&u));
+    Ok(match parts.is_empty() {
+        true => format!("uid {uid}"),
+        false => format!("uid {uid} ({})", parts.join(", ")),
+    })
 }
 
 /// Control characters shown as escapes: sender names come from the sender.
@@ -740,19 +830,7 @@ impl Senders {
         {
             return Ok(Verdict::Trusted);
         }
-        let sender = {
-            let mut parts = Vec::new();
-            for name in ["_COMM", "_EXE"] {
-                if let Some(v) = field_text(journal, name)? {
-                    parts.push(visible(&v));
-                }
-            }
-            let uid = uid.map_or_else(|| "unknown".to_owned(), |u| visible(&u));
-            match parts.is_empty() {
-                true => format!("uid {uid}"),
-                false => format!("uid {uid} ({})", parts.join(", ")),
-            }
-        };
+        let sender = sender_of(journal, uid)?;
         let tlog_rec = field_text(journal, "TLOG_REC")?;
         let Ok(rec) = message_rec(message) else {
             // Not a message at all: the validating reader would call it

@@ -25,7 +25,7 @@ pub use archive::{Archive, Damage, FRAME_CAP, ZSTD_MAGIC, is_archive};
 
 pub use journal::{
     JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, UNVERIFIED_FIELD,
-    host_logs, keyframe_before, recorder_runs, trusted_uids, unverified_sender,
+    host_logs, keyframe_before, recorder_runs, recorders_run, trusted_uids, unverified_sender,
 };
 
 /// A place holding recordings: what every command reads through.
@@ -88,6 +88,28 @@ pub trait Source: std::fmt::Debug {
     /// where it cannot. [`crate::list`] decides a recording's liveness by it.
     fn recorder_runs(&self, filter: &Filter, rec: &str) -> Option<bool> {
         let _ = (filter, rec);
+        None
+    }
+
+    /// [`Source::recorder_runs`] for each of `recs`, in order (a source
+    /// that asks something of each does it through one handle).
+    fn recorders_run(&self, filter: &Filter, recs: &[&str]) -> Vec<Option<bool>> {
+        recs.iter()
+            .map(|rec| self.recorder_runs(filter, rec))
+            .collect()
+    }
+
+    /// The summaries of the recordings `filter` selects, live or not (as
+    /// [`crate::list::mark_live`] says; `now` in ms since the epoch), made
+    /// without reading every message, where the source can (the journal);
+    /// `None` where it cannot, and [`crate::list::list`] reads them all.
+    fn summaries(
+        &self,
+        filter: &Filter,
+        now: u64,
+        on_damage: &mut dyn FnMut(&Error),
+    ) -> Option<Result<Vec<crate::list::Summary>, Error>> {
+        let _ = (filter, now, on_damage);
         None
     }
 }
@@ -417,6 +439,30 @@ impl Source for Journal {
         recorder_runs(self.dir.as_deref(), filter, rec)
             .ok()
             .flatten()
+    }
+
+    fn recorders_run(&self, filter: &Filter, recs: &[&str]) -> Vec<Option<bool>> {
+        recorders_run(self.dir.as_deref(), filter, recs).unwrap_or_else(|_| vec![None; recs.len()])
+    }
+
+    /// From the journal's index of recording ids and each recording's
+    /// first and last entries (see `journal::listing`); not with
+    /// `--since`, `--until` or `--follow`, which select entries by time.
+    fn summaries(
+        &self,
+        filter: &Filter,
+        now: u64,
+        on_damage: &mut dyn FnMut(&Error),
+    ) -> Option<Result<Vec<crate::list::Summary>, Error>> {
+        if filter.since.is_some() || filter.until.is_some() || filter.follow {
+            return None;
+        }
+        Some(journal::summaries(
+            self.dir.as_deref(),
+            filter,
+            now,
+            on_damage,
+        ))
     }
 
     /// Through journal matches on the keyframe mark: only keyframe entries

@@ -4,8 +4,8 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use termtape_format::Header;
-use termtape_format::extension::Extended;
+use termtape_format::extension::{self, Extended};
+use termtape_format::{Header, Tally};
 
 use super::Sink;
 use super::spool::{Link, Spool};
@@ -31,7 +31,9 @@ pub const MAX_MESSAGE_LEN: usize = 4087;
 /// exactly as tlog writes it. termtape's own fields (keyframes, charset
 /// originals, gap marks) each go into a journal field of their own, as
 /// `termtape_format::extension` maps them (`TERMTAPE_X_KF`, …); the
-/// journal reader puts them back.
+/// journal reader puts them back. Each entry also carries the recording's
+/// running totals (`TERMTAPE_TOTALS`: messages, bytes, gaps so far), so
+/// that a listing reads a recording's first and last entries only.
 ///
 /// Nothing shown is lost to a journald that is busy, restarting or gone:
 /// each entry waits in a [`Spool`] until journald has taken it (see
@@ -45,6 +47,8 @@ pub struct JournalSink {
     spool: Spool,
     /// Journald's socket and what waits for it.
     link: Link,
+    /// The recording's totals so far.
+    tally: Tally,
 }
 
 impl JournalSink {
@@ -93,6 +97,7 @@ impl JournalSink {
             ],
             spool,
             link,
+            tally: Tally::default(),
         })
     }
 }
@@ -105,7 +110,8 @@ impl Sink for JournalSink {
     }
 
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
-        let entry = entry(&self.fixed, message)?;
+        let totals = self.tally.add(message).field();
+        let entry = entry(&self.fixed, message, &totals)?;
         self.link.push(&self.spool, entry)
     }
 
@@ -124,9 +130,9 @@ impl Sink for JournalSink {
 }
 
 /// The journal entry of `message`, in journald's native protocol: the
-/// `fixed` fields, TLOG_ID, MESSAGE with tlog's fields only, and a journal
-/// field for each extension field.
-fn entry(fixed: &[(&str, String)], message: &Extended<'_>) -> io::Result<Vec<u8>> {
+/// `fixed` fields, TLOG_ID, MESSAGE with tlog's fields only, a journal
+/// field for each extension field, and the recording's `totals` so far.
+fn entry(fixed: &[(&str, String)], message: &Extended<'_>, totals: &str) -> io::Result<Vec<u8>> {
     let json = std::str::from_utf8(message.tlog())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let id = message.message.id.to_string();
@@ -140,6 +146,7 @@ fn entry(fixed: &[(&str, String)], message: &Extended<'_>) -> io::Result<Vec<u8>
     for field in message.journal_fields() {
         push_field(&mut entry, &field.name, field.value);
     }
+    push_field(&mut entry, extension::JOURNAL_TOTALS, totals);
     Ok(entry)
 }
 
@@ -184,18 +191,19 @@ mod tests {
         let base = r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"t","session":1,"id":1,"pos":0,"timing":">2","in_txt":"","in_bin":[],"out_txt":"]}","out_bin":[1,2]}"#;
         let line = format!("{base}\n");
         let fixed = [("TLOG_REC", "r".to_owned())];
-        let plain = entry(&fixed, &extended(&line, &[])).expect("UTF-8");
+        let plain = entry(&fixed, &extended(&line, &[]), "{}").expect("UTF-8");
         assert_eq!(
             String::from_utf8(plain).expect("UTF-8"),
-            format!("TLOG_REC=r\nTLOG_ID=7\nMESSAGE={base}\n")
+            format!("TLOG_REC=r\nTLOG_ID=7\nMESSAGE={base}\nTERMTAPE_TOTALS={{}}\n")
         );
         let login = [Field::new(LOGIN, r#"[{"n":1,"at":5,"end":true}]"#)];
-        let marked = entry(&fixed, &extended(&line, &login)).expect("UTF-8");
+        let marked = entry(&fixed, &extended(&line, &login), "{}").expect("UTF-8");
         assert_eq!(
             String::from_utf8(marked).expect("UTF-8"),
             format!(
                 "TLOG_REC=r\nTLOG_ID=7\nMESSAGE={base}\n\
-                 TERMTAPE_X_LOGIN=[{{\"n\":1,\"at\":5,\"end\":true}}]\n"
+                 TERMTAPE_X_LOGIN=[{{\"n\":1,\"at\":5,\"end\":true}}]\n\
+                 TERMTAPE_LOGIN=1\nTERMTAPE_TOTALS={{}}\n"
             )
         );
     }
@@ -206,11 +214,11 @@ mod tests {
         let line = format!("{base}\n");
         let kf = "{\"v\":1,\n\"s\":\"x\"}";
         let fields = [Field::new(KEYFRAME, kf)];
-        let got = entry(&[], &extended(&line, &fields)).expect("UTF-8");
+        let got = entry(&[], &extended(&line, &fields), "{}").expect("UTF-8");
         let mut expected = format!("TLOG_ID=7\nMESSAGE={base}\nTERMTAPE_X_KF\n").into_bytes();
         expected.extend_from_slice(&(kf.len() as u64).to_le_bytes());
         expected.extend_from_slice(kf.as_bytes());
-        expected.extend_from_slice(b"\nTERMTAPE_KEYFRAME=1\n");
+        expected.extend_from_slice(b"\nTERMTAPE_KEYFRAME=1\nTERMTAPE_TOTALS={}\n");
         assert_eq!(got, expected);
     }
 }

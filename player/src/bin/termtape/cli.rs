@@ -390,6 +390,13 @@ pub enum Command {
         /// event is less than 10 minutes old.
         #[arg(long)]
         json: bool,
+        /// Read every message of every recording, as `ls` does for files,
+        /// instead of the journal's index and each recording's first and
+        /// last entries (the same figures, unless journald lost entries:
+        /// then the totals termtape's recorder logged and what is left
+        /// differ, and this says what is left).
+        #[arg(long)]
+        read_all: bool,
         #[command(flatten)]
         common: Common,
     },

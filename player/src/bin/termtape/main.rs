@@ -425,20 +425,21 @@ fn run(cli: Cli) -> Result<Status> {
             ));
             Ok(Status::Done)
         }
-        Command::Ls { json, common } => {
+        Command::Ls {
+            json,
+            read_all,
+            common,
+        } => {
             let source = source::parse(&common.source);
             let filter = filter(&common.select, common.rec.clone(), false);
             let mut damaged = 0u64;
-            let mut summaries = list::list(source.open(&filter)?, &source.name(), &filter, |e| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let summaries = list::summaries(&*source, &filter, now, read_all, &mut |e| {
                 damaged += 1;
                 damage_note(damaged, e, "passed over");
             })?;
-            if json {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64);
-                list::mark_live(&mut summaries, &*source, &filter, now);
-            }
             if summaries.is_empty() {
                 let asked = filter.describe();
                 note(format_args!(
