@@ -19,6 +19,7 @@ mod reviewer;
 mod search;
 mod seek;
 mod serve;
+mod serve_tls;
 mod session;
 mod signals;
 mod spool;

@@ -443,19 +443,30 @@ impl Drop for Cockpit {
 /// A running `termtape serve`, stopped by its PID when dropped.
 pub struct Served {
     child: Option<Child>,
-    /// `ADDR:PORT` it listens on.
+    /// `HOST:PORT` of the URL it printed (over TLS, the certificate's
+    /// name, which may not resolve: connect to [`Served::port`] on the
+    /// address it listens on).
     pub addr: String,
     /// The access token it printed.
     pub token: String,
+    /// Whether it serves HTTPS.
+    pub https: bool,
 }
 
 impl Served {
     /// Starts `termtape serve SOURCES…` on a port the system chooses, and
     /// reads the URL it prints: `http://ADDR/?token=HEX`.
     pub fn start(sources: &[&Path]) -> Served {
-        let mut child = Command::new(bin("termtape"))
-            .arg("serve")
-            .args(sources)
+        let mut cmd = Command::new(bin("termtape"));
+        cmd.arg("serve").args(sources);
+        Served::spawn(cmd)
+    }
+
+    /// Starts `cmd` (a `termtape serve`, maybe run through nsenter or with
+    /// TLS options) in its own process group and reads the URL it prints:
+    /// `http://ADDR/?token=HEX` or `https://NAME:PORT/?token=HEX`.
+    pub fn spawn(mut cmd: Command) -> Served {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -466,17 +477,29 @@ impl Served {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("reading the URL");
-        let rest = line
-            .trim()
-            .strip_prefix("http://")
-            .unwrap_or_else(|| panic!("not a URL: {line:?}"));
+        let (https, rest) = match line.trim().strip_prefix("https://") {
+            Some(rest) => (true, rest),
+            None => (
+                false,
+                line.trim()
+                    .strip_prefix("http://")
+                    .unwrap_or_else(|| panic!("not a URL: {line:?}")),
+            ),
+        };
         let (addr, token) = rest.split_once("/?token=").expect("a token in the URL");
         assert_eq!(token.len(), 32, "128 bits as hex: {token}");
         Served {
             addr: addr.to_owned(),
             token: token.to_owned(),
+            https,
             child: Some(child),
         }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        let (_, port) = self.addr.rsplit_once(':').expect("a port in the URL");
+        port.parse().expect("a port number")
     }
 
     /// Its process id.
@@ -493,7 +516,8 @@ impl Served {
 
     /// The URL a reviewer opens: the page, with the token.
     pub fn url(&self) -> String {
-        format!("http://{}/?token={}", self.addr, self.token)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/?token={}", self.addr, self.token)
     }
 }
 
