@@ -143,6 +143,31 @@ impl Pki {
         }
     }
 
+    /// The server key's SPKI SHA-256, base64: what Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes to trust this
+    /// certificate alone.
+    pub(crate) fn spki_hash(&self) -> String {
+        let der = run_ok(
+            Command::new("openssl")
+                .args(["pkey", "-pubout", "-outform", "der", "-in"])
+                .arg(&self.key),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spki.der"), der).unwrap();
+        let digest = run_ok(
+            Command::new("openssl")
+                .args(["dgst", "-sha256", "-binary"])
+                .arg(dir.path().join("spki.der")),
+        );
+        std::fs::write(dir.path().join("digest"), digest).unwrap();
+        let b64 = run_ok(
+            Command::new("openssl")
+                .args(["base64", "-A", "-in"])
+                .arg(dir.path().join("digest")),
+        );
+        String::from_utf8(b64).unwrap().trim().to_owned()
+    }
+
     /// `termtape serve --tls-cert … --tls-key …` with `args` then `sources`.
     pub(crate) fn serve(&self, args: &[&str], sources: &[&Path]) -> Command {
         let mut cmd = Command::new(bin("termtape"));

@@ -118,6 +118,12 @@ impl Chromium {
     /// Starts the browser and waits (30 s at most) for the port it writes
     /// to `DevToolsActivePort` in its profile.
     pub fn start() -> Chromium {
+        Chromium::start_with(&[])
+    }
+
+    /// [`Chromium::start`] with more command-line switches (a host
+    /// resolver rule, the one certificate key a test trusts).
+    pub fn start_with(switches: &[String]) -> Chromium {
         require("chromium");
         let dir = tempfile::tempdir().expect("tempdir for the browser");
         let profile = dir.path().join("profile");
@@ -148,6 +154,7 @@ impl Chromium {
                 "--use-mock-keychain",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
+            .args(switches)
             .arg("about:blank")
             // Times on the pages are local: the tests type and read UTC.
             .env("TZ", "UTC")
