@@ -21,6 +21,7 @@ mod reviewer;
 mod search;
 mod seek;
 mod serve;
+mod serve_tls;
 mod session;
 mod signals;
 mod spool;

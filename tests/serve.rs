@@ -17,21 +17,21 @@ use termtape_tests::{bin, live_journal_recorder, run_ok, running_recording, web_
 
 /// An answer: status, headers (names lower-cased), body (de-chunked).
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         std::str::from_utf8(&self.body).expect("a UTF-8 body")
     }
 }
@@ -43,10 +43,15 @@ fn send(addr: &str, request: &[u8]) -> Answer {
     stream.write_all(request).expect("sending");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("reading the answer");
+    parse_answer(&raw)
+}
+
+/// An answer's bytes as they came: status line, headers, body.
+pub(crate) fn parse_answer(raw: &[u8]) -> Answer {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(&raw)));
+        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(raw)));
     let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
     let mut lines = head.split("\r\n");
     let status = lines
@@ -116,7 +121,7 @@ fn authorised(served: &Served, target: &str) -> Answer {
 }
 
 /// The headers that keep a browser from running, framing or sniffing.
-fn assert_guarded(answer: &Answer) {
+pub(crate) fn assert_guarded(answer: &Answer) {
     let csp = answer.header("content-security-policy").expect("a CSP");
     let directive = |name: &str| {
         csp.split(';')
@@ -155,7 +160,7 @@ fn markup_only_in_strings(json: &str) {
 }
 
 /// Records a session whose output holds markup into `log`; its id.
-fn record(log: &Path) -> String {
+pub(crate) fn record(log: &Path) -> String {
     let out = Command::new(bin("termtape"))
         .arg("rec")
         .arg("-o")
@@ -407,8 +412,11 @@ fn serve_refuses_what_it_cannot_serve_safely() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
         assert!(out.stdout.is_empty(), "no URL for {args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        if args[0] == "--listen" {
-            assert!(err.contains("TLS is not built yet"), "{err}");
+        if args.contains(&"--tls-cert") {
+            assert!(err.contains("--tls-cert c.pem"), "{err}");
+        } else if args[0] == "--listen" {
+            assert!(err.contains("not a loopback address"), "{err}");
+            assert!(err.contains("--tls-cert"), "{err}");
         }
     }
 }

@@ -444,12 +444,25 @@ fn live_follow(host: Host) {
     );
 }
 
+/// Asserts the statuses `browser` gets opening `urls` one after the other.
+fn assert_statuses(browser: &Chromium, urls: &[String], want: &[u16]) {
+    let result = browser.drive("status", json!({ "urls": urls }));
+    let statuses: Vec<u64> = result["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| a["status"].as_u64().unwrap_or(0))
+        .collect();
+    let want: Vec<u64> = want.iter().map(|&s| s.into()).collect();
+    assert_eq!(statuses, want, "{result}\n{}", browser.log_tail());
+}
+
 fn token_and_paths_from_the_browser() {
     let s = &*SERVED;
     let base = format!("http://{}", s.addr);
-    let result = BROWSER.drive(
-        "status",
-        json!({"urls": [
+    assert_statuses(
+        &BROWSER,
+        &[
             format!("{base}/"),
             format!("{base}/?token={}", "0".repeat(32)),
             format!("{base}/api/sources"),
@@ -459,21 +472,8 @@ fn token_and_paths_from_the_browser() {
             format!("{base}/%2e%2e/%2e%2e/etc/passwd"),
             format!("{base}/api/recordings?source=..%2F..%2Fetc%2Fpasswd"),
             format!("{base}/api/recordings?source=3"),
-        ]}),
-    );
-    let statuses: Vec<&Value> = result["answers"]
-        .as_array()
-        .expect("answers")
-        .iter()
-        .map(|a| &a["status"])
-        .collect();
-    assert_eq!(
-        statuses,
-        [403, 403, 403, 200, 200, 404, 404, 404, 404]
-            .map(|s| json!(s))
-            .iter()
-            .collect::<Vec<_>>(),
-        "{result}"
+        ],
+        &[403, 403, 403, 200, 200, 404, 404, 404, 404],
     );
 }
 
@@ -543,4 +543,52 @@ fn a_recording_without_keyframes_plays_and_says_so() {
 #[test]
 fn serve_answers_403_without_the_token_and_404_outside_its_sources() {
     token_and_paths_from_the_browser();
+}
+
+/// The page over HTTPS: a browser of its own that reaches the
+/// certificate's name at 127.0.0.1 and trusts that one certificate's key
+/// (no other certificate error is passed over); the token sets a Secure
+/// cookie the page's loads carry, and the list is the same as over HTTP.
+#[test]
+fn serve_over_tls_lists_in_a_browser() {
+    use crate::serve_tls::Pki;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::make(dir.path());
+    let files = RECORDINGS.files();
+    let served = Served::spawn(pki.serve(&["--listen", "127.0.0.1:0"], &files));
+    assert!(served.https, "{}", served.url());
+    let host = served.addr.rsplit_once(':').unwrap().0.to_owned();
+    let browser = Chromium::start_with(&[
+        format!("--host-resolver-rules=MAP {host} 127.0.0.1"),
+        format!("--ignore-certificate-errors-spki-list={}", pki.spki_hash()),
+    ]);
+    let base = format!("https://{}", served.addr);
+    // Plain HTTP to the port, before any HTTPS answer: 400 (told to use
+    // https). No token 403; the token 200; then its Secure cookie alone
+    // 200. Plain HTTP again: the browser keeps the HSTS it was sent and
+    // goes to https itself, where the cookie lets it in.
+    assert_statuses(
+        &browser,
+        &[
+            format!("http://{}/api/sources", served.addr),
+            format!("{base}/api/sources"),
+            served.url(),
+            format!("{base}/api/sources"),
+            format!("http://{}/api/sources", served.addr),
+        ],
+        &[400, 403, 200, 200, 200],
+    );
+    let mut args = json!({"filters": []});
+    args["url"] = served.url().into();
+    let listed = browser.drive("list", args);
+    let mut rows: Vec<&str> = listed["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row["rec"].as_str().expect("rec"))
+        .collect();
+    rows.sort();
+    let mut want: Vec<String> = files.iter().map(|p| rec_of(p)).collect();
+    want.sort();
+    assert_eq!(rows, want, "{listed}");
 }

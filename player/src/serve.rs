@@ -15,7 +15,8 @@
 //! bodies, read and write timeouts, one request per connection. Every
 //! request carries a random token ([`Token`]), compared in constant time;
 //! every response carries headers that keep a browser from running,
-//! framing or sniffing what it gets.
+//! framing or sniffing what it gets. It listens on loopback, or on any
+//! address with TLS ([`TlsFiles`], the system's OpenSSL: see `tls.rs`).
 
 use std::io::{self, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -33,6 +34,9 @@ use crate::seek::At;
 use crate::source::{self, Filter, KeepWaiting};
 use crate::visible::json_line;
 use crate::{cat, list, logs, time, web};
+
+mod tls;
+pub use tls::TlsFiles;
 
 /// Threads answering requests: a stream of events holds one for as long
 /// as it runs.
@@ -74,19 +78,52 @@ const SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'self'; scr
      Cross-Origin-Resource-Policy: same-origin\r\n\
      Cache-Control: no-store\r\n";
 
+/// Sent over TLS: a browser that saw it goes to this host only over
+/// HTTPS for a year (every port of it; not for an address).
+const HSTS: &str = "Strict-Transport-Security: max-age=31536000\r\n";
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// An address other than loopback without TLS.
     #[error(
-        "{0} is not a loopback address: serving beyond this machine needs TLS \
-         (--tls-cert and --tls-key), and TLS is not built yet; listen on 127.0.0.1 \
-         or ::1 and reach it through an SSH tunnel"
+        "{0} is not a loopback address: serving beyond this machine needs TLS: give \
+         --tls-cert CERT.pem and --tls-key KEY.pem, or listen on 127.0.0.1 or ::1 and \
+         reach it through an SSH tunnel"
     )]
     NotLoopback(SocketAddr),
-    /// TLS was asked for.
-    #[error("--tls-cert/--tls-key: TLS is not built yet; listen on 127.0.0.1 or ::1")]
-    NoTls,
+    /// A certificate or key file that cannot be used.
+    #[error("{option} {}: {problem}", file.display())]
+    Tls {
+        /// `--tls-cert` or `--tls-key`.
+        option: &'static str,
+        /// The file.
+        file: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A key that is not the certificate's.
+    #[error(
+        "--tls-key {}: not the private key of the certificate in --tls-cert {} (the first \
+         certificate in that file must be the server's own)",
+        key.display(),
+        cert.display()
+    )]
+    KeyMismatch {
+        /// The certificate file.
+        cert: std::path::PathBuf,
+        /// The key file.
+        key: std::path::PathBuf,
+    },
+    /// OpenSSL could not set up a context.
+    #[error("setting up TLS: {0}")]
+    TlsSetup(String),
+    /// A `--name` that is not a host name or address.
+    #[error(
+        "--name {0:?}: not a host name (letters, digits, '-' and '.') or an IP address; \
+         give it without a port"
+    )]
+    Name(String),
     /// A source that cannot be served.
     #[error("{0}")]
     Source(String),
@@ -165,21 +202,26 @@ struct Shared {
     addr: SocketAddr,
     /// Followed event streams now.
     follows: AtomicUsize,
+    /// Serving over TLS: the context and the names the server answers to.
+    tls: Option<tls::Tls>,
 }
 
 impl Server {
-    /// Checks the sources and binds `listen`: loopback only (TLS, needed
-    /// for anything else, is not built yet); port 0 lets the system choose.
-    pub fn bind(listen: SocketAddr, tls: bool, sources: Vec<String>) -> Result<Server, ServeError> {
-        if tls {
-            return Err(ServeError::NoTls);
-        }
-        if !listen.ip().is_loopback() {
+    /// Checks the sources and binds `listen`: a loopback address, or with
+    /// `tls` any address; port 0 lets the system choose. The certificate
+    /// and key are read and checked here, before anything is bound.
+    pub fn bind(
+        listen: SocketAddr,
+        tls: Option<&TlsFiles>,
+        sources: Vec<String>,
+    ) -> Result<Server, ServeError> {
+        if tls.is_none() && !listen.ip().is_loopback() {
             return Err(ServeError::NotLoopback(listen));
         }
         for spec in &sources {
             check_source(spec)?;
         }
+        let tls = tls.map(tls::Tls::load).transpose()?;
         let token = Token::random().map_err(ServeError::Random)?;
         let listener = TcpListener::bind(listen).map_err(|source| ServeError::Bind {
             addr: listen,
@@ -197,6 +239,7 @@ impl Server {
                 sources,
                 addr,
                 follows: AtomicUsize::new(0),
+                tls,
             }),
         })
     }
@@ -208,7 +251,17 @@ impl Server {
 
     /// The URL to open, with the token, as Jupyter prints it.
     pub fn url(&self) -> String {
-        format!("http://{}/?token={}", self.addr, self.shared.token.as_str())
+        format!(
+            "{}?token={}",
+            self.shared.base_url(),
+            self.shared.token.as_str()
+        )
+    }
+
+    /// What the operator should know about the certificate and key: one
+    /// sentence each.
+    pub fn warnings(&self) -> &[String] {
+        self.shared.tls.as_ref().map_or(&[], |t| &t.warnings)
     }
 
     /// Answers requests until the process ends.
@@ -226,6 +279,9 @@ impl Server {
             match self.listener.accept() {
                 Ok((stream, _)) => match tx.try_send(stream) {
                     Ok(()) => {}
+                    // A TLS client cannot be answered before a handshake,
+                    // which only a worker does: closed.
+                    Err(TrySendError::Full(_)) if self.shared.tls.is_some() => {}
                     Err(TrySendError::Full(mut stream)) => {
                         let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
                         let _ = stream.write_all(&head(
@@ -233,6 +289,7 @@ impl Server {
                             "application/json",
                             "",
                             Framing::Length(0),
+                            false,
                         ));
                     }
                     Err(TrySendError::Disconnected(_)) => {
@@ -243,6 +300,28 @@ impl Server {
                 // taken: wait a little rather than spin.
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
+        }
+    }
+}
+
+impl Shared {
+    /// `http://ADDR:PORT/`, or over TLS `https://NAME:PORT/` with the
+    /// first name that is not a wildcard (the address if there is none).
+    fn base_url(&self) -> String {
+        let Some(tls) = &self.tls else {
+            return format!("http://{}/", self.addr);
+        };
+        let port = self.addr.port();
+        let host = tls
+            .names
+            .iter()
+            .find(|n| !n.starts_with('*'))
+            .cloned()
+            .unwrap_or_else(|| tls::bracketed(self.addr.ip()));
+        if port == 443 {
+            format!("https://{host}/")
+        } else {
+            format!("https://{host}:{port}/")
         }
     }
 }
@@ -331,32 +410,115 @@ fn refuse(status: u16, message: impl Into<String>) -> Refusal {
     }
 }
 
-fn connection(mut stream: TcpStream, shared: &Shared) {
-    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let answered = match read_head(&mut stream) {
-        Ok(head) => match parse_head(&head) {
-            Ok(request) => answer(&mut stream, &request, shared),
-            Err(refusal) => send_refusal(&mut stream, &refusal),
-        },
-        Err(refusal) => send_refusal(&mut stream, &refusal),
-    };
-    if answered.is_ok() {
-        let _ = stream.flush();
-        let _ = stream.shutdown(Shutdown::Write);
-        // What the client still sends (an oversized head, a body) is read
-        // and dropped, a bounded amount, so closing does not reset the
-        // connection before the client reads the answer.
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+/// A client's connection: plain TCP, or a TLS session over it.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<openssl::ssl::SslStream<tls::Timed>>),
+}
+
+impl Conn {
+    /// The TCP stream under it.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(tcp) => tcp,
+            Conn::Tls(tls) => tls.get_ref().tcp(),
+        }
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self, Conn::Tls(_))
+    }
+
+    /// Ends the answer: the write side shut (after TLS's close_notify),
+    /// then what the client still sends (an oversized head, a body) read
+    /// and dropped, a bounded amount, so closing does not reset the
+    /// connection before the client reads the answer.
+    fn close(&mut self) {
+        match self {
+            Conn::Plain(tcp) => {
+                let _ = tcp.flush();
+                let _ = tcp.shutdown(Shutdown::Write);
+            }
+            Conn::Tls(tls) => tls::close(tls),
+        }
+        let mut tcp = self.tcp();
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(1)));
         let start = Instant::now();
         let mut buf = [0u8; 4096];
         let mut drained = 0;
         while drained < DRAIN && start.elapsed() < Duration::from_secs(1) {
-            match stream.read(&mut buf) {
+            match tcp.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => drained += n,
             }
         }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(tcp) => tcp.read(buf),
+            Conn::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(tcp) => tcp.write(data),
+            Conn::Tls(tls) => tls.write(data),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(tcp) => tcp.flush(),
+            Conn::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+fn connection(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let mut conn = match &shared.tls {
+        None => Conn::Plain(stream),
+        // The handshake and the head share one deadline.
+        Some(tls) => match tls.accept(stream, Instant::now() + HEAD_DEADLINE) {
+            tls::Accepted::Tls(session) => Conn::Tls(session),
+            tls::Accepted::NotTls(tcp) => {
+                let mut plain = Conn::Plain(tcp);
+                let refusal = refuse(
+                    400,
+                    format!(
+                        "this server speaks only HTTPS: open {} with the token termtape \
+                         serve printed",
+                        shared.base_url()
+                    ),
+                );
+                if send_refusal(&mut plain, &refusal).is_ok() {
+                    plain.close();
+                }
+                return;
+            }
+            tls::Accepted::Failed => return,
+        },
+    };
+    let head = read_head(&mut conn);
+    if let Conn::Tls(session) = &mut conn {
+        session.get_mut().lift_deadline();
+    }
+    let answered = match head {
+        Ok(head) => match parse_head(&head) {
+            Ok(request) => answer(&mut conn, &request, shared),
+            Err(refusal) => send_refusal(&mut conn, &refusal),
+        },
+        Err(refusal) => send_refusal(&mut conn, &refusal),
+    };
+    if answered.is_ok() {
+        conn.close();
     }
 }
 
@@ -481,8 +643,9 @@ enum Framing {
     Close,
 }
 
-/// The status line and headers of a response.
-fn head(status: u16, content_type: &str, extra: &str, framing: Framing) -> Vec<u8> {
+/// The status line and headers of a response; over TLS, with
+/// `Strict-Transport-Security`.
+fn head(status: u16, content_type: &str, extra: &str, framing: Framing, tls: bool) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -501,15 +664,16 @@ fn head(status: u16, content_type: &str, extra: &str, framing: Framing) -> Vec<u
         Framing::Chunked => "Transfer-Encoding: chunked\r\n".to_owned(),
         Framing::Close => String::new(),
     };
+    let hsts = if tls { HSTS } else { "" };
     format!(
-        "HTTP/1.1 {status} {reason}\r\n{SECURITY_HEADERS}Content-Type: {content_type}\r\n\
+        "HTTP/1.1 {status} {reason}\r\n{SECURITY_HEADERS}{hsts}Content-Type: {content_type}\r\n\
          {extra}{framing}Connection: close\r\n\r\n"
     )
     .into_bytes()
 }
 
 /// Sends a whole JSON body.
-fn send_json(stream: &mut impl Write, status: u16, extra: &str, body: &Value) -> io::Result<()> {
+fn send_json(stream: &mut Conn, status: u16, extra: &str, body: &Value) -> io::Result<()> {
     let mut body = json_line(body).into_bytes();
     body.push(b'\n');
     let mut out = head(
@@ -517,12 +681,13 @@ fn send_json(stream: &mut impl Write, status: u16, extra: &str, body: &Value) ->
         "application/json",
         extra,
         Framing::Length(body.len()),
+        stream.is_tls(),
     );
     out.extend_from_slice(&body);
     stream.write_all(&out)
 }
 
-fn send_refusal(stream: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
+fn send_refusal(stream: &mut Conn, refusal: &Refusal) -> io::Result<()> {
     let extra = if refusal.status == 405 {
         "Allow: GET\r\n"
     } else {
@@ -544,12 +709,18 @@ fn cookie_name(addr: SocketAddr) -> String {
 
 /// Checks the Host header (a page of another site pointed at this address
 /// by DNS names it) and the token; the `Set-Cookie` header to send when
-/// the token came in the URL or an `Authorization` header.
+/// the token came in the URL or an `Authorization` header (over TLS,
+/// `Secure`: never sent over plain HTTP).
 fn authorise(request: &Request, shared: &Shared) -> Result<String, Refusal> {
     let port = shared.addr.port();
-    let host_ok = request
-        .header("host")
-        .is_some_and(|host| host == shared.addr.to_string() || host == format!("localhost:{port}"));
+    let host_ok = request.header("host").is_some_and(|host| {
+        host == shared.addr.to_string()
+            || host == format!("localhost:{port}")
+            || shared
+                .tls
+                .as_ref()
+                .is_some_and(|tls| tls::host_is_one_of(host, &tls.names, port))
+    });
     if !host_ok {
         return Err(refuse(403, "the Host header does not name this server"));
     }
@@ -570,8 +741,9 @@ fn authorise(request: &Request, shared: &Shared) -> Result<String, Refusal> {
     if in_cookie {
         Ok(String::new())
     } else if in_url || in_header {
+        let secure = if shared.tls.is_some() { "; Secure" } else { "" };
         Ok(format!(
-            "Set-Cookie: {cookie}={}; Path=/; HttpOnly; SameSite=Strict\r\n",
+            "Set-Cookie: {cookie}={}; Path=/; HttpOnly; SameSite=Strict{secure}\r\n",
             token.as_str()
         ))
     } else {
@@ -582,7 +754,7 @@ fn authorise(request: &Request, shared: &Shared) -> Result<String, Refusal> {
     }
 }
 
-fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Result<()> {
+fn answer(stream: &mut Conn, request: &Request, shared: &Shared) -> io::Result<()> {
     let cookie = match authorise(request, shared) {
         Ok(cookie) => cookie,
         Err(refusal) => return send_refusal(stream, &refusal),
@@ -617,7 +789,7 @@ fn answer(stream: &mut TcpStream, request: &Request, shared: &Shared) -> io::Res
 
 /// `GET /` (serve.html) and `GET /NAME`: a file of the web front end, as
 /// embedded at build time; 503 at `/` when it was not built.
-fn page(stream: &mut TcpStream, request: &Request, name: &str, cookie: &str) -> Result<(), Answer> {
+fn page(stream: &mut Conn, request: &Request, name: &str, cookie: &str) -> Result<(), Answer> {
     only(request, &[])?;
     let Some(bytes) = web::file(name) else {
         if name == "serve.html" && !web::built() {
@@ -628,6 +800,7 @@ fn page(stream: &mut TcpStream, request: &Request, name: &str, cookie: &str) -> 
                 "text/plain; charset=utf-8",
                 cookie,
                 Framing::Length(text.len()),
+                stream.is_tls(),
             );
             out.extend_from_slice(text.as_bytes());
             return Ok(stream.write_all(&out)?);
@@ -639,6 +812,7 @@ fn page(stream: &mut TcpStream, request: &Request, name: &str, cookie: &str) -> 
         web::content_type(name),
         cookie,
         Framing::Length(bytes.len()),
+        stream.is_tls(),
     );
     out.extend_from_slice(bytes);
     Ok(stream.write_all(&out)?)
@@ -757,7 +931,7 @@ const FILTERS: [&str; 8] = [
 /// index of its source, as a JSON array; damaged messages are passed over
 /// and counted in `X-Termtape-Damaged`.
 fn recordings(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     request: &Request,
     shared: &Shared,
     cookie: &str,
@@ -785,7 +959,7 @@ fn recordings(
 
 /// A response body sent in chunks, its head sent before the first.
 struct Streamed<'a> {
-    stream: &'a TcpStream,
+    stream: &'a mut Conn,
     head: Option<Vec<u8>>,
     chunked: bool,
 }
@@ -793,7 +967,7 @@ struct Streamed<'a> {
 impl Streamed<'_> {
     fn start(&mut self) -> io::Result<()> {
         if let Some(head) = self.head.take() {
-            (&mut { self.stream }).write_all(&head)?;
+            self.stream.write_all(&head)?;
         }
         Ok(())
     }
@@ -806,7 +980,7 @@ impl Streamed<'_> {
     fn finish(mut self) -> io::Result<()> {
         self.start()?;
         if self.chunked {
-            (&mut { self.stream }).write_all(b"0\r\n\r\n")?;
+            self.stream.write_all(b"0\r\n\r\n")?;
         }
         Ok(())
     }
@@ -818,7 +992,7 @@ impl Write for Streamed<'_> {
             return Ok(0);
         }
         self.start()?;
-        let mut out = self.stream;
+        let out = &mut *self.stream;
         if self.chunked {
             write!(out, "{:x}\r\n", data.len())?;
             out.write_all(data)?;
@@ -830,14 +1004,14 @@ impl Write for Streamed<'_> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        (&mut { self.stream }).flush()
+        self.stream.flush()
     }
 }
 
 /// A buffered streamed body: its head is sent with the first chunk, so an
 /// error before any object can still be answered with its own status.
 fn streamed<'a>(
-    stream: &'a TcpStream,
+    stream: &'a mut Conn,
     request: &Request,
     content_type: &str,
     cookie: &str,
@@ -847,7 +1021,7 @@ fn streamed<'a>(
     } else {
         Framing::Close
     };
-    let head = head(200, content_type, cookie, framing);
+    let head = head(200, content_type, cookie, framing, stream.is_tls());
     BufWriter::with_capacity(
         64 * 1024,
         Streamed {
@@ -874,12 +1048,7 @@ fn nothing_sent(out: &BufWriter<Streamed<'_>>) -> bool {
 /// the index of its source, streamed as a JSON array (one element a line);
 /// an error after the first find is the array's last element, an object
 /// with `error`.
-fn find(
-    stream: &mut TcpStream,
-    request: &Request,
-    shared: &Shared,
-    cookie: &str,
-) -> Result<(), Answer> {
+fn find(stream: &mut Conn, request: &Request, shared: &Shared, cookie: &str) -> Result<(), Answer> {
     only(
         request,
         &[&FILTERS[..], &["q", "ignore_case", "input"]].concat(),
@@ -974,12 +1143,7 @@ fn recording_query(request: &Request, shared: &Shared) -> Result<(usize, Query),
 
 /// `GET /api/logs?source=N&rec=ID[&max=N]`: `termtape logs`' JSON lines:
 /// the journal entries of the recording's host in its window.
-fn logs(
-    stream: &mut TcpStream,
-    request: &Request,
-    shared: &Shared,
-    cookie: &str,
-) -> Result<(), Answer> {
+fn logs(stream: &mut Conn, request: &Request, shared: &Shared, cookie: &str) -> Result<(), Answer> {
     only(request, &["source", "rec", "max"])?;
     let (n, query) = recording_query(request, shared)?;
     let max = match request.param("max") {
@@ -1012,7 +1176,7 @@ fn logs(
 /// the first bytes cuts the body short (no last chunk), so the download
 /// fails rather than ending quietly incomplete.
 fn original(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     request: &Request,
     shared: &Shared,
     cookie: &str,
@@ -1152,7 +1316,7 @@ fn client_present(stream: &TcpStream) -> io::Result<KeepWaiting> {
 /// recording is sent as it is recorded, until it ends or the client goes
 /// away; at most [`MAX_FOLLOWS`] at once.
 fn stream_events(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     request: &Request,
     shared: &Shared,
     cookie: &str,
@@ -1184,7 +1348,7 @@ fn stream_events(
     };
     if follow {
         query.filter.follow = true;
-        query.filter.keep_waiting = client_present(stream)?;
+        query.filter.keep_waiting = client_present(stream.tcp())?;
     }
     let mut out = streamed(stream, request, "application/x-ndjson", cookie);
     let result = events::events(
@@ -1281,12 +1445,33 @@ mod tests {
     }
 
     #[test]
-    fn only_loopback_is_bound() {
-        let refused =
-            Server::bind("0.0.0.0:0".parse().expect("an address"), false, vec![]).unwrap_err();
-        assert!(matches!(refused, ServeError::NotLoopback(_)));
-        let tls =
-            Server::bind("127.0.0.1:0".parse().expect("an address"), true, vec![]).unwrap_err();
-        assert!(matches!(tls, ServeError::NoTls));
+    fn only_loopback_is_bound_without_tls() {
+        for addr in ["0.0.0.0:0", "[::]:0", "10.0.0.1:0", "[::ffff:127.0.0.1]:0"] {
+            let refused = Server::bind(addr.parse().expect("an address"), None, vec![]);
+            assert!(
+                matches!(refused, Err(ServeError::NotLoopback(_))),
+                "{addr}: {refused:?}"
+            );
+        }
+        let missing = TlsFiles {
+            cert: "/nonexistent/cert.pem".into(),
+            key: "/nonexistent/key.pem".into(),
+            names: vec![],
+        };
+        let refused = Server::bind(
+            "0.0.0.0:0".parse().expect("an address"),
+            Some(&missing),
+            vec![],
+        );
+        assert!(
+            matches!(
+                refused,
+                Err(ServeError::Tls {
+                    option: "--tls-cert",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
     }
 }

@@ -118,6 +118,12 @@ impl Chromium {
     /// Starts the browser and waits (30 s at most) for the port it writes
     /// to `DevToolsActivePort` in its profile.
     pub fn start() -> Chromium {
+        Chromium::start_with(&[])
+    }
+
+    /// [`Chromium::start`] with more command-line switches (a host
+    /// resolver rule, the one certificate key a test trusts).
+    pub fn start_with(switches: &[String]) -> Chromium {
         require("chromium");
         let dir = tempfile::tempdir().expect("tempdir for the browser");
         let profile = dir.path().join("profile");
@@ -148,6 +154,7 @@ impl Chromium {
                 "--use-mock-keychain",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
+            .args(switches)
             .arg("about:blank")
             // Times on the pages are local: the tests type and read UTC.
             .env("TZ", "UTC")
@@ -443,19 +450,30 @@ impl Drop for Cockpit {
 /// A running `termtape serve`, stopped by its PID when dropped.
 pub struct Served {
     child: Option<Child>,
-    /// `ADDR:PORT` it listens on.
+    /// `HOST:PORT` of the URL it printed (over TLS, the certificate's
+    /// name, which may not resolve: connect to [`Served::port`] on the
+    /// address it listens on).
     pub addr: String,
     /// The access token it printed.
     pub token: String,
+    /// Whether it serves HTTPS.
+    pub https: bool,
 }
 
 impl Served {
     /// Starts `termtape serve SOURCES…` on a port the system chooses, and
     /// reads the URL it prints: `http://ADDR/?token=HEX`.
     pub fn start(sources: &[&Path]) -> Served {
-        let mut child = Command::new(bin("termtape"))
-            .arg("serve")
-            .args(sources)
+        let mut cmd = Command::new(bin("termtape"));
+        cmd.arg("serve").args(sources);
+        Served::spawn(cmd)
+    }
+
+    /// Starts `cmd` (a `termtape serve`, maybe run through nsenter or with
+    /// TLS options) in its own process group and reads the URL it prints:
+    /// `http://ADDR/?token=HEX` or `https://NAME:PORT/?token=HEX`.
+    pub fn spawn(mut cmd: Command) -> Served {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -466,17 +484,29 @@ impl Served {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("reading the URL");
-        let rest = line
-            .trim()
-            .strip_prefix("http://")
-            .unwrap_or_else(|| panic!("not a URL: {line:?}"));
+        let (https, rest) = match line.trim().strip_prefix("https://") {
+            Some(rest) => (true, rest),
+            None => (
+                false,
+                line.trim()
+                    .strip_prefix("http://")
+                    .unwrap_or_else(|| panic!("not a URL: {line:?}")),
+            ),
+        };
         let (addr, token) = rest.split_once("/?token=").expect("a token in the URL");
         assert_eq!(token.len(), 32, "128 bits as hex: {token}");
         Served {
             addr: addr.to_owned(),
             token: token.to_owned(),
+            https,
             child: Some(child),
         }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        let (_, port) = self.addr.rsplit_once(':').expect("a port in the URL");
+        port.parse().expect("a port number")
     }
 
     /// Its process id.
@@ -493,7 +523,8 @@ impl Served {
 
     /// The URL a reviewer opens: the page, with the token.
     pub fn url(&self) -> String {
-        format!("http://{}/?token={}", self.addr, self.token)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/?token={}", self.addr, self.token)
     }
 }
 

@@ -134,7 +134,14 @@ Bearer header, or the cookie set after the first good one; else 403):
   /api/original    cat --original's bytes, as a download: source, rec, input=1
   /, /NAME         the web front end built into this binary
 Anything else is 404; errors are JSON objects with \"error\" (or, inside a
-stream already started, a last object with it). Exits only when killed.";
+stream already started, a last object with it). Exits only when killed.
+
+Beyond this machine (HTTPS: TLS 1.2 and 1.3, the system's OpenSSL):
+  termtape serve --listen 0.0.0.0:8443 --tls-cert CERT.pem --tls-key KEY.pem \\
+      [--name review.example.org] journal
+prints https://NAME:8443/?token=…; give the token only to reviewers: it is
+what lets a browser in (with --name, or the certificate's names, as Host).
+A bad certificate or key file: exit 2, naming the file.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -347,21 +354,29 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Serve the data API (ls, search, events as JSON) over HTTP on this
-    /// machine's loopback, for a browser: prints the URL to open, with a
-    /// random access token every request must carry.
+    /// Serve the web review page and its data API (ls, search, events as
+    /// JSON) for a browser: over HTTP on loopback, or over HTTPS on any
+    /// address; prints the URL to open, with a random access token every
+    /// request must carry.
     #[command(after_help = SERVE_HELP)]
     Serve {
-        /// The address to listen on: loopback only (127.0.0.1 or ::1); port
+        /// The address to listen on: loopback (127.0.0.1 or ::1), or with
+        /// --tls-cert/--tls-key any (0.0.0.0, an interface's address); port
         /// 0 lets the system choose one (the URL printed says which).
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
-        /// TLS certificate, to listen beyond loopback (not built yet).
-        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        /// Serve HTTPS with this certificate chain (PEM: the server's
+        /// certificate first, then its intermediates).
+        #[arg(long, value_name = "CERT.pem", requires = "tls_key")]
         tls_cert: Option<std::path::PathBuf>,
-        /// TLS private key, with --tls-cert (not built yet).
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        /// The certificate's private key (PEM, unencrypted), with --tls-cert.
+        #[arg(long, value_name = "KEY.pem", requires = "tls_cert")]
         tls_key: Option<std::path::PathBuf>,
+        /// A name browsers reach the server by (as in the URL; repeat for
+        /// more), with --tls-cert. Requests naming another Host are refused.
+        /// Default: the certificate's DNS names and addresses.
+        #[arg(long = "name", value_name = "HOST", requires = "tls_cert")]
+        names: Vec<String>,
         /// The sources to serve (files, journal, journal:DIR), numbered from
         /// 0 in this order: requests name them by number only.
         #[arg(required = true, value_name = "SOURCE")]

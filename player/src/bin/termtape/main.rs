@@ -384,10 +384,19 @@ fn run(cli: Cli) -> Result<Status> {
             listen,
             tls_cert,
             tls_key,
+            names,
             sources,
         } => {
-            use termtape_player::serve::Server;
-            let server = Server::bind(listen, tls_cert.is_some() || tls_key.is_some(), sources)?;
+            use termtape_player::serve::{Server, TlsFiles};
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key, names }),
+                // clap requires both or neither.
+                _ => None,
+            };
+            let server = Server::bind(listen, tls.as_ref(), sources)?;
+            for warning in server.warnings() {
+                note(format_args!("warning: {warning}"));
+            }
             // The URL on a line of its own (scripts read it), then serve.
             let mut out = io::stdout().lock();
             writeln!(out, "{}", server.url())?;
