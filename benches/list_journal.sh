@@ -15,7 +15,8 @@
 # ls reads it whole).
 #
 # Run by hand: benches/list_journal.sh [N] [RUNS]; LINES sets the size of
-# each recording (below). Prints a Markdown table.
+# each recording (below). Prints a Markdown table. KEEP_JOURNAL=DIR moves
+# the generated journal there afterwards (benches/web_list.sh reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
@@ -99,3 +100,7 @@ echo "|---|---:|---:|---:|"
 echo "| termtape ls --json (index, first and last entries) | $fast_ms | $fast_mb | 1.0x |"
 awk -v a="$all_ms" -v f="$fast_ms" -v m="$all_mb" 'BEGIN {printf "| termtape ls --json --read-all (every message) | %d | %d | %.1fx |\n", a, m, a / (f ? f : 1)}'
 awk -v a="$jc_ms" -v f="$fast_ms" -v m="$jc_mb" 'BEGIN {printf "| journalctl -o json, every entry (as Cockpit lists) | %d | %d | %.1fx |\n", a, m, a / (f ? f : 1)}'
+if [ -n "${KEEP_JOURNAL:-}" ]; then
+  mkdir -p "$KEEP_JOURNAL"
+  mv "$work/journal"/* "$KEEP_JOURNAL"/
+fi
