@@ -81,8 +81,9 @@ class ServeApi {
     return (await this.json('api/sources')).sources;
   }
 
-  async recordings(source) {
-    return this.json(`api/recordings?source=${encodeURIComponent(source.source)}`);
+  /** Every source's recordings in one request (each has its `source`). */
+  async allRecordings() {
+    return this.json('api/recordings');
   }
 
   async search(text, { ignoreCase, input, source, rec }) {
@@ -194,8 +195,21 @@ class CockpitApi {
     return this.sourceNames()[source];
   }
 
-  async recordings(source) {
-    return parseLines(await this.run(['ls', '--json', '--lax', '--', source.name]));
+  /** Every source's recordings, the sources read at once; a source that
+   * fails is reported to `onError` and lists nothing. */
+  async allRecordings(onError) {
+    const lists = await Promise.all(
+      this.sourceNames().map(async (name, source) => {
+        try {
+          const list = parseLines(await this.run(['ls', '--json', '--lax', '--', name]));
+          return list.map((r) => ({ ...r, source }));
+        } catch (e) {
+          onError(name, e);
+          return [];
+        }
+      }),
+    );
+    return lists.flat();
   }
 
   async search(text, { ignoreCase, input, source, rec }) {

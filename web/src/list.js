@@ -108,21 +108,15 @@ export class RecordingsView {
     const generation = (this.generation = (this.generation ?? 0) + 1);
     this.status.textContent = 'Loading…';
     try {
-      this.sources = await this.api.sources();
-      this.showSources();
-      const lists = await Promise.all(
-        this.sources.map(async (source) => {
-          try {
-            const list = await this.api.recordings(source);
-            return list.map((r) => ({ ...r, source: source.source }));
-          } catch (e) {
-            this.warn(`${source.name}: ${e.message}`);
-            return [];
-          }
-        }),
-      );
+      // Both at once: the list is what the reviewer waits for.
+      const [sources, recordings] = await Promise.all([
+        this.api.sources(),
+        this.api.allRecordings((name, e) => this.warn(`${name}: ${e.message}`)),
+      ]);
       if (generation !== this.generation) return;
-      this.recordings = lists.flat();
+      this.sources = sources;
+      this.showSources();
+      this.recordings = recordings;
       this.refilter();
     } catch (e) {
       if (generation !== this.generation) return;
