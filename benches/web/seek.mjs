@@ -4,7 +4,7 @@
 //   node benches/web/seek.mjs 'JSON-ARGS'
 //
 // args: { cdp: "http://127.0.0.1:PORT", url: "http://ADDR/?token=…",
-//         recordings: [{ source, rec, label }], runs, cap_ms }
+//         recordings: [{ source, rec, label }], runs, replay_runs, cap_ms }
 //
 // For each recording: the player opens it, then the progress bar is clicked
 // at the middle, near the end (95 %) and back at the start, `runs` times;
@@ -98,7 +98,7 @@ for (const r of args.recordings) {
   // fresh terminal.
   await page.addScriptTag({ path: new URL('../../web/node_modules/@xterm/xterm/lib/xterm.js', import.meta.url).pathname }).catch(() => null);
   const replay = {};
-  for (let run = 0; run < runs; run += 1) for (const [name] of FRACTIONS) {
+  for (let run = 0; run < (args.replay_runs ?? 1); run += 1) for (const [name] of FRACTIONS) {
     const to = drawnAt[name];
     const one = await page.evaluate(
       async ({ source, rec, to, capMs }) => {
