@@ -51,6 +51,11 @@ const MAX_FRAMES: u64 = 1 << 22;
 /// Whether the file at `path` starts as a zstd archive does (a zstd frame
 /// or a skippable frame): told by content, not by name.
 pub fn is_archive(path: &Path) -> bool {
+    // Only a regular file is opened to look: opening a FIFO would wait for
+    // its writer and then take what it writes from the reader that follows.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let Ok(mut file) = FsFile::open(path) else {
         return false;
     };
