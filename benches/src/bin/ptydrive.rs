@@ -124,7 +124,9 @@ fn main() -> ExitCode {
         }
     }
     if command.is_empty() {
-        eprintln!("usage: ptydrive [--keys FILE] [--seed N] [--out FILE] [--err FILE] -- CMD [ARGS...]");
+        eprintln!(
+            "usage: ptydrive [--keys FILE] [--seed N] [--out FILE] [--err FILE] -- CMD [ARGS...]"
+        );
         return ExitCode::from(2);
     }
     let (steps, markers) = match keys.map(std::fs::read_to_string).transpose() {
@@ -168,9 +170,8 @@ fn main() -> ExitCode {
     let reader = {
         let seen = Arc::clone(&seen);
         let mut file = std::fs::File::from(master.try_clone().expect("dup"));
-        let mut copy = out.map(|p| {
-            std::io::BufWriter::new(std::fs::File::create(p).expect("--out file"))
-        });
+        let mut copy =
+            out.map(|p| std::io::BufWriter::new(std::fs::File::create(p).expect("--out file")));
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 1 << 16];
             // The output since the last match, cut to what a marker that
@@ -238,7 +239,9 @@ fn main() -> ExitCode {
     // Typing, at a pace from a small linear congruential generator.
     let mut typed = 0u64;
     let mut failed = None;
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut writer = std::fs::File::from(master.try_clone().expect("dup"));
     for step in &steps {
         match step {
