@@ -28,7 +28,13 @@
 # Needs root (mount namespace). Run by hand, not in CI:
 #   benches/load.sh [N]    env: STAGGER=0.3 SEQ=200000 LONG=125000000 RUNS=5
 #                          KEEP=1 (keep the run's directory) SKIP_LONG=1 SKIP_SINGLE=1
+#                          BASELINE=path/to/another/termtape-rec (in the single
+#                          session comparison too, e.g. a build before a change)
+# N=0 runs the long and single sessions only.
 set -euo pipefail
+# All of it is read before any of it runs (in braces), so that editing the
+# script during a long run cannot change the run.
+{
 cd "$(dirname "$0")/.."
 here=$(pwd)
 
@@ -184,8 +190,9 @@ if [ -z "${SKIP_SINGLE:-}" ]; then
   echo "seq 1 6000000: script vs termtape-rec, $runs runs" >&2
   for ((r = 0; r < runs; r++)); do
     rm -f "$tmp/single.log"
-    for who in script termtape-file termtape-journal; do
+    for who in script termtape-file termtape-journal ${BASELINE:+baseline-file}; do
       case $who in
+        baseline-file) cmd=("$BASELINE" -o "$tmp/single.log" -- seq 1 6000000) ;;
         script) cmd=(script -qc "seq 1 6000000" /dev/null) ;;
         termtape-file) cmd=("$rel/termtape-rec" -o "$tmp/single.log" -- seq 1 6000000) ;;
         termtape-journal) cmd=("$rel/termtape-rec" -w journal -- seq 1 6000000) ;;
@@ -244,28 +251,32 @@ for i in map(str, range(1, n + 1)):
     if not c["samein"]:
         problems.append(f"session {i}: cat --input differs from what was typed")
     rows.append(d)
+if n == 0:
+    rows = []
 cpu = [d["utime"] + d["stime"] for d in rows]
 mb = [d["shown"] / 1e6 for d in rows]
 per_mb = [c / m for c, m in zip(cpu, mb)]
 hwm = [d["hwm_kib"] / 1024 for d in rows]
 maxrss = [d["maxrss_kib"] / 1024 for d in rows]
 total_mb = sum(mb)
-print(f"\n{n} sessions ({cores} cores), {wall:.1f} s from first start to last end; "
-      f"{total_mb:.1f} MB of output in all ({statistics.median(mb):.2f} MB median a session), "
-      f"{len(listed)} recordings listed")
-print(f"checks: {len(rows)} of {n} sessions measured; " + ("nothing lost: every recording complete, output and input byte for byte" if not problems else f"{len(problems)} PROBLEMS"))
-for p in problems[:30]:
-    print("  " + p)
-q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
-print("\n| measure | median | p95 | max | all sessions |")
-print("|---|---:|---:|---:|---:|")
-print(f"| recorder CPU (s) | {statistics.median(cpu):.2f} | {q(cpu, .95):.2f} | {max(cpu):.2f} | {sum(cpu):.2f} |")
-print(f"| recorder CPU per MB of output (s/MB) | {statistics.median(per_mb):.3f} | {q(per_mb, .95):.3f} | {max(per_mb):.3f} | {sum(cpu) / total_mb:.3f} |")
-print(f"| recorder peak RSS, VmHWM (MB) | {statistics.median(hwm):.1f} | {q(hwm, .95):.1f} | {max(hwm):.1f} | - |")
-print(f"| ru_maxrss of recorder and children (MB) | {statistics.median(maxrss):.1f} | {q(maxrss, .95):.1f} | {max(maxrss):.1f} | - |")
-print(f"| journald CPU over the run (s) | - | - | - | {jcpu:.2f} ({jcpu / total_mb:.3f} s/MB) |")
-print(f"| journald peak RSS (MB) | - | - | - | {jhwm / 1024:.1f} |")
-print(f"| journal on disk (MB) | - | - | - | {jsize / 1e6:.1f} ({jsize / 1e6 / total_mb:.2f}x output) |")
+if n:
+    print(f"checks: {len(rows)} of {n} sessions measured; " + ("nothing lost: every recording complete, output and input byte for byte" if not problems else f"{len(problems)} PROBLEMS"))
+    for p in problems[:30]:
+        print("  " + p)
+if rows:
+    print(f"\n{n} sessions ({cores} cores), {wall:.1f} s from first start to last end; "
+          f"{total_mb:.1f} MB of output in all ({statistics.median(mb):.2f} MB median a session), "
+          f"{len(listed)} recordings listed")
+    q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
+    print("\n| measure | median | p95 | max | all sessions |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| recorder CPU (s) | {statistics.median(cpu):.2f} | {q(cpu, .95):.2f} | {max(cpu):.2f} | {sum(cpu):.2f} |")
+    print(f"| recorder CPU per MB of output (s/MB) | {statistics.median(per_mb):.3f} | {q(per_mb, .95):.3f} | {max(per_mb):.3f} | {sum(cpu) / total_mb:.3f} |")
+    print(f"| recorder peak RSS, VmHWM (MB) | {statistics.median(hwm):.1f} | {q(hwm, .95):.1f} | {max(hwm):.1f} | - |")
+    print(f"| ru_maxrss of recorder and children (MB) | {statistics.median(maxrss):.1f} | {q(maxrss, .95):.1f} | {max(maxrss):.1f} | - |")
+    print(f"| journald CPU over the run (s) | - | - | - | {jcpu:.2f} ({jcpu / total_mb:.3f} s/MB) |")
+    print(f"| journald peak RSS (MB) | - | - | - | {jhwm / 1024:.1f} |")
+    print(f"| journal on disk (MB) | - | - | - | {jsize / 1e6:.1f} ({jsize / 1e6 / total_mb:.2f}x output) |")
 if long_json:
     l = json.loads(long_json)
     d, r = l["drive"], l["ls"] or {}
@@ -288,8 +299,10 @@ if single:
     tree = lambda d: d["utime"] + d["stime"] + d["cutime"] + d["cstime"]
     base = statistics.median(d["utime"] + d["stime"] for d in single["script"])
     tbase = statistics.median(tree(d) for d in single["script"])
-    for who in ["script", "termtape-file", "termtape-journal"]:
-        ds = single[who]
+    for who in ["script", "termtape-file", "termtape-journal", "baseline-file"]:
+        ds = single.get(who)
+        if not ds:
+            continue
         c = statistics.median(d["utime"] + d["stime"] for d in ds)
         u = statistics.median(d["utime"] for d in ds)
         s = statistics.median(d["stime"] for d in ds)
@@ -298,3 +311,5 @@ if single:
         t = statistics.median(tree(d) for d in ds)
         print(f"| {who} | {c:.2f} | {u:.2f} | {s:.2f} | {c / m:.4f} | {c / base:.2f} | {t:.2f} | {t / tbase:.2f} | {h:.1f} |")
 EOF
+exit
+}
