@@ -28,6 +28,7 @@
 # Needs root (mount namespace). Run by hand, not in CI:
 #   benches/load.sh [N]    env: STAGGER=0.3 SEQ=200000 LONG=125000000 RUNS=5
 #                          KEEP=1 (keep the run's directory) SKIP_LONG=1 SKIP_SINGLE=1
+#                          JOURNALD_RATELIMIT=default (journald's rate limit on)
 #                          BASELINE=path/to/another/termtape-rec (in the single
 #                          session comparison too, e.g. a build before a change)
 # N=0 runs the long and single sessions only.
@@ -61,14 +62,14 @@ mkdir -p "$tmp/journal" "$tmp/sessions"
 cat >"$tmp/journald.conf" <<'EOF'
 [Journal]
 Storage=volatile
-RateLimitIntervalSec=0
-RateLimitBurst=0
 RuntimeMaxUse=16G
 ForwardToSyslog=no
 ForwardToWall=no
 ForwardToConsole=no
 MaxLevelStore=debug
 EOF
+# JOURNALD_RATELIMIT=default keeps journald's own rate limit, to see it drop.
+[ "${JOURNALD_RATELIMIT:-off}" = default ] || printf 'RateLimitIntervalSec=0\nRateLimitBurst=0\n' >>"$tmp/journald.conf"
 mount -t tmpfs tmpfs /run/systemd/journal
 mount -t tmpfs tmpfs /run/log
 mkdir -p /run/log/journal
@@ -132,6 +133,11 @@ session() { # INDEX: one recorded session, its measures in sessions/INDEX.json
     F="$d/$i.txt" SESSION="load-$i" sh >"$d/$i.json" || true
 }
 
+# journald's peak anonymous memory (its VmHWM counts the journal files'
+# pages it maps), sampled every second.
+( max=0; while a=$(awk '/^RssAnon:/ {print $2}' "/proc/$jpid/status" 2>/dev/null) && [ -n "$a" ]; do
+    [ "$a" -gt "$max" ] && max=$a && echo "$max" >"$tmp/journald.anon"; sleep 1; done ) &
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 j0=$(cpu_of "$jpid")
 date0=$(date +%s.%N)
 echo "starting $n sessions, $stagger s apart" >&2
@@ -145,6 +151,8 @@ for p in "${pids[@]}"; do wait "$p"; done
 date1=$(date +%s.%N)
 j1=$(cpu_of "$jpid")
 jhwm=$(hwm_of "$jpid")
+janon=$(cat "$tmp/journald.anon" 2>/dev/null || echo 0)
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 jsize=$(du -sb "$tmp/journal" | cut -f1)
 echo "sessions done in $(echo "$date1 - $date0" | bc -l) s" >&2
 
@@ -206,9 +214,10 @@ kill "$jpid"; wait "$jpid" 2>/dev/null || true
 trap - EXIT
 
 python3 - "$tmp" "$n" "$(echo "$j1 - $j0" | bc -l)" "$jhwm" "$jsize" \
-  "$(echo "$date1 - $date0" | bc -l)" "$long_json" "$(nproc)" <<'EOF'
+  "$(echo "$date1 - $date0" | bc -l)" "$long_json" "$(nproc)" "$janon" "$load0" "$load1" <<'EOF'
 import json, statistics, sys
-tmp, n, jcpu, jhwm, jsize, wall, long_json, cores = sys.argv[1:9]
+tmp, n, jcpu, jhwm, jsize, wall, long_json, cores, janon, load0, load1 = sys.argv[1:12]
+janon = int(janon)
 n = int(n); jcpu = float(jcpu); jhwm = int(jhwm); jsize = int(jsize); wall = float(wall)
 drive = {}
 for i in range(1, n + 1):
@@ -266,7 +275,7 @@ if n:
 if rows:
     print(f"\n{n} sessions ({cores} cores), {wall:.1f} s from first start to last end; "
           f"{total_mb:.1f} MB of output in all ({statistics.median(mb):.2f} MB median a session), "
-          f"{len(listed)} recordings listed")
+          f"{len(listed)} recordings listed; load average {load0} at the start, {load1} at the end")
     q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
     print("\n| measure | median | p95 | max | all sessions |")
     print("|---|---:|---:|---:|---:|")
@@ -275,7 +284,8 @@ if rows:
     print(f"| recorder peak RSS, VmHWM (MB) | {statistics.median(hwm):.1f} | {q(hwm, .95):.1f} | {max(hwm):.1f} | - |")
     print(f"| ru_maxrss of recorder and children (MB) | {statistics.median(maxrss):.1f} | {q(maxrss, .95):.1f} | {max(maxrss):.1f} | - |")
     print(f"| journald CPU over the run (s) | - | - | - | {jcpu:.2f} ({jcpu / total_mb:.3f} s/MB) |")
-    print(f"| journald peak RSS (MB) | - | - | - | {jhwm / 1024:.1f} |")
+    print(f"| journald peak RSS, VmHWM with the journal's mapped pages (MB) | - | - | - | {jhwm / 1024:.1f} |")
+    print(f"| journald peak anonymous RSS, sampled each second (MB) | - | - | - | {janon / 1024:.1f} |")
     print(f"| journal on disk (MB) | - | - | - | {jsize / 1e6:.1f} ({jsize / 1e6 / total_mb:.2f}x output) |")
 if long_json:
     l = json.loads(long_json)
