@@ -7,7 +7,7 @@
 # Starts are STAGGER seconds apart. The journald is the script's own: a
 # private systemd-journald in a private mount namespace (tmpfs over its
 # sockets, its journal in a directory of the run; journald's rate limit
-# off, as README's central collection says to set it), stopped by its PID.
+# off, see README's Performance), stopped by its PID.
 #
 # Then checks that nothing was lost: every session's recording is listed
 # (`termtape ls --json journal:DIR`, by the index and by reading every
