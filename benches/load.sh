@@ -29,6 +29,7 @@
 #   benches/load.sh [N]    env: STAGGER=0.3 SEQ=200000 LONG=125000000 RUNS=5
 #                          KEEP=1 (keep the run's directory) SKIP_LONG=1 SKIP_SINGLE=1
 #                          JOURNALD_RATELIMIT=default (journald's rate limit on)
+#                          SHIP=1 (then through journal-upload to journal-remote)
 #                          BASELINE=path/to/another/termtape-rec (in the single
 #                          session comparison too, e.g. a build before a change)
 # N=0 runs the long and single sessions only.
@@ -45,7 +46,7 @@ if [ "${1:-}" != --inner ]; then
   tmp=$(mktemp -d /var/tmp/termtape-load.XXXXXX)
   [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
   echo "run directory: $tmp" >&2
-  unshare --mount --propagation private "$0" --inner "$n" "$tmp"
+  unshare --mount --net --propagation private "$0" --inner "$n" "$tmp"
   exit
 fi
 
@@ -180,6 +181,41 @@ while read -r i rec; do
   rm -f "$tmp/sessions/$i.cat" "$tmp/sessions/$i.in"
 done <"$tmp/cat.list"
 
+# Shipped: systemd-journal-upload of the run's journal to a
+# systemd-journal-remote on this namespace's own loopback, then the same
+# listing on the collector's copy.
+ship_json=null
+if [ -n "${SHIP:-}" ] && [ "$n" -gt 0 ]; then
+  echo "shipping through journal-upload to journal-remote" >&2
+  ip link set lo up
+  mkdir -p "$tmp/remote"
+  /lib/systemd/systemd-journal-remote --listen-http=127.0.0.1:19532 --output="$tmp/remote/" \
+    >"$tmp/remote.out" 2>&1 &
+  rpid=$!
+  for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/19532) 2>/dev/null && break; sleep 0.05; done
+  s0=$(date +%s.%N)
+  /usr/bin/time -o "$tmp/upload.time" -f '%U %S %M' /lib/systemd/systemd-journal-upload \
+    --url=http://127.0.0.1:19532 --directory="$tmp/journal" --follow=no \
+    --save-state="$tmp/upload.state" >"$tmp/upload.out" 2>&1 || true
+  upcpu=$(tail -1 "$tmp/upload.time")
+  s1=$(date +%s.%N)
+  rcpu=$(cpu_of "$rpid"); rhwm=$(hwm_of "$rpid")
+  ranon=$(awk '/^RssAnon:/ {print $2}' "/proc/$rpid/status")
+  kill "$rpid"; wait "$rpid" 2>/dev/null || true
+  "$rel/termtape" ls --json "journal:$tmp/remote" >"$tmp/ls-remote.json" 2>"$tmp/ls-remote.err" || true
+  same=$(python3 -c 'import json,sys
+a={json.loads(l)["rec"]:json.loads(l) for l in open(sys.argv[1])}
+b={json.loads(l)["rec"]:json.loads(l) for l in open(sys.argv[2])}
+k=["messages","output_bytes","input_bytes","exit","gaps"]
+print(sum(1 for r in a if r in b and all(a[r][x]==b[r][x] for x in k)))' "$tmp/ls.json" "$tmp/ls-remote.json")
+  bad=0
+  while read -r i rec; do
+    "$rel/termtape" cat --rec "$rec" "journal:$tmp/remote" 2>/dev/null | cmp -s - "$tmp/sessions/$i.out" || bad=$((bad + 1))
+  done <"$tmp/cat.list"
+  set -- $upcpu
+  ship_json="{\"wall\":$(awk -v a="$s0" -v b="$s1" 'BEGIN {print b - a}'),\"upload_user\":$1,\"upload_sys\":$2,\"upload_maxrss\":$3,\"remote_cpu\":$rcpu,\"remote_hwm\":$rhwm,\"remote_anon\":$ranon,\"same\":$same,\"cat_differ\":$bad,\"remote_size\":$(du -sb "$tmp/remote" | cut -f1)}"
+fi
+
 long_json=
 if [ -z "${SKIP_LONG:-}" ]; then
   echo "one long session: seq 1 $long" >&2
@@ -214,9 +250,10 @@ kill "$jpid"; wait "$jpid" 2>/dev/null || true
 trap - EXIT
 
 python3 - "$tmp" "$n" "$(echo "$j1 - $j0" | bc -l)" "$jhwm" "$jsize" \
-  "$(echo "$date1 - $date0" | bc -l)" "$long_json" "$(nproc)" "$janon" "$load0" "$load1" <<'EOF'
+  "$(echo "$date1 - $date0" | bc -l)" "$long_json" "$(nproc)" "$janon" "$load0" "$load1" "$ship_json" <<'EOF'
 import json, statistics, sys
-tmp, n, jcpu, jhwm, jsize, wall, long_json, cores, janon, load0, load1 = sys.argv[1:12]
+tmp, n, jcpu, jhwm, jsize, wall, long_json, cores, janon, load0, load1, ship = sys.argv[1:13]
+ship = json.loads(ship)
 janon = int(janon)
 n = int(n); jcpu = float(jcpu); jhwm = int(jhwm); jsize = int(jsize); wall = float(wall)
 drive = {}
@@ -287,6 +324,13 @@ if rows:
     print(f"| journald peak RSS, VmHWM with the journal's mapped pages (MB) | - | - | - | {jhwm / 1024:.1f} |")
     print(f"| journald peak anonymous RSS, sampled each second (MB) | - | - | - | {janon / 1024:.1f} |")
     print(f"| journal on disk (MB) | - | - | - | {jsize / 1e6:.1f} ({jsize / 1e6 / total_mb:.2f}x output) |")
+if ship:
+    print(f"\nshipped: systemd-journal-upload of the {n} sessions' journal to systemd-journal-remote over HTTP "
+          f"on a loopback: {ship['wall']:.1f} s; {ship['same']} of {n} recordings listed alike on the collector, "
+          f"{ship['cat_differ']} whose `cat` differs from what was shown; journal-upload {ship['upload_user'] + ship['upload_sys']:.2f} s CPU, "
+          f"peak RSS {ship['upload_maxrss'] / 1024:.1f} MB; journal-remote {ship['remote_cpu']:.2f} s CPU, peak RSS "
+          f"{ship['remote_hwm'] / 1024:.1f} MB ({ship['remote_anon'] / 1024:.1f} MB anonymous at the end); "
+          f"collector's journal {ship['remote_size'] / 1e6:.1f} MB")
 if long_json:
     l = json.loads(long_json)
     d, r = l["drive"], l["ls"] or {}
