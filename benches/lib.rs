@@ -120,3 +120,60 @@ pub fn encode_output(output: &[u8], read_size: usize, mut emit: impl FnMut(&[u8]
     enc.cut(&mut sink).expect(never);
     enc.flush(&mut sink).expect(never);
 }
+
+/// Waits for child `pid` to end without reaping it, so that its
+/// `/proc/PID/stat` (its own CPU times, apart from its children's) can
+/// still be read. For the whole-process benchmarks.
+#[allow(unsafe_code, reason = "waitid has no safe wrapper in std")]
+pub fn wait_keeping_zombie(pid: u32) -> std::io::Result<()> {
+    // SAFETY: a zeroed siginfo_t is a valid value for waitid to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is live for the call; the PID is the caller's child.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Reaps child `pid`: its exit status (128+N if signal N killed it) and
+/// `ru_maxrss` in KiB (its own or a reaped descendant's, the larger).
+#[allow(unsafe_code, reason = "wait4 has no safe wrapper in std")]
+pub fn reap_with_maxrss(pid: u32) -> std::io::Result<(i32, i64)> {
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: both out-pointers are live for the call.
+    let rc = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    Ok((code, usage.ru_maxrss))
+}
+
+/// Sends `signal` to process `pid` (one the caller started).
+#[allow(unsafe_code, reason = "kill has no safe wrapper in std")]
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid as libc::pid_t, signal) };
+}
+
+/// Clock ticks per second, the unit of `/proc/PID/stat`'s times.
+#[allow(unsafe_code, reason = "sysconf has no safe wrapper in std")]
+pub fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
+}

@@ -20,6 +20,13 @@ pub(crate) fn escape_ascii(b: u8) -> Option<&'static [u8]> {
     })
 }
 
+/// Whether byte `b` goes out as it is: ASCII that [`escape_ascii`] leaves
+/// alone.
+#[inline]
+pub(crate) fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
+}
+
 #[inline]
 fn control_index(b: u8) -> usize {
     if b == 0x7f { 32 } else { b as usize }
@@ -66,6 +73,14 @@ pub fn escape_str_into(s: &str, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_bytes_are_those_escape_ascii_leaves_alone() {
+        for b in 0..0x80u8 {
+            assert_eq!(is_plain(b), escape_ascii(b).is_none(), "byte {b:#04x}");
+        }
+    }
+
     use super::*;
 
     fn esc(s: &str) -> String {

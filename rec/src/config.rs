@@ -22,7 +22,7 @@
 //!                       # spool_secs: "end" (refuse / end the session) or
 //!                       # "continue" (run unrecorded / record into the spool file)
 //! spool_dir = "/var/lib/termtape/spool"  # where entries journald did not take go
-//! spool_bytes = 16777216  # entries held in memory for journald while output is shown
+//! spool_bytes = 8388608   # entries held in memory for journald while output is shown
 //! spool_secs = 30       # how long an entry waits for journald
 //!
 //! [session]
