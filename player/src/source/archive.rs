@@ -450,7 +450,7 @@ impl Read for Lines {
     }
 }
 
-/// An archive file: see the [module](self) documentation.
+/// An archive file: a recording in seekable zstd, as `termtape archive` writes it.
 #[derive(Debug)]
 pub struct Archive {
     path: PathBuf,
