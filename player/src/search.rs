@@ -303,7 +303,11 @@ fn read(
         each(Job {
             seq: seq - 1,
             key: msg.recording_key(),
-            work: Work::Message { msg, at, gap },
+            work: Work::Message {
+                msg: Box::new(msg),
+                at,
+                gap,
+            },
         })?;
     }
     Ok(())
@@ -321,7 +325,7 @@ struct Job {
 enum Work {
     /// A message to search (after the gap before it, if any).
     Message {
-        msg: Message,
+        msg: Box<Message>,
         at: Location,
         gap: Option<crate::gap::Gap>,
     },
