@@ -148,7 +148,9 @@ pub fn search(
 /// Messages handed to the workers and not yet reported, per worker: what
 /// a search holds at once whatever the number of recordings (a slow
 /// recording holds the reports of the others back until its own are made).
-const IN_FLIGHT: usize = 128;
+/// (Tests read ahead only a little, so that the wait for reports is taken
+/// often.)
+const IN_FLIGHT: usize = if cfg!(test) { 2 } else { 128 };
 
 /// [`search`] with `threads` threads searching (1: all in the calling
 /// thread).
@@ -227,16 +229,18 @@ pub fn search_in_threads(
                     sent = seq + 1;
                 }
             }
-            reports.make()?;
             // Take what is done; wait while too much is read ahead.
-            while let Ok((seq, events)) = done_rx.try_recv() {
-                reports.ready.insert(seq, events);
-            }
-            while sent.saturating_sub(reports.next) > (IN_FLIGHT * threads) as u64 {
+            loop {
+                while let Ok((seq, events)) = done_rx.try_recv() {
+                    reports.ready.insert(seq, events);
+                }
+                reports.make()?;
+                if sent.saturating_sub(reports.next) <= (IN_FLIGHT * threads) as u64 {
+                    break;
+                }
                 match done_rx.recv_timeout(std::time::Duration::from_millis(100)) {
                     Ok((seq, events)) => {
                         reports.ready.insert(seq, events);
-                        reports.make()?;
                     }
                     // A worker that ended early panicked: the scope's end
                     // passes its panic on; the report it owed never comes.
@@ -248,7 +252,7 @@ pub fn search_in_threads(
                     Err(_) => {}
                 }
             }
-            reports.make()
+            Ok(())
         });
         // What the workers still hold is reported before the end (or
         // before a read error), as one thread would have.
