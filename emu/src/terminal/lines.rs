@@ -93,28 +93,26 @@ impl Terminal {
                 self.core.scrolled_off.push(row);
             }
         }
+        // Checked whole by `simple_lines`; every cut below is at an ASCII byte.
+        let text = std::str::from_utf8(run).unwrap_or_default();
+        let reader = self.core.scrolled_off.is_on();
         let mut at = 0;
         for _ in 0..lines - keep {
             let end = at + line_len(&run[at..]);
-            let line = &run[at..end - 2];
-            let mut piece = 0;
-            let mut i = 0;
-            let reader = self.core.scrolled_off.is_on();
-            while i < line.len() {
-                if line[i] == 0x1B {
-                    let sgr = i + sgr_len(&line[i..]);
-                    if reader {
-                        self.core.scrolled_off.push_piece(&line[piece..i]);
-                    }
-                    self.parser.advance(&mut self.core, &line[i..sgr]);
-                    i = sgr;
-                    piece = i;
-                } else {
-                    i += 1;
+            let mut line = &text[at..end - 2];
+            // Colours change the pen (through the parser, as they would);
+            // the text between them is the line's.
+            while let Some(esc) = line.bytes().position(|b| b == 0x1B) {
+                let sgr = esc + sgr_len(&line.as_bytes()[esc..]);
+                if reader {
+                    self.core.scrolled_off.push_piece(&line[..esc]);
                 }
+                self.parser
+                    .advance(&mut self.core, &line.as_bytes()[esc..sgr]);
+                line = &line[sgr..];
             }
             if reader {
-                self.core.scrolled_off.push_piece(&line[piece..]);
+                self.core.scrolled_off.push_piece(line);
                 self.core.scrolled_off.end_line();
             }
             at = end;
@@ -142,9 +140,10 @@ impl Terminal {
 /// The length of the line at the start of `run`, its CR LF included (the
 /// run holds only whole lines).
 fn line_len(run: &[u8]) -> usize {
-    run.windows(2)
-        .position(|w| w == b"\r\n")
-        .map_or(run.len(), |p| p + 2)
+    // A line in a run holds no other CR or LF.
+    run.iter()
+        .position(|&b| b == b'\n')
+        .map_or(run.len(), |p| p + 1)
 }
 
 /// The length of the SGR sequence at the start of `bytes` (ESC [ digits,
@@ -170,8 +169,12 @@ fn simple_lines(bytes: &[u8], cols: usize) -> (usize, usize) {
     while i < bytes.len() {
         let b = bytes[i];
         if (0x20..0x7F).contains(&b) {
-            width += 1;
+            let start = i;
             i += 1;
+            while i < bytes.len() && (0x20..0x7F).contains(&bytes[i]) {
+                i += 1;
+            }
+            width += i - start;
         } else if b == b'\r' {
             if bytes.get(i + 1) != Some(&b'\n') {
                 break;

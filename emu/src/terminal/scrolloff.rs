@@ -53,10 +53,9 @@ impl ScrolledOff {
     }
 
     /// Adds text to the line being put together from the input (the fast
-    /// path of `super::lines`): `bytes` are whole UTF-8 characters.
-    pub(super) fn push_piece(&mut self, bytes: &[u8]) {
-        self.text
-            .push_str(std::str::from_utf8(bytes).unwrap_or_default());
+    /// path of `super::lines`).
+    pub(super) fn push_piece(&mut self, piece: &str) {
+        self.text.push_str(piece);
     }
 
     /// Ends the line put together by [`ScrolledOff::push_piece`], trailing
