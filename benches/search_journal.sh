@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 n=${1:-40}
 runs=${2:-3}
 lines=${LINES:-150000}
+pattern=${PATTERN:-999}
 cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
 rel=${CARGO_TARGET_DIR:-target}/release
 remote=/lib/systemd/systemd-journal-remote
@@ -47,7 +48,7 @@ measure() {
   local key=$1
   shift
   /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out.$key" 2>/dev/null || true
-  read -r secs user sys kb <"$work/time"
+  read -r secs user sys kb < <(tail -n 1 "$work/time")
   wall[$key]+="$secs "
   cpu[$key]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') "
   rss[$key]+="$((kb / 1024)) "
@@ -59,8 +60,8 @@ bins=("new:$rel/termtape")
 for ((r = 0; r < runs; r++)); do
   for b in "${bins[@]}"; do
     name=${b%%:*} bin=${b#*:}
-    measure "$name one" taskset -c 0 "$bin" search 99999 "journal:$work/journal"
-    measure "$name all" "$bin" search 99999 "journal:$work/journal"
+    measure "$name one" taskset -c 0 "$bin" search "$pattern" "journal:$work/journal"
+    measure "$name all" "$bin" search "$pattern" "journal:$work/journal"
   done
 done
 for b in "${bins[@]}"; do
