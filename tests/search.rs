@@ -130,3 +130,71 @@ fn typed_lines_are_found_with_input() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].2, "rm -rf /tmp/old");
 }
+
+/// Recordings interleaved line by line in one file, as a journal holds
+/// concurrent sessions: `termtape search` on one core (taskset) and on
+/// every core writes the same bytes.
+#[test]
+fn many_recordings_give_the_same_finds_on_one_core_and_on_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut recordings = Vec::new();
+    for i in 0..5 {
+        let log = dir.path().join(format!("{i}.log"));
+        let script = format!(
+            "seq 1 {}; printf '\\033[31merror {i}\\033[0m\\n'; seq 5 5 20000 | sed 's/^/ok /'",
+            2000 + i * 1000
+        );
+        run_ok(
+            Command::new(bin("termtape"))
+                .arg("rec")
+                .arg("-o")
+                .arg(&log)
+                .args(["--", "sh", "-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+        );
+        recordings.push(std::fs::read_to_string(&log).expect("log"));
+    }
+    // Round robin, a line of each in turn.
+    let mut lines: Vec<_> = recordings.iter().map(|r| r.lines()).collect();
+    let mut all = String::new();
+    while lines.iter().any(|l| l.clone().next().is_some()) {
+        for l in &mut lines {
+            if let Some(line) = l.next() {
+                all.push_str(line);
+                all.push('\n');
+            }
+        }
+    }
+    let log = dir.path().join("all.log");
+    std::fs::write(&log, all).expect("write");
+    let log = log.to_str().expect("UTF-8 path");
+    for args in [
+        &["99", log][..],
+        &["--json", "error", log],
+        &["--input", "x", log],
+    ] {
+        let all_cores = Command::new(bin("termtape"))
+            .arg("search")
+            .args(args)
+            .output()
+            .expect("termtape search");
+        let one_core = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(bin("termtape"))
+            .arg("search")
+            .args(args)
+            .output()
+            .expect("taskset termtape search");
+        assert_eq!(all_cores.status.code(), one_core.status.code(), "{args:?}");
+        assert!(all_cores.stdout == one_core.stdout, "{args:?}");
+        assert_eq!(all_cores.stderr, one_core.stderr, "{args:?}");
+        if args[0] == "99" {
+            let found = finds(&all_cores);
+            // Every recording's lines holding 99, in the order read.
+            assert!(found.len() > 5 * 50, "{}", found.len());
+            let recs: std::collections::HashSet<_> = found.iter().map(|f| &f.0).collect();
+            assert_eq!(recs.len(), 5);
+        }
+    }
+}

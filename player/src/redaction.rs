@@ -32,6 +32,14 @@ impl Marks {
         }
     }
 
+    /// The same marks, leaving the warning about input logged without
+    /// redaction to the caller (a search's worker thread must not take
+    /// stdout, which the thread writing the finds holds).
+    pub(crate) fn without_warning(mut self) -> Marks {
+        self.warned = true;
+        self
+    }
+
     /// A new message starts: the previous one's marks still pending go to
     /// `out` first. Its marks are returned as an error if its field is
     /// malformed (the message's input is then shown without marks).
@@ -45,13 +53,7 @@ impl Marks {
         self.passed = 0;
         if msg.unredacted_input() && !self.warned {
             self.warned = true;
-            let _ = io::stdout().flush();
-            let _ = writeln!(
-                io::stderr().lock(),
-                "termtape: warning: recording {} logged its input without redaction \
-                 (input_redaction = \"none\"): passwords typed at prompts may be in it",
-                crate::visible::visible(&msg.recording_key())
-            );
+            warn_unredacted(&msg.recording_key());
         }
         Ok(msg.redactions(at).map(|marks| self.pending = marks.into()))
     }
@@ -88,6 +90,18 @@ impl Marks {
         out.write_all(mark.label().as_bytes())?;
         out.write_all(self.after)
     }
+}
+
+/// Warns on stderr, once a recording, that `rec` logged its input without
+/// redaction.
+pub(crate) fn warn_unredacted(rec: &str) {
+    let _ = io::stdout().flush();
+    let _ = writeln!(
+        io::stderr().lock(),
+        "termtape: warning: recording {} logged its input without redaction \
+         (input_redaction = \"none\"): passwords typed at prompts may be in it",
+        crate::visible::visible(rec)
+    );
 }
 
 #[cfg(test)]

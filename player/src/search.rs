@@ -15,8 +15,9 @@
 //! line is looked at when Enter ends it. What the shell made of the line
 //! (history, completion) shows on the screen, which is searched too.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
+use std::sync::mpsc;
 
 use termtape_format::{Error, Location, Logins, Message, Packet, Reader, Stream};
 use termtape_keyframe::Screen;
@@ -120,6 +121,10 @@ impl Found {
 /// `on_gap` for each place where a rate limit dropped messages (what they
 /// held cannot be searched). Damage goes to `on_damage` and is passed
 /// over; an I/O error ends the search.
+///
+/// Recordings are searched on every core the process may use (see
+/// [`search_in_threads`]); what the callbacks get, and in what order, is
+/// the same as on one.
 #[allow(
     clippy::too_many_arguments,
     reason = "what to search, where, and three reports"
@@ -130,19 +135,161 @@ pub fn search(
     filter: &Filter,
     pattern: &Pattern,
     place: Place,
-    mut on_found: impl FnMut(Found) -> std::io::Result<()>,
-    mut on_gap: impl FnMut(&crate::gap::Gap),
-    mut on_damage: impl FnMut(&Error),
+    on_found: impl FnMut(Found) -> std::io::Result<()>,
+    on_gap: impl FnMut(&crate::gap::Gap),
+    on_damage: impl FnMut(&Error),
 ) -> Result<(), crate::recording::ReadError> {
-    let mut hunts: HashMap<String, Hunt> = HashMap::new();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    search_in_threads(
+        threads, input, source, filter, pattern, place, on_found, on_gap, on_damage,
+    )
+}
+
+/// Messages handed to the workers and not yet reported, per worker: what
+/// a search holds at once whatever the number of recordings (a slow
+/// recording holds the reports of the others back until its own are made).
+/// (Tests read ahead only a little, so that the wait for reports is taken
+/// often.)
+const IN_FLIGHT: usize = if cfg!(test) { 2 } else { 128 };
+
+/// [`search`] with `threads` threads searching (1: all in the calling
+/// thread).
+///
+/// The calling thread reads the messages and makes every report; each
+/// recording is searched by one worker (the recordings are shared out in
+/// turn as they first appear), and its reports go back numbered by message,
+/// so they are made in the order one thread makes them. At most
+/// [`IN_FLIGHT`] messages a worker are read ahead of the reports.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what to search, where, and three reports"
+)]
+pub fn search_in_threads(
+    threads: usize,
+    input: impl BufRead,
+    source: &str,
+    filter: &Filter,
+    pattern: &Pattern,
+    place: Place,
+    on_found: impl FnMut(Found) -> std::io::Result<()>,
+    on_gap: impl FnMut(&crate::gap::Gap),
+    on_damage: impl FnMut(&Error),
+) -> Result<(), crate::recording::ReadError> {
+    let mut reports = Reports {
+        next: 0,
+        ready: BTreeMap::new(),
+        on_found,
+        on_gap,
+        on_damage,
+    };
+    if threads <= 1 {
+        let mut hunts = Hunts::default();
+        return read(input, source, filter, |job| {
+            let seq = job.seq;
+            let events = hunts.message(job, pattern, place);
+            reports.ready.insert(seq, events);
+            reports.make()
+        });
+    }
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Event>)>();
+        let (workers, handles): (Vec<mpsc::Sender<Job>>, Vec<_>) = (0..threads)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<Job>();
+                let done = done_tx.clone();
+                let handle = scope.spawn(move || {
+                    let mut hunts = Hunts::default();
+                    for job in rx {
+                        let seq = job.seq;
+                        let events = hunts.message(job, pattern, place);
+                        if done.send((seq, events)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                (tx, handle)
+            })
+            .unzip();
+        drop(done_tx);
+        // Recording → its worker, given in turn as recordings appear.
+        let mut owner: HashMap<String, usize> = HashMap::new();
+        let mut sent = 0u64;
+        let result = read(input, source, filter, |job| {
+            let seq = job.seq;
+            match job.work {
+                Work::Done(events) => {
+                    reports.ready.insert(seq, events);
+                }
+                Work::Message { .. } => {
+                    let n = owner.len();
+                    let key = job.key.clone();
+                    let worker = *owner.entry(key).or_insert(n % threads);
+                    // A worker ends only when its sender is dropped.
+                    let _ = workers[worker].send(job);
+                    sent = seq + 1;
+                }
+            }
+            // Take what is done; wait while too much is read ahead.
+            loop {
+                while let Ok((seq, events)) = done_rx.try_recv() {
+                    reports.ready.insert(seq, events);
+                }
+                reports.make()?;
+                if sent.saturating_sub(reports.next) <= (IN_FLIGHT * threads) as u64 {
+                    break;
+                }
+                match done_rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                    Ok((seq, events)) => {
+                        reports.ready.insert(seq, events);
+                    }
+                    // A worker that ended early panicked: the scope's end
+                    // passes its panic on; the report it owed never comes.
+                    Err(_) if handles.iter().any(|h| h.is_finished()) => {
+                        return Err(crate::recording::ReadError::Output(std::io::Error::other(
+                            "a search thread failed",
+                        )));
+                    }
+                    Err(_) => {}
+                }
+            }
+            Ok(())
+        });
+        // What the workers still hold is reported before the end (or
+        // before a read error), as one thread would have.
+        drop(workers);
+        if !matches!(result, Err(crate::recording::ReadError::Output(_))) {
+            for (seq, events) in done_rx {
+                reports.ready.insert(seq, events);
+                reports.make()?;
+            }
+        }
+        result
+    })
+}
+
+/// Reads the messages of `input` that `filter` lets through, numbering
+/// what each gives to report (damage, a gap, a message to search) in
+/// order, and hands each to `each`.
+fn read(
+    input: impl BufRead,
+    source: &str,
+    filter: &Filter,
+    mut each: impl FnMut(Job) -> Result<(), crate::recording::ReadError>,
+) -> Result<(), crate::recording::ReadError> {
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
     let mut sessions = crate::source::Sessions::default();
+    let mut seq = 0u64;
     while let Some(item) = reader.next() {
         let msg = match item {
             Ok(msg) => msg,
             Err(e) if e.is_io() => return Err(e.into()),
             Err(e) => {
-                on_damage(&e);
+                seq += 1;
+                each(Job {
+                    seq: seq - 1,
+                    key: String::new(),
+                    work: Work::Done(vec![Event::Damage(e)]),
+                })?;
                 continue;
             }
         };
@@ -150,34 +297,136 @@ pub fn search(
         if !in_session || !filter.accepts_in_any(&msg) {
             continue;
         }
-        if let Some(gap) = crate::gap::Gap::of(&msg) {
-            on_gap(&gap);
-        }
+        let gap = crate::gap::Gap::of(&msg);
         let at = Location {
             source: Some(source.to_owned()),
             line: reader.line(),
             id: Some(msg.id),
         };
+        seq += 1;
+        each(Job {
+            seq: seq - 1,
+            key: msg.recording_key(),
+            work: Work::Message {
+                msg: Box::new(msg),
+                at,
+                gap,
+            },
+        })?;
+    }
+    Ok(())
+}
+
+/// Something read, numbered in reading order.
+struct Job {
+    seq: u64,
+    /// The recording of a message.
+    key: String,
+    work: Work,
+}
+
+/// What a [`Job`] is.
+enum Work {
+    /// A message to search (after the gap before it, if any).
+    Message {
+        msg: Box<Message>,
+        at: Location,
+        gap: Option<crate::gap::Gap>,
+    },
+    /// Reports made already (damage that stopped a message being read).
+    Done(Vec<Event>),
+}
+
+/// A report, made by the thread that reads.
+enum Event {
+    Found(Found),
+    Gap(crate::gap::Gap),
+    Damage(Error),
+    /// A recording's input was logged without redaction (warned once).
+    Unredacted(String),
+    /// The search ends with this error.
+    Fail(std::io::Error),
+}
+
+/// The reports of the jobs done, made in the order of the jobs.
+struct Reports<F, G, D> {
+    /// The next job to report.
+    next: u64,
+    /// Jobs done, waiting for those before them.
+    ready: BTreeMap<u64, Vec<Event>>,
+    on_found: F,
+    on_gap: G,
+    on_damage: D,
+}
+
+impl<F, G, D> Reports<F, G, D>
+where
+    F: FnMut(Found) -> std::io::Result<()>,
+    G: FnMut(&crate::gap::Gap),
+    D: FnMut(&Error),
+{
+    /// Reports every job done whose turn it is.
+    fn make(&mut self) -> Result<(), crate::recording::ReadError> {
+        while let Some(events) = self.ready.remove(&self.next) {
+            self.next += 1;
+            for event in events {
+                match event {
+                    Event::Found(found) => {
+                        (self.on_found)(found).map_err(crate::recording::ReadError::Output)?
+                    }
+                    Event::Gap(gap) => (self.on_gap)(&gap),
+                    Event::Damage(e) => (self.on_damage)(&e),
+                    Event::Unredacted(rec) => crate::redaction::warn_unredacted(&rec),
+                    Event::Fail(e) => return Err(crate::recording::ReadError::Output(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The recordings one thread searches.
+#[derive(Default)]
+struct Hunts {
+    hunts: HashMap<String, Hunt>,
+}
+
+impl Hunts {
+    /// Searches a job's message: its reports, in order.
+    fn message(&mut self, job: Job, pattern: &Pattern, place: Place) -> Vec<Event> {
+        let (msg, at, gap) = match job.work {
+            Work::Message { msg, at, gap } => (msg, at, gap),
+            Work::Done(events) => return events,
+        };
+        let mut events: Vec<Event> = gap.into_iter().map(Event::Gap).collect();
         let mut packets = Vec::new();
         if let Err(e) = msg.decode(&at, |t| packets.push(t)) {
-            on_damage(&e);
-            continue;
+            events.push(Event::Damage(e));
+            return events;
         }
-        let hunt = hunts
-            .entry(msg.recording_key())
+        let hunt = self
+            .hunts
+            .entry(job.key)
             .or_insert_with(|| Hunt::new(&msg, place));
         match msg.logins(&at) {
-            Ok(events) => hunt.logins.add(events),
-            Err(e) => on_damage(&e),
+            Ok(events_) => hunt.logins.add(events_),
+            Err(e) => events.push(Event::Damage(e)),
         }
         let mut found = Vec::new();
         // Redaction marks are typed lines of their own.
         let mut keys = Vec::new();
         if place == Place::Input {
+            if msg.unredacted_input() && !hunt.warned {
+                hunt.warned = true;
+                events.push(Event::Unredacted(msg.recording_key()));
+            }
             match hunt.marks.message(&msg, &at, &mut keys) {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => on_damage(&e),
-                Err(e) => return Err(crate::recording::ReadError::Output(e)),
+                Ok(Err(e)) => events.push(Event::Damage(e)),
+                Err(e) => {
+                    events.push(Event::Fail(e));
+                    return events;
+                }
             }
         }
         let mut last = msg.pos;
@@ -205,9 +454,10 @@ pub fn search(
                     Place::Input,
                 ) => {
                     keys.clear();
-                    hunt.marks
-                        .input(bytes, &mut keys)
-                        .map_err(crate::recording::ReadError::Output)?;
+                    if let Err(e) = hunt.marks.input(bytes, &mut keys) {
+                        events.push(Event::Fail(e));
+                        return events;
+                    }
                     for line in hunt.typed.keys(&keys) {
                         if pattern.matches(&line) {
                             found.push((t.at, line));
@@ -218,16 +468,17 @@ pub fn search(
             }
         }
         keys.clear();
-        hunt.marks
-            .finish(&mut keys)
-            .map_err(crate::recording::ReadError::Output)?;
+        if let Err(e) = hunt.marks.finish(&mut keys) {
+            events.push(Event::Fail(e));
+            return events;
+        }
         for line in hunt.typed.keys(&keys) {
             if pattern.matches(&line) {
                 found.push((last, line));
             }
         }
-        for (at, line) in found {
-            on_found(Found {
+        events.extend(found.into_iter().map(|(at, line)| {
+            Event::Found(Found {
                 rec: hunt.rec.clone(),
                 user: hunt.user.clone(),
                 host: hunt.host.clone(),
@@ -240,10 +491,9 @@ pub fn search(
                     .active_at(at)
                     .map(|l| l.user.clone().unwrap_or_else(|| "?".to_owned())),
             })
-            .map_err(crate::recording::ReadError::Output)?;
-        }
+        }));
+        events
     }
-    Ok(())
 }
 
 /// The search in one recording.
@@ -263,6 +513,8 @@ struct Hunt {
     typed: Typed,
     /// Redaction marks, spliced into what was typed.
     marks: crate::redaction::Marks,
+    /// Whether the input logged without redaction was warned of.
+    warned: bool,
     /// Logins nested in the session, from its `login` marks.
     logins: Logins,
     /// A row's text, read into one buffer.
@@ -284,7 +536,8 @@ impl Hunt {
             },
             shown: Default::default(),
             typed: Typed::default(),
-            marks: crate::redaction::Marks::ending_with(b"\r"),
+            marks: crate::redaction::Marks::ending_with(b"\r").without_warning(),
+            warned: false,
             logins: Logins::default(),
             line: String::new(),
         }
@@ -379,12 +632,147 @@ mod tests {
     use super::*;
 
     fn message(id: u64, pos: u64, timing: &str, out: &str, inp: &str) -> String {
+        message_of("r", id, pos, timing, out, inp, "")
+    }
+
+    fn message_of(
+        rec: &str,
+        id: u64,
+        pos: u64,
+        timing: &str,
+        out: &str,
+        inp: &str,
+        extra: &str,
+    ) -> String {
         format!(
-            r#"{{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","session":1,"id":{id},"pos":{pos},"time":{}.000,"timing":"{timing}","in_txt":{},"in_bin":[],"out_txt":{},"out_bin":[]}}"#,
+            r#"{{"ver":"2.3","host":"h","rec":"{rec}","user":"u","term":"xterm","session":1,"id":{id},"pos":{pos},"time":{}.000,"timing":"{timing}","in_txt":{},"in_bin":[],"out_txt":{},"out_bin":[]{extra}}}"#,
             1_800_000_000 + pos / 1000,
             serde_json::to_string(inp).expect("JSON string"),
             serde_json::to_string(out).expect("JSON string"),
         )
+    }
+
+    /// Everything a search reports, in order, as text.
+    fn reports(log: &str, text: &str, place: Place, threads: usize) -> Vec<String> {
+        let reports = std::cell::RefCell::new(Vec::new());
+        search_in_threads(
+            threads,
+            log.as_bytes(),
+            "test",
+            &Filter::default(),
+            &Pattern::new(text, false),
+            place,
+            |f| {
+                reports.borrow_mut().push(format!("found {f:?}"));
+                Ok(())
+            },
+            |g| reports.borrow_mut().push(format!("gap {g:?}")),
+            |e| reports.borrow_mut().push(format!("damage {e}")),
+        )
+        .expect("search");
+        reports.into_inner()
+    }
+
+    /// Many recordings' messages interleaved at random, with damage (a
+    /// line that is not JSON, a timing that does not match its text) and
+    /// gaps among them: far more messages than are read ahead.
+    fn many_recordings(seed: u64) -> String {
+        let mut rng = seed;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let recs = 13;
+        let mut ids = vec![0u64; recs];
+        let mut lines = Vec::new();
+        for _ in 0..3000 {
+            let r = next(recs as u64) as usize;
+            ids[r] += 1;
+            let (id, pos) = (ids[r], ids[r] * 100);
+            let rec = format!("rec-{r}");
+            let out: String = (0..next(40))
+                .map(|k| match next(9) {
+                    0 => format!("error {r} {id} {k}\r\n"),
+                    1 => "\x1b[?1049h\x1b[Herror alt\x1b[?1049l".to_owned(),
+                    2 => "\x1b[2J\x1b[H".to_owned(),
+                    _ => format!("{}\r\n", next(1000)),
+                })
+                .collect();
+            let inp = if next(3) == 0 { "ls error\r" } else { "" };
+            let mut timing = if id == 1 {
+                "=20x5".to_owned()
+            } else {
+                String::new()
+            };
+            if !out.is_empty() {
+                timing += &format!(">{}", out.chars().count());
+            }
+            if !inp.is_empty() {
+                timing += &format!("+10<{}", inp.len());
+            }
+            match next(50) {
+                0 => lines.push("{not json".to_owned()),
+                1 => timing += ">5",
+                _ => {}
+            }
+            let extra = if next(40) == 0 {
+                r#","gap":{"messages":2,"bytes":10}"#
+            } else {
+                ""
+            };
+            lines.push(message_of(&rec, id, pos, &timing, &out, inp, extra));
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn many_recordings_are_reported_alike_on_one_thread_and_on_many() {
+        for seed in [1, 0x9e37_79b9] {
+            let log = many_recordings(seed);
+            for place in [Place::Screen, Place::Input] {
+                let one = reports(&log, "error", place, 1);
+                assert!(one.iter().filter(|r| r.starts_with("found")).count() > 100);
+                assert!(one.iter().any(|r| r.starts_with("gap")));
+                assert!(one.iter().any(|r| r.starts_with("damage")));
+                for threads in [2, 3, 8] {
+                    assert!(
+                        one == reports(&log, "error", place, threads),
+                        "{place:?} on {threads} threads, seed {seed}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_report_ends_the_search_on_many_threads() {
+        let log = many_recordings(7);
+        let mut calls = 0;
+        let result = search_in_threads(
+            4,
+            log.as_bytes(),
+            "test",
+            &Filter::default(),
+            &Pattern::new("error", false),
+            Place::Screen,
+            |_| {
+                calls += 1;
+                if calls == 5 {
+                    Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+                } else {
+                    Ok(())
+                }
+            },
+            |_| {},
+            |_| {},
+        );
+        assert!(matches!(
+            result,
+            Err(crate::recording::ReadError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe
+        ));
+        assert_eq!(calls, 5);
     }
 
     fn run(log: &str, text: &str, place: Place) -> Vec<(u64, String)> {

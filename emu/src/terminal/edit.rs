@@ -69,11 +69,13 @@ impl Core {
         let screen = self.screen_mut();
         if n == 1 && top == 0 && bottom + 1 == screen.len() {
             // The commonest scroll (a line feed at the bottom of the whole
-            // screen): the top row, cleared, becomes the bottom one, without
-            // the general rotation's bookkeeping.
-            if let Some(mut row) = screen.pop_front() {
+            // screen): the ring turns by one and the top row, cleared in
+            // place, is the bottom one. (Popped and pushed back, the row
+            // was built anew on the stack, and reading it back stalled on
+            // the store of its `dirty` field.)
+            screen.rotate_left(1);
+            if let Some(row) = screen.back_mut() {
                 row.clear(blank);
-                screen.push_back(row);
             }
             return;
         }

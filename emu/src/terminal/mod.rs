@@ -19,6 +19,7 @@ use crate::parser::Parser;
 
 mod dispatch;
 mod edit;
+mod lines;
 mod print;
 mod scrolloff;
 mod state;
@@ -55,11 +56,6 @@ impl Terminal {
         let mut t = Terminal::new(cols, rows);
         t.feed(snapshot.as_ref());
         t
-    }
-
-    /// Processes output bytes (UTF-8; invalid sequences show as U+FFFD).
-    pub fn feed(&mut self, bytes: &[u8]) {
-        self.parser.advance(&mut self.core, bytes);
     }
 
     /// Processes output text.

@@ -49,6 +49,21 @@ impl ScrolledOff {
             return;
         }
         row.push_text(&mut self.text);
+        self.end_line();
+    }
+
+    /// Adds text to the line being put together from the input (the fast
+    /// path of `super::lines`).
+    pub(super) fn push_piece(&mut self, piece: &str) {
+        self.text.push_str(piece);
+    }
+
+    /// Ends the line put together by [`ScrolledOff::push_piece`], trailing
+    /// blanks trimmed as a row's text is.
+    pub(super) fn end_line(&mut self) {
+        let start = self.ends.last().copied().unwrap_or(0);
+        let trimmed = self.text[start..].trim_end_matches(' ').len();
+        self.text.truncate(start + trimmed);
         self.ends.push(self.text.len());
         if self.ends.len() - self.dropped > self.limit {
             self.dropped += 1;

@@ -1,0 +1,338 @@
+//! The fast path for text that only scrolls: output such as `seq`'s or a
+//! coloured listing's, line after line at the bottom of the screen.
+//!
+//! Of a run of such lines fed at once, all but the last screenful scroll
+//! off before the run ends: their cells would be written, copied up a row
+//! at a time and thrown away. [`Terminal::feed`] finds the run instead, takes
+//! the text of those lines straight from the input (for a reader of what
+//! scrolls off), applies their colour changes to the pen, and writes cells
+//! only for the lines left on the screen. The state after a run is the
+//! state the byte-by-byte path leaves (`ring_path_equals_byte_path`
+//! checks it against that path on random input).
+//!
+//! A line qualifies when it is printable text (ASCII, or UTF-8 characters
+//! one or two columns wide), SGR sequences and a CR LF, narrower than the
+//! screen (no wrap); the terminal must be on its primary screen, without
+//! scrollback, the whole screen the scroll region, the cursor at the start
+//! of an empty bottom row, nothing pending (an escape sequence, a wrap, a
+//! single shift) and the invoked charset ASCII, with insert mode off.
+
+use crate::cell::{MARKS, SPACER};
+use crate::charset::Charset;
+
+use super::Terminal;
+
+/// A run shorter than this many screens' worth of lines goes the usual way:
+/// what it saves does not pay for looking at it twice.
+const MIN_SCREENS: usize = 2;
+
+/// The longest SGR sequence taken in a run (a longer one ends the run).
+const MAX_SGR: usize = 64;
+
+impl Terminal {
+    /// Processes output bytes (UTF-8; invalid sequences show as U+FFFD).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let mut upto = 0;
+            if self.may_skip_lines() {
+                let (len, lines) = simple_lines(rest, self.core.cols as usize);
+                if lines >= MIN_SCREENS * self.core.rows as usize {
+                    self.skip_lines(&rest[..len], lines);
+                    rest = &rest[len..];
+                    continue;
+                }
+                upto = len;
+            }
+            // The usual way, up to the next line's start, where a run may
+            // begin.
+            upto += rest[upto..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len() - upto, |p| p + 1);
+            self.parser.advance(&mut self.core, &rest[..upto]);
+            rest = &rest[upto..];
+        }
+    }
+
+    /// Whether a run of simple lines may start here (see the module
+    /// documentation).
+    #[inline]
+    fn may_skip_lines(&self) -> bool {
+        let c = &self.core;
+        c.col == 0
+            && c.row == c.bottom
+            && c.top == 0
+            && c.bottom + 1 == c.rows
+            && !c.alt_active
+            && c.scrollback_limit == 0
+            && !c.pending_wrap
+            && c.ss == 0
+            && !c.modes.insert
+            && c.charsets[c.gl as usize & 3] == Charset::Ascii
+            && self.in_ground_state()
+            && c.primary.back().is_some_and(|row| {
+                row.cells[..(row.dirty as usize).min(row.cells.len())]
+                    .iter()
+                    .all(|cell| {
+                        cell.flags & SPACER != 0 || (cell.ch == ' ' && cell.flags & MARKS == 0)
+                    })
+            })
+    }
+
+    /// Takes `run`, `lines` simple lines (each ending in CR LF; at least a
+    /// screen's worth), as the byte path would: the rows above the cursor
+    /// and the first lines scroll off, the last `rows - 1` lines stay, the
+    /// cursor ends at the start of a fresh bottom row.
+    fn skip_lines(&mut self, run: &[u8], lines: usize) {
+        let rows = self.core.rows as usize;
+        let keep = rows - 1;
+        if self.core.scrolled_off.is_on() {
+            for r in 0..keep {
+                let row = &self.core.primary[r];
+                self.core.scrolled_off.push(row);
+            }
+        }
+        // Checked whole by `simple_lines`; every cut below is at an ASCII byte.
+        let text = std::str::from_utf8(run).unwrap_or_default();
+        let reader = self.core.scrolled_off.is_on();
+        let mut at = 0;
+        for _ in 0..lines - keep {
+            let end = at + line_len(&run[at..]);
+            let mut line = &text[at..end - 2];
+            // Colours change the pen (through the parser, as they would);
+            // the text between them is the line's.
+            while let Some(esc) = line.bytes().position(|b| b == 0x1B) {
+                let sgr = esc + sgr_len(&line.as_bytes()[esc..]);
+                if reader {
+                    self.core.scrolled_off.push_piece(&line[..esc]);
+                }
+                self.parser
+                    .advance(&mut self.core, &line.as_bytes()[esc..sgr]);
+                line = &line[sgr..];
+            }
+            if reader {
+                self.core.scrolled_off.push_piece(line);
+                self.core.scrolled_off.end_line();
+            }
+            at = end;
+        }
+        // The lines that stay, each on a row cleared as the line feed
+        // before it would have cleared it.
+        for r in 0..keep {
+            let blank = self.core.blank();
+            self.core.primary[r].clear(blank);
+            self.core.row = r as u16;
+            self.core.col = 0;
+            let end = at + line_len(&run[at..]);
+            self.parser.advance(&mut self.core, &run[at..end]);
+            at = end;
+        }
+        let blank = self.core.blank();
+        self.core.primary[keep].clear(blank);
+        self.core.row = keep as u16;
+        self.core.col = 0;
+        self.core.pending_wrap = false;
+        self.core.last = None;
+    }
+}
+
+/// The length of the line at the start of `run`, its CR LF included (the
+/// run holds only whole lines).
+fn line_len(run: &[u8]) -> usize {
+    // A line in a run holds no other CR or LF.
+    run.iter()
+        .position(|&b| b == b'\n')
+        .map_or(run.len(), |p| p + 1)
+}
+
+/// The length of the SGR sequence at the start of `bytes` (ESC [ digits,
+/// `;` and `:`, m), or 0 if it is not one.
+fn sgr_len(bytes: &[u8]) -> usize {
+    if bytes.len() < 3 || bytes[1] != b'[' {
+        return 0;
+    }
+    for (i, &b) in bytes.iter().enumerate().take(MAX_SGR).skip(2) {
+        match b {
+            b'0'..=b'9' | b';' | b':' => {}
+            b'm' => return i + 1,
+            _ => return 0,
+        }
+    }
+    0
+}
+
+/// The whole simple lines at the start of `bytes`: their length in bytes
+/// and how many there are.
+fn simple_lines(bytes: &[u8], cols: usize) -> (usize, usize) {
+    let (mut i, mut lines, mut done, mut width) = (0, 0, 0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..0x7F).contains(&b) {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && (0x20..0x7F).contains(&bytes[i]) {
+                i += 1;
+            }
+            width += i - start;
+        } else if b == b'\r' {
+            if bytes.get(i + 1) != Some(&b'\n') {
+                break;
+            }
+            i += 2;
+            lines += 1;
+            done = i;
+            width = 0;
+            continue;
+        } else if b == 0x1B {
+            let n = sgr_len(&bytes[i..]);
+            if n == 0 {
+                break;
+            }
+            i += n;
+        } else if b >= 0xC2 {
+            let n = crate::utf8::char_len(b) as usize;
+            let Some(c) = bytes
+                .get(i..i + n)
+                .and_then(|s| std::str::from_utf8(s).ok())
+                .and_then(|s| s.chars().next())
+            else {
+                break;
+            };
+            let w = crate::width::columns(c);
+            // C1 controls and characters of no width go the usual way.
+            if (c as u32) < 0xA0 || w == 0 {
+                break;
+            }
+            width += w;
+            i += n;
+        } else {
+            break;
+        }
+        if width >= cols {
+            break;
+        }
+    }
+    (done, lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random output, mostly lines that scroll, with what breaks a run
+    /// mixed in: wide characters, combining marks, colours (background
+    /// ones too), wrapped lines, bare CR or LF, tabs, cursor motion, erases,
+    /// a scroll region, the alternate screen, a charset, invalid UTF-8.
+    fn output(seed: u64, len: usize) -> Vec<u8> {
+        let mut rng = seed | 1;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let pieces: [&[u8]; 24] = [
+            b"\x1b[0m",
+            b"\x1b[01;34m",
+            b"\x1b[41m",
+            b"\x1b[38;5;200;48:2::1:2:3m",
+            "中".as_bytes(),
+            "e\u{301}".as_bytes(),
+            "é🎉".as_bytes(),
+            "\u{85}".as_bytes(),
+            b"   ",
+            b"\t",
+            b"\r",
+            b"\n",
+            b"\x1b[A",
+            b"\x1b[2K",
+            b"\x1b[3;5r",
+            b"\x1b[r",
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b(0q\x1b(B",
+            b"\xff",
+            b"\x1b[4h",
+            b"\x1b[4l",
+            b"\x1b[5;1H",
+            b"\x1b[99B",
+        ];
+        let mut out = Vec::new();
+        while out.len() < len {
+            match next(12) {
+                0 => out.extend_from_slice(pieces[next(pieces.len() as u64) as usize]),
+                1 => out.extend(std::iter::repeat_n(b'w', next(30) as usize)),
+                _ => {
+                    out.extend_from_slice(next(1_000_000).to_string().as_bytes());
+                    if next(4) == 0 {
+                        out.extend_from_slice(b" \x1b[32mok\x1b[0m  ");
+                    }
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+        out
+    }
+
+    fn take(t: &mut Terminal) -> Vec<String> {
+        let mut lines = Vec::new();
+        t.take_scrolled_off(|l| lines.push(l.to_owned()));
+        lines
+    }
+
+    #[test]
+    fn ring_path_equals_byte_path() {
+        for seed in 1..40u64 {
+            let input = output(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 60_000);
+            let (cols, rows) = ((seed % 7 * 13 + 2) as u16, (seed % 5 * 6 + 1) as u16);
+            let mut fast = match seed % 3 {
+                0 => Terminal::new(cols, rows),
+                1 => Terminal::with_scrolled_off(cols, rows, 50),
+                _ => Terminal::with_scrollback(cols, rows, 30),
+            };
+            let mut slow = fast.clone();
+            let mut at = 0;
+            let mut chunk = seed as usize;
+            while at < input.len() {
+                chunk = (chunk * 7 + 13) % 5000 + 1;
+                let piece = &input[at..(at + chunk).min(input.len())];
+                fast.feed(piece);
+                slow.parser.advance(&mut slow.core, piece);
+                assert!(fast == slow, "seed {seed} at {at}: {:?}", fast.diff(&slow));
+                assert_eq!(take(&mut fast), take(&mut slow), "seed {seed} at {at}");
+                at += piece.len();
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_of_lines_skips_cells_and_keeps_their_text() {
+        let mut t = Terminal::with_scrolled_off(20, 3, 1000);
+        t.feed(b"top\r\nmiddle\r\n");
+        let run: String = (0..100)
+            .map(|i| format!("\x1b[3{}m{i}  \x1b[0m\r\n", i % 8))
+            .collect();
+        assert_eq!(simple_lines(run.as_bytes(), 20), (run.len(), 100));
+        t.feed(run.as_bytes());
+        let mut want = vec!["top".to_owned(), "middle".to_owned()];
+        want.extend((0..98).map(|i| i.to_string()));
+        assert_eq!(take(&mut t), want);
+        assert_eq!(t.text(), "98\n99\n");
+        assert_eq!(t.cursor().row, 2);
+        assert_eq!(
+            t.cell(1, 0).map(|c| c.pen().fg),
+            Some(crate::Color::Indexed(3))
+        );
+    }
+
+    #[test]
+    fn lines_that_would_wrap_or_hold_controls_end_a_run() {
+        assert_eq!(simple_lines(b"12\r\n12345\r\n1\r\n", 5), (4, 1));
+        assert_eq!(simple_lines("中中\r\n中中中\r\n".as_bytes(), 6), (8, 1));
+        assert_eq!(simple_lines(b"a\r\nb\tc\r\n", 80), (3, 1));
+        assert_eq!(simple_lines(b"a\r\nb\x1b[Kc\r\n", 80), (3, 1));
+        assert_eq!(simple_lines(b"a\r\nb\nc\r\n", 80), (3, 1));
+        assert_eq!(simple_lines(b"a\r\nb\r", 80), (3, 1));
+    }
+}
