@@ -45,6 +45,7 @@ pub mod seek;
 pub mod serve;
 pub mod source;
 pub mod time;
+pub mod verify;
 #[cfg(feature = "tui")]
 pub mod tui;
 pub mod visible;

@@ -20,6 +20,7 @@
     reason = "gethostname, getaddrinfo and getrandom are C library calls"
 )]
 pub mod identity;
+pub mod keys;
 mod keyframes;
 #[allow(unsafe_code, reason = "setlocale and nl_langinfo are C library calls")]
 pub mod locale;

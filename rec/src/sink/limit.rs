@@ -20,7 +20,7 @@ use std::io;
 use std::time::Duration;
 
 use termtape_format::extension::{self, Extended, Field};
-use termtape_format::{Encoded, Location, Message};
+use termtape_format::Encoded;
 
 use super::Sink;
 
@@ -250,17 +250,7 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
         };
         // The last dropped message, emptied: tlog's fields, without
         // extension fields (those kept are beside it).
-        let text = std::str::from_utf8(&self.last_dropped).map_err(io::Error::other)?;
-        let mut msg =
-            Message::parse(text.trim_end(), &Location::default()).map_err(io::Error::other)?;
-        msg.id = at.id + 1;
-        msg.timing.clear();
-        msg.in_txt.clear();
-        msg.in_bin.clear();
-        msg.out_txt.clear();
-        msg.out_bin.clear();
-        let mut plain = Vec::new();
-        msg.write_json(&mut plain);
+        let plain = super::chain::emptied(&self.last_dropped, at.id + 1)?;
         let gap = gap(self.dropped_messages, self.dropped_bytes);
         let fields: Vec<Field<'_>> = self
             .last_dropped_fields
