@@ -45,9 +45,9 @@ pub mod seek;
 pub mod serve;
 pub mod source;
 pub mod time;
-pub mod verify;
 #[cfg(feature = "tui")]
 pub mod tui;
+pub mod verify;
 pub mod visible;
 pub mod web;
 

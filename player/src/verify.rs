@@ -23,8 +23,7 @@ pub fn trusted_key(key: Option<&str>) -> Result<Option<PublicKey>, String> {
     match key {
         Some(text) if text.starts_with("ed25519:") => PublicKey::parse(text).map(Some),
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("--key {path}: {e}"))?;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("--key {path}: {e}"))?;
             PublicKey::parse(&text)
                 .map(Some)
                 .map_err(|e| format!("--key {path}: {e}"))
@@ -85,11 +84,27 @@ mod tests {
 
     #[test]
     fn keys_come_from_the_option_as_text_or_file() {
-        assert_eq!(trusted_key(Some("/nonexistent/key")).map(|_| ()).unwrap_err(), "--key /nonexistent/key: No such file or directory (os error 2)");
+        assert_eq!(
+            trusted_key(Some("/nonexistent/key"))
+                .map(|_| ())
+                .unwrap_err(),
+            "--key /nonexistent/key: No such file or directory (os error 2)"
+        );
         assert!(trusted_key(Some("ed25519:AAAA")).is_err());
-        let reports = verify(&b"{\"rec\":\"a\",\"id\":1}\n{\"rec\":\"b\",\"id\":1\n"[..], None, None).expect("read");
+        let reports = verify(
+            &b"{\"rec\":\"a\",\"id\":1}\n{\"rec\":\"b\",\"id\":1\n"[..],
+            None,
+            None,
+        )
+        .expect("read");
         assert_eq!(reports.len(), 2);
-        assert!(matches!(reports[0].verdict, Verdict::Unsigned { chained: false, .. }));
-        assert!(matches!(reports[1].verdict, Verdict::Damaged { line: 2, .. }));
+        assert!(matches!(
+            reports[0].verdict,
+            Verdict::Unsigned { chained: false, .. }
+        ));
+        assert!(matches!(
+            reports[1].verdict,
+            Verdict::Damaged { line: 2, .. }
+        ));
     }
 }

@@ -110,7 +110,10 @@ mod tests {
         assert_eq!((mode(PRIVATE_FILE), mode(PUBLIC_FILE)), (0o400, 0o644));
         let written = std::fs::read_to_string(dir.path().join(PUBLIC_FILE)).expect("read");
         assert_eq!(PublicKey::parse(&written), Ok(public));
-        assert_eq!(generate(dir.path(), None, false).expect("kept"), (public, false));
+        assert_eq!(
+            generate(dir.path(), None, false).expect("kept"),
+            (public, false)
+        );
         let (other, made) = generate(dir.path(), None, true).expect("replaced");
         assert!(made && other != public);
     }

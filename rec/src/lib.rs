@@ -20,8 +20,8 @@
     reason = "gethostname, getaddrinfo and getrandom are C library calls"
 )]
 pub mod identity;
-pub mod keys;
 mod keyframes;
+pub mod keys;
 #[allow(unsafe_code, reason = "setlocale and nl_langinfo are C library calls")]
 pub mod locale;
 #[allow(

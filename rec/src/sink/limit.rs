@@ -19,8 +19,8 @@
 use std::io;
 use std::time::Duration;
 
-use termtape_format::extension::{self, Extended, Field};
 use termtape_format::Encoded;
+use termtape_format::extension::{self, Extended, Field};
 
 use super::Sink;
 

@@ -442,6 +442,15 @@ pub enum Command {
         /// differ, and this says what is left).
         #[arg(long)]
         read_all: bool,
+        /// Check each recording against its hash chain and seals (reads
+        /// every message): a VERIFY column, or a verify object (verdict,
+        /// ok, text, and the verdict's own fields) in --json.
+        #[arg(long)]
+        verify: bool,
+        /// With --verify: the recorder's public key (a file, or
+        /// ed25519:…) [default: /etc/termtape/signing.pub].
+        #[arg(long, value_name = "PUBKEY", requires = "verify")]
+        key: Option<String>,
         #[command(flatten)]
         common: Common,
     },

@@ -440,6 +440,8 @@ fn run(cli: Cli) -> Result<Status> {
         Command::Ls {
             json,
             read_all,
+            verify,
+            key,
             common,
         } => {
             let source = source::parse(&common.source);
@@ -465,11 +467,38 @@ fn run(cli: Cli) -> Result<Status> {
                 ));
                 return Ok(damage_status(damaged, common.lax.lax, Status::NothingFound));
             }
+            let reports = match verify {
+                true => {
+                    let trusted = termtape_player::verify::trusted_key(key.as_deref())
+                        .map_err(anyhow::Error::msg)?;
+                    Some(termtape_player::verify::verify_source(
+                        &*source, &filter, trusted,
+                    )?)
+                }
+                false => None,
+            };
+            let report_of = |rec: &str| {
+                reports
+                    .as_ref()
+                    .and_then(|r| r.iter().find(|r| r.rec == rec))
+            };
             let mut out = io::BufWriter::new(io::stdout().lock());
             if json {
                 for summary in &summaries {
-                    writeln!(out, "{}", json_line(&summary.to_json()))?;
+                    let mut value = summary.to_json();
+                    if let (true, Some(object)) = (verify, value.as_object_mut()) {
+                        let verdict =
+                            report_of(&summary.rec).map_or(serde_json::Value::Null, verify_json);
+                        object.insert("verify".into(), verdict);
+                    }
+                    writeln!(out, "{}", json_line(&value))?;
                 }
+            } else if verify {
+                let verdicts: Vec<String> = summaries
+                    .iter()
+                    .map(|s| report_of(&s.rec).map_or("-".to_owned(), |r| r.verdict.short()))
+                    .collect();
+                out.write_all(list::table_verified(&summaries, &verdicts).as_bytes())?;
             } else {
                 out.write_all(list::table(&summaries).as_bytes())?;
             }
@@ -477,6 +506,17 @@ fn run(cli: Cli) -> Result<Status> {
             Ok(damage_status(damaged, common.lax.lax, Status::Done))
         }
     }
+}
+
+/// A verdict as `verify --json` and `ls --json --verify` give it: the
+/// report's fields, with `ok` and `text`.
+fn verify_json(report: &termtape_format::verify::Report) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("ok".into(), report.verdict.is_intact().into());
+        object.insert("text".into(), report.verdict.describe().into());
+    }
+    value
 }
 
 /// `termtape verify`: a verdict per recording of each source.
@@ -489,7 +529,9 @@ fn verify(
 ) -> Result<Status> {
     let trusted = termtape_player::verify::trusted_key(key).map_err(anyhow::Error::msg)?;
     if trusted.is_none() && !json {
-        note("no trusted key (--key, or /etc/termtape/signing.pub): seals are checked against the key they name, which proves nothing about who made them");
+        note(
+            "no trusted key (--key, or /etc/termtape/signing.pub): seals are checked against the key they name, which proves nothing about who made them",
+        );
     }
     let filter = Filter {
         rec: rec.clone(),
@@ -508,12 +550,10 @@ fn verify(
             found = true;
             all_ok &= report.verdict.is_intact();
             if json {
-                let mut value = serde_json::to_value(report)?;
+                let mut value = verify_json(report);
                 if let Some(object) = value.as_object_mut() {
                     object.insert("v".into(), 1.into());
                     object.insert("source".into(), source.name().into());
-                    object.insert("ok".into(), report.verdict.is_intact().into());
-                    object.insert("text".into(), report.verdict.describe().into());
                 }
                 writeln!(out, "{}", json_line(&value))?;
             } else {
