@@ -553,4 +553,10 @@ fn ls_and_play_show_the_verdict() {
         assert_eq!(v["verify"]["ok"], file == &log, "{v}");
         assert!(v["verify"]["verdict"].is_string(), "{v}");
     }
+    // The player's status line says it too.
+    require("tmux");
+    let tmux = crate::keyframes::play_in_tmux(dir.path(), &["--seek", "end"], &cut, (160, 30));
+    crate::keyframes::wait_for(&tmux, "[MISSING id 6]");
+    tmux.run(&["send-keys", "-t", "kf", "q"]);
+    crate::keyframes::wait_for(&tmux, "played 0");
 }

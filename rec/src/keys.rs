@@ -8,7 +8,7 @@
 //! for `termtape verify` here, and to be copied off the host.
 
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use termtape_format::chain::{PublicKey, SecretKey};
@@ -32,15 +32,20 @@ pub fn generate(
     std::fs::create_dir_all(dir)?;
     let private = dir.join(PRIVATE_FILE);
     let (key, made) = match std::fs::read_to_string(&private) {
-        Ok(text) if !replace => (
-            SecretKey::parse(&text).map_err(|e| {
+        Ok(text) if !replace => {
+            let key = SecretKey::parse(&text).map_err(|e| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("{}: {e} (--force replaces it)", private.display()),
                 )
-            })?,
-            false,
-        ),
+            })?;
+            // Kept, but only its owner reads it, whatever it was before.
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&private, Some(uid), Some(gid))?;
+            }
+            std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o400))?;
+            (key, false)
+        }
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
             return Err(io::Error::new(
                 e.kind(),
@@ -93,7 +98,6 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn a_pair_is_made_once_with_its_modes_and_kept() {

@@ -208,6 +208,9 @@ fn status_line(state: &State, timeline: &Timeline, rec: (usize, usize), layout: 
             rec.0, rec.1, layout.cols, layout.rows
         ));
     }
+    if let Some(verdict) = &timeline.verdict {
+        status.push_str(&format!("  [{}]", verdict.short()));
+    }
     if let Some(sender) = &timeline.origin.unverified {
         status.push_str(&format!("  [UNVERIFIED: from {sender}]"));
     }
