@@ -423,7 +423,7 @@ fn record_to_journal(key: &Path, script: &str) -> String {
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter_map(|e| e["TLOG_REC"].as_str().map(str::to_owned))
-        .last()
+        .next_back()
         .expect("the recording's entries")
 }
 

@@ -152,6 +152,10 @@ pub struct Seal {
 
 /// Who vouches for a [`Seal`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per seal read, short-lived: boxing buys nothing"
+)]
 pub enum Signer {
     /// Signed with this key.
     Signed {

@@ -288,6 +288,7 @@ mod tests {
     use std::rc::Rc;
 
     use crate::sink::Memory;
+    use termtape_format::{Location, Message};
 
     /// A clock that only moves when told to, or when slept on.
     #[derive(Clone, Default)]
