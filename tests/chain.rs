@@ -560,3 +560,44 @@ fn ls_and_play_show_the_verdict() {
     tmux.run(&["send-keys", "-t", "kf", "q"]);
     crate::keyframes::wait_for(&tmux, "played 0");
 }
+
+#[test]
+fn a_recording_with_rate_limit_gaps_is_intact_and_its_gaps_are_sealed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = keys(dir.path());
+    let log = dir.path().join("dropped.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .args([
+                "-q",
+                "--limit-action",
+                "drop",
+                "--limit-rate",
+                "3000",
+                "--limit-burst",
+                "6000",
+            ])
+            .args(["--seal-key"])
+            .arg(&key)
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "sh", "-c", "seq 1 100000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let text = std::fs::read_to_string(&log).expect("read");
+    let gaps: Vec<&str> = text.lines().filter(|l| l.contains("\"gap\":")).collect();
+    assert!(!gaps.is_empty(), "the limit dropped messages");
+    assert!(
+        gaps.iter().all(|l| l.contains("\"seal\":")),
+        "every gap is sealed"
+    );
+    let (verdict, report) = verdict_of(&public, &log);
+    assert_eq!(verdict, "intact", "{report}");
+    // A gap mark that lies about how much was dropped is caught.
+    let forged = text.replacen("{\"messages\":", "{\"messages\":1", 1);
+    let forged_log = dir.path().join("forged.log");
+    std::fs::write(&forged_log, forged).expect("write");
+    let (verdict, report) = verdict_of(&public, &forged_log);
+    assert_ne!(verdict, "intact", "{report}");
+}

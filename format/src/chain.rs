@@ -118,6 +118,12 @@ impl<'a> Split<'a> {
     }
 }
 
+/// The most bytes the [`CHAIN`] field adds to a message's file form.
+pub const LINK_LEN: u64 = 23;
+/// The most bytes a signed [`SEAL`] field adds (an unsigned one adds its
+/// reason instead of the key and signature).
+pub const SEAL_LEN: u64 = 260;
+
 /// A message's tag as written: base64url of the head's first bytes.
 pub fn tag(head: &Head) -> String {
     URL_SAFE_NO_PAD.encode(&head[..TAG_LEN])
@@ -510,6 +516,26 @@ mod tests {
             .replace("a\\u0001", "b\\u0001");
         let split = split_line(edited.as_bytes()).expect("valid");
         assert_ne!(link(&GENESIS, &mut split.members.clone()), head);
+    }
+
+    #[test]
+    fn the_fields_fit_their_announced_lengths() {
+        let links = Links {
+            chain: tag_field(&[255; 32]),
+            seal: Some(Seal::new([255; 32], true, Ok(&key(3))).field()),
+        };
+        let fields = with_links(&[], &links);
+        let m = Extended::plain(encoded(b"{\"id\":1}\n", 0));
+        let with = Extended {
+            message: m.message,
+            fields: &fields[..1],
+        };
+        assert!(with.file_len() - m.file_len() <= LINK_LEN as usize);
+        let sealed = Extended {
+            message: m.message,
+            fields: &fields,
+        };
+        assert!(sealed.file_len() - with.file_len() <= SEAL_LEN as usize);
     }
 
     #[test]

@@ -68,12 +68,23 @@ impl Recorder {
         if let Writer::Journal { .. } = config.writer {
             policy.payload = policy.payload.min(journal_payload(&header)?);
         }
+        // What the chain adds to each message, and to the one after a gap
+        // (sealed): counted by the rate limit, which comes before it.
+        let chain_added = match config.seal.chain {
+            true => (
+                termtape_format::chain::LINK_LEN,
+                termtape_format::chain::SEAL_LEN,
+            ),
+            false => (0, 0),
+        };
         // Before anything is opened: a burst no message fits in is refused.
         let limit = config.limit;
         if limit.action != Action::Pass {
             // The longest message without a keyframe, its newline included.
-            let message = termtape_format::max_message_len(&header, policy.payload) + 1;
-            check_burst(limit.burst, message as u64).map_err(Error::Burst)?;
+            let message = termtape_format::max_message_len(&header, policy.payload) as u64
+                + 1
+                + chain_added.0;
+            check_burst(limit.burst, message).map_err(Error::Burst)?;
         }
         let sink = open_writer(config, &header)?;
         // The chain is made after the rate limit: over what is written.
@@ -95,7 +106,8 @@ impl Recorder {
                     action,
                     SystemClock::default(),
                 )
-                .signal_drops(gap.clone()),
+                .signal_drops(gap.clone())
+                .count_added(chain_added.0, chain_added.1),
             ),
         };
         let epoch = SystemTime::now()

@@ -51,12 +51,14 @@ const MAX_FRAMES: u64 = 1 << 22;
 /// Whether the file at `path` starts as a zstd archive does (a zstd frame
 /// or a skippable frame): told by content, not by name.
 pub fn is_archive(path: &Path) -> bool {
+    // Looked at before it is opened: opening a FIFO takes its writer, and
+    // closing it again leaves nothing for the reading that follows.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let Ok(mut file) = FsFile::open(path) else {
         return false;
     };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return false;
-    }
     let mut magic = [0u8; 4];
     file.read_exact(&mut magic).is_ok() && is_frame_magic(u32::from_le_bytes(magic))
 }

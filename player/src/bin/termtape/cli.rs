@@ -385,10 +385,6 @@ pub enum Command {
         #[command(subcommand)]
         action: Cockpit,
     },
-    /// List the recordings in a source: id, user, host, start, duration,
-    /// size, and the gaps a rate limit left (how many, bytes of log
-    /// dropped).
-    #[command(after_help = EXIT_STATUS)]
     /// Check recordings against their hash chain and signed seals: one
     /// verdict each (intact, no end mark, edited, missing, reordered,
     /// duplicated, inserted, other key, unsigned, damaged).
@@ -423,6 +419,10 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// List the recordings in a source: id, user, host, start, duration,
+    /// size, and the gaps a rate limit left (how many, bytes of log
+    /// dropped).
+    #[command(after_help = EXIT_STATUS)]
     Ls {
         /// One JSON object per recording (v: 1, rec, user, host, term,
         /// start and end: ms since the epoch, duration: ms, messages,
