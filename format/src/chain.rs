@@ -175,16 +175,36 @@ pub fn members(line: &[u8]) -> Result<Vec<(Cow<'_, str>, &str)>, ParseError> {
 }
 
 /// Where the string starting with the quote at `at` ends (after its
-/// closing quote).
-fn string_end(bytes: &[u8], mut at: usize) -> Option<usize> {
-    at += 1;
+/// closing quote). Eight bytes at a time: output text has an escape every
+/// few bytes ("\r\n" on every line), too close together for memchr.
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each zero byte of `x` (the first one found is real).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let (quotes, backslashes) = (ONES * u64::from(b'"'), ONES * u64::from(b'\\'));
+    let mut i = at + 1;
     loop {
-        at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
-        if bytes[at] == b'"' {
-            return Some(at + 1);
+        let step = match bytes.get(i..i + 8) {
+            Some(chunk) => {
+                let x = u64::from_le_bytes(chunk.try_into().ok()?);
+                let special = zero(x ^ quotes) | zero(x ^ backslashes);
+                if special == 0 {
+                    i += 8;
+                    continue;
+                }
+                (special.trailing_zeros() / 8) as usize
+            }
+            None => bytes[i.min(bytes.len())..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?,
+        };
+        i += step;
+        if bytes[i] == b'"' {
+            return Some(i + 1);
         }
         // An escape: the backslash and the byte after it.
-        at += 2;
+        i += 2;
     }
 }
 
