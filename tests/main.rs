@@ -2,6 +2,7 @@
 
 mod archive;
 mod central;
+mod chain;
 mod charset;
 mod choose;
 mod conformance;

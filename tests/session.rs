@@ -955,3 +955,41 @@ fn a_killed_recorders_utmp_entry_is_removed_by_its_guard() {
     drop(master);
     let _ = login.wait();
 }
+
+/// The signing key that `--install` made is the recorder's alone: the
+/// recorded user cannot read it, and their session verifies against its
+/// public half.
+#[test]
+fn the_recorded_user_cannot_read_the_signing_key_and_their_session_verifies() {
+    let user = user("ttsesskey");
+    let key = Path::new("/etc/termtape/signing.key");
+    assert_eq!(owner_and_mode(key), "termtape 400");
+    let marker = format!("sealed-{}", std::process::id());
+    let script = format!(
+        "echo {marker}; cat /etc/termtape/signing.key >/dev/null 2>&1 && echo KEY-READ || echo key-refused; \
+         cp /etc/termtape/signing.key /tmp/stolen 2>/dev/null && echo KEY-COPIED || echo copy-refused"
+    );
+    let out = run_ok(
+        Command::new("su")
+            .args(["-", user, "-c", &script])
+            .stdin(Stdio::null()),
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("key-refused") && !text.contains("KEY-READ"),
+        "{text}"
+    );
+    assert!(text.contains("copy-refused"), "{text}");
+    let recs = recordings_of(user);
+    let (rec, _) = recs
+        .iter()
+        .find(|(_, o)| contains(o, &marker))
+        .expect("a recording holds the marker");
+    let verdict = Command::new(bin("termtape"))
+        .args(["verify", "--json", "--rec", rec, "journal"])
+        .output()
+        .expect("termtape verify");
+    let report = String::from_utf8_lossy(&verdict.stdout);
+    assert!(report.contains("\"verdict\":\"intact\""), "{report}");
+    assert!(verdict.status.success());
+}

@@ -26,6 +26,9 @@
 //! - [`extension`]: termtape's fields beyond tlog's (keyframes, logins,
 //!   origin and exit, gaps, charset originals): their names, their form in
 //!   a file and in the journal, and a bounded scan that finds one in a line;
+//! - [`chain`] and [`verify`]: the hash chain over every message termtape
+//!   writes, its signed checkpoints (seals), and the check of a recording
+//!   against them, one verdict per recording;
 //! - [`Reader`]: a validating stream reader over lines, with tlog-play's
 //!   checks (ids go up by one, `pos` never goes back) and a lax mode; a
 //!   line longer than [`MAX_LINE_LEN`] (64 MiB) is damage, passed over
@@ -58,6 +61,7 @@
 //!
 //! This crate does no I/O beyond `std::io::BufRead` and reads no clock.
 
+pub mod chain;
 mod chunk;
 mod error;
 mod escape;
@@ -71,6 +75,7 @@ mod redaction;
 pub mod timing;
 mod totals;
 mod utf8;
+pub mod verify;
 
 pub use chunk::{
     DEFAULT_PAYLOAD, Encoded, Encoder, Header, MAX_DEFERRED_MS, MIN_PAYLOAD, max_message_len,

@@ -84,7 +84,7 @@ fn next_piece(input: &mut impl BufRead) -> io::Result<(&[u8], bool)> {
         }
     }
     let available = input.fill_buf()?;
-    Ok(match available.iter().position(|&b| b == b'\n') {
+    Ok(match memchr::memchr(b'\n', available) {
         Some(i) => (&available[..=i], true),
         None => (available, false),
     })

@@ -47,6 +47,7 @@ pub mod source;
 pub mod time;
 #[cfg(feature = "tui")]
 pub mod tui;
+pub mod verify;
 pub mod visible;
 pub mod web;
 

@@ -246,7 +246,17 @@ pub(crate) fn message_end(msg: &termtape_format::Message) -> u64 {
 /// taken from the recording are written through [`visible`], and a
 /// recording with gaps says how many and how much was dropped.
 pub fn table(summaries: &[Summary]) -> String {
-    let header = [
+    table_with(summaries, None)
+}
+
+/// [`table`] with a last column, VERIFY, holding `verdicts[i]` for
+/// `summaries[i]` (see [`crate::verify`]).
+pub fn table_verified(summaries: &[Summary], verdicts: &[String]) -> String {
+    table_with(summaries, Some(verdicts))
+}
+
+fn table_with(summaries: &[Summary], verdicts: Option<&[String]>) -> String {
+    let mut header = vec![
         "RECORDING",
         "USER",
         "HOST",
@@ -264,10 +274,14 @@ pub fn table(summaries: &[Summary]) -> String {
         "EXIT",
         "COMMAND",
     ];
-    let rows: Vec<[String; 16]> = summaries
+    if verdicts.is_some() {
+        header.push("VERIFY");
+    }
+    let rows: Vec<Vec<String>> = summaries
         .iter()
-        .map(|s| {
-            [
+        .enumerate()
+        .map(|(i, s)| {
+            let mut row = vec![
                 visible(&s.rec).into_owned(),
                 match &s.unverified {
                     None => visible(&s.user).into_owned(),
@@ -295,7 +309,11 @@ pub fn table(summaries: &[Summary]) -> String {
                         .unwrap_or_else(|| "-".to_owned()),
                 )
                 .into_owned(),
-            ]
+            ];
+            if let Some(verdicts) = verdicts {
+                row.push(visible(verdicts.get(i).map_or("-", String::as_str)).into_owned());
+            }
+            row
         })
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -321,7 +339,7 @@ pub fn table(summaries: &[Summary]) -> String {
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(header.to_vec());
+    line(header.clone());
     for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }

@@ -39,6 +39,13 @@
 //! [keyframe]
 //! bytes = 262144        # a keyframe after this much output (0: not by size)
 //! secs = 60             # or after this long with output (0: not by time)
+//!
+//! [seal]
+//! chain = true          # chain every message (see termtape_format::chain)
+//! key = "/etc/termtape/signing.key"  # the Ed25519 key seals are signed with;
+//!                       # unreadable: chained, unsigned, said on the first message
+//! secs = 60             # a seal after this long with output (0: not by time)
+//! messages = 1000       # or after this many messages (0: not by count)
 //! ```
 
 use std::ffi::OsString;
@@ -83,6 +90,12 @@ pub const LIMIT_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
 pub const KEYFRAME_BYTES: Range = Range::whole(0, 1 << 40, "bytes");
 /// `--keyframe-secs`, `[keyframe] secs` (a year; 0: not by time).
 pub const KEYFRAME_SECS: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `[seal] secs` (a year; 0: not by time).
+pub const SEAL_SECS: Range = Range::real(0.0, 31_536_000.0, "seconds");
+/// `[seal] messages` (0: not by count).
+pub const SEAL_MESSAGES: Range = Range::whole(0, 1 << 40, "messages");
+/// Where the recorder's private signing key is by default.
+pub const DEFAULT_SEAL_KEY: &str = "/etc/termtape/signing.key";
 /// `--cols`: the widest terminal a player's emulator keeps (its MAX_COLS).
 pub const COLS: Range = Range::whole(1, 1024, "columns");
 /// `--rows`: the tallest terminal a player's emulator keeps (its MAX_ROWS).
@@ -123,6 +136,30 @@ pub struct Config {
     pub keyframe: Cadence,
     /// What the journal writer does when journald is missing or stays away.
     pub spool: crate::sink::Spool,
+    /// The hash chain and its seals.
+    pub seal: Seal,
+}
+
+/// The hash chain over the messages and its signed checkpoints (see
+/// `termtape_format::chain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    /// Chain the messages (off: tlog's messages, nothing to verify).
+    pub chain: bool,
+    /// The private key seals are signed with.
+    pub key: PathBuf,
+    /// When seals are made besides the first message, gaps and the end.
+    pub cadence: termtape_format::chain::Cadence,
+}
+
+impl Default for Seal {
+    fn default() -> Self {
+        Seal {
+            chain: true,
+            key: PathBuf::from(DEFAULT_SEAL_KEY),
+            cadence: termtape_format::chain::Cadence::default(),
+        }
+    }
 }
 
 /// A rate limit on recorded messages (tlog's `limit`): `rate` bytes per
@@ -322,6 +359,24 @@ pub struct FileConfig {
     pub limit: LimitSection,
     /// `[keyframe]`: how often keyframes are taken.
     pub keyframe: KeyframeSection,
+    /// `[seal]`: the hash chain and its seals.
+    pub seal: SealSection,
+}
+
+/// The `[seal]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SealSection {
+    /// `chain`: chain every message.
+    pub chain: Option<bool>,
+    /// `key`: the private key seals are signed with.
+    pub key: Option<PathBuf>,
+    /// `secs`: a seal after this long with output (0: not by time).
+    #[serde(deserialize_with = "file_seal_secs")]
+    pub secs: Option<f64>,
+    /// `messages`: a seal after this many messages (0: not by count).
+    #[serde(deserialize_with = "file_seal_messages")]
+    pub messages: Option<u64>,
 }
 
 /// The `[keyframe]` section.
@@ -440,6 +495,10 @@ pub struct Flags {
     pub keyframe_bytes: Option<u64>,
     /// `--keyframe-secs S`.
     pub keyframe_secs: Option<f64>,
+    /// `--no-chain`.
+    pub chain: Option<bool>,
+    /// `--seal-key PATH`.
+    pub seal_key: Option<PathBuf>,
     /// `CMD [ARGS…]`; empty for the user's shell.
     pub command: Vec<OsString>,
 }
@@ -534,6 +593,8 @@ bounded_key!(file_latency, "latency", LATENCY, f64);
 bounded_key!(file_payload, "payload", PAYLOAD, usize);
 bounded_key!(file_keyframe_bytes, "[keyframe] bytes", KEYFRAME_BYTES, u64);
 bounded_key!(file_keyframe_secs, "[keyframe] secs", KEYFRAME_SECS, f64);
+bounded_key!(file_seal_secs, "[seal] secs", SEAL_SECS, f64);
+bounded_key!(file_seal_messages, "[seal] messages", SEAL_MESSAGES, u64);
 bounded_key!(file_limit_rate, "[limit] rate", LIMIT_BYTES, u64);
 bounded_key!(file_limit_burst, "[limit] burst", LIMIT_BYTES, u64);
 bounded_key!(file_spool_bytes, "[writer] spool_bytes", SPOOL_BYTES, u64);
@@ -727,6 +788,7 @@ impl Config {
         let limit = limit(file, file_path, &flags)?;
         let keyframe = keyframe(file, file_path, &flags)?;
         let spool = spool(file, file_path)?;
+        let seal = seal(file, file_path, &flags)?;
         let command = if flags.command.is_empty() {
             vec![
                 shell
@@ -753,8 +815,35 @@ impl Config {
             limit,
             keyframe,
             spool,
+            seal,
         })
     }
+}
+
+/// The chain and its seals from the flags and the `[seal]` section.
+fn seal(file: &FileConfig, file_path: &Path, flags: &Flags) -> Result<Seal, Error> {
+    let default = Seal::default();
+    let in_file = |key: &str| format!("{}: [seal] {key}", file_path.display());
+    let secs = match file.seal.secs {
+        Some(secs) => bounded(secs, SEAL_SECS, || in_file("secs"))?,
+        None => default.cadence.ms as f64 / 1000.0,
+    };
+    let messages = match file.seal.messages {
+        Some(n) => bounded(n as f64, SEAL_MESSAGES, || in_file("messages"))? as u64,
+        None => default.cadence.messages,
+    };
+    Ok(Seal {
+        chain: flags.chain.or(file.seal.chain).unwrap_or(default.chain),
+        key: flags
+            .seal_key
+            .clone()
+            .or_else(|| file.seal.key.clone())
+            .unwrap_or(default.key),
+        cadence: termtape_format::chain::Cadence {
+            ms: (secs * 1000.0).round() as u64,
+            messages,
+        },
+    })
 }
 
 /// The journal writer's failure policy from the `[writer]` section.
@@ -887,6 +976,7 @@ mod tests {
                 limit: Limit::default(),
                 keyframe: Cadence::default(),
                 spool: crate::sink::Spool::default(),
+                seal: Seal::default(),
             }
         );
     }

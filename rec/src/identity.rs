@@ -142,16 +142,22 @@ pub fn recording_id() -> Result<String, Error> {
 /// blocks only until the generator is seeded at boot.
 fn random_u64() -> Result<u64, Error> {
     let mut bytes = [0u8; 8];
+    random_fill(&mut bytes).map_err(Error::Random)?;
+    Ok(u64::from_ne_bytes(bytes))
+}
+
+/// Fills `bytes` from the kernel's random generator, as [`random_u64`].
+pub(crate) fn random_fill(bytes: &mut [u8]) -> Result<(), rustix::io::Errno> {
     let mut filled = 0;
     while filled < bytes.len() {
         let flags = rustix::rand::GetRandomFlags::empty();
         match rustix::rand::getrandom(&mut bytes[filled..], flags) {
             Ok(n) => filled += n,
             Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(Error::Random(e)),
+            Err(e) => return Err(e),
         }
     }
-    Ok(u64::from_ne_bytes(bytes))
+    Ok(())
 }
 
 /// How long a recorder waits for the host's fully qualified name. A login

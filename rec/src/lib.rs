@@ -21,6 +21,7 @@
 )]
 pub mod identity;
 mod keyframes;
+pub mod keys;
 #[allow(unsafe_code, reason = "setlocale and nl_langinfo are C library calls")]
 pub mod locale;
 #[allow(

@@ -8,12 +8,13 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use termtape_format::Header;
+use termtape_format::chain::{Chainer, SecretKey};
 
 use crate::config::{Config, Writer};
 use crate::identity;
 use crate::recorder::{self, Policy, Recorder};
 use crate::sink::{
-    Action, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
+    Action, Chained, FileSink, GapSignal, JournalSink, MAX_MESSAGE_LEN, OnFailure, RateLimit, Sink,
     SyslogSink, SystemClock, Unrecorded, check_burst,
 };
 
@@ -67,14 +68,33 @@ impl Recorder {
         if let Writer::Journal { .. } = config.writer {
             policy.payload = policy.payload.min(journal_payload(&header)?);
         }
+        // What the chain adds to each message, and to the one after a gap
+        // (sealed): counted by the rate limit, which comes before it.
+        let chain_added = match config.seal.chain {
+            true => (
+                termtape_format::chain::LINK_LEN,
+                termtape_format::chain::SEAL_LEN,
+            ),
+            false => (0, 0),
+        };
         // Before anything is opened: a burst no message fits in is refused.
         let limit = config.limit;
         if limit.action != Action::Pass {
             // The longest message without a keyframe, its newline included.
-            let message = termtape_format::max_message_len(&header, policy.payload) + 1;
-            check_burst(limit.burst, message as u64).map_err(Error::Burst)?;
+            let message = termtape_format::max_message_len(&header, policy.payload) as u64
+                + 1
+                + chain_added.0;
+            check_burst(limit.burst, message).map_err(Error::Burst)?;
         }
         let sink = open_writer(config, &header)?;
+        // The chain is made after the rate limit: over what is written.
+        let sink: Box<dyn Sink> = match config.seal.chain {
+            true => Box::new(Chained::new(
+                sink,
+                Chainer::new(read_key(&config.seal.key), config.seal.cadence),
+            )),
+            false => sink,
+        };
         let gap = GapSignal::default();
         let sink: Box<dyn Sink> = match limit.action {
             Action::Pass => sink,
@@ -86,7 +106,8 @@ impl Recorder {
                     action,
                     SystemClock::default(),
                 )
-                .signal_drops(gap.clone()),
+                .signal_drops(gap.clone())
+                .count_added(chain_added.0, chain_added.1),
             ),
         };
         let epoch = SystemTime::now()
@@ -157,6 +178,20 @@ fn open_writer(config: &Config, header: &Header) -> Result<Box<dyn Sink>, Error>
             .map_err(Error::Writer)?,
         ),
     })
+}
+
+/// The signing key at `path`, or why there is none: a recorder without
+/// one records chained and unsigned, and its first message says why (it
+/// never refuses a session for it).
+fn read_key(path: &Path) -> Result<SecretKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => " (make one with `termtape keys generate`)",
+            _ => "",
+        };
+        format!("cannot read the signing key {}: {e}{hint}", path.display())
+    })?;
+    SecretKey::parse(&text).map_err(|e| format!("the signing key {}: {e}", path.display()))
 }
 
 /// The largest payload whose messages keep the journal's MESSAGE field

@@ -92,6 +92,7 @@ impl<'a> Scanner<'a> {
         self.at += 1;
         let start = self.at;
         loop {
+            self.at += plain_run(&self.text[self.at..]);
             match self.peek() {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => break,
@@ -230,6 +231,64 @@ impl<'a> Scanner<'a> {
                 }
                 depth -= 1;
             }
+        }
+    }
+}
+
+/// How many bytes at the start of `text` need no look in a string: none is
+/// `"`, `\\` or a control character. Eight at a time (the scan's hot loop:
+/// the text of every message).
+fn plain_run(text: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Bytes of `x` that are zero, as their high bit (no false positives
+    // before the first real one, which is all that is used).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = text.get(at..at + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Below 0x20: the top three bits clear (0x20 is 001x_xxxx).
+        let control = zero(x & 0xE0E0_E0E0_E0E0_E0E0);
+        let special =
+            control | zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            return at + (special.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + text[at..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(text.len() - at)
+}
+
+#[cfg(test)]
+mod plain_run_tests {
+    use super::plain_run;
+
+    #[test]
+    fn plain_run_stops_at_the_first_byte_that_needs_a_look() {
+        let special = [b'"', b'\\', 0, 0x1f];
+        for len in 0..20 {
+            for at in 0..=len {
+                for &b in &special {
+                    let mut text = vec![b'a'; len];
+                    text.extend_from_slice("é\u{7f}\u{20}".as_bytes());
+                    let plain = text.len();
+                    assert_eq!(plain_run(&text), plain);
+                    if at < len {
+                        text[at] = b;
+                        assert_eq!(plain_run(&text), at, "{b} at {at} of {len}");
+                    }
+                }
+            }
+        }
+        // Every byte value, alone after seven plain ones.
+        for b in 0..=255u8 {
+            let mut text = [b'x'; 9];
+            text[7] = b;
+            let stops = b == b'"' || b == b'\\' || b < 0x20;
+            assert_eq!(plain_run(&text), if stops { 7 } else { 9 }, "{b}");
         }
     }
 }

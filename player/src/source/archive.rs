@@ -59,9 +59,6 @@ pub fn is_archive(path: &Path) -> bool {
     let Ok(mut file) = FsFile::open(path) else {
         return false;
     };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return false;
-    }
     let mut magic = [0u8; 4];
     file.read_exact(&mut magic).is_ok() && is_frame_magic(u32::from_le_bytes(magic))
 }

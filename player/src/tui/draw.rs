@@ -208,6 +208,18 @@ fn status_line(state: &State, timeline: &Timeline, rec: (usize, usize), layout: 
             rec.0, rec.1, layout.cols, layout.rows
         ));
     }
+    // A sign of tampering is said early, where it cannot be cut off; that
+    // a recording is intact (or was never signed), last.
+    use termtape_format::verify::Verdict;
+    let quiet = |v: &Verdict| {
+        matches!(
+            v,
+            Verdict::Intact | Verdict::Unsigned { .. } | Verdict::Untrusted { .. }
+        )
+    };
+    if let Some(verdict) = timeline.verdict.as_ref().filter(|v| !quiet(v)) {
+        status.push_str(&format!("  [{}]", verdict.short()));
+    }
     if let Some(sender) = &timeline.origin.unverified {
         status.push_str(&format!("  [UNVERIFIED: from {sender}]"));
     }
@@ -261,6 +273,9 @@ fn status_line(state: &State, timeline: &Timeline, rec: (usize, usize), layout: 
         );
     }
     status.push_str("  ? help");
+    if let Some(verdict) = timeline.verdict.as_ref().filter(|v| quiet(v)) {
+        status.push_str(&format!("  [{}]", verdict.short()));
+    }
     status
 }
 

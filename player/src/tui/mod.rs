@@ -192,6 +192,9 @@ struct Timeline<'a> {
     origin: Origin,
     /// Whether the end is looked for again (`--follow`).
     follow: bool,
+    /// The recording's verdict against its hash chain and seals (with the
+    /// default trusted key, see [`crate::verify`]); `None` while following.
+    verdict: Option<termtape_format::verify::Verdict>,
 }
 
 /// How long after a gap (recording time, ms) the screen is marked.
@@ -220,10 +223,23 @@ impl<'a> Timeline<'a> {
             redactions: Vec::new(),
             origin: Origin::default(),
             follow,
+            verdict: None,
         };
         timeline.query.filter.follow = false;
         timeline.refresh()?;
         (timeline.gaps, timeline.redactions) = timeline.find_marks()?;
+        if !follow && let Some(rec) = &timeline.key {
+            let filter = crate::source::Filter {
+                rec: Some(rec.clone()),
+                ..timeline.query.filter.clone()
+            };
+            let trusted = crate::verify::trusted_key(None).ok().flatten();
+            timeline.verdict = crate::verify::verify_source(source, &filter, trusted)
+                .map_err(SourceError::into_io)?
+                .into_iter()
+                .find(|r| r.rec == *rec)
+                .map(|r| r.verdict);
+        }
         Ok(timeline)
     }
 

@@ -19,8 +19,8 @@
 use std::io;
 use std::time::Duration;
 
+use termtape_format::Encoded;
 use termtape_format::extension::{self, Extended, Field};
-use termtape_format::{Encoded, Location, Message};
 
 use super::Sink;
 
@@ -84,6 +84,9 @@ pub struct RateLimit<S, C = SystemClock> {
     /// Raised at each drop, for the recorder to put a keyframe on the
     /// message after the gap.
     on_drop: Option<GapSignal>,
+    /// Bytes a writer after the limit adds to each message, and to a
+    /// message after a gap (the hash chain's link and seal).
+    added: (u64, u64),
 }
 
 /// Where the last message dropped ended.
@@ -137,12 +140,22 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
             last_dropped_fields: Vec::new(),
             last_dropped_at: None,
             on_drop: None,
+            added: (0, 0),
         }
     }
 
     /// Raises `signal` whenever a message is dropped.
     pub fn signal_drops(mut self, signal: GapSignal) -> Self {
         self.on_drop = Some(signal);
+        self
+    }
+
+    /// Counts `per_message` more bytes for each message, and
+    /// `per_gap` more for the message after a gap: what the writer after
+    /// the limit adds (the hash chain, see [`super::Chained`]), so that the
+    /// log stays within the limit.
+    pub fn count_added(mut self, per_message: u64, per_gap: u64) -> Self {
+        self.added = (per_message, per_gap);
         self
     }
 
@@ -178,9 +191,9 @@ impl<S: Sink, C: Clock> Sink for RateLimit<S, C> {
             fields: &fields,
         };
         let size = if marked {
-            with_gap.file_len()
+            with_gap.file_len() as u64 + self.added.0 + self.added.1
         } else {
-            message.file_len()
+            message.file_len() as u64 + self.added.0
         } as f64;
         self.refill();
         // A message larger than the burst needs a full bucket.
@@ -250,17 +263,7 @@ impl<S: Sink, C: Clock> RateLimit<S, C> {
         };
         // The last dropped message, emptied: tlog's fields, without
         // extension fields (those kept are beside it).
-        let text = std::str::from_utf8(&self.last_dropped).map_err(io::Error::other)?;
-        let mut msg =
-            Message::parse(text.trim_end(), &Location::default()).map_err(io::Error::other)?;
-        msg.id = at.id + 1;
-        msg.timing.clear();
-        msg.in_txt.clear();
-        msg.in_bin.clear();
-        msg.out_txt.clear();
-        msg.out_bin.clear();
-        let mut plain = Vec::new();
-        msg.write_json(&mut plain);
+        let plain = super::chain::emptied(&self.last_dropped, at.id + 1)?;
         let gap = gap(self.dropped_messages, self.dropped_bytes);
         let fields: Vec<Field<'_>> = self
             .last_dropped_fields
@@ -298,6 +301,7 @@ mod tests {
     use std::rc::Rc;
 
     use crate::sink::Memory;
+    use termtape_format::{Location, Message};
 
     /// A clock that only moves when told to, or when slept on.
     #[derive(Clone, Default)]

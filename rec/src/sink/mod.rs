@@ -6,6 +6,7 @@ use std::io;
 
 use termtape_format::extension::Extended;
 
+mod chain;
 mod file;
 mod journal;
 mod limit;
@@ -13,6 +14,7 @@ mod limit;
 mod spool;
 mod syslog;
 
+pub use chain::Chained;
 pub use file::FileSink;
 pub use journal::{JournalSink, MAX_MESSAGE_LEN, SOCKET};
 pub use limit::{Action, Clock, GapSignal, RateLimit, SystemClock, check_burst};

@@ -69,6 +69,17 @@ message (what follows might not be what was shown); ls, search and keyframe
 read on to the end. Damage is reported on standard error either way. A closed pipe
 (termtape cat … | head) is not trouble.";
 
+/// `verify`'s exit status and trust, for `--help`; README's "Tamper
+/// evidence" says more.
+pub const VERIFY_HELP: &str = "\
+A verdict proves that these messages were written, in this order, by a recorder
+holding the key, and nothing changed since; not that root on the recorded host
+did not read the key. Keep the public key off the host; journal entries from
+senders that are not a recorder's account are left out (as ls leaves them out).
+
+Exit status: 0 every recording selected is intact and complete; 1 one is not
+(or none was found); 2 trouble: a source or the key that cannot be read.";
+
 /// `archive`'s notes, for `--help`; README's "Archives" says more.
 pub const ARCHIVE_HELP: &str = "\
 Every recording that has a message selected by --rec, --user, --host,
@@ -389,6 +400,40 @@ pub enum Command {
         #[command(subcommand)]
         action: Cockpit,
     },
+    /// Check recordings against their hash chain and signed seals: one
+    /// verdict each (intact, no end mark, edited, missing, reordered,
+    /// duplicated, inserted, other key, unsigned, damaged).
+    #[command(after_help = VERIFY_HELP)]
+    Verify {
+        /// The recorder's public key: a file as `termtape keys generate`
+        /// writes it, or the key itself (ed25519:…) [default:
+        /// /etc/termtape/signing.pub, if there is one].
+        #[arg(long, value_name = "PUBKEY")]
+        key: Option<String>,
+        /// Only the recording with this id.
+        #[arg(long = "rec", value_name = "ID")]
+        rec: Option<String>,
+        /// One JSON object per recording (v: 1, source, rec, verdict, ok,
+        /// text, messages, seals, exit, key, and the verdict's own: id, why,
+        /// from, to, unsealed, line, error).
+        #[arg(long)]
+        json: bool,
+        /// Journal: trust entries sent by this uid too (repeatable).
+        #[arg(long = "trust-uid", value_name = "UID", value_parser = trust_uid)]
+        trust_uid: Vec<u32>,
+        /// Where to read: files, - for standard input, journal, journal:DIR,
+        /// archives.
+        #[arg(required = true)]
+        sources: Vec<String>,
+    },
+    /// Make or show the key pair the recorder signs seals with; runs
+    /// termtape-session keys.
+    #[command(disable_help_flag = true)]
+    Keys {
+        /// generate [--dir DIR] [--force] | show [--dir DIR]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log
     /// dropped).
@@ -412,6 +457,15 @@ pub enum Command {
         /// differ, and this says what is left).
         #[arg(long)]
         read_all: bool,
+        /// Check each recording against its hash chain and seals (reads
+        /// every message): a VERIFY column, or a verify object (verdict,
+        /// ok, text, and the verdict's own fields) in --json.
+        #[arg(long)]
+        verify: bool,
+        /// With --verify: the recorder's public key (a file, or
+        /// ed25519:…) [default: /etc/termtape/signing.pub].
+        #[arg(long, value_name = "PUBKEY", requires = "verify")]
+        key: Option<String>,
         #[command(flatten)]
         common: Common,
     },

@@ -434,9 +434,23 @@ fn run(cli: Cli) -> Result<Status> {
             ));
             Ok(Status::Done)
         }
+        Command::Keys { args } => {
+            let mut all = vec!["keys".into()];
+            all.extend(args);
+            exec_beside("termtape-session", None, all)
+        }
+        Command::Verify {
+            key,
+            rec,
+            json,
+            trust_uid,
+            sources,
+        } => verify(key.as_deref(), rec, json, trust_uid, &sources),
         Command::Ls {
             json,
             read_all,
+            verify,
+            key,
             common,
         } => {
             let source = source::parse(&common.source);
@@ -462,11 +476,38 @@ fn run(cli: Cli) -> Result<Status> {
                 ));
                 return Ok(damage_status(damaged, common.lax.lax, Status::NothingFound));
             }
+            let reports = match verify {
+                true => {
+                    let trusted = termtape_player::verify::trusted_key(key.as_deref())
+                        .map_err(anyhow::Error::msg)?;
+                    Some(termtape_player::verify::verify_source(
+                        &*source, &filter, trusted,
+                    )?)
+                }
+                false => None,
+            };
+            let report_of = |rec: &str| {
+                reports
+                    .as_ref()
+                    .and_then(|r| r.iter().find(|r| r.rec == rec))
+            };
             let mut out = io::BufWriter::new(io::stdout().lock());
             if json {
                 for summary in &summaries {
-                    writeln!(out, "{}", json_line(&summary.to_json()))?;
+                    let mut value = summary.to_json();
+                    if let (true, Some(object)) = (verify, value.as_object_mut()) {
+                        let verdict =
+                            report_of(&summary.rec).map_or(serde_json::Value::Null, verify_json);
+                        object.insert("verify".into(), verdict);
+                    }
+                    writeln!(out, "{}", json_line(&value))?;
                 }
+            } else if verify {
+                let verdicts: Vec<String> = summaries
+                    .iter()
+                    .map(|s| report_of(&s.rec).map_or("-".to_owned(), |r| r.verdict.short()))
+                    .collect();
+                out.write_all(list::table_verified(&summaries, &verdicts).as_bytes())?;
             } else {
                 out.write_all(list::table(&summaries).as_bytes())?;
             }
@@ -474,6 +515,84 @@ fn run(cli: Cli) -> Result<Status> {
             Ok(damage_status(damaged, common.lax.lax, Status::Done))
         }
     }
+}
+
+/// A verdict as `verify --json` and `ls --json --verify` give it: the
+/// report's fields, with `ok` and `text`.
+fn verify_json(report: &termtape_format::verify::Report) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("ok".into(), report.verdict.is_intact().into());
+        object.insert("text".into(), report.verdict.describe().into());
+    }
+    value
+}
+
+/// `termtape verify`: a verdict per recording of each source.
+fn verify(
+    key: Option<&str>,
+    rec: Option<String>,
+    json: bool,
+    trust_uid: Vec<u32>,
+    sources: &[String],
+) -> Result<Status> {
+    let trusted = termtape_player::verify::trusted_key(key).map_err(anyhow::Error::msg)?;
+    if trusted.is_none() && !json {
+        note(
+            "no trusted key (--key, or /etc/termtape/signing.pub): seals are checked against the key they name, which proves nothing about who made them",
+        );
+    }
+    let filter = Filter {
+        rec: rec.clone(),
+        trust: termtape_player::source::Trust {
+            uids: trust_uid,
+            unverified: false,
+        },
+        ..Filter::default()
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let (mut all_ok, mut found) = (true, false);
+    for spec in sources {
+        let source = source::parse(spec);
+        let reports = termtape_player::verify::verify_source(&*source, &filter, trusted)?;
+        for report in &reports {
+            found = true;
+            all_ok &= report.verdict.is_intact();
+            if json {
+                let mut value = verify_json(report);
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("v".into(), 1.into());
+                    object.insert("source".into(), source.name().into());
+                }
+                writeln!(out, "{}", json_line(&value))?;
+            } else {
+                let exit = report
+                    .exit
+                    .as_ref()
+                    .map(|e| format!(" (exit {e})"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{} {}: {}{exit}",
+                    visible(&source.name()),
+                    visible(&report.rec),
+                    visible(&report.verdict.describe())
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    if !found {
+        note(format_args!(
+            "no recording found{}",
+            rec.map(|r| format!(" with id {r}")).unwrap_or_default()
+        ));
+    }
+    Ok(if found && all_ok {
+        Status::Done
+    } else {
+        Status::NothingFound
+    })
 }
 
 type OnDamage<'a> = &'a mut dyn FnMut(&termtape_format::Error);

@@ -112,6 +112,15 @@ pub struct Args {
     /// not by time [default: 60].
     #[arg(long, value_name = "S", value_parser = |s: &str| config::KEYFRAME_SECS.parse(s))]
     keyframe_secs: Option<f64>,
+    /// Write tlog's messages without the hash chain and its seals (nothing
+    /// for `termtape verify` to check).
+    #[arg(long)]
+    no_chain: bool,
+    /// The private key to sign the chain's seals with [default:
+    /// /etc/termtape/signing.key]; unreadable, the recording is chained and
+    /// unsigned, and its first message says why.
+    #[arg(long, value_name = "PATH")]
+    seal_key: Option<PathBuf>,
     /// Terminal width when standard input is not a terminal [default: 80].
     #[arg(long, value_name = "N", value_parser = |s: &str| whole::<u16>(config::COLS, s))]
     cols: Option<u16>,
@@ -229,6 +238,8 @@ impl Args {
             rows: self.rows,
             keyframe_bytes: self.keyframe_bytes,
             keyframe_secs: self.keyframe_secs,
+            chain: self.no_chain.then_some(false),
+            seal_key: self.seal_key.clone(),
             command,
         }
     }

@@ -23,12 +23,16 @@ Usage:
                                                    remembering each original shell (root)
   termtape-session users disable USER|@GROUP...    give them back their original shells (root)
   termtape-session users list                      who is recorded, the shell each had, groups
+  termtape-session keys generate [--dir DIR] [--force]
+                                                   make the key pair seals are signed with
+  termtape-session keys show [--dir DIR]           print the public key
 
 Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log].
 
 Exit status:
   as a login shell   the shell's status; 1 if the session could not be started
-  --install, users   0 done; 2 trouble: bad usage, not root, no such user or
+  --install, users,  0 done;
+  keys               2 trouble: bad usage, not root, no such user or
                      group, a tool (getent, usermod) that failed
 ";
 
@@ -104,6 +108,100 @@ pub fn install() -> Result<()> {
     run(Command::new("chmod").arg("0700").arg(spool))?;
     println!("{spool}: what the journal could not take yet, {SERVICE_USER}'s alone");
     add_to_etc_shells(&exe)?;
+    let dir = Path::new(termtape_rec::keys::DEFAULT_DIR);
+    let (public, made) = termtape_rec::keys::generate(dir, Some(service_ids()?), false)
+        .context("making the signing key")?;
+    print_key(dir, &public, made);
+    Ok(())
+}
+
+/// The service user's uid and gid.
+fn service_ids() -> Result<(u32, u32)> {
+    let id = |flag: &str| -> Result<u32> {
+        let out = run(Command::new("id").args([flag, SERVICE_USER]))?;
+        out.trim()
+            .parse()
+            .with_context(|| format!("id {flag} {SERVICE_USER} said {out:?}"))
+    };
+    Ok((id("-u")?, id("-g")?))
+}
+
+fn print_key(dir: &Path, public: &termtape_format::chain::PublicKey, made: bool) {
+    let private = dir.join(termtape_rec::keys::PRIVATE_FILE);
+    let public_file = dir.join(termtape_rec::keys::PUBLIC_FILE);
+    if made {
+        println!(
+            "{}: the recorder's signing key, mode 0400 (made now)",
+            private.display()
+        );
+    } else {
+        println!("{}: the recorder's signing key (kept)", private.display());
+    }
+    println!(
+        "{}: the public key, for termtape verify (keep a copy off this host):",
+        public_file.display()
+    );
+    println!("{public}");
+}
+
+/// Help for `keys`.
+pub const KEYS_HELP: &str = "\
+Usage:
+  termtape keys generate [--dir DIR] [--force]   make the Ed25519 key pair the recorder signs
+                                                 seals with: DIR/signing.key (mode 0400, owned
+                                                 by the termtape user when run as root) and
+                                                 DIR/signing.pub (0644); an existing key is kept
+                                                 unless --force [DIR: /etc/termtape]
+  termtape keys show [--dir DIR]                 print the public key
+
+Exit status: 0 done; 2 trouble (no such key, a file that cannot be written).
+";
+
+/// `keys`: makes or shows the signing key pair. Run by root, the private
+/// key goes to the service user; run by anyone else, this program (setuid)
+/// first takes back the caller's ids, and the files are the caller's.
+pub fn keys(args: &[OsString]) -> Result<()> {
+    let usage = || anyhow::anyhow!("usage:\n{KEYS_HELP}");
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| a.to_str().ok_or_else(usage))
+        .collect::<Result<_>>()?;
+    let Some((action, rest)) = args.split_first() else {
+        return Err(usage());
+    };
+    let mut dir = PathBuf::from(termtape_rec::keys::DEFAULT_DIR);
+    let mut force = false;
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match *arg {
+            "--dir" => dir = PathBuf::from(it.next().ok_or_else(usage)?),
+            "--force" if *action == "generate" => force = true,
+            _ => return Err(usage()),
+        }
+    }
+    let real = termtape_rec::pty::Credentials::real();
+    termtape_rec::pty::become_user(real).context("taking back the caller's ids")?;
+    match *action {
+        "generate" => {
+            let owner = if real.uid == 0 && service_ids().is_ok() {
+                Some(service_ids()?)
+            } else {
+                None
+            };
+            let (public, made) = termtape_rec::keys::generate(&dir, owner, force)?;
+            print_key(&dir, &public, made);
+        }
+        "show" => {
+            let file = dir.join(termtape_rec::keys::PUBLIC_FILE);
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let key = termtape_format::chain::PublicKey::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("{key}");
+        }
+        "--help" | "-h" | "help" => print!("{KEYS_HELP}"),
+        _ => return Err(usage()),
+    }
     Ok(())
 }
 

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     let (result, trouble) = match argv.get(1).and_then(|a| a.to_str()) {
         Some("--install") => (admin::install().map(|()| ExitCode::SUCCESS), 2),
         Some("users") => (admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
+        Some("keys") => (admin::keys(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("--help") if argv.len() == 2 => {
             print!("{}", admin::HELP);
             (Ok(ExitCode::SUCCESS), 0)

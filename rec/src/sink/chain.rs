@@ -1,0 +1,140 @@
+//! The hash chain and its seals on every message written (see
+//! `termtape_format::chain`): a [`Sink`] in front of the writer, after the
+//! rate limit, so that it chains exactly the messages written.
+//!
+//! The message carrying the `exit` field is the recording's last: its seal
+//! carries the end mark. A recording that ends without one (nothing told
+//! the recorder how the command ended) gets a last message with no data to
+//! carry the end mark, as the rate limit's closing message does.
+
+use std::io;
+
+use termtape_format::chain::{Chainer, with_links};
+use termtape_format::extension::{self, Extended};
+use termtape_format::{Encoded, Location, Message};
+
+use super::Sink;
+
+/// Chains and seals the messages written to `S`.
+pub struct Chained<S> {
+    inner: S,
+    chainer: Chainer,
+    /// The last message written (tlog's fields), for a closing message.
+    last: Vec<u8>,
+    last_at: Option<Encoded<'static>>,
+}
+
+impl<S: Sink> Chained<S> {
+    /// Chains the messages written to `inner` with `chainer`.
+    pub fn new(inner: S, chainer: Chainer) -> Self {
+        Chained {
+            inner,
+            chainer,
+            last: Vec::new(),
+            last_at: None,
+        }
+    }
+
+    fn link(&mut self, message: &Extended<'_>, end: bool) -> io::Result<()> {
+        let links = self
+            .chainer
+            .link(message, end)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let fields = with_links(message.fields, &links);
+        self.inner.write(&Extended {
+            message: message.message,
+            fields: &fields,
+        })
+    }
+}
+
+impl<S: Sink> Sink for Chained<S> {
+    fn reserve(&mut self, bytes: u64) -> io::Result<()> {
+        self.inner.reserve(bytes)
+    }
+
+    fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        let end = message.fields.iter().any(|f| f.name == extension::EXIT);
+        self.link(message, end)?;
+        let m = &message.message;
+        self.last.clear();
+        self.last.extend_from_slice(m.json);
+        self.last_at = Some(Encoded { json: &[], ..*m });
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if let (false, Some(at)) = (self.chainer.ended(), self.last_at) {
+            let json = emptied(&self.last, at.id + 1)?;
+            let closing = Encoded {
+                id: at.id + 1,
+                json: &json,
+                ..at
+            };
+            self.link(&Extended::plain(closing), true)?;
+        }
+        self.inner.finish()
+    }
+}
+
+/// The message `json` (tlog's fields) with no data and the id `id`: the
+/// one after it, to carry what must come after the last message.
+pub(crate) fn emptied(json: &[u8], id: u64) -> io::Result<Vec<u8>> {
+    let text = std::str::from_utf8(json).map_err(io::Error::other)?;
+    let mut msg =
+        Message::parse(text.trim_end(), &Location::default()).map_err(io::Error::other)?;
+    msg.id = id;
+    msg.timing.clear();
+    msg.in_txt.clear();
+    msg.in_bin.clear();
+    msg.out_txt.clear();
+    msg.out_bin.clear();
+    let mut plain = Vec::new();
+    msg.write_json(&mut plain);
+    Ok(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::Memory;
+    use termtape_format::chain::{Cadence, SecretKey};
+    use termtape_format::verify::{Verdict, Verifier};
+
+    fn verdict(lines: &[String], key: &SecretKey) -> Verdict {
+        let mut v = Verifier::new(Some(key.public()), None);
+        for (i, line) in lines.iter().enumerate() {
+            v.line(line.trim_end().as_bytes(), i as u64 + 1);
+        }
+        v.finish().remove(0).verdict
+    }
+
+    #[test]
+    fn a_recording_without_an_exit_still_gets_its_end_mark() {
+        let key = SecretKey::from_seed([4; 32]);
+        let memory = Memory::default();
+        let mut sink = Chained::new(
+            memory.clone(),
+            Chainer::new(Ok(SecretKey::from_seed([4; 32])), Cadence::default()),
+        );
+        let json = b"{\"ver\":\"2.3\",\"host\":\"h\",\"rec\":\"r\",\"user\":\"u\",\"term\":\"t\",\"session\":1,\"id\":1,\"pos\":0,\"time\":1.0,\"timing\":\">1\",\"in_txt\":\"\",\"in_bin\":[],\"out_txt\":\"x\",\"out_bin\":[]}\n";
+        let m = Encoded {
+            id: 1,
+            pos: 0,
+            time: 1000,
+            json,
+            input_end: 0,
+            output_end: 1,
+        };
+        sink.write(&Extended::plain(m)).expect("written");
+        assert_eq!(
+            verdict(&memory.0.borrow(), &key),
+            Verdict::Incomplete { unsealed: 0 }
+        );
+        sink.finish().expect("finished");
+        let lines = memory.0.borrow();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].contains("\"id\":2,") && lines[1].contains("\"out_txt\":\"\""));
+        assert_eq!(verdict(&lines, &key), Verdict::Intact);
+    }
+}
