@@ -159,7 +159,7 @@ const IN_FLIGHT: usize = if cfg!(test) { 2 } else { 128 };
 /// recording is searched by one worker (the recordings are shared out in
 /// turn as they first appear), and its reports go back numbered by message,
 /// so they are made in the order one thread makes them. At most
-/// [`IN_FLIGHT`] messages a worker are read ahead of the reports.
+/// 128 messages a worker are read ahead of the reports.
 #[allow(
     clippy::too_many_arguments,
     reason = "what to search, where, and three reports"
