@@ -308,6 +308,21 @@ fn seek_forward_and_back(host: Host) {
     );
     // The seeks land on different screens: the first and the second page.
     assert_ne!(seen[0].1, seen[1].1, "{host:?}");
+    // The player shows the hash chain's verdict as `ls --verify` gives it.
+    let listed: Value = serde_json::from_slice(&run_ok(
+        Command::new(bin("termtape"))
+            .args(["ls", "--json", "--verify", "--rec", &rec])
+            .arg(&r.plain),
+    ))
+    .expect("ls --json --verify");
+    assert_eq!(
+        result["verdict"]["verdict"], listed["verify"]["verdict"],
+        "{host:?}: {result}"
+    );
+    assert_eq!(
+        result["verdict"]["text"], listed["verify"]["text"],
+        "{host:?}"
+    );
     assert!(
         seen[4].1.iter().any(|row| row == "done"),
         "{host:?}: {:?}",
@@ -537,6 +552,14 @@ fn a_recording_without_keyframes_plays_and_says_so() {
             .as_str()
             .is_some_and(|m| m.contains("no keyframes") && m.contains("termtape keyframe")),
         "the page says why seeking replays: {result}"
+    );
+    // tlog chains nothing: the page says so, and does not call it intact.
+    assert_eq!(result["verdict"]["verdict"], "unsigned", "{result}");
+    assert!(
+        result["verdict"]["shown"]
+            .as_str()
+            .is_some_and(|s| s.starts_with('✗')),
+        "{result}"
     );
 }
 

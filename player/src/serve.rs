@@ -936,8 +936,17 @@ fn recordings(
     shared: &Shared,
     cookie: &str,
 ) -> Result<(), Answer> {
-    only(request, &FILTERS)?;
+    let mut allowed = FILTERS.to_vec();
+    allowed.push("verify");
+    only(request, &allowed)?;
     let filter = filter(request)?;
+    // `verify=1`: as `ls --json --verify`, against the recorders' public
+    // key installed on this machine (a full read of each recording, so
+    // the page asks it for one recording at a time).
+    let trusted = match flag(request, "verify") {
+        true => Some(crate::verify::trusted_key(None).map_err(|e| refuse(500, e))?),
+        false => None,
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -947,9 +956,22 @@ fn recordings(
         let source = source::parse(&shared.sources[n]);
         let summaries = list::summaries(&*source, &filter, now, false, &mut |_| damaged += 1)
             .map_err(|e| refuse(500, e.to_string()))?;
+        let reports = match &trusted {
+            Some(key) => Some(
+                crate::verify::verify_source(&*source, &filter, key.clone())
+                    .map_err(|e| refuse(500, e.to_string()))?,
+            ),
+            None => None,
+        };
         all.extend(summaries.iter().map(|s| {
             let mut object = s.to_json();
             object["source"] = json!(n);
+            if let Some(reports) = &reports {
+                object["verify"] = reports
+                    .iter()
+                    .find(|r| r.rec == s.rec)
+                    .map_or(Value::Null, crate::verify::report_json);
+            }
             object
         }));
     }

@@ -34,6 +34,17 @@ pub fn trusted_key(key: Option<&str>) -> Result<Option<PublicKey>, String> {
     }
 }
 
+/// A report as `ls --json --verify` and `verify --json` give it: the
+/// report's fields, and `ok` (intact) and `text` (the verdict in words).
+pub fn report_json(report: &Report) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("ok".into(), report.verdict.is_intact().into());
+        object.insert("text".into(), report.verdict.describe().into());
+    }
+    value
+}
+
 /// Checks every recording `filter` selects in `source` (only `filter.rec`'s,
 /// if it names one), trusting `trusted`.
 pub fn verify_source(

@@ -86,6 +86,13 @@ class ServeApi {
     return this.json('api/recordings');
   }
 
+  /** The `verify` object of `ls --json --verify` for one recording. */
+  async verdict(source, rec) {
+    const q = new URLSearchParams({ source: String(source), rec, verify: '1' });
+    const [recording] = await this.json(`api/recordings?${q}`);
+    return recording?.verify ?? null;
+  }
+
   async search(text, { ignoreCase, input, source, rec }) {
     const q = new URLSearchParams({ q: text });
     if (ignoreCase) q.set('ignore_case', '1');
@@ -210,6 +217,11 @@ class CockpitApi {
       }),
     );
     return lists.flat();
+  }
+
+  async verdict(source, rec) {
+    const [recording] = parseLines(await this.run(['ls', '--json', '--lax', '--verify', `--rec=${rec}`, '--', this.name(source)]));
+    return recording?.verify ?? null;
   }
 
   async search(text, { ignoreCase, input, source, rec }) {

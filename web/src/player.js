@@ -86,6 +86,7 @@ export class Player {
     this.keyHandler = (e) => this.key(e);
     document.addEventListener('keydown', this.keyHandler);
     this.loadLogs();
+    this.loadVerdict();
     if (recording.live && at === 0) {
       this.followLive();
     } else {
@@ -161,6 +162,7 @@ export class Player {
     this.inputLane = h('div', { 'data-tt': 'input-lane', class: 'tt-input-lane' });
     this.logList = h('ol', { 'data-tt': 'logs', class: 'tt-logs' });
     this.liveBadge = h('span', { 'data-tt': 'live', class: 'tt-live', hidden: true }, 'live');
+    this.verdictBadge = h('span', { 'data-tt': 'verdict', class: 'tt-verdict' }, 'checking the hash chain…');
     const title = `${r.user ?? '?'}@${r.host ?? '?'}`;
     this.root = h(
       'section',
@@ -173,6 +175,7 @@ export class Player {
         h('span', { class: 'tt-dim' }, fmt.clock(r.start)),
         h('span', { class: 'tt-dim tt-rec', title: 'Recording id' }, r.rec),
         this.liveBadge,
+        this.verdictBadge,
       ),
       h(
         'div',
@@ -712,6 +715,28 @@ export class Player {
     this.inputLane.append(entry);
     while (this.inputLane.childElementCount > INPUT_KEPT) this.inputLane.firstElementChild.remove();
     entry.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Shows whether the recording's hash chain and seals check out
+   * (`termtape verify`; a full read, so it comes when it comes). */
+  async loadVerdict() {
+    const badge = this.verdictBadge;
+    try {
+      const verdict = await this.api.verdict(this.source, this.rec);
+      if (!verdict) {
+        badge.textContent = 'not verified';
+        badge.dataset.verdict = 'none';
+        return;
+      }
+      badge.textContent = verdict.ok ? '✓ intact' : `✗ ${verdict.verdict}`;
+      badge.title = verdict.text;
+      badge.dataset.verdict = verdict.verdict;
+      badge.classList.add(verdict.ok ? 'tt-verdict-ok' : 'tt-verdict-bad');
+    } catch (e) {
+      badge.textContent = 'not verified';
+      badge.title = e.message;
+      badge.dataset.verdict = 'error';
+    }
   }
 
   async loadLogs() {

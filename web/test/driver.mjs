@@ -192,7 +192,14 @@ const scenarios = {
       ms.map((m) => ({ kind: m.dataset.kind, at: Number(m.dataset.at) })),
     );
     const message = await page.$eval("[data-tt=message]", (e) => e.textContent);
-    return { first, steps, markers, message };
+    // The hash chain's verdict, once the page has it.
+    await page.locator("[data-tt=verdict][data-verdict]").waitFor({ timeout: WAIT });
+    const verdict = await page.$eval("[data-tt=verdict]", (e) => ({
+      verdict: e.dataset.verdict,
+      shown: e.textContent,
+      text: e.title,
+    }));
+    return { first, steps, markers, message, verdict };
   },
 
   /// Types args.q into the search box; returns the hits, then clicks hit

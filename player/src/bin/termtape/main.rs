@@ -496,8 +496,10 @@ fn run(cli: Cli) -> Result<Status> {
                 for summary in &summaries {
                     let mut value = summary.to_json();
                     if let (true, Some(object)) = (verify, value.as_object_mut()) {
-                        let verdict =
-                            report_of(&summary.rec).map_or(serde_json::Value::Null, verify_json);
+                        let verdict = report_of(&summary.rec).map_or(
+                            serde_json::Value::Null,
+                            termtape_player::verify::report_json,
+                        );
                         object.insert("verify".into(), verdict);
                     }
                     writeln!(out, "{}", json_line(&value))?;
@@ -519,15 +521,6 @@ fn run(cli: Cli) -> Result<Status> {
 
 /// A verdict as `verify --json` and `ls --json --verify` give it: the
 /// report's fields, with `ok` and `text`.
-fn verify_json(report: &termtape_format::verify::Report) -> serde_json::Value {
-    let mut value = serde_json::to_value(report).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.insert("ok".into(), report.verdict.is_intact().into());
-        object.insert("text".into(), report.verdict.describe().into());
-    }
-    value
-}
-
 /// `termtape verify`: a verdict per recording of each source.
 fn verify(
     key: Option<&str>,
@@ -559,7 +552,7 @@ fn verify(
             found = true;
             all_ok &= report.verdict.is_intact();
             if json {
-                let mut value = verify_json(report);
+                let mut value = termtape_player::verify::report_json(report);
                 if let Some(object) = value.as_object_mut() {
                     object.insert("v".into(), 1.into());
                     object.insert("source".into(), source.name().into());
