@@ -958,7 +958,7 @@ fn recordings(
             .map_err(|e| refuse(500, e.to_string()))?;
         let reports = match &trusted {
             Some(key) => Some(
-                crate::verify::verify_source(&*source, &filter, key.clone())
+                crate::verify::verify_source(&*source, &filter, *key)
                     .map_err(|e| refuse(500, e.to_string()))?,
             ),
             None => None,
