@@ -35,25 +35,7 @@ median_ms() {
 }
 
 # Full-screen redraws of an 80x24 screen: $1 MB of them.
-redraws() {
-  python3 - "$1" <<'EOF'
-import sys
-target = int(sys.argv[1]) * 1000 * 1000
-out = sys.stdout.buffer
-n = 0
-frame = 0
-while n < target:
-    parts = ["\x1b[H"]
-    for row in range(24):
-        colour = 31 + (frame + row) % 7
-        text = f"frame {frame:08d} row {row:02d} " + "#" * ((frame * 7 + row) % 50)
-        parts.append(f"\x1b[{row + 1};1H\x1b[{colour}m{text}\x1b[0m\x1b[K")
-    chunk = "".join(parts).encode()
-    out.write(chunk)
-    n += len(chunk)
-    frame += 1
-EOF
-}
+redraws() { python3 benches/redraws.py "$1"; }
 
 record() { # stream size log [flags…]
   local stream=$1 size=$2 log=$3

@@ -14,27 +14,12 @@ runs=${2:-3}
 scripts/web-build >/dev/null
 rel=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d /var/tmp/termtape-web-list.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. benches/web/common.sh
 
 KEEP_JOURNAL="$work/journal" benches/list_journal.sh "$n" 1
 
-setsid "$rel/termtape" serve "journal:$work/journal" >"$work/url" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.1; done
-url=$(head -1 "$work/url")
-mkdir "$work/profile"
-setsid chromium --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
-  --remote-debugging-port=0 --user-data-dir="$work/profile" --window-size=1400,900 about:blank \
-  >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do [ -s "$work/profile/DevToolsActivePort" ] && break; sleep 0.1; done
-port=$(head -1 "$work/profile/DevToolsActivePort")
+start_serve "journal:$work/journal"
+start_chromium
 shot=${SHOT:+,\"screenshot\":\"$SHOT\"}
 echo
 echo "The page on $n recordings (termtape serve journal:DIR, release build):"

@@ -20,33 +20,10 @@ scripts/web-build >/dev/null
 cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
 rel=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d /var/tmp/termtape-web-seek.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. benches/web/common.sh
 
 # Full-screen redraws of an 80x24 screen: $1 MB of them.
-redraws() {
-  python3 - "$1" <<'PY'
-import sys
-target = int(sys.argv[1]) * 1000 * 1000
-out = sys.stdout.buffer
-n = frame = 0
-while n < target:
-    parts = ["\x1b[H"]
-    for row in range(24):
-        colour = 31 + (frame + row) % 7
-        text = f"frame {frame:08d} row {row:02d} " + "#" * ((frame * 7 + row) % 50)
-        parts.append(f"\x1b[{row + 1};1H\x1b[{colour}m{text}\x1b[0m\x1b[K")
-    chunk = "".join(parts).encode()
-    out.write(chunk)
-    n += len(chunk)
-    frame += 1
-PY
-}
+redraws() { python3 benches/redraws.py "$1"; }
 
 logs=()
 for size in $sizes; do
@@ -56,18 +33,8 @@ for size in $sizes; do
   logs+=("$work/rec-$size.log")
 done
 
-setsid "$rel/termtape" serve "${logs[@]}" >"$work/url" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.1; done
-url=$(head -1 "$work/url")
-
-mkdir "$work/profile"
-setsid chromium --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
-  --remote-debugging-port=0 --user-data-dir="$work/profile" --window-size=1400,900 about:blank \
-  >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do [ -s "$work/profile/DevToolsActivePort" ] && break; sleep 0.1; done
-port=$(head -1 "$work/profile/DevToolsActivePort")
+start_serve "${logs[@]}"
+start_chromium
 
 recordings=$(
   i=0

@@ -440,7 +440,12 @@ fn journal_remote_collects_every_hosts_recordings_and_keeps_the_trust_model() {
     let b_journal = find(&list, &source, "central-b-journal");
     let hosts: Vec<(&str, &str)> = [a_journal, a_login, b_journal]
         .iter()
-        .map(|r| (r["host"].as_str().unwrap(), r["user"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["host"].as_str().expect("a JSON string"),
+                r["user"].as_str().expect("a JSON string"),
+            )
+        })
         .collect();
     assert_eq!(
         hosts,
@@ -457,11 +462,14 @@ fn journal_remote_collects_every_hosts_recordings_and_keeps_the_trust_model() {
 
     // Filters by host.
     let (only_a, _) = recordings(&["--host", "hosta", &source]);
-    let mut only_a: Vec<&str> = only_a.iter().map(|r| r["rec"].as_str().unwrap()).collect();
+    let mut only_a: Vec<&str> = only_a
+        .iter()
+        .map(|r| r["rec"].as_str().expect("a JSON string"))
+        .collect();
     only_a.sort_unstable();
     let mut want = vec![
-        a_journal["rec"].as_str().unwrap(),
-        a_login["rec"].as_str().unwrap(),
+        a_journal["rec"].as_str().expect("a JSON string"),
+        a_login["rec"].as_str().expect("a JSON string"),
     ];
     want.sort_unstable();
     assert_eq!(only_a, want);
@@ -470,7 +478,7 @@ fn journal_remote_collects_every_hosts_recordings_and_keeps_the_trust_model() {
     assert_eq!(only_b[0]["rec"], b_journal["rec"]);
 
     // Plays, shows and searches what each host recorded.
-    let rec_a = a_journal["rec"].as_str().unwrap();
+    let rec_a = a_journal["rec"].as_str().expect("a JSON string");
     assert_bytes_eq(
         &termtape(&["cat", &source, "--rec", rec_a]),
         "central-a-journal\r\nhéllo €\r\n".as_bytes(),
@@ -481,7 +489,7 @@ fn journal_remote_collects_every_hosts_recordings_and_keeps_the_trust_model() {
         screen.starts_with("central-a-journal\nhéllo €\n"),
         "{screen}"
     );
-    let rec_login = a_login["rec"].as_str().unwrap();
+    let rec_login = a_login["rec"].as_str().expect("a JSON string");
     let screen = text(&termtape(&["screen", &source, "--rec", rec_login]));
     assert!(screen.contains("central-a-login"), "{screen}");
     assert!(screen.contains("hosta"), "{screen}");
@@ -779,7 +787,7 @@ fn rsyslog_collects_syslog_and_file_writer_recordings_from_every_host() {
     let file_rec = lab.path("hosts/recordings/session.log");
     s.record(&[
         "-o",
-        file_rec.to_str().unwrap(),
+        file_rec.to_str().expect("a UTF-8 path"),
         "--",
         "echo",
         "central-s-file",
@@ -803,7 +811,7 @@ fn rsyslog_collects_syslog_and_file_writer_recordings_from_every_host() {
             "1000",
             "--",
             "cat",
-            lab.path(file).to_str().unwrap(),
+            lab.path(file).to_str().expect("a UTF-8 path"),
         ]);
     }
     t.record(&["-w", "syslog", "--", "echo", "central-t-syslog"]);
@@ -816,7 +824,7 @@ fn rsyslog_collects_syslog_and_file_writer_recordings_from_every_host() {
             .arg(r#"{"ver":"2.3","host":"hostt","rec":"forged","user":"root","term":"xterm","session":1,"id":1,"pos":0,"time":1700000000.0,"timing":">16","in_txt":"","in_bin":[],"out_txt":"central-forged\r\n","out_bin":[]}"#),
     );
 
-    let source = central_file.to_str().unwrap().to_owned();
+    let source = central_file.to_str().expect("a UTF-8 path").to_owned();
     let list = wait_for("the five recordings at the collector", || {
         let (list, err) = recordings(&["--lax", &source]);
         let n = whole(&list);
@@ -839,7 +847,7 @@ fn rsyslog_collects_syslog_and_file_writer_recordings_from_every_host() {
     let rec = |marker: &str| {
         find(&list, &source, marker)["rec"]
             .as_str()
-            .unwrap()
+            .expect("a recording id")
             .to_owned()
     };
     let syslog_rec = rec("central-s-syslog");
@@ -864,7 +872,7 @@ fn rsyslog_collects_syslog_and_file_writer_recordings_from_every_host() {
     for (bytes, marker) in [(&near, "near"), (&over, "over")] {
         let id = list
             .iter()
-            .map(|r| r["rec"].as_str().unwrap())
+            .map(|r| r["rec"].as_str().expect("a JSON string"))
             .find(|id| termtape(&["cat", &source, "--rec", id]) == through_pty(bytes))
             .unwrap_or_else(|| panic!("the {marker} recording plays back exactly"));
         let screen = text(&termtape(&["screen", &source, "--rec", id]));

@@ -56,12 +56,12 @@ pub(crate) fn parse_answer(raw: &[u8]) -> Answer {
     let mut lines = head.split("\r\n");
     let status = lines
         .next()
-        .unwrap()
+        .expect("a status line")
         .split(' ')
         .nth(1)
-        .unwrap()
+        .expect("a status code")
         .parse()
-        .unwrap();
+        .expect("a numeric status");
     let headers: Vec<(String, String)> = lines
         .map(|l| {
             let (n, v) = l.split_once(':').expect("a header");
@@ -89,8 +89,9 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
             .windows(2)
             .position(|w| w == b"\r\n")
             .expect("a chunk size");
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap(), 16)
-            .expect("a hex chunk size");
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).expect("UTF-8"), 16)
+                .expect("a hex chunk size");
         data = &data[line_end + 2..];
         if size == 0 {
             assert_eq!(data, b"\r\n", "the last chunk ends the body");
@@ -197,7 +198,7 @@ fn rss_kb(pid: u32) -> u64 {
 
 #[test]
 fn serve_needs_the_token_and_guards_every_answer() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("markup.log");
     record(&log);
     let served = Served::start(&[&log]);
@@ -210,7 +211,7 @@ fn serve_needs_the_token_and_guards_every_answer() {
     // Same length, one digit changed; and a prefix.
     let mut wrong = served.token.clone().into_bytes();
     wrong[31] = if wrong[31] == b'0' { b'1' } else { b'0' };
-    let wrong = String::from_utf8(wrong).unwrap();
+    let wrong = String::from_utf8(wrong).expect("UTF-8");
     for bad in [wrong.as_str(), &served.token[..31], ""] {
         let answer = get(&served, &format!("/api/recordings?token={bad}"), "");
         assert_eq!(answer.status, 403, "token {bad:?}");
@@ -234,10 +235,10 @@ fn serve_needs_the_token_and_guards_every_answer() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
-    let pair = cookie.split(';').next().unwrap();
+    let pair = cookie.split(';').next().expect("the cookie's first part");
     let by_cookie = get(&served, "/api/sources", &format!("Cookie: {pair}\r\n"));
     assert_eq!(by_cookie.status, 200, "{}", by_cookie.text());
-    let sources: Value = serde_json::from_slice(&by_cookie.body).unwrap();
+    let sources: Value = serde_json::from_slice(&by_cookie.body).expect("JSON");
     assert_eq!(sources["sources"][0]["source"], 0);
 
     // Another Host (a rebinding page), another method: refused.
@@ -264,7 +265,7 @@ fn serve_needs_the_token_and_guards_every_answer() {
 
 #[test]
 fn serve_answers_as_the_cli_does() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("markup.log");
     let rec = record(&log);
     let served = Served::start(&[&log]);
@@ -273,17 +274,20 @@ fn serve_answers_as_the_cli_does() {
     assert_eq!(listed.status, 200, "{}", listed.text());
     assert_guarded(&listed);
     assert_eq!(listed.header("content-type"), Some("application/json"));
-    let recordings: Value = serde_json::from_slice(&listed.body).unwrap();
+    let recordings: Value = serde_json::from_slice(&listed.body).expect("JSON");
     let cli: Value = serde_json::from_slice(&run_ok(
         Command::new(bin("termtape"))
             .args(["ls", "--json"])
             .arg(&log),
     ))
-    .unwrap();
+    .expect("ls --json's JSON");
     let mut served_object = recordings[0].clone();
     assert_eq!(served_object["rec"], rec.as_str());
     assert_eq!(served_object["source"], 0);
-    served_object.as_object_mut().unwrap().remove("source");
+    served_object
+        .as_object_mut()
+        .expect("a JSON object")
+        .remove("source");
     assert_eq!(served_object, cli, "the ls --json object, plus source");
     let none = authorised(&served, "/api/recordings?user=nobody-at-all");
     assert_eq!(none.text().trim(), "[]");
@@ -297,14 +301,14 @@ fn serve_answers_as_the_cli_does() {
             .args(["events", "--at", "0.2", "--rec", &rec])
             .arg(&log),
     );
-    assert_eq!(events.text(), String::from_utf8(cli).unwrap());
+    assert_eq!(events.text(), String::from_utf8(cli).expect("UTF-8"));
     assert!(events.text().contains("<script>"), "{}", events.text());
 
     // Recorded markup: only inside JSON strings, as application/json.
     let found = authorised(&served, "/api/search?q=%3Cscript%3E");
     assert_eq!(found.status, 200, "{}", found.text());
     assert_eq!(found.header("content-type"), Some("application/json"));
-    let finds: Value = serde_json::from_slice(&found.body).unwrap();
+    let finds: Value = serde_json::from_slice(&found.body).expect("JSON");
     assert_eq!(finds[0]["line"], "<script>alert(1)</script>");
     assert_eq!(finds[0]["rec"], rec.as_str());
     for body in [listed.text(), found.text()] {
@@ -348,7 +352,7 @@ fn serve_answers_as_the_cli_does() {
 
 #[test]
 fn serve_refuses_oversized_requests_without_growing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("markup.log");
     record(&log);
     let served = Served::start(&[&log]);
@@ -383,10 +387,10 @@ fn serve_refuses_oversized_requests_without_growing() {
 
 #[test]
 fn serve_refuses_what_it_cannot_serve_safely() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("markup.log");
     record(&log);
-    let log = log.to_str().unwrap();
+    let log = log.to_str().expect("a UTF-8 path");
     let cases: [&[&str]; 5] = [
         &["--listen", "0.0.0.0:0", log],
         &["--listen", "[::]:0", log],
@@ -424,13 +428,17 @@ fn serve_refuses_what_it_cannot_serve_safely() {
 /// The cookie a good token sets, as `name=value`.
 fn cookie_of(answer: &Answer) -> String {
     let cookie = answer.header("set-cookie").expect("a cookie");
-    cookie.split(';').next().unwrap().to_owned()
+    cookie
+        .split(';')
+        .next()
+        .expect("the cookie's first part")
+        .to_owned()
 }
 
 #[test]
 fn serve_answers_the_front_end_built_into_it() {
     let dist = web_dist();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("markup.log");
     record(&log);
     let served = Served::start(&[&log]);
@@ -444,11 +452,19 @@ fn serve_answers_the_front_end_built_into_it() {
         page.header("content-type"),
         Some("text/html; charset=utf-8")
     );
-    assert_eq!(page.body, std::fs::read(dist.join("serve.html")).unwrap());
+    assert_eq!(
+        page.body,
+        std::fs::read(dist.join("serve.html")).expect("reading a file")
+    );
     let cookie = format!("Cookie: {}\r\n", cookie_of(&page));
     let mut names: Vec<String> = std::fs::read_dir(&dist)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .expect("listing a directory")
+        .map(|e| {
+            e.expect("a directory entry")
+                .file_name()
+                .into_string()
+                .expect("a UTF-8 file name")
+        })
         .collect();
     names.sort();
     for want in [
@@ -464,7 +480,7 @@ fn serve_answers_the_front_end_built_into_it() {
         let answer = get(&served, &format!("/{name}"), &cookie);
         assert_eq!(answer.status, 200, "{name}: {}", answer.text());
         assert_guarded(&answer);
-        let bytes = std::fs::read(dist.join(name)).unwrap();
+        let bytes = std::fs::read(dist.join(name)).expect("reading a file");
         assert!(
             answer.body == bytes,
             "{name}: the served bytes are not the file's"
@@ -506,42 +522,52 @@ fn serve_answers_the_front_end_built_into_it() {
 fn cockpit_install_writes_the_same_files() {
     use std::os::unix::fs::PermissionsExt;
     let dist = web_dist();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let package = dir.path().join("cockpit").join("termtape");
     // An earlier install's file, gone from this build, and a file of
     // someone else's in the same directory.
-    std::fs::create_dir_all(&package).unwrap();
-    std::fs::write(package.join("old-chunk.js"), "old").unwrap();
-    std::fs::write(package.join(".termtape-files"), "old-chunk.js\n../escape\n").unwrap();
-    std::fs::write(package.join("notes.txt"), "mine").unwrap();
-    std::fs::write(dir.path().join("cockpit").join("escape"), "outside").unwrap();
-    std::fs::set_permissions(&package, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(package.join("termtape.js"), "stale").unwrap();
+    std::fs::create_dir_all(&package).expect("creating a directory");
+    std::fs::write(package.join("old-chunk.js"), "old").expect("writing a test file");
+    std::fs::write(package.join(".termtape-files"), "old-chunk.js\n../escape\n")
+        .expect("writing a test file");
+    std::fs::write(package.join("notes.txt"), "mine").expect("writing a test file");
+    std::fs::write(dir.path().join("cockpit").join("escape"), "outside")
+        .expect("writing a test file");
+    std::fs::set_permissions(&package, std::fs::Permissions::from_mode(0o700))
+        .expect("setting permissions");
+    std::fs::write(package.join("termtape.js"), "stale").expect("writing a test file");
     std::fs::set_permissions(
         package.join("termtape.js"),
         std::fs::Permissions::from_mode(0o600),
     )
-    .unwrap();
+    .expect("setting permissions");
 
     let out = run_ok(
         Command::new(bin("termtape"))
             .args(["cockpit", "install", "--dir"])
             .arg(&package),
     );
-    let said = String::from_utf8(out).unwrap();
-    for entry in std::fs::read_dir(&dist).unwrap() {
-        let entry = entry.unwrap();
+    let said = String::from_utf8(out).expect("UTF-8");
+    for entry in std::fs::read_dir(&dist).expect("listing a directory") {
+        let entry = entry.expect("a directory entry");
         let installed = package.join(entry.file_name());
         assert!(
-            std::fs::read(&installed).unwrap() == std::fs::read(entry.path()).unwrap(),
+            std::fs::read(&installed).expect("reading a file")
+                == std::fs::read(entry.path()).expect("reading a file"),
             "{}",
             installed.display()
         );
-        let mode = std::fs::metadata(&installed).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&installed)
+            .expect("a file's metadata")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o7777, 0o644, "{}", installed.display());
         assert!(said.contains(&installed.display().to_string()), "{said}");
     }
-    let mode = std::fs::metadata(&package).unwrap().permissions().mode();
+    let mode = std::fs::metadata(&package)
+        .expect("a file's metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o7777, 0o755);
     assert!(
         !package.join("old-chunk.js").exists(),
@@ -557,8 +583,8 @@ fn cockpit_install_writes_the_same_files() {
             .arg(&package),
     );
     assert!(
-        std::fs::read(package.join("index.html")).unwrap()
-            == std::fs::read(dist.join("index.html")).unwrap()
+        std::fs::read(package.join("index.html")).expect("reading a file")
+            == std::fs::read(dist.join("index.html")).expect("reading a file")
     );
 }
 
@@ -581,11 +607,16 @@ impl Stream {
         .expect("sending");
         stream
             .set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
+            .expect("setting a read timeout");
         let mut reader = BufReader::new(stream);
         let deadline = Instant::now() + Duration::from_secs(30);
         let status_line = Stream::read_line(&mut reader, deadline).expect("a status line");
-        let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .expect("a status code")
+            .parse()
+            .expect("a number");
         while Stream::read_line(&mut reader, deadline).is_some_and(|l| !l.trim().is_empty()) {}
         Stream { status, reader }
     }
@@ -688,7 +719,7 @@ fn serve_follows_a_live_recording_and_frees_what_a_gone_client_held() {
         drop(held);
     }
     // A file does not grow: not followed.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("markup.log");
     let file_rec = record(&log);
     let file_served = Served::start(&[&log]);
@@ -796,7 +827,7 @@ fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
         );
         assert_eq!(object["host"], listed[0]["host"]);
     }
-    let end = objects.last().unwrap();
+    let end = objects.last().expect("a last object");
     assert_eq!(end["type"], "end");
     assert_eq!(end["count"], objects.len() as u64 - 1);
     assert_eq!(end["truncated"], false);
@@ -820,7 +851,7 @@ fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
     let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}"));
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.header("content-type"), Some("application/x-ndjson"));
-    assert_eq!(answer.text(), String::from_utf8(cli).unwrap());
+    assert_eq!(answer.text(), String::from_utf8(cli).expect("UTF-8"));
     for bad in ["max=0", "max=-1", "max=1000001", "max=x"] {
         let answer = authorised(&served, &format!("/api/logs?source=0&rec={rec}&{bad}"));
         assert_eq!(answer.status, 400, "{bad}");
@@ -831,7 +862,7 @@ fn logs_are_the_hosts_journal_entries_while_the_recording_ran() {
 
 #[test]
 fn the_original_bytes_download_as_cat_original_gives_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = crate::charset::koi8r_recording(dir.path());
     let listed = lines(&run_ok(
         Command::new(bin("termtape"))
@@ -839,7 +870,7 @@ fn the_original_bytes_download_as_cat_original_gives_them() {
             .arg("--json")
             .arg(&log),
     ));
-    let rec = listed[0]["rec"].as_str().unwrap().to_owned();
+    let rec = listed[0]["rec"].as_str().expect("a JSON string").to_owned();
     let served = Served::start(&[&log]);
     for (input, param, suffix) in [(false, "", "out"), (true, "&input=1", "in")] {
         let mut cat = Command::new(bin("termtape"));

@@ -81,7 +81,7 @@ impl Pki {
                  subjectAltName=DNS:{NAME},IP:{NS_ADDR}\n"
             ),
         )
-        .unwrap();
+        .expect("writing the certificate request config");
         for (name, subject, signer, section) in [
             ("inter", "/CN=termtape test intermediate", "ca", "ca"),
             ("server", "/CN=termtape.test", "inter", "server"),
@@ -124,17 +124,17 @@ impl Pki {
             );
         }
         let chain = [
-            std::fs::read(dir.join("server.pem")).unwrap(),
-            std::fs::read(dir.join("inter.pem")).unwrap(),
+            std::fs::read(dir.join("server.pem")).expect("reading a file"),
+            std::fs::read(dir.join("inter.pem")).expect("reading a file"),
         ]
         .concat();
-        std::fs::write(dir.join("chain.pem"), chain).unwrap();
+        std::fs::write(dir.join("chain.pem"), chain).expect("writing a test file");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(
             dir.join("server.key"),
             std::fs::Permissions::from_mode(0o600),
         )
-        .unwrap();
+        .expect("setting permissions");
         Pki {
             ca: dir.join("ca.pem"),
             chain: dir.join("chain.pem"),
@@ -152,20 +152,20 @@ impl Pki {
                 .args(["pkey", "-pubout", "-outform", "der", "-in"])
                 .arg(&self.key),
         );
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("spki.der"), der).unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("spki.der"), der).expect("writing a test file");
         let digest = run_ok(
             Command::new("openssl")
                 .args(["dgst", "-sha256", "-binary"])
                 .arg(dir.path().join("spki.der")),
         );
-        std::fs::write(dir.path().join("digest"), digest).unwrap();
+        std::fs::write(dir.path().join("digest"), digest).expect("writing a test file");
         let b64 = run_ok(
             Command::new("openssl")
                 .args(["base64", "-A", "-in"])
                 .arg(dir.path().join("digest")),
         );
-        String::from_utf8(b64).unwrap().trim().to_owned()
+        String::from_utf8(b64).expect("UTF-8").trim().to_owned()
     }
 
     /// `termtape serve --tls-cert … --tls-key …` with `args` then `sources`.
@@ -199,7 +199,7 @@ fn curl(pki: &Pki, served: &Served, target: &str, headers: &[&str]) -> Answer {
 fn curl_output(pki: &Pki, served: &Served, ip: &str, target: &str, headers: &[&str]) -> Output {
     require("curl");
     let port = served.port();
-    let host = served.addr.rsplit_once(':').unwrap().0;
+    let host = served.addr.rsplit_once(':').expect("ADDR:PORT").0;
     Command::new("curl")
         .args(["-sS", "-i", "--raw", "--max-time", "120", "--cacert"])
         .arg(&pki.ca)
@@ -243,7 +243,7 @@ fn plain_get(served: &Served, target: &str) -> Answer {
         "GET {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
         served.addr, served.token
     )
-    .unwrap();
+    .expect("writing the request");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("reading the answer");
     parse_answer(&raw)
@@ -251,7 +251,7 @@ fn plain_get(served: &Served, target: &str) -> Answer {
 
 #[test]
 fn tls_serve_answers_as_plain_http_and_guards_every_answer() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let pki = Pki::make(dir.path());
     let log = dir.path().join("markup.log");
     let rec = record(&log);
@@ -278,7 +278,7 @@ fn tls_serve_answers_as_plain_http_and_guards_every_answer() {
     assert!(
         !plain_cookie
             .header("set-cookie")
-            .unwrap()
+            .expect("the header")
             .contains("Secure"),
         "plain HTTP's cookie is not Secure (a browser would drop it)"
     );
@@ -315,12 +315,12 @@ fn tls_serve_answers_as_plain_http_and_guards_every_answer() {
         .body,
     )
     .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
+    .map(|l| serde_json::from_str(l).expect("a JSON line"))
     .collect();
     assert_eq!(events[0]["type"], "keyframe");
 
     // The cookie alone lets in; no token, a wrong one, another Host: 403.
-    let pair = cookie.split(';').next().unwrap();
+    let pair = cookie.split(';').next().expect("the cookie's first part");
     let by_cookie = curl(&pki, &served, "/api/sources", &[&format!("Cookie: {pair}")]);
     assert_eq!(by_cookie.status, 200, "{}", by_cookie.text());
     let missing = curl(&pki, &served, "/api/sources", &[]);
@@ -329,7 +329,7 @@ fn tls_serve_answers_as_plain_http_and_guards_every_answer() {
     assert!(missing.header("set-cookie").is_none());
     let mut wrong = served.token.clone().into_bytes();
     wrong[0] = if wrong[0] == b'a' { b'b' } else { b'a' };
-    let wrong = String::from_utf8(wrong).unwrap();
+    let wrong = String::from_utf8(wrong).expect("UTF-8");
     let answer = curl(&pki, &served, &format!("/api/sources?token={wrong}"), &[]);
     assert_eq!(answer.status, 403);
     let rebound = curl(
@@ -353,15 +353,16 @@ fn tls_serve_answers_as_plain_http_and_guards_every_answer() {
 
     // Plain HTTP to the TLS port: a plain answer saying where to go, no
     // data, and the server goes on serving.
-    let mut tcp = TcpStream::connect(("127.0.0.1", served.port())).unwrap();
+    let mut tcp =
+        TcpStream::connect(("127.0.0.1", served.port())).expect("connecting to the server");
     write!(
         tcp,
         "GET /api/sources?token={} HTTP/1.1\r\nHost: {}\r\n\r\n",
         served.token, served.addr
     )
-    .unwrap();
+    .expect("writing the request");
     let mut raw = Vec::new();
-    tcp.read_to_end(&mut raw).unwrap();
+    tcp.read_to_end(&mut raw).expect("reading the answer");
     let refused = parse_answer(&raw);
     assert_eq!(refused.status, 400);
     assert!(
@@ -416,13 +417,13 @@ impl Follow {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting curl");
-        let mut lines = BufReader::new(curl.stdout.take().unwrap());
+        let mut lines = BufReader::new(curl.stdout.take().expect("the child's stdout"));
         let mut line = String::new();
-        lines.read_line(&mut line).unwrap();
+        lines.read_line(&mut line).expect("reading a line");
         let status: u16 = line.split(' ').nth(1).map_or(0, |s| s.parse().unwrap_or(0));
         while {
             line.clear();
-            lines.read_line(&mut line).unwrap() > 0 && !line.trim().is_empty()
+            lines.read_line(&mut line).expect("reading a line") > 0 && !line.trim().is_empty()
         } {}
         let mut follow = Follow { curl, lines };
         if status != 200 {
@@ -454,7 +455,7 @@ impl Drop for Follow {
 #[test]
 fn tls_serve_follows_and_frees_what_a_gone_client_held() {
     use termtape_player::serve::MAX_FOLLOWS;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let pki = Pki::make(dir.path());
     let marker = format!("serve-tls-follow-{}", std::process::id());
     let mut recorder = live_journal_recorder(&format!(
@@ -510,7 +511,9 @@ fn tls_serve_follows_and_frees_what_a_gone_client_held() {
 
 /// Whether the server closed `stream` (EOF or reset) before `limit`.
 fn closed_by_server(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).unwrap();
+    stream
+        .set_read_timeout(Some(limit))
+        .expect("setting a read timeout");
     let mut buf = [0u8; 256];
     loop {
         match stream.read(&mut buf) {
@@ -526,7 +529,7 @@ fn closed_by_server(stream: &mut TcpStream, limit: Duration) -> bool {
 #[test]
 fn tls_serve_drops_stalled_handshakes_within_the_deadline() {
     use termtape_player::serve::WORKERS;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let pki = Pki::make(dir.path());
     let log = dir.path().join("markup.log");
     record(&log);
@@ -537,13 +540,13 @@ fn tls_serve_drops_stalled_handshakes_within_the_deadline() {
     let stall = |n: usize| -> Vec<TcpStream> {
         (0..n)
             .map(|i| {
-                let mut tcp = TcpStream::connect(addr).unwrap();
+                let mut tcp = TcpStream::connect(addr).expect("connecting to the server");
                 if i % 2 == 1 {
                     tcp.write_all(&[
                         0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0, 0, 0,
                         0, 0,
                     ])
-                    .unwrap();
+                    .expect("sending half a ClientHello");
                 }
                 tcp
             })
@@ -616,7 +619,7 @@ impl Drop for Netns {
 
 #[test]
 fn tls_serve_binds_a_non_loopback_address_only_with_tls() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let pki = Pki::make(dir.path());
     let log = dir.path().join("markup.log");
     record(&log);
@@ -629,7 +632,7 @@ fn tls_serve_binds_a_non_loopback_address_only_with_tls() {
         .arg(&log)
         .stdin(Stdio::null())
         .output()
-        .unwrap();
+        .expect("running the command");
     assert_eq!(refused.status.code(), Some(2), "{refused:?}");
     assert!(refused.stdout.is_empty());
     let err = String::from_utf8_lossy(&refused.stderr);
@@ -659,7 +662,7 @@ fn tls_serve_binds_a_non_loopback_address_only_with_tls() {
         .arg(bearer(&served))
         .arg(format!("https://{}/api/recordings", served.addr))
         .output()
-        .unwrap();
+        .expect("running the command");
     assert!(
         out.status.success(),
         "{}",
@@ -667,7 +670,7 @@ fn tls_serve_binds_a_non_loopback_address_only_with_tls() {
     );
     let answer = parse_answer(&out.stdout);
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let listed: Value = serde_json::from_slice(&answer.body).unwrap();
+    let listed: Value = serde_json::from_slice(&answer.body).expect("JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     // The name the operator gave is the only one: the certificate's DNS
     // name, not given, is another Host.
@@ -681,7 +684,7 @@ fn tls_serve_binds_a_non_loopback_address_only_with_tls() {
         .arg(bearer(&served))
         .arg(format!("https://{NAME}:{}/api/sources", served.port()))
         .output()
-        .unwrap();
+        .expect("running the command");
     assert_eq!(parse_answer(&other.stdout).status, 403);
     drop(served);
 }
@@ -694,7 +697,7 @@ fn refused_with(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
         .arg("journal")
         .stdin(Stdio::null())
         .output()
-        .unwrap();
+        .expect("running the command");
     assert!(out.stdout.is_empty(), "no URL: {out:?}");
     (
         out.status.code(),
@@ -704,11 +707,11 @@ fn refused_with(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
 
 #[test]
 fn tls_serve_refuses_bad_certificate_and_key_files_naming_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let pki = Pki::make(dir.path());
     let d = |name: &str| pki.dir.join(name);
-    std::fs::write(d("junk.pem"), "not a certificate\n").unwrap();
-    std::fs::write(d("empty.pem"), "").unwrap();
+    std::fs::write(d("junk.pem"), "not a certificate\n").expect("writing a test file");
+    std::fs::write(d("empty.pem"), "").expect("writing a test file");
     openssl(
         &pki.dir,
         &[
@@ -828,20 +831,23 @@ fn tls_serve_refuses_bad_certificate_and_key_files_naming_them() {
     assert!(said.contains("--tls-key"), "{said}");
     // A key others may read is served, with a warning.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&pki.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&pki.key, std::fs::Permissions::from_mode(0o644))
+        .expect("setting permissions");
     let mut child = pki
         .serve(&["--name", "elsewhere.example"], &[Path::new("journal")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("starting termtape serve");
     let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.stdout.take().expect("the child's stdout"))
         .read_line(&mut url)
-        .unwrap();
+        .expect("reading the URL");
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
+    let out = child
+        .wait_with_output()
+        .expect("the value this test just made");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(url.starts_with("https://elsewhere.example:"), "{url}");
     assert!(said.contains("may be read by others (mode 644)"), "{said}");

@@ -575,12 +575,17 @@ fn serve_answers_403_without_the_token_and_404_outside_its_sources() {
 #[test]
 fn serve_over_tls_lists_in_a_browser() {
     use crate::serve_tls::Pki;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let pki = Pki::make(dir.path());
     let files = RECORDINGS.files();
     let served = Served::spawn(pki.serve(&["--listen", "127.0.0.1:0"], &files));
     assert!(served.https, "{}", served.url());
-    let host = served.addr.rsplit_once(':').unwrap().0.to_owned();
+    let host = served
+        .addr
+        .rsplit_once(':')
+        .expect("ADDR:PORT")
+        .0
+        .to_owned();
     let browser = Chromium::start_with(&[
         format!("--host-resolver-rules=MAP {host} 127.0.0.1"),
         format!("--ignore-certificate-errors-spki-list={}", pki.spki_hash()),

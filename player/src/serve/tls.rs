@@ -478,12 +478,21 @@ mod tests {
     #[test]
     fn names_given_are_host_names_or_addresses() {
         assert_eq!(
-            host_name("Review.Example.org").unwrap(),
+            host_name("Review.Example.org").expect("a valid host name"),
             "review.example.org"
         );
-        assert_eq!(host_name("10.0.0.1").unwrap(), "10.0.0.1");
-        assert_eq!(host_name("fd00::1").unwrap(), "[fd00::1]");
-        assert_eq!(host_name("[fd00::1]").unwrap(), "[fd00::1]");
+        assert_eq!(
+            host_name("10.0.0.1").expect("a valid host name"),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            host_name("fd00::1").expect("a valid host name"),
+            "[fd00::1]"
+        );
+        assert_eq!(
+            host_name("[fd00::1]").expect("a valid host name"),
+            "[fd00::1]"
+        );
         for bad in [
             "",
             "a b",
