@@ -16,7 +16,7 @@ use termtape_format::extension::Extended;
 use termtape_tests::{bin, journal_sync, journald, require, run_ok, tlog_play};
 
 /// A key pair made by `termtape keys generate` in `dir`: (private, public).
-fn keys(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn keys(dir: &Path) -> (PathBuf, PathBuf) {
     let keys = dir.join("keys");
     let out = run_ok(
         Command::new(bin("termtape"))
@@ -116,7 +116,7 @@ fn find(hay: &[u8], needle: &str) -> Option<usize> {
 }
 
 /// `line` with the first letter or digit after `after` changed to another.
-fn flip_after(line: &[u8], after: &str) -> Vec<u8> {
+pub(crate) fn flip_after(line: &[u8], after: &str) -> Vec<u8> {
     let start = find(line, after).expect("the field") + after.len();
     // Not a letter of an escape (\r, \u001b): changed, it would not be
     // JSON any more, and the verdict damage.

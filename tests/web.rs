@@ -620,3 +620,124 @@ fn serve_over_tls_lists_in_a_browser() {
     want.sort();
     assert_eq!(rows, want, "{listed}");
 }
+
+/// A signed recording (sealed every 2 messages, lines 50 ms apart) and a
+/// copy with a byte of its output changed after a seal, served with their
+/// key: the list shows each one's verdict as `termtape verify` gives it,
+/// and the player marks the seals that checked out where they are.
+#[test]
+fn the_list_and_the_player_show_verdicts_and_checkpoints() {
+    let dir = dir_until_exit();
+    let (key, public) = crate::chain::keys(&dir);
+    let config = dir.join("seal.toml");
+    std::fs::write(&config, "[seal]\nmessages = 2\n").expect("config");
+    let signed = dir.join("signed.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .env("TERMTAPE_CONFIG", &config)
+            .args(["-q", "--payload", "200", "--seal-key"])
+            .arg(&key)
+            .arg("-o")
+            .arg(&signed)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "for i in $(seq 1 40); do echo \"line $i of a signed session\"; sleep 0.05; done",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let text = std::fs::read(&signed).expect("signed log");
+    let mut lines: Vec<Vec<u8>> = text
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert!(lines.len() >= 6, "enough messages: {}", lines.len());
+    let middle = lines.len() / 2;
+    lines[middle] = crate::chain::flip_after(&lines[middle], "\"out_txt\":\"");
+    let edited = dir.join("edited.log");
+    std::fs::write(&edited, lines.concat()).expect("edited log");
+
+    let verified = |log: &Path| -> Value {
+        let out = Command::new(bin("termtape"))
+            .args(["verify", "--json", "--key"])
+            .arg(&public)
+            .arg(log)
+            .output()
+            .expect("termtape verify");
+        serde_json::from_slice(&out.stdout).expect("verify --json")
+    };
+    let want = [verified(&signed), verified(&edited)];
+    assert_eq!(want[0]["verdict"], "intact", "{}", want[0]);
+    assert_eq!(want[1]["verdict"], "edited", "{}", want[1]);
+
+    let mut cmd = Command::new(bin("termtape"));
+    cmd.args(["serve", "--key"])
+        .arg(&public)
+        .args([&signed, &edited]);
+    let served = Served::spawn(cmd);
+    let list = BROWSER.drive("verdicts", json!({"url": served.url()}));
+    assert_eq!(list["page_errors"], json!([]), "{list}");
+    let rows = list["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{list}");
+    for row in rows {
+        let n: usize = row["source"]
+            .as_str()
+            .expect("source")
+            .parse()
+            .expect("index");
+        assert_eq!(row["verdict"], want[n]["verdict"], "{row}");
+        assert_eq!(row["text"], want[n]["text"], "{row}");
+    }
+
+    for (n, want) in want.iter().enumerate() {
+        let rec = want["rec"].as_str().expect("rec");
+        let played = BROWSER.drive(
+            "play",
+            json!({"url": served.url(), "source": n, "rec": rec, "at": 0}),
+        );
+        assert_eq!(played["page_errors"], json!([]), "{played}");
+        assert_eq!(played["verdict"]["verdict"], want["verdict"], "{played}");
+        // One marker per checkpoint, at its position; after the edit, the
+        // seal that takes the chain up again says so.
+        let mut marked: Vec<(String, u64)> = played["checkpoints"]
+            .as_array()
+            .expect("checkpoints")
+            .iter()
+            .map(|m| {
+                (
+                    m["kind"].as_str().expect("kind").to_owned(),
+                    m["at"].as_u64().expect("at"),
+                )
+            })
+            .collect();
+        marked.sort();
+        let mut expected: Vec<(String, u64)> = want["checkpoints"]
+            .as_array()
+            .expect("checkpoints")
+            .iter()
+            .map(|c| {
+                let kind = if c["resumes"] == true {
+                    "seal-resumes"
+                } else {
+                    "seal"
+                };
+                (kind.to_owned(), c["pos"].as_u64().expect("pos"))
+            })
+            .collect();
+        expected.sort();
+        expected.dedup();
+        assert!(expected.len() >= 3, "several checkpoints: {want}");
+        assert_eq!(marked, expected, "{played}");
+    }
+    assert!(
+        want[1]["checkpoints"]
+            .as_array()
+            .expect("checkpoints")
+            .iter()
+            .any(|c| c["resumes"] == true),
+        "a seal after the edit takes the chain up again: {}",
+        want[1]
+    );
+}

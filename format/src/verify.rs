@@ -25,6 +25,9 @@ use crate::extension;
 pub const RECENT: usize = 1024;
 /// Missing id ranges kept per recording (more are counted, not kept).
 pub const MAX_RANGES: usize = 64;
+/// Checkpoints kept per recording: a seal a minute is a week of them
+/// (more are counted in [`Report::seals`], not kept).
+pub const MAX_CHECKPOINTS: usize = 10_000;
 
 /// What the check of one recording found: the first problem that explains
 /// the others.
@@ -166,6 +169,26 @@ pub struct Report {
     pub exit: Option<String>,
     /// The key its seals name (the first one).
     pub key: Option<String>,
+    /// The seals that checked out, in order: where a reviewer can see the
+    /// recording was vouched for (the first [`MAX_CHECKPOINTS`]).
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+/// A seal that checked out: its signature verifies and it names the
+/// chain's head at its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    /// The sealed message's id.
+    pub id: u64,
+    /// The sealed message's `pos` (milliseconds into the recording).
+    pub pos: u64,
+    /// The end mark: the recording's last message.
+    pub end: bool,
+    /// The seal of a rate-limit gap (dropped output is attested there).
+    pub gap: bool,
+    /// The chain broke before it (see the verdict): this seal vouches
+    /// only for what follows it.
+    pub resumes: bool,
 }
 
 /// Checks the recordings of a stream of lines; see the module's text.
@@ -205,6 +228,7 @@ struct Check {
     ended: bool,
     exit: Option<String>,
     damaged: Option<Verdict>,
+    checkpoints: Vec<Checkpoint>,
 }
 
 impl Verifier {
@@ -316,6 +340,13 @@ impl Check {
             });
             return;
         }
+        let at = Checkpoint {
+            id,
+            pos: split.get("pos").and_then(|p| p.parse().ok()).unwrap_or(0),
+            end: false,
+            gap: split.get(extension::GAP).is_some(),
+            resumes: false,
+        };
         let mut members = split.members;
         if id < self.next_id {
             let verdict = self.out_of_place(id, &mut members);
@@ -362,7 +393,7 @@ impl Check {
             (None, _) => {}
         }
         if let Some(raw) = split.seal {
-            self.seal(raw, id, trusted);
+            self.seal(raw, at, trusted);
         }
     }
 
@@ -398,7 +429,8 @@ impl Check {
         }
     }
 
-    fn seal(&mut self, raw: &str, id: u64, trusted: Option<PublicKey>) {
+    fn seal(&mut self, raw: &str, at: Checkpoint, trusted: Option<PublicKey>) {
+        let id = at.id;
         self.seals += 1;
         let seal = match Seal::parse(raw) {
             Ok(seal) => seal,
@@ -408,7 +440,9 @@ impl Check {
             Signer::Signed { key, .. } => *key,
             Signer::Unsigned(reason) => {
                 self.unsigned.get_or_insert_with(|| reason.clone());
-                return self.sealed(&seal, id);
+                // Not vouched for by anyone: no checkpoint.
+                self.sealed(&seal, id);
+                return;
             }
         };
         let first = *self.key.get_or_insert(key);
@@ -419,19 +453,29 @@ impl Check {
         if !seal.verifies(&key) {
             return self.problem_edited(id, "its seal's signature does not verify".into());
         }
-        if self.head.is_none() {
+        let resumes = self.head.is_none();
+        if resumes {
             // Back on the chain after a break: the seal vouches for it.
             self.head = Some(seal.head);
         }
-        self.sealed(&seal, id);
+        if self.sealed(&seal, id) && self.checkpoints.len() < MAX_CHECKPOINTS {
+            self.checkpoints.push(Checkpoint {
+                end: seal.end,
+                resumes,
+                ..at
+            });
+        }
     }
 
-    fn sealed(&mut self, seal: &Seal, id: u64) {
+    /// Whether `seal` names the chain's head (else the message is edited).
+    fn sealed(&mut self, seal: &Seal, id: u64) -> bool {
         if self.head != Some(seal.head) {
-            return self.problem_edited(id, "its seal names another chain head".into());
+            self.problem_edited(id, "its seal names another chain head".into());
+            return false;
         }
         self.unsealed = 0;
         self.ended = seal.end;
+        true
     }
 
     fn problem_structure(&mut self, verdict: Verdict) {
@@ -481,6 +525,7 @@ impl Check {
             seals: self.seals,
             exit: self.exit,
             key: self.key.map(|k| k.to_string()),
+            checkpoints: self.checkpoints,
         }
     }
 }
@@ -552,6 +597,50 @@ mod tests {
         let mut reports = v.finish();
         assert_eq!(reports.len(), 1);
         reports.remove(0).verdict
+    }
+
+    #[test]
+    fn the_seals_that_check_out_are_checkpoints() {
+        let lines = recording(10, Ok(key(1)));
+        let report = |lines: &[Vec<u8>]| {
+            let mut v = Verifier::new(Some(key(1).public()), None);
+            for (i, line) in lines.iter().enumerate() {
+                v.line(line.trim_ascii_end(), i as u64 + 1);
+            }
+            v.finish().remove(0)
+        };
+        let at = |r: &Report| -> Vec<(u64, u64, bool, bool)> {
+            let c = r.checkpoints.iter();
+            c.map(|c| (c.id, c.pos, c.end, c.resumes)).collect()
+        };
+        // Seals: 1, 5, 9 and 10 (the end); `pos` is ten times the id here.
+        let whole = report(&lines);
+        assert_eq!(
+            at(&whole),
+            [
+                (1, 10, false, false),
+                (5, 50, false, false),
+                (9, 90, false, false),
+                (10, 100, true, false)
+            ]
+        );
+        // A message edited before the seal at 9: that seal vouches only
+        // for what follows it.
+        let mut edited = lines.clone();
+        edited[6] = edit(&edited[6], "line 7", "line 8");
+        let edited = report(&edited);
+        assert!(matches!(edited.verdict, Verdict::Edited { id: 7, .. }));
+        assert_eq!(
+            at(&edited),
+            [
+                (1, 10, false, false),
+                (5, 50, false, false),
+                (9, 90, false, true),
+                (10, 100, true, false)
+            ]
+        );
+        let unsigned = report(&recording(3, Err("no key".into())));
+        assert!(unsigned.checkpoints.is_empty());
     }
 
     fn edit(line: &[u8], from: &str, to: &str) -> Vec<u8> {

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use termtape_format::chain::PublicKey;
 
 use crate::events::{self, Span};
 use crate::recording::{Damage, Query, ReadError, Selection, choose};
@@ -204,16 +205,21 @@ struct Shared {
     follows: AtomicUsize,
     /// Serving over TLS: the context and the names the server answers to.
     tls: Option<tls::Tls>,
+    /// The recorders' public key verdicts are checked against (`None`: no
+    /// key, and intact recordings are reported as not checked).
+    trusted: Option<PublicKey>,
 }
 
 impl Server {
     /// Checks the sources and binds `listen`: a loopback address, or with
     /// `tls` any address; port 0 lets the system choose. The certificate
     /// and key are read and checked here, before anything is bound.
+    /// Verdicts (`verify=1`) are checked against `trusted`.
     pub fn bind(
         listen: SocketAddr,
         tls: Option<&TlsFiles>,
         sources: Vec<String>,
+        trusted: Option<PublicKey>,
     ) -> Result<Server, ServeError> {
         if tls.is_none() && !listen.ip().is_loopback() {
             return Err(ServeError::NotLoopback(listen));
@@ -240,6 +246,7 @@ impl Server {
                 addr,
                 follows: AtomicUsize::new(0),
                 tls,
+                trusted,
             }),
         })
     }
@@ -940,13 +947,10 @@ fn recordings(
     allowed.push("verify");
     only(request, &allowed)?;
     let filter = filter(request)?;
-    // `verify=1`: as `ls --json --verify`, against the recorders' public
-    // key installed on this machine (a full read of each recording, so
-    // the page asks it for one recording at a time).
-    let trusted = match flag(request, "verify") {
-        true => Some(crate::verify::trusted_key(None).map_err(|e| refuse(500, e))?),
-        false => None,
-    };
+    // `verify=1`: as `ls --json --verify`, against the key serve was
+    // given (a full read of each recording, so the page asks it for one
+    // recording at a time).
+    let trusted = flag(request, "verify").then_some(shared.trusted);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -1469,7 +1473,7 @@ mod tests {
     #[test]
     fn only_loopback_is_bound_without_tls() {
         for addr in ["0.0.0.0:0", "[::]:0", "10.0.0.1:0", "[::ffff:127.0.0.1]:0"] {
-            let refused = Server::bind(addr.parse().expect("an address"), None, vec![]);
+            let refused = Server::bind(addr.parse().expect("an address"), None, vec![], None);
             assert!(
                 matches!(refused, Err(ServeError::NotLoopback(_))),
                 "{addr}: {refused:?}"
@@ -1484,6 +1488,7 @@ mod tests {
             "0.0.0.0:0".parse().expect("an address"),
             Some(&missing),
             vec![],
+            None,
         );
         assert!(
             matches!(

@@ -2,6 +2,8 @@
 // user names, host names, commands, log messages) reaches the page only as
 // text nodes and attribute values set here, never as markup.
 
+import * as fmt from './format.js';
+
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** Sets attributes, event handlers (`on` + name) and children on `node`. */
@@ -35,4 +37,23 @@ export function s(tag, attrs, ...children) {
 export function replace(node, ...children) {
   node.replaceChildren();
   return fill(node, {}, children);
+}
+
+/**
+ * Puts a verdict of `ls --json --verify` (`null`: none; `{ error }`: the
+ * error that kept it away) into `cell`, as text, with its class and
+ * `data-verdict`.
+ */
+export function showVerdict(cell, verdict) {
+  if (verdict?.error !== undefined) {
+    cell.textContent = 'not verified';
+    cell.title = verdict.error;
+    cell.dataset.verdict = 'error';
+    return;
+  }
+  const shown = fmt.verdictLabel(verdict);
+  cell.textContent = shown.label;
+  cell.title = shown.title;
+  cell.dataset.verdict = verdict ? String(verdict.verdict) : 'none';
+  cell.className = `tt-verdict tt-verdict-${shown.kind}`;
 }

@@ -83,3 +83,23 @@ export function keys(text) {
   }
   return out;
 }
+
+/**
+ * A verdict of `ls --json --verify` (or `null`: none) as the page shows
+ * it: a short label, its kind for the colour (`ok`, `warn`: not proven
+ * either way, `bad`: tampering or damage) and the sentence as a title.
+ */
+export function verdictLabel(verdict) {
+  if (!verdict) return { label: 'not verified', kind: 'none', title: 'No verdict' };
+  const name = String(verdict.verdict ?? 'unknown');
+  const title = String(verdict.text ?? name);
+  if (verdict.ok) return { label: '✓ intact', kind: 'ok', title };
+  switch (name) {
+    case 'untrusted':
+      return { label: '? key not checked', kind: 'warn', title };
+    case 'incomplete':
+      return { label: '◐ no end mark', kind: 'warn', title };
+    default:
+      return { label: `✗ ${name.replace(/_/g, ' ')}`, kind: 'bad', title };
+  }
+}

@@ -2,7 +2,7 @@
 // paged; a timeline of the sessions active at each moment, one lane per
 // user@host; and search across recordings.
 
-import { h, s, replace } from './dom.js';
+import { h, s, replace, showVerdict } from './dom.js';
 import * as fmt from './format.js';
 
 const PAGE = 100;
@@ -20,6 +20,7 @@ const COLUMNS = [
   ['size', 'Output'],
   [null, 'Terminal'],
   [null, 'Command'],
+  [null, 'Verified'],
   [null, ''],
 ];
 
@@ -32,6 +33,12 @@ export class RecordingsView {
     this.sort = { key: 'start', descending: true };
     this.page = 0;
     this.textHits = null;
+    /** Verdicts known, by `source:rec`: a verdict object, or `{ error }`. */
+    this.verdicts = new Map();
+    /** The verdict cells of the rows shown, by `source:rec`. */
+    this.verdictCells = new Map();
+    /** Verdicts being asked for now. */
+    this.checking = new Set();
     this.build();
   }
 
@@ -117,6 +124,8 @@ export class RecordingsView {
       this.sources = sources;
       this.showSources();
       this.recordings = recordings;
+      this.verdicts = new Map();
+      this.checking = new Set();
       this.refilter();
     } catch (e) {
       if (generation !== this.generation) return;
@@ -228,7 +237,9 @@ export class RecordingsView {
       th.classList.toggle('tt-sorted', th.dataset.sort === this.sort.key);
       th.classList.toggle('tt-descending', th.dataset.sort === this.sort.key && this.sort.descending);
     }
+    this.verdictCells = new Map();
     replace(this.tbody, shown.map((r) => this.row(r)));
+    this.verifyShown(shown);
     // The page's recordings: sorted by start, a page is a stretch of time.
     replace(this.timeline, timeline(shown, (r, at) => this.open(r, at)));
   }
@@ -252,6 +263,7 @@ export class RecordingsView {
       h('td', { 'data-tt': 'size' }, fmt.size(r.output_bytes)),
       h('td', { class: 'tt-dim' }, r.tty ?? r.pty ?? '', r.term ? ` ${r.term}` : ''),
       h('td', { class: 'tt-command', title: (r.command ?? []).join(' ') }, (r.command ?? []).join(' ')),
+      this.verdictCell(r),
       h(
         'td',
         { 'data-tt': 'live' },
@@ -260,6 +272,52 @@ export class RecordingsView {
         r.unverified ? h('span', { class: 'tt-warning', title: r.unverified }, ' unverified') : '',
       ),
     );
+  }
+
+  /** The row's verdict: known, still to come, or not asked (live). */
+  verdictCell(r) {
+    const key = `${r.source}:${r.rec}`;
+    const cell = h('td', { 'data-tt': 'row-verdict', class: 'tt-verdict' });
+    if (r.live) {
+      cell.textContent = 'recording';
+      cell.title = 'Verified once the recording ends';
+    } else if (this.verdicts.has(key)) {
+      showVerdict(cell, this.verdicts.get(key));
+    } else {
+      cell.textContent = '…';
+      cell.title = 'Checking the hash chain';
+      this.verdictCells.set(key, cell);
+    }
+    return cell;
+  }
+
+  /**
+   * Checks the hash chain of each finished recording shown, one at a time
+   * (each is a full read of the recording); a later page or filter stops
+   * the checks of the one before.
+   */
+  async verifyShown(shown) {
+    const generation = (this.verifying = (this.verifying ?? 0) + 1);
+    // Read again (the sources changed): what was asked before is dropped.
+    const verdicts = this.verdicts;
+    for (const r of shown) {
+      const key = `${r.source}:${r.rec}`;
+      // One still being checked fills its cell when done, wherever it is.
+      if (r.live || this.verdicts.has(key) || this.checking.has(key)) continue;
+      this.checking.add(key);
+      let verdict;
+      try {
+        verdict = await this.api.verdict(r.source, r.rec);
+      } catch (e) {
+        verdict = { error: e.message };
+      }
+      this.checking.delete(key);
+      if (verdicts !== this.verdicts) return;
+      verdicts.set(key, verdict);
+      const cell = this.verdictCells.get(key);
+      if (cell) showVerdict(cell, verdict);
+      if (generation !== this.verifying) return;
+    }
   }
 
   /** Search across the recordings; a hit opens the player there. */

@@ -10,7 +10,7 @@
 // handler, and hyperlinks do nothing when clicked.
 
 import { Terminal } from '@xterm/xterm';
-import { h, replace } from './dom.js';
+import { h, replace, showVerdict } from './dom.js';
 import * as fmt from './format.js';
 
 /** Recording time asked for at once when playing on. */
@@ -720,22 +720,17 @@ export class Player {
   /** Shows whether the recording's hash chain and seals check out
    * (`termtape verify`; a full read, so it comes when it comes). */
   async loadVerdict() {
-    const badge = this.verdictBadge;
+    let verdict;
     try {
-      const verdict = await this.api.verdict(this.source, this.rec);
-      if (!verdict) {
-        badge.textContent = 'not verified';
-        badge.dataset.verdict = 'none';
-        return;
-      }
-      badge.textContent = verdict.ok ? '✓ intact' : `✗ ${verdict.verdict}`;
-      badge.title = verdict.text;
-      badge.dataset.verdict = verdict.verdict;
-      badge.classList.add(verdict.ok ? 'tt-verdict-ok' : 'tt-verdict-bad');
+      verdict = await this.api.verdict(this.source, this.rec);
     } catch (e) {
-      badge.textContent = 'not verified';
-      badge.title = e.message;
-      badge.dataset.verdict = 'error';
+      showVerdict(this.verdictBadge, { error: e.message });
+      return;
+    }
+    showVerdict(this.verdictBadge, verdict);
+    // The seals that checked out, where the reviewer can see them.
+    for (const point of verdict?.checkpoints ?? []) {
+      this.addMarker(point.resumes ? 'seal-resumes' : 'seal', Number(point.pos), checkpointTitle(point));
     }
   }
 
@@ -860,6 +855,13 @@ function markerTitle(event) {
     default:
       return event.type;
   }
+}
+
+/** What a checkpoint (a seal that checked out) vouches for. */
+function checkpointTitle(point) {
+  const what = point.end ? 'end mark sealed' : point.gap ? 'rate-limit gap sealed' : 'sealed';
+  const scope = point.resumes ? ' (after a break: vouches only for what follows)' : '';
+  return `${what}, message ${point.id}${scope}`;
 }
 
 /** A file name made of the recording id's safe characters only. */

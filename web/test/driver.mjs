@@ -149,6 +149,29 @@ const scenarios = {
     return { ...first, filtered };
   },
 
+  /// The recordings view once every row's verdict came: per row its
+  /// recording and the verdict cell's data-verdict, text and title.
+  async verdicts(page) {
+    await open(page, args.url, "#/");
+    await page.locator("[data-tt=list]").waitFor({ timeout: WAIT });
+    await listStatus(page);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll("tr[data-tt=recording] [data-tt=row-verdict]")].every(
+          (c) => c.dataset.verdict !== undefined,
+        ),
+      null,
+      { timeout: WAIT },
+    );
+    const rows = await page.$$eval("tr[data-tt=recording]", (trs) =>
+      trs.map((tr) => {
+        const c = tr.querySelector("[data-tt=row-verdict]");
+        return { source: tr.dataset.source, rec: tr.dataset.rec, verdict: c.dataset.verdict, shown: c.textContent, text: c.title };
+      }),
+    );
+    return { rows };
+  },
+
   /// Opens the list, clicks the row of args.rec and returns the player's
   /// first screen.
   async open(page) {
@@ -199,7 +222,11 @@ const scenarios = {
       shown: e.textContent,
       text: e.title,
     }));
-    return { first, steps, markers, message, verdict };
+    // The seals that checked out, marked once the verdict came.
+    const checkpoints = await page.$$eval("[data-tt=marker][data-kind^=seal]", (ms) =>
+      ms.map((m) => ({ kind: m.dataset.kind, at: Number(m.dataset.at), title: m.title })),
+    );
+    return { first, steps, markers, message, verdict, checkpoints };
   },
 
   /// Types args.q into the search box; returns the hits, then clicks hit

@@ -47,3 +47,14 @@ test('typed keys are shown by name, never as control characters', () => {
   const all = String.fromCharCode(...Array.from({ length: 0xa0 }, (_, i) => i));
   assert.doesNotMatch(fmt.keys(all), /[\u0000-\u001f\u007f-\u009f]/);
 });
+
+test('verdicts read as proven, not proven either way, or tampered', () => {
+  assert.deepEqual(fmt.verdictLabel(null), { label: 'not verified', kind: 'none', title: 'No verdict' });
+  assert.equal(fmt.verdictLabel({ verdict: 'intact', ok: true, text: 'intact and complete' }).kind, 'ok');
+  assert.equal(fmt.verdictLabel({ verdict: 'untrusted', ok: false }).kind, 'warn');
+  assert.equal(fmt.verdictLabel({ verdict: 'incomplete', ok: false }).label, '◐ no end mark');
+  const edited = fmt.verdictLabel({ verdict: 'other_key', ok: false, text: 'signed by another key' });
+  assert.deepEqual(edited, { label: '✗ other key', kind: 'bad', title: 'signed by another key' });
+  // A hostile verdict name is text, never markup: the page sets it as text.
+  assert.equal(fmt.verdictLabel({ verdict: '<b>x', ok: false }).label, '✗ <b>x');
+});

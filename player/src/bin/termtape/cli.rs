@@ -388,6 +388,12 @@ pub enum Command {
         /// Default: the certificate's DNS names and addresses.
         #[arg(long = "name", value_name = "HOST", requires = "tls_cert")]
         names: Vec<String>,
+        /// The recorders' public key the page's verdicts are checked
+        /// against: a file as `termtape keys generate` writes it, or the
+        /// key itself (ed25519:…) [default: /etc/termtape/signing.pub, if
+        /// there is one].
+        #[arg(long, value_name = "PUBKEY")]
+        key: Option<String>,
         /// The sources to serve (files, journal, journal:DIR), numbered from
         /// 0 in this order: requests name them by number only.
         #[arg(required = true, value_name = "SOURCE")]

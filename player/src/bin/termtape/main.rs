@@ -385,15 +385,18 @@ fn run(cli: Cli) -> Result<Status> {
             tls_cert,
             tls_key,
             names,
+            key,
             sources,
         } => {
             use termtape_player::serve::{Server, TlsFiles};
+            let trusted =
+                termtape_player::verify::trusted_key(key.as_deref()).map_err(anyhow::Error::msg)?;
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key, names }),
                 // clap requires both or neither.
                 _ => None,
             };
-            let server = Server::bind(listen, tls.as_ref(), sources)?;
+            let server = Server::bind(listen, tls.as_ref(), sources, trusted)?;
             for warning in server.warnings() {
                 note(format_args!("warning: {warning}"));
             }
