@@ -133,11 +133,9 @@ pub fn audit_session() -> Result<u32, Error> {
 /// process' start time in clock ticks since boot, both in hex) and a random
 /// part no other user can guess.
 pub fn recording_id() -> Result<String, Error> {
-    let boot = std::fs::read_to_string(BOOT_ID).map_err(|source| {
-        Error::Read {
-            what: "the boot id",
-            source,
-        }
+    let boot = std::fs::read_to_string(BOOT_ID).map_err(|source| Error::Read {
+        what: "the boot id",
+        source,
     })?;
     let boot: String = boot
         .trim()

@@ -380,7 +380,10 @@ pub struct FileEvent {
 impl FileEvent {
     /// The file event in `event`, if its SYSCALL record carries a key for
     /// which `wanted` says yes, and it has PATH records.
-    pub fn of(event: &Event, wanted: impl Fn(&[u8]) -> bool) -> Result<Option<FileEvent>, EventError> {
+    pub fn of(
+        event: &Event,
+        wanted: impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<FileEvent>, EventError> {
         let Some(process) = Process::of(event)? else {
             return Ok(None);
         };
@@ -433,7 +436,9 @@ mod tests {
                 source: "t".into(),
                 line: i as u64 + 1,
             };
-            joiner.push(Record::parse(l).expect("valid"), place, &mut |e| out.push(e));
+            joiner.push(Record::parse(l).expect("valid"), place, &mut |e| {
+                out.push(e)
+            });
         }
         joiner.finish(&mut |e| out.push(e));
         out
@@ -452,7 +457,10 @@ mod tests {
         ]);
         assert_eq!(out.len(), 2);
         let exec = Exec::of(&out[0]).expect("valid").expect("an exec");
-        assert_eq!(exec.argv, [b"ls".to_vec(), b"abcdef".to_vec(), b"-l".to_vec()]);
+        assert_eq!(
+            exec.argv,
+            [b"ls".to_vec(), b"abcdef".to_vec(), b"-l".to_vec()]
+        );
         assert!(!exec.incomplete);
         assert_eq!(exec.cwd.as_deref(), Some(&b"/tmp/a b'c"[..]));
         assert_eq!(exec.process.ses, Some(4));
@@ -480,8 +488,13 @@ mod tests {
         let mut out = 0;
         for i in 0..1000 {
             let line = format!("type=USER_LOGIN msg=audit(1.000:{i}): pid=1");
-            let place = Place { source: "t".into(), line: i };
-            joiner.push(Record::parse(&line).expect("valid"), place, &mut |_| out += 1);
+            let place = Place {
+                source: "t".into(),
+                line: i,
+            };
+            joiner.push(Record::parse(&line).expect("valid"), place, &mut |_| {
+                out += 1
+            });
             assert!(joiner.pending.len() <= MAX_PENDING);
         }
         joiner.finish(&mut |_| out += 1);

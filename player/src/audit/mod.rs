@@ -14,13 +14,15 @@
 //!   shown: [`Exec`] and [`FileEvent`];
 //! - [`read`]: audit.log files (rotated ones too) or the journal's audit
 //!   entries, into events;
-//! - [`timelines`]: each recording's commands and file events.
+//! - [`timelines`]: each recording's commands and file events;
+//! - [`print`]: them as tables or JSON lines.
 //!
 //! Audit records are written by the kernel, but their strings (arguments,
 //! paths, working directories) are the recorded user's: printed, they go
 //! through [`crate::visible`] like every other field.
 
 pub mod event;
+pub mod print;
 pub mod read;
 pub mod record;
 
@@ -262,7 +264,12 @@ pub fn file_json(t: &Timeline, n: usize, f: &FileEvent) -> Value {
     o.insert("n".into(), n.into());
     o.insert("time".into(), f.time.into());
     o.insert("at".into(), t.at(f.time).into());
-    o.insert("path".into(), path_of(f).map(|p| String::from_utf8_lossy(p).into_owned()).into());
+    o.insert(
+        "path".into(),
+        path_of(f)
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .into(),
+    );
     o.insert(
         "paths".into(),
         f.paths
@@ -312,7 +319,12 @@ mod tests {
 
     #[test]
     fn command_lines_quote_and_show_controls() {
-        let argv = [b"echo".to_vec(), b"a b".to_vec(), b"it's".to_vec(), b"\x1b]0;x\x07".to_vec()];
+        let argv = [
+            b"echo".to_vec(),
+            b"a b".to_vec(),
+            b"it's".to_vec(),
+            b"\x1b]0;x\x07".to_vec(),
+        ];
         assert_eq!(command_line(&argv), r"echo 'a b' 'it'\''s' '\e]0;x\x07'");
     }
 

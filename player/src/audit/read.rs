@@ -200,14 +200,17 @@ mod tests {
         text.extend_from_slice(b"\xff\xfe\n");
         std::fs::write(&log, text).expect("write");
         std::fs::write(dir.join("audit.log.1"), "type=EOE msg=audit(0.5:1): \n").expect("write");
-        let sources: Vec<AuditSource> =
-            rotated(&log).into_iter().map(AuditSource::File).collect();
+        let sources: Vec<AuditSource> = rotated(&log).into_iter().map(AuditSource::File).collect();
         assert_eq!(sources.len(), 2);
         let mut damaged = Vec::new();
         let mut events = Vec::new();
-        read(&sources, None, &[], &mut |d| damaged.push(d.to_string()), &mut |e| {
-            events.push(e)
-        })
+        read(
+            &sources,
+            None,
+            &[],
+            &mut |d| damaged.push(d.to_string()),
+            &mut |e| events.push(e),
+        )
         .expect("read");
         let name = log.display();
         assert_eq!(
@@ -221,7 +224,10 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].place.line, 4);
         let mut none = Vec::new();
-        read(&sources, Some((1500, 3000)), &[], &mut |_| {}, &mut |e| none.push(e)).expect("read");
+        read(&sources, Some((1500, 3000)), &[], &mut |_| {}, &mut |e| {
+            none.push(e)
+        })
+        .expect("read");
         assert_eq!(none.len(), 1, "the window passes over the first");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }

@@ -352,11 +352,23 @@ mod tests {
             ("garbage", RecordError::NoType),
             ("type=SYSCALL", RecordError::NoStamp),
             ("type=SYSCALL msg=audit(12:3): a=1", RecordError::NoStamp),
-            ("type=SYSCALL msg=audit(1.2345:3): a=1", RecordError::NoStamp),
+            (
+                "type=SYSCALL msg=audit(1.2345:3): a=1",
+                RecordError::NoStamp,
+            ),
             ("type=SYSCALL msg=audit(1.2:x): a=1", RecordError::NoStamp),
-            ("type=SYSCALL msg=audit(99999999999999999999.1:1): a", RecordError::NoStamp),
-            ("type=SYSCALL msg=audit(1.2:3): a=\"open", RecordError::Field(31)),
-            ("type=SYSCALL msg=audit(1.2:3): novalue", RecordError::Field(31)),
+            (
+                "type=SYSCALL msg=audit(99999999999999999999.1:1): a",
+                RecordError::NoStamp,
+            ),
+            (
+                "type=SYSCALL msg=audit(1.2:3): a=\"open",
+                RecordError::Field(31),
+            ),
+            (
+                "type=SYSCALL msg=audit(1.2:3): novalue",
+                RecordError::Field(31),
+            ),
         ] {
             assert_eq!(Record::parse(line), Err(want), "{line:?}");
         }
