@@ -320,7 +320,7 @@ impl Exec {
                     continue;
                 }
                 let bytes = super::record::decode(value)
-                    .map_err(|()| error(format!("{key}= is not a string")))?
+                    .map_err(|_| error(format!("{key}= is not a string")))?
                     .unwrap_or_default();
                 total += bytes.len();
                 if total > MAX_EVENT_BYTES {

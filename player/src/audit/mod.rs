@@ -85,11 +85,26 @@ impl Timeline {
         })
     }
 
+    /// The moment to show for command `n` (from 1): its start plus
+    /// [`MARK_LAG_MS`], ms since the epoch.
+    pub fn mark(&self, n: usize) -> Option<u64> {
+        let c = self.commands.get(n.checked_sub(1)?)?;
+        Some(c.time + MARK_LAG_MS)
+    }
+
     /// The offset into the recording of a moment (ms since the epoch), in ms.
     pub fn at(&self, time: u64) -> u64 {
         time.saturating_sub(self.summary.start.unwrap_or(0))
     }
 }
+
+/// How long after a command's start `screen --at cmd:N` shows the screen.
+/// The kernel stamps audit records with its coarse clock (one tick: 4 ms
+/// at HZ=250, 10 ms at HZ=100), and the recorder stamps output when it
+/// reads it from the terminal, a few ms after the shell echoed the command
+/// line and started it: at the audit record's own time the recording may
+/// not show the line yet. The `at` of `commands --json` is the record's.
+pub const MARK_LAG_MS: u64 = 50;
 
 /// How long after a recording's last event its session's records still
 /// count (its last command's records may be written after the output).

@@ -58,9 +58,12 @@ pub struct Record {
     pub time: u64,
     /// The event's serial number: records of one event share it.
     pub serial: u64,
-    fields: Vec<(Range<usize>, Range<usize>)>,
-    enriched: Vec<(Range<usize>, Range<usize>)>,
+    fields: Fields,
+    enriched: Fields,
 }
+
+/// Fields as ranges of a record's line: key and value.
+type Fields = Vec<(Range<usize>, Range<usize>)>;
 
 /// The type, node, time and serial of a record line, read without
 /// splitting its fields (cheap: for skipping records early).
@@ -212,13 +215,18 @@ impl Record {
     pub fn text(&self, key: &str) -> Result<Option<Vec<u8>>, RecordError> {
         match self.raw(key) {
             None => Ok(None),
-            Some(v) => decode(v).map_err(|()| RecordError::BadString(key.to_owned())),
+            Some(v) => decode(v).map_err(|_| RecordError::BadString(key.to_owned())),
         }
     }
 }
 
+/// A value that should be a string is neither quoted nor hexadecimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("neither a quoted nor a hex-encoded string")]
+pub struct NotAString;
+
 /// A string value decoded: quoted, hexadecimal or `(null)` (→ `None`).
-pub fn decode(value: &str) -> Result<Option<Vec<u8>>, ()> {
+pub fn decode(value: &str) -> Result<Option<Vec<u8>>, NotAString> {
     if value == "(null)" {
         return Ok(None);
     }
@@ -226,16 +234,16 @@ pub fn decode(value: &str) -> Result<Option<Vec<u8>>, ()> {
         return Ok(Some(inner.as_bytes().to_vec()));
     }
     let bytes = value.as_bytes();
-    if bytes.is_empty() || bytes.len() % 2 != 0 {
-        return Err(());
+    if bytes.is_empty() || !bytes.len().is_multiple_of(2) {
+        return Err(NotAString);
     }
     bytes
         .chunks_exact(2)
         .map(|pair| {
-            let digit = |b: u8| (b as char).to_digit(16).ok_or(());
+            let digit = |b: u8| (b as char).to_digit(16).ok_or(NotAString);
             Ok((digit(pair[0])? * 16 + digit(pair[1])?) as u8)
         })
-        .collect::<Result<Vec<u8>, ()>>()
+        .collect::<Result<Vec<u8>, NotAString>>()
         .map(Some)
 }
 
@@ -248,10 +256,7 @@ fn unquote(value: &str) -> Option<&str> {
 
 /// Splits `line[range]` into `key=value` fields separated by spaces; a
 /// value may be in double or single quotes (then it may hold spaces).
-fn split_fields(
-    line: &str,
-    range: Range<usize>,
-) -> Result<Vec<(Range<usize>, Range<usize>)>, RecordError> {
+fn split_fields(line: &str, range: Range<usize>) -> Result<Fields, RecordError> {
     let bytes = line.as_bytes();
     let mut fields = Vec::new();
     let mut i = range.start;

@@ -109,8 +109,8 @@ pub fn command_start(common: &Common, logs: &AuditLogs, n: usize) -> Result<seek
             lines.len()
         ),
     };
-    match t.commands.get(n - 1) {
-        Some(c) => Ok(seek::At::Clock(c.time)),
+    match t.mark(n) {
+        Some(time) => Ok(seek::At::Clock(time)),
         None => bail!(
             "recording {} has {} command(s), no cmd:{n}{}",
             t.summary.rec,

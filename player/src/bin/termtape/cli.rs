@@ -263,8 +263,9 @@ pub enum Command {
     Screen {
         /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] from the
         /// start, end, a wall-clock time "YYYY-MM-DD HH:MM:SS" (local
-        /// time; add " UTC" for UTC), or cmd:N, when the Nth command of
-        /// `termtape commands` started.
+        /// time; add " UTC" for UTC), or cmd:N: 50 ms after the Nth
+        /// command of `termtape commands` started (the recorder stamps the
+        /// echoed command line a little after the kernel stamps the start).
         #[arg(long, value_name = "T", default_value = "end", value_parser = parse_moment)]
         at: Moment,
         #[command(flatten)]
