@@ -1,6 +1,7 @@
 //! termtape's end-to-end tests: one test binary, one module per area.
 
 mod archive;
+mod audit;
 mod central;
 mod chain;
 mod charset;

@@ -374,7 +374,7 @@ fn a_login_cannot_write_around_the_recorder_to_its_terminal() {
 /// master to type on and a reader of the screen, once the session has shown
 /// its notice (login hangs the terminal up and flushes what was typed
 /// before).
-fn log_in(
+pub(crate) fn log_in(
     pty: &termtape_tests::pty::Pair,
     args: &[&str],
 ) -> (

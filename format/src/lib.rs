@@ -20,7 +20,8 @@
 //!   session;
 //! - [`Origin`] and [`Exit`]: the `origin` field of a recording's first
 //!   message (login terminal, the recording's terminal, remote host,
-//!   command) and the `exit` field of its last (how the command ended);
+//!   command, login uid, boot id) and the `exit` field of its last (how
+//!   the command ended);
 //! - [`Redaction`]: the `redacted` field marking keys typed while the
 //!   terminal hid them (a password), left out of the recording;
 //! - [`extension`]: termtape's fields beyond tlog's (keyframes, logins,
@@ -84,7 +85,7 @@ pub use error::{Error, Location, Result};
 pub use escape::escape_str_into;
 pub use login::{LOGIN_FIELD, Login, Logins, MAX_LOGIN_EVENTS};
 pub use message::{Message, Packet, Timed, VERSION};
-pub use origin::{EXIT_FIELD, Exit, MAX_COMMAND_WORDS, ORIGIN_FIELD, Origin};
+pub use origin::{EXIT_FIELD, Exit, MAX_COMMAND_WORDS, ORIGIN_FIELD, Origin, UNSET_ID};
 pub use range::Range;
 pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
 pub use redaction::{INPUT_REDACTION_FIELD, MAX_REDACTIONS, REDACTED_FIELD, Redaction};

@@ -7,7 +7,8 @@
 //! are the fields `TERMTAPE_X_ORIGIN` and `TERMTAPE_X_EXIT` of their entry.
 //!
 //! ```json
-//! "origin":{"tty":"/dev/pts/1","pty":"/dev/pts/4","remote":"192.0.2.7","remote_from":"utmp","command":["bash","-c","make"]}
+//! "origin":{"tty":"/dev/pts/1","pty":"/dev/pts/4","remote":"192.0.2.7","remote_from":"utmp","command":["bash","-c","make"],
+//!           "loginuid":1000,"boot_id":"d3be1a10-5f6e-408b-a78b-6363d7edddd9"}
 //! "exit":{"code":0}
 //! ```
 //!
@@ -20,7 +21,13 @@
 //!   login; a user cannot write it) or `env` (`$SSH_CONNECTION` or
 //!   `$SSH_CLIENT` as the recorder found them: the user can set those);
 //! - `command`: the recorded command and its arguments (for a login, the
-//!   shell as it was started).
+//!   shell as it was started);
+//! - `loginuid`: the kernel's login uid of the recorded session
+//!   (`/proc/self/loginuid`; [`UNSET_ID`] when the login set none), the
+//!   `auid` of its audit records;
+//! - `boot_id`: the kernel's boot id when it was recorded: audit session
+//!   ids (tlog's `session` field, the `ses` of audit records) start again
+//!   at every boot, so a session is named by the boot and the id together.
 //!
 //! `exit` holds one of `code` (the command exited with it), `signal` (a
 //! signal killed the command) or `stopped` (the recorder was stopped by that
@@ -33,6 +40,10 @@ pub const ORIGIN_FIELD: &str = crate::extension::ORIGIN;
 
 /// The name of the last message's field.
 pub const EXIT_FIELD: &str = crate::extension::EXIT;
+
+/// The value the kernel gives an audit session id or a login uid that was
+/// never set (`(u32)-1`): a login without `pam_loginuid`, a daemon.
+pub const UNSET_ID: u32 = u32::MAX;
 
 /// At most this many words of a command are read from a recording.
 pub const MAX_COMMAND_WORDS: usize = 256;
@@ -55,6 +66,13 @@ pub struct Origin {
     /// The recorded command and its arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// The login uid of the recorded session ([`UNSET_ID`]: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loginuid: Option<u32>,
+    /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`) when it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
 }
 
 impl Origin {
@@ -167,11 +185,13 @@ mod tests {
             remote: Some("192.0.2.7".into()),
             remote_from: Some("utmp".into()),
             command: Some(vec!["bash".into(), "-c".into(), "make all".into()]),
+            loginuid: Some(1000),
+            boot_id: Some("d3be1a10-5f6e-408b-a78b-6363d7edddd9".into()),
         };
         let raw = origin.field();
         assert_eq!(
             raw,
-            r#"{"tty":"/dev/pts/1","pty":"/dev/pts/4","remote":"192.0.2.7","remote_from":"utmp","command":["bash","-c","make all"]}"#
+            r#"{"tty":"/dev/pts/1","pty":"/dev/pts/4","remote":"192.0.2.7","remote_from":"utmp","command":["bash","-c","make all"],"loginuid":1000,"boot_id":"d3be1a10-5f6e-408b-a78b-6363d7edddd9"}"#
         );
         assert_eq!(Origin::parse_field(&raw), Ok(origin.clone()));
         assert_eq!(origin.command_line().as_deref(), Some("bash -c 'make all'"));

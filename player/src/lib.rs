@@ -10,7 +10,9 @@
 //! nearest keyframe), [`events`] (a recording from a moment on, as JSON
 //! lines for other programs), [`keyframe`] (a copy of a recording with keyframes
 //! added) and [`archive`] (recordings into seekable zstd archives, which
-//! [`source::Archive`] reads in place); `tui` plays a recording on the viewer's terminal with keyboard
+//! [`source::Archive`] reads in place); [`audit`] places the commands run
+//! and the watched files touched in a recorded session, from the kernel's
+//! audit records, in the recording's time; `tui` plays a recording on the viewer's terminal with keyboard
 //! controls, and `console` takes the viewer's keys during raw playback
 //! (both with the `tui` feature, on by default: without it the crate has
 //! no terminal dependency). `serve` answers the same over HTTP on loopback
@@ -26,6 +28,7 @@
 //! This crate does not record; that is `termtape-rec`.
 
 pub mod archive;
+pub mod audit;
 pub mod cat;
 #[cfg(feature = "tui")]
 pub mod console;

@@ -20,6 +20,9 @@ pub struct Summary {
     pub host: String,
     /// Terminal type.
     pub term: String,
+    /// tlog's `session`: the audit session id the recorder found
+    /// ([`termtape_format::UNSET_ID`]: the login has none).
+    pub session: u32,
     /// Wall-clock start, milliseconds since the epoch, if the messages say.
     pub start: Option<u64>,
     /// Milliseconds from the first to the last recorded event.
@@ -116,6 +119,25 @@ pub fn summaries(
 }
 
 impl Summary {
+    /// The audit session the recording was made in, `None` when the login
+    /// had none (its `session` is [`termtape_format::UNSET_ID`]): audit
+    /// records of it cannot be told from others'.
+    pub fn audit_session(&self) -> Option<u32> {
+        (self.session != termtape_format::UNSET_ID).then_some(self.session)
+    }
+
+    /// The audit session as a listing shows it: `ses 305 auid 1000`, or
+    /// `none` for a login without one.
+    pub fn audit_text(&self) -> String {
+        let Some(ses) = self.audit_session() else {
+            return "none".to_owned();
+        };
+        match self.origin.as_ref().and_then(|o| o.loginuid) {
+            Some(uid) if uid != termtape_format::UNSET_ID => format!("ses {ses} auid {uid}"),
+            _ => format!("ses {ses}"),
+        }
+    }
+
     /// The summary as a JSON object, for `termtape ls --json`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -124,6 +146,11 @@ impl Summary {
             "user": self.user,
             "host": self.host,
             "term": self.term,
+            "session": self.session,
+            "audit_session": self.audit_session(),
+            "loginuid": self.origin.as_ref().and_then(|o| o.loginuid)
+                .filter(|&u| u != termtape_format::UNSET_ID),
+            "boot_id": self.origin.as_ref().and_then(|o| o.boot_id.as_ref()),
             "start": self.start,
             "end": self.start.map(|start| start + self.duration),
             "duration": self.duration,
@@ -180,6 +207,7 @@ pub fn list(
                 user: msg.user.clone(),
                 host: msg.host.clone(),
                 term: msg.term.clone(),
+                session: msg.session,
                 start: msg.time.map(|t| t.saturating_sub(msg.pos)),
                 unverified: crate::source::unverified_sender(&msg),
                 ..Summary::default()
@@ -271,6 +299,7 @@ fn table_with(summaries: &[Summary], verdicts: Option<&[String]>) -> String {
         "NESTED",
         "TTY",
         "FROM",
+        "AUDIT",
         "EXIT",
         "COMMAND",
     ];
@@ -301,6 +330,7 @@ fn table_with(summaries: &[Summary], verdicts: Option<&[String]>) -> String {
                 nested_users(&s.logins),
                 terminals(s.origin.as_ref()),
                 remote(s.origin.as_ref()),
+                s.audit_text(),
                 s.exit.map_or_else(|| "-".to_owned(), |e| e.describe()),
                 visible(
                     &s.origin
@@ -421,7 +451,7 @@ mod tests {
         assert!(table.contains(r"h\u{9b}6n"), "{table}");
         let row = table.lines().nth(1).expect("a row");
         assert!(
-            row.ends_with("     2           1350  -       -    -     -     -"),
+            row.ends_with("     2           1350  -       -    -     ses 1  -     -"),
             "{row:?}"
         );
         let json = crate::visible::json_line(&summaries[0].to_json());

@@ -46,6 +46,9 @@
 //!                       # unreadable: chained, unsigned, said on the first message
 //! secs = 60             # a seal after this long with output (0: not by time)
 //! messages = 1000       # or after this many messages (0: not by count)
+//!
+//! [audit]
+//! watch = ["/etc", "/var/lib/secret"]  # files `termtape audit rules` watches
 //! ```
 
 use std::ffi::OsString;
@@ -361,6 +364,17 @@ pub struct FileConfig {
     pub keyframe: KeyframeSection,
     /// `[seal]`: the hash chain and its seals.
     pub seal: SealSection,
+    /// `[audit]`: the kernel audit rules `termtape audit rules` makes.
+    pub audit: AuditSection,
+}
+
+/// The `[audit]` section.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSection {
+    /// `watch`: files and directories whose changes the kernel logs
+    /// (absolute paths; see [`crate::audit_rules`]).
+    pub watch: Option<Vec<PathBuf>>,
 }
 
 /// The `[seal]` section.

@@ -17,7 +17,7 @@ use std::io;
 use termtape_format::{Header, Origin};
 
 /// The audit session id of a process that has none.
-pub const UNSET_SESSION: u32 = u32::MAX;
+pub const UNSET_SESSION: u32 = termtape_format::UNSET_ID;
 
 /// Why the recording's identity cannot be found out.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,10 @@ pub fn current() -> Result<Header, Error> {
 /// utmp's entry for that terminal if it names one (written by sshd or
 /// login, which the user cannot write), else from `$SSH_CONNECTION` or
 /// `$SSH_CLIENT` (which the user can set). The recording's own terminal is
-/// added when it is opened.
+/// added when it is opened. The login uid and the boot id name the audit
+/// session beside tlog's `session` field (see [`termtape_format::Origin`]);
+/// the recorded command inherits both from the recorder, which never
+/// changes them.
 pub fn origin(command: &[std::ffi::OsString]) -> Origin {
     let stdin = std::io::stdin();
     let tty = crate::pty::is_terminal(std::os::fd::AsFd::as_fd(&stdin))
@@ -90,8 +93,29 @@ pub fn origin(command: &[std::ffi::OsString]) -> Origin {
                 .map(|w| w.to_string_lossy().into_owned())
                 .collect(),
         ),
+        loginuid: login_uid(),
+        boot_id: boot_id(),
     }
 }
+
+/// The login uid (`/proc/self/loginuid`), [`UNSET_SESSION`]'s value if the
+/// login set none; `None` if the kernel keeps none (no audit support).
+pub fn login_uid() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/loginuid")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
+
+/// The kernel's boot id, as it writes it (`/proc/sys/kernel/random/boot_id`).
+pub fn boot_id() -> Option<String> {
+    std::fs::read_to_string(BOOT_ID)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// Where the kernel gives its boot id.
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 
 /// The audit session id, or [`UNSET_SESSION`] if the kernel keeps none.
 pub fn audit_session() -> Result<u32, Error> {
@@ -109,11 +133,9 @@ pub fn audit_session() -> Result<u32, Error> {
 /// process' start time in clock ticks since boot, both in hex) and a random
 /// part no other user can guess.
 pub fn recording_id() -> Result<String, Error> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map_err(|source| {
-        Error::Read {
-            what: "the boot id",
-            source,
-        }
+    let boot = std::fs::read_to_string(BOOT_ID).map_err(|source| Error::Read {
+        what: "the boot id",
+        source,
     })?;
     let boot: String = boot
         .trim()

@@ -11,10 +11,12 @@
 //!
 //! [`setup`] opens the recorder this process is configured for ([`config`]:
 //! identity, writer, limits, locale); [`session`], [`login_terminal`],
-//! [`utmp`] and [`nested`] are what a recorded login adds.
+//! [`utmp`] and [`nested`] are what a recorded login adds; [`audit_rules`]
+//! the kernel audit rules that log its commands and watched files.
 //!
 //! This crate does not read recordings back; that is `termtape-player`.
 
+pub mod audit_rules;
 #[allow(
     unsafe_code,
     reason = "gethostname, getaddrinfo and getrandom are C library calls"

@@ -388,6 +388,64 @@ pub fn host_logs(
     Ok(())
 }
 
+/// Gives `each` the kernel's audit records journald took in (entries with
+/// `_TRANSPORT=audit`, a field only journald sets) from `since_usec` to
+/// `until_usec`, oldest first, until it returns false: each as a record
+/// line in audit.log's form, `type=T msg=audit(SECS.MILLIS:SERIAL): …`,
+/// made from the entry's `_AUDIT_TYPE_NAME`, `_SOURCE_REALTIME_TIMESTAMP`,
+/// `_AUDIT_ID` and `MESSAGE` (journald's form: the type name, a space, the
+/// record's fields), at most [`MAX_LOG_MESSAGE`] bytes of it.
+pub fn audit_entries(
+    dir: Option<&Path>,
+    since_usec: u64,
+    until_usec: u64,
+    each: &mut dyn FnMut(String) -> io::Result<bool>,
+) -> io::Result<()> {
+    let mut journal = open_journal(dir)?;
+    journal
+        .set_data_threshold(MAX_LOG_MESSAGE)
+        .map_err(|e| journal_error("configuring the journal", e))?;
+    journal
+        .match_add("_TRANSPORT", b"audit".to_vec())
+        .map_err(|e| journal_error("matching", e))?;
+    journal
+        .seek_realtime_usec(since_usec)
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+    while journal
+        .next()
+        .map_err(|e| journal_error("reading the journal", e))?
+        > 0
+    {
+        let usec = journal
+            .timestamp_usec()
+            .map_err(|e| journal_error("reading the journal", e))?;
+        if usec > until_usec.saturating_add(60_000_000) {
+            break;
+        }
+        let message = field_text(&mut journal, "MESSAGE")?.unwrap_or_default();
+        let kind = field_text(&mut journal, "_AUDIT_TYPE_NAME")?.unwrap_or_default();
+        let serial = field_text(&mut journal, "_AUDIT_ID")?.unwrap_or_default();
+        let stamp = field_text(&mut journal, "_SOURCE_REALTIME_TIMESTAMP")?
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(usec);
+        if stamp < since_usec || stamp > until_usec {
+            continue;
+        }
+        let fields = message
+            .strip_prefix(kind.as_str())
+            .map_or(message.as_str(), str::trim_start);
+        let line = format!(
+            "type={kind} msg=audit({}.{:03}:{serial}): {fields}",
+            stamp / 1_000_000,
+            stamp / 1000 % 1000
+        );
+        if !each(line)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The MESSAGE values of the selected journal entries, one per line,
 /// read through a journal it owns (`J` = [`Journal`]) or borrows (`&mut
 /// Journal`: a listing reads many recordings through one).

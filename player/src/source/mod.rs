@@ -25,7 +25,8 @@ pub use archive::{Archive, Damage, FRAME_CAP, ZSTD_MAGIC, is_archive};
 
 pub use journal::{
     JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, UNVERIFIED_FIELD,
-    host_logs, keyframe_before, recorder_runs, recorders_run, trusted_uids, unverified_sender,
+    audit_entries, host_logs, keyframe_before, recorder_runs, recorders_run, trusted_uids,
+    unverified_sender,
 };
 
 /// A place holding recordings: what every command reads through.

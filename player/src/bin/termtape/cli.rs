@@ -32,7 +32,10 @@ Examples:
   termtape screen --at 1:30 /srv/tape/ID.tlog.zst   archives read in place
   termtape cat --rec ID --lax big.log       one recording, past any damage
   termtape ls journal --user alice          alice's recordings in the journal
-  termtape play --follow journal --rec ID   watch a live session";
+  termtape play --follow journal --rec ID   watch a live session
+  termtape commands journal --rec ID        the commands run in it (audit log)
+  termtape screen --at cmd:3 --rec ID journal  the screen when command 3 started
+  termtape audit rules --install            make the kernel log them";
 
 /// The exit statuses of the commands that read recordings: grep's and
 /// diff's table, so that `termtape search … || …` and `if termtape ls …`
@@ -154,6 +157,31 @@ prints https://NAME:8443/?token=…; give the token only to reviewers: it is
 what lets a browser in (with --name, or the certificate's names, as Host).
 A bad certificate or key file: exit 2, naming the file.";
 
+/// `commands --json` and `files --json` objects, for `--help`; README's
+/// "JSON output" says the same.
+pub const COMMANDS_HELP: &str = "\
+Audit records come from /var/log/audit/audit.log and its rotated copies
+(audit.log.1 ...), or --audit-log FILE (repeatable; journal or journal:DIR for
+the journal's audit entries). A recording's commands are the programs run
+(execve) in its audit session (tlog's session field, the records' ses=) from its
+start to its end; `termtape audit rules` prints rules that make the kernel log
+them. Malformed records are reported with file and line (exit 2 without --lax).
+
+--json: one object per line, each with \"v\": 1 and \"type\":
+  recording  rec, user, host, session (null: the login had none), loginuid,
+             boot_id, start, end (ms since the epoch), commands, files
+             (counts), why (null, or why it has none)
+  command    rec, n (from 1, as screen --at cmd:N), time (ms since the
+             epoch), at (ms from the recording's start), pid, ppid, uid,
+             euid, auid, ses, tty, success, exit, syscall, exe, comm, cwd,
+             argv (strings; bytes that are not UTF-8 as U+FFFD), argc,
+             incomplete, serial, place (FILE:LINE of its first record)
+  file       rec, n, time, at, path, paths ([{name, nametype}]), operation
+             (the system call), success, exit, pid, ppid, uid, euid, auid,
+             ses, tty, exe, comm, cwd, serial, place
+  end        last, once: recordings, count
+Exit status: 0 some found; 1 none (or no recording matches); 2 trouble.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -234,10 +262,14 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS)]
     Screen {
         /// The moment: seconds (90, 90.5), MM:SS, HH:MM:SS[.mmm] from the
-        /// start, end, or a wall-clock time "YYYY-MM-DD HH:MM:SS" (local
-        /// time; add " UTC" for UTC).
-        #[arg(long, value_name = "T", default_value = "end", value_parser = parse_at)]
-        at: termtape_player::seek::At,
+        /// start, end, a wall-clock time "YYYY-MM-DD HH:MM:SS" (local
+        /// time; add " UTC" for UTC), or cmd:N: 50 ms after the Nth
+        /// command of `termtape commands` started (the recorder stamps the
+        /// echoed command line a little after the kernel stamps the start).
+        #[arg(long, value_name = "T", default_value = "end", value_parser = parse_moment)]
+        at: Moment,
+        #[command(flatten)]
+        audit: AuditLogs,
         /// text: one line per row, trailing spaces trimmed; ansi: with colours
         /// and attributes as SGR sequences.
         #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
@@ -440,6 +472,46 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// The commands run in recorded sessions, from the kernel's audit
+    /// records: per recording, each program run in its audit session while
+    /// it was recorded, with its time and offset, ids, directory, arguments
+    /// and result.
+    #[command(after_help = COMMANDS_HELP)]
+    Commands {
+        /// JSON lines (see below), for other tools and the web page.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        audit: AuditLogs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The watched files touched in recorded sessions (audit records of
+    /// watch rules: `[audit] watch` in termtape.toml, `termtape audit
+    /// rules`): path, operation, result, program.
+    #[command(after_help = COMMANDS_HELP)]
+    Files {
+        /// JSON lines (see below).
+        #[arg(long)]
+        json: bool,
+        /// The audit rule keys whose events count (repeatable) [default:
+        /// termtape-watch].
+        #[arg(long = "key", value_name = "KEY")]
+        keys: Vec<String>,
+        #[command(flatten)]
+        audit: AuditLogs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The kernel audit rules that log what `termtape commands` and
+    /// `termtape files` show: `termtape audit rules [--install]`; runs
+    /// termtape-session audit.
+    #[command(disable_help_flag = true)]
+    Audit {
+        /// rules [--install] [--rules-file FILE]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log
     /// dropped).
@@ -515,6 +587,16 @@ pub struct Common {
     pub source: String,
 }
 
+/// Where audit records are read.
+#[derive(Debug, Args)]
+pub struct AuditLogs {
+    /// An audit log to read (repeatable), or journal / journal:DIR for the
+    /// journal's audit entries [default: /var/log/audit/audit.log and its
+    /// rotated copies].
+    #[arg(long = "audit-log", value_name = "FILE")]
+    pub audit_log: Vec<String>,
+}
+
 /// What damage does: the same `--lax` for every command.
 #[derive(Debug, Args)]
 pub struct Lax {
@@ -578,6 +660,26 @@ const UID: Range = Range::whole(0, u32::MAX as u64 - 1, "");
 
 fn trust_uid(s: &str) -> Result<u32, String> {
     UID.parse_whole(s).map(|n| n as u32)
+}
+
+/// A moment: as [`termtape_player::seek::At`] takes it, or a command's
+/// start (`cmd:N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A moment in time.
+    At(termtape_player::seek::At),
+    /// When the Nth command (from 1) started.
+    Command(usize),
+}
+
+fn parse_moment(s: &str) -> Result<Moment, String> {
+    match s.trim().strip_prefix("cmd:") {
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Moment::Command(n)),
+            _ => Err(format!("{n:?}: cmd:N takes a command's number, from 1")),
+        },
+        None => parse_at(s).map(Moment::At).map_err(|e| e.to_string()),
+    }
 }
 
 fn parse_at(s: &str) -> Result<termtape_player::seek::At, termtape_player::time::Error> {

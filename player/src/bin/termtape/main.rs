@@ -1,5 +1,6 @@
 //! `termtape`: play, inspect and list recordings; `termtape rec` records.
 
+mod audit;
 mod cli;
 
 use std::io::{self, Write};
@@ -67,7 +68,7 @@ fn status_of(e: &anyhow::Error) -> Status {
 
 /// The note that damage was passed over, and the status it leaves: trouble
 /// unless `--lax`.
-fn damage_status(damaged: u64, lax: bool, done: Status) -> Status {
+pub(crate) fn damage_status(damaged: u64, lax: bool, done: Status) -> Status {
     match (damaged, lax) {
         (0, _) => done,
         (_, true) => {
@@ -89,7 +90,7 @@ const DAMAGE_SHOWN: u64 = 5;
 
 /// Warns of damaged message number `n` (counted from 1): the first
 /// [`DAMAGE_SHOWN`] in full, then one line saying the rest are counted.
-fn damage_note(n: u64, e: &termtape_format::Error, what: &str) {
+pub(crate) fn damage_note(n: u64, e: &termtape_format::Error, what: &str) {
     if n <= DAMAGE_SHOWN {
         note(format_args!("warning: {e} ({what})"));
     } else if n == DAMAGE_SHOWN + 1 {
@@ -125,7 +126,7 @@ fn chain(e: &anyhow::Error) -> String {
 
 /// A line on stderr, after what is on stdout, with any control character
 /// made visible (it may quote a recording).
-fn note(message: impl std::fmt::Display) {
+pub(crate) fn note(message: impl std::fmt::Display) {
     let _ = io::stdout().flush();
     eprintln!("termtape: {}", visible(&message.to_string()));
 }
@@ -345,7 +346,46 @@ fn run(cli: Cli) -> Result<Status> {
             finished?;
             code
         }
-        Command::Screen { at, format, common } => screen(&common, at, format),
+        Command::Screen {
+            at,
+            audit,
+            format,
+            common,
+        } => {
+            let at = match at {
+                cli::Moment::At(at) => at,
+                cli::Moment::Command(n) => audit::command_start(&common, &audit, n)?,
+            };
+            screen(&common, at, format)
+        }
+        Command::Commands {
+            json,
+            audit,
+            common,
+        } => audit::list_audit(
+            &common,
+            &audit,
+            &[],
+            termtape_player::audit::print::What::Commands,
+            json,
+        ),
+        Command::Files {
+            json,
+            keys,
+            audit,
+            common,
+        } => audit::list_audit(
+            &common,
+            &audit,
+            &keys,
+            termtape_player::audit::print::What::Files,
+            json,
+        ),
+        Command::Audit { args } => {
+            let mut all = vec!["audit".into()];
+            all.extend(args);
+            exec_beside("termtape-session", None, all)
+        }
         Command::Keyframe {
             keyframe_bytes,
             keyframe_secs,
@@ -1064,7 +1104,7 @@ fn query(common: &Common, follow: bool) -> Query {
 }
 
 /// The source filter the options ask for.
-fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
+pub(crate) fn filter(select: &Select, rec: Option<String>, follow: bool) -> Filter {
     Filter {
         rec,
         user: select.user.clone(),

@@ -313,6 +313,7 @@ impl Lister<'_> {
                 user: first.user.clone(),
                 host: first.host.clone(),
                 term: first.term.clone(),
+                session: first.session,
                 start,
                 duration,
                 messages: totals.messages,

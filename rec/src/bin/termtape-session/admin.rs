@@ -26,13 +26,18 @@ Usage:
   termtape-session keys generate [--dir DIR] [--force]
                                                    make the key pair seals are signed with
   termtape-session keys show [--dir DIR]           print the public key
+  termtape-session audit rules [--install] [--rules-file FILE]
+                                                   print the audit rules that log users' commands
+                                                   and [audit] watch; --install loads them with
+                                                   auditctl and writes them to FILE (root)
 
-Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log].
+Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log],
+[audit] watch.
 
 Exit status:
   as a login shell   the shell's status; 1 if the session could not be started
   --install, users,  0 done;
-  keys               2 trouble: bad usage, not root, no such user or
+  keys, audit        2 trouble: bad usage, not root, no such user or
                      group, a tool (getent, usermod) that failed
 ";
 
@@ -450,5 +455,68 @@ fn write_shells(file: &Path, shells: &[(String, PathBuf)]) -> Result<()> {
     let tmp = file.with_extension("new");
     std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, file).with_context(|| format!("replacing {}", file.display()))?;
+    Ok(())
+}
+
+/// `audit rules [--install] [--rules-file FILE]`: prints the audit rules
+/// for the configuration's `[audit] watch`; with `--install`, writes them
+/// to FILE (default /etc/audit/rules.d/termtape.rules, which auditd loads
+/// at boot) and loads them now with `auditctl`, replacing termtape's
+/// earlier ones (those with its keys) and no one else's.
+pub fn audit(args: &[OsString]) -> Result<()> {
+    use termtape_rec::audit_rules;
+    let usage = || anyhow::anyhow!("usage: termtape audit rules [--install] [--rules-file FILE]");
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| a.to_str().ok_or_else(usage))
+        .collect::<Result<_>>()?;
+    let Some((&"rules", rest)) = args.split_first() else {
+        return Err(usage());
+    };
+    let (mut install, mut file) = (false, PathBuf::from(audit_rules::RULES_FILE));
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match *arg {
+            "--install" => install = true,
+            "--rules-file" => file = PathBuf::from(it.next().ok_or_else(usage)?),
+            _ => return Err(usage()),
+        }
+    }
+    // As for a session: the system file, or (unprivileged) the one named.
+    let real = termtape_rec::pty::Credentials::real();
+    termtape_rec::pty::become_user(real).context("taking back the caller's ids")?;
+    let path = std::env::var_os(termtape_rec::config::CONFIG_ENV).map_or_else(
+        || PathBuf::from(termtape_rec::config::DEFAULT_CONFIG_PATH),
+        PathBuf::from,
+    );
+    let config = termtape_rec::config::FileConfig::load(&path, false)?;
+    let watch = config.audit.watch.unwrap_or_default();
+    let text = audit_rules::rules(&watch).with_context(|| format!("{}", path.display()))?;
+    if !install {
+        print!("{text}");
+        return Ok(());
+    }
+    require_root()?;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&file, &text).with_context(|| format!("writing {}", file.display()))?;
+    for key in [audit_rules::EXEC_KEY, audit_rules::WATCH_KEY] {
+        // Fails when there is no such rule, which is fine.
+        let _ = Command::new("auditctl").args(["-D", "-k", key]).output();
+    }
+    let loaded = Command::new("auditctl")
+        .arg("-R")
+        .arg(&file)
+        .output()
+        .context("running auditctl (Debian package auditd)")?;
+    ensure!(
+        loaded.status.success(),
+        "auditctl -R {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&loaded.stderr).trim()
+    );
+    println!("wrote {} and loaded its rules:", file.display());
+    print!("{text}");
     Ok(())
 }

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some("--install") => (admin::install().map(|()| ExitCode::SUCCESS), 2),
         Some("users") => (admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("keys") => (admin::keys(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
+        Some("audit") => (admin::audit(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("--help") if argv.len() == 2 => {
             print!("{}", admin::HELP);
             (Ok(ExitCode::SUCCESS), 0)

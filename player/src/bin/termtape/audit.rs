@@ -1,0 +1,121 @@
+//! `termtape commands`, `termtape files` and `screen --at cmd:N`: the
+//! recordings of a source, placed against the audit records.
+
+use std::io::{self, Write};
+
+use anyhow::{Result, bail};
+use termtape_player::audit::{self, AuditSource, Timeline, print};
+use termtape_player::{list, seek, source};
+
+use crate::cli::{AuditLogs, Common, Status};
+use crate::{damage_note, damage_status, filter, note};
+
+/// How many malformed audit records are told in full.
+const AUDIT_DAMAGE_SHOWN: u64 = 5;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The timelines of the recordings `common` selects; `damaged` counts the
+/// damaged messages and malformed audit records passed over.
+fn timelines(
+    common: &Common,
+    logs: &AuditLogs,
+    keys: &[String],
+    damaged: &mut u64,
+) -> Result<Vec<Timeline>> {
+    let source = source::parse(&common.source);
+    let filter = filter(&common.select, common.rec.clone(), false);
+    let now = now_ms();
+    let summaries = list::summaries(&*source, &filter, now, false, &mut |e| {
+        *damaged += 1;
+        damage_note(*damaged, e, "passed over");
+    })?;
+    let sources: Vec<AuditSource> = match logs.audit_log.is_empty() {
+        true => AuditSource::defaults(),
+        false => logs
+            .audit_log
+            .iter()
+            .map(|s| AuditSource::parse(s))
+            .collect(),
+    };
+    let keys: Vec<Vec<u8>> = match keys.is_empty() {
+        true => vec![audit::WATCH_KEY.as_bytes().to_vec()],
+        false => keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+    };
+    let mut bad = 0u64;
+    let lines = audit::timelines(
+        summaries,
+        &sources,
+        now,
+        &|k| keys.iter().any(|w| w == k),
+        &mut |text| {
+            bad += 1;
+            if bad <= AUDIT_DAMAGE_SHOWN {
+                note(format_args!("warning: {text} (passed over)"));
+            } else if bad == AUDIT_DAMAGE_SHOWN + 1 {
+                note("warning: more malformed audit records; only their number is told at the end");
+            }
+        },
+    )?;
+    if bad > AUDIT_DAMAGE_SHOWN {
+        note(format_args!(
+            "{bad} malformed audit record(s) passed over in all"
+        ));
+    }
+    *damaged += bad;
+    Ok(lines)
+}
+
+/// `termtape commands` and `termtape files`.
+pub fn list_audit(
+    common: &Common,
+    logs: &AuditLogs,
+    keys: &[String],
+    what: print::What,
+    json: bool,
+) -> Result<Status> {
+    let mut damaged = 0u64;
+    let lines = timelines(common, logs, keys, &mut damaged)?;
+    if lines.is_empty() {
+        note(format_args!("{}: no recording matches", common.source));
+        return Ok(damage_status(damaged, common.lax.lax, Status::NothingFound));
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let count = print::write(&mut out, &lines, what, json)?;
+    out.flush()?;
+    let found = if count > 0 {
+        Status::Done
+    } else {
+        Status::NothingFound
+    };
+    Ok(damage_status(damaged, common.lax.lax, found))
+}
+
+/// The wall-clock moment the `n`th command of the recording `common`
+/// selects started.
+pub fn command_start(common: &Common, logs: &AuditLogs, n: usize) -> Result<seek::At> {
+    let mut damaged = 0u64;
+    let lines = timelines(common, logs, &[], &mut damaged)?;
+    let t = match lines.as_slice() {
+        [t] => t,
+        [] => bail!("{}: no recording matches", common.source),
+        _ => bail!(
+            "{}: holds {} recordings; choose one with --rec ID for cmd:{n}",
+            common.source,
+            lines.len()
+        ),
+    };
+    match t.mark(n) {
+        Some(time) => Ok(seek::At::Clock(time)),
+        None => bail!(
+            "recording {} has {} command(s), no cmd:{n}{}",
+            t.summary.rec,
+            t.commands.len(),
+            t.why_none().map(|w| format!(" ({w})")).unwrap_or_default()
+        ),
+    }
+}

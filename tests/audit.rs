@@ -1,0 +1,540 @@
+//! Audit correlation against the real kernel audit system: Debian's auditd
+//! (started by the test with its own configuration and log, stopped by
+//! PID, rules removed and auditing switched off after), termtape's rules
+//! loaded with `termtape audit rules --install`, a real login (`login -f`
+//! on a terminal, whose pam_loginuid opens an audit session) under
+//! termtape-session; `ausearch --session N -i` is the oracle.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use termtape_tests::{bin, journal_sync, require, run_ok};
+
+/// The kernel takes one audit daemon: the tests that start one take turns.
+static AUDIT: Mutex<()> = Mutex::new(());
+
+/// A number `auditctl -s` shows (`pid`, `enabled`).
+fn audit_status(name: &str) -> Option<u32> {
+    let out = Command::new("auditctl").arg("-s").output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The pid of the audit daemon the kernel talks to (0: none).
+fn audit_pid() -> u32 {
+    audit_status("pid").expect("auditctl -s names a pid")
+}
+
+/// An auditd of the test's own, logging to `dir/audit.log`, with
+/// termtape's rules watching a directory of its own (auditd makes its log's
+/// directory root's alone).
+struct Auditd {
+    child: Child,
+    watched: tempfile::TempDir,
+    keeping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    keeper: Option<std::thread::JoinHandle<()>>,
+    dir: tempfile::TempDir,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Auditd {
+    fn start() -> Auditd {
+        require("auditd");
+        require("auditctl");
+        require("ausearch");
+        // Every journald that starts turns the kernel's auditing off (its
+        // Audit= defaults to no): one is started before, not during.
+        termtape_tests::journald();
+        let turn = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+        let running = audit_pid();
+        assert_eq!(
+            running, 0,
+            "an audit daemon (pid {running}) already runs: these tests need the kernel's audit to themselves and never stop one they did not start"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        run_ok(Command::new("chmod").arg("755").arg(dir.path()));
+        let watched = tempfile::tempdir().expect("tempdir");
+        run_ok(Command::new("chmod").arg("1777").arg(watched.path()));
+        std::fs::create_dir(dir.path().join("plugins")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("auditd.conf"),
+            format!(
+                "log_file = {}/audit.log\nlog_format = ENRICHED\nlog_group = root\n\
+                 flush = INCREMENTAL_ASYNC\nfreq = 1\nwrite_logs = yes\nlocal_events = yes\n\
+                 max_log_file = 64\nnum_logs = 2\nmax_log_file_action = ROTATE\n\
+                 space_left = 2\nspace_left_action = IGNORE\nadmin_space_left = 1\n\
+                 admin_space_left_action = IGNORE\ndisk_full_action = IGNORE\n\
+                 disk_error_action = IGNORE\nname_format = NONE\nq_depth = 2000\n\
+                 plugin_dir = {}/plugins\n",
+                dir.path().display(),
+                dir.path().display()
+            ),
+        )
+        .expect("auditd.conf");
+        let child = Command::new("auditd")
+            .arg("-n")
+            .arg("-c")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("auditd.err")).expect("auditd.err"))
+            .spawn()
+            .expect("auditd");
+        let keeping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let on = keeping.clone();
+        // Turns auditing back on when a journald (anyone's) turned it off.
+        let keeper = std::thread::spawn(move || {
+            while on.load(std::sync::atomic::Ordering::Relaxed) {
+                if audit_status("enabled") == Some(0) {
+                    let _ = Command::new("auditctl").args(["-e", "1"]).output();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let auditd = Auditd {
+            child,
+            watched,
+            keeping,
+            keeper: Some(keeper),
+            dir,
+            _turn: turn,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while audit_pid() != auditd.child.id() {
+            assert!(
+                Instant::now() < deadline,
+                "auditd did not register with the kernel"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let config = auditd.dir.path().join("termtape.toml");
+        std::fs::write(
+            &config,
+            format!("[audit]\nwatch = [\"{}\"]\n", auditd.watched().display()),
+        )
+        .expect("termtape.toml");
+        let loaded = run_ok(
+            Command::new(bin("termtape"))
+                .args(["audit", "rules", "--install", "--rules-file"])
+                .arg(auditd.dir.path().join("termtape.rules"))
+                .env("TERMTAPE_CONFIG", &config),
+        );
+        assert!(String::from_utf8_lossy(&loaded).contains("-k termtape-watch"));
+        let rules =
+            String::from_utf8_lossy(&run_ok(Command::new("auditctl").arg("-l"))).into_owned();
+        assert!(
+            rules.contains("key=termtape-exec") && rules.contains("termtape-watch"),
+            "{rules}"
+        );
+        auditd
+    }
+
+    /// Turns the kernel's auditing on (again: a journald started since by
+    /// anyone turned it off).
+    fn enable(&self) {
+        run_ok(Command::new("auditctl").args(["-e", "1"]));
+    }
+
+    /// Whether auditing stayed on since the last `enable` (a journald of
+    /// anyone's that starts turns it off: records would be missing).
+    fn never_off(&self) -> bool {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let mut after = log
+            .lines()
+            .rev()
+            .take_while(|l| !l.contains("op=set audit_enabled=1 old=1"));
+        !after.any(|l| l.contains("op=set audit_enabled=0"))
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("audit.log")
+    }
+
+    fn watched(&self) -> PathBuf {
+        self.watched.path().to_owned()
+    }
+
+    /// Waits until auditd wrote a record holding `text`.
+    fn until_logged(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+            if log.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text} never reached the audit log: auditd {}, its stderr: {}, the log's last lines:\n{}",
+                audit_pid(),
+                std::fs::read_to_string(self.dir.path().join("auditd.err")).unwrap_or_default(),
+                log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Auditd {
+    fn drop(&mut self) {
+        self.keeping
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
+        }
+        // Stopped by the pid of the daemon started here, never by name.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = Command::new("auditctl").arg("-D").output();
+        let _ = Command::new("auditctl").args(["-e", "0"]).output();
+    }
+}
+
+fn json_lines(cmd: &mut Command) -> Vec<serde_json::Value> {
+    json_of(&run_ok(cmd))
+}
+
+/// JSON lines, whatever the command's exit status.
+fn json_of(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The oracle: the EXECVE events `ausearch --session N -i` shows, by
+/// serial: their time (ms since the epoch, from `--raw`) and arguments (from
+/// `-i`, which decodes them; split at ` aN=`).
+fn ausearch_execs(log: &Path, ses: u64) -> BTreeMap<u64, (u64, Vec<String>)> {
+    let ausearch = |extra: &str| {
+        let out = Command::new("ausearch")
+            .arg("-if")
+            .arg(log)
+            .args(["--session", &ses.to_string(), extra])
+            .output()
+            .expect("ausearch");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let serial_of = |line: &str| -> u64 {
+        let stamp = line.split("msg=audit(").nth(1).expect("a stamp");
+        let stamp = &stamp[..stamp.find(')').expect("closed")];
+        stamp
+            .rsplit(':')
+            .next()
+            .expect("serial")
+            .parse()
+            .expect("a number")
+    };
+    let mut times = BTreeMap::new();
+    for line in ausearch("--raw")
+        .lines()
+        .filter(|l| l.starts_with("type=SYSCALL"))
+    {
+        let stamp = line.split("msg=audit(").nth(1).expect("a stamp");
+        let (time, _) = stamp.split_once(':').expect("time:serial");
+        let (s, ms) = time.split_once('.').expect("secs.ms");
+        let t = s.parse::<u64>().expect("secs") * 1000 + ms.parse::<u64>().expect("ms");
+        times.insert(serial_of(line), t);
+    }
+    let mut execs = BTreeMap::new();
+    for line in ausearch("-i")
+        .lines()
+        .filter(|l| l.starts_with("type=EXECVE"))
+    {
+        let serial = serial_of(line);
+        let fields = line.split(") : ").nth(1).expect("fields");
+        let argc: usize = fields
+            .strip_prefix("argc=")
+            .and_then(|f| f.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("argc");
+        let mut argv = Vec::new();
+        for i in 0..argc {
+            let key = format!(" a{i}=");
+            let start = fields.find(&key).expect("each argument") + key.len();
+            let end = fields[start..]
+                .find(&format!(" a{}=", i + 1))
+                .map_or(fields.trim_end().len(), |e| start + e);
+            argv.push(fields[start..end].to_owned());
+        }
+        execs.insert(serial, (times[&serial], argv));
+    }
+    execs
+}
+
+/// A real login under termtape-session, audited: the recording carries the
+/// audit session its shell is in; `termtape commands` lists exactly the
+/// programs `ausearch --session N` shows for the recording's time, with
+/// their arguments (one hex-encoded: a space and a quote), directory and
+/// offsets (the screen at each shows the command line typed); `termtape
+/// files` the file created in the watched directory.
+#[test]
+fn commands_of_an_audited_login_match_ausearch() {
+    require("login");
+    require("sudo");
+    let auditd = Auditd::start();
+    let user = crate::session::user("ttaudit1");
+    let uid: u64 = String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", user])))
+        .trim()
+        .parse()
+        .expect("uid");
+    // Anyone's journald that starts turns auditing off (the keeper turns
+    // it back on within 50 ms); a login that lost records is done again.
+    let mut attempt = 0;
+    let (since, file, typed, inner_ses) = loop {
+        attempt += 1;
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+            .to_string();
+        let marker = format!("aud{}x{attempt}", std::process::id());
+        let file = auditd.watched().join(format!("f-{marker}"));
+        let pty = termtape_tests::pty::Pair::open();
+        auditd.enable();
+        let (mut login, mut master, mut screen) = crate::session::log_in(&pty, &["-f", user]);
+        let typed = [
+            "cd /tmp && cat /etc/hostname".to_owned(),
+            "/bin/echo 'a b' \"it's\" | tr a-z A-Z".to_owned(),
+            format!("touch {}", file.display()),
+            "sudo -n true; echo sudo=$?".to_owned(),
+            format!("echo ses=$(cat /proc/self/sessionid)-$((6*7))-{marker}"),
+        ];
+        for line in &typed {
+            master
+                .write_all(format!("{line}\n").as_bytes())
+                .expect("type");
+            // One at a time, so each is on the screen before the next runs.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let seen = screen
+            .until(Duration::from_secs(60), |seen| {
+                contains(seen, &format!("-42-{marker}"))
+            })
+            .to_vec();
+        let text = String::from_utf8_lossy(&seen).replace('\r', "");
+        let inner_ses: u64 = text
+            .split("ses=")
+            .filter_map(|s| s.split_once(&format!("-42-{marker}")))
+            .filter_map(|(n, _)| n.parse().ok())
+            .next()
+            .unwrap_or_else(|| panic!("the session id in {text}"));
+        assert!(
+            text.contains("sudo=1"),
+            "sudo -n failed for the user: {text}"
+        );
+        master.write_all(b"exit\n").expect("type");
+        let _ = login.wait().expect("login");
+        // A program run after the logout, in a session of its own: once its
+        // record is in the log, so is everything of the login before it.
+        let sentinel = format!("sentinel-{marker}");
+        run_ok(Command::new("sh").args([
+            "-c",
+            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
+        ]));
+        auditd.until_logged(&sentinel);
+        if auditd.never_off() {
+            break (since, file, typed, inner_ses);
+        }
+        assert!(
+            attempt < 3,
+            "kernel auditing was turned off during each of 3 logins"
+        );
+    };
+
+    // The key: the recording's session is the shell's audit session.
+    assert!(journal_sync());
+    let listed = json_lines(Command::new(bin("termtape")).args([
+        "ls", "--json", "--lax", "--since", &since, "--user", user, "journal",
+    ]));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let r = &listed[0];
+    let rec = r["rec"].as_str().expect("rec");
+    assert_eq!(r["session"], inner_ses, "{r}");
+    assert_eq!(r["audit_session"], inner_ses, "{r}");
+    assert_eq!(r["loginuid"], uid, "{r}");
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
+    assert_eq!(r["boot_id"], boot.trim(), "{r}");
+
+    let commands = json_lines(
+        Command::new(bin("termtape"))
+            .args(["commands", "--json", "--audit-log"])
+            .arg(auditd.log())
+            .args(["--rec", rec, "journal"]),
+    );
+    let head = &commands[0];
+    assert_eq!(
+        (head["type"].as_str(), head["session"].as_u64()),
+        (Some("recording"), Some(inner_ses))
+    );
+    let start = head["start"].as_u64().expect("start");
+    let end = head["end"].as_u64().expect("end");
+    let ours: BTreeMap<u64, (u64, Vec<String>)> = commands
+        .iter()
+        .filter(|c| c["type"] == "command")
+        .map(|c| {
+            let argv = c["argv"]
+                .as_array()
+                .expect("argv")
+                .iter()
+                .map(|a| a.as_str().expect("text").to_owned())
+                .collect();
+            (
+                c["serial"].as_u64().expect("serial"),
+                (c["time"].as_u64().expect("time"), argv),
+            )
+        })
+        .collect();
+    let oracle: BTreeMap<u64, (u64, Vec<String>)> = ausearch_execs(&auditd.log(), inner_ses)
+        .into_iter()
+        .filter(|(_, (t, _))| (start..=end + 2000).contains(t))
+        .collect();
+    assert_eq!(
+        ours, oracle,
+        "termtape commands vs ausearch --session {inner_ses} -i"
+    );
+
+    let find = |argv: &[&str]| {
+        commands
+            .iter()
+            .find(|c| c["type"] == "command" && c["argv"] == serde_json::json!(argv))
+            .unwrap_or_else(|| panic!("{argv:?} in {commands:#?}"))
+    };
+    let cat = find(&["cat", "/etc/hostname"]);
+    assert_eq!(cat["cwd"], "/tmp");
+    assert_eq!(
+        (cat["uid"].as_u64(), cat["auid"].as_u64()),
+        (Some(uid), Some(uid))
+    );
+    assert_eq!(cat["success"], true);
+    let echo = find(&["/bin/echo", "a b", "it's"]);
+    let tr = find(&["tr", "a-z", "A-Z"]);
+    assert_eq!(echo["ppid"], tr["ppid"], "one pipeline, one shell");
+    let file_text = file.display().to_string();
+    find(&["touch", &file_text]);
+    let sudo = find(&["sudo", "-n", "true"]);
+    assert_eq!(sudo["euid"], 0, "sudo runs setuid root");
+    // Each command's moment: the screen shows the command line typed.
+    for (c, line) in [(cat, &typed[0]), (echo, &typed[1]), (sudo, &typed[3])] {
+        let n = c["n"].as_u64().expect("n").to_string();
+        assert!(c["at"].as_u64().expect("at") <= end - start);
+        let shown = run_ok(
+            Command::new(bin("termtape"))
+                .args(["screen", "--at", &format!("cmd:{n}"), "--audit-log"])
+                .arg(auditd.log())
+                .args(["--rec", rec, "journal"]),
+        );
+        assert!(
+            contains(&shown, line),
+            "the screen at cmd:{n} shows {line:?}:\n{}",
+            String::from_utf8_lossy(&shown)
+        );
+    }
+
+    let files = json_lines(
+        Command::new(bin("termtape"))
+            .args(["files", "--json", "--audit-log"])
+            .arg(auditd.log())
+            .args(["--rec", rec, "journal"]),
+    );
+    let created: Vec<&serde_json::Value> = files
+        .iter()
+        .filter(|f| f["type"] == "file" && f["path"] == file_text.as_str())
+        .collect();
+    assert!(!created.is_empty(), "{files:#?}");
+    assert_eq!(created[0]["success"], true);
+    assert_eq!(created[0]["auid"], uid);
+
+    // The same from the journal's audit entries.
+    let from_journal = json_lines(Command::new(bin("termtape")).args([
+        "commands",
+        "--json",
+        "--audit-log",
+        "journal",
+        "--rec",
+        rec,
+        "journal",
+    ]));
+    let serials = |v: &[serde_json::Value]| -> Vec<u64> {
+        v.iter()
+            .filter(|c| c["type"] == "command")
+            .filter_map(|c| c["serial"].as_u64())
+            .collect()
+    };
+    assert_eq!(serials(&from_journal), serials(&commands));
+}
+
+/// A recording made without an audit session, and one in an audit session
+/// with no audit records: both still play, and `termtape commands` says why
+/// it lists nothing (exit 1).
+#[test]
+fn without_audit_commands_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("audit.log");
+    std::fs::write(&empty, "").expect("write");
+    let rec = |name: &str, loginuid: Option<&str>| {
+        let log = dir.path().join(name);
+        let script = format!(
+            "{}exec {} rec -o {} -- echo played-{name}",
+            loginuid
+                .map(|u| format!("echo {u} > /proc/self/loginuid && "))
+                .unwrap_or_default(),
+            bin("termtape").display(),
+            log.display()
+        );
+        run_ok(
+            Command::new("setsid")
+                .args(["sh", "-c", &script])
+                .stdin(Stdio::null()),
+        );
+        log
+    };
+    // A fresh process of init's has no audit session; one that writes its
+    // login uid gets one.
+    let unset = std::fs::read_to_string("/proc/self/sessionid").expect("sessionid");
+    let cases: Vec<(PathBuf, &str)> = if unset.trim() == "4294967295" {
+        vec![
+            (rec("none.log", None), "no audit session"),
+            (rec("quiet.log", Some("1000")), "no audit record of session"),
+        ]
+    } else {
+        vec![(rec("quiet.log", Some("1000")), "no audit record of session")]
+    };
+    for (log, why) in cases {
+        let shown = run_ok(Command::new(bin("termtape")).arg("screen").arg(&log));
+        assert!(contains(&shown, "played-"), "it plays");
+        let out = Command::new(bin("termtape"))
+            .args(["commands", "--audit-log"])
+            .arg(&empty)
+            .arg(&log)
+            .output()
+            .expect("termtape commands");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains(why), "{why} in {text}");
+        let json = json_of(
+            &Command::new(bin("termtape"))
+                .args(["commands", "--json", "--audit-log"])
+                .arg(&empty)
+                .arg(&log)
+                .output()
+                .expect("termtape commands")
+                .stdout,
+        );
+        assert!(
+            json[0]["why"].as_str().is_some_and(|w| w.contains(why)),
+            "{json:?}"
+        );
+    }
+}
