@@ -741,3 +741,168 @@ fn the_list_and_the_player_show_verdicts_and_checkpoints() {
         want[1]
     );
 }
+
+/// Hex of `bytes`, as auditd writes an argument holding a space, a quote or
+/// a control character.
+fn audit_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A recording made in an audit session of its own, and audit records of
+/// that session in its time (written here in auditd 3.0.9's form: the
+/// parser is checked against a real auditd in tests/audit.rs; this test
+/// holds the page against the CLI): the player lists the commands beside
+/// the screen as `termtape commands --json` gives them, marks them on the
+/// progress bar, shows a hostile argument as inert text, and a click shows
+/// the screen as the command started.
+#[test]
+fn the_player_lists_the_audit_sessions_commands() {
+    let dir = dir_until_exit();
+    let log = dir.join("audited.log");
+    // A fresh loginuid opens a new audit session for what runs below.
+    let script = format!(
+        "echo 0 > /proc/self/loginuid && exec {} rec -o {} -- sh -c \
+         'for i in 1 2 3 4; do echo \"step $i\"; sleep 0.3; done'",
+        bin("termtape").display(),
+        log.display()
+    );
+    run_ok(
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let listed: Value = serde_json::from_slice(&run_ok(
+        Command::new(bin("termtape"))
+            .args(["ls", "--json"])
+            .arg(&log),
+    ))
+    .expect("ls --json");
+    let ses = listed["audit_session"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("an audit session: {listed}"));
+    let start = listed["start"].as_u64().expect("start");
+    let rec = listed["rec"].as_str().expect("rec").to_owned();
+    let hostile =
+        format!("<img src=x onerror=\"window.{PWNED}=7\">\x1b]0;title\x07\u{202e}gpj.exe");
+    let argvs: [Vec<&str>; 3] = [
+        vec!["/bin/echo", "step 1"],
+        vec!["ls", "-l", "/tmp"],
+        vec!["printf", hostile.as_str()],
+    ];
+    let mut audit = String::new();
+    for (k, argv) in argvs.iter().enumerate() {
+        let time = start + 300 * k as u64 + 120;
+        let head = format!("msg=audit({}.{:03}:{})", time / 1000, time % 1000, 7000 + k);
+        let args: Vec<String> = argv
+            .iter()
+            .enumerate()
+            .map(
+                |(i, a)| match a.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
+                    true => format!("a{i}=\"{a}\""),
+                    false => format!("a{i}={}", audit_hex(a.as_bytes())),
+                },
+            )
+            .collect();
+        let title = audit_hex(argv.join("\0").as_bytes());
+        audit.push_str(&format!(
+            "type=SYSCALL {head}: arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid=4000 pid={pid} auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses={ses} comm=\"x\" exe=\"/usr/bin/x\" key=\"termtape-exec\"\n\
+             type=EXECVE {head}: argc={argc} {args}\n\
+             type=CWD {head}: cwd=\"/tmp\"\n\
+             type=PROCTITLE {head}: proctitle={title}\n",
+            pid = 4001 + k,
+            argc = argv.len(),
+            args = args.join(" "),
+        ));
+    }
+    let audit_log = dir.join("audit.log");
+    std::fs::write(&audit_log, audit).expect("audit log");
+
+    let oracle: Vec<Value> = String::from_utf8(run_ok(
+        Command::new(bin("termtape"))
+            .args(["commands", "--json", "--audit-log"])
+            .arg(&audit_log)
+            .arg(&log),
+    ))
+    .expect("UTF-8")
+    .lines()
+    .map(|l| serde_json::from_str(l).expect("a JSON line"))
+    .filter(|o: &Value| o["type"] == "command")
+    .collect();
+    assert_eq!(oracle.len(), 3, "{oracle:?}");
+
+    let mut cmd = Command::new(bin("termtape"));
+    cmd.args(["serve", "--audit-log"]).arg(&audit_log).arg(&log);
+    let served = Served::spawn(cmd);
+    let result = BROWSER.drive(
+        "audit",
+        json!({"url": served.url(), "source": 0, "rec": rec, "count": 3, "click": 1, "pwned": PWNED}),
+    );
+    assert_eq!(result["page_errors"], json!([]), "{result}");
+    assert_eq!(
+        result["pwned"],
+        Value::Null,
+        "the argument ran as markup: {result}"
+    );
+    let items = result["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{result}");
+    for (item, want) in items.iter().zip(&oracle) {
+        assert_eq!(item["kind"], "command", "{item}");
+        assert_eq!(item["n"], want["n"], "{item}");
+        assert_eq!(item["at"], want["at"], "{item}");
+        let argv: Vec<Vec<u8>> = want["argv"]
+            .as_array()
+            .expect("argv")
+            .iter()
+            .map(|a| a.as_str().expect("UTF-8 argument").as_bytes().to_vec())
+            .collect();
+        let line = termtape_player::audit::command_line(&argv);
+        let text = item["text"].as_str().expect("text");
+        assert!(
+            text.ends_with(&line),
+            "the page shows {text:?}, the CLI {line:?}"
+        );
+    }
+    assert!(
+        items[2]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("\\e]0;title\\x07") && t.contains("\\u{202e}")),
+        "controls shown visibly: {}",
+        items[2]
+    );
+    let mut marked: Vec<u64> = result["markers"]
+        .as_array()
+        .expect("markers")
+        .iter()
+        .map(|m| m["at"].as_u64().expect("at"))
+        .collect();
+    marked.sort_unstable();
+    let wanted: Vec<u64> = oracle
+        .iter()
+        .map(|c| c["at"].as_u64().expect("at"))
+        .collect();
+    assert_eq!(marked, wanted, "{result}");
+    // The click on the second command: the screen 50 ms after it, as
+    // `screen --at cmd:2` shows it, and that command highlighted.
+    let at = oracle[1]["at"].as_u64().expect("at");
+    assert_eq!(
+        result["screen"]["drawn"].as_u64(),
+        Some(at + 50),
+        "{result}"
+    );
+    assert_screen(Host::Serve, &result["screen"], &log, &rec);
+    assert_eq!(result["current"], 2, "{result}");
+    let cmd_screen = run_ok(
+        Command::new(bin("termtape"))
+            .args(["screen", "--at", "cmd:2", "--audit-log"])
+            .arg(&audit_log)
+            .arg(&log),
+    );
+    let rows: Vec<String> = serde_json::from_value(result["screen"]["hook"].clone()).expect("rows");
+    let cli: Vec<String> = String::from_utf8(cmd_screen)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(rows, cli, "the page and screen --at cmd:2");
+}

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use termtape_format::chain::PublicKey;
 
+use crate::audit::{self, AuditSource, print::What};
 use crate::events::{self, Span};
 use crate::recording::{Damage, Query, ReadError, Selection, choose};
 use crate::search::{self, Pattern, Place};
@@ -208,6 +209,9 @@ struct Shared {
     /// The recorders' public key verdicts are checked against (`None`: no
     /// key, and intact recordings are reported as not checked).
     trusted: Option<PublicKey>,
+    /// Where the audit records of `/api/commands` and `/api/files` come
+    /// from (`AuditSource::parse` forms; empty: auditd's log).
+    audit_logs: Vec<String>,
 }
 
 impl Server {
@@ -247,8 +251,19 @@ impl Server {
                 follows: AtomicUsize::new(0),
                 tls,
                 trusted,
+                audit_logs: Vec::new(),
             }),
         })
+    }
+
+    /// Reads the audit records of `/api/commands` and `/api/files` from
+    /// `logs` (files, `journal`, `journal:DIR`) instead of auditd's log and
+    /// its rotated copies.
+    pub fn with_audit_logs(mut self, logs: Vec<String>) -> Server {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.audit_logs = logs;
+        }
+        self
     }
 
     /// The address bound.
@@ -683,14 +698,19 @@ fn head(status: u16, content_type: &str, extra: &str, framing: Framing, tls: boo
 fn send_json(stream: &mut Conn, status: u16, extra: &str, body: &Value) -> io::Result<()> {
     let mut body = json_line(body).into_bytes();
     body.push(b'\n');
+    send(stream, status, "application/json", extra, &body)
+}
+
+/// Sends a whole response: `body`, of type `kind`.
+fn send(stream: &mut Conn, status: u16, kind: &str, extra: &str, body: &[u8]) -> io::Result<()> {
     let mut out = head(
         status,
-        "application/json",
+        kind,
         extra,
         Framing::Length(body.len()),
         stream.is_tls(),
     );
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     stream.write_all(&out)
 }
 
@@ -780,6 +800,8 @@ fn answer(stream: &mut Conn, request: &Request, shared: &Shared) -> io::Result<(
         "/api/search" => find(stream, request, shared, &cookie),
         "/api/events" => stream_events(stream, request, shared, &cookie),
         "/api/logs" => logs(stream, request, shared, &cookie),
+        "/api/commands" => audit_events(stream, request, shared, What::Commands, &cookie),
+        "/api/files" => audit_events(stream, request, shared, What::Files, &cookie),
         "/api/original" => original(stream, request, shared, &cookie),
         "/" => page(stream, request, "serve.html", &cookie),
         path => match path.strip_prefix('/').filter(|name| web::servable(name)) {
@@ -1194,6 +1216,52 @@ fn logs(stream: &mut Conn, request: &Request, shared: &Shared, cookie: &str) -> 
         writeln!(out, "{}", json_line(object))
     });
     end_lines(out, result.map(|_| ()))
+}
+
+/// `GET /api/commands?source=N&rec=ID` and `/api/files`: `termtape
+/// commands --json` and `termtape files --json` of the recording: the
+/// programs run and the watched files touched in its audit session, from
+/// the audit records serve reads (`--audit-log`). Malformed records are
+/// passed over and counted in `X-Termtape-Damaged`.
+fn audit_events(
+    stream: &mut Conn,
+    request: &Request,
+    shared: &Shared,
+    what: What,
+    cookie: &str,
+) -> Result<(), Answer> {
+    only(request, &["source", "rec"])?;
+    let (n, query) = recording_query(request, shared)?;
+    if query.filter.rec.is_none() {
+        return Err(refuse(400, "rec: which recording is missing").into());
+    }
+    let source = source::parse(&shared.sources[n]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut damaged = 0u64;
+    let summaries = list::summaries(&*source, &query.filter, now, false, &mut |_| damaged += 1)
+        .map_err(|e| refuse(500, e.to_string()))?;
+    let logs: Vec<AuditSource> = match shared.audit_logs.is_empty() {
+        true => AuditSource::defaults(),
+        false => shared
+            .audit_logs
+            .iter()
+            .map(|s| AuditSource::parse(s))
+            .collect(),
+    };
+    let timelines = audit::timelines(
+        summaries,
+        &logs,
+        now,
+        &|key| key == audit::WATCH_KEY.as_bytes(),
+        &mut |_| damaged += 1,
+    )
+    .map_err(|e| refuse(500, format!("reading the audit records: {e}")))?;
+    let mut body = Vec::new();
+    audit::print::write(&mut body, &timelines, what, true)?;
+    let extra = format!("{cookie}X-Termtape-Damaged: {damaged}\r\n");
+    Ok(send(stream, 200, "application/x-ndjson", &extra, &body)?)
 }
 
 /// `GET /api/original?source=N&rec=ID[&input=1]`: `termtape cat

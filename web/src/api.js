@@ -138,6 +138,18 @@ class ServeApi {
     return parseLines(await (await this.get(`api/logs?${q}`)).text());
   }
 
+  /** `termtape commands --json`'s objects for one recording. */
+  async commands(source, rec) {
+    const q = new URLSearchParams({ source: String(source), rec });
+    return parseLines(await (await this.get(`api/commands?${q}`)).text());
+  }
+
+  /** `termtape files --json`'s objects for one recording. */
+  async files(source, rec) {
+    const q = new URLSearchParams({ source: String(source), rec });
+    return parseLines(await (await this.get(`api/files?${q}`)).text());
+  }
+
   async original(source, rec) {
     const q = new URLSearchParams({ source: String(source), rec });
     return (await this.get(`api/original?${q}`)).blob();
@@ -265,6 +277,14 @@ class CockpitApi {
 
   async logs(source, rec) {
     return parseLines(await this.run(['logs', `--rec=${rec}`, '--', this.name(source)]));
+  }
+
+  async commands(source, rec) {
+    return parseLines(await this.run(['commands', '--json', `--rec=${rec}`, '--', this.name(source)]));
+  }
+
+  async files(source, rec) {
+    return parseLines(await this.run(['files', '--json', `--rec=${rec}`, '--', this.name(source)]));
   }
 
   async original(source, rec) {

@@ -103,3 +103,34 @@ export function verdictLabel(verdict) {
       return { label: `✗ ${name.replace(/_/g, ' ')}`, kind: 'bad', title };
   }
 }
+
+/**
+ * Text with the characters that could hide or disguise it written visibly,
+ * as the CLI writes them: `\t`, `\n`, `\r`, `\e`, other C0 controls and
+ * DEL as `\xNN`, C1 controls and bidirectional controls as `\u{N}`.
+ */
+export function visible(text) {
+  const named = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\u001b': '\\e' };
+  return String(text).replace(
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      if (named[c]) return named[c];
+      return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+    },
+  );
+}
+
+/**
+ * Arguments as one line, as `termtape commands` shows them: a word holding
+ * a space, a quote or nothing in single quotes, control characters
+ * visible.
+ */
+export function commandLine(argv) {
+  return (argv ?? [])
+    .map((word) => {
+      const w = visible(word);
+      return w === '' || /[\s'"\\$`]/.test(w) ? `'${w.replace(/'/g, "'\\''")}'` : w;
+    })
+    .join(' ');
+}

@@ -19,6 +19,14 @@ const PIECE_MS = 30_000;
 const QUEUE_BUDGET = 4 * 1024 * 1024;
 /** Ask for the next piece when less than this (in recording time) is left. */
 const LOW_WATER_MS = 10_000;
+/** Audit items marked on the progress bar (the list holds them all). */
+const AUDIT_MARKERS = 2000;
+/**
+ * A click on a command shows the screen this long after its audit time:
+ * the kernel stamps records with its coarse clock, and the recorder reads
+ * the echoed command line a few ms later (as `screen --at cmd:N`).
+ */
+const AUDIT_LAG_MS = 50;
 /** Pauses longer than this are marked as idle on the progress bar. */
 const IDLE_MARK_MS = 60_000;
 /** Input events kept in the input lane. */
@@ -69,6 +77,9 @@ export class Player {
     this.seeks = 0;
     this.logs = [];
     this.logShown = null;
+    /** The audit's commands and file events, in time order. */
+    this.audit = [];
+    this.auditShown = null;
     this.frame = this.frame.bind(this);
 
     this.build();
@@ -86,6 +97,7 @@ export class Player {
     this.keyHandler = (e) => this.key(e);
     document.addEventListener('keydown', this.keyHandler);
     this.loadLogs();
+    this.loadAudit();
     this.loadVerdict();
     if (recording.live && at === 0) {
       this.followLive();
@@ -161,6 +173,7 @@ export class Player {
     this.message = h('div', { 'data-tt': 'message', class: 'tt-message', role: 'status' });
     this.inputLane = h('div', { 'data-tt': 'input-lane', class: 'tt-input-lane' });
     this.logList = h('ol', { 'data-tt': 'logs', class: 'tt-logs' });
+    this.auditList = h('ol', { 'data-tt': 'audit', class: 'tt-logs tt-audit' });
     this.liveBadge = h('span', { 'data-tt': 'live', class: 'tt-live', hidden: true }, 'live');
     this.verdictBadge = h('span', { 'data-tt': 'verdict', class: 'tt-verdict' }, 'checking the hash chain…');
     const title = `${r.user ?? '?'}@${r.host ?? '?'}`;
@@ -204,6 +217,8 @@ export class Player {
           { class: 'tt-side' },
           h('h3', {}, 'Typed input'),
           this.inputLane,
+          h('h3', { title: 'Programs run and watched files touched in this session, as the kernel’s audit log saw them' }, 'Commands (audit)'),
+          this.auditList,
           h('h3', {}, 'Logs of ', r.host ?? 'the host'),
           this.logList,
         ),
@@ -551,6 +566,7 @@ export class Player {
     this.fill.style.width = `${(100 * Math.min(this.pos, length)) / length}%`;
     this.root.dataset.at = String(Math.round(this.pos));
     this.followLogs();
+    this.followAudit();
   }
 
   setState(state) {
@@ -767,18 +783,69 @@ export class Player {
 
   /** Keeps the log entry of the moment played in view. */
   followLogs() {
-    if (this.logs.length === 0) return;
-    let index = -1;
-    for (let i = 0; i < this.logs.length && this.logs[i].at <= this.pos; i += 1) index = i;
-    if (index === this.logShown) return;
-    const items = this.logList.querySelectorAll('[data-tt=log]');
-    items[this.logShown]?.classList.remove('tt-current');
-    this.logShown = index;
-    const item = items[index];
-    if (item) {
-      item.classList.add('tt-current');
-      item.scrollIntoView({ block: 'nearest' });
+    this.logShown = follow(this.logList, '[data-tt=log]', this.logs, this.logShown, this.pos);
+  }
+
+  /**
+   * The programs run and watched files touched in the recording's audit
+   * session (`termtape commands|files --json`), listed beside the screen
+   * and marked on the progress bar; the one of the moment played is
+   * highlighted, and a click shows the screen as it started.
+   */
+  async loadAudit() {
+    let objects;
+    try {
+      const [commands, files] = await Promise.all([
+        this.api.commands(this.source, this.rec),
+        this.api.files(this.source, this.rec),
+      ]);
+      objects = [...commands, ...files];
+    } catch (e) {
+      replace(this.auditList, h('li', { class: 'tt-dim' }, `Audit records unavailable: ${e.message}`));
+      return;
     }
+    const why = objects.find((o) => o.type === 'recording')?.why;
+    this.audit = objects
+      .filter((o) => o.type === 'command' || o.type === 'file')
+      .sort((a, b) => a.at - b.at || a.serial - b.serial);
+    replace(
+      this.auditList,
+      this.audit.map((item) => this.auditItem(item)),
+      this.audit.length === 0
+        ? h('li', { class: 'tt-dim' }, why ? `No commands: ${why}.` : 'No commands or watched files in the audit records.')
+        : null,
+    );
+    this.audit.slice(0, AUDIT_MARKERS).forEach((item) =>
+      this.addMarker(item.type, item.at, item.type === 'command' ? fmt.commandLine(item.argv) : `${item.operation ?? 'file'} ${item.path ?? ''}`),
+    );
+    this.followAudit();
+  }
+
+  auditItem(item) {
+    const failed = item.success === false ? h('span', { class: 'tt-warning', title: `failed${item.exit !== null && item.exit !== undefined ? `: ${item.exit}` : ''}` }, ' ✗') : null;
+    const where = `${fmt.clock(item.time)} pid ${item.pid ?? '?'} uid ${item.uid ?? '?'} auid ${item.auid ?? '?'}${item.cwd ? ` in ${item.cwd}` : ''}`;
+    const body =
+      item.type === 'command'
+        ? h('code', {}, fmt.commandLine(item.argv))
+        : [h('span', { class: 'tt-dim' }, `${item.operation ?? 'file'} `), h('code', {}, fmt.visible(item.path ?? '?'))];
+    return h(
+      'li',
+      {
+        'data-tt': item.type,
+        'data-at': item.at,
+        'data-n': item.n,
+        class: `tt-log tt-audit-${item.type}`,
+        title: fmt.visible(where),
+        onclick: () => this.seek(item.at + AUDIT_LAG_MS),
+      },
+      h('span', { class: 'tt-dim' }, fmt.position(item.at), ' '),
+      body,
+      failed,
+    );
+  }
+
+  followAudit() {
+    this.auditShown = follow(this.auditList, '[data-tt=command],[data-tt=file]', this.audit, this.auditShown, this.pos);
   }
 
   // --- view ----------------------------------------------------------------
@@ -855,6 +922,25 @@ function markerTitle(event) {
     default:
       return event.type;
   }
+}
+
+/**
+ * Highlights, in `list`, the last of `items` (sorted by `at`) at or before
+ * `pos` and keeps it in view; gives its index (what to pass next time).
+ */
+function follow(list, selector, items, shown, pos) {
+  if (items.length === 0) return shown;
+  let index = -1;
+  for (let i = 0; i < items.length && items[i].at <= pos; i += 1) index = i;
+  if (index === shown) return shown;
+  const nodes = list.querySelectorAll(selector);
+  nodes[shown]?.classList.remove('tt-current');
+  const node = nodes[index];
+  if (node) {
+    node.classList.add('tt-current');
+    node.scrollIntoView({ block: 'nearest' });
+  }
+  return index;
 }
 
 /** What a checkpoint (a seal that checked out) vouches for. */

@@ -172,6 +172,31 @@ const scenarios = {
     return { rows };
   },
 
+  /// Opens the player, waits for args.count items in its audit list and
+  /// returns them (kind, n, at, text, title) with the markers; then clicks
+  /// item args.click and returns the screen drawn.
+  async audit(page) {
+    await open(page, args.url, `#/play?source=${args.source}&rec=${encodeURIComponent(args.rec)}&at=0`);
+    await page.locator("[data-tt=player]").waitFor({ timeout: WAIT });
+    const first = await settled(page, undefined);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("[data-tt=audit] [data-tt=command], [data-tt=audit] [data-tt=file]").length >= n,
+      args.count,
+      { timeout: WAIT },
+    );
+    const items = await page.$$eval("[data-tt=audit] [data-tt=command], [data-tt=audit] [data-tt=file]", (lis) =>
+      lis.map((li) => ({ kind: li.dataset.tt, n: Number(li.dataset.n), at: Number(li.dataset.at), text: li.textContent, title: li.title })),
+    );
+    const markers = await page.$$eval("[data-tt=marker][data-kind=command], [data-tt=marker][data-kind=file]", (ms) =>
+      ms.map((m) => ({ kind: m.dataset.kind, at: Number(m.dataset.at), title: m.title })),
+    );
+    await page.locator("[data-tt=audit] [data-tt=command]").nth(args.click).click({ timeout: WAIT });
+    const screen = await settled(page, String(first.drawn));
+    const current = await page.$eval("[data-tt=audit] .tt-current", (li) => Number(li.dataset.n)).catch(() => null);
+    const pwned = await page.evaluate((name) => window[name] ?? null, args.pwned ?? "ttPwned");
+    return { items, markers, screen, current, pwned };
+  },
+
   /// Opens the list, clicks the row of args.rec and returns the player's
   /// first screen.
   async open(page) {

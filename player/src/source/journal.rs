@@ -303,6 +303,28 @@ pub struct LogEntry {
     pub message: String,
 }
 
+/// The journal of `dir` (`None`: this machine's) at `since_usec`, its
+/// entries those with `field=value`, each field read up to
+/// [`MAX_LOG_MESSAGE`] bytes, not whole: memory stays bounded.
+fn open_matching(
+    dir: Option<&Path>,
+    field: &str,
+    value: &[u8],
+    since_usec: u64,
+) -> io::Result<Journal> {
+    let mut journal = open_journal(dir)?;
+    journal
+        .set_data_threshold(MAX_LOG_MESSAGE)
+        .map_err(|e| journal_error("configuring the journal", e))?;
+    journal
+        .match_add(field, value.to_vec())
+        .map_err(|e| journal_error("matching", e))?;
+    journal
+        .seek_realtime_usec(since_usec)
+        .map_err(|e| journal_error("seeking in the journal", e))?;
+    Ok(journal)
+}
+
 /// Gives `each` the entries with `_HOSTNAME=host` that journald received
 /// from `since_usec` to `until_usec`, oldest first, until it returns
 /// false. Recordings' entries (TLOG_REC from a sender `trust` trusts) are
@@ -316,17 +338,7 @@ pub fn host_logs(
     until_usec: u64,
     each: &mut dyn FnMut(LogEntry) -> io::Result<bool>,
 ) -> io::Result<()> {
-    let mut journal = open_journal(dir)?;
-    // A field is read up to the bound, not whole: memory stays bounded.
-    journal
-        .set_data_threshold(MAX_LOG_MESSAGE)
-        .map_err(|e| journal_error("configuring the journal", e))?;
-    journal
-        .match_add("_HOSTNAME", host.as_bytes().to_vec())
-        .map_err(|e| journal_error("matching", e))?;
-    journal
-        .seek_realtime_usec(since_usec)
-        .map_err(|e| journal_error("seeking in the journal", e))?;
+    let mut journal = open_matching(dir, "_HOSTNAME", host.as_bytes(), since_usec)?;
     let trusted = trusted_uids(&trust.uids);
     while journal
         .next()
@@ -401,16 +413,7 @@ pub fn audit_entries(
     until_usec: u64,
     each: &mut dyn FnMut(String) -> io::Result<bool>,
 ) -> io::Result<()> {
-    let mut journal = open_journal(dir)?;
-    journal
-        .set_data_threshold(MAX_LOG_MESSAGE)
-        .map_err(|e| journal_error("configuring the journal", e))?;
-    journal
-        .match_add("_TRANSPORT", b"audit".to_vec())
-        .map_err(|e| journal_error("matching", e))?;
-    journal
-        .seek_realtime_usec(since_usec)
-        .map_err(|e| journal_error("seeking in the journal", e))?;
+    let mut journal = open_matching(dir, "_TRANSPORT", b"audit", since_usec)?;
     while journal
         .next()
         .map_err(|e| journal_error("reading the journal", e))?

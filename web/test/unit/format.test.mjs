@@ -58,3 +58,13 @@ test('verdicts read as proven, not proven either way, or tampered', () => {
   // A hostile verdict name is text, never markup: the page sets it as text.
   assert.equal(fmt.verdictLabel({ verdict: '<b>x', ok: false }).label, '✗ <b>x');
 });
+
+test('command lines read as termtape commands shows them, control characters visible', () => {
+  assert.equal(fmt.commandLine(['/bin/echo', 'a b', "it's", '']), "/bin/echo 'a b' 'it'\\''s' ''");
+  // Quoted, as the CLI quotes a word with a backslash.
+  assert.equal(fmt.commandLine(['printf', '\u001b]0;x\u0007']), "printf '\\e]0;x\\x07'");
+  assert.equal(fmt.visible('a\u009bb\u007f\t'), 'a\\u{9b}b\\x7f\\t');
+  // A right-to-left override cannot turn the line around.
+  assert.equal(fmt.visible('ls \u202etxt.exe'), 'ls \\u{202e}txt.exe');
+  assert.equal(fmt.commandLine(undefined), '');
+});

@@ -426,6 +426,12 @@ pub enum Command {
         /// there is one].
         #[arg(long, value_name = "PUBKEY")]
         key: Option<String>,
+        /// An audit log the page's commands and files come from
+        /// (repeatable), or journal / journal:DIR for the journal's audit
+        /// entries [default: /var/log/audit/audit.log and its rotated
+        /// copies].
+        #[arg(long = "audit-log", value_name = "FILE")]
+        audit_logs: Vec<String>,
         /// The sources to serve (files, journal, journal:DIR), numbered from
         /// 0 in this order: requests name them by number only.
         #[arg(required = true, value_name = "SOURCE")]

@@ -426,6 +426,7 @@ fn run(cli: Cli) -> Result<Status> {
             tls_key,
             names,
             key,
+            audit_logs,
             sources,
         } => {
             use termtape_player::serve::{Server, TlsFiles};
@@ -436,7 +437,8 @@ fn run(cli: Cli) -> Result<Status> {
                 // clap requires both or neither.
                 _ => None,
             };
-            let server = Server::bind(listen, tls.as_ref(), sources, trusted)?;
+            let server =
+                Server::bind(listen, tls.as_ref(), sources, trusted)?.with_audit_logs(audit_logs);
             for warning in server.warnings() {
                 note(format_args!("warning: {warning}"));
             }
