@@ -67,6 +67,7 @@ const HANDED_ON: &[(&str, &str)] = &[
     ("rec", "termtape-rec(1)"),
     ("users", "termtape-session(8)"),
     ("keys", "termtape-session(8)"),
+    ("doctor", "termtape-session(8)"),
 ];
 
 /// Every man page: termtape(1), one per subcommand (termtape-ls(1) …),

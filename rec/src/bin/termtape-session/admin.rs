@@ -26,6 +26,9 @@ Usage:
   termtape-session keys generate [--dir DIR] [--force]
                                                    make the key pair seals are signed with
   termtape-session keys show [--dir DIR]           print the public key
+  termtape-session doctor [--json] [--root DIR]    check the installation; each problem with
+                                                   its fix (exit 1: recording would fail or
+                                                   could be bypassed)
 
 Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log].
 
