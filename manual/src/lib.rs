@@ -14,12 +14,13 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 
 // The binaries' own command-line modules: their parsing helpers are not
-// used here, only the definitions.
-#[allow(dead_code)]
+// used here, only the definitions (their docs are checked in their crates,
+// where `argv[0]` is not taken for a link).
+#[allow(dead_code, rustdoc::broken_intra_doc_links)]
 #[path = "../../player/src/bin/termtape/cli.rs"]
 mod termtape_cli;
 
-#[allow(dead_code)]
+#[allow(dead_code, rustdoc::broken_intra_doc_links)]
 #[path = "../../rec/src/bin/termtape-rec/cli.rs"]
 mod rec_cli;
 
