@@ -17,6 +17,7 @@ mod keyframes;
 mod limits;
 mod list_index;
 mod numeric_args;
+mod package;
 mod player;
 mod redaction;
 mod reviewer;

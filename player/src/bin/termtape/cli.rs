@@ -518,6 +518,14 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Check the installation (set-id bits, user, writer, shells, key …),
+    /// each problem with its fix; runs termtape-session doctor.
+    #[command(disable_help_flag = true)]
+    Doctor {
+        /// [--json] [--root DIR]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// List the recordings in a source: id, user, host, start, duration,
     /// size, and the gaps a rate limit left (how many, bytes of log
     /// dropped).

@@ -192,13 +192,19 @@ fn escaped(cmd: &clap::Command, argv: &[OsString]) -> bool {
     false
 }
 
-/// Parses `argv` for the recorder called `name` (see [`name`]).
-pub fn try_parse(name: &'static str, argv: Vec<OsString>) -> Result<Args, clap::Error> {
-    let cmd = Args::command()
+/// The command line of the recorder called `name` (see [`name`]), with its
+/// usage and examples: what `--help` shows and the man page says.
+pub fn command(name: &'static str) -> clap::Command {
+    Args::command()
         .name(name)
         .bin_name(name)
         .override_usage(USAGE.replace("NAME", name))
-        .after_help(EXAMPLES.replace("NAME", name));
+        .after_help(EXAMPLES.replace("NAME", name))
+}
+
+/// Parses `argv` for the recorder called `name` (see [`name`]).
+pub fn try_parse(name: &'static str, argv: Vec<OsString>) -> Result<Args, clap::Error> {
+    let cmd = command(name);
     let escaped = escaped(&cmd, &argv);
     let matches = cmd.try_get_matches_from(argv)?;
     let mut args = Args::from_arg_matches(&matches)?;

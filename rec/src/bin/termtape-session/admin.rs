@@ -30,6 +30,9 @@ Usage:
                                                    print the audit rules that log users' commands
                                                    and [audit] watch; --install loads them with
                                                    auditctl and writes them to FILE (root)
+  termtape-session doctor [--json] [--root DIR]    check the installation; each problem with
+                                                   its fix (exit 1: recording would fail or
+                                                   could be bypassed)
 
 Configuration: /etc/termtape/termtape.toml, [session] shell and notice, [writer], [log],
 [audit] watch.

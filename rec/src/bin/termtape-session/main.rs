@@ -8,6 +8,7 @@
 //! alter the recording.
 
 mod admin;
+mod doctor;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -32,6 +33,16 @@ fn main() -> ExitCode {
         Some("users") => (admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("keys") => (admin::keys(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("audit") => (admin::audit(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
+        Some("doctor") => (
+            doctor::doctor(&argv[2..]).map(|ok| {
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }),
+            2,
+        ),
         Some("--help") if argv.len() == 2 => {
             print!("{}", admin::HELP);
             (Ok(ExitCode::SUCCESS), 0)
