@@ -21,6 +21,7 @@ mod package;
 mod player;
 mod redaction;
 mod reviewer;
+mod screenshot;
 mod search;
 mod seek;
 mod serve;

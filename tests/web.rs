@@ -103,7 +103,8 @@ static RECORDINGS: LazyLock<Recordings> = LazyLock::new(|| {
     }
 });
 
-static BROWSER: LazyLock<&'static Chromium> = LazyLock::new(|| Chromium::start().until_exit());
+pub(crate) static BROWSER: LazyLock<&'static Chromium> =
+    LazyLock::new(|| Chromium::start().until_exit());
 
 /// `termtape serve` of the three recordings (sources 0, 1, 2).
 static SERVED: LazyLock<&'static Served> =

@@ -39,6 +39,7 @@ pub mod keyframe;
 pub mod list;
 pub mod logs;
 pub mod original;
+pub mod picture;
 pub mod play;
 pub mod recording;
 pub mod redaction;

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 /// Whether `c` must not reach a terminal as it is.
-fn hidden(c: char) -> bool {
+pub(crate) fn hidden(c: char) -> bool {
     matches!(c,
         '\0'..='\x1f' | '\x7f'..='\u{9f}'
         | '\u{61c}' | '\u{200e}' | '\u{200f}'

@@ -197,6 +197,26 @@ const scenarios = {
     return { items, markers, screen, current, pwned };
   },
 
+  /// Opens a screenshot (`screen --format html|svg`, args.url a file: URL)
+  /// and returns the global args.pwned (set if anything in it ran), and
+  /// for HTML each row's boxes as laid out: left, width, text.
+  async picture(page) {
+    const response = await page.goto(args.url, { timeout: WAIT });
+    if (!response || !response.ok()) throw new Error(`${args.url} answered ${response?.status()}`);
+    const pwned = await page.evaluate((name) => window[name] ?? null, args.pwned ?? "ttPwned");
+    const rows = await page.$$eval(".tt > div", (divs) =>
+      divs.map((div) => {
+        const origin = div.getBoundingClientRect().left;
+        return [...div.querySelectorAll("span")].map((sp) => {
+          const box = sp.getBoundingClientRect();
+          return { left: box.left - origin, width: box.width, text: sp.textContent };
+        });
+      }),
+    ).catch(() => []);
+    const caption = await page.$eval("figcaption", (f) => f.textContent).catch(() => null);
+    return { pwned, rows, caption, title: await page.title() };
+  },
+
   /// Opens the list, clicks the row of args.rec and returns the player's
   /// first screen.
   async open(page) {

@@ -271,9 +271,14 @@ pub enum Command {
         #[command(flatten)]
         audit: AuditLogs,
         /// text: one line per row, trailing spaces trimmed; ansi: with colours
-        /// and attributes as SGR sequences.
+        /// and attributes as SGR sequences; svg, html, png: a picture of the
+        /// screen for a report (self-contained; png not to a terminal).
         #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// svg, html, png: no caption line (user@host, recording, wall-clock
+        /// time and offset) under the screen.
+        #[arg(long)]
+        no_caption: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -583,6 +588,12 @@ pub enum Format {
     Text,
     /// With colours and attributes as SGR sequences.
     Ansi,
+    /// An SVG image (self-contained, text as text).
+    Svg,
+    /// An HTML page (self-contained, no script).
+    Html,
+    /// A PNG image (DejaVu Sans Mono; CJK and emoji from fallback fonts).
+    Png,
 }
 
 /// Where to read and what: the options of every command that reads a

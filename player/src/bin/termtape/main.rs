@@ -350,13 +350,14 @@ fn run(cli: Cli) -> Result<Status> {
             at,
             audit,
             format,
+            no_caption,
             common,
         } => {
             let at = match at {
                 cli::Moment::At(at) => at,
                 cli::Moment::Command(n) => audit::command_start(&common, &audit, n)?,
             };
-            screen(&common, at, format)
+            screen(&common, at, format, !no_caption)
         }
         Command::Commands {
             json,
@@ -795,7 +796,7 @@ fn end_when_stdout_closes() {
 }
 
 /// `termtape screen`: the screen at a moment, through the keyframes.
-fn screen(common: &Common, at: seek::At, format: Format) -> Result<Status> {
+fn screen(common: &Common, at: seek::At, format: Format, captioned: bool) -> Result<Status> {
     let source = source::parse(&common.source);
     let query = query(common, false);
     let mut report = |e: &termtape_format::Error| {
@@ -830,10 +831,68 @@ fn screen(common: &Common, at: seek::At, format: Format) -> Result<Status> {
     let mut text = match format {
         Format::Ansi => term.to_ansi(),
         Format::Text => term.text(),
+        Format::Svg | Format::Html | Format::Png => {
+            let caption = match captioned {
+                true => screen_caption(&*source, &query, at, ended)?,
+                false => None,
+            };
+            let picture = termtape_player::picture::Picture::of(&term, caption);
+            let bytes = match format {
+                Format::Svg => termtape_player::picture::svg::render(&picture).into_bytes(),
+                Format::Html => termtape_player::picture::html::render(&picture).into_bytes(),
+                _ => {
+                    if std::io::IsTerminal::is_terminal(&io::stdout()) {
+                        bail!(
+                            "a PNG image is not for a terminal: redirect it to a file (> screen.png)"
+                        );
+                    }
+                    let fonts =
+                        termtape_player::picture::png::Fonts::load().map_err(anyhow::Error::msg)?;
+                    termtape_player::picture::png::render(&picture, &fonts)
+                        .map_err(|e| anyhow::anyhow!("drawing the PNG: {e}"))?
+                }
+            };
+            io::stdout().lock().write_all(&bytes)?;
+            return Ok(Status::Done);
+        }
     };
     text.push('\n');
     io::stdout().lock().write_all(text.as_bytes())?;
     Ok(Status::Done)
+}
+
+/// The caption of a screenshot: whose screen, which recording, when. A
+/// stream cannot be read a second time for it: no caption then.
+fn screen_caption(
+    source: &dyn source::Source,
+    query: &termtape_player::recording::Query,
+    at: seek::At,
+    ended: Option<u64>,
+) -> Result<Option<String>> {
+    if source.is_stream() {
+        note("no caption: a stream cannot be read a second time for the recording's details");
+        return Ok(None);
+    }
+    let chosen = termtape_player::recording::choose(source, query)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let summaries = list::summaries(source, &chosen.filter, now, false, &mut |_| {})?;
+    let Some(s) = summaries.first() else {
+        return Ok(None);
+    };
+    let offset = match (at.resolve(source, &chosen)?, ended) {
+        (_, Some(end)) => end,
+        (seek::At::Ms(ms), None) => ms.min(s.duration),
+        _ => s.duration,
+    };
+    Ok(Some(termtape_player::picture::caption(
+        &s.user,
+        &s.host,
+        &s.rec,
+        s.start.map(|start| start + offset),
+        offset,
+    )))
 }
 
 /// `termtape keyframe`: a copy of a recording with keyframes added.
