@@ -423,3 +423,92 @@ fn take_over_tlog_records_its_users_and_give_back_restores_it() {
         let _ = Command::new("userdel").args(["--remove", user]).output();
     }
 }
+
+/// SSSD's `[session_recording]` with termtape taking over tlog's path: in a
+/// private mount namespace over overlays of /usr, /etc, /var/lib and
+/// /var/log, Debian's sssd-common (downloaded by scripts/setup, installed
+/// only there) serves the local users (`id_provider = files`) with
+/// `scope = some, users = U`: `getent passwd U` shows tlog-rec-session,
+/// and `su - U` is recorded by termtape, running the shell SSSD's PAM
+/// module passes in TLOG_REC_SESSION_SHELL (U's own, /bin/dash).
+#[test]
+fn sssd_session_recording_users_are_recorded_by_termtape_after_take_over() {
+    require("unshare");
+    require("dpkg-divert");
+    let debs = Path::new("/var/cache/termtape-test/sssd");
+    let have_debs = std::fs::read_dir(debs).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("sssd-common_"))
+    });
+    assert!(
+        have_debs,
+        "{} holds no sssd-common (scripts/setup)",
+        debs.display()
+    );
+    let setup = setup();
+    let session = setup.session.to_str().expect("utf-8");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path().display();
+    let pid = std::process::id();
+    let script = format!(
+        "set -e
+         for x in usr etc varlib varlog; do mkdir -p {d}/$x.up {d}/$x.work; done
+         mount -t overlay overlay -o lowerdir=/usr,upperdir={d}/usr.up,workdir={d}/usr.work /usr
+         mount -t overlay overlay -o lowerdir=/etc,upperdir={d}/etc.up,workdir={d}/etc.work /etc
+         mount -t overlay overlay -o lowerdir=/var/lib,upperdir={d}/varlib.up,workdir={d}/varlib.work /var/lib
+         mount -t overlay overlay -o lowerdir=/var/log,upperdir={d}/varlog.up,workdir={d}/varlog.work /var/log
+         dpkg -i {debs}/*.deb > {d}/dpkg.log 2>&1 || {{ tail {d}/dpkg.log; exit 1; }}
+         useradd --create-home --shell /bin/dash ttsssd1
+         printf '[sssd]\\nservices = nss, pam\\ndomains = local\\n\\n[domain/local]\\nid_provider = files\\n\\n[session_recording]\\nscope = some\\nusers = ttsssd1\\n' > /etc/sssd/sssd.conf
+         chmod 600 /etc/sssd/sssd.conf
+         sed -i 's/^passwd:.*/passwd: sss files/' /etc/nsswitch.conf
+         # A pid file left by an sssd that is gone would stop this one.
+         if [ -e /run/sssd.pid ] && ! kill -0 \"$(cat /run/sssd.pid)\" 2>/dev/null; then rm /run/sssd.pid; fi
+         /usr/sbin/sssd -i --logger=stderr -d 1 > {d}/sssd.log 2>&1 &
+         sssd=$!
+         for i in $(seq 100); do getent passwd ttsssd1 | grep -q tlog-rec-session && break; sleep 0.2; done
+         echo getent=$(getent passwd ttsssd1)
+         {session} --take-over-tlog
+         su - ttsssd1 -c 'echo sssd-{pid}; echo shell=$0' </dev/null || echo su-failed
+         {session} --give-back-tlog
+         kill $sssd; wait $sssd || true
+         cat {d}/sssd.log >&2",
+        debs = debs.display()
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}\n{stderr}");
+    assert!(
+        text.contains("getent=ttsssd1:x:") && text.contains(":/usr/bin/tlog-rec-session\n"),
+        "SSSD gives the recorded user tlog-rec-session: {text}"
+    );
+    assert!(
+        text.contains("shell=-dash"),
+        "SSSD's shell runs: {text}\n{stderr}"
+    );
+    // The user existed only in the namespace: find the recording by its
+    // marker in the journal, and check its sender is termtape.
+    let marker = format!("sssd-{pid}");
+    let json = run_ok(Command::new("journalctl").args(["-o", "json", "TLOG_USER=ttsssd1"]));
+    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&json)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["MESSAGE"].as_str().is_some_and(|m| m.contains(&marker)))
+        .collect();
+    let termtape_uid =
+        String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", "termtape"])))
+            .trim()
+            .to_owned();
+    assert!(!entries.is_empty(), "the login is in the journal");
+    assert!(
+        entries
+            .iter()
+            .all(|v| v["_UID"].as_str() == Some(termtape_uid.as_str())),
+        "recorded by termtape"
+    );
+}
