@@ -313,6 +313,20 @@ fn users_migrate_moves_tlog_users_keeping_their_shells() {
     let _ = std::fs::remove_file(link);
 }
 
+/// The journal entries of `user`'s recordings whose message holds `marker`.
+fn entries_with(user: &str, marker: &str) -> Vec<serde_json::Value> {
+    let json = run_ok(Command::new("journalctl").args([
+        "-o".to_owned(),
+        "json".to_owned(),
+        format!("TLOG_USER={user}"),
+    ]));
+    String::from_utf8_lossy(&json)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["MESSAGE"].as_str().is_some_and(|m| m.contains(marker)))
+        .collect()
+}
+
 /// The uids that sent a recording's journal entries.
 fn senders(rec: &str) -> Vec<String> {
     let json = run_ok(Command::new("journalctl").args(["-o", "json", &format!("TLOG_REC={rec}")]));
@@ -406,12 +420,7 @@ fn take_over_tlog_records_its_users_and_give_back_restores_it() {
     // Given back, tlog's own binary records again: as the user (it is not
     // set-id in Debian), so read from the journal directly.
     let marker = format!("given-back-{pid}");
-    let json = run_ok(Command::new("journalctl").args(["-o", "json", "TLOG_USER=ttdiv1"]));
-    let by_tlog: Vec<serde_json::Value> = String::from_utf8_lossy(&json)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["MESSAGE"].as_str().is_some_and(|m| m.contains(&marker)))
-        .collect();
+    let by_tlog = entries_with("ttdiv1", &marker);
     assert!(!by_tlog.is_empty(), "tlog recorded the login");
     assert!(
         by_tlog
@@ -494,12 +503,7 @@ fn sssd_session_recording_users_are_recorded_by_termtape_after_take_over() {
     // The user existed only in the namespace: find the recording by its
     // marker in the journal, and check its sender is termtape.
     let marker = format!("sssd-{pid}");
-    let json = run_ok(Command::new("journalctl").args(["-o", "json", "TLOG_USER=ttsssd1"]));
-    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&json)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["MESSAGE"].as_str().is_some_and(|m| m.contains(&marker)))
-        .collect();
+    let entries = entries_with("ttsssd1", &marker);
     let termtape_uid =
         String::from_utf8_lossy(&run_ok(Command::new("id").args(["-u", "termtape"])))
             .trim()
