@@ -30,6 +30,7 @@ mod session;
 mod signals;
 mod spool;
 mod times;
+mod tlog_migrate;
 mod trust;
 mod usability;
 mod web;

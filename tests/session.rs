@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use termtape_tests::{bin, journal_sync, journald, require, run_ok, tlog_play_journal};
 
 /// The installed copy of termtape-session and the test users, set up once.
-struct Setup {
-    session: PathBuf,
+pub(crate) struct Setup {
+    pub(crate) session: PathBuf,
 }
 
-fn setup() -> &'static Setup {
+pub(crate) fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
         require("su");
@@ -54,7 +54,7 @@ pub(crate) fn user(name: &str) -> &'static str {
 }
 
 /// The journal's recordings of `user`: (recording id, output bytes).
-fn recordings_of(user: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn recordings_of(user: &str) -> Vec<(String, Vec<u8>)> {
     assert!(journal_sync());
     termtape_tests::listing(&["--lax", "--user", user, "journal"])
         .lines()
@@ -67,7 +67,7 @@ fn recordings_of(user: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())

@@ -69,6 +69,7 @@ const HANDED_ON: &[(&str, &str)] = &[
     ("users", "termtape-session(8)"),
     ("keys", "termtape-session(8)"),
     ("doctor", "termtape-session(8)"),
+    ("config", "termtape-session(8)"),
 ];
 
 /// Every man page: termtape(1), one per subcommand (termtape-ls(1) …),

@@ -43,6 +43,7 @@ pub mod relay;
 pub mod session;
 pub mod setup;
 pub mod sink;
+pub mod tlog;
 #[allow(
     unsafe_code,
     reason = "ptsname_r, setfsuid and the guard's fork and exec are C library calls"

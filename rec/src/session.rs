@@ -109,7 +109,7 @@ impl LoginArgs {
 /// administrator's choice comes first), else `$TERMTAPE_SESSION_SHELL`
 /// (`env`: pass `None` when privileged, where the user would choose it),
 /// else the shell the user had before `termtape users enable`, else
-/// [`DEFAULT_SHELL`]. Never this program itself.
+/// [`DEFAULT_SHELL`]. Never this program itself, nor tlog-rec-session.
 pub fn choose_shell(
     configured: Option<PathBuf>,
     env: Option<OsString>,
@@ -125,8 +125,10 @@ pub fn choose_shell(
         .unwrap_or_else(|| PathBuf::from(DEFAULT_SHELL))
 }
 
+/// termtape-session, or tlog-rec-session (which may be termtape-session:
+/// `--take-over-tlog`): starting either as the real shell would loop.
 fn is_session_binary(p: &Path) -> bool {
-    p.file_name() == Some(OsStr::new("termtape-session"))
+    p.file_name() == Some(OsStr::new("termtape-session")) || crate::tlog::is_session(p)
 }
 
 /// The shell remembered for `user` in a `user:shell` lines file.

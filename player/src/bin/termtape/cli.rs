@@ -193,10 +193,11 @@ pub enum Command {
         args: Vec<OsString>,
     },
     /// Make termtape-session the login shell of users (or @groups), or give
-    /// them back their own; runs termtape-session users (as root).
+    /// them back their own, or move them from tlog-rec-session; runs
+    /// termtape-session users (as root).
     #[command(disable_help_flag = true)]
     Users {
-        /// enable|disable USER|@GROUP...
+        /// enable|disable USER|@GROUP... | migrate [USER|@GROUP...] | list
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
@@ -520,6 +521,15 @@ pub enum Command {
     #[command(disable_help_flag = true)]
     Audit {
         /// rules [--install] [--rules-file FILE]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Convert tlog's configuration to termtape.toml: `termtape config import
+    /// [FILE] [-o OUT] [--force]`, saying key by key what could not be
+    /// carried over; runs termtape-session config.
+    #[command(disable_help_flag = true)]
+    Config {
+        /// import [FILE] [-o OUT] [--force]
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },

@@ -485,6 +485,11 @@ fn run(cli: Cli) -> Result<Status> {
             all.extend(args);
             exec_beside("termtape-session", None, all)
         }
+        Command::Config { args } => {
+            let mut all = vec!["config".into()];
+            all.extend(args);
+            exec_beside("termtape-session", None, all)
+        }
         Command::Doctor { args } => {
             let mut all = vec!["doctor".into()];
             all.extend(args);

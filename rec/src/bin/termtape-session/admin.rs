@@ -7,6 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
 use termtape_rec::session::SHELLS_FILE;
+use termtape_rec::tlog;
 
 /// The user and group the recorder runs as when installed setuid/setgid.
 pub const SERVICE_USER: &str = "termtape";
@@ -23,6 +24,13 @@ Usage:
                                                    remembering each original shell (root)
   termtape-session users disable USER|@GROUP...    give them back their original shells (root)
   termtape-session users list                      who is recorded, the shell each had, groups
+  termtape-session users migrate [USER|@GROUP...]  move users from tlog-rec-session, keeping
+                                                   the shell tlog starts for each (root)
+  termtape-session config import [FILE] [-o OUT] [--force]
+                                                   convert tlog's configuration to termtape.toml
+  termtape-session --take-over-tlog                tlog-rec-session's path runs termtape-session
+                                                   (dpkg-divert; tlog's binary kept) (root)
+  termtape-session --give-back-tlog                tlog's tlog-rec-session back (root)
   termtape-session keys generate [--dir DIR] [--force]
                                                    make the key pair seals are signed with
   termtape-session keys show [--dir DIR]           print the public key
@@ -61,6 +69,13 @@ fn require_root() -> Result<()> {
     ensure!(real.uid == 0, "this needs root");
     termtape_rec::pty::become_user(real).context("taking back root's ids")?;
     Ok(())
+}
+
+/// Runs `f` with this program's path, as root.
+pub fn as_root(f: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    require_root()?;
+    let exe = std::env::current_exe().context("finding this program")?;
+    f(&exe)
 }
 
 /// `--install`: creates the service user and group if missing, makes this
@@ -235,6 +250,14 @@ Usage:
   termtape users disable USER|@GROUP...   give them back their original shells (root)
   termtape users list                     who is recorded: each user whose login shell is
                                           termtape-session, the shell they had, their groups
+  termtape users migrate [USER|@GROUP...] move users from tlog-rec-session (all of them when
+                                          none is named) to termtape-session, remembering the
+                                          shell tlog starts for each (root)
+
+A user whose shell is tlog-rec-session (or a tlog-rec-session-shell-... link) is moved
+by enable and migrate with the shell tlog would start: the one its name encodes, else
+TLOG_REC_SESSION_SHELL in /etc/environment, else \"shell\" in
+/etc/tlog/tlog-rec-session.conf, else tlog's default.
 
 Exit status: 0 done; 2 trouble: bad usage, not root, no such user or group, a tool
 (getent, usermod) that failed.
@@ -249,6 +272,8 @@ enum Action {
     Disable,
     /// Who is recorded.
     List,
+    /// Move users from tlog-rec-session.
+    Migrate,
 }
 
 /// `users enable|disable USER|@GROUP...`, `users list`, `users --help`.
@@ -262,13 +287,14 @@ pub fn users(args: &[OsString]) -> Result<()> {
         print!("{USERS_HELP}");
         return Ok(());
     }
-    let enable = match <Action as clap::ValueEnum>::from_str(action, false) {
+    let action = match <Action as clap::ValueEnum>::from_str(action, false) {
         Ok(Action::List) => return list_users(),
-        Ok(Action::Enable) => true,
-        Ok(Action::Disable) => false,
+        Ok(action) => action,
         Err(_) => return Err(usage()),
     };
-    ensure!(!targets.is_empty(), "name at least one USER or @GROUP");
+    if action != Action::Migrate {
+        ensure!(!targets.is_empty(), "name at least one USER or @GROUP");
+    }
     require_root()?;
     let exe = std::env::current_exe().context("finding this program")?;
     let mut names = Vec::new();
@@ -279,6 +305,18 @@ pub fn users(args: &[OsString]) -> Result<()> {
         match target.strip_prefix('@') {
             Some(group) => names.extend(group_members(group)?),
             None => names.push(target.to_owned()),
+        }
+    }
+    if targets.is_empty() {
+        // `migrate` alone: everyone tlog records.
+        let passwd = run(Command::new("getent").arg("passwd"))?;
+        names.extend(passwd.lines().filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 7 && tlog::is_session(Path::new(f[6]))).then(|| f[0].to_owned())
+        }));
+        if names.is_empty() {
+            println!("no user's login shell is tlog-rec-session");
+            return Ok(());
         }
     }
     names.sort();
@@ -294,36 +332,65 @@ pub fn users(args: &[OsString]) -> Result<()> {
     let _lock = lock_shells(&shells_file)?;
     let mut remembered = read_shells(&shells_file);
     for (name, current) in names.iter().zip(shells) {
-        if enable {
-            if current == exe {
-                println!("{name}: already recorded");
-                continue;
+        match action {
+            Action::Enable | Action::Migrate => {
+                if current == exe {
+                    println!("{name}: already recorded");
+                    continue;
+                }
+                // A tlog user's real shell is the one tlog would start, not
+                // tlog-rec-session.
+                let keep = if tlog::is_session(&current) {
+                    let real = tlog::session_shell(&current, Path::new("/"));
+                    println!(
+                        "{name}: recorded by tlog ({}), which starts {} ({})",
+                        current.display(),
+                        real.shell.display(),
+                        real.from
+                    );
+                    real.shell
+                } else if action == Action::Migrate {
+                    println!(
+                        "{name}: not on tlog-rec-session (login shell {}): left alone; \
+                         `termtape users enable {name}` records them",
+                        current.display()
+                    );
+                    continue;
+                } else {
+                    current.clone()
+                };
+                remembered.retain(|(u, _)| u != name);
+                remembered.push((name.clone(), keep.clone()));
+                write_shells(&shells_file, &remembered)?;
+                run(Command::new("usermod").arg("--shell").arg(&exe).arg(name))?;
+                println!(
+                    "{name}: {} -> {} (the real shell: {})",
+                    current.display(),
+                    exe.display(),
+                    keep.display()
+                );
             }
-            remembered.retain(|(u, _)| u != name);
-            remembered.push((name.clone(), current.clone()));
-            write_shells(&shells_file, &remembered)?;
-            run(Command::new("usermod").arg("--shell").arg(&exe).arg(name))?;
-            println!("{name}: {} -> {}", current.display(), exe.display());
-        } else {
-            let original = remembered
-                .iter()
-                .find(|(u, _)| u == name)
-                .map(|(_, s)| s.clone())
-                .unwrap_or_else(|| PathBuf::from(termtape_rec::session::DEFAULT_SHELL));
-            if current != exe {
-                println!("{name}: not recorded (login shell {})", current.display());
-            } else {
-                run(Command::new("usermod")
-                    .arg("--shell")
-                    .arg(&original)
-                    .arg(name))?;
-                println!("{name}: {} -> {}", current.display(), original.display());
+            Action::Disable | Action::List => {
+                let original = remembered
+                    .iter()
+                    .find(|(u, _)| u == name)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_else(|| PathBuf::from(termtape_rec::session::DEFAULT_SHELL));
+                if current != exe {
+                    println!("{name}: not recorded (login shell {})", current.display());
+                } else {
+                    run(Command::new("usermod")
+                        .arg("--shell")
+                        .arg(&original)
+                        .arg(name))?;
+                    println!("{name}: {} -> {}", current.display(), original.display());
+                }
+                remembered.retain(|(u, _)| u != name);
+                write_shells(&shells_file, &remembered)?;
             }
-            remembered.retain(|(u, _)| u != name);
-            write_shells(&shells_file, &remembered)?;
         }
     }
-    if enable {
+    if action != Action::Disable {
         add_to_etc_shells(&exe)?;
     }
     Ok(())

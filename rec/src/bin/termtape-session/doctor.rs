@@ -155,7 +155,7 @@ pub fn check(system: &System) -> Vec<Finding> {
     out.push(check_writer(system, &file, ids.0));
     out.push(check_log_dir(system, ids.0));
     out.push(check_shells(system));
-    out.extend(check_users(&passwd));
+    out.extend(check_users(system, &passwd));
     out.push(check_locale());
     out.push(check_key(system, &file, ids.0));
     if let Some(f) = check_cockpit(system) {
@@ -324,12 +324,15 @@ fn check_shells(system: &System) -> Finding {
     }
 }
 
-fn check_users(passwd: &[Vec<String>]) -> Vec<Finding> {
+fn check_users(system: &System, passwd: &[Vec<String>]) -> Vec<Finding> {
     let with_shell = |name: &str| -> Vec<String> {
         passwd
             .iter()
             .filter(|f| {
-                f.len() >= 7 && Path::new(&f[6]).file_name() == Some(std::ffi::OsStr::new(name))
+                f.len() >= 7
+                    && (Path::new(&f[6]).file_name() == Some(std::ffi::OsStr::new(name))
+                        || (name == "tlog-rec-session"
+                            && termtape_rec::tlog::is_session(Path::new(&f[6]))))
             })
             .map(|f| format!("{} ({})", f[0], f[6]))
             .collect()
@@ -346,12 +349,26 @@ fn check_users(passwd: &[Vec<String>]) -> Vec<Finding> {
         },
         "",
     )];
-    if !tlog.is_empty() {
+    // --take-over-tlog: tlog-rec-session's path is a link to termtape-session.
+    let taken_over = std::fs::read_link(system.path(termtape_rec::tlog::SESSION_PATH))
+        .is_ok_and(|t| t.file_name() == Some(std::ffi::OsStr::new("termtape-session")));
+    if !tlog.is_empty() && taken_over {
+        out.push(finding(
+            "tlog-users",
+            Level::Ok,
+            format!(
+                "recorded by termtape under tlog-rec-session's path (--take-over-tlog): {}",
+                tlog.join(", ")
+            ),
+            "",
+        ));
+    } else if !tlog.is_empty() {
         out.push(finding(
             "tlog-users",
             Level::Warn,
             format!("still recorded by tlog: {}", tlog.join(", ")),
-            "termtape users enable USER... (their original shells are remembered)",
+            "termtape users migrate (keeps the shell tlog starts for each); or, for users \
+             SSSD records, termtape-session --take-over-tlog",
         ));
     }
     out
@@ -704,6 +721,17 @@ mod tests {
             .expect("tlog users named");
         assert_eq!(tlog.level, Level::Warn);
         assert!(tlog.message.contains("alice"), "{}", tlog.message);
+        // Taken over, tlog's users are termtape's.
+        let bin = system.root.join("usr/bin");
+        std::fs::create_dir_all(&bin).expect("usr/bin");
+        std::os::unix::fs::symlink(&system.binary, bin.join("tlog-rec-session")).expect("link");
+        let findings = super::check(&system);
+        let tlog = findings
+            .iter()
+            .find(|f| f.check == "tlog-users")
+            .expect("tlog users named");
+        assert_eq!(tlog.level, Level::Ok, "{}", tlog.message);
+        std::fs::remove_file(bin.join("tlog-rec-session")).expect("rm");
         std::fs::write(
             &passwd,
             format!("{text}alice:x:1000:1000::/home/alice:/usr/bin/termtape-session\n"),

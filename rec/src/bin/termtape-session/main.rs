@@ -9,6 +9,7 @@
 
 mod admin;
 mod doctor;
+mod migrate;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -33,6 +34,15 @@ fn main() -> ExitCode {
         Some("users") => (admin::users(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("keys") => (admin::keys(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
         Some("audit") => (admin::audit(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
+        Some("config") => (migrate::config(&argv[2..]).map(|()| ExitCode::SUCCESS), 2),
+        Some("--take-over-tlog") if argv.len() == 2 => (
+            admin::as_root(migrate::take_over).map(|()| ExitCode::SUCCESS),
+            2,
+        ),
+        Some("--give-back-tlog") if argv.len() == 2 => (
+            admin::as_root(|_| migrate::give_back()).map(|()| ExitCode::SUCCESS),
+            2,
+        ),
         Some("doctor") => (
             doctor::doctor(&argv[2..]).map(|ok| {
                 if ok {
@@ -74,11 +84,29 @@ fn session(argv: &[OsString]) -> Result<ExitCode> {
     let file = FileConfig::load(&config_path, required)?;
     let user = identity::user_name().context("finding the user's name")?;
     // Installed setuid, the environment is the user's: it names no shell.
-    let shell = session::choose_shell(
+    let mut shell = session::choose_shell(
         file.session.shell.clone(),
         std::env::var_os(session::SHELL_ENV).filter(|_| !privileged),
         session::remembered_shell(std::path::Path::new(session::SHELLS_FILE), &user),
     );
+    // Run as tlog-rec-session (--take-over-tlog, for SSSD's and Cockpit's
+    // session recording), the real shell is chosen as tlog chooses it: the
+    // one the program's name encodes, else TLOG_REC_SESSION_SHELL, which
+    // SSSD sets to the user's own shell. Either way it runs as the user,
+    // recorded.
+    if let Some(name) = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+    {
+        let name = name.to_string_lossy();
+        if name.trim_start_matches('-').starts_with("tlog-rec-session") {
+            let tlog_choice = termtape_rec::tlog::shell_from_name(&name)
+                .or_else(|| std::env::var_os(termtape_rec::tlog::SHELL_ENV).map(PathBuf::from));
+            if let Some(chosen) = tlog_choice {
+                shell = session::choose_shell(Some(chosen), None, Some(shell));
+            }
+        }
+    }
     let (command, argv0) = args.shell_command(&shell);
 
     let note_to = match file.writer.kind {
