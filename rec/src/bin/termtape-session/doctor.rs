@@ -17,7 +17,8 @@ Usage:
                                           set-id bits and capabilities, the termtape user and
                                           group, the log directory, the writer, /etc/shells,
                                           who is recorded (and who is still on tlog), the
-                                          locale's charset, the signing key, the Cockpit page;
+                                          locale's charset, the signing key, the Cockpit page,
+                                          the kernel's audit (auditd, execve rules, watches);
                                           each problem with its fix. --root: check the files
                                           under DIR instead of / (the user database too)
 
@@ -161,7 +162,99 @@ pub fn check(system: &System) -> Vec<Finding> {
     if let Some(f) = check_cockpit(system) {
         out.push(f);
     }
+    // The kernel's audit state is the running system's, not a copy's.
+    if system.root == Path::new("/") {
+        let auditctl = |arg: &str| {
+            std::process::Command::new("auditctl")
+                .arg(arg)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        };
+        let watch = file.audit.watch.clone().unwrap_or_default();
+        out.push(check_audit(
+            auditctl("-s").as_deref(),
+            auditctl("-l").as_deref(),
+            &watch,
+        ));
+    }
     out
+}
+
+/// Whether the kernel logs what `termtape commands` and `termtape files`
+/// show, from `auditctl -s` (`status`) and `auditctl -l` (`rules`), `None`
+/// where auditctl could not say. Recording works without it: a warning.
+fn check_audit(status: Option<&str>, rules: Option<&str>, watch: &[PathBuf]) -> Finding {
+    let fix_rules = "termtape audit rules --install";
+    let (Some(status), Some(rules)) = (status, rules) else {
+        return finding(
+            "audit",
+            Level::Warn,
+            "auditctl cannot say the kernel's audit state (not installed, or not root): \
+             termtape commands and files will have nothing to show"
+                .to_owned(),
+            "apt-get install auditd, then termtape audit rules --install",
+        );
+    };
+    let value = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map(str::trim)
+    };
+    if value("enabled") == Some("0") {
+        return finding(
+            "audit",
+            Level::Warn,
+            "the kernel's auditing is off (enabled 0): no command or file is logged".to_owned(),
+            "auditctl -e 1 (auditd turns it on when it starts; a journald started after it \
+             with Audit=no turns it off)",
+        );
+    }
+    if value("pid").is_none_or(|pid| pid == "0") {
+        return finding(
+            "audit",
+            Level::Warn,
+            "no auditd receives the kernel's records: they reach only the journal, if journald \
+             takes them (Audit=yes)"
+                .to_owned(),
+            "systemctl enable --now auditd",
+        );
+    }
+    let execs = rules
+        .lines()
+        .any(|r| r.contains("execve") && r.contains("exit") && !r.contains("never"));
+    if !execs {
+        return finding(
+            "audit",
+            Level::Warn,
+            "no audit rule logs execve: termtape commands will list nothing".to_owned(),
+            fix_rules,
+        );
+    }
+    let unwatched: Vec<String> = watch
+        .iter()
+        .map(|p| p.display().to_string())
+        .filter(|p| !rules.lines().any(|r| r.split_whitespace().any(|w| w == p)))
+        .collect();
+    if !unwatched.is_empty() {
+        return finding(
+            "audit",
+            Level::Warn,
+            format!(
+                "[audit] watch names {} but no loaded rule watches it",
+                unwatched.join(", ")
+            ),
+            fix_rules,
+        );
+    }
+    finding(
+        "audit",
+        Level::Ok,
+        "auditing on, auditd running, execve logged".to_owned(),
+        "",
+    )
 }
 
 fn check_binary(system: &System, ids: (Option<u32>, Option<u32>)) -> Finding {
@@ -744,5 +837,39 @@ mod tests {
                 .iter()
                 .any(|f| f.check == "users" && f.message.contains("alice"))
         );
+    }
+
+    /// `auditctl -s` and `-l` as auditd 3.0.9 prints them: each way the
+    /// kernel's audit can fail termtape, then fixed.
+    #[test]
+    fn the_audit_check_sees_each_gap_and_its_fix() {
+        let on = "enabled 1\nfailure 1\npid 4242\nrate_limit 0\nbacklog_limit 8192\nlost 0\n";
+        let off = on.replace("enabled 1", "enabled 0");
+        let no_daemon = on.replace("pid 4242", "pid 0");
+        let ours = "-a always,exit -F arch=b64 -S execve,execveat -F auid>=1000 -F auid!=-1 -F key=termtape-exec\n\
+                    -w /etc -p wa -k termtape-watch\n";
+        let watch = [PathBuf::from("/etc"), PathBuf::from("/srv/secret")];
+        let level = |status: Option<&str>, rules: Option<&str>, watch: &[PathBuf]| {
+            let f = check_audit(status, rules, watch);
+            (f.level, f.message)
+        };
+        assert_eq!(level(None, None, &[]).0, Level::Warn);
+        assert!(level(Some(&off), Some(ours), &[]).1.contains("enabled 0"));
+        assert!(
+            level(Some(&no_daemon), Some(ours), &[])
+                .1
+                .contains("no auditd")
+        );
+        assert!(
+            level(Some(on), Some("No rules\n"), &[])
+                .1
+                .contains("execve")
+        );
+        assert!(
+            level(Some(on), Some(ours), &watch)
+                .1
+                .contains("/srv/secret")
+        );
+        assert_eq!(level(Some(on), Some(ours), &watch[..1]).0, Level::Ok);
     }
 }
