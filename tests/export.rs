@@ -20,7 +20,7 @@ use termtape_player::source;
 use termtape_player::{Query, cat};
 use termtape_tests::{assert_bytes_eq, bin, require, run_ok, tlog_play};
 
-use crate::keyframes::Tmux;
+use crate::keyframes::{Tmux, normalise};
 use crate::seek::{Event, event, record};
 
 /// The formats that keep time and come back through import.
@@ -447,14 +447,6 @@ fn a_script_recording_imports_to_what_scriptreplay_shows_in_tmux() {
     assert_eq!(normalise(&ours), shown);
 }
 
-fn normalise(screen: &str) -> String {
-    let mut lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
-    while lines.last() == Some(&"") {
-        lines.pop();
-    }
-    lines.join("\n")
-}
-
 #[test]
 fn damaged_input_is_named_by_line_or_offset() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -505,26 +497,18 @@ fn damaged_input_is_named_by_line_or_offset() {
     // A timing log with a line that is not an entry, and one that asks for
     // more than the typescript holds.
     let timing = d.join("ts.timing");
-    std::fs::write(&timing, "0.1 3\nnonsense\n").expect("write");
-    let err = import(
-        "ts",
-        b"Script started on 2026-01-01 00:00:00+00:00 []\nabcdef",
-        &[],
-    );
-    assert!(
-        err.contains("ts.timing:line 2: not a timing entry"),
-        "{err}"
-    );
-    std::fs::write(&timing, "0.1 3\n0.2 100\n").expect("write");
-    let err = import(
-        "ts",
-        b"Script started on 2026-01-01 00:00:00+00:00 []\nabcdef",
-        &[],
-    );
-    assert!(
-        err.contains("the log ends 97 byte(s) before timing line 2 says"),
-        "{err}"
-    );
+    for (entries, said) in [
+        ("0.1 3\nnonsense\n", "ts.timing:line 2: not a timing entry"),
+        (
+            "0.1 3\n0.2 100\n",
+            "the log ends 97 byte(s) before timing line 2 says",
+        ),
+    ] {
+        std::fs::write(&timing, entries).expect("write");
+        let typescript = b"Script started on 2026-01-01 00:00:00+00:00 []\nabcdef";
+        let err = import("ts", typescript, &[]);
+        assert!(err.contains(said), "{err}");
+    }
     // Not a format at all.
     let err = import("junk", &[0xff; 64], &[]);
     assert!(
