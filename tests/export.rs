@@ -645,3 +645,161 @@ fn segmented_export_follows_the_players_rules_and_each_snapshot_is_the_screen_th
         assert_eq!(term.to_ansi(), want.to_ansi(), "segment {i} played through");
     }
 }
+
+/// An HTTP server for a directory (Python's), stopped by its PID.
+struct Http(std::process::Child, u16);
+
+impl Http {
+    fn start(dir: &Path) -> Http {
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let child = Command::new("python3")
+                .args(["-m", "http.server", "--bind", "127.0.0.1"])
+                .arg(port.to_string())
+                .current_dir(dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("python3 -m http.server");
+            let mut http = Http(child, port);
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return http;
+                }
+                if let Ok(Some(_)) = http.0.try_wait() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = http.0.kill();
+        }
+        panic!("no HTTP server came up");
+    }
+}
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn segmented_export_seeks_in_the_real_asciinema_player_fetching_one_segment() {
+    require("chromium");
+    require("node");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let installed = Command::new("npm")
+        .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+        .arg(d)
+        .arg("asciinema-player@3.17.0")
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!("SKIPPED: asciinema-player 3.17.0 could not be installed from npm");
+        return;
+    }
+    let bundle = d.join("node_modules/asciinema-player/dist/bundle");
+    for file in ["asciinema-player.js", "asciinema-player.css"] {
+        std::fs::copy(bundle.join(file), d.join(file)).expect("copy");
+    }
+    std::fs::write(
+        d.join("index.html"),
+        r#"<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="asciinema-player.css"></head>
+<body><div id="p"></div><script src="asciinema-player.js"></script>
+<script>window.player = AsciinemaPlayer.create({url: "seg/index.json", format: "segmented"},
+  document.getElementById("p"), {preload: true});</script></body></html>"#,
+    )
+    .expect("write");
+    // Numbered lines in bursts with pauses: many segments, each moment's
+    // screen its own.
+    let log = d.join("long.log");
+    let script = "for i in $(seq 1 30); do seq $((i*10000)) $((i*10000+9999)); \
+                  printf 'burst %d\\n' $i; sleep 0.05; done";
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .arg("-o")
+            .arg(&log)
+            .args(["--", "bash", "-c", script]),
+    );
+    let seg = d.join("seg");
+    termtape_ok(&["export", "--format", "segmented", s(&log), "-o", s(&seg)]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(seg.join("index.json")).expect("index"))
+            .expect("JSON");
+    let segments = index["segments"].as_array().expect("segments");
+    assert!(segments.len() >= 6, "{index}");
+    // A moment in a pause inside the middle segment.
+    let k = segments.len() / 2;
+    let url = segments[k]["url"].as_str().expect("url");
+    let middle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(seg.join(url)).expect("segment")).expect("JSON");
+    let times: Vec<u64> = middle["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| (e[0].as_f64().expect("time") * 1000.0).round() as u64)
+        .collect();
+    let at = times
+        .windows(2)
+        .find(|w| w[1] - w[0] >= 20)
+        .map(|w| w[0] + 10)
+        .expect("a pause in the middle segment");
+    let http = Http::start(d);
+    let browser = termtape_tests::browser::Chromium::start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib/asciinema_player.mjs");
+    let args = serde_json::json!({
+        "web": termtape_tests::browser::web_dir(),
+        "cdp": browser.cdp_url(),
+        "url": format!("http://127.0.0.1:{}/index.html", http.1),
+        "seek": at as f64 / 1000.0,
+        "settle_ms": 1500,
+    });
+    let out = run_ok(Command::new("node").arg(&script).arg(args.to_string()));
+    let got: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(got["errors"], serde_json::json!([]), "{got}");
+    // Before the seek: the page, the player and the index (and the first
+    // segment, which preload shows); the seek fetched one segment.
+    let fetched: Vec<&str> = got["after"]
+        .as_array()
+        .expect("after")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert_eq!(fetched, [format!("/seg/{url}")], "{got}");
+    let before: Vec<&str> = got["before"]
+        .as_array()
+        .expect("before")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .filter(|p| p.starts_with("/seg/"))
+        .collect();
+    assert!(
+        before
+            .iter()
+            .all(|p| *p == "/seg/index.json" || *p == "/seg/000000.json"),
+        "{got}"
+    );
+    let rows: Vec<&str> = got["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(rows.iter().any(|r| r.starts_with("burst ")), "{got}");
+    let ours = termtape_ok(&[
+        "screen",
+        "--at",
+        &format!("{}.{:03}", at / 1000, at % 1000),
+        s(&log),
+    ]);
+    assert_eq!(
+        normalise(&rows.join("\n")),
+        normalise(&String::from_utf8(ours).expect("UTF-8")),
+        "{got}"
+    );
+}
