@@ -803,3 +803,37 @@ fn segmented_export_seeks_in_the_real_asciinema_player_fetching_one_segment() {
         "{got}"
     );
 }
+
+#[test]
+fn a_legacy_charset_recording_exports_its_utf8_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("koi8.log");
+    // "Привет" in KOI8-R.
+    run_ok(Command::new(bin("termtape-rec")).arg("-o").arg(&log).args([
+        "--charset",
+        "KOI8-R",
+        "--",
+        "printf",
+        "\\360\\322\\311\\327\\305\\324\\n",
+    ]));
+    let cast = String::from_utf8(termtape_ok(&[
+        "export",
+        "--format",
+        "asciicast-v3",
+        s(&log),
+    ]))
+    .expect("UTF-8");
+    assert!(cast.contains(r#""o", "Привет\r\n"]"#), "{cast}");
+    let typescript = dir.path().join("ts");
+    termtape_ok(&[
+        "export",
+        "--format",
+        "script",
+        s(&log),
+        "-o",
+        s(&typescript),
+    ]);
+    let bytes = std::fs::read(&typescript).expect("typescript");
+    let text = "Привет\r\n".as_bytes();
+    assert!(bytes.windows(text.len()).any(|w| w == text));
+}
