@@ -837,3 +837,53 @@ fn a_legacy_charset_recording_exports_its_utf8_text() {
     let text = "Привет\r\n".as_bytes();
     assert!(bytes.windows(text.len()).any(|w| w == text));
 }
+
+#[test]
+fn a_sealed_recording_in_the_journal_exports_to_a_tlog_file_that_verifies_and_plays() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = crate::chain::keys(dir.path());
+    let marker = format!("export-journal-{}", std::process::id());
+    let rec = crate::chain::record_to_journal(&key, &format!("echo {marker}; printf '\\377\\n'"));
+    let out = dir.path().join("evidence.log");
+    termtape_ok(&[
+        "export",
+        "--format",
+        "tlog",
+        "--rec",
+        &rec,
+        "journal",
+        "-o",
+        s(&out),
+    ]);
+    for source in ["journal", s(&out)] {
+        let (reports, status) = crate::chain::verify(&public, &["--rec", &rec, source]);
+        assert_eq!(reports.len(), 1, "{source}");
+        assert_eq!(
+            reports[0]["verdict"], "intact",
+            "{source}: {:?}",
+            reports[0]
+        );
+        assert_eq!(status, 0);
+    }
+    let (played, status, err) = tlog_play(&out, &[]);
+    assert!(status.success(), "tlog-play: {err}");
+    let ours = termtape_ok(&["cat", "--rec", &rec, "journal"]);
+    assert!(ours.windows(marker.len()).any(|w| w == marker.as_bytes()));
+    assert_bytes_eq(&played, &ours, "tlog-play of the journal's export");
+    // A cut of it is a new recording: the seals do not carry over.
+    let cut = dir.path().join("cut.log");
+    termtape_ok(&[
+        "export",
+        "--format",
+        "tlog",
+        "--rec",
+        &rec,
+        "--to",
+        "0",
+        "journal",
+        "-o",
+        s(&cut),
+    ]);
+    let (reports, _) = crate::chain::verify(&public, &["--rec", &rec, s(&cut)]);
+    assert_ne!(reports[0]["verdict"], "intact", "{:?}", reports[0]);
+}
