@@ -357,10 +357,29 @@ fn asciinema_cats_our_asciicast_v2_as_termtape_cats_the_recording() {
     termtape_ok(&["import", s(&made), s(&imported)]);
     let catted = run_ok(Command::new(&asciinema).arg("cat").arg(&made));
     assert_bytes_eq(&termtape_ok(&["cat", s(&imported)]), &catted, "imported");
-    assert_eq!(
-        normalise(&String::from_utf8(termtape_ok(&["screen", s(&imported)])).expect("UTF-8")),
-        "a\u{fffd}b中c"
+    let ours =
+        normalise(&String::from_utf8(termtape_ok(&["screen", s(&imported)])).expect("UTF-8"));
+    assert_eq!(ours, "a\u{fffd}b中c");
+    // What asciinema's own player shows in an 80x24 tmux pane.
+    require("tmux");
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let tmux = Tmux {
+        socket: dir.path().join("tmux.sock"),
+    };
+    run_ok(
+        tmux.cmd()
+            .arg("-f")
+            .arg(&conf)
+            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
+            .env("TERM", "xterm-256color")
+            .arg(format!(
+                "clear; {} play {}; printf '\\033[H'; sleep 60",
+                s(&asciinema),
+                s(&made)
+            )),
     );
+    assert_eq!(tmux.settle("b中c"), ours);
 }
 
 /// A command run by util-linux `script` in an 80x24 tmux pane, logging
