@@ -59,7 +59,7 @@ fn record(dir: &Path, name: &str, key: &Path) -> PathBuf {
 
 /// `termtape verify --json --key PUB ARGS…`: each recording's object, and
 /// the exit status.
-fn verify(public: &Path, args: &[&str]) -> (Vec<Value>, i32) {
+pub(crate) fn verify(public: &Path, args: &[&str]) -> (Vec<Value>, i32) {
     let out = Command::new(bin("termtape"))
         .args(["verify", "--json", "--key"])
         .arg(public)
@@ -395,7 +395,7 @@ fn archives_verify_as_their_source() {
 }
 
 /// Records `script` to the journal with `key`: the recording's id.
-fn record_to_journal(key: &Path, script: &str) -> String {
+pub(crate) fn record_to_journal(key: &Path, script: &str) -> String {
     journald();
     let child = Command::new(bin("termtape-rec"))
         .args([

@@ -242,7 +242,7 @@ impl Drop for Tmux {
     }
 }
 
-fn normalise(screen: &str) -> String {
+pub(crate) fn normalise(screen: &str) -> String {
     let mut lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
     while lines.last() == Some(&"") {
         lines.pop();

@@ -9,6 +9,7 @@ mod choose;
 mod conformance;
 mod damage;
 mod exit_status;
+mod export;
 mod hostile_logs;
 mod interop;
 mod journal;

@@ -8,7 +8,8 @@
 //! source), [`search`] (when a text was on the screen or typed, in every
 //! recording of a source), [`seek`] (the screen at a moment, from the
 //! nearest keyframe), [`events`] (a recording from a moment on, as JSON
-//! lines for other programs), [`keyframe`] (a copy of a recording with keyframes
+//! lines for other programs), [`export`] and [`import`] (a recording in
+//! and out of asciinema's, ttyrec's and `script`'s formats), [`keyframe`] (a copy of a recording with keyframes
 //! added) and [`archive`] (recordings into seekable zstd archives, which
 //! [`source::Archive`] reads in place); [`audit`] places the commands run
 //! and the watched files touched in a recorded session, from the kernel's
@@ -33,8 +34,10 @@ pub mod cat;
 #[cfg(feature = "tui")]
 pub mod console;
 pub mod events;
+pub mod export;
 pub mod gap;
 pub mod guard;
+pub mod import;
 pub mod keyframe;
 pub mod list;
 pub mod logs;

@@ -31,7 +31,7 @@ pub const JSON_VERSION: u64 = 1;
 
 /// Lines a terminal keeps of what scrolls off within one packet: far more
 /// than a packet's output can make.
-const SCROLLBACK: usize = 10_000;
+pub(crate) const SCROLLBACK: usize = 10_000;
 
 /// What to look for.
 #[derive(Debug, Clone)]
@@ -545,41 +545,53 @@ impl Hunt {
 
     /// The matching lines shown now, or scrolled off since the last look,
     /// that were not on the screen then.
-    ///
-    /// Only matching lines are copied: every other line is read from a
-    /// buffer lent by the emulator or reused here.
     fn newly_shown(&mut self, pattern: &Pattern) -> Vec<String> {
-        let mut scrolled = Vec::new();
-        self.screen.take_scrolled_off(|line| {
-            if pattern.matches(line) {
-                scrolled.push(line.to_owned());
-            }
-        });
-        let term = self.screen.terminal(None);
-        let mut now: HashMap<String, usize> = HashMap::new();
-        let mut rows = Vec::new();
-        for r in 0..term.rows() {
-            term.row_text_into(r, &mut self.line);
-            if pattern.matches(&self.line) {
-                rows.push(self.line.clone());
-            }
-        }
-        for line in &rows {
-            *now.entry(line.clone()).or_default() += 1;
-        }
-        // A line shown before, and still shown or scrolled off since, is
-        // not new: each one shown before accounts for one seen now.
-        let screen = usize::from(term.is_alternate_screen());
-        let mut before = std::mem::replace(&mut self.shown[screen], now);
-        let mut new = Vec::new();
-        for line in scrolled.into_iter().chain(rows) {
-            match before.get_mut(&line) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => new.push(line),
-            }
-        }
-        new
+        newly_shown(&mut self.screen, &mut self.shown, &mut self.line, pattern)
     }
+}
+
+/// The matching lines shown on `screen` now, or scrolled off since the
+/// last look, that were not on it then (`shown`: the lines at the last
+/// look, on the primary and the alternate screen; `line`: a buffer).
+///
+/// Only matching lines are copied: every other line is read from a
+/// buffer lent by the emulator or reused here.
+pub(crate) fn newly_shown(
+    screen: &mut Screen,
+    shown: &mut [HashMap<String, usize>; 2],
+    line: &mut String,
+    pattern: &Pattern,
+) -> Vec<String> {
+    let mut scrolled = Vec::new();
+    screen.take_scrolled_off(|l| {
+        if pattern.matches(l) {
+            scrolled.push(l.to_owned());
+        }
+    });
+    let term = screen.terminal(None);
+    let mut now: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for r in 0..term.rows() {
+        term.row_text_into(r, line);
+        if pattern.matches(line) {
+            rows.push(line.clone());
+        }
+    }
+    for l in &rows {
+        *now.entry(l.clone()).or_default() += 1;
+    }
+    // A line shown before, and still shown or scrolled off since, is
+    // not new: each one shown before accounts for one seen now.
+    let alternate = usize::from(term.is_alternate_screen());
+    let mut before = std::mem::replace(&mut shown[alternate], now);
+    let mut new = Vec::new();
+    for l in scrolled.into_iter().chain(rows) {
+        match before.get_mut(&l) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => new.push(l),
+        }
+    }
+    new
 }
 
 /// A line being typed, put together from keys.

@@ -283,6 +283,53 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write one recording, or a cut of it, in another program's format:
+    /// asciinema's asciicast v2/v3, a script typescript and timing log,
+    /// ttyrec, the screen's text, asciinema-player's segmented format, or
+    /// a tlog file of its own.
+    #[command(after_help = EXPORT_HELP)]
+    Export {
+        /// The format to write.
+        #[arg(long, value_name = "FORMAT", value_enum)]
+        format: ExportFormat,
+        /// Start at the screen at this moment (same forms as screen --at).
+        #[arg(long, value_name = "T", value_parser = parse_at)]
+        from: Option<termtape_player::seek::At>,
+        /// Stop after this moment.
+        #[arg(long, value_name = "T", value_parser = parse_at)]
+        to: Option<termtape_player::seek::At>,
+        /// Where to write (default: standard output); script writes
+        /// OUT.timing (and OUT.input) beside it, segmented a directory.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Turn a recording made by asciinema (asciicast v1/v2/v3), ttyrec or
+    /// script into a tlog-format recording with keyframes.
+    #[command(after_help = EXIT_STATUS)]
+    Import {
+        /// The input's format [default: told from its content].
+        #[arg(long, value_name = "FORMAT", value_enum)]
+        format: Option<ImportFormat>,
+        /// script: the timing log [default: IN.timing].
+        #[arg(long, value_name = "FILE")]
+        timing: Option<std::path::PathBuf>,
+        /// script: the input log, when input was logged apart (script -I)
+        /// [default: the timing log's INPUT_LOG, or IN.input].
+        #[arg(long, value_name = "FILE")]
+        input_log: Option<std::path::PathBuf>,
+        /// The recorded user's name (the formats have none).
+        #[arg(long, value_name = "NAME", default_value = "unknown")]
+        user: String,
+        /// The recorded host's name.
+        #[arg(long, value_name = "NAME", default_value = "unknown")]
+        host: String,
+        /// The file to read, or - for standard input.
+        input: String,
+        /// The file to write, or - for standard output.
+        output: String,
+    },
     /// Copy a recording (such as one made by tlog) with keyframes added, so
     /// that seeking in it is instant; everything else stays byte for byte.
     #[command(after_help = EXIT_STATUS)]
@@ -716,6 +763,50 @@ fn parse_moment(s: &str) -> Result<Moment, String> {
         None => parse_at(s).map(Moment::At).map_err(|e| e.to_string()),
     }
 }
+
+/// `export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// asciinema's asciicast v2.
+    #[value(name = "asciicast-v2")]
+    AsciicastV2,
+    /// asciicast v3.
+    #[value(name = "asciicast-v3")]
+    AsciicastV3,
+    /// util-linux script's typescript and advanced timing log.
+    Script,
+    /// ttyrec frames.
+    Ttyrec,
+    /// The screen's text as it scrolled, each line once.
+    Txt,
+    /// asciinema-player's segmented format (a directory).
+    Segmented,
+    /// A tlog file of the recording alone, with keyframes.
+    Tlog,
+}
+
+/// `import --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// asciicast v1, v2 or v3.
+    Asciicast,
+    /// ttyrec frames.
+    Ttyrec,
+    /// A script typescript with its timing log.
+    Script,
+}
+
+/// `export --help`'s notes.
+pub const EXPORT_HELP: &str = "\
+Replay what was exported:
+  asciinema play OUT.cast
+  scriptreplay -T OUT.timing -O OUT [-I OUT.input]
+  ttyplay OUT.ttyrec
+  tlog-play -i OUT.log
+A whole tlog export copies the messages as they are, so a sealed recording
+still verifies (termtape verify); a cut is written anew and carries no seal.
+asciicast and segmented hold text: bytes that are not UTF-8 become U+FFFD,
+as asciinema records them.";
 
 fn parse_at(s: &str) -> Result<termtape_player::seek::At, termtape_player::time::Error> {
     termtape_player::seek::At::parse(s)

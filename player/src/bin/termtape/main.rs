@@ -2,6 +2,7 @@
 
 mod audit;
 mod cli;
+mod export;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -101,7 +102,7 @@ pub(crate) fn damage_note(n: u64, e: &termtape_format::Error, what: &str) {
 }
 
 /// The closing line for `n` damaged messages, when some were not shown.
-fn damage_total(n: u64, what: &str) {
+pub(crate) fn damage_total(n: u64, what: &str) {
     if n > DAMAGE_SHOWN {
         note(format_args!("{n} damaged message(s) {what} in all"));
     }
@@ -387,6 +388,30 @@ fn run(cli: Cli) -> Result<Status> {
             all.extend(args);
             exec_beside("termtape-session", None, all)
         }
+        Command::Export {
+            format,
+            from,
+            to,
+            output,
+            common,
+        } => export::export(format, from, to, output.as_deref(), &common),
+        Command::Import {
+            format,
+            timing,
+            input_log,
+            user,
+            host,
+            input,
+            output,
+        } => export::import(export::Import {
+            format,
+            timing,
+            input_log,
+            user,
+            host,
+            input,
+            output,
+        }),
         Command::Keyframe {
             keyframe_bytes,
             keyframe_secs,
@@ -1162,7 +1187,7 @@ fn with_recording(
 }
 
 /// What to read, as the options say.
-fn query(common: &Common, follow: bool) -> Query {
+pub(crate) fn query(common: &Common, follow: bool) -> Query {
     Query {
         selection: common.rec.clone().map_or(Selection::First, Selection::Rec),
         filter: filter(&common.select, common.rec.clone(), follow),
