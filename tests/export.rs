@@ -319,10 +319,12 @@ fn asciinema_cats_our_asciicast_v2_as_termtape_cats_the_recording() {
             .args(["install", "-q", "asciinema==2.4.0"])
             .status()
             .is_ok_and(|s| s.success());
-    if !made {
-        eprintln!("SKIPPED: asciinema 2.4.0 could not be installed from PyPI into a venv");
-        return;
-    }
+    // PyPI is reachable wherever the suite runs (README): a failed install
+    // fails the test rather than passing it unchecked.
+    assert!(
+        made,
+        "asciinema 2.4.0 could not be installed from PyPI into a venv"
+    );
     let log = recorded(dir.path());
     let cast = dir.path().join("rec.cast");
     termtape_ok(&[
@@ -715,13 +717,13 @@ fn segmented_export_seeks_in_the_real_asciinema_player_fetching_one_segment() {
     let installed = Command::new("npm")
         .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
         .arg(d)
-        .arg("asciinema-player@3.17.0")
+        .arg("asciinema-player@3.18.0")
         .status()
         .is_ok_and(|s| s.success());
-    if !installed {
-        eprintln!("SKIPPED: asciinema-player 3.17.0 could not be installed from npm");
-        return;
-    }
+    assert!(
+        installed,
+        "asciinema-player 3.18.0 could not be installed from npm"
+    );
     let bundle = d.join("node_modules/asciinema-player/dist/bundle");
     for file in ["asciinema-player.js", "asciinema-player.css"] {
         std::fs::copy(bundle.join(file), d.join(file)).expect("copy");
@@ -737,13 +739,20 @@ fn segmented_export_seeks_in_the_real_asciinema_player_fetching_one_segment() {
     // Numbered lines in bursts with pauses: many segments, each moment's
     // screen its own.
     let log = d.join("long.log");
-    let script = "for i in $(seq 1 30); do seq $((i*10000)) $((i*10000+9999)); \
-                  printf 'burst %d\\n' $i; sleep 0.05; done";
+    // TERMTAPE_SEGMENTED_BURSTS scales it by hand (1400: about 100 MB).
+    let bursts: u32 = std::env::var("TERMTAPE_SEGMENTED_BURSTS")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(30);
+    let script = format!(
+        "for i in $(seq 1 {bursts}); do seq $((i*10000)) $((i*10000+9999)); \
+         printf 'burst %d\\n' $i; sleep 0.05; done"
+    );
     run_ok(
         Command::new(bin("termtape-rec"))
             .arg("-o")
             .arg(&log)
-            .args(["--", "bash", "-c", script]),
+            .args(["--", "bash", "-c", &script]),
     );
     let seg = d.join("seg");
     termtape_ok(&["export", "--format", "segmented", s(&log), "-o", s(&seg)]);
@@ -776,7 +785,7 @@ fn segmented_export_seeks_in_the_real_asciinema_player_fetching_one_segment() {
         "cdp": browser.cdp_url(),
         "url": format!("http://127.0.0.1:{}/index.html", http.1),
         "seek": at as f64 / 1000.0,
-        "settle_ms": 1500,
+        "settle_ms": 1000,
     });
     let out = run_ok(Command::new("node").arg(&script).arg(args.to_string()));
     let got: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
