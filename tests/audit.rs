@@ -442,6 +442,8 @@ fn commands_of_an_audited_login_match_ausearch() {
         );
     }
 
+    search_ran_finds_the_commands(&auditd.log(), user, &since, rec, &commands);
+
     let files = json_lines(
         Command::new(bin("termtape"))
             .args(["files", "--json", "--audit-log"])
@@ -473,6 +475,75 @@ fn commands_of_an_audited_login_match_ausearch() {
             .collect()
     };
     assert_eq!(serials(&from_journal), serials(&commands));
+}
+
+/// `search --ran`: the user's recordings in which a command matching the
+/// pattern ran (in its arguments or its executable), each match numbered as
+/// `commands` numbers it; text lines name the recording, the offset and
+/// `cmd:N`.
+fn search_ran_finds_the_commands(
+    log: &Path,
+    user: &str,
+    since: &str,
+    rec: &str,
+    commands: &[serde_json::Value],
+) {
+    let search = |args: &[&str]| {
+        Command::new(bin("termtape"))
+            .arg("search")
+            .args(args)
+            .arg("--audit-log")
+            .arg(log)
+            .args(["--lax", "--user", user, "--since", since, "journal"])
+            .output()
+            .expect("termtape search")
+    };
+    let number_of = |argv: &[&str]| {
+        commands
+            .iter()
+            .find(|c| c["type"] == "command" && c["argv"] == serde_json::json!(argv))
+            .map(|c| c["n"].clone())
+            .expect("the command in commands --json")
+    };
+    for (args, argv) in [
+        (&["--ran", "tr a-z A-Z"][..], &["tr", "a-z", "A-Z"][..]),
+        (&["-i", "--ran", "TR A-Z"][..], &["tr", "a-z", "A-Z"][..]),
+        (&["--ran", "/usr/bin/sudo"][..], &["sudo", "-n", "true"][..]),
+    ] {
+        let out = search(&[&["--json"][..], args].concat());
+        assert!(out.status.success(), "search {args:?}: {out:?}");
+        let found = json_of(&out.stdout);
+        let kinds: Vec<&str> = found.iter().filter_map(|f| f["type"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["recording", "command", "end"],
+            "{args:?}: {found:#?}"
+        );
+        assert_eq!(found[0]["rec"], rec);
+        assert_eq!(found[1]["argv"], serde_json::json!(argv));
+        assert_eq!(found[1]["n"], number_of(argv), "numbered as commands does");
+        let want = commands
+            .iter()
+            .find(|c| c["n"] == found[1]["n"] && c["type"] == "command")
+            .expect("the same command");
+        assert_eq!(&found[1], want, "commands --json's object");
+    }
+    let out = search(&["--ran", "tr a-z"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let n = number_of(&["tr", "a-z", "A-Z"]);
+    let line = text
+        .lines()
+        .find(|l| l.ends_with("  tr a-z A-Z"))
+        .unwrap_or_else(|| panic!("a line for tr in {text}"));
+    assert!(
+        line.contains(&format!("{user}@"))
+            && line.contains(rec)
+            && line.contains(&format!("  cmd:{n}  ")),
+        "{line}"
+    );
+    let out = search(&["--ran", "no-such-program-ran-here"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
 }
 
 /// A recording made without an audit session, and one in an audit session
@@ -535,6 +606,19 @@ fn without_audit_commands_says_why() {
         assert!(
             json[0]["why"].as_str().is_some_and(|w| w.contains(why)),
             "{json:?}"
+        );
+        // search --ran has nothing to look in, and says so.
+        let out = Command::new(bin("termtape"))
+            .args(["search", "--ran", "echo", "--audit-log"])
+            .arg(&empty)
+            .arg(&log)
+            .output()
+            .expect("termtape search");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("1 of 1 recording(s) have no commands from audit to search"),
+            "{out:?}"
         );
     }
 }

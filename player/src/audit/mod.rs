@@ -311,6 +311,27 @@ pub fn path_of(f: &FileEvent) -> Option<&[u8]> {
         .map(|(name, _)| name.as_slice())
 }
 
+impl Exec {
+    /// Whether `pattern` finds this command (`search --ran`): in its
+    /// arguments joined by spaces (as typed, without the shell's quoting),
+    /// or in its executable's path, so that `sudo` finds `sudo -n true`
+    /// and `/usr/bin/sudo` the same.
+    pub fn ran(&self, pattern: &crate::search::Pattern) -> bool {
+        let joined = self
+            .argv
+            .iter()
+            .map(|a| String::from_utf8_lossy(a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        pattern.matches(&joined)
+            || self
+                .process
+                .exe
+                .as_deref()
+                .is_some_and(|e| pattern.matches(&String::from_utf8_lossy(e)))
+    }
+}
+
 /// Arguments as one line, a word holding a space, a quote or nothing in
 /// single quotes, every control character written visibly.
 pub fn command_line(argv: &[Vec<u8>]) -> String {
@@ -341,6 +362,32 @@ mod tests {
             b"\x1b]0;x\x07".to_vec(),
         ];
         assert_eq!(command_line(&argv), r"echo 'a b' 'it'\''s' '\e]0;x\x07'");
+    }
+
+    #[test]
+    fn ran_looks_in_the_arguments_and_the_executable() {
+        use crate::search::Pattern;
+        let exec = Exec {
+            time: 0,
+            serial: 1,
+            place: Place {
+                source: "audit.log".into(),
+                line: 1,
+            },
+            process: Process {
+                exe: Some(b"/usr/bin/sudo".to_vec()),
+                ..Process::default()
+            },
+            cwd: None,
+            argv: vec![b"sudo".to_vec(), b"-n".to_vec(), b"a b".to_vec()],
+            argc: Some(3),
+            incomplete: false,
+        };
+        assert!(exec.ran(&Pattern::new("sudo -n a b", false)));
+        assert!(exec.ran(&Pattern::new("/usr/bin/sudo", false)));
+        assert!(exec.ran(&Pattern::new("SUDO -N", true)));
+        assert!(!exec.ran(&Pattern::new("SUDO", false)));
+        assert!(!exec.ran(&Pattern::new("'a b'", false)));
     }
 
     #[test]

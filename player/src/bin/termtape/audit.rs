@@ -119,3 +119,39 @@ pub fn command_start(common: &Common, logs: &AuditLogs, n: usize) -> Result<seek
         ),
     }
 }
+
+/// `termtape search --ran PATTERN`: the commands matching it, in every
+/// recording `common` selects.
+pub fn search_ran(
+    common: &Common,
+    logs: &AuditLogs,
+    pattern: &str,
+    ignore_case: bool,
+    json: bool,
+) -> Result<Status> {
+    let mut damaged = 0u64;
+    let lines = timelines(common, logs, &[], &mut damaged)?;
+    if lines.is_empty() {
+        note(format_args!("{}: no recording matches", common.source));
+        return Ok(damage_status(damaged, common.lax.lax, Status::NothingFound));
+    }
+    let pattern = termtape_player::search::Pattern::new(pattern, ignore_case);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let count = print::write_ran(&mut out, &lines, &pattern, json)?;
+    out.flush()?;
+    // Recordings that could not be searched are said, not passed over.
+    let blind = lines.iter().filter(|t| t.why_none().is_some()).count();
+    if blind > 0 {
+        note(format_args!(
+            "{blind} of {} recording(s) have no commands from audit to search \
+             (termtape commands says why for each)",
+            lines.len()
+        ));
+    }
+    let found = if count > 0 {
+        Status::Done
+    } else {
+        Status::NothingFound
+    };
+    Ok(damage_status(damaged, common.lax.lax, found))
+}

@@ -408,11 +408,21 @@ fn run(cli: Cli) -> Result<Status> {
             archive,
         } => unarchive(&archive, output.as_deref(), force),
         Command::Search {
+            ignore_case,
+            json,
+            text,
+            ran: true,
+            audit,
+            common,
+            ..
+        } => audit::search_ran(&common, &audit, &text, ignore_case, json),
+        Command::Search {
             input,
             ignore_case,
             json,
             text,
             common,
+            ..
         } => search(&text, ignore_case, input, json, &common),
         Command::Events {
             at,
