@@ -266,11 +266,35 @@ fn ausearch_execs(log: &Path, ses: u64) -> BTreeMap<u64, (u64, Vec<String>)> {
             let end = fields[start..]
                 .find(&format!(" a{}=", i + 1))
                 .map_or(fields.trim_end().len(), |e| start + e);
-            argv.push(fields[start..end].to_owned());
+            argv.push(unoctal(&fields[start..end]));
         }
         execs.insert(serial, (times[&serial], argv));
     }
     execs
+}
+
+/// An argument as `ausearch -i` shows it, control characters written as
+/// `\ooo` (octal), decoded.
+fn unoctal(shown: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = shown.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        match (bytes[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push(d.iter().fold(0u8, |n, b| n * 8 + (b - b'0')));
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A real login under termtape-session, audited: the recording carries the
@@ -309,6 +333,8 @@ fn commands_of_an_audited_login_match_ausearch() {
             "/bin/echo 'a b' \"it's\" | tr a-z A-Z".to_owned(),
             format!("touch {}", file.display()),
             "sudo -n true; echo sudo=$?".to_owned(),
+            // An argument that would colour a terminal that took it as is.
+            r"/bin/echo $'\e[31mred\e[0m'".to_owned(),
             format!("echo ses=$(cat /proc/self/sessionid)-$((6*7))-{marker}"),
         ];
         for line in &typed {
@@ -443,6 +469,7 @@ fn commands_of_an_audited_login_match_ausearch() {
     }
 
     search_ran_finds_the_commands(&auditd.log(), user, &since, rec, &commands);
+    play_goes_from_command_to_command(&auditd.log(), rec, &commands, &typed);
 
     let files = json_lines(
         Command::new(bin("termtape"))
@@ -546,6 +573,111 @@ fn search_ran_finds_the_commands(
     assert!(out.stdout.is_empty(), "{out:?}");
 }
 
+/// The status line of the player in tmux: the pane's last row.
+fn status_row(pane: &str) -> &str {
+    pane.lines().last().unwrap_or_default()
+}
+
+/// `termtape play` on a terminal (tmux) with the audit records: `c` and
+/// `C` go to the next and previous command's moment (the screen shows its
+/// typed line, and not yet a later one), and the status line names the
+/// command last started, shortened, its control characters shown, not
+/// sent.
+fn play_goes_from_command_to_command(
+    log: &Path,
+    rec: &str,
+    commands: &[serde_json::Value],
+    typed: &[String],
+) {
+    use crate::keyframes::{play_in_tmux, wait_until};
+    termtape_tests::require("tmux");
+    let lines: Vec<String> = commands
+        .iter()
+        .filter(|c| c["type"] == "command")
+        .map(|c| {
+            c["argv"]
+                .as_array()
+                .expect("argv")
+                .iter()
+                .map(|a| a.as_str().expect("text").to_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let total = lines.len();
+    let number = |line: &str| {
+        1 + lines
+            .iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line:?} in {lines:?}"))
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = log.display().to_string();
+    let tmux = play_in_tmux(
+        dir.path(),
+        &["--audit-log", &log, "--rec", rec],
+        Path::new("journal"),
+        (120, 40),
+    );
+    let keys = |keys: &[&str]| tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat());
+    // Paused at the start: no command started yet; the count and the key.
+    wait_until(&tmux, "the player", |p| status_row(p).contains("? help"));
+    keys(&["Space", "Home"]);
+    wait_until(&tmux, "the start, paused", |p| {
+        let row = status_row(p);
+        row.starts_with(" || 0:00:00.000") && row.contains(&format!("[{total} commands: c]"))
+    });
+    // `c` (forward) or `C` (back), one key at a time, each waited for,
+    // until the status line names command `n` (commands started in the
+    // same ms, a pipeline's, are one stop: the last of them is named).
+    let go = |key: &str, n: usize, line: &str| -> String {
+        let want = format!("[cmd {n}/{total}: {line}]");
+        for _ in 0..=total {
+            let pane = tmux.capture();
+            let before = status_row(&pane).to_owned();
+            if before.contains(&want) {
+                return pane;
+            }
+            keys(&[key]);
+            wait_until(&tmux, &format!("a move by {key} from {before:?}"), |p| {
+                status_row(p) != before
+            });
+        }
+        panic!("{key} never reached {want}:\n{}", tmux.capture());
+    };
+    let cat = number("cat /etc/hostname");
+    // Cat's moment: its typed line is on screen, sudo's not yet.
+    let pane = go("c", cat, "cat /etc/hostname");
+    assert!(
+        pane.contains(&typed[0]) && !pane.contains(&typed[3]),
+        "{pane}"
+    );
+    let pane = go("c", number("sudo -n true"), "sudo -n true");
+    assert!(pane.contains(&typed[3]), "{pane}");
+    // The echo's escape sequences: shown, not obeyed.
+    go(
+        "c",
+        number("/bin/echo \u{1b}[31mred\u{1b}[0m"),
+        r"/bin/echo '\e[31mred\e[0m'",
+    );
+    // Back to the touch: its long line shortened.
+    let touch = lines
+        .iter()
+        .find(|l| l.starts_with("touch "))
+        .expect("touch");
+    let shown: String = if touch.chars().count() > 32 {
+        format!("{}…", touch.chars().take(31).collect::<String>())
+    } else {
+        touch.clone()
+    };
+    go("C", number(touch), &shown);
+    // Back to cat's: the screen goes back in time.
+    let pane = go("C", cat, "cat /etc/hostname");
+    assert!(!pane.contains(&typed[3]), "{pane}");
+    keys(&["q"]);
+    wait_until(&tmux, "the player's end", |p| p.contains("played 0"));
+}
+
 /// A recording made without an audit session, and one in an audit session
 /// with no audit records: both still play, and `termtape commands` says why
 /// it lists nothing (exit 1).
@@ -607,6 +739,27 @@ fn without_audit_commands_says_why() {
             json[0]["why"].as_str().is_some_and(|w| w.contains(why)),
             "{json:?}"
         );
+        // The player plays it as before: nothing of commands on its status
+        // line; `c` says why there is none to go to.
+        {
+            use crate::keyframes::{play_in_tmux, wait_until};
+            termtape_tests::require("tmux");
+            let tmux_dir = tempfile::tempdir().expect("tempdir");
+            let empty = empty.display().to_string();
+            let tmux = play_in_tmux(tmux_dir.path(), &["--audit-log", &empty], &log, (100, 30));
+            let pane = wait_until(&tmux, "the played recording", |p| {
+                p.contains("played-") && status_row(p).contains("? help")
+            });
+            assert!(!status_row(&pane).contains("cmd"), "{pane}");
+            assert!(!status_row(&pane).contains("command"), "{pane}");
+            tmux.run(&["send-keys", "-t", "kf", "c"]);
+            wait_until(&tmux, "why there are no commands", |p| {
+                let row = status_row(p);
+                row.contains("no commands to go to: ") && row.contains(why)
+            });
+            tmux.run(&["send-keys", "-t", "kf", "q"]);
+            wait_until(&tmux, "the player's end", |p| p.contains("played 0"));
+        }
         // search --ran has nothing to look in, and says so.
         let out = Command::new(bin("termtape"))
             .args(["search", "--ran", "echo", "--audit-log"])

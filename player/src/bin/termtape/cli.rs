@@ -255,6 +255,11 @@ pub enum Command {
         /// Keep playing as new messages arrive (a live session in the journal).
         #[arg(long)]
         follow: bool,
+        /// The seeking player reads the commands run in the session from
+        /// these audit records when it starts (`c`/`C` go to the
+        /// next/previous one; the status line names the last started).
+        #[command(flatten)]
+        audit: AuditLogs,
         #[command(flatten)]
         common: Common,
     },

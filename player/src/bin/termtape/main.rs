@@ -241,6 +241,7 @@ fn run(cli: Cli) -> Result<Status> {
             speed,
             max_pause,
             follow,
+            audit: logs,
             common,
         } => {
             use std::io::IsTerminal;
@@ -266,6 +267,7 @@ fn run(cli: Cli) -> Result<Status> {
                         max_pause: max_pause.map(Duration::from_secs_f64),
                         follow,
                     },
+                    &|rec| audit::play_commands(&common, &logs, rec),
                 )
                 .with_context(|| format!("playing {}", source.name()))?;
                 return Ok(Status::Done);
