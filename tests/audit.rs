@@ -33,7 +33,7 @@ fn audit_pid() -> u32 {
 /// An auditd of the test's own, logging to `dir/audit.log`, with
 /// termtape's rules watching a directory of its own (auditd makes its log's
 /// directory root's alone).
-struct Auditd {
+pub(crate) struct Auditd {
     child: Child,
     watched: tempfile::TempDir,
     keeping: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -43,7 +43,7 @@ struct Auditd {
 }
 
 impl Auditd {
-    fn start() -> Auditd {
+    pub(crate) fn start() -> Auditd {
         require("auditd");
         require("auditctl");
         require("ausearch");
@@ -135,13 +135,13 @@ impl Auditd {
 
     /// Turns the kernel's auditing on (again: a journald started since by
     /// anyone turned it off).
-    fn enable(&self) {
+    pub(crate) fn enable(&self) {
         run_ok(Command::new("auditctl").args(["-e", "1"]));
     }
 
     /// Whether auditing stayed on since the last `enable` (a journald of
     /// anyone's that starts turns it off: records would be missing).
-    fn never_off(&self) -> bool {
+    pub(crate) fn never_off(&self) -> bool {
         let log = std::fs::read_to_string(self.log()).unwrap_or_default();
         let mut after = log
             .lines()
@@ -150,7 +150,19 @@ impl Auditd {
         !after.any(|l| l.contains("op=set audit_enabled=0"))
     }
 
-    fn log(&self) -> PathBuf {
+    /// Waits until what was audited before is in the log: a program run
+    /// now, in an audit session of its own, named after `marker`, has
+    /// its record there.
+    pub(crate) fn all_logged(&self, marker: &str) {
+        let sentinel = format!("sentinel-{marker}");
+        run_ok(Command::new("sh").args([
+            "-c",
+            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
+        ]));
+        self.until_logged(&sentinel);
+    }
+
+    pub(crate) fn log(&self) -> PathBuf {
         self.dir.path().join("audit.log")
     }
 
@@ -159,7 +171,7 @@ impl Auditd {
     }
 
     /// Waits until auditd wrote a record holding `text`.
-    fn until_logged(&self, text: &str) {
+    pub(crate) fn until_logged(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let log = std::fs::read_to_string(self.log()).unwrap_or_default();
@@ -195,7 +207,7 @@ impl Drop for Auditd {
     }
 }
 
-fn json_lines(cmd: &mut Command) -> Vec<serde_json::Value> {
+pub(crate) fn json_lines(cmd: &mut Command) -> Vec<serde_json::Value> {
     json_of(&run_ok(cmd))
 }
 
@@ -273,6 +285,38 @@ fn ausearch_execs(log: &Path, ses: u64) -> BTreeMap<u64, (u64, Vec<String>)> {
     execs
 }
 
+/// The `--since` of a login attempt (seconds since the epoch, now) and a
+/// marker naming it.
+pub(crate) fn attempt_names(prefix: &str, attempt: u32) -> (String, String) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        .to_string();
+    (since, format!("{prefix}{}x{attempt}", std::process::id()))
+}
+
+/// Types `lines` on a login's terminal, one at a time (so each is on the
+/// screen before the next runs), and waits until the screen shows `until`;
+/// what it showed, without carriage returns.
+pub(crate) fn type_lines(
+    master: &mut std::fs::File,
+    screen: &mut termtape_tests::pty::Reader,
+    lines: &[String],
+    until: &str,
+) -> String {
+    for line in lines {
+        master
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("type");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let seen = screen
+        .until(Duration::from_secs(60), |seen| contains(seen, until))
+        .to_vec();
+    String::from_utf8_lossy(&seen).replace('\r', "")
+}
+
 /// An argument as `ausearch -i` shows it, control characters written as
 /// `\ooo` (octal), decoded.
 fn unoctal(shown: &str) -> String {
@@ -297,6 +341,54 @@ fn unoctal(shown: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `termtape commands --json` of recording `rec` (in the journal), which
+/// must list exactly the programs `ausearch --session SES -i` shows in the
+/// recording's time (its serials, times and arguments); its objects.
+pub(crate) fn commands_match_ausearch(log: &Path, rec: &str, ses: u64) -> Vec<serde_json::Value> {
+    let commands = json_lines(
+        Command::new(bin("termtape"))
+            .args(["commands", "--json", "--audit-log"])
+            .arg(log)
+            .args(["--rec", rec, "journal"]),
+    );
+    let head = &commands[0];
+    assert_eq!(
+        (head["type"].as_str(), head["session"].as_u64()),
+        (Some("recording"), Some(ses))
+    );
+    let start = head["start"].as_u64().expect("start");
+    let end = head["end"].as_u64().expect("end");
+    let ours: BTreeMap<u64, (u64, Vec<String>)> = commands
+        .iter()
+        .filter(|c| c["type"] == "command")
+        .map(|c| {
+            let argv = c["argv"]
+                .as_array()
+                .expect("argv")
+                .iter()
+                .map(|a| a.as_str().expect("text").to_owned())
+                .collect();
+            (
+                c["serial"].as_u64().expect("serial"),
+                (c["time"].as_u64().expect("time"), argv),
+            )
+        })
+        .collect();
+    let oracle: BTreeMap<u64, (u64, Vec<String>)> = ausearch_execs(log, ses)
+        .into_iter()
+        .filter(|(_, (t, _))| {
+            (start - termtape_player::audit::LEAD_MS..=end + termtape_player::audit::TAIL_MS)
+                .contains(t)
+        })
+        .collect();
+    assert_eq!(
+        ours, oracle,
+        "termtape commands vs ausearch --session {ses} -i"
+    );
+
+    commands
+}
+
 /// A real login under termtape-session, audited: the recording carries the
 /// audit session its shell is in; `termtape commands` lists exactly the
 /// programs `ausearch --session N` shows for the recording's time, with
@@ -318,12 +410,7 @@ fn commands_of_an_audited_login_match_ausearch() {
     let mut attempt = 0;
     let (since, file, typed, inner_ses) = loop {
         attempt += 1;
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs()
-            .to_string();
-        let marker = format!("aud{}x{attempt}", std::process::id());
+        let (since, marker) = attempt_names("aud", attempt);
         let file = auditd.watched().join(format!("f-{marker}"));
         let pty = termtape_tests::pty::Pair::open();
         auditd.enable();
@@ -337,19 +424,7 @@ fn commands_of_an_audited_login_match_ausearch() {
             r"/bin/echo $'\e[31mred\e[0m'".to_owned(),
             format!("echo ses=$(cat /proc/self/sessionid)-$((6*7))-{marker}"),
         ];
-        for line in &typed {
-            master
-                .write_all(format!("{line}\n").as_bytes())
-                .expect("type");
-            // One at a time, so each is on the screen before the next runs.
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        let seen = screen
-            .until(Duration::from_secs(60), |seen| {
-                contains(seen, &format!("-42-{marker}"))
-            })
-            .to_vec();
-        let text = String::from_utf8_lossy(&seen).replace('\r', "");
+        let text = type_lines(&mut master, &mut screen, &typed, &format!("-42-{marker}"));
         let inner_ses: u64 = text
             .split("ses=")
             .filter_map(|s| s.split_once(&format!("-42-{marker}")))
@@ -362,14 +437,7 @@ fn commands_of_an_audited_login_match_ausearch() {
         );
         master.write_all(b"exit\n").expect("type");
         let _ = login.wait().expect("login");
-        // A program run after the logout, in a session of its own: once its
-        // record is in the log, so is everything of the login before it.
-        let sentinel = format!("sentinel-{marker}");
-        run_ok(Command::new("sh").args([
-            "-c",
-            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
-        ]));
-        auditd.until_logged(&sentinel);
+        auditd.all_logged(&marker);
         if auditd.never_off() {
             break (since, file, typed, inner_ses);
         }
@@ -393,43 +461,9 @@ fn commands_of_an_audited_login_match_ausearch() {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
     assert_eq!(r["boot_id"], boot.trim(), "{r}");
 
-    let commands = json_lines(
-        Command::new(bin("termtape"))
-            .args(["commands", "--json", "--audit-log"])
-            .arg(auditd.log())
-            .args(["--rec", rec, "journal"]),
-    );
-    let head = &commands[0];
-    assert_eq!(
-        (head["type"].as_str(), head["session"].as_u64()),
-        (Some("recording"), Some(inner_ses))
-    );
-    let start = head["start"].as_u64().expect("start");
-    let end = head["end"].as_u64().expect("end");
-    let ours: BTreeMap<u64, (u64, Vec<String>)> = commands
-        .iter()
-        .filter(|c| c["type"] == "command")
-        .map(|c| {
-            let argv = c["argv"]
-                .as_array()
-                .expect("argv")
-                .iter()
-                .map(|a| a.as_str().expect("text").to_owned())
-                .collect();
-            (
-                c["serial"].as_u64().expect("serial"),
-                (c["time"].as_u64().expect("time"), argv),
-            )
-        })
-        .collect();
-    let oracle: BTreeMap<u64, (u64, Vec<String>)> = ausearch_execs(&auditd.log(), inner_ses)
-        .into_iter()
-        .filter(|(_, (t, _))| (start..=end + 2000).contains(t))
-        .collect();
-    assert_eq!(
-        ours, oracle,
-        "termtape commands vs ausearch --session {inner_ses} -i"
-    );
+    let commands = commands_match_ausearch(&auditd.log(), rec, inner_ses);
+    let end = commands[0]["end"].as_u64().expect("end");
+    let start = commands[0]["start"].as_u64().expect("start");
 
     let find = |argv: &[&str]| {
         commands

@@ -27,6 +27,7 @@ mod serve_tls;
 mod session;
 mod signals;
 mod spool;
+mod ssh;
 mod times;
 mod trust;
 mod usability;

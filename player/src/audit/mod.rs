@@ -110,9 +110,17 @@ pub const MARK_LAG_MS: u64 = 50;
 /// count (its last command's records may be written after the output).
 pub const TAIL_MS: u64 = 2_000;
 
+/// How long before a recording's start its session's records already
+/// count: the kernel stamps them with its coarse clock, up to a tick (10
+/// ms at HZ=100) behind the recorder's, so a program the recorded shell
+/// runs at once can carry a time before the recording's start (seen with
+/// `ssh user cmd`).
+pub const LEAD_MS: u64 = 20;
+
 /// Reads `sources` and gives each recording of `summaries` its commands and
 /// file events: the events whose `ses` is the recording's session and whose
 /// time is in its window (its start to its end, or `now` if it is live).
+/// The window opens [`LEAD_MS`] early and closes [`TAIL_MS`] late.
 /// File events are those whose rule key `file_key` accepts. Malformed
 /// records and events go to `damage`.
 pub fn timelines(
@@ -143,7 +151,12 @@ pub fn timelines(
         .enumerate()
         .filter_map(|(i, t)| {
             let ses = t.summary.audit_session()?;
-            Some((i, u64::from(ses), t.summary.start?, t.end? + TAIL_MS))
+            Some((
+                i,
+                u64::from(ses),
+                t.summary.start?.saturating_sub(LEAD_MS),
+                t.end? + TAIL_MS,
+            ))
         })
         .collect();
     let Some(from) = windows.iter().map(|w| w.2).min() else {
