@@ -33,7 +33,7 @@ fn audit_pid() -> u32 {
 /// An auditd of the test's own, logging to `dir/audit.log`, with
 /// termtape's rules watching a directory of its own (auditd makes its log's
 /// directory root's alone).
-struct Auditd {
+pub(crate) struct Auditd {
     child: Child,
     watched: tempfile::TempDir,
     keeping: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -43,7 +43,7 @@ struct Auditd {
 }
 
 impl Auditd {
-    fn start() -> Auditd {
+    pub(crate) fn start() -> Auditd {
         require("auditd");
         require("auditctl");
         require("ausearch");
@@ -135,13 +135,13 @@ impl Auditd {
 
     /// Turns the kernel's auditing on (again: a journald started since by
     /// anyone turned it off).
-    fn enable(&self) {
+    pub(crate) fn enable(&self) {
         run_ok(Command::new("auditctl").args(["-e", "1"]));
     }
 
     /// Whether auditing stayed on since the last `enable` (a journald of
     /// anyone's that starts turns it off: records would be missing).
-    fn never_off(&self) -> bool {
+    pub(crate) fn never_off(&self) -> bool {
         let log = std::fs::read_to_string(self.log()).unwrap_or_default();
         let mut after = log
             .lines()
@@ -150,7 +150,19 @@ impl Auditd {
         !after.any(|l| l.contains("op=set audit_enabled=0"))
     }
 
-    fn log(&self) -> PathBuf {
+    /// Waits until what was audited before is in the log: a program run
+    /// now, in an audit session of its own, named after `marker`, has
+    /// its record there.
+    pub(crate) fn all_logged(&self, marker: &str) {
+        let sentinel = format!("sentinel-{marker}");
+        run_ok(Command::new("sh").args([
+            "-c",
+            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
+        ]));
+        self.until_logged(&sentinel);
+    }
+
+    pub(crate) fn log(&self) -> PathBuf {
         self.dir.path().join("audit.log")
     }
 
@@ -159,7 +171,7 @@ impl Auditd {
     }
 
     /// Waits until auditd wrote a record holding `text`.
-    fn until_logged(&self, text: &str) {
+    pub(crate) fn until_logged(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let log = std::fs::read_to_string(self.log()).unwrap_or_default();
@@ -195,7 +207,7 @@ impl Drop for Auditd {
     }
 }
 
-fn json_lines(cmd: &mut Command) -> Vec<serde_json::Value> {
+pub(crate) fn json_lines(cmd: &mut Command) -> Vec<serde_json::Value> {
     json_of(&run_ok(cmd))
 }
 
@@ -266,11 +278,115 @@ fn ausearch_execs(log: &Path, ses: u64) -> BTreeMap<u64, (u64, Vec<String>)> {
             let end = fields[start..]
                 .find(&format!(" a{}=", i + 1))
                 .map_or(fields.trim_end().len(), |e| start + e);
-            argv.push(fields[start..end].to_owned());
+            argv.push(unoctal(&fields[start..end]));
         }
         execs.insert(serial, (times[&serial], argv));
     }
     execs
+}
+
+/// The `--since` of a login attempt (seconds since the epoch, now) and a
+/// marker naming it.
+pub(crate) fn attempt_names(prefix: &str, attempt: u32) -> (String, String) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        .to_string();
+    (since, format!("{prefix}{}x{attempt}", std::process::id()))
+}
+
+/// Types `lines` on a login's terminal, one at a time (so each is on the
+/// screen before the next runs), and waits until the screen shows `until`;
+/// what it showed, without carriage returns.
+pub(crate) fn type_lines(
+    master: &mut std::fs::File,
+    screen: &mut termtape_tests::pty::Reader,
+    lines: &[String],
+    until: &str,
+) -> String {
+    for line in lines {
+        master
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("type");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let seen = screen
+        .until(Duration::from_secs(60), |seen| contains(seen, until))
+        .to_vec();
+    String::from_utf8_lossy(&seen).replace('\r', "")
+}
+
+/// An argument as `ausearch -i` shows it, control characters written as
+/// `\ooo` (octal), decoded.
+fn unoctal(shown: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = shown.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        match (bytes[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push(d.iter().fold(0u8, |n, b| n * 8 + (b - b'0')));
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `termtape commands --json` of recording `rec` (in the journal), which
+/// must list exactly the programs `ausearch --session SES -i` shows in the
+/// recording's time (its serials, times and arguments); its objects.
+pub(crate) fn commands_match_ausearch(log: &Path, rec: &str, ses: u64) -> Vec<serde_json::Value> {
+    let commands = json_lines(
+        Command::new(bin("termtape"))
+            .args(["commands", "--json", "--audit-log"])
+            .arg(log)
+            .args(["--rec", rec, "journal"]),
+    );
+    let head = &commands[0];
+    assert_eq!(
+        (head["type"].as_str(), head["session"].as_u64()),
+        (Some("recording"), Some(ses))
+    );
+    let start = head["start"].as_u64().expect("start");
+    let end = head["end"].as_u64().expect("end");
+    let ours: BTreeMap<u64, (u64, Vec<String>)> = commands
+        .iter()
+        .filter(|c| c["type"] == "command")
+        .map(|c| {
+            let argv = c["argv"]
+                .as_array()
+                .expect("argv")
+                .iter()
+                .map(|a| a.as_str().expect("text").to_owned())
+                .collect();
+            (
+                c["serial"].as_u64().expect("serial"),
+                (c["time"].as_u64().expect("time"), argv),
+            )
+        })
+        .collect();
+    let oracle: BTreeMap<u64, (u64, Vec<String>)> = ausearch_execs(log, ses)
+        .into_iter()
+        .filter(|(_, (t, _))| {
+            (start - termtape_player::audit::LEAD_MS..=end + termtape_player::audit::TAIL_MS)
+                .contains(t)
+        })
+        .collect();
+    assert_eq!(
+        ours, oracle,
+        "termtape commands vs ausearch --session {ses} -i"
+    );
+
+    commands
 }
 
 /// A real login under termtape-session, audited: the recording carries the
@@ -294,12 +410,7 @@ fn commands_of_an_audited_login_match_ausearch() {
     let mut attempt = 0;
     let (since, file, typed, inner_ses) = loop {
         attempt += 1;
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs()
-            .to_string();
-        let marker = format!("aud{}x{attempt}", std::process::id());
+        let (since, marker) = attempt_names("aud", attempt);
         let file = auditd.watched().join(format!("f-{marker}"));
         let pty = termtape_tests::pty::Pair::open();
         auditd.enable();
@@ -309,21 +420,11 @@ fn commands_of_an_audited_login_match_ausearch() {
             "/bin/echo 'a b' \"it's\" | tr a-z A-Z".to_owned(),
             format!("touch {}", file.display()),
             "sudo -n true; echo sudo=$?".to_owned(),
+            // An argument that would colour a terminal that took it as is.
+            r"/bin/echo $'\e[31mred\e[0m'".to_owned(),
             format!("echo ses=$(cat /proc/self/sessionid)-$((6*7))-{marker}"),
         ];
-        for line in &typed {
-            master
-                .write_all(format!("{line}\n").as_bytes())
-                .expect("type");
-            // One at a time, so each is on the screen before the next runs.
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        let seen = screen
-            .until(Duration::from_secs(60), |seen| {
-                contains(seen, &format!("-42-{marker}"))
-            })
-            .to_vec();
-        let text = String::from_utf8_lossy(&seen).replace('\r', "");
+        let text = type_lines(&mut master, &mut screen, &typed, &format!("-42-{marker}"));
         let inner_ses: u64 = text
             .split("ses=")
             .filter_map(|s| s.split_once(&format!("-42-{marker}")))
@@ -336,14 +437,7 @@ fn commands_of_an_audited_login_match_ausearch() {
         );
         master.write_all(b"exit\n").expect("type");
         let _ = login.wait().expect("login");
-        // A program run after the logout, in a session of its own: once its
-        // record is in the log, so is everything of the login before it.
-        let sentinel = format!("sentinel-{marker}");
-        run_ok(Command::new("sh").args([
-            "-c",
-            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
-        ]));
-        auditd.until_logged(&sentinel);
+        auditd.all_logged(&marker);
         if auditd.never_off() {
             break (since, file, typed, inner_ses);
         }
@@ -367,43 +461,9 @@ fn commands_of_an_audited_login_match_ausearch() {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
     assert_eq!(r["boot_id"], boot.trim(), "{r}");
 
-    let commands = json_lines(
-        Command::new(bin("termtape"))
-            .args(["commands", "--json", "--audit-log"])
-            .arg(auditd.log())
-            .args(["--rec", rec, "journal"]),
-    );
-    let head = &commands[0];
-    assert_eq!(
-        (head["type"].as_str(), head["session"].as_u64()),
-        (Some("recording"), Some(inner_ses))
-    );
-    let start = head["start"].as_u64().expect("start");
-    let end = head["end"].as_u64().expect("end");
-    let ours: BTreeMap<u64, (u64, Vec<String>)> = commands
-        .iter()
-        .filter(|c| c["type"] == "command")
-        .map(|c| {
-            let argv = c["argv"]
-                .as_array()
-                .expect("argv")
-                .iter()
-                .map(|a| a.as_str().expect("text").to_owned())
-                .collect();
-            (
-                c["serial"].as_u64().expect("serial"),
-                (c["time"].as_u64().expect("time"), argv),
-            )
-        })
-        .collect();
-    let oracle: BTreeMap<u64, (u64, Vec<String>)> = ausearch_execs(&auditd.log(), inner_ses)
-        .into_iter()
-        .filter(|(_, (t, _))| (start..=end + 2000).contains(t))
-        .collect();
-    assert_eq!(
-        ours, oracle,
-        "termtape commands vs ausearch --session {inner_ses} -i"
-    );
+    let commands = commands_match_ausearch(&auditd.log(), rec, inner_ses);
+    let end = commands[0]["end"].as_u64().expect("end");
+    let start = commands[0]["start"].as_u64().expect("start");
 
     let find = |argv: &[&str]| {
         commands
@@ -442,6 +502,9 @@ fn commands_of_an_audited_login_match_ausearch() {
         );
     }
 
+    search_ran_finds_the_commands(&auditd.log(), user, &since, rec, &commands);
+    play_goes_from_command_to_command(&auditd.log(), rec, &commands, &typed);
+
     let files = json_lines(
         Command::new(bin("termtape"))
             .args(["files", "--json", "--audit-log"])
@@ -473,6 +536,180 @@ fn commands_of_an_audited_login_match_ausearch() {
             .collect()
     };
     assert_eq!(serials(&from_journal), serials(&commands));
+}
+
+/// `search --ran`: the user's recordings in which a command matching the
+/// pattern ran (in its arguments or its executable), each match numbered as
+/// `commands` numbers it; text lines name the recording, the offset and
+/// `cmd:N`.
+fn search_ran_finds_the_commands(
+    log: &Path,
+    user: &str,
+    since: &str,
+    rec: &str,
+    commands: &[serde_json::Value],
+) {
+    let search = |args: &[&str]| {
+        Command::new(bin("termtape"))
+            .arg("search")
+            .args(args)
+            .arg("--audit-log")
+            .arg(log)
+            .args(["--lax", "--user", user, "--since", since, "journal"])
+            .output()
+            .expect("termtape search")
+    };
+    let number_of = |argv: &[&str]| {
+        commands
+            .iter()
+            .find(|c| c["type"] == "command" && c["argv"] == serde_json::json!(argv))
+            .map(|c| c["n"].clone())
+            .expect("the command in commands --json")
+    };
+    for (args, argv) in [
+        (&["--ran", "tr a-z A-Z"][..], &["tr", "a-z", "A-Z"][..]),
+        (&["-i", "--ran", "TR A-Z"][..], &["tr", "a-z", "A-Z"][..]),
+        (&["--ran", "/usr/bin/sudo"][..], &["sudo", "-n", "true"][..]),
+    ] {
+        let out = search(&[&["--json"][..], args].concat());
+        assert!(out.status.success(), "search {args:?}: {out:?}");
+        let found = json_of(&out.stdout);
+        let kinds: Vec<&str> = found.iter().filter_map(|f| f["type"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["recording", "command", "end"],
+            "{args:?}: {found:#?}"
+        );
+        assert_eq!(found[0]["rec"], rec);
+        assert_eq!(found[1]["argv"], serde_json::json!(argv));
+        assert_eq!(found[1]["n"], number_of(argv), "numbered as commands does");
+        let want = commands
+            .iter()
+            .find(|c| c["n"] == found[1]["n"] && c["type"] == "command")
+            .expect("the same command");
+        assert_eq!(&found[1], want, "commands --json's object");
+    }
+    let out = search(&["--ran", "tr a-z"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let n = number_of(&["tr", "a-z", "A-Z"]);
+    let line = text
+        .lines()
+        .find(|l| l.ends_with("  tr a-z A-Z"))
+        .unwrap_or_else(|| panic!("a line for tr in {text}"));
+    assert!(
+        line.contains(&format!("{user}@"))
+            && line.contains(rec)
+            && line.contains(&format!("  cmd:{n}  ")),
+        "{line}"
+    );
+    let out = search(&["--ran", "no-such-program-ran-here"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+/// The status line of the player in tmux: the pane's last row.
+fn status_row(pane: &str) -> &str {
+    pane.lines().last().unwrap_or_default()
+}
+
+/// `termtape play` on a terminal (tmux) with the audit records: `c` and
+/// `C` go to the next and previous command's moment (the screen shows its
+/// typed line, and not yet a later one), and the status line names the
+/// command last started, shortened, its control characters shown, not
+/// sent.
+fn play_goes_from_command_to_command(
+    log: &Path,
+    rec: &str,
+    commands: &[serde_json::Value],
+    typed: &[String],
+) {
+    use crate::keyframes::{play_in_tmux, wait_until};
+    termtape_tests::require("tmux");
+    let lines: Vec<String> = commands
+        .iter()
+        .filter(|c| c["type"] == "command")
+        .map(|c| {
+            c["argv"]
+                .as_array()
+                .expect("argv")
+                .iter()
+                .map(|a| a.as_str().expect("text").to_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let total = lines.len();
+    let number = |line: &str| {
+        1 + lines
+            .iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line:?} in {lines:?}"))
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = log.display().to_string();
+    let tmux = play_in_tmux(
+        dir.path(),
+        &["--audit-log", &log, "--rec", rec],
+        Path::new("journal"),
+        (120, 40),
+    );
+    let keys = |keys: &[&str]| tmux.run(&[&["send-keys", "-t", "kf"][..], keys].concat());
+    // Paused at the start: no command started yet; the count and the key.
+    wait_until(&tmux, "the player", |p| status_row(p).contains("? help"));
+    keys(&["Space", "Home"]);
+    wait_until(&tmux, "the start, paused", |p| {
+        let row = status_row(p);
+        row.starts_with(" || 0:00:00.000") && row.contains(&format!("[{total} commands: c]"))
+    });
+    // `c` (forward) or `C` (back), one key at a time, each waited for,
+    // until the status line names command `n` (commands started in the
+    // same ms, a pipeline's, are one stop: the last of them is named).
+    let go = |key: &str, n: usize, line: &str| -> String {
+        let want = format!("[cmd {n}/{total}: {line}]");
+        for _ in 0..=total {
+            let pane = tmux.capture();
+            let before = status_row(&pane).to_owned();
+            if before.contains(&want) {
+                return pane;
+            }
+            keys(&[key]);
+            wait_until(&tmux, &format!("a move by {key} from {before:?}"), |p| {
+                status_row(p) != before
+            });
+        }
+        panic!("{key} never reached {want}:\n{}", tmux.capture());
+    };
+    let cat = number("cat /etc/hostname");
+    // Cat's moment: its typed line is on screen, sudo's not yet.
+    let pane = go("c", cat, "cat /etc/hostname");
+    assert!(
+        pane.contains(&typed[0]) && !pane.contains(&typed[3]),
+        "{pane}"
+    );
+    let pane = go("c", number("sudo -n true"), "sudo -n true");
+    assert!(pane.contains(&typed[3]), "{pane}");
+    // The echo's escape sequences: shown, not obeyed.
+    go(
+        "c",
+        number("/bin/echo \u{1b}[31mred\u{1b}[0m"),
+        r"/bin/echo '\e[31mred\e[0m'",
+    );
+    // Back to the touch: its long line shortened.
+    let touch = lines
+        .iter()
+        .find(|l| l.starts_with("touch "))
+        .expect("touch");
+    let shown: String = if touch.chars().count() > 32 {
+        format!("{}…", touch.chars().take(31).collect::<String>())
+    } else {
+        touch.clone()
+    };
+    go("C", number(touch), &shown);
+    // Back to cat's: the screen goes back in time.
+    let pane = go("C", cat, "cat /etc/hostname");
+    assert!(!pane.contains(&typed[3]), "{pane}");
+    keys(&["q"]);
+    wait_until(&tmux, "the player's end", |p| p.contains("played 0"));
 }
 
 /// A recording made without an audit session, and one in an audit session
@@ -535,6 +772,40 @@ fn without_audit_commands_says_why() {
         assert!(
             json[0]["why"].as_str().is_some_and(|w| w.contains(why)),
             "{json:?}"
+        );
+        // The player plays it as before: nothing of commands on its status
+        // line; `c` says why there is none to go to.
+        {
+            use crate::keyframes::{play_in_tmux, wait_until};
+            termtape_tests::require("tmux");
+            let tmux_dir = tempfile::tempdir().expect("tempdir");
+            let empty = empty.display().to_string();
+            let tmux = play_in_tmux(tmux_dir.path(), &["--audit-log", &empty], &log, (100, 30));
+            let pane = wait_until(&tmux, "the played recording", |p| {
+                p.contains("played-") && status_row(p).contains("? help")
+            });
+            assert!(!status_row(&pane).contains("cmd"), "{pane}");
+            assert!(!status_row(&pane).contains("command"), "{pane}");
+            tmux.run(&["send-keys", "-t", "kf", "c"]);
+            wait_until(&tmux, "why there are no commands", |p| {
+                let row = status_row(p);
+                row.contains("no commands to go to: ") && row.contains(why)
+            });
+            tmux.run(&["send-keys", "-t", "kf", "q"]);
+            wait_until(&tmux, "the player's end", |p| p.contains("played 0"));
+        }
+        // search --ran has nothing to look in, and says so.
+        let out = Command::new(bin("termtape"))
+            .args(["search", "--ran", "echo", "--audit-log"])
+            .arg(&empty)
+            .arg(&log)
+            .output()
+            .expect("termtape search");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("1 of 1 recording(s) have no commands from audit to search"),
+            "{out:?}"
         );
     }
 }

@@ -30,6 +30,7 @@ mod serve_tls;
 mod session;
 mod signals;
 mod spool;
+mod ssh;
 mod times;
 mod tlog_migrate;
 mod trust;

@@ -86,14 +86,45 @@ pub fn logins(bytes: &[u8]) -> Vec<Entry> {
 /// The remote host utmp names for the login on `tty` (`/dev/pts/1`), as
 /// `sshd` or `login -h` wrote it; `None` if there is no such login or it
 /// names none.
+///
+/// A terminal can have several entries: one a login left behind (written
+/// under another `ut_id`, never marked dead) besides the live one. The
+/// entry of this login is the one whose process is this process or one of
+/// its ancestors (sshd and login write their own pid, or the shell's); only
+/// without such an entry is the last one for the terminal taken.
 pub fn login_host(tty: &str) -> Option<String> {
     let line = tty.strip_prefix("/dev/")?;
     let bytes = std::fs::read(UTMP).ok()?;
-    logins(&bytes)
+    let entries: Vec<Entry> = logins(&bytes)
         .into_iter()
-        .rfind(|e| e.line == line)
-        .map(|e| e.host)
+        .filter(|e| e.line == line)
+        .collect();
+    let ours = ancestors();
+    entries
+        .iter()
+        .rfind(|e| ours.contains(&e.pid))
+        .or(entries.last())
+        .map(|e| e.host.clone())
         .filter(|h| !h.is_empty())
+}
+
+/// This process's pid and its ancestors' (up to 64), from /proc.
+fn ancestors() -> Vec<i32> {
+    let mut pids = vec![std::process::id() as i32];
+    while pids.len() < 64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pids[pids.len() - 1]));
+        // `pid (comm) state ppid …`: comm may hold anything but ends at the
+        // last `)`.
+        let ppid = stat.ok().and_then(|s| {
+            let rest = &s[s.rfind(')')? + 1..];
+            rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+        });
+        match ppid {
+            Some(p) if p > 0 => pids.push(p),
+            _ => break,
+        }
+    }
+    pids
 }
 
 /// The remote host of an SSH login as the environment tells it
@@ -271,6 +302,14 @@ unsafe fn guard_child(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ancestors_lead_to_init() {
+        let pids = ancestors();
+        assert_eq!(pids[0], std::process::id() as i32);
+        assert!(pids.len() >= 2, "{pids:?}");
+        assert!(pids.windows(2).all(|w| w[0] != w[1]), "{pids:?}");
+    }
 
     fn record(kind: i16, pid: i32, line: &str, user: &str, host: &str) -> Vec<u8> {
         let mut r = vec![0u8; RECORD];

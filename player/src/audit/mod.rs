@@ -110,9 +110,17 @@ pub const MARK_LAG_MS: u64 = 50;
 /// count (its last command's records may be written after the output).
 pub const TAIL_MS: u64 = 2_000;
 
+/// How long before a recording's start its session's records already
+/// count: the kernel stamps them with its coarse clock, up to a tick (10
+/// ms at HZ=100) behind the recorder's, so a program the recorded shell
+/// runs at once can carry a time before the recording's start (seen with
+/// `ssh user cmd`).
+pub const LEAD_MS: u64 = 20;
+
 /// Reads `sources` and gives each recording of `summaries` its commands and
 /// file events: the events whose `ses` is the recording's session and whose
 /// time is in its window (its start to its end, or `now` if it is live).
+/// The window opens [`LEAD_MS`] early and closes [`TAIL_MS`] late.
 /// File events are those whose rule key `file_key` accepts. Malformed
 /// records and events go to `damage`.
 pub fn timelines(
@@ -143,7 +151,12 @@ pub fn timelines(
         .enumerate()
         .filter_map(|(i, t)| {
             let ses = t.summary.audit_session()?;
-            Some((i, u64::from(ses), t.summary.start?, t.end? + TAIL_MS))
+            Some((
+                i,
+                u64::from(ses),
+                t.summary.start?.saturating_sub(LEAD_MS),
+                t.end? + TAIL_MS,
+            ))
         })
         .collect();
     let Some(from) = windows.iter().map(|w| w.2).min() else {
@@ -311,6 +324,27 @@ pub fn path_of(f: &FileEvent) -> Option<&[u8]> {
         .map(|(name, _)| name.as_slice())
 }
 
+impl Exec {
+    /// Whether `pattern` finds this command (`search --ran`): in its
+    /// arguments joined by spaces (as typed, without the shell's quoting),
+    /// or in its executable's path, so that `sudo` finds `sudo -n true`
+    /// and `/usr/bin/sudo` the same.
+    pub fn ran(&self, pattern: &crate::search::Pattern) -> bool {
+        let joined = self
+            .argv
+            .iter()
+            .map(|a| String::from_utf8_lossy(a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        pattern.matches(&joined)
+            || self
+                .process
+                .exe
+                .as_deref()
+                .is_some_and(|e| pattern.matches(&String::from_utf8_lossy(e)))
+    }
+}
+
 /// Arguments as one line, a word holding a space, a quote or nothing in
 /// single quotes, every control character written visibly.
 pub fn command_line(argv: &[Vec<u8>]) -> String {
@@ -341,6 +375,32 @@ mod tests {
             b"\x1b]0;x\x07".to_vec(),
         ];
         assert_eq!(command_line(&argv), r"echo 'a b' 'it'\''s' '\e]0;x\x07'");
+    }
+
+    #[test]
+    fn ran_looks_in_the_arguments_and_the_executable() {
+        use crate::search::Pattern;
+        let exec = Exec {
+            time: 0,
+            serial: 1,
+            place: Place {
+                source: "audit.log".into(),
+                line: 1,
+            },
+            process: Process {
+                exe: Some(b"/usr/bin/sudo".to_vec()),
+                ..Process::default()
+            },
+            cwd: None,
+            argv: vec![b"sudo".to_vec(), b"-n".to_vec(), b"a b".to_vec()],
+            argc: Some(3),
+            incomplete: false,
+        };
+        assert!(exec.ran(&Pattern::new("sudo -n a b", false)));
+        assert!(exec.ran(&Pattern::new("/usr/bin/sudo", false)));
+        assert!(exec.ran(&Pattern::new("SUDO -N", true)));
+        assert!(!exec.ran(&Pattern::new("SUDO", false)));
+        assert!(!exec.ran(&Pattern::new("'a b'", false)));
     }
 
     #[test]

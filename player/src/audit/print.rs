@@ -56,18 +56,73 @@ pub fn write(
         }
     }
     if json {
-        writeln!(
-            out,
-            "{}",
-            json_line(&serde_json::json!({
-                "v": super::JSON_VERSION,
-                "type": "end",
-                "recordings": timelines.len(),
-                "count": total,
-            }))
-        )?;
+        end(out, timelines.len() as u64, total)?;
     }
     Ok(total)
+}
+
+/// Writes the commands of `timelines` that `pattern` finds (see
+/// [`super::Exec::ran`]) for `search --ran`: one line each (wall-clock
+/// time, user@host, recording, offset, `cmd:N` for `screen --at`, the
+/// command line), or for JSON the `recording` object of each recording
+/// with a match, its matching `command` objects (numbered as `commands`
+/// numbers them) and an `end` object. The count of matches is returned.
+pub fn write_ran(
+    out: &mut dyn Write,
+    timelines: &[Timeline],
+    pattern: &crate::search::Pattern,
+    json: bool,
+) -> io::Result<u64> {
+    let (mut total, mut recordings) = (0u64, 0u64);
+    for t in timelines {
+        let matches: Vec<(usize, &super::Exec)> = t
+            .commands
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.ran(pattern))
+            .map(|(i, c)| (i + 1, c))
+            .collect();
+        if matches.is_empty() {
+            continue;
+        }
+        recordings += 1;
+        total += matches.len() as u64;
+        if json {
+            writeln!(out, "{}", json_line(&recording_json(t)))?;
+        }
+        for (n, c) in matches {
+            if json {
+                writeln!(out, "{}", json_line(&command_json(t, n, c)))?;
+                continue;
+            }
+            let s = &t.summary;
+            writeln!(
+                out,
+                "{}  {}@{}  {}  {}  cmd:{n}  {}",
+                time::local(c.time),
+                visible(&s.user),
+                visible(&s.host),
+                visible(&s.rec),
+                time::duration(t.at(c.time)),
+                command_line(&c.argv),
+            )?;
+        }
+    }
+    if json {
+        end(out, recordings, total)?;
+    }
+    Ok(total)
+}
+
+/// The `end` object closing JSON output.
+fn end(out: &mut dyn Write, recordings: u64, count: u64) -> io::Result<()> {
+    let end = serde_json::json!({
+        "v": super::JSON_VERSION,
+        "type": "end",
+        "recordings": recordings,
+        "count": count,
+    });
+    writeln!(out, "{}", json_line(&end))
 }
 
 fn heading(out: &mut dyn Write, t: &Timeline, count: usize, what: What) -> io::Result<()> {

@@ -28,6 +28,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (".", "one recorded event forward (while paused)"),
     ("/  n  N", "find a text on screen; next / previous find"),
+    ("c  C", "next / previous command run (audit records)"),
     ("s", "show / hide the status line"),
     ("Ctrl-Z", "suspend (fg resumes)"),
     ("?", "this help (any key closes it)"),
@@ -248,6 +249,13 @@ fn status_line(state: &State, timeline: &Timeline, rec: (usize, usize), layout: 
             "  [{keys} key(s) redacted in {} place(s)]",
             timeline.redactions.len()
         ));
+    }
+    // The command last started, when audit records gave any.
+    let commands = &timeline.commands;
+    if let Some((n, line)) = commands.running(state.now) {
+        status.push_str(&format!("  [cmd {n}/{}: {line}]", commands.at.len()));
+    } else if !commands.at.is_empty() {
+        status.push_str(&format!("  [{} commands: c]", commands.at.len()));
     }
     if let Some(start) = timeline.origin.start {
         status.push_str(&format!(

@@ -19,7 +19,12 @@
 //! moment as `--seek` takes it (`90`, `1:30`, `end`, `YYYY-MM-DD HH:MM[:SS]`
 //! local or `… UTC`) and Enter; `.` one recorded event forward while
 //! paused; `/` a text, `n`/`N` its next/previous find (highlighted on
-//! screen); `s` status line; Ctrl-Z suspends; `q` quits.
+//! screen); `c`/`C` the next/previous command run (from the audit
+//! records, [`Commands`]); `s` status line; Ctrl-Z suspends; `q` quits.
+//!
+//! With commands, the status line names the last one started (its
+//! arguments shortened, through [`crate::visible`] like the rest of the
+//! line); without, it says nothing of them.
 
 mod draw;
 
@@ -61,6 +66,39 @@ pub struct Playback {
     pub follow: bool,
 }
 
+/// The commands run in the recorded session (`termtape commands`), read
+/// once when playback starts.
+#[derive(Clone, Debug, Default)]
+pub struct Commands {
+    /// Where each command's mark is (ms from the recording's start: when
+    /// it started, plus [`crate::audit::MARK_LAG_MS`] so the typed line is
+    /// on screen), in order.
+    pub at: Vec<u64>,
+    /// Each command's line ([`crate::audit::command_line`]).
+    pub lines: Vec<String>,
+    /// Why there are none, if there are none (said when `c` is pressed).
+    pub why: Option<String>,
+}
+
+/// Longest command line the status line shows, in characters.
+const COMMAND_WIDTH: usize = 32;
+
+impl Commands {
+    /// The last command whose mark is at or before `now`: its number
+    /// (from 1) and its line, shortened to [`COMMAND_WIDTH`].
+    fn running(&self, now: u64) -> Option<(usize, String)> {
+        let n = self.at.partition_point(|&a| a <= now);
+        let line = self.lines.get(n.checked_sub(1)?)?;
+        let short = if line.chars().count() > COMMAND_WIDTH {
+            let cut: String = line.chars().take(COMMAND_WIDTH - 1).collect();
+            format!("{cut}…")
+        } else {
+            line.clone()
+        };
+        Some((n, short))
+    }
+}
+
 /// Why the player could not play.
 #[derive(Debug, thiserror::Error)]
 pub enum PlayError {
@@ -85,8 +123,15 @@ pub enum PlayError {
 /// journal: a stream cannot be read twice, so it cannot be sought in) on
 /// the terminal, as `playback` says, until the viewer quits. Without
 /// `--rec`, a source holding several recordings is an error that lists
-/// them, told before the terminal is taken over.
-pub fn play(source: &dyn Source, query: &Query, playback: Playback) -> Result<(), PlayError> {
+/// them, told before the terminal is taken over. `commands` gives the
+/// commands of the recording with the id it is given, once, before the
+/// terminal is taken over (its warnings read plainly).
+pub fn play(
+    source: &dyn Source,
+    query: &Query,
+    playback: Playback,
+    commands: &dyn Fn(&str) -> Commands,
+) -> Result<(), PlayError> {
     if source.is_stream() {
         return Err(PlayError::Stream {
             name: source.name(),
@@ -97,6 +142,9 @@ pub fn play(source: &dyn Source, query: &Query, playback: Playback) -> Result<()
     }
     let query = choose(source, query)?;
     let mut timeline = Timeline::open(source, &query, playback.follow)?;
+    if let Some(rec) = &timeline.key {
+        timeline.commands = commands(rec);
+    }
     // Placed before the terminal is taken over, so that an error reads plainly.
     let playback = Playback {
         start: At::Ms(timeline.ms(playback.start)?),
@@ -195,6 +243,8 @@ struct Timeline<'a> {
     /// The recording's verdict against its hash chain and seals (with the
     /// default trusted key, see [`crate::verify`]); `None` while following.
     verdict: Option<termtape_format::verify::Verdict>,
+    /// The commands run in it, from the audit records.
+    commands: Commands,
 }
 
 /// How long after a gap (recording time, ms) the screen is marked.
@@ -224,6 +274,7 @@ impl<'a> Timeline<'a> {
             origin: Origin::default(),
             follow,
             verdict: None,
+            commands: Commands::default(),
         };
         timeline.query.filter.follow = false;
         timeline.refresh()?;
@@ -773,6 +824,31 @@ fn handle(key: KeyEvent, state: &mut State, timeline: &mut Timeline) -> io::Resu
                 }
             },
         },
+        KeyCode::Char(c @ ('c' | 'C')) => {
+            let commands = &timeline.commands;
+            let marks = Finds {
+                text: String::new(),
+                at: commands.at.clone(),
+            };
+            match marks.next(now, c == 'c') {
+                Some((_, at)) => state.jump(timeline, at)?,
+                None if commands.at.is_empty() => {
+                    state.message = Some(format!(
+                        "no commands to go to: {}",
+                        commands
+                            .why
+                            .as_deref()
+                            .unwrap_or("no audit records were read")
+                    ));
+                }
+                None => {
+                    state.message = Some(format!(
+                        "no {} command",
+                        if c == 'c' { "later" } else { "earlier" }
+                    ));
+                }
+            }
+        }
         KeyCode::LeftArrow => state.jump(timeline, back(5_000))?,
         KeyCode::RightArrow => state.jump(timeline, ahead(5_000))?,
         // As in less: up and page up go back, down and page down on.
@@ -841,6 +917,29 @@ fn prompt_key(key: KeyEvent, state: &mut State, timeline: &Timeline) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_running_command_is_the_last_started_shortened() {
+        let commands = Commands {
+            at: vec![100, 200, 200],
+            lines: vec![
+                "cat /etc/hostname".to_owned(),
+                "/bin/echo a".to_owned(),
+                format!("touch /tmp/{}", "x".repeat(40)),
+            ],
+            why: None,
+        };
+        assert_eq!(commands.running(99), None);
+        assert_eq!(
+            commands.running(150),
+            Some((1, "cat /etc/hostname".to_owned()))
+        );
+        // Started in the same ms: the last is named, cut to 32 characters.
+        let (n, line) = commands.running(200).expect("one");
+        assert_eq!(n, 3);
+        assert_eq!(line, format!("touch /tmp/{}…", "x".repeat(20)));
+        assert_eq!(line.chars().count(), COMMAND_WIDTH);
+    }
 
     #[test]
     fn finds_step_forward_and_back_from_now() {

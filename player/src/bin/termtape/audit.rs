@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use anyhow::{Result, bail};
 use termtape_player::audit::{self, AuditSource, Timeline, print};
+use termtape_player::tui::Commands;
 use termtape_player::{list, seek, source};
 
 use crate::cli::{AuditLogs, Common, Status};
@@ -27,8 +28,19 @@ fn timelines(
     keys: &[String],
     damaged: &mut u64,
 ) -> Result<Vec<Timeline>> {
+    timelines_of(common, common.rec.clone(), logs, keys, damaged)
+}
+
+/// [`timelines`] of the recording `rec` (or all if `None`).
+fn timelines_of(
+    common: &Common,
+    rec: Option<String>,
+    logs: &AuditLogs,
+    keys: &[String],
+    damaged: &mut u64,
+) -> Result<Vec<Timeline>> {
     let source = source::parse(&common.source);
-    let filter = filter(&common.select, common.rec.clone(), false);
+    let filter = filter(&common.select, rec, false);
     let now = now_ms();
     let summaries = list::summaries(&*source, &filter, now, false, &mut |e| {
         *damaged += 1;
@@ -117,5 +129,81 @@ pub fn command_start(common: &Common, logs: &AuditLogs, n: usize) -> Result<seek
             t.commands.len(),
             t.why_none().map(|w| format!(" ({w})")).unwrap_or_default()
         ),
+    }
+}
+
+/// `termtape search --ran PATTERN`: the commands matching it, in every
+/// recording `common` selects.
+pub fn search_ran(
+    common: &Common,
+    logs: &AuditLogs,
+    pattern: &str,
+    ignore_case: bool,
+    json: bool,
+) -> Result<Status> {
+    let mut damaged = 0u64;
+    let lines = timelines(common, logs, &[], &mut damaged)?;
+    if lines.is_empty() {
+        note(format_args!("{}: no recording matches", common.source));
+        return Ok(damage_status(damaged, common.lax.lax, Status::NothingFound));
+    }
+    let pattern = termtape_player::search::Pattern::new(pattern, ignore_case);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let count = print::write_ran(&mut out, &lines, &pattern, json)?;
+    out.flush()?;
+    // Recordings that could not be searched are said, not passed over.
+    let blind = lines.iter().filter(|t| t.why_none().is_some()).count();
+    if blind > 0 {
+        note(format_args!(
+            "{blind} of {} recording(s) have no commands from audit to search \
+             (termtape commands says why for each)",
+            lines.len()
+        ));
+    }
+    let found = if count > 0 {
+        Status::Done
+    } else {
+        Status::NothingFound
+    };
+    Ok(damage_status(damaged, common.lax.lax, found))
+}
+
+/// The commands of recording `rec` for the seeking player. Nothing (and
+/// no word) when the default audit log does not exist, as on a host
+/// without auditd; any other failure is told on stderr, before the player
+/// takes the terminal, and it plays without commands.
+pub fn play_commands(common: &Common, logs: &AuditLogs, rec: &str) -> Commands {
+    let mut damaged = 0u64;
+    match timelines_of(common, Some(rec.to_owned()), logs, &[], &mut damaged) {
+        Ok(lines) => {
+            let Some(t) = lines.into_iter().find(|t| t.summary.rec == rec) else {
+                return Commands::default();
+            };
+            Commands {
+                at: t
+                    .commands
+                    .iter()
+                    .map(|c| t.at(c.time + audit::MARK_LAG_MS))
+                    .collect(),
+                lines: t
+                    .commands
+                    .iter()
+                    .map(|c| audit::command_line(&c.argv))
+                    .collect(),
+                why: t.why_none(),
+            }
+        }
+        Err(e) => {
+            let absent = logs.audit_log.is_empty()
+                && e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::NotFound);
+            if !absent {
+                note(format_args!("warning: commands not shown: {e:#}"));
+            }
+            Commands {
+                why: Some(format!("audit records not read: {e:#}")),
+                ..Commands::default()
+            }
+        }
     }
 }

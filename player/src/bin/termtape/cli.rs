@@ -256,6 +256,11 @@ pub enum Command {
         /// Keep playing as new messages arrive (a live session in the journal).
         #[arg(long)]
         follow: bool,
+        /// The seeking player reads the commands run in the session from
+        /// these audit records when it starts (`c`/`C` go to the
+        /// next/previous one; the status line names the last started).
+        #[command(flatten)]
+        audit: AuditLogs,
         #[command(flatten)]
         common: Common,
     },
@@ -408,8 +413,22 @@ pub enum Command {
         /// for other tools.
         #[arg(long)]
         json: bool,
-        /// The text to find (plain text, anywhere in a line).
+        /// The text to find (plain text, anywhere in a line); with --ran,
+        /// the pattern of a command.
         text: String,
+        /// `search --ran PATTERN SOURCE`: instead of a text on screen, the
+        /// commands matching PATTERN that ran in the recordings' audit
+        /// sessions (plain text, anywhere in a command's arguments joined by
+        /// spaces or in its executable's path; -i ignores case; audit
+        /// records as for `commands`). One line per command: time,
+        /// user@host, recording, offset, cmd:N (for `screen --at`) and the
+        /// command line; --json: `commands --json`'s objects for them. Not
+        /// --command, which already selects recordings by their own
+        /// command line.
+        #[arg(long, conflicts_with = "input")]
+        ran: bool,
+        #[command(flatten)]
+        audit: AuditLogs,
         #[command(flatten)]
         common: Common,
     },

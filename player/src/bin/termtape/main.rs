@@ -242,6 +242,7 @@ fn run(cli: Cli) -> Result<Status> {
             speed,
             max_pause,
             follow,
+            audit: logs,
             common,
         } => {
             use std::io::IsTerminal;
@@ -267,6 +268,7 @@ fn run(cli: Cli) -> Result<Status> {
                         max_pause: max_pause.map(Duration::from_secs_f64),
                         follow,
                     },
+                    &|rec| audit::play_commands(&common, &logs, rec),
                 )
                 .with_context(|| format!("playing {}", source.name()))?;
                 return Ok(Status::Done);
@@ -434,11 +436,21 @@ fn run(cli: Cli) -> Result<Status> {
             archive,
         } => unarchive(&archive, output.as_deref(), force),
         Command::Search {
+            ignore_case,
+            json,
+            text,
+            ran: true,
+            audit,
+            common,
+            ..
+        } => audit::search_ran(&common, &audit, &text, ignore_case, json),
+        Command::Search {
             input,
             ignore_case,
             json,
             text,
             common,
+            ..
         } => search(&text, ignore_case, input, json, &common),
         Command::Events {
             at,
