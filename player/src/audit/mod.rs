@@ -60,7 +60,16 @@ pub struct Timeline {
     pub files: Vec<FileEvent>,
     /// Audit events of its session seen in its time, of any kind.
     pub events: u64,
+    /// Commands past [`MAX_KEPT`], counted, not kept.
+    pub commands_not_kept: u64,
+    /// File events past [`MAX_KEPT`], counted, not kept.
+    pub files_not_kept: u64,
 }
+
+/// Commands (and file events) kept per recording: a session that runs a
+/// program in a loop for hours stays within bounded memory (a few hundred
+/// bytes each), and the rest are counted and said.
+pub const MAX_KEPT: usize = 100_000;
 
 impl Timeline {
     /// Why it has no commands, if it has none: the login had no audit
@@ -143,6 +152,8 @@ pub fn timelines(
                 commands: Vec::new(),
                 files: Vec::new(),
                 events: 0,
+                commands_not_kept: 0,
+                files_not_kept: 0,
             }
         })
         .collect();
@@ -194,11 +205,13 @@ pub fn timelines(
                 let t = &mut lines[i];
                 t.events += 1;
                 match &exec {
+                    Ok(Some(_)) if t.commands.len() >= MAX_KEPT => t.commands_not_kept += 1,
                     Ok(Some(e)) => t.commands.push(e.clone()),
                     Ok(None) => {}
                     Err(e) => report(e.to_string()),
                 }
                 match &file {
+                    Ok(Some(_)) if t.files.len() >= MAX_KEPT => t.files_not_kept += 1,
                     Ok(Some(f)) => t.files.push(f.clone()),
                     Ok(None) => {}
                     Err(e) => report(e.to_string()),
@@ -235,6 +248,8 @@ pub fn recording_json(t: &Timeline) -> Value {
         "end": t.end,
         "commands": t.commands.len(),
         "files": t.files.len(),
+        "commands_not_kept": t.commands_not_kept,
+        "files_not_kept": t.files_not_kept,
         "why": t.why_none(),
     })
 }
@@ -414,6 +429,8 @@ mod tests {
             commands: Vec::new(),
             files: Vec::new(),
             events: 0,
+            commands_not_kept: 0,
+            files_not_kept: 0,
         };
         assert!(t.why_none().expect("a reason").contains("no audit session"));
     }

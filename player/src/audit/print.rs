@@ -140,6 +140,17 @@ fn heading(out: &mut dyn Write, t: &Timeline, count: usize, what: What) -> io::R
         visible(&s.host),
         s.audit_text(),
     )?;
+    let not_kept = match what {
+        What::Commands => t.commands_not_kept,
+        What::Files => t.files_not_kept,
+    };
+    if not_kept > 0 {
+        writeln!(
+            out,
+            "  ({not_kept} more {noun} after the first {}, counted, not listed)",
+            super::MAX_KEPT
+        )?;
+    }
     if count == 0 {
         let why = match what {
             What::Commands => t.why_none(),
