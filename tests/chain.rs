@@ -16,7 +16,7 @@ use termtape_format::extension::Extended;
 use termtape_tests::{bin, journal_sync, journald, require, run_ok, tlog_play};
 
 /// A key pair made by `termtape keys generate` in `dir`: (private, public).
-fn keys(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn keys(dir: &Path) -> (PathBuf, PathBuf) {
     let keys = dir.join("keys");
     let out = run_ok(
         Command::new(bin("termtape"))
@@ -59,7 +59,7 @@ fn record(dir: &Path, name: &str, key: &Path) -> PathBuf {
 
 /// `termtape verify --json --key PUB ARGS…`: each recording's object, and
 /// the exit status.
-fn verify(public: &Path, args: &[&str]) -> (Vec<Value>, i32) {
+pub(crate) fn verify(public: &Path, args: &[&str]) -> (Vec<Value>, i32) {
     let out = Command::new(bin("termtape"))
         .args(["verify", "--json", "--key"])
         .arg(public)
@@ -74,7 +74,7 @@ fn verify(public: &Path, args: &[&str]) -> (Vec<Value>, i32) {
 }
 
 /// The one verdict of the file `log`, with its object.
-fn verdict_of(public: &Path, log: &Path) -> (String, Value) {
+pub(crate) fn verdict_of(public: &Path, log: &Path) -> (String, Value) {
     let (reports, status) = verify(public, &[s(log)]);
     assert_eq!(reports.len(), 1, "{reports:?}");
     let report = reports.into_iter().next().expect("one");
@@ -87,7 +87,7 @@ fn verdict_of(public: &Path, log: &Path) -> (String, Value) {
     (verdict, report)
 }
 
-fn s(path: &Path) -> &str {
+pub(crate) fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
 

@@ -7,6 +7,7 @@ mod charset;
 mod choose;
 mod conformance;
 mod damage;
+mod evidence;
 mod exit_status;
 mod hostile_logs;
 mod interop;

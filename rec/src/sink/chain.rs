@@ -9,11 +9,14 @@
 
 use std::io;
 
-use termtape_format::chain::{Chainer, with_links};
+use termtape_format::chain::{Chainer, LINK_LEN, SEAL_LEN, with_links};
 use termtape_format::extension::{self, Extended};
 use termtape_format::{Encoded, Location, Message};
 
 use super::Sink;
+
+/// The most bytes the chain adds to a message: its link and a seal.
+const ADDED: usize = (LINK_LEN + SEAL_LEN) as usize;
 
 /// Chains and seals the messages written to `S`.
 pub struct Chained<S> {
@@ -55,12 +58,27 @@ impl<S: Sink> Sink for Chained<S> {
 
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
         let end = message.fields.iter().any(|f| f.name == extension::EXIT);
-        self.link(message, end)?;
+        // What the writer would leave out is left out before the link: the
+        // chain covers the message as written.
+        match super::fitted(message, ADDED, self.inner.max_len()) {
+            Some(fields) => self.link(
+                &Extended {
+                    message: message.message,
+                    fields: &fields,
+                },
+                end,
+            )?,
+            None => self.link(message, end)?,
+        }
         let m = &message.message;
         self.last.clear();
         self.last.extend_from_slice(m.json);
         self.last_at = Some(Encoded { json: &[], ..*m });
         Ok(())
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        self.inner.max_len().map(|max| max.saturating_sub(ADDED))
     }
 
     fn finish(&mut self) -> io::Result<()> {

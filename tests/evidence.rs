@@ -1,0 +1,169 @@
+//! Tamper evidence where recordings are made or changed besides the file
+//! writer (issue 15): the syslog writer leaving a keyframe out of a
+//! datagram, `termtape keyframe` on a chained recording, a writer that
+//! fails mid-session, and journald's Forward Secure Sealing over termtape
+//! recordings. Each uses real components: a real datagram socket, a full
+//! tmpfs, a private journald in its own mount namespace (never the
+//! machine's).
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use termtape_tests::{bin, colourful, run_ok, through_pty};
+
+use crate::chain::{keys, s, verdict_of};
+
+/// Runs the shell `script` in a private mount namespace (mounts made there
+/// vanish with it), with `env`; exit status 90 means a mount failed.
+fn in_namespace(script: &str, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", script]);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd.stdin(Stdio::null()).output().expect("running unshare");
+    assert_ne!(
+        out.status.code(),
+        Some(90),
+        "mounting: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Datagrams received on a socket, as lines, until told to stop.
+struct Syslog {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Syslog {
+    fn bind(path: &Path) -> Syslog {
+        let socket = UnixDatagram::bind(path).expect("binding the syslog socket");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut got = Vec::new();
+            loop {
+                match socket.recv(&mut buf) {
+                    Ok(n) => got.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                    Err(_) if stopped.load(Ordering::SeqCst) => return got,
+                    Err(_) => {}
+                }
+            }
+        });
+        Syslog { stop, thread }
+    }
+
+    /// The messages received (each datagram without its `<PRI>ident[pid]: `).
+    fn messages(self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        let got = self.thread.join().expect("the receiving thread");
+        got.iter()
+            .map(|d| {
+                let at = d.find("]: ").expect("a syslog prefix") + 3;
+                d[at..].to_owned()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_keyframe_too_big_for_a_syslog_datagram_is_left_out_before_the_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = keys(dir.path());
+    assert_eq!(
+        std::fs::read_link("/dev/log").ok().as_deref(),
+        Some(Path::new("/run/systemd/journal/dev-log")),
+        "/dev/log must be a link to /run/systemd/journal/dev-log (see DESIGN: journald)"
+    );
+    // A screen whose keyframe (about 16 bytes a cell) is more than a
+    // datagram holds (the send buffer less 32 bytes).
+    let over = colourful(14_400);
+    let out_file = dir.path().join("over.out");
+    std::fs::write(&out_file, &over).expect("write");
+    let sndbuf: usize = std::fs::read_to_string("/proc/sys/net/core/wmem_default")
+        .expect("wmem_default")
+        .trim()
+        .parse()
+        .expect("a number");
+    let args = |writer: &[&str]| {
+        let mut args: Vec<String> = [
+            "-q",
+            "--cols",
+            "240",
+            "--rows",
+            "60",
+            "--keyframe-bytes",
+            "1000",
+            "--seal-key",
+            s(&key),
+        ]
+        .iter()
+        .chain(writer)
+        .chain(&["--", "cat", s(&out_file)])
+        .map(|a| a.to_string())
+        .collect();
+        args.insert(0, bin("termtape-rec").to_string_lossy().into_owned());
+        args
+    };
+    // The same session to a file: a message there is longer than any
+    // datagram (so the syslog writer must leave a keyframe out).
+    let file = dir.path().join("file.log");
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .args(&args(&["-o", s(&file)])[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let longest = |lines: &mut dyn Iterator<Item = usize>| lines.max().unwrap_or(0);
+    let file_text = std::fs::read_to_string(&file).expect("the file recording");
+    assert!(
+        longest(&mut file_text.lines().map(str::len)) > sndbuf,
+        "no message of the file recording is longer than a datagram"
+    );
+
+    // To syslog: the recorder in a namespace where /dev/log is this test's
+    // socket.
+    let socket = dir.path().join("dev-log");
+    let syslog = Syslog::bind(&socket);
+    let command: Vec<String> = args(&["-w", "syslog"])
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let script = format!(
+        "mount -t tmpfs tmpfs /run/systemd/journal || exit 90
+         touch /run/systemd/journal/dev-log
+         mount --bind \"$SOCKET\" /run/systemd/journal/dev-log || exit 90
+         exec {} >/dev/null",
+        command.join(" ")
+    );
+    let out = in_namespace(&script, &[("SOCKET", &socket)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages = syslog.messages();
+    assert!(
+        longest(&mut messages.iter().map(String::len)) < sndbuf - 32,
+        "every message fits a datagram"
+    );
+    let log = dir.path().join("syslog.log");
+    std::fs::write(&log, messages.join("\n") + "\n").expect("write");
+    let (verdict, report) = verdict_of(&public, &log);
+    assert_eq!(verdict, "intact", "{report}");
+    assert_eq!(
+        run_ok(Command::new(bin("termtape")).args(["cat", s(&log)])),
+        through_pty(&over),
+        "the syslog recording plays back exactly"
+    );
+}
