@@ -32,7 +32,7 @@ const SCRIPT: &str = "for i in $(seq 1 400); do echo \"line $i of the session\";
 
 /// A recording of [`SCRIPT`] into `dir/NAME`, cut into many messages with
 /// keyframes on several, sealed every 5 messages.
-fn record(dir: &Path, name: &str, key: &Path) -> PathBuf {
+pub(crate) fn record(dir: &Path, name: &str, key: &Path) -> PathBuf {
     let log = dir.join(name);
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(&config, "[seal]\nmessages = 5\n").expect("config");

@@ -167,3 +167,54 @@ fn a_keyframe_too_big_for_a_syslog_datagram_is_left_out_before_the_chain() {
         "the syslog recording plays back exactly"
     );
 }
+
+#[test]
+fn keyframe_refuses_a_chained_recording_and_drops_its_chain_only_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = keys(dir.path());
+    let log = crate::chain::record(dir.path(), "chained.log", &key);
+    let rec = termtape_tests::read_messages(&log)[0]
+        .rec
+        .clone()
+        .expect("a recording id");
+    let copy = dir.path().join("copy.log");
+    let keyframe = |extra: &[&str]| {
+        Command::new(bin("termtape"))
+            .arg("keyframe")
+            .args(extra)
+            .args(["--keyframe-bytes", "500", s(&log), s(&copy)])
+            .output()
+            .expect("termtape keyframe")
+    };
+    let out = keyframe(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "trouble: {err}");
+    assert!(
+        err.contains(&format!(
+            "{}:line 1: recording {rec} is hash-chained",
+            s(&log)
+        )) && err.contains("--drop-chain")
+            && err.contains("nothing written"),
+        "{err}"
+    );
+    assert!(!copy.exists(), "a refused copy is not left behind");
+
+    let out = keyframe(&["--drop-chain"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("verifies as unsigned"), "{err}");
+    let (verdict, report) = verdict_of(&public, &copy);
+    assert_eq!(verdict, "unsigned", "{report}");
+    let (verdict, report) = verdict_of(&public, &log);
+    assert_eq!(
+        verdict, "intact",
+        "the original keeps its verdict: {report}"
+    );
+    let cat = |path: &Path| run_ok(Command::new(bin("termtape")).args(["cat", s(path)]));
+    assert_eq!(cat(&copy), cat(&log), "the copy plays as the original");
+    let copied = std::fs::read_to_string(&copy).expect("the copy");
+    assert!(
+        !copied.contains("\"chain\":") && !copied.contains("\"seal\":"),
+        "{copied}"
+    );
+}

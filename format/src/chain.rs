@@ -174,6 +174,31 @@ pub fn members(line: &[u8]) -> Result<Vec<(Cow<'_, str>, &str)>, ParseError> {
     }
 }
 
+/// `line` without its [`CHAIN`] and [`SEAL`] members (each member written
+/// again as `"name":value`, names escaped anew, values as they were);
+/// `None` if it has neither. For a tool that changes a chained message
+/// and cannot sign again (it holds no key, and must not vouch for the
+/// change): the copy then verifies as unsigned, never as intact.
+pub fn unchained(line: &[u8]) -> Result<Option<String>, ParseError> {
+    let members = members(line)?;
+    let link = |name: &str| name == CHAIN || name == SEAL;
+    if !members.iter().any(|(name, _)| link(name)) {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(line.len());
+    out.push('{');
+    for (name, value) in members.iter().filter(|(name, _)| !link(name)) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(name).unwrap_or_default());
+        out.push(':');
+        out.push_str(value);
+    }
+    out.push('}');
+    Ok(Some(out))
+}
+
 /// Where the string starting with the quote at `at` ends (after its
 /// closing quote). Eight bytes at a time: output text has an escape every
 /// few bytes ("\r\n" on every line), too close together for memchr.
@@ -703,6 +728,18 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
         assert!(members(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn unchained_drops_the_chain_and_seal_and_keeps_the_rest() {
+        let line =
+            br#"{"ver":"2.3","id":1,"out_txt":"a\"b","chain":"AAAA","kf":{"v":1},"seal":{"v":1}}"#;
+        assert_eq!(
+            unchained(line).expect("valid").as_deref(),
+            Some(r#"{"ver":"2.3","id":1,"out_txt":"a\"b","kf":{"v":1}}"#)
+        );
+        assert_eq!(unchained(br#"{"ver":"2.3"}"#).expect("valid"), None);
+        assert!(unchained(b"{\"chain\":").is_err());
     }
 
     #[test]
