@@ -17,10 +17,12 @@ use termtape_tests::{bin, colourful, run_ok, through_pty};
 
 use crate::chain::{keys, s, verdict_of};
 
-/// Runs the shell `script` in a private mount namespace (mounts made there
-/// vanish with it), with `env`; exit status 90 means a mount failed.
-fn in_namespace(script: &str, env: &[(&str, &Path)]) -> Output {
+/// Runs the shell `script` in `dir` in a private mount namespace (mounts
+/// made there vanish with it), with `env`; exit status 90 means a mount
+/// failed.
+fn in_namespace(script: &str, env: &[(&str, &Path)], dir: &Path) -> Output {
     let mut cmd = Command::new("unshare");
+    cmd.current_dir(dir);
     cmd.args(["--mount", "--propagation", "private", "sh", "-c", script]);
     for (name, value) in env {
         cmd.env(name, value);
@@ -146,7 +148,7 @@ fn a_keyframe_too_big_for_a_syslog_datagram_is_left_out_before_the_chain() {
          exec {} >/dev/null",
         command.join(" ")
     );
-    let out = in_namespace(&script, &[("SOCKET", &socket)]);
+    let out = in_namespace(&script, &[("SOCKET", &socket)], dir.path());
     assert!(
         out.status.success(),
         "{}",
@@ -217,4 +219,93 @@ fn keyframe_refuses_a_chained_recording_and_drops_its_chain_only_when_asked() {
         !copied.contains("\"chain\":") && !copied.contains("\"seal\":"),
         "{copied}"
     );
+}
+
+/// The verdict and report of each recording in `source` (run in `dir`).
+fn verdicts(public: &Path, source: &str) -> Vec<serde_json::Value> {
+    let (reports, _) = crate::chain::verify(public, &[source]);
+    reports
+}
+
+#[test]
+fn a_full_disk_ends_the_session_with_writer_failed_in_a_recording_that_verifies_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = keys(dir.path());
+    // The recording goes to a tmpfs of 1 MiB, which `seq` fills; both the
+    // recording and what was shown are copied out before the namespace
+    // (and its tmpfs) goes.
+    let out = in_namespace(
+        r#"
+mkdir -p small && mount -t tmpfs -o size=1m tmpfs small || exit 90
+"$REC" -q --seal-key "$KEY" -o small/full.log -- seq 1 1000000 </dev/null >shown.txt 2>rec.err
+echo "rec rc=$?"
+cp small/full.log full.log
+"#,
+        &[("REC", &bin("termtape-rec")), ("KEY", &key)],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rec_err = std::fs::read_to_string(dir.path().join("rec.err")).unwrap_or_default();
+    assert!(
+        stdout.contains("rec rc=1"),
+        "the session ended: {stdout} {rec_err}"
+    );
+    assert!(rec_err.contains("No space left on device"), "{rec_err}");
+    let log = dir.path().join("full.log");
+    let reports = verdicts(&public, s(&log));
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["verdict"], "intact", "{}", reports[0]);
+    assert_eq!(
+        reports[0]["exit"], "writer failed: No space left on device",
+        "{}",
+        reports[0]
+    );
+    // Everything shown is in the recording (what the disk could not take
+    // was not shown).
+    let shown = std::fs::read(dir.path().join("shown.txt")).expect("shown");
+    let recorded = run_ok(Command::new(bin("termtape")).args(["cat", s(&log)]));
+    assert!(shown.len() > 100_000, "{} bytes shown", shown.len());
+    assert!(
+        recorded == shown,
+        "what was shown ({} bytes) was recorded ({} bytes)",
+        shown.len(),
+        recorded.len()
+    );
+}
+
+#[test]
+fn journald_gone_ends_the_session_with_writer_failed_once_the_spool_is_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    keys(dir.path());
+    crate::spool::bounded_config(dir.path());
+    let out = crate::spool::in_private_journal(
+        r#"
+start_journald
+TERMTAPE_CONFIG=bounded.toml "$REC" -w journal --seal-key keys/signing.key --latency 0.05 -- sh -c 'i=1; while true; do echo line-$i; i=$((i+1)); sleep 0.01; done' </dev/null >shown.txt 2>rec.err &
+R=$!
+sleep 0.5; stop_journald
+wait $R; echo "rec rc=$?"
+start_journald
+TERMTAPE_CONFIG=bounded.toml "$REC" -w journal --no-chain -- true </dev/null; echo "deliver rc=$?"
+"$TT" verify --json --key keys/signing.pub journal >verify.json; echo "verify rc=$?"
+"#,
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rec_err = std::fs::read_to_string(dir.path().join("rec.err")).unwrap_or_default();
+    let context = format!("{stdout}; rec: {rec_err}");
+    assert!(stdout.contains("rec rc=1"), "the session ended: {context}");
+    assert!(stdout.contains("deliver rc=0"), "{context}");
+    let reports: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("verify.json"))
+        .expect("verify's output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let chained: Vec<&serde_json::Value> = reports
+        .iter()
+        .filter(|r| r["verdict"] != "unsigned")
+        .collect();
+    assert_eq!(chained.len(), 1, "{reports:?}; {context}");
+    assert_eq!(chained[0]["verdict"], "intact", "{}; {context}", chained[0]);
+    assert_eq!(chained[0]["exit"], "writer failed", "{}", chained[0]);
 }

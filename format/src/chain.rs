@@ -530,9 +530,16 @@ impl Default for Cadence {
 /// where the [`Cadence`] says.
 #[derive(Debug)]
 pub struct Chainer {
-    head: Head,
     key: Result<SecretKey, String>,
     cadence: Cadence,
+    at: Progress,
+}
+
+/// How far a [`Chainer`] has linked: what [`Chainer::rewind`] goes back to
+/// when the message just linked was not written after all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    head: Head,
     /// Messages linked.
     count: u64,
     /// `pos` and count at the last seal.
@@ -554,24 +561,37 @@ impl Chainer {
     /// A chain signed with `key`, or unsigned for the reason given.
     pub fn new(key: Result<SecretKey, String>, cadence: Cadence) -> Chainer {
         Chainer {
-            head: GENESIS,
             key,
             cadence,
-            count: 0,
-            sealed_pos: 0,
-            sealed_count: 0,
-            ended: false,
+            at: Progress {
+                head: GENESIS,
+                count: 0,
+                sealed_pos: 0,
+                sealed_count: 0,
+                ended: false,
+            },
         }
     }
 
     /// Whether the recording's end has been sealed.
     pub fn ended(&self) -> bool {
-        self.ended
+        self.at.ended
     }
 
     /// Messages linked so far.
     pub fn count(&self) -> u64 {
-        self.count
+        self.at.count
+    }
+
+    /// How far the chain has come, for [`Chainer::rewind`].
+    pub fn progress(&self) -> Progress {
+        self.at
+    }
+
+    /// Goes back to `progress`: the messages linked since were not written
+    /// (the next one links where they did).
+    pub fn rewind(&mut self, progress: Progress) {
+        self.at = progress;
     }
 
     /// Links `message` (which carries no chain fields yet): the fields to
@@ -586,21 +606,21 @@ impl Chainer {
                 .filter(|f| chained(f.name))
                 .map(|f| (Cow::Borrowed(f.name), f.value)),
         );
-        self.head = link(&self.head, &mut members);
-        self.count += 1;
+        let at = &mut self.at;
+        at.head = link(&at.head, &mut members);
+        at.count += 1;
         let pos = message.message.pos;
         let gap = message.fields.iter().any(|f| f.name == extension::GAP);
-        let due = (self.cadence.ms > 0 && pos.saturating_sub(self.sealed_pos) >= self.cadence.ms)
-            || (self.cadence.messages > 0
-                && self.count - self.sealed_count >= self.cadence.messages);
-        let seal = (self.count == 1 || end || gap || due).then(|| {
-            self.sealed_pos = pos;
-            self.sealed_count = self.count;
-            self.ended |= end;
-            Seal::new(self.head, end, self.key.as_ref().map_err(String::as_str)).field()
+        let due = (self.cadence.ms > 0 && pos.saturating_sub(at.sealed_pos) >= self.cadence.ms)
+            || (self.cadence.messages > 0 && at.count - at.sealed_count >= self.cadence.messages);
+        let seal = (at.count == 1 || end || gap || due).then(|| {
+            at.sealed_pos = pos;
+            at.sealed_count = at.count;
+            at.ended |= end;
+            Seal::new(at.head, end, self.key.as_ref().map_err(String::as_str)).field()
         });
         Ok(Links {
-            chain: tag_field(&self.head),
+            chain: tag_field(&at.head),
             seal,
         })
     }

@@ -28,7 +28,10 @@ pub trait Sink {
     /// it lets output through to the user, so that what the user saw can
     /// always be written, even on a full disk.
     fn reserve(&mut self, bytes: u64) -> io::Result<()>;
-    /// Writes one message, whole, with its extension fields.
+    /// Writes one message, whole, with its extension fields. An error
+    /// means it was not stored (the recorder may hand it again, with the
+    /// end mark), so a writer that stores it and must still end the
+    /// session reports that from its next call instead.
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()>;
     /// Makes everything written durable; the recording is over.
     fn finish(&mut self) -> io::Result<()>;
