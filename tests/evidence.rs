@@ -309,3 +309,133 @@ TERMTAPE_CONFIG=bounded.toml "$REC" -w journal --no-chain -- true </dev/null; ec
     assert_eq!(chained[0]["verdict"], "intact", "{}; {context}", chained[0]);
     assert_eq!(chained[0]["exit"], "writer failed", "{}", chained[0]);
 }
+
+/// A recording made by the recorder of before the links were hashed from
+/// the writer's layout (kept in tests/data/chain, with its public key)
+/// still verifies, by the same chain.
+#[test]
+fn a_recording_chained_by_an_earlier_recorder_still_verifies() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/chain");
+    let (verdict, report) = verdict_of(&data.join("v1.pub"), &data.join("v1.log"));
+    assert_eq!(verdict, "intact", "{report}");
+    assert_eq!(report["exit"], "3", "{report}");
+}
+
+/// `journalctl --verify` with the verification key, on the journal
+/// directory `dir`: whether it passed, and what it said.
+fn journalctl_verify(key: &str, dir: &Path) -> (bool, String) {
+    let out = Command::new("journalctl")
+        .args(["--verify", &format!("--verify-key={key}"), "-D"])
+        .arg(dir)
+        .output()
+        .expect("journalctl --verify");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+#[test]
+fn a_byte_flipped_in_a_sealed_journal_fails_journalctl_verify_and_termtape_verify() {
+    termtape_tests::require("journalctl");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = keys(dir.path());
+    // A journald of its own, persistent, sealing (Forward Secure Sealing
+    // with a key made for it by `journalctl --setup-keys`), uncompressed
+    // (so that the test finds the bytes to flip), not importing the
+    // kernel's older messages (entries older than a seal fail the check);
+    // termtape recordings made fresh into it; stopped by its PID, which
+    // writes the final seal; its directory copied out.
+    let out = in_namespace(
+        r#"
+mount -t tmpfs tmpfs /run/systemd/journal || exit 90
+mount -t tmpfs tmpfs /run/log || exit 90
+mkdir -p /var/log/journal && mount -t tmpfs tmpfs /var/log/journal || exit 90
+mkdir -p /etc/systemd/journald.conf.d && mount -t tmpfs tmpfs /etc/systemd/journald.conf.d || exit 90
+printf '[Journal]\nStorage=persistent\nSeal=yes\nCompress=no\nReadKMsg=no\nAudit=no\n' >/etc/systemd/journald.conf.d/fss.conf
+M=/var/log/journal/$(cat /etc/machine-id)
+mkdir -p "$M"
+journalctl --setup-keys --interval=10s >fss.key 2>setup.err; echo "setup rc=$?"
+touch /run/systemd/journal/flushed
+/lib/systemd/systemd-journald >/dev/null 2>&1 &
+J=$!
+i=0; while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 400 ]; do sleep 0.01; i=$((i+1)); done
+for n in one two; do
+  "$REC" -q -w journal --seal-key "$KEY" -- sh -c "echo fss-marker-$n; seq 1 300" </dev/null >/dev/null; echo "rec $n rc=$?"
+done
+kill -TERM "$J"; wait "$J"
+cp -r "$M" journal
+"#,
+        &[("REC", &bin("termtape-rec")), ("KEY", &key)],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let context = format!("{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    for said in ["setup rc=0", "rec one rc=0", "rec two rc=0"] {
+        assert!(stdout.contains(said), "{said}: {context}");
+    }
+    let fss_key = std::fs::read_to_string(dir.path().join("fss.key")).expect("the key");
+    let fss_key = fss_key.trim();
+    let journal = dir.path().join("journal");
+    let source = format!("journal:{}", s(&journal));
+    let verdicts_of = || -> Vec<(String, String)> {
+        let (reports, _) = crate::chain::verify(&public, &[&source]);
+        reports
+            .iter()
+            .map(|r| {
+                (
+                    r["verdict"].as_str().unwrap_or_default().to_owned(),
+                    r["text"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    let (passed, said) = journalctl_verify(fss_key, &journal);
+    assert!(
+        passed && said.contains("PASS"),
+        "sealed and untouched: {said}"
+    );
+    let before = verdicts_of();
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(before.iter().all(|(v, _)| v == "intact"), "{before:?}");
+
+    // One letter of the first recording's output, in its entry's MESSAGE.
+    let file = std::fs::read_dir(&journal)
+        .expect("the journal")
+        .map(|e| e.expect("an entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "journal"))
+        .expect("a journal file");
+    let mut bytes = std::fs::read(&file).expect("read");
+    // (As JSON text, in MESSAGE: the command line, in other fields, has
+    // no line end after it.)
+    let marker = br"fss-marker-one\r\n";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("the marker, uncompressed");
+    assert_eq!(
+        bytes[at + 1..]
+            .windows(marker.len())
+            .filter(|w| *w == marker)
+            .count(),
+        0,
+        "the marker once"
+    );
+    bytes[at + "fss-marker-on".len()] = b'x';
+    std::fs::write(&file, &bytes).expect("write");
+
+    let (passed, said) = journalctl_verify(fss_key, &journal);
+    assert!(!passed && said.contains("FAIL"), "flipped: {said}");
+    let after = verdicts_of();
+    assert!(
+        after.iter().any(|(v, _)| v == "edited"),
+        "termtape verify sees the edit: {after:?}"
+    );
+    assert!(
+        after.iter().any(|(v, _)| v == "intact"),
+        "the other recording is untouched: {after:?}"
+    );
+}

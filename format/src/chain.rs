@@ -62,16 +62,121 @@ pub const GENESIS: Head = [0; 32];
 /// `members`, in any order; they are sorted in place.
 pub fn link(prev: &Head, members: &mut [(Cow<'_, str>, &str)]) -> Head {
     members.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let mut hash = Sha256::new();
-    hash.update(CHAIN_DOMAIN);
-    hash.update(prev);
-    for (name, value) in members.iter() {
-        hash.update((name.len() as u64).to_le_bytes());
-        hash.update(name.as_bytes());
-        hash.update((value.len() as u64).to_le_bytes());
-        hash.update(value.as_bytes());
+    hash_sorted(
+        prev,
+        members.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+    )
+}
+
+/// [`link`] over members given as bytes (names decoded), sorted in place
+/// (bytes sort as the strings they are).
+fn link_bytes(prev: &Head, members: &mut [(&[u8], &[u8])]) -> Head {
+    members.sort_unstable();
+    hash_sorted(prev, members.iter().copied())
+}
+
+/// The head after members already sorted.
+fn hash_sorted<'a>(prev: &Head, members: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Head {
+    let mut feed = Feed {
+        hash: Sha256::new(),
+        small: [0; 512],
+        len: 0,
+    };
+    feed.hash.update(CHAIN_DOMAIN);
+    feed.hash.update(prev);
+    for (name, value) in members {
+        feed.push(&(name.len() as u64).to_le_bytes());
+        feed.push(name);
+        feed.push(&(value.len() as u64).to_le_bytes());
+        feed.push(value);
     }
-    hash.finalize().into()
+    feed.flush();
+    feed.hash.finalize().into()
+}
+
+/// Bytes on their way to a hash: short pieces (lengths, names, short
+/// values) gathered into one update, each long value an update by itself.
+/// The hash is that of the bytes in order, however they are cut; few
+/// calls cost less than many.
+struct Feed {
+    hash: Sha256,
+    small: [u8; 512],
+    len: usize,
+}
+
+impl Feed {
+    const SHORT: usize = 64;
+
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.len() > Self::SHORT {
+            self.flush();
+            self.hash.update(bytes);
+            return;
+        }
+        if self.len + bytes.len() > self.small.len() {
+            self.flush();
+        }
+        self.small[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn flush(&mut self) {
+        self.hash.update(&self.small[..self.len]);
+        self.len = 0;
+    }
+}
+
+/// The members of a line in the layout of tlog's writers (termtape's
+/// encoder, and `Message::write_json` for a recorder's closing message):
+/// `{"ver":…,…,"out_txt":"…","out_bin":[…]}` with nothing between the
+/// tokens and no escapes in names. Found without reading `out_txt`, by far
+/// the longest value: it ends where the fixed tail (`","out_bin":[`,
+/// digits and commas, `]}`) begins. `None` for a line not in that layout
+/// ([`members`] reads it then).
+///
+/// For the recorder, which links only lines its own writers made (valid
+/// JSON, so `out_txt` holds no bare quote); the verifier reads every byte
+/// with [`members`], so a line this misread would verify as edited, never
+/// the other way round.
+fn written_members(line: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    const TAIL: &[u8] = b"\",\"out_bin\":[";
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let mut open = body.len().checked_sub(2)?;
+    if &body[open..] != b"]}" {
+        return None;
+    }
+    while open > 0 && matches!(body[open - 1], b'0'..=b'9' | b',') {
+        open -= 1;
+    }
+    // The quote closing out_txt, first byte of the tail.
+    let close = open.checked_sub(TAIL.len())?;
+    if &body[close..open] != TAIL || body.first() != Some(&b'{') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(24);
+    let mut at = 1;
+    loop {
+        if body.get(at) != Some(&b'"') {
+            return None;
+        }
+        let name_end = at + 1 + body[at + 1..].iter().position(|&b| b == b'"')?;
+        let name = &body[at + 1..name_end];
+        if name.contains(&b'\\') || body.get(name_end + 1) != Some(&b':') {
+            return None;
+        }
+        let start = name_end + 2;
+        let end = match name {
+            b"out_txt" if start < close && body[start] == b'"' => close + 1,
+            b"out_txt" => return None,
+            _ => value_end(body, start).filter(|&end| end > start)?,
+        };
+        out.push((name, &body[start..end]));
+        match body.get(end) {
+            Some(b',') => at = end + 1,
+            Some(b'}') if end + 1 == body.len() => return Some(out),
+            _ => return None,
+        }
+    }
 }
 
 /// Whether a member takes part in the chain.
@@ -598,16 +703,19 @@ impl Chainer {
     /// write with it. `end`: it is the recording's last. A message with a
     /// gap mark is sealed, so what a rate limit dropped is attested.
     pub fn link(&mut self, message: &Extended<'_>, end: bool) -> Result<Links, ParseError> {
-        let mut members = members(message.tlog())?;
-        members.extend(
-            message
-                .fields
-                .iter()
-                .filter(|f| chained(f.name))
-                .map(|f| (Cow::Borrowed(f.name), f.value)),
-        );
+        let fields = message.fields.iter().filter(|f| chained(f.name));
         let at = &mut self.at;
-        at.head = link(&at.head, &mut members);
+        at.head = match written_members(message.tlog()) {
+            Some(mut members) => {
+                members.extend(fields.map(|f| (f.name.as_bytes(), f.value.as_bytes())));
+                link_bytes(&at.head, &mut members)
+            }
+            None => {
+                let mut members = members(message.tlog())?;
+                members.extend(fields.map(|f| (Cow::Borrowed(f.name), f.value)));
+                link(&at.head, &mut members)
+            }
+        };
         at.count += 1;
         let pos = message.message.pos;
         let gap = message.fields.iter().any(|f| f.name == extension::GAP);
@@ -835,5 +943,101 @@ mod tests {
         }
         assert!(PublicKey::parse("ed25519:AAAA").is_err());
         assert!(SecretKey::parse("ed25519:AAAA").is_err());
+    }
+
+    /// Members as owned bytes: (name, raw value).
+    pub(super) type Owned = Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// [`written_members`] as bytes, and [`members`] of the same line.
+    pub(super) fn both(line: &[u8]) -> (Option<Owned>, Owned) {
+        let fast = written_members(line).map(|m| {
+            m.into_iter()
+                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .collect()
+        });
+        let slow = members(line)
+            .expect("valid")
+            .into_iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        (fast, slow)
+    }
+
+    #[test]
+    fn the_writers_layout_is_read_as_the_scanner_reads_it_or_left_to_it() {
+        for line in [
+            &br#"{"ver":"2.3","id":1,"out_txt":"","out_bin":[]}"#[..],
+            br#"{"ver":"2.3","out_bin":[]}"#,
+            br#"{"ver":"2.3","id":1,"timing":">2","out_txt":"\",\"out_bin\":[","out_bin":[1,2]}"#,
+            b"{\"ver\":\"2.3\",\"out_txt\":\"a\\\\\",\"out_bin\":[]}\n",
+        ] {
+            let (fast, slow) = both(line);
+            assert_eq!(fast, Some(slow), "{}", String::from_utf8_lossy(line));
+        }
+        // Not the layout: left to the scanner.
+        for line in [
+            &br#"{"ver":"2.3", "out_txt":"","out_bin":[]}"#[..],
+            br#"{"out_bin":[],"out_txt":""}"#,
+            br#"{"ver":"2.3","out_txt":"","out_bin":[],"kf":{}}"#,
+            br#"{"v\u0065r":"2.3","out_txt":"","out_bin":[]}"#,
+            br#"{"out_txt":1,"out_bin":[]}"#,
+            b"]}",
+            b"",
+        ] {
+            assert_eq!(
+                written_members(line),
+                None,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::tests::both;
+    use crate::{Encoder, Header, Location, Message, Stream};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Every message the encoder writes, and the same message written
+        /// again by `Message::write_json`, links alike by the writer's
+        /// layout and by the scanner the verifier uses.
+        #[test]
+        fn the_encoders_messages_link_alike_fast_and_scanned(
+            writes in proptest::collection::vec(
+                (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..400)), 1..20),
+            text in "[a-z \n\r\t\"\\\\é€😀\u{1b}\u{0}\u{7f}]{0,300}",
+            payload in crate::MIN_PAYLOAD..3000usize,
+        ) {
+            let header = Header { host: "h\"ost".into(), rec: "r\\".into(), user: "ü".into(), term: "t".into(), session: 5 };
+            let mut enc = Encoder::new(&header, payload, Duration::from_secs(1)).expect("payload");
+            let mut lines = Vec::new();
+            let mut emit = |e: crate::Encoded<'_>| -> std::result::Result<(), ()> { lines.push(e.json.to_vec()); Ok(()) };
+            let at = Duration::from_millis(3);
+            for (input, bytes) in &writes {
+                let stream = if *input { Stream::Input } else { Stream::Output };
+                enc.io(at, stream, bytes, &mut emit).expect("emit");
+                enc.io(at, Stream::Output, text.as_bytes(), &mut emit).expect("emit");
+            }
+            enc.cut(&mut emit).expect("emit");
+            enc.flush(&mut emit).expect("emit");
+            for line in &lines {
+                let (fast, slow) = both(line);
+                prop_assert_eq!(fast, Some(slow));
+                let text = std::str::from_utf8(line).expect("UTF-8");
+                let msg = Message::parse(text.trim_end(), &Location::default()).expect("valid");
+                let mut again = Vec::new();
+                msg.write_json(&mut again);
+                let (fast, slow) = both(&again);
+                prop_assert_eq!(fast, Some(slow));
+            }
+        }
     }
 }
