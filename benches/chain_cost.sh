@@ -5,9 +5,8 @@
 # (the default), on a PTY (benches' `ontty`), output to /dev/null. Runs
 # alternate so that machine noise hits both alike. Reports the median wall
 # time and CPU time (user + system of the whole tree: ontty, the recorder
-# and seq), the same for `seq` alone under ontty (so that the recorder's
-# own CPU is the tree's less it), the log sizes, and how fast `termtape
-# verify` checks the chained log. Run by hand (not in CI):
+# and seq), the log sizes, and how fast `termtape verify` checks the chained
+# log. Run by hand (not in CI):
 #   benches/chain_cost.sh [RUNS] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +20,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 declare -A cmd=(
   [plain]="$rel/termtape-rec -q --no-chain -o $tmp/plain.log -- seq 1 $n"
   [chained]="$rel/termtape-rec -q --seal-key $tmp/keys/signing.key -o $tmp/chained.log -- seq 1 $n"
-  [seq]="seq 1 $n"
 )
-order=(plain chained seq)
+order=(plain chained)
 declare -A wall cpu
 for ((i = 0; i < runs; i++)); do
   rm -f "$tmp"/*.log
@@ -37,7 +35,6 @@ done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pw=$(echo "${wall[plain]}" | median); cw=$(echo "${wall[chained]}" | median)
 pc=$(echo "${cpu[plain]}" | median); cc=$(echo "${cpu[chained]}" | median)
-sc=$(echo "${cpu[seq]}" | median)
 ps=$(stat -c %s "$tmp/plain.log"); cs=$(stat -c %s "$tmp/chained.log")
 lines=$(wc -l <"$tmp/chained.log"); seals=$(grep -c '"seal":' "$tmp/chained.log")
 printf '\n`seq 1 %s`, median of %s runs each, alternating, on a PTY, output to /dev/null:\n\n' "$n" "$runs"
@@ -45,9 +42,7 @@ printf '| recorder | wall (s) | CPU user+sys (s) | log (bytes) |\n|---|---|---|-
 printf '| termtape-rec --no-chain | %.2f | %.2f | %s |\n' "$pw" "$pc" "$ps"
 printf '| termtape-rec (chain + seals) | %.2f | %.2f | %s |\n' "$cw" "$cc" "$cs"
 printf '| chained / plain | %.3f | %.3f | %.4f |\n' "$(echo "$cw / $pw" | bc -l)" "$(echo "$cc / $pc" | bc -l)" "$(echo "$cs / $ps" | bc -l)"
-printf '\nseq alone under ontty: %.2f s CPU; the recorder alone (tree less that): plain %.2f s, chained %.2f s, chained / plain %.3f\n' \
-  "$sc" "$(echo "$pc - $sc" | bc -l)" "$(echo "$cc - $sc" | bc -l)" "$(echo "($cc - $sc) / ($pc - $sc)" | bc -l)"
-printf '\n%s messages, %s seals. All runs: plain wall %s cpu %s; chained wall %s cpu %s; seq cpu %s\n' "$lines" "$seals" "${wall[plain]}" "${cpu[plain]}" "${wall[chained]}" "${cpu[chained]}" "${cpu[seq]}"
+printf '\n%s messages, %s seals. All runs: plain wall %s cpu %s; chained wall %s cpu %s\n' "$lines" "$seals" "${wall[plain]}" "${cpu[plain]}" "${wall[chained]}" "${cpu[chained]}"
 # termtape verify, whole process, the log in the page cache (read once first).
 cat "$tmp/chained.log" >/dev/null
 for ((i = 0; i < 3; i++)); do

@@ -68,11 +68,22 @@ pub fn link(prev: &Head, members: &mut [(Cow<'_, str>, &str)]) -> Head {
     )
 }
 
-/// [`link`] over members given as bytes (names decoded), sorted in place
+/// [`link`] over members given as bytes (names decoded), in any order
 /// (bytes sort as the strings they are).
-fn link_bytes(prev: &Head, members: &mut [(&[u8], &[u8])]) -> Head {
-    members.sort_unstable();
-    hash_sorted(prev, members.iter().copied())
+fn link_bytes(prev: &Head, members: &[(&[u8], &[u8])]) -> Head {
+    // By the name's first 8 bytes as a number first (the names tlog and
+    // termtape write all differ there), whole names and values on a tie:
+    // the same order as the bytes', in cheap comparisons.
+    let key = |name: &[u8]| {
+        let mut first = [0; 8];
+        let n = name.len().min(8);
+        first[..n].copy_from_slice(&name[..n]);
+        u64::from_be_bytes(first)
+    };
+    let mut keyed: Vec<(u64, &[u8], &[u8])> =
+        members.iter().map(|&(n, v)| (key(n), n, v)).collect();
+    keyed.sort_unstable();
+    hash_sorted(prev, keyed.into_iter().map(|(_, n, v)| (n, v)))
 }
 
 /// The head after members already sorted.
@@ -85,9 +96,9 @@ fn hash_sorted<'a>(prev: &Head, members: impl Iterator<Item = (&'a [u8], &'a [u8
     feed.hash.update(CHAIN_DOMAIN);
     feed.hash.update(prev);
     for (name, value) in members {
-        feed.push(&(name.len() as u64).to_le_bytes());
+        feed.push_len(name.len());
         feed.push(name);
-        feed.push(&(value.len() as u64).to_le_bytes());
+        feed.push_len(value.len());
         feed.push(value);
     }
     feed.flush();
@@ -118,6 +129,15 @@ impl Feed {
         }
         self.small[self.len..self.len + bytes.len()].copy_from_slice(bytes);
         self.len += bytes.len();
+    }
+
+    /// A length, as 8 bytes little-endian.
+    fn push_len(&mut self, len: usize) {
+        if self.len + 8 > self.small.len() {
+            self.flush();
+        }
+        self.small[self.len..self.len + 8].copy_from_slice(&(len as u64).to_le_bytes());
+        self.len += 8;
     }
 
     fn flush(&mut self) {
@@ -708,7 +728,7 @@ impl Chainer {
         at.head = match written_members(message.tlog()) {
             Some(mut members) => {
                 members.extend(fields.map(|f| (f.name.as_bytes(), f.value.as_bytes())));
-                link_bytes(&at.head, &mut members)
+                link_bytes(&at.head, &members)
             }
             None => {
                 let mut members = members(message.tlog())?;
