@@ -12,6 +12,7 @@ use proptest::prelude::*;
 use termtape_format::Stream;
 use termtape_keyframe::Cadence;
 use termtape_player::archive::{Options, archive};
+use termtape_player::keyframe::OnChained;
 use termtape_player::seek::{At, Method, screen_at};
 use termtape_player::source::{Archive, File, Filter, Source};
 use termtape_player::{Query, cat};
@@ -88,7 +89,8 @@ proptest! {
         } else {
             let mut keyed = Vec::new();
             termtape_player::keyframe::add_keyframes(
-                source_bytes.as_slice(), "session.log", &mut keyed, cadence, |e| panic!("{e}"), |_| {},
+                source_bytes.as_slice(), "session.log", &mut keyed, cadence, OnChained::Refuse,
+                |e| panic!("{e}"), |_| {},
             ).expect("rekeys");
             keyed
         };

@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use termtape_tests::{assert_bytes_eq, bin, require, run_ok, through_pty};
+use termtape_tests::{assert_bytes_eq, bin, colourful, require, run_ok, through_pty};
 
 /// The collector's address on the lab's bridge; host `i` is `10.213.0.(i+2)`.
 const CENTRAL: &str = "10.213.0.1";
@@ -713,30 +713,6 @@ if ($inputname == "imfile") or ($programname == "termtape" and $syslogfacility-t
         work = workdir.display(),
         recordings = recordings.display()
     )
-}
-
-/// Output that fills `cells` cells of the screen, each in its own colours:
-/// a keyframe of about 16 bytes per cell.
-fn colourful(cells: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    // Drawn three times: keyframes are paid for by output (two bytes of
-    // output for each byte of keyframe).
-    for i in 0..3 * cells {
-        if i % cells == 0 {
-            out.extend_from_slice(b"\x1b[H");
-        }
-        out.extend_from_slice(
-            format!(
-                "\x1b[38;5;{};48;5;{}m{}",
-                i % 256,
-                (i / 256) % 256,
-                char::from(b'A' + (i % 26) as u8)
-            )
-            .as_bytes(),
-        );
-    }
-    out.extend_from_slice(b"\x1b[0m\r\ncolourful-done\n");
-    out
 }
 
 #[test]

@@ -32,7 +32,7 @@ const SCRIPT: &str = "for i in $(seq 1 400); do echo \"line $i of the session\";
 
 /// A recording of [`SCRIPT`] into `dir/NAME`, cut into many messages with
 /// keyframes on several, sealed every 5 messages.
-fn record(dir: &Path, name: &str, key: &Path) -> PathBuf {
+pub(crate) fn record(dir: &Path, name: &str, key: &Path) -> PathBuf {
     let log = dir.join(name);
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(&config, "[seal]\nmessages = 5\n").expect("config");
@@ -74,7 +74,7 @@ pub(crate) fn verify(public: &Path, args: &[&str]) -> (Vec<Value>, i32) {
 }
 
 /// The one verdict of the file `log`, with its object.
-fn verdict_of(public: &Path, log: &Path) -> (String, Value) {
+pub(crate) fn verdict_of(public: &Path, log: &Path) -> (String, Value) {
     let (reports, status) = verify(public, &[s(log)]);
     assert_eq!(reports.len(), 1, "{reports:?}");
     let report = reports.into_iter().next().expect("one");
@@ -87,7 +87,7 @@ fn verdict_of(public: &Path, log: &Path) -> (String, Value) {
     (verdict, report)
 }
 
-fn s(path: &Path) -> &str {
+pub(crate) fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
 

@@ -442,3 +442,27 @@ pub fn live_journal_recorder(script: &str) -> std::process::Child {
         .spawn()
         .expect("starting termtape rec -w journal")
 }
+
+/// Output that fills `cells` cells of the screen, each in its own colours:
+/// a keyframe of about 16 bytes per cell.
+pub fn colourful(cells: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Drawn three times: keyframes are paid for by output (two bytes of
+    // output for each byte of keyframe).
+    for i in 0..3 * cells {
+        if i % cells == 0 {
+            out.extend_from_slice(b"\x1b[H");
+        }
+        out.extend_from_slice(
+            format!(
+                "\x1b[38;5;{};48;5;{}m{}",
+                i % 256,
+                (i / 256) % 256,
+                char::from(b'A' + (i % 26) as u8)
+            )
+            .as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"\x1b[0m\r\ncolourful-done\n");
+    out
+}

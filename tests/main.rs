@@ -8,6 +8,7 @@ mod charset;
 mod choose;
 mod conformance;
 mod damage;
+mod evidence;
 mod exit_status;
 mod export;
 mod hostile_logs;

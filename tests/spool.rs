@@ -13,7 +13,7 @@ use termtape_tests::bin;
 /// Runs `body` under `sh` in a private mount namespace with its own
 /// journald (`start_journald` starts one and sets `$J` to its PID) and the
 /// binaries in `$REC` and `$TT`.
-fn in_private_journal(body: &str, dir: &Path) -> Output {
+pub(crate) fn in_private_journal(body: &str, dir: &Path) -> Output {
     let prelude = r#"
 mount -t tmpfs tmpfs /run/systemd/journal || exit 90
 mount -t tmpfs tmpfs /run/log || exit 90
@@ -50,6 +50,19 @@ trap 'if [ -n "$J" ]; then kill -9 "$J" 2>/dev/null; wait "$J" 2>/dev/null; fi' 
         text(&out.stderr)
     );
     out
+}
+
+/// `dir/bounded.toml`: journald may stay away 1 s, and the spool files go
+/// to `dir/spool`.
+pub(crate) fn bounded_config(dir: &Path) {
+    std::fs::write(
+        dir.join("bounded.toml"),
+        format!(
+            "[writer]\nspool_secs = 1\nspool_dir = \"{}\"\n",
+            dir.join("spool").display()
+        ),
+    )
+    .expect("config");
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -147,15 +160,7 @@ ID=$("$TT" ls --lax journal | awk 'NR==2 {{print $1}}')
 #[test]
 fn issue_10_journald_gone_past_the_bound_ends_the_session_and_the_spool_is_delivered() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let spool = dir.path().join("spool");
-    std::fs::write(
-        dir.path().join("bounded.toml"),
-        format!(
-            "[writer]\nspool_secs = 1\nspool_dir = \"{}\"\n",
-            spool.display()
-        ),
-    )
-    .expect("config");
+    bounded_config(dir.path());
     let out = in_private_journal(
         r#"
 start_journald

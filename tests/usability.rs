@@ -198,7 +198,7 @@ fn a_keyframed_copy_is_as_private_as_its_input() {
     for out in [&fresh, &existing] {
         run_ok(
             Command::new(bin("termtape"))
-                .arg("keyframe")
+                .args(["keyframe", "--drop-chain"])
                 .arg(&log)
                 .arg(out),
         );

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use termtape_benches::{encode_output, seq_output};
 use termtape_format::Encoded;
-use termtape_format::chain::{Cadence, Chainer, Seal, SecretKey, with_links};
+use termtape_format::chain::{self, Cadence, Chainer, Seal, SecretKey, with_links};
 use termtape_format::extension::Extended;
 use termtape_format::verify::Verifier;
 
@@ -67,6 +67,30 @@ fn bench(c: &mut Criterion) {
                         .expect("valid"),
                 );
             }
+        })
+    });
+    // The same links made as the verifier makes them, scanning every
+    // member of each message (how the recorder made them before it read
+    // its writer's layout): the difference is what that saves.
+    group.bench_function("chain: link every message by scanning it", |b| {
+        b.iter(|| {
+            let mut head = chain::GENESIS;
+            for json in &messages {
+                let mut members = chain::members(json).expect("valid");
+                head = chain::link(&head, &mut members);
+            }
+            black_box(head)
+        })
+    });
+    // The floor: SHA-256 of each whole message as one member.
+    group.bench_function("chain: hash every message whole (SHA-256 alone)", |b| {
+        b.iter(|| {
+            let mut head = chain::GENESIS;
+            for json in &messages {
+                let text = std::str::from_utf8(json).expect("UTF-8");
+                head = chain::link(&head, &mut [(std::borrow::Cow::Borrowed("m"), text)]);
+            }
+            black_box(head)
         })
     });
     let lines = chained(&messages, SecretKey::from_seed([1; 32]));

@@ -62,16 +62,141 @@ pub const GENESIS: Head = [0; 32];
 /// `members`, in any order; they are sorted in place.
 pub fn link(prev: &Head, members: &mut [(Cow<'_, str>, &str)]) -> Head {
     members.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let mut hash = Sha256::new();
-    hash.update(CHAIN_DOMAIN);
-    hash.update(prev);
-    for (name, value) in members.iter() {
-        hash.update((name.len() as u64).to_le_bytes());
-        hash.update(name.as_bytes());
-        hash.update((value.len() as u64).to_le_bytes());
-        hash.update(value.as_bytes());
+    hash_sorted(
+        prev,
+        members.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+    )
+}
+
+/// [`link`] over members given as bytes (names decoded), in any order
+/// (bytes sort as the strings they are).
+fn link_bytes(prev: &Head, members: &[(&[u8], &[u8])]) -> Head {
+    // By the name's first 8 bytes as a number first (the names tlog and
+    // termtape write all differ there), whole names and values on a tie:
+    // the same order as the bytes', in cheap comparisons.
+    let key = |name: &[u8]| {
+        let mut first = [0; 8];
+        let n = name.len().min(8);
+        first[..n].copy_from_slice(&name[..n]);
+        u64::from_be_bytes(first)
+    };
+    let mut keyed: Vec<(u64, &[u8], &[u8])> =
+        members.iter().map(|&(n, v)| (key(n), n, v)).collect();
+    keyed.sort_unstable();
+    hash_sorted(prev, keyed.into_iter().map(|(_, n, v)| (n, v)))
+}
+
+/// The head after members already sorted.
+fn hash_sorted<'a>(prev: &Head, members: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Head {
+    let mut feed = Feed {
+        hash: Sha256::new(),
+        small: [0; 512],
+        len: 0,
+    };
+    feed.hash.update(CHAIN_DOMAIN);
+    feed.hash.update(prev);
+    for (name, value) in members {
+        feed.push_len(name.len());
+        feed.push(name);
+        feed.push_len(value.len());
+        feed.push(value);
     }
-    hash.finalize().into()
+    feed.flush();
+    feed.hash.finalize().into()
+}
+
+/// Bytes on their way to a hash: short pieces (lengths, names, short
+/// values) gathered into one update, each long value an update by itself.
+/// The hash is that of the bytes in order, however they are cut; few
+/// calls cost less than many.
+struct Feed {
+    hash: Sha256,
+    small: [u8; 512],
+    len: usize,
+}
+
+impl Feed {
+    const SHORT: usize = 64;
+
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.len() > Self::SHORT {
+            self.flush();
+            self.hash.update(bytes);
+            return;
+        }
+        if self.len + bytes.len() > self.small.len() {
+            self.flush();
+        }
+        self.small[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// A length, as 8 bytes little-endian.
+    fn push_len(&mut self, len: usize) {
+        if self.len + 8 > self.small.len() {
+            self.flush();
+        }
+        self.small[self.len..self.len + 8].copy_from_slice(&(len as u64).to_le_bytes());
+        self.len += 8;
+    }
+
+    fn flush(&mut self) {
+        self.hash.update(&self.small[..self.len]);
+        self.len = 0;
+    }
+}
+
+/// The members of a line in the layout of tlog's writers (termtape's
+/// encoder, and `Message::write_json` for a recorder's closing message):
+/// `{"ver":…,…,"out_txt":"…","out_bin":[…]}` with nothing between the
+/// tokens and no escapes in names. Found without reading `out_txt`, by far
+/// the longest value: it ends where the fixed tail (`","out_bin":[`,
+/// digits and commas, `]}`) begins. `None` for a line not in that layout
+/// ([`members`] reads it then).
+///
+/// For the recorder, which links only lines its own writers made (valid
+/// JSON, so `out_txt` holds no bare quote); the verifier reads every byte
+/// with [`members`], so a line this misread would verify as edited, never
+/// the other way round.
+fn written_members(line: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    const TAIL: &[u8] = b"\",\"out_bin\":[";
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let mut open = body.len().checked_sub(2)?;
+    if &body[open..] != b"]}" {
+        return None;
+    }
+    while open > 0 && matches!(body[open - 1], b'0'..=b'9' | b',') {
+        open -= 1;
+    }
+    // The quote closing out_txt, first byte of the tail.
+    let close = open.checked_sub(TAIL.len())?;
+    if &body[close..open] != TAIL || body.first() != Some(&b'{') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(24);
+    let mut at = 1;
+    loop {
+        if body.get(at) != Some(&b'"') {
+            return None;
+        }
+        let name_end = at + 1 + body[at + 1..].iter().position(|&b| b == b'"')?;
+        let name = &body[at + 1..name_end];
+        if name.contains(&b'\\') || body.get(name_end + 1) != Some(&b':') {
+            return None;
+        }
+        let start = name_end + 2;
+        let end = match name {
+            b"out_txt" if start < close && body[start] == b'"' => close + 1,
+            b"out_txt" => return None,
+            _ => value_end(body, start).filter(|&end| end > start)?,
+        };
+        out.push((name, &body[start..end]));
+        match body.get(end) {
+            Some(b',') => at = end + 1,
+            Some(b'}') if end + 1 == body.len() => return Some(out),
+            _ => return None,
+        }
+    }
 }
 
 /// Whether a member takes part in the chain.
@@ -172,6 +297,31 @@ pub fn members(line: &[u8]) -> Result<Vec<(Cow<'_, str>, &str)>, ParseError> {
             _ => return error(at, "expected ',' or '}'"),
         }
     }
+}
+
+/// `line` without its [`CHAIN`] and [`SEAL`] members (each member written
+/// again as `"name":value`, names escaped anew, values as they were);
+/// `None` if it has neither. For a tool that changes a chained message
+/// and cannot sign again (it holds no key, and must not vouch for the
+/// change): the copy then verifies as unsigned, never as intact.
+pub fn unchained(line: &[u8]) -> Result<Option<String>, ParseError> {
+    let members = members(line)?;
+    let link = |name: &str| name == CHAIN || name == SEAL;
+    if !members.iter().any(|(name, _)| link(name)) {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(line.len());
+    out.push('{');
+    for (name, value) in members.iter().filter(|(name, _)| !link(name)) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(name).unwrap_or_default());
+        out.push(':');
+        out.push_str(value);
+    }
+    out.push('}');
+    Ok(Some(out))
 }
 
 /// Where the string starting with the quote at `at` ends (after its
@@ -505,9 +655,16 @@ impl Default for Cadence {
 /// where the [`Cadence`] says.
 #[derive(Debug)]
 pub struct Chainer {
-    head: Head,
     key: Result<SecretKey, String>,
     cadence: Cadence,
+    at: Progress,
+}
+
+/// How far a [`Chainer`] has linked: what [`Chainer::rewind`] goes back to
+/// when the message just linked was not written after all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    head: Head,
     /// Messages linked.
     count: u64,
     /// `pos` and count at the last seal.
@@ -529,53 +686,69 @@ impl Chainer {
     /// A chain signed with `key`, or unsigned for the reason given.
     pub fn new(key: Result<SecretKey, String>, cadence: Cadence) -> Chainer {
         Chainer {
-            head: GENESIS,
             key,
             cadence,
-            count: 0,
-            sealed_pos: 0,
-            sealed_count: 0,
-            ended: false,
+            at: Progress {
+                head: GENESIS,
+                count: 0,
+                sealed_pos: 0,
+                sealed_count: 0,
+                ended: false,
+            },
         }
     }
 
     /// Whether the recording's end has been sealed.
     pub fn ended(&self) -> bool {
-        self.ended
+        self.at.ended
     }
 
     /// Messages linked so far.
     pub fn count(&self) -> u64 {
-        self.count
+        self.at.count
+    }
+
+    /// How far the chain has come, for [`Chainer::rewind`].
+    pub fn progress(&self) -> Progress {
+        self.at
+    }
+
+    /// Goes back to `progress`: the messages linked since were not written
+    /// (the next one links where they did).
+    pub fn rewind(&mut self, progress: Progress) {
+        self.at = progress;
     }
 
     /// Links `message` (which carries no chain fields yet): the fields to
     /// write with it. `end`: it is the recording's last. A message with a
     /// gap mark is sealed, so what a rate limit dropped is attested.
     pub fn link(&mut self, message: &Extended<'_>, end: bool) -> Result<Links, ParseError> {
-        let mut members = members(message.tlog())?;
-        members.extend(
-            message
-                .fields
-                .iter()
-                .filter(|f| chained(f.name))
-                .map(|f| (Cow::Borrowed(f.name), f.value)),
-        );
-        self.head = link(&self.head, &mut members);
-        self.count += 1;
+        let fields = message.fields.iter().filter(|f| chained(f.name));
+        let at = &mut self.at;
+        at.head = match written_members(message.tlog()) {
+            Some(mut members) => {
+                members.extend(fields.map(|f| (f.name.as_bytes(), f.value.as_bytes())));
+                link_bytes(&at.head, &members)
+            }
+            None => {
+                let mut members = members(message.tlog())?;
+                members.extend(fields.map(|f| (Cow::Borrowed(f.name), f.value)));
+                link(&at.head, &mut members)
+            }
+        };
+        at.count += 1;
         let pos = message.message.pos;
         let gap = message.fields.iter().any(|f| f.name == extension::GAP);
-        let due = (self.cadence.ms > 0 && pos.saturating_sub(self.sealed_pos) >= self.cadence.ms)
-            || (self.cadence.messages > 0
-                && self.count - self.sealed_count >= self.cadence.messages);
-        let seal = (self.count == 1 || end || gap || due).then(|| {
-            self.sealed_pos = pos;
-            self.sealed_count = self.count;
-            self.ended |= end;
-            Seal::new(self.head, end, self.key.as_ref().map_err(String::as_str)).field()
+        let due = (self.cadence.ms > 0 && pos.saturating_sub(at.sealed_pos) >= self.cadence.ms)
+            || (self.cadence.messages > 0 && at.count - at.sealed_count >= self.cadence.messages);
+        let seal = (at.count == 1 || end || gap || due).then(|| {
+            at.sealed_pos = pos;
+            at.sealed_count = at.count;
+            at.ended |= end;
+            Seal::new(at.head, end, self.key.as_ref().map_err(String::as_str)).field()
         });
         Ok(Links {
-            chain: tag_field(&self.head),
+            chain: tag_field(&at.head),
             seal,
         })
     }
@@ -706,6 +879,18 @@ mod tests {
     }
 
     #[test]
+    fn unchained_drops_the_chain_and_seal_and_keeps_the_rest() {
+        let line =
+            br#"{"ver":"2.3","id":1,"out_txt":"a\"b","chain":"AAAA","kf":{"v":1},"seal":{"v":1}}"#;
+        assert_eq!(
+            unchained(line).expect("valid").as_deref(),
+            Some(r#"{"ver":"2.3","id":1,"out_txt":"a\"b","kf":{"v":1}}"#)
+        );
+        assert_eq!(unchained(br#"{"ver":"2.3"}"#).expect("valid"), None);
+        assert!(unchained(b"{\"chain\":").is_err());
+    }
+
+    #[test]
     fn names_and_values_cannot_trade_bytes() {
         let a = link(&GENESIS, &mut [(Cow::Borrowed("ab"), "1")]);
         let b = link(&GENESIS, &mut [(Cow::Borrowed("a"), "b1")]);
@@ -778,5 +963,101 @@ mod tests {
         }
         assert!(PublicKey::parse("ed25519:AAAA").is_err());
         assert!(SecretKey::parse("ed25519:AAAA").is_err());
+    }
+
+    /// Members as owned bytes: (name, raw value).
+    pub(super) type Owned = Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// [`written_members`] as bytes, and [`members`] of the same line.
+    pub(super) fn both(line: &[u8]) -> (Option<Owned>, Owned) {
+        let fast = written_members(line).map(|m| {
+            m.into_iter()
+                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .collect()
+        });
+        let slow = members(line)
+            .expect("valid")
+            .into_iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        (fast, slow)
+    }
+
+    #[test]
+    fn the_writers_layout_is_read_as_the_scanner_reads_it_or_left_to_it() {
+        for line in [
+            &br#"{"ver":"2.3","id":1,"out_txt":"","out_bin":[]}"#[..],
+            br#"{"ver":"2.3","out_bin":[]}"#,
+            br#"{"ver":"2.3","id":1,"timing":">2","out_txt":"\",\"out_bin\":[","out_bin":[1,2]}"#,
+            b"{\"ver\":\"2.3\",\"out_txt\":\"a\\\\\",\"out_bin\":[]}\n",
+        ] {
+            let (fast, slow) = both(line);
+            assert_eq!(fast, Some(slow), "{}", String::from_utf8_lossy(line));
+        }
+        // Not the layout: left to the scanner.
+        for line in [
+            &br#"{"ver":"2.3", "out_txt":"","out_bin":[]}"#[..],
+            br#"{"out_bin":[],"out_txt":""}"#,
+            br#"{"ver":"2.3","out_txt":"","out_bin":[],"kf":{}}"#,
+            br#"{"v\u0065r":"2.3","out_txt":"","out_bin":[]}"#,
+            br#"{"out_txt":1,"out_bin":[]}"#,
+            b"]}",
+            b"",
+        ] {
+            assert_eq!(
+                written_members(line),
+                None,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::tests::both;
+    use crate::{Encoder, Header, Location, Message, Stream};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Every message the encoder writes, and the same message written
+        /// again by `Message::write_json`, links alike by the writer's
+        /// layout and by the scanner the verifier uses.
+        #[test]
+        fn the_encoders_messages_link_alike_fast_and_scanned(
+            writes in proptest::collection::vec(
+                (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..400)), 1..20),
+            text in "[a-z \n\r\t\"\\\\é€😀\u{1b}\u{0}\u{7f}]{0,300}",
+            payload in crate::MIN_PAYLOAD..3000usize,
+        ) {
+            let header = Header { host: "h\"ost".into(), rec: "r\\".into(), user: "ü".into(), term: "t".into(), session: 5 };
+            let mut enc = Encoder::new(&header, payload, Duration::from_secs(1)).expect("payload");
+            let mut lines = Vec::new();
+            let mut emit = |e: crate::Encoded<'_>| -> std::result::Result<(), ()> { lines.push(e.json.to_vec()); Ok(()) };
+            let at = Duration::from_millis(3);
+            for (input, bytes) in &writes {
+                let stream = if *input { Stream::Input } else { Stream::Output };
+                enc.io(at, stream, bytes, &mut emit).expect("emit");
+                enc.io(at, Stream::Output, text.as_bytes(), &mut emit).expect("emit");
+            }
+            enc.cut(&mut emit).expect("emit");
+            enc.flush(&mut emit).expect("emit");
+            for line in &lines {
+                let (fast, slow) = both(line);
+                prop_assert_eq!(fast, Some(slow));
+                let text = std::str::from_utf8(line).expect("UTF-8");
+                let msg = Message::parse(text.trim_end(), &Location::default()).expect("valid");
+                let mut again = Vec::new();
+                msg.write_json(&mut again);
+                let (fast, slow) = both(&again);
+                prop_assert_eq!(fast, Some(slow));
+            }
+        }
     }
 }

@@ -120,6 +120,12 @@ pub enum Exit {
     Signal(i32),
     /// The recorder was stopped by this signal and hung the command up.
     Stopped(i32),
+    /// The recording's writer failed (this `errno`, 0 if it gave none: a
+    /// full disk, journald gone past the spool's bounds, the syslog socket
+    /// gone): the recorder hung the command up, as an unrecorded session
+    /// must not go on.
+    #[serde(rename = "writer_failed")]
+    WriterFailed(i32),
 }
 
 impl Exit {
@@ -139,6 +145,12 @@ impl Exit {
             Exit::Code(code) => code.to_string(),
             Exit::Signal(sig) => format!("signal {sig}"),
             Exit::Stopped(sig) => format!("stopped by {sig}"),
+            Exit::WriterFailed(0) => "writer failed".to_owned(),
+            Exit::WriterFailed(errno) => {
+                let text = std::io::Error::from_raw_os_error(*errno).to_string();
+                let text = text.split(" (os error").next().unwrap_or_default();
+                format!("writer failed: {text}")
+            }
         }
     }
 }
@@ -211,11 +223,17 @@ mod tests {
             (Exit::Code(3), r#"{"code":3}"#),
             (Exit::Signal(9), r#"{"signal":9}"#),
             (Exit::Stopped(15), r#"{"stopped":15}"#),
+            (Exit::WriterFailed(28), r#"{"writer_failed":28}"#),
         ] {
             assert_eq!(exit.field(), raw);
             assert_eq!(Exit::parse_field(raw), Ok(exit));
         }
         assert_eq!(Exit::Signal(9).describe(), "signal 9");
+        assert_eq!(
+            Exit::WriterFailed(28).describe(),
+            "writer failed: No space left on device"
+        );
+        assert_eq!(Exit::WriterFailed(0).describe(), "writer failed");
         assert!(Exit::parse_field(r#"{"code":"x"}"#).is_err());
         assert!(Exit::parse_field(r#"{"code":1,"signal":2}"#).is_err());
     }

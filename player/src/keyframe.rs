@@ -2,8 +2,42 @@
 
 use std::io::{BufRead, Write};
 
+use termtape_format::chain;
 use termtape_format::{Error, LineEnd, Location};
 use termtape_keyframe::{Cadence, Rekeyer};
+
+/// What [`add_keyframes`] does with a hash-chained recording (see
+/// `termtape_format::chain`), whose chain a keyframe added would break.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnChained {
+    /// Stop at its first line ([`Refused`]): a copy that `termtape verify`
+    /// calls edited would pass a valid recording off as tampered with, and
+    /// signing again would need the recorder's key and vouch for the copy.
+    #[default]
+    Refuse,
+    /// Copy it without its chain and seals: the copy verifies as unsigned,
+    /// which is what it is (the original keeps its verdict).
+    Drop,
+}
+
+/// Why [`add_keyframes`] stopped with [`OnChained::Refuse`]: the source,
+/// line and recording of the first chained message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{input}:line {line}: recording {rec} is hash-chained and sealed (its `chain` field): \
+     keyframes added to it would make `termtape verify` report it edited, and termtape \
+     cannot sign it again (that would vouch for a changed recording); its recorder wrote \
+     keyframes already. With --drop-chain the copy leaves out the chain and seals, and \
+     verifies as unsigned"
+)]
+pub struct Refused {
+    /// The input's name.
+    pub input: String,
+    /// The line (from 1).
+    pub line: u64,
+    /// The recording's id (`?` if the line has none).
+    pub rec: String,
+}
 
 /// What [`add_keyframes`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,6 +48,8 @@ pub struct Added {
     pub keyframes: u64,
     /// Bytes read.
     pub bytes: u64,
+    /// Lines copied without their chain and seals ([`OnChained::Drop`]).
+    pub unchained: u64,
 }
 
 /// Copies the messages of `input` (named `source` in errors) to `output`,
@@ -21,12 +57,15 @@ pub struct Added {
 /// [`termtape_keyframe::Rekeyer`]): every line is written, with a `kf`
 /// field or byte for byte as it was. Lines that do not parse go through
 /// unchanged and are reported to `on_damage`; `on_progress` gets the bytes
-/// read so far after each line.
+/// read so far after each line. A chained message is refused or copied
+/// without its chain, as `on_chained` says ([`Refused`] is the error,
+/// in an `io::Error` of kind `InvalidData`).
 pub fn add_keyframes(
     mut input: impl BufRead,
     source: &str,
     mut output: impl Write,
     cadence: Cadence,
+    on_chained: OnChained,
     mut on_damage: impl FnMut(&Error),
     mut on_progress: impl FnMut(u64),
 ) -> std::io::Result<Added> {
@@ -64,6 +103,31 @@ pub fn add_keyframes(
             id: None,
         };
         out.clear();
+        let unchained = match chain::unchained(body) {
+            Ok(Some(_)) if on_chained == OnChained::Refuse => {
+                let rec = termtape_format::extension::find(body, "rec")
+                    .ok()
+                    .flatten()
+                    .and_then(|raw| serde_json::from_str::<String>(raw).ok())
+                    .unwrap_or_else(|| "?".to_owned());
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    Refused {
+                        input: source.to_owned(),
+                        line: added.lines,
+                        rec,
+                    },
+                ));
+            }
+            Ok(Some(line)) => {
+                added.unchained += 1;
+                Some(line)
+            }
+            // A line that does not split is left to the message parser,
+            // which says what is wrong with it.
+            Ok(None) | Err(_) => None,
+        };
+        let body = unchained.as_deref().map_or(body, str::as_bytes);
         match std::str::from_utf8(body) {
             Ok(text) if !text.trim().is_empty() => match rekeyer.line(text, &at, &mut out) {
                 Ok(true) => added.keyframes += 1,
@@ -108,6 +172,7 @@ mod tests {
                 bytes: 1,
                 interval: std::time::Duration::ZERO,
             },
+            OnChained::Refuse,
             |e| damaged.push(e.to_string()),
             |_| {},
         )
@@ -117,7 +182,8 @@ mod tests {
             Added {
                 lines: 4,
                 keyframes: 2,
-                bytes: input.len() as u64
+                bytes: input.len() as u64,
+                unchained: 0,
             }
         );
         assert_eq!(damaged.len(), 1);
@@ -142,6 +208,48 @@ mod tests {
             lines[3].contains(r#"hi"#),
             "the keyframe holds the screen before: {}",
             lines[3]
+        );
+    }
+
+    #[test]
+    fn a_chained_recording_is_refused_or_copied_without_its_chain() {
+        let input = concat!(
+            r#"{"ver":"2.3","host":"h","rec":"r-7","user":"u","term":"xterm","session":1,"id":1,"pos":0,"time":1.000,"timing":"=10x2>2","in_txt":"","in_bin":[],"out_txt":"hi","out_bin":[],"chain":"AAAAAAAAAAA","seal":{"v":1}}"#,
+            "\n"
+        );
+        let copy = |on_chained| {
+            let mut out = Vec::new();
+            let cadence = Cadence {
+                bytes: 1,
+                interval: std::time::Duration::ZERO,
+            };
+            add_keyframes(
+                input.as_bytes(),
+                "in.log",
+                &mut out,
+                cadence,
+                on_chained,
+                |_| {},
+                |_| {},
+            )
+            .map(|added| (added, String::from_utf8(out).expect("UTF-8")))
+        };
+        let err = copy(OnChained::Refuse).expect_err("refused");
+        let refused = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<Refused>())
+            .expect("a refusal");
+        assert_eq!((refused.line, refused.rec.as_str()), (1, "r-7"));
+        assert!(
+            err.to_string()
+                .starts_with("in.log:line 1: recording r-7 is hash-chained")
+        );
+        let (added, out) = copy(OnChained::Drop).expect("copied");
+        assert_eq!((added.unchained, added.keyframes), (1, 1));
+        assert!(!out.contains("chain") && !out.contains("seal"), "{out}");
+        assert!(
+            out.contains(r#""out_txt":"hi","out_bin":[],"kf":{"#),
+            "{out}"
         );
     }
 }

@@ -21,7 +21,8 @@
 //!   whether or not the input is a terminal: in raw mode ^C reaches the
 //!   command as a byte, so a SIGINT to the recorder comes from elsewhere.
 //! - **The capture fails** (say, the disk is full): the bytes it refused are
-//!   neither shown nor sent on, [`Capture::finish`] is tried once, the
+//!   neither shown nor sent on, the capture is told the writer failed
+//!   ([`Capture::ended`]), [`Capture::finish`] is tried once, the
 //!   terminal is restored and the command's session hung up: an unrecorded
 //!   session must not go on. The result is [`Error::Capture`].
 //! - **The output cannot be written** (a closed pipe, a hung-up terminal): as
@@ -329,6 +330,24 @@ struct Relay<'a, 'fd, C: Capture + ?Sized> {
     status: Option<ExitStatus>,
     /// When output last arrived after the command ended.
     quiet_since: Instant,
+}
+
+/// The `errno` behind a writer's error, 0 if none is known: writers add
+/// their path to the message, which keeps only the error's kind.
+fn errno(e: &io::Error) -> i32 {
+    use io::ErrorKind as K;
+    e.raw_os_error().unwrap_or(match e.kind() {
+        K::StorageFull => libc::ENOSPC,
+        K::QuotaExceeded => libc::EDQUOT,
+        K::FileTooLarge => libc::EFBIG,
+        K::ReadOnlyFilesystem => libc::EROFS,
+        K::PermissionDenied => libc::EACCES,
+        K::NotFound => libc::ENOENT,
+        K::ConnectionRefused => libc::ECONNREFUSED,
+        K::NotConnected => libc::ENOTCONN,
+        K::BrokenPipe => libc::EPIPE,
+        _ => 0,
+    })
 }
 
 /// Signals that stop the recorder.
@@ -659,6 +678,11 @@ impl<C: Capture + ?Sized> Relay<'_, '_, C> {
                 ExitStatus::Signaled(sig) => termtape_format::Exit::Signal(sig),
             }),
             End::Stop(sig) => self.capture.ended(termtape_format::Exit::Stopped(sig)),
+            // The end mark says so, if the writer takes it (a disk full by
+            // what was reserved for it still does, a journald back does).
+            End::Capture(ref e) => self
+                .capture
+                .ended(termtape_format::Exit::WriterFailed(errno(e))),
             _ => {}
         }
         let result = match end {

@@ -110,9 +110,15 @@ impl Sink for JournalSink {
     }
 
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        let before = self.tally.clone();
         let totals = self.tally.add(message).field();
-        let entry = entry(&self.fixed, message, &totals)?;
-        self.link.push(&self.spool, entry)
+        let pushed = entry(&self.fixed, message, &totals)
+            .and_then(|entry| self.link.push(&self.spool, entry));
+        // Not stored: the message may come again, and is counted then.
+        if pushed.is_err() {
+            self.tally = before;
+        }
+        pushed
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use termtape_format::extension::Extended;
+use termtape_format::extension::{Extended, Field, KEYFRAME};
 
 mod chain;
 mod file;
@@ -28,10 +28,20 @@ pub trait Sink {
     /// it lets output through to the user, so that what the user saw can
     /// always be written, even on a full disk.
     fn reserve(&mut self, bytes: u64) -> io::Result<()>;
-    /// Writes one message, whole, with its extension fields.
+    /// Writes one message, whole, with its extension fields. An error
+    /// means it was not stored (the recorder may hand it again, with the
+    /// end mark), so a writer that stores it and must still end the
+    /// session reports that from its next call instead.
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()>;
     /// Makes everything written durable; the recording is over.
     fn finish(&mut self) -> io::Result<()>;
+    /// The longest message, in its file form with its newline, that this
+    /// writer takes whole (`None`: any). Whoever changes a message for
+    /// the writer (the hash chain) makes it fit first ([`fitted`]), so
+    /// that the writer need not change it after.
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -44,6 +54,28 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     fn finish(&mut self) -> io::Result<()> {
         (**self).finish()
     }
+    fn max_len(&self) -> Option<usize> {
+        (**self).max_len()
+    }
+}
+
+/// `message`'s fields without its keyframe, if with `added` bytes more it
+/// is longer than `max`: a keyframe only speeds up seeking (readers seek
+/// from an earlier one), so the message goes without it rather than not
+/// at all. `None`: it fits, or has no keyframe to leave out.
+fn fitted<'a>(message: &Extended<'a>, added: usize, max: Option<usize>) -> Option<Vec<Field<'a>>> {
+    let max = max?;
+    if message.file_len() + added <= max || !message.fields.iter().any(|f| f.name == KEYFRAME) {
+        return None;
+    }
+    Some(
+        message
+            .fields
+            .iter()
+            .filter(|f| f.name != KEYFRAME)
+            .copied()
+            .collect(),
+    )
 }
 
 /// `message` in its file form (see [`Extended::file_form`]), made in `buf`

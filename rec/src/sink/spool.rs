@@ -97,6 +97,10 @@ pub(crate) struct Link {
     /// again to the next journald. The journal reader drops the duplicates
     /// this can make.
     unconfirmed: VecDeque<Vec<u8>>,
+    /// Past the bounds with [`OnFailure::End`] after the entry just pushed
+    /// was saved: why the session ends, for the next call (the entry was
+    /// stored, so its push succeeded).
+    ending: Option<io::Error>,
 }
 
 /// What became of one send.
@@ -129,29 +133,40 @@ impl Link {
             last_error: None,
             dir: spool.dir.clone(),
             unconfirmed: VecDeque::new(),
+            ending: None,
         })
     }
 
     /// Queues an entry and sends what journald takes.
     pub(crate) fn push(&mut self, spool: &Spool, entry: Vec<u8>) -> io::Result<()> {
+        if let Some(ending) = self.ending.take() {
+            return Err(ending);
+        }
         if let Some((_, file)) = &mut self.file {
             return append_entry(file, &entry);
         }
         self.queued += entry.len() as u64;
         self.queue.push_back(entry);
         self.drain(None)?;
-        self.enforce(spool, 0)
+        self.ending = self.enforce(spool, 0)?;
+        Ok(())
     }
 
     /// Makes sure that `bytes` more can be held before they are shown.
     pub(crate) fn reserve(&mut self, spool: &Spool, bytes: u64) -> io::Result<()> {
+        if let Some(ending) = self.ending.take() {
+            return Err(ending);
+        }
         if self.file.is_some() {
             return Ok(());
         }
         if !self.queue.is_empty() {
             self.drain(None)?;
         }
-        self.enforce(spool, bytes)
+        match self.enforce(spool, bytes)? {
+            Some(ending) => Err(ending),
+            None => Ok(()),
+        }
     }
 
     /// Sends what is left, waiting for journald within the bounds; what it
@@ -185,28 +200,29 @@ impl Link {
     }
 
     /// Past a bound, waits for journald (nothing more is shown meanwhile),
-    /// then saves the queue and ends the session or goes on into the file.
-    fn enforce(&mut self, spool: &Spool, extra: u64) -> io::Result<()> {
+    /// then saves the queue and goes on into the file, or says why the
+    /// session ends (`Some`: what was queued is saved).
+    fn enforce(&mut self, spool: &Spool, extra: u64) -> io::Result<Option<io::Error>> {
         let Some(since) = self.stuck_since else {
-            return Ok(());
+            return Ok(None);
         };
         let deadline = since + spool.max_time;
         if self.queued + extra <= spool.max_bytes && Instant::now() < deadline {
-            return Ok(());
+            return Ok(None);
         }
         self.drain(Some(deadline))?;
         if self.queue.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let path = self.save(spool)?;
         match spool.on_failure {
-            OnFailure::End => Err(io::Error::other(format!(
+            OnFailure::End => Ok(Some(io::Error::other(format!(
                 "journald has not taken the recording for {} s ({}); the session is ended, \
                  and what journald had not taken is saved in {}",
                 spool.max_time.as_secs_f64(),
                 self.last_error.as_deref().unwrap_or("no reason given"),
                 path.display()
-            ))),
+            )))),
             OnFailure::Continue => {
                 log_warning(&format!(
                     "recording {}: journald has not taken it for {} s; on_failure = \
@@ -217,7 +233,7 @@ impl Link {
                 ));
                 let file = open_spool_file(&path)?;
                 self.file = Some((path, file));
-                Ok(())
+                Ok(None)
             }
         }
     }

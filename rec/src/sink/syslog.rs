@@ -22,6 +22,8 @@ pub struct SyslogSink {
     buf: Vec<u8>,
     /// A message with its extension fields.
     line: Vec<u8>,
+    /// The longest message a datagram holds (see [`Sink::max_len`]).
+    max_len: Option<usize>,
 }
 
 impl SyslogSink {
@@ -36,11 +38,17 @@ impl SyslogSink {
             )
         })?;
         let prefix = format!("<{facility_priority}>{ident}[{}]: ", std::process::id()).into_bytes();
+        // Linux refuses a datagram longer than the send buffer less 32
+        // bytes (EMSGSIZE); the message goes without its newline.
+        let max_len = rustix::net::sockopt::socket_send_buffer_size(&socket)
+            .ok()
+            .map(|sndbuf| (sndbuf + 1).saturating_sub(32 + prefix.len()));
         Ok(SyslogSink {
             socket,
             prefix,
             buf: Vec::with_capacity(8192),
             line: Vec::new(),
+            max_len,
         })
     }
 }
@@ -67,11 +75,21 @@ impl Sink for SyslogSink {
     }
 
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
+        // A datagram holds at most the socket's send buffer (208 KiB by
+        // default): a keyframe of a big, colourful screen can be more. A
+        // chained message comes fitted already (its chain covers what is
+        // sent); an unchained one is fitted here.
+        let fitted = super::fitted(message, 0, self.max_len);
+        let message = match &fitted {
+            Some(fields) => &Extended {
+                message: message.message,
+                fields,
+            },
+            None => message,
+        };
         match self.send(message) {
-            // A datagram holds at most the socket's send buffer (208 KiB by
-            // default): a keyframe of a big, colourful screen can be more.
-            // It only speeds up seeking (readers seek from an earlier one),
-            // so the message goes without it rather than ending the session.
+            // Should the kernel refuse one that fits by the estimate, the
+            // keyframe is left out still rather than ending the session.
             Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
                 let rest: Vec<Field<'_>> = message
                     .fields
@@ -94,6 +112,10 @@ impl Sink for SyslogSink {
 
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        self.max_len
     }
 }
 

@@ -337,6 +337,8 @@ pub enum Command {
     },
     /// Copy a recording (such as one made by tlog) with keyframes added, so
     /// that seeking in it is instant; everything else stays byte for byte.
+    /// A hash-chained recording (termtape's, see verify) is refused: the
+    /// copy would verify as edited.
     #[command(after_help = EXIT_STATUS)]
     Keyframe {
         /// A keyframe after N bytes of output since the last one; 0: not by
@@ -347,6 +349,10 @@ pub enum Command {
         /// by time [default: 60].
         #[arg(long, value_name = "S", value_parser = |s: &str| KEYFRAME_SECS.parse(s))]
         keyframe_secs: Option<f64>,
+        /// Copy a hash-chained recording too, without its chain and seals:
+        /// the copy verifies as unsigned (the original keeps its verdict).
+        #[arg(long)]
+        drop_chain: bool,
         #[command(flatten)]
         lax: Lax,
         /// The recording to read: a file, or - for standard input.

@@ -417,10 +417,18 @@ fn run(cli: Cli) -> Result<Status> {
         Command::Keyframe {
             keyframe_bytes,
             keyframe_secs,
+            drop_chain,
             lax,
             input,
             output,
-        } => keyframe(keyframe_bytes, keyframe_secs, lax.lax, &input, &output),
+        } => keyframe(
+            keyframe_bytes,
+            keyframe_secs,
+            drop_chain,
+            lax.lax,
+            &input,
+            &output,
+        ),
         Command::Archive {
             output,
             force,
@@ -941,6 +949,7 @@ fn screen_caption(
 fn keyframe(
     bytes: Option<u64>,
     secs: Option<f64>,
+    drop_chain: bool,
     lax: bool,
     input: &str,
     output: &str,
@@ -993,11 +1002,16 @@ fn keyframe(
     let total = size.unwrap_or(0).max(1);
     let mut shown = 0u64;
     let mut damaged = 0u64;
+    let on_chained = match drop_chain {
+        true => termtape_player::keyframe::OnChained::Drop,
+        false => termtape_player::keyframe::OnChained::Refuse,
+    };
     let added = termtape_player::keyframe::add_keyframes(
         reader,
         &source.name(),
         writer,
         cadence,
+        on_chained,
         |e| {
             damaged += 1;
             let what = match e {
@@ -1013,10 +1027,25 @@ fn keyframe(
                 eprint!("\rtermtape keyframe: {percent:3}%");
             }
         },
-    )
-    .with_context(|| format!("copying {input} to {output}"))?;
+    );
     if progress {
         eprintln!();
+    }
+    let added = match added {
+        Err(e) if is_refusal(&e) => {
+            // No copy is left behind: what was written of it is not one.
+            if output != "-" {
+                let _ = std::fs::remove_file(output);
+            }
+            bail!("{e}; nothing written");
+        }
+        added => added.with_context(|| format!("copying {input} to {output}"))?,
+    };
+    if added.unchained > 0 {
+        note(format_args!(
+            "{} line(s) copied without their chain and seals: {output} verifies as unsigned",
+            added.unchained
+        ));
     }
     damage_total(damaged, "copied unchanged");
     eprintln!(
@@ -1030,6 +1059,12 @@ fn keyframe(
         return Ok(Status::Trouble);
     }
     Ok(Status::Done)
+}
+
+/// Whether `e` is `termtape keyframe` refusing a chained recording.
+fn is_refusal(e: &io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<termtape_player::keyframe::Refused>())
 }
 
 /// `termtape archive`: each selected recording into its own archive.
