@@ -901,6 +901,11 @@ function exitText(exit) {
   if (typeof exit.code === 'number') return `exit status ${exit.code}`;
   if (typeof exit.signal === 'number') return `killed by signal ${exit.signal}`;
   if (typeof exit.stopped === 'number') return `the recorder was stopped by signal ${exit.stopped}`;
+  if (typeof exit.writer_failed === 'number') {
+    // The recording's writer could no longer write (errno, 0: none known):
+    // the end mark was kept back and written once it could be.
+    return `the recording's writer failed${exit.writer_failed ? ` (errno ${exit.writer_failed})` : ''}`;
+  }
   return Object.entries(exit)
     .map(([key, value]) => `${key} ${typeof value === 'object' ? JSON.stringify(value) : value}`)
     .join(', ');
