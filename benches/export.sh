@@ -36,11 +36,12 @@ measure() {
   done
   printf '%s' "$best" | sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
 }
-rate() { awk -v w="$1" -v b="$raw" 'BEGIN {printf "%.0f", w > 0 ? b / 1e6 / w : 0}'; }
+# MB of recorded output per second of $1 (wall or CPU).
+rate() { awk -v w="$1" -v b="$raw" 'BEGIN {printf "%.0f", (w > 0 ? b / 1e6 / w : 0)}'; }
 
 echo "Recording: $(mb "$raw") MB of output, log $(mb "$(stat -c %s "$work/rec.log")") MB; median of $runs runs."
 echo
-echo "| format | export s | CPU s | RSS MB | MB/s | file MB | import s | CPU s | RSS MB | MB/s |"
+echo "| format | export s | CPU s | RSS MB | MB/s (wall, CPU) | file MB | import s | CPU s | RSS MB | MB/s (wall, CPU) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for format in asciicast-v2 asciicast-v3 script ttyrec txt tlog segmented; do
   target="$work/out.$format"
@@ -50,11 +51,11 @@ for format in asciicast-v2 asciicast-v3 script ttyrec txt tlog segmented; do
   case $format in
     asciicast-v2 | asciicast-v3 | ttyrec | script)
       read -r iw ic ir < <(measure "$tt" import "$target" "$work/back.log")
-      imp="$iw | $ic | $ir | $(rate "$iw")"
+      imp="$iw | $ic | $ir | $(rate "$iw"), $(rate "$ic")"
       ;;
     *) imp="– | – | – | –" ;;
   esac
-  echo "| $format | $ew | $ec | $er | $(rate "$ew") | $(mb "$size") | $imp |"
+  echo "| $format | $ew | $ec | $er | $(rate "$ew"), $(rate "$ec") | $(mb "$size") | $imp |"
 done
 echo "| termtape cat (for scale) | $(measure "$tt" cat "$work/rec.log" | awk '{print $1 " | " $2 " | " $3}') | | | | | | |"
 if [ -n "${ASCIINEMA:-}" ]; then
