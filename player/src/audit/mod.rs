@@ -15,7 +15,7 @@
 //! - [`read`]: audit.log files (rotated ones too) or the journal's audit
 //!   entries, into events;
 //! - [`timelines`]: each recording's commands and file events;
-//! - [`print`]: them as tables or JSON lines.
+//! - [`print`](mod@print): them as tables or JSON lines.
 //!
 //! Audit records are written by the kernel, but their strings (arguments,
 //! paths, working directories) are the recorded user's: printed, they go

@@ -37,7 +37,7 @@ pub trait Sink {
     fn finish(&mut self) -> io::Result<()>;
     /// The longest message, in its file form with its newline, that this
     /// writer takes whole (`None`: any). Whoever changes a message for
-    /// the writer (the hash chain) makes it fit first ([`fitted`]), so
+    /// the writer (the hash chain) makes it fit first (`fitted`), so
     /// that the writer need not change it after.
     fn max_len(&self) -> Option<usize> {
         None

@@ -197,7 +197,7 @@ pub enum Command {
     /// termtape-session users (as root).
     #[command(disable_help_flag = true)]
     Users {
-        /// enable|disable USER|@GROUP... | migrate [USER|@GROUP...] | list
+        /// enable|disable USER|@GROUP... | migrate USER|@GROUP... (none: all on tlog) | list
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
@@ -601,7 +601,7 @@ pub enum Command {
     /// carried over; runs termtape-session config.
     #[command(disable_help_flag = true)]
     Config {
-        /// import [FILE] [-o OUT] [--force]
+        /// import FILE -o OUT --force (each optional)
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
