@@ -67,6 +67,7 @@ mod chunk;
 mod error;
 mod escape;
 pub mod extension;
+mod fast;
 mod login;
 mod message;
 mod origin;

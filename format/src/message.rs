@@ -108,6 +108,20 @@ impl Message {
     /// Parses one JSON message (one line of a file, without its newline) and
     /// validates it as tlog-play does. `at` locates it in error messages.
     pub fn parse(json: &str, at: &Location) -> Result<Message> {
+        // Messages as recorders write them take the quick way; whatever it
+        // does not take, or takes and finds invalid, goes the general way,
+        // whose errors are the ones reported.
+        if let Some(raw) = crate::fast::scan(json)
+            && let Ok(msg) = raw.validate(at)
+        {
+            return Ok(msg);
+        }
+        Message::parse_general(json, at)
+    }
+
+    /// [`Message::parse`] by serde_json alone: the reference the quick way
+    /// must agree with.
+    pub(crate) fn parse_general(json: &str, at: &Location) -> Result<Message> {
         let raw: RawMessage<'_> = serde_json::from_str(json).map_err(|source| {
             let at = Location {
                 id: sniff_id(json),
@@ -407,24 +421,25 @@ pub(crate) const TLOG_FIELDS: [&str; 14] = [
     "in_bin", "out_txt", "out_bin",
 ];
 
-/// The message as it comes out of JSON, before validation.
+/// The message as it comes out of JSON, before validation; the values
+/// kept raw are JSON text as it stands in the line.
 #[derive(Default)]
-struct RawMessage<'a> {
-    ver: Option<&'a RawValue>,
-    host: Option<String>,
-    rec: Option<String>,
-    user: Option<String>,
-    term: Option<String>,
-    session: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
-    pos: Option<&'a RawValue>,
-    time: Option<&'a RawValue>,
-    timing: Option<String>,
-    in_txt: Option<String>,
-    in_bin: Option<Vec<u8>>,
-    out_txt: Option<String>,
-    out_bin: Option<Vec<u8>>,
-    extra: Vec<(String, Box<RawValue>)>,
+pub(crate) struct RawMessage<'a> {
+    pub(crate) ver: Option<&'a str>,
+    pub(crate) host: Option<String>,
+    pub(crate) rec: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) term: Option<String>,
+    pub(crate) session: Option<&'a str>,
+    pub(crate) id: Option<&'a str>,
+    pub(crate) pos: Option<&'a str>,
+    pub(crate) time: Option<&'a str>,
+    pub(crate) timing: Option<String>,
+    pub(crate) in_txt: Option<String>,
+    pub(crate) in_bin: Option<Vec<u8>>,
+    pub(crate) out_txt: Option<String>,
+    pub(crate) out_bin: Option<Vec<u8>>,
+    pub(crate) extra: Vec<(String, Box<RawValue>)>,
 }
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMessage<'a> {
@@ -451,25 +466,32 @@ impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
             macro_rules! set {
                 ($field:ident) => {{
                     if m.$field.is_some() {
-                        return Err(de::Error::custom(concat!(
-                            "duplicate field \"",
-                            stringify!($field),
-                            "\""
-                        )));
+                        return Err(duplicate(stringify!($field)));
                     }
                     m.$field = Some(map.next_value()?);
                 }};
             }
+            macro_rules! set_raw {
+                ($field:ident) => {{
+                    if m.$field.is_some() {
+                        return Err(duplicate(stringify!($field)));
+                    }
+                    m.$field = Some(map.next_value::<&'de RawValue>()?.get());
+                }};
+            }
+            fn duplicate<E: de::Error>(field: &str) -> E {
+                E::custom(format!("duplicate field \"{field}\""))
+            }
             match key.as_ref() {
-                "ver" => set!(ver),
+                "ver" => set_raw!(ver),
                 "host" => set!(host),
                 "rec" => set!(rec),
                 "user" => set!(user),
                 "term" => set!(term),
-                "session" => set!(session),
-                "id" => set!(id),
-                "pos" => set!(pos),
-                "time" => set!(time),
+                "session" => set_raw!(session),
+                "id" => set_raw!(id),
+                "pos" => set_raw!(pos),
+                "time" => set_raw!(time),
                 "timing" => set!(timing),
                 "in_txt" => set!(in_txt),
                 "in_bin" => set!(in_bin),
@@ -486,8 +508,8 @@ impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
 }
 
 impl RawMessage<'_> {
-    fn validate(self, at: &Location) -> Result<Message> {
-        let id_raw = self.id.map(|v| v.get());
+    pub(crate) fn validate(self, at: &Location) -> Result<Message> {
+        let id_raw = self.id;
         let id = id_raw.and_then(|s| s.parse::<u64>().ok());
         let at = Location { id, ..at.clone() };
         let missing = |field| Error::MissingField {
@@ -501,7 +523,7 @@ impl RawMessage<'_> {
         };
 
         let ver_raw = self.ver.ok_or_else(|| missing("ver"))?;
-        let ver: String = serde_json::from_str(ver_raw.get())
+        let ver: String = serde_json::from_str(ver_raw)
             .map_err(|_| invalid("ver", "must be a string such as \"2.3\""))?;
         check_version(&ver).map_err(|()| Error::Version {
             at: at.clone(),
@@ -513,7 +535,6 @@ impl RawMessage<'_> {
         let session = self
             .session
             .ok_or_else(|| missing("session"))?
-            .get()
             .parse::<u32>()
             .ok()
             .filter(|&s| s != 0)
@@ -526,12 +547,11 @@ impl RawMessage<'_> {
         let pos = self
             .pos
             .ok_or_else(|| missing("pos"))?
-            .get()
             .parse::<u64>()
             .map_err(|_| invalid("pos", "must be a non-negative integer (milliseconds)"))?;
         let time = match self.time {
             None => None,
-            Some(raw) => Some(parse_time(raw.get()).ok_or_else(|| {
+            Some(raw) => Some(parse_time(raw).ok_or_else(|| {
                 invalid(
                     "time",
                     "must be a number with a fraction, such as 1795706950.773",

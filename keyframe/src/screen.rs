@@ -64,6 +64,19 @@ impl Screen {
         }
     }
 
+    /// Hands `f` each line scrolled off since the last call in which `find`
+    /// finds a match, oldest first (see
+    /// [`Terminal::take_scrolled_off_matching`]).
+    pub fn take_scrolled_off_matching(
+        &mut self,
+        find: impl FnMut(&str) -> Option<usize>,
+        f: impl FnMut(&str),
+    ) {
+        if let Some(term) = &mut self.term {
+            term.take_scrolled_off_matching(find, f);
+        }
+    }
+
     fn create(&self, cols: u16, rows: u16) -> Terminal {
         Terminal::with_scrolled_off(cols, rows, self.scrolled_off)
     }

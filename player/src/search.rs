@@ -36,7 +36,10 @@ pub(crate) const SCROLLBACK: usize = 10_000;
 /// What to look for.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    text: String,
+    /// The text (lower-cased when case is ignored), its searcher built
+    /// once: most lines looked at are short, and building one per line
+    /// cost more than the search.
+    finder: memchr::memmem::Finder<'static>,
     ignore_case: bool,
 }
 
@@ -44,12 +47,13 @@ impl Pattern {
     /// A plain text, matched anywhere in a line; without regard to case if
     /// `ignore_case`.
     pub fn new(text: &str, ignore_case: bool) -> Pattern {
+        let text = if ignore_case {
+            text.to_lowercase()
+        } else {
+            text.to_owned()
+        };
         Pattern {
-            text: if ignore_case {
-                text.to_lowercase()
-            } else {
-                text.to_owned()
-            },
+            finder: memchr::memmem::Finder::new(text.as_bytes()).into_owned(),
             ignore_case,
         }
     }
@@ -57,9 +61,9 @@ impl Pattern {
     /// Whether `line` holds the text.
     pub fn matches(&self, line: &str) -> bool {
         if self.ignore_case {
-            line.to_lowercase().contains(&self.text)
+            self.finder.find(line.to_lowercase().as_bytes()).is_some()
         } else {
-            line.contains(&self.text)
+            self.finder.find(line.as_bytes()).is_some()
         }
     }
 }
@@ -563,11 +567,19 @@ pub(crate) fn newly_shown(
     pattern: &Pattern,
 ) -> Vec<String> {
     let mut scrolled = Vec::new();
-    screen.take_scrolled_off(|l| {
-        if pattern.matches(l) {
-            scrolled.push(l.to_owned());
+    let mut take = |l: &str| scrolled.push(l.to_owned());
+    match pattern.ignore_case {
+        // Lower-casing may change lengths: each line is looked at alone.
+        true => screen.take_scrolled_off(|l| {
+            if pattern.matches(l) {
+                take(l);
+            }
+        }),
+        // Many lines at once, with one search.
+        false => {
+            screen.take_scrolled_off_matching(|text| pattern.finder.find(text.as_bytes()), take)
         }
-    });
+    }
     let term = screen.terminal(None);
     let mut now: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();

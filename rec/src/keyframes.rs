@@ -41,6 +41,10 @@ pub(crate) struct Keyframes {
     windows: VecDeque<Window>,
     /// Output bytes the screen has been fed.
     fed: u64,
+    /// Output bytes of the messages handed over: where the screen stands
+    /// once it has been fed up to here (it is fed lazily, see
+    /// [`LAZY_BYTES`]).
+    reached: u64,
     schedule: Schedule,
     /// The last window size recorded, to tell a resize from a restatement.
     window: Option<(u16, u16)>,
@@ -71,6 +75,7 @@ impl Keyframes {
             bytes: Vec::new(),
             windows: VecDeque::new(),
             fed: 0,
+            reached: 0,
             schedule: Schedule::new(cadence),
             window: None,
             kf: Vec::new(),
@@ -124,7 +129,8 @@ impl Keyframes {
             }
         }
         let mut taken = false;
-        if self.schedule.due(m.pos, self.fed) {
+        if self.schedule.due(m.pos, self.reached) {
+            self.catch_up();
             // Before the first packet, the first window size (if it comes
             // before any output) sets the screen's size.
             let upcoming = self
@@ -134,7 +140,7 @@ impl Keyframes {
                 .map(|w| (w.cols, w.rows));
             self.kf.clear();
             Keyframe::capture(&self.screen.terminal(upcoming)).write_json(&mut self.kf);
-            taken = self.schedule.offer(m.pos, self.fed, self.kf.len());
+            taken = self.schedule.offer(m.pos, self.reached, self.kf.len());
         }
         self.advance(m.id, m.output_end);
         if taken {
@@ -145,40 +151,58 @@ impl Keyframes {
         }
     }
 
-    /// Applies what message `id`, ending at `output_end`, holds.
+    /// Takes in what message `id`, ending at `output_end`, holds: its
+    /// window sizes are applied (after the output before them), its output
+    /// is fed once [`LAZY_BYTES`] are waiting.
     fn advance(&mut self, id: u64, output_end: u64) {
-        let start = self.fed;
         loop {
             let limit = match self.windows.front() {
                 Some(w) => w.after.min(output_end),
                 None => output_end,
             };
-            if limit > self.fed {
-                let from = usize::try_from(self.fed - start).unwrap_or(usize::MAX);
-                let to = usize::try_from(limit - start)
-                    .unwrap_or(usize::MAX)
-                    .min(self.bytes.len());
-                if let Some(bytes) = self.bytes.get(from..to) {
-                    self.screen.output(bytes);
-                }
-                self.fed = limit;
-            }
+            self.reached = self.reached.max(limit);
             match self.windows.front() {
-                Some(w) if w.after <= self.fed && w.id <= id => {
-                    if self.screen.window(w.cols, w.rows) {
+                Some(w) if w.after <= self.reached && w.id <= id => {
+                    let (cols, rows) = (w.cols, w.rows);
+                    self.windows.pop_front();
+                    self.catch_up();
+                    if self.screen.window(cols, rows) {
                         self.schedule.resized();
                     }
-                    self.windows.pop_front();
                 }
                 _ => break,
             }
         }
-        let used = usize::try_from(self.fed - start)
+        if self.reached - self.fed >= LAZY_BYTES {
+            self.catch_up();
+        }
+    }
+
+    /// Feeds the screen the output of the messages handed over.
+    fn catch_up(&mut self) {
+        if self.reached == self.fed {
+            // Nothing to feed: an untouched screen stays so (its size is
+            // the first window's, when one comes before any output).
+            return;
+        }
+        let to = usize::try_from(self.reached - self.fed)
             .unwrap_or(usize::MAX)
             .min(self.bytes.len());
-        self.bytes.drain(..used);
+        self.screen.output(&self.bytes[..to]);
+        self.bytes.drain(..to);
+        self.fed = self.reached;
     }
 }
+
+/// Output the screen may lag behind the messages handed over, in bytes.
+///
+/// The screen is looked at only for a keyframe (and a resize), so it is
+/// fed in large pieces: most of a large piece of scrolling text scrolls
+/// off inside it, and the emulator passes over what scrolls off without
+/// drawing it (`termtape_emu`'s fast path for text that only scrolls).
+/// Fed message by message, the last screenful of every message is drawn.
+/// Feeding in pieces leaves the screen as feeding it all at once does.
+const LAZY_BYTES: u64 = 256 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -375,6 +399,40 @@ mod tests {
         );
         let with = check(&msgs);
         assert!(with.len() >= 3, "keyframes on {with:?}");
+    }
+
+    #[test]
+    fn a_screen_fed_lazily_holds_at_every_keyframe() {
+        // Far more output than the screen lags by, in pieces of every
+        // kind: scrolling lines (the emulator's fast path), colours, a
+        // full-screen program, resizes in between.
+        let seq: Vec<u8> = (0..60_000)
+            .flat_map(|i| format!("{i}\r\n").into_bytes())
+            .collect();
+        let colours: Vec<u8> = (0..8_000)
+            .flat_map(|i| format!("\x1b[0{};3{}mfile {i} é\x1b[0m\r\n", i % 2, i % 8).into_bytes())
+            .collect();
+        let events: Vec<Step<'_>> = vec![
+            (0, Some((80, 24)), b""),
+            (1, None, &seq[..200_000]),
+            (2, None, &colours),
+            (3, Some((100, 30)), b""),
+            (4, None, &seq[200_000..]),
+            (5, None, b"\x1b[?1049h\x1b[Hfull\x1b[?1049l"),
+            (6, None, &colours[..100_000]),
+            (7, Some((60, 20)), b""),
+            (8, None, &seq[..300_000]),
+        ];
+        let msgs = record_with(
+            Some(Cadence {
+                bytes: 90_000,
+                interval: Duration::ZERO,
+            }),
+            4096,
+            &events,
+        );
+        let with = check(&msgs);
+        assert!(with.len() >= 8, "keyframes on {with:?} of {}", msgs.len());
     }
 
     #[test]

@@ -93,29 +93,38 @@ impl Terminal {
                 self.core.scrolled_off.push(row);
             }
         }
-        // Checked whole by `simple_lines`; every cut below is at an ASCII byte.
-        let text = std::str::from_utf8(run).unwrap_or_default();
-        let reader = self.core.scrolled_off.is_on();
         let mut at = 0;
-        for _ in 0..lines - keep {
-            let end = at + line_len(&run[at..]);
-            let mut line = &text[at..end - 2];
-            // Colours change the pen (through the parser, as they would);
-            // the text between them is the line's.
-            while let Some(esc) = line.bytes().position(|b| b == 0x1B) {
-                let sgr = esc + sgr_len(&line.as_bytes()[esc..]);
-                if reader {
+        if self.core.scrolled_off.is_on() {
+            // Checked whole by `simple_lines`; every cut below is at an
+            // ASCII byte.
+            let text = std::str::from_utf8(run).unwrap_or_default();
+            for _ in 0..lines - keep {
+                let end = at + line_len(&run[at..]);
+                let mut line = &text[at..end - 2];
+                // Colours change the pen (through the parser, as they would);
+                // the text between them is the line's.
+                while let Some(esc) = line.bytes().position(|b| b == 0x1B) {
+                    let sgr = esc + sgr_len(&line.as_bytes()[esc..]);
                     self.core.scrolled_off.push_piece(&line[..esc]);
+                    self.parser
+                        .advance(&mut self.core, &line.as_bytes()[esc..sgr]);
+                    line = &line[sgr..];
                 }
-                self.parser
-                    .advance(&mut self.core, &line.as_bytes()[esc..sgr]);
-                line = &line[sgr..];
-            }
-            if reader {
                 self.core.scrolled_off.push_piece(line);
                 self.core.scrolled_off.end_line();
+                at = end;
             }
-            at = end;
+        } else {
+            // Nobody reads the lines that scroll off: only their colour
+            // changes count (the pen after them), and the lines that stay
+            // are found from the end.
+            at = kept_start(run, keep);
+            let mut rest = &run[..at];
+            while let Some(esc) = rest.iter().position(|&b| b == 0x1B) {
+                let sgr = esc + sgr_len(&rest[esc..]).max(1);
+                self.parser.advance(&mut self.core, &rest[esc..sgr]);
+                rest = &rest[sgr..];
+            }
         }
         // The lines that stay, each on a row cleared as the line feed
         // before it would have cleared it.
@@ -144,6 +153,20 @@ fn line_len(run: &[u8]) -> usize {
     run.iter()
         .position(|&b| b == b'\n')
         .map_or(run.len(), |p| p + 1)
+}
+
+/// Where the last `keep` lines of `run` start (it holds more than `keep`
+/// whole lines, each ending in LF).
+fn kept_start(run: &[u8], keep: usize) -> usize {
+    let mut end = run.len();
+    // The last line's LF, then one before each line kept.
+    for _ in 0..=keep {
+        match run[..end].iter().rposition(|&b| b == b'\n') {
+            Some(lf) => end = lf,
+            None => return 0,
+        }
+    }
+    end + 1
 }
 
 /// The length of the SGR sequence at the start of `bytes` (ESC [ digits,

@@ -86,6 +86,13 @@ impl ScrolledOff {
         self.dropped = 0;
     }
 
+    /// Forgets the lines taken, keeping a little memory for the next.
+    fn forget(&mut self) {
+        self.clear();
+        self.text.shrink_to(KEEP_TEXT);
+        self.ends.shrink_to(KEEP_LINES);
+    }
+
     /// The lines kept, oldest first.
     fn lines(&self) -> impl Iterator<Item = &str> {
         let mut start = match self.dropped {
@@ -131,9 +138,57 @@ impl Terminal {
         for line in lines.lines() {
             f(line);
         }
-        lines.clear();
-        lines.text.shrink_to(KEEP_TEXT);
-        lines.ends.shrink_to(KEEP_LINES);
+        lines.forget();
+    }
+
+    /// As [`Terminal::take_scrolled_off`], handing `f` only the lines in
+    /// which `find` finds what it looks for, without a call for every line.
+    ///
+    /// `find` returns where in a text the first match starts. It is given
+    /// many lines at once, one after the other (without separators), and a
+    /// line that a match seems to start in is then given alone: a match
+    /// across two lines is not taken. A `find` that matches an empty text
+    /// is given each line alone.
+    pub fn take_scrolled_off_matching(
+        &mut self,
+        mut find: impl FnMut(&str) -> Option<usize>,
+        mut f: impl FnMut(&str),
+    ) {
+        if find("").is_some() {
+            return self.take_scrolled_off(|line| {
+                if find(line).is_some() {
+                    f(line);
+                }
+            });
+        }
+        let lines = &mut self.core.scrolled_off;
+        let base = match lines.dropped {
+            0 => 0,
+            d => lines.ends[d - 1],
+        };
+        let ends = &lines.ends[lines.dropped..];
+        let end = ends.last().copied().unwrap_or(base);
+        let text = &lines.text;
+        // Where to look from, and the first line not passed yet.
+        let (mut from, mut first) = (base, 0);
+        while from < end {
+            let Some(at) = find(&text[from..end]).map(|p| from + p) else {
+                break;
+            };
+            let i = first + ends[first..].partition_point(|&e| e <= at);
+            let Some(&line_end) = ends.get(i) else { break };
+            let start = if i == 0 { base } else { ends[i - 1] };
+            let line = &text[start..line_end];
+            if find(line).is_some() {
+                f(line);
+                from = line_end;
+                first = i + 1;
+            } else {
+                // A match across lines: look again from the next character.
+                from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        lines.forget();
     }
 }
 
@@ -230,5 +285,32 @@ mod tests {
             t.heap_size()
         );
         assert!(t.heap_size() <= Terminal::new(200, 2).heap_size() + KEEP_TEXT + 8 * KEEP_LINES);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// The lines taken by a search of many lines at once are the lines
+        /// taken one by one that match, matches across lines left out.
+        #[test]
+        fn lines_matching_are_those_that_match_one_by_one(
+            lines in proptest::collection::vec("[19é ]{0,6}", 0..40),
+            needle in "[19é ]{0,3}",
+            limit in 1usize..50,
+        ) {
+            let mut t = Terminal::with_scrolled_off(8, 2, limit);
+            for line in &lines {
+                t.feed(format!("{line}\r\n").as_bytes());
+            }
+            let mut one = t.clone();
+            let want: Vec<String> = take(&mut one)
+                .into_iter()
+                .filter(|l| l.contains(&needle))
+                .collect();
+            let mut got = Vec::new();
+            t.take_scrolled_off_matching(|text| text.find(&needle), |l| got.push(l.to_owned()));
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(take(&mut t), Vec::<String>::new());
+        }
     }
 }

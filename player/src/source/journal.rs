@@ -645,23 +645,18 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
             // Recorders name the recording of every message in TLOG_REC;
             // their other entries (a nested login's note, a warning) are
             // not messages.
-            if field_text(self.journal.borrow_mut(), "TLOG_REC")?.is_none() {
+            let fields = self.read_entry()?;
+            if fields.rec.is_none() || !fields.message {
                 continue;
             }
-            let Some(field) = self
-                .journal
-                .borrow_mut()
-                .get_data("MESSAGE")
-                .map_err(|e| journal_error("reading MESSAGE", e))?
-            else {
-                continue;
-            };
-            let Some(value) = field.value() else { continue };
-            self.buf.clear();
-            self.buf.extend_from_slice(value);
-            match self.senders.judge(self.journal.borrow_mut(), &self.buf)? {
+            match self.senders.judge(
+                self.journal.borrow_mut(),
+                &self.buf,
+                fields.uid.as_deref(),
+                fields.rec.as_deref(),
+            )? {
                 Verdict::Trusted => {
-                    if self.is_copy()? {
+                    if self.is_copy(&fields) {
                         continue;
                     }
                 }
@@ -674,7 +669,7 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                     }
                 }
             }
-            self.restore_extras()?;
+            self.restore_extras(&fields);
             self.buf.push(b'\n');
             self.at = 0;
             return Ok(true);
@@ -683,21 +678,54 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
 }
 
 impl<J: BorrowMut<Journal>> JournalLines<J> {
+    /// Reads the fields of the current entry that a message needs in one
+    /// pass over it: its MESSAGE into the buffer, the others into what is
+    /// returned.
+    ///
+    /// One pass, because libsystemd decompresses a compressed field (a
+    /// MESSAGE of more than 512 bytes, as journald and journal-remote
+    /// store it) again on every look at the entry: each `get_data` of
+    /// another field decompresses the MESSAGE's start to see its name,
+    /// with a new zstd context each time.
+    fn read_entry(&mut self) -> io::Result<EntryFields> {
+        let mut fields = EntryFields::default();
+        self.buf.clear();
+        let journal = self.journal.borrow_mut();
+        journal.restart_data();
+        while let Some(field) = journal
+            .enumerate_data()
+            .map_err(|e| journal_error("reading the journal", e))?
+        {
+            let (name, Some(value)) = (field.name(), field.value()) else {
+                continue;
+            };
+            let text = || Some(String::from_utf8_lossy(value).into_owned());
+            match name {
+                b"MESSAGE" if !fields.message => {
+                    fields.message = true;
+                    self.buf.extend_from_slice(value);
+                }
+                b"TLOG_REC" if fields.rec.is_none() => fields.rec = text(),
+                b"TLOG_ID" if fields.id.is_none() => fields.id = text(),
+                b"_UID" if fields.uid.is_none() => fields.uid = text(),
+                _ => take_extra(name, value, &mut fields.extras, &mut fields.bad),
+            }
+        }
+        Ok(fields)
+    }
+
     /// Whether the current entry (its MESSAGE in the buffer) is a copy of
     /// one read just before: same recording, TLOG_ID and MESSAGE.
-    fn is_copy(&mut self) -> io::Result<bool> {
+    fn is_copy(&mut self, fields: &EntryFields) -> bool {
         use std::hash::{Hash, Hasher};
-        let (Some(rec), Some(id)) = (
-            field_text(self.journal.borrow_mut(), "TLOG_REC")?,
-            field_text(self.journal.borrow_mut(), "TLOG_ID")?,
-        ) else {
-            return Ok(false);
+        let (Some(rec), Some(id)) = (&fields.rec, &fields.id) else {
+            return false;
         };
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.buf.hash(&mut hasher);
-        let key = (rec, id, hasher.finish());
+        let key = (rec.clone(), id.clone(), hasher.finish());
         if self.recent_set.contains(&key) {
-            return Ok(true);
+            return true;
         }
         if self.recent.len() >= RECENT
             && let Some(old) = self.recent.pop_front()
@@ -706,30 +734,55 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
         }
         self.recent_set.insert(key.clone());
         self.recent.push_back(key);
-        Ok(false)
+        false
     }
 
     /// Puts the entry's extension fields (`TERMTAPE_X_*`) back into the
     /// message in the buffer, in their file form. A field that cannot go
     /// back (not JSON, or named as one of tlog's) is left out, with a
     /// warning.
-    fn restore_extras(&mut self) -> io::Result<()> {
-        let journal = self.journal.borrow_mut();
-        let (line, bad) = file_form(journal, &self.buf)?;
-        for e in bad {
-            let rec = field_text(journal, "TLOG_REC")?.unwrap_or_default();
-            let id = field_text(journal, "TLOG_ID")?.unwrap_or_default();
+    fn restore_extras(&mut self, fields: &EntryFields) {
+        let rec = fields.rec.as_deref().unwrap_or_default();
+        let id = fields.id.as_deref().unwrap_or_default();
+        for e in &fields.bad {
             self.senders.bad_field(&format!(
                 "journal: recording {} (TLOG_ID {}): {e}; left out of the message",
-                visible(&rec),
-                visible(&id)
+                visible(rec),
+                visible(id)
             ));
         }
-        if let Some(line) = line {
+        if let Some(line) = with_extras(&self.buf, &fields.extras) {
             self.buf = line;
         }
-        Ok(())
     }
+}
+
+/// What [`JournalLines`] reads of an entry beside its MESSAGE.
+#[derive(Default)]
+struct EntryFields {
+    /// Whether it has a MESSAGE.
+    message: bool,
+    rec: Option<String>,
+    id: Option<String>,
+    uid: Option<String>,
+    /// Its extension fields, in their file form.
+    extras: Vec<(String, String)>,
+    /// Extension fields that cannot go back into the message.
+    bad: Vec<extension::BadField>,
+}
+
+/// The message `tlog` with `extras` put back, in its file form: `None` if
+/// there are none or it is not an object (it stays as it is, for the
+/// reader to report).
+fn with_extras(tlog: &[u8], extras: &[(String, String)]) -> Option<Vec<u8>> {
+    if extras.is_empty() {
+        return None;
+    }
+    let fields: Vec<Field<'_>> = extras.iter().map(|(n, v)| Field::new(n, v)).collect();
+    let mut line = Vec::with_capacity(tlog.len() + 64 * fields.len());
+    extension::write_file_form(&mut line, tlog, &[], &fields)
+        .is_ok()
+        .then_some(line)
 }
 
 /// The message `tlog` (the current entry's MESSAGE) with the entry's
@@ -747,26 +800,26 @@ fn file_form(
         .enumerate_data()
         .map_err(|e| journal_error("reading the journal", e))?
     {
-        let (name, Some(value)) = (field.name(), field.value()) else {
-            continue;
-        };
-        match extension::from_journal(name, value) {
-            None => {}
-            Some(Ok((name, value))) => extras.push((name, value.to_owned())),
-            Some(Err(e)) => bad.push(e),
+        if let (name, Some(value)) = (field.name(), field.value()) {
+            take_extra(name, value, &mut extras, &mut bad);
         }
     }
-    if extras.is_empty() {
-        return Ok((None, bad));
+    Ok((with_extras(tlog, &extras), bad))
+}
+
+/// Keeps the journal field `name` if it is an extension field: in `extras`
+/// in its file form, or in `bad` if it cannot go back into a message.
+fn take_extra(
+    name: &[u8],
+    value: &[u8],
+    extras: &mut Vec<(String, String)>,
+    bad: &mut Vec<extension::BadField>,
+) {
+    match extension::from_journal(name, value) {
+        None => {}
+        Some(Ok((name, value))) => extras.push((name, value.to_owned())),
+        Some(Err(e)) => bad.push(e),
     }
-    let fields: Vec<Field<'_>> = extras.iter().map(|(n, v)| Field::new(n, v)).collect();
-    let mut line = Vec::with_capacity(tlog.len() + 64 * fields.len());
-    Ok((
-        extension::write_file_form(&mut line, tlog, &[], &fields)
-            .is_ok()
-            .then_some(line),
-        bad,
-    ))
 }
 
 impl<J: BorrowMut<Journal>> Read for JournalLines<J> {
@@ -882,17 +935,21 @@ impl Senders {
 
     /// Whether the current entry of `journal`, whose MESSAGE is `message`,
     /// is a recording's, one to mark unverified, or one to pass over.
-    fn judge(&mut self, journal: &mut Journal, message: &[u8]) -> io::Result<Verdict> {
-        let uid = field_text(journal, "_UID")?;
+    fn judge(
+        &mut self,
+        journal: &mut Journal,
+        message: &[u8],
+        uid: Option<&str>,
+        tlog_rec: Option<&str>,
+    ) -> io::Result<Verdict> {
         if uid
-            .as_deref()
             .and_then(|u| u.parse::<u32>().ok())
             .is_some_and(|u| self.trusted.contains(&u))
         {
             return Ok(Verdict::Trusted);
         }
-        let sender = sender_of(journal, uid)?;
-        let tlog_rec = field_text(journal, "TLOG_REC")?;
+        let sender = sender_of(journal, uid.map(str::to_owned))?;
+        let tlog_rec = tlog_rec.map(str::to_owned);
         let Ok(rec) = message_rec(message) else {
             // Not a message at all: the validating reader would call it
             // damage; from an untrusted sender it is not worth that.
