@@ -399,7 +399,11 @@ impl Lister<'_> {
         on_damage: &mut dyn FnMut(&Error),
     ) -> Result<(), Error> {
         let name = source_name(self.dir);
-        for (rec, first_usec) in whole {
+        for (i, (rec, first_usec)) in whole.iter().enumerate() {
+            // Each reading maps pages of its own (see `super::pages`).
+            if i % RELEASE == RELEASE - 1 {
+                super::pages::release();
+            }
             let filter = Filter {
                 rec: Some(rec.clone()),
                 ..self.filter.clone()
