@@ -3,7 +3,12 @@
 #  1. size: a recording's raw output, its tlog log, gzip -9 and zstd -19 of
 #     the log, and `termtape archive` (seekable zstd, default level), for
 #     the `seq 1 6000000` stream and for an interactive session with
-#     full-screen programs (vim, less, top, man) driven through tmux;
+#     full-screen programs (vim, less, top, man) driven through tmux; and
+#     journald's own: the same session recorded again with the journal
+#     writer into a private journald (benches/private_journald.sh, nothing
+#     else writes there), its journal's growth in bytes written
+#     (benches/journal_used.py: the data hash table journald allocates up
+#     front is not counted) against that run's raw output;
 #  2. seek: `termtape screen --at` (process start included) in the middle
 #     and at the end of a recording of SEEK_MB MB of output (default 1000),
 #     on the archive and on the uncompressed log; and `zstd -dc` of the
@@ -15,7 +20,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 seek_mb=${SEEK_MB:-1000}
-cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
+if [ -z "${ARCHIVE_INNER:-}" ]; then
+  cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
+  jd=$(mktemp -d)
+  trap 'rm -rf "$jd"' EXIT
+  ARCHIVE_INNER=1 benches/private_journald.sh "$jd" "$0" "$@"
+  exit
+fi
 rel=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
 work=$(mktemp -d)
 tmux_sock="$work/tmux"
@@ -38,11 +49,10 @@ size() { stat -c %s "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 # An interactive session: a shell under termtape-rec in a tmux window,
-# typed into. Writes the log to $1.
+# typed into. $1: the recorder's options (where it writes).
 interactive() {
-  local log=$1
   tmux -S "$tmux_sock" new-session -d -x 120 -y 40 \
-    "TERM=xterm-256color $rel/termtape-rec -o $log -- bash --norc -i"
+    "TERM=xterm-256color $rel/termtape-rec $1 -- bash --norc -i"
   local keys=(
     'ls -la /usr/bin | head -200' Enter
     'vim -u NONE /usr/share/common-licenses/GPL-3' Enter
@@ -73,7 +83,7 @@ for stream in seq interactive; do
   log="$work/$stream.log"
   case $stream in
     seq) "$rel/termtape-rec" -o "$log" -- seq 1 6000000 </dev/null >/dev/null ;;
-    interactive) interactive "$log" ;;
+    interactive) interactive "-o $log" ;;
   esac
   output=$("$rel/termtape" cat "$log" | wc -c)
   gz=$(gzip -9 -c "$log" | wc -c)
@@ -87,6 +97,24 @@ for stream in seq interactive; do
     "$zs" "$(ratio "$zs" "$output")" "$arch" "$(ratio "$arch" "$output")" "$took"
 done
 printf '\n(ratios to the raw output in brackets)\n\n'
+
+# journald's own: the streams recorded again by the journal writer.
+used() { python3 benches/journal_used.py /run/log/journal/*/*.journal; }
+printf '| stream (journal writer, own run) | raw output | journal growth |\n|---|---|---|\n'
+for stream in seq interactive; do
+  journalctl --sync
+  before=$(used)
+  case $stream in
+    seq) "$rel/termtape-rec" -w journal -- seq 1 6000000 </dev/null >/dev/null ;;
+    interactive) interactive "-w journal" ;;
+  esac
+  journalctl --sync
+  grown=$(($(used) - before))
+  rec=$(journalctl -o json -n 1 SYSLOG_IDENTIFIER=termtape | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["TLOG_REC"])')
+  output=$("$rel/termtape" cat journal --rec "$rec" | wc -c)
+  printf '| %s | %s | %s (%s) |\n' "$stream" "$output" "$grown" "$(ratio "$grown" "$output")"
+done
+printf '\n'
 
 [ "$seek_mb" = 0 ] && exit 0
 log="$work/big.log"

@@ -6,8 +6,8 @@
 # `journalctl -o json` of every recorder's entry (what Cockpit reads to
 # list). Wall time and peak RSS, median of RUNS runs.
 #
-# The journal is generated: two real recordings are made into the running
-# journald (one by termtape's journal writer, one by tlog-rec), exported
+# The journal is generated: two real recordings are made into a private
+# journald (benches/private_journald.sh; one by termtape's journal writer, one by tlog-rec), exported
 # with `journalctl -o export`, copied N times under new ids by
 # benches/gen_journal.py and written into a directory by Debian's
 # systemd-journal-remote. TLOG_SHARE (default 0) is the percentage of
@@ -22,7 +22,13 @@ cd "$(dirname "$0")/.."
 n=${1:-10000}
 runs=${2:-3}
 tlog_share=${TLOG_SHARE:-0}
-cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
+if [ -z "${LIST_JOURNAL_INNER:-}" ]; then
+  cargo build --release --locked -q --bins -p termtape-rec -p termtape-player
+  jd=$(mktemp -d)
+  trap 'rm -rf "$jd"' EXIT
+  LIST_JOURNAL_INNER=1 benches/private_journald.sh "$jd" "$0" "$@"
+  exit
+fi
 rel=${CARGO_TARGET_DIR:-target}/release
 remote=/lib/systemd/systemd-journal-remote
 [ -x "$remote" ] || { echo "needs $remote (Debian: systemd-journal-remote)" >&2; exit 2; }

@@ -404,3 +404,75 @@ fn archives_are_not_archived_again_nor_overwritten() {
     let none = termtape(&["archive", "--user", "nobody-here", "-o", s(&out), s(&log)]);
     assert_eq!(none.status.code(), Some(1), "{none:?}");
 }
+
+/// A recording in the journal (the shared journald, termtape's journal
+/// writer with keyframes, a full-screen program's escapes) archived with
+/// `--rec`: every command reads the archive as it reads the journal, and
+/// `unarchive` gives back the lines the journal source gives.
+#[test]
+fn journal_recordings_archive_as_the_journal_reads_them() {
+    let script = "printf '\\033[?1049h\\033[2J\\033[Hjournal-archive full screen\\n'; \
+                  seq 1 3000; printf '\\033[?1049l\\033[31mred\\033[0m\\n'; sleep 0.3; \
+                  seq 1 2000 | tr 0-9 a-j; echo journal-archive-end";
+    let rec = crate::journal::record_to_journal(
+        script,
+        &["--latency", "0.1", "--keyframe-bytes", "8192"],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let made = termtape(&["archive", "-o", s(&out), "--rec", &rec, "journal"]);
+    assert!(made.status.success(), "{made:?}");
+    let zst = archive_in(&out);
+
+    // The lines, byte for byte as the journal source gives them.
+    let mut lines = Vec::new();
+    termtape_player::source::Journal::new(None)
+        .open(&Filter {
+            rec: Some(rec.clone()),
+            ..Filter::default()
+        })
+        .expect("opens the journal")
+        .read_to_end(&mut lines)
+        .expect("reads the journal");
+    let key = format!("\"{}\":", termtape_keyframe::FIELD);
+    assert!(
+        String::from_utf8_lossy(&lines).matches(&key).count() >= 2,
+        "fewer than two keyframes recorded"
+    );
+    assert_bytes_eq(&lines_of(&zst), &lines, "the archive's lines");
+    let back = dir.path().join("back.log");
+    run_ok(Command::new(bin("termtape")).args(["unarchive", s(&zst), "-o", s(&back)]));
+    assert_bytes_eq(&std::fs::read(&back).expect("back"), &lines, "unarchive");
+    let (played, status, err) = tlog_play(&back, &[]);
+    assert!(status.success(), "tlog-play: {err}");
+    // As the file test checks it: `tlog-play -r journal` of this recording
+    // gave 12 bytes more at the end (ESC[0m ESC[?25h, a newline, a NUL).
+    let ours = run_ok(Command::new(bin("termtape")).args(["cat", "--rec", &rec, "journal"]));
+    assert_bytes_eq(&played, &ours, "tlog-play of the unarchived log");
+
+    let end = {
+        let ls = run_ok(Command::new(bin("termtape")).args(["ls", "--json", s(&zst)]));
+        let v: serde_json::Value = serde_json::from_slice(&ls).expect("ls --json");
+        v["duration"].as_u64().expect("a duration")
+    };
+    assert!(end >= 300, "{end} ms");
+    let (third, half) = (
+        format!("{}", end / 3000),
+        format!("{:.3}", end as f64 / 2000.0),
+    );
+    for args in [
+        &["cat"][..],
+        &["screen", "--at", &third],
+        &["screen", "--at", &half],
+        &["screen", "--at", "end", "--format", "ansi"],
+        &["search", "journal-archive"],
+    ] {
+        let mut on_journal = args.to_vec();
+        on_journal.extend(["--rec", &rec, "journal"]);
+        let mut on_zst = args.to_vec();
+        on_zst.push(s(&zst));
+        let (a, b) = (termtape(&on_zst), termtape(&on_journal));
+        assert!(a.status.success() && b.status.success(), "{a:?} {b:?}");
+        assert_bytes_eq(&a.stdout, &b.stdout, &format!("termtape {args:?}"));
+    }
+}

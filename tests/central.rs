@@ -529,6 +529,35 @@ fn journal_remote_collects_every_hosts_recordings_and_keeps_the_trust_model() {
     let (trusting, _) = recordings(&["--trust-uid", &nobody, "--host", "hostb", &source]);
     assert_eq!(trusting.len(), 2, "{trusting:?}");
     assert!(trusting.iter().all(|r| r["unverified"].is_null()));
+    // Trusted on one host only (journald's _HOSTNAME): on hostb it is
+    // trusted, named for hosta it is not, by the index and by reading.
+    let nobody_rec = marked[0]["rec"].as_str().expect("a JSON string");
+    for read_all in [&[][..], &["--read-all"]] {
+        let on = |host: &str| {
+            let trust = format!("{host}:{nobody}");
+            let mut args = read_all.to_vec();
+            args.extend(["--trust-uid", &trust, "--host", "hostb", &source]);
+            recordings(&args)
+        };
+        let (on_b, _) = on("hostb");
+        assert_eq!(on_b.len(), 2, "{on_b:?}");
+        assert!(on_b.iter().all(|r| r["unverified"].is_null()), "{on_b:?}");
+        let (on_a, err) = on("hosta");
+        assert_eq!(on_a.len(), 1, "{on_a:?}");
+        assert!(on_a.iter().all(|r| r["rec"] != nobody_rec), "{on_a:?}");
+        assert!(err.contains(&format!("uid {nobody}")), "{err}");
+    }
+    let cat = |trust: &str| {
+        Command::new(bin("termtape"))
+            .args(["cat", "--trust-uid", trust, "--rec", nobody_rec, &source])
+            .output()
+            .expect("termtape cat")
+    };
+    let trusted = cat(&format!("hostb:{nobody}"));
+    assert!(trusted.status.success(), "{trusted:?}");
+    assert!(!trusted.stdout.is_empty());
+    let untrusted = cat(&format!("hosta:{nobody}"));
+    assert!(untrusted.stdout.is_empty(), "{untrusted:?}");
 
     // nobody on hostb claims hosta's recording: dropped centrally, with a
     // warning, whatever the reader asks for.

@@ -26,9 +26,16 @@ use systemd::journal::{Journal, JournalWaitResult, OpenDirectoryOptions, OpenOpt
 use termtape_format::Message;
 use termtape_format::extension::{self, Field};
 
+#[cfg(test)]
+use super::TrustedUid;
 use super::{Filter, KeepWaiting, Trust};
 
 mod listing;
+#[allow(
+    unsafe_code,
+    reason = "madvise on libsystemd's mappings has no safe wrapper"
+)]
+mod pages;
 #[allow(unsafe_code, reason = "sd_journal_query_unique has no safe wrapper")]
 mod unique;
 
@@ -48,19 +55,92 @@ pub const UNVERIFIED_FIELD: &str = extension::UNVERIFIED;
 /// any honest journal, and a bound on what a flood of forged entries costs.
 const MAX_TRACKED: usize = 4096;
 
-/// The uids of [`RECORDER_ACCOUNTS`] on this host (those that exist) and
-/// `extra`.
-pub fn trusted_uids(extra: &[u32]) -> Vec<u32> {
-    let mut uids: Vec<u32> = RECORDER_ACCOUNTS
-        .iter()
-        .filter_map(|name| uid_of(name))
-        .chain(extra.iter().copied())
-        .collect();
-    // root is uid 0 even where the name is something else.
-    uids.push(0);
-    uids.sort_unstable();
-    uids.dedup();
-    uids
+/// The senders whose entries are recordings: uids trusted on every host
+/// (root, the uids of [`RECORDER_ACCOUNTS`] on this host, `--trust-uid
+/// UID`) and uids trusted on one host only (`--trust-uid HOST:UID`, by
+/// journald's `_HOSTNAME`: a uid that is the recorder's account on one
+/// host can be anyone on another).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trusted {
+    everywhere: Vec<u32>,
+    on_host: Vec<(String, u32)>,
+}
+
+impl Trusted {
+    /// Whom `trust` trusts, with this host's recorder accounts and root.
+    pub fn new(trust: &Trust) -> Trusted {
+        let mut everywhere: Vec<u32> = RECORDER_ACCOUNTS
+            .iter()
+            .filter_map(|name| uid_of(name))
+            .chain(
+                trust
+                    .uids
+                    .iter()
+                    .filter(|t| t.host.is_none())
+                    .map(|t| t.uid),
+            )
+            .collect();
+        // root is uid 0 even where the name is something else.
+        everywhere.push(0);
+        everywhere.sort_unstable();
+        everywhere.dedup();
+        let mut on_host: Vec<(String, u32)> = trust
+            .uids
+            .iter()
+            .filter_map(|t| Some((t.host.clone()?, t.uid)))
+            .filter(|(_, uid)| !everywhere.contains(uid))
+            .collect();
+        on_host.sort_unstable();
+        on_host.dedup();
+        Trusted {
+            everywhere,
+            on_host,
+        }
+    }
+
+    /// Whether an entry sent by `uid` from `host` is a recording's.
+    pub fn trusts(&self, uid: u32, host: Option<&str>) -> bool {
+        self.everywhere.contains(&uid)
+            || host.is_some_and(|host| self.on_host.iter().any(|(h, u)| *u == uid && h == host))
+    }
+
+    /// Whether the journal's current entry comes from a trusted sender.
+    fn entry(&self, journal: &mut Journal) -> io::Result<bool> {
+        let Some(uid) = field_text(journal, "_UID")?.and_then(|u| u.parse::<u32>().ok()) else {
+            return Ok(false);
+        };
+        if self.everywhere.contains(&uid) {
+            return Ok(true);
+        }
+        if self.on_host.is_empty() {
+            return Ok(false);
+        }
+        let host = field_text(journal, "_HOSTNAME")?;
+        Ok(self.trusts(uid, host.as_deref()))
+    }
+
+    /// ANDs to the journal's matches one selecting trusted senders'
+    /// entries: `_UID` one of those trusted everywhere, or `_HOSTNAME` and
+    /// `_UID` one of the pairs. Matches added afterwards are ANDed with
+    /// the whole.
+    fn add_matches(&self, journal: &mut Journal) -> io::Result<()> {
+        let matching = |e| journal_error("matching", e);
+        journal.match_and().map_err(matching)?;
+        for uid in &self.everywhere {
+            journal
+                .match_add("_UID", uid.to_string().into_bytes())
+                .map_err(matching)?;
+        }
+        for (host, uid) in &self.on_host {
+            journal
+                .match_or()
+                .and_then(|j| j.match_add("_HOSTNAME", host.as_bytes().to_vec()))
+                .and_then(|j| j.match_add("_UID", uid.to_string().into_bytes()))
+                .map_err(matching)?;
+        }
+        journal.match_and().map_err(matching)?;
+        Ok(())
+    }
 }
 
 /// The uid of the user `name`, through the C library (NSS), if it exists.
@@ -124,9 +204,9 @@ pub fn keyframe_before(
     rec: &str,
     until: u64,
 ) -> io::Result<Option<String>> {
-    let uids = trusted_uids(&filter.trust.uids);
+    let trusted = Trusted::new(&filter.trust);
     let trusted_only =
-        !filter.trust.unverified || has_trusted_entries(&mut open_journal(dir)?, rec, &uids)?;
+        !filter.trust.unverified || has_trusted_entries(&mut open_journal(dir)?, rec, &trusted)?;
     let mut journal = open_journal(dir)?;
     journal
         .match_add("TLOG_REC", rec.as_bytes().to_vec())
@@ -134,7 +214,7 @@ pub fn keyframe_before(
         .and_then(|j| j.match_add(extension::JOURNAL_KEYFRAME_MARK, b"1".to_vec()))
         .map_err(|e| journal_error("matching", e))?;
     if trusted_only {
-        match_uids(&mut journal, &uids)?;
+        trusted.add_matches(&mut journal)?;
     }
     journal
         .seek_head()
@@ -177,7 +257,7 @@ pub fn recorder_runs(dir: Option<&Path>, filter: &Filter, rec: &str) -> io::Resu
     journal
         .match_add("TLOG_REC", rec.as_bytes().to_vec())
         .map_err(|e| journal_error("matching", e))?;
-    match_uids(&mut journal, &trusted_uids(&filter.trust.uids))?;
+    Trusted::new(&filter.trust).add_matches(&mut journal)?;
     journal
         .seek_tail()
         .map_err(|e| journal_error("seeking in the journal", e))?;
@@ -198,14 +278,18 @@ pub fn recorders_run(
     recs: &[&str],
 ) -> io::Result<Vec<Option<bool>>> {
     let mut journal = open_journal(dir)?;
-    let uids = trusted_uids(&filter.trust.uids);
+    let trusted = Trusted::new(&filter.trust);
     let mut runs = Vec::with_capacity(recs.len());
-    for rec in recs {
+    for (i, rec) in recs.iter().enumerate() {
+        // Each lookup maps pages of its own (see `pages`).
+        if i % RELEASE_LOOKUPS == RELEASE_LOOKUPS - 1 {
+            pages::release();
+        }
         journal
             .match_flush()
             .and_then(|j| j.match_add("TLOG_REC", rec.as_bytes().to_vec()))
             .map_err(|e| journal_error("matching", e))?;
-        match_uids(&mut journal, &uids)?;
+        trusted.add_matches(&mut journal)?;
         journal
             .seek_tail()
             .map_err(|e| journal_error("seeking in the journal", e))?;
@@ -242,30 +326,16 @@ fn recorder_of_entry_runs(journal: &mut Journal) -> io::Result<Option<bool>> {
     ))
 }
 
-/// Adds `_UID=` matches for `uids` (ANDed with the matches before, ORed
-/// among themselves, as journal matches on one field are).
-fn match_uids(journal: &mut Journal, uids: &[u32]) -> io::Result<()> {
-    journal
-        .match_and()
-        .map_err(|e| journal_error("matching", e))?;
-    for uid in uids {
-        journal
-            .match_add("_UID", uid.to_string().into_bytes())
-            .map_err(|e| journal_error("matching", e))?;
-    }
-    Ok(())
-}
-
-/// Whether recording `rec` has an entry from one of `uids`: one indexed
+/// Whether recording `rec` has an entry from a `trusted` sender: one indexed
 /// journal lookup.
-fn has_trusted_entries(journal: &mut Journal, rec: &str, uids: &[u32]) -> io::Result<bool> {
+fn has_trusted_entries(journal: &mut Journal, rec: &str, trusted: &Trusted) -> io::Result<bool> {
     journal
         .match_flush()
         .map_err(|e| journal_error("matching", e))?;
     journal
         .match_add("TLOG_REC", rec.as_bytes().to_vec())
         .map_err(|e| journal_error("matching", e))?;
-    match_uids(journal, uids)?;
+    trusted.add_matches(journal)?;
     journal
         .seek_head()
         .map_err(|e| journal_error("seeking in the journal", e))?;
@@ -339,7 +409,7 @@ pub fn host_logs(
     each: &mut dyn FnMut(LogEntry) -> io::Result<bool>,
 ) -> io::Result<()> {
     let mut journal = open_matching(dir, "_HOSTNAME", host.as_bytes(), since_usec)?;
-    let trusted = trusted_uids(&trust.uids);
+    let trusted = Trusted::new(trust);
     while journal
         .next()
         .map_err(|e| journal_error("reading the journal", e))?
@@ -358,11 +428,9 @@ pub fn host_logs(
             .get_data("TLOG_REC")
             .map_err(|e| journal_error("reading the journal", e))?
             .is_some()
+            && trusted.entry(&mut journal)?
         {
-            let uid = field_text(&mut journal, "_UID")?.and_then(|u| u.parse::<u32>().ok());
-            if uid.is_some_and(|u| trusted.contains(&u)) {
-                continue;
-            }
+            continue;
         }
         let message = match journal
             .get_data("MESSAGE")
@@ -466,7 +534,15 @@ pub struct JournalLines<J: BorrowMut<Journal> = Journal> {
     /// hash), oldest first.
     recent: VecDeque<(String, String, u64)>,
     recent_set: HashSet<(String, String, u64)>,
+    /// Entries read.
+    entries: u64,
 }
+
+/// Entries read between releases of the journal pages mapped.
+const RELEASE_EVERY: u64 = 2048;
+
+/// Recordings looked up between releases of the journal pages mapped.
+const RELEASE_LOOKUPS: usize = 128;
 
 /// How many recent entries are remembered for dropping copies: a recorder
 /// sends again at most what one journald's socket queue holds.
@@ -475,7 +551,7 @@ const RECENT: usize = 8192;
 /// What the reader knows of senders: whom it trusts, which recordings have
 /// trusted entries, and what it left out or marked, for its notices.
 struct Senders {
-    trusted: Vec<u32>,
+    trusted: Trusted,
     unverified: bool,
     /// Where to look up recordings, opened on first need.
     dir: Option<PathBuf>,
@@ -596,6 +672,7 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
             senders: Senders::new(dir, &filter.trust),
             recent: VecDeque::new(),
             recent_set: HashSet::new(),
+            entries: 0,
         })
     }
 
@@ -642,19 +719,30 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                     return Ok(false);
                 }
             }
+            // One pass over the entry's fields: libsystemd decompresses a
+            // compressed field (MESSAGE, a keyframe) each time it is asked
+            // for one past it, and that was half a reader's time.
+            let mut fields = EntryFields::read(self.journal.borrow_mut())?;
+            // A reading of the whole journal would keep every page of it
+            // mapped and resident (see `pages`).
+            self.entries += 1;
+            if self.entries.is_multiple_of(RELEASE_EVERY) {
+                pages::release();
+            }
             // Recorders name the recording of every message in TLOG_REC;
             // their other entries (a nested login's note, a warning) are
             // not messages.
-            let fields = self.read_entry()?;
-            if fields.rec.is_none() || !fields.message {
+            if fields.rec.is_none() {
                 continue;
             }
-            match self.senders.judge(
-                self.journal.borrow_mut(),
-                &self.buf,
-                fields.uid.as_deref(),
-                fields.rec.as_deref(),
-            )? {
+            let Some(message) = fields.message.take() else {
+                continue;
+            };
+            self.buf = message;
+            match self
+                .senders
+                .judge(self.journal.borrow_mut(), &fields, &self.buf)?
+            {
                 Verdict::Trusted => {
                     if self.is_copy(&fields) {
                         continue;
@@ -669,7 +757,7 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                     }
                 }
             }
-            self.restore_extras(&fields);
+            self.restore_extras(fields);
             self.buf.push(b'\n');
             self.at = 0;
             return Ok(true);
@@ -677,48 +765,48 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
     }
 }
 
-impl<J: BorrowMut<Journal>> JournalLines<J> {
-    /// Reads the fields of the current entry that a message needs in one
-    /// pass over it: its MESSAGE into the buffer, the others into what is
-    /// returned.
-    ///
-    /// One pass, because libsystemd decompresses a compressed field (a
-    /// MESSAGE of more than 512 bytes, as journald and journal-remote
-    /// store it) again on every look at the entry: each `get_data` of
-    /// another field decompresses the MESSAGE's start to see its name,
-    /// with a new zstd context each time.
-    fn read_entry(&mut self) -> io::Result<EntryFields> {
-        let mut fields = EntryFields::default();
-        self.buf.clear();
-        let journal = self.journal.borrow_mut();
-        journal.restart_data();
-        while let Some(field) = journal
-            .enumerate_data()
-            .map_err(|e| journal_error("reading the journal", e))?
-        {
-            let (name, Some(value)) = (field.name(), field.value()) else {
-                continue;
-            };
-            let text = || Some(String::from_utf8_lossy(value).into_owned());
-            match name {
-                b"MESSAGE" if !fields.message => {
-                    fields.message = true;
-                    self.buf.extend_from_slice(value);
-                }
-                b"TLOG_REC" if fields.rec.is_none() => fields.rec = text(),
-                b"TLOG_ID" if fields.id.is_none() => fields.id = text(),
-                b"_UID" if fields.uid.is_none() => fields.uid = text(),
-                _ => take_extra(name, value, &mut fields.extras, &mut fields.bad),
-            }
-        }
-        Ok(fields)
-    }
+/// What a reader needs of a journal entry, read in one pass over its
+/// fields.
+#[derive(Debug, Default)]
+struct EntryFields {
+    rec: Option<String>,
+    id: Option<String>,
+    uid: Option<String>,
+    host: Option<String>,
+    message: Option<Vec<u8>>,
+    /// Extension fields, to go back into the message.
+    extras: Extras,
+    /// Extension fields that cannot go back.
+    bad: Vec<extension::BadField>,
+}
 
+impl EntryFields {
+    fn read(journal: &mut Journal) -> io::Result<EntryFields> {
+        let mut e = EntryFields::default();
+        // The first of a field given twice, as `get_data` gives it.
+        let text = |to: &mut Option<String>, v: &[u8]| {
+            to.get_or_insert_with(|| String::from_utf8_lossy(v).into_owned());
+        };
+        (e.extras, e.bad) = extension_fields(journal, |name, value| match name {
+            b"TLOG_REC" => text(&mut e.rec, value),
+            b"TLOG_ID" => text(&mut e.id, value),
+            b"_UID" => text(&mut e.uid, value),
+            b"_HOSTNAME" => text(&mut e.host, value),
+            b"MESSAGE" => {
+                e.message.get_or_insert_with(|| value.to_vec());
+            }
+            _ => {}
+        })?;
+        Ok(e)
+    }
+}
+
+impl<J: BorrowMut<Journal>> JournalLines<J> {
     /// Whether the current entry (its MESSAGE in the buffer) is a copy of
     /// one read just before: same recording, TLOG_ID and MESSAGE.
     fn is_copy(&mut self, fields: &EntryFields) -> bool {
         use std::hash::{Hash, Hasher};
-        let (Some(rec), Some(id)) = (&fields.rec, &fields.id) else {
+        let (Some(rec), Some(id)) = (fields.rec.clone(), fields.id.clone()) else {
             return false;
         };
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -741,14 +829,12 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
     /// message in the buffer, in their file form. A field that cannot go
     /// back (not JSON, or named as one of tlog's) is left out, with a
     /// warning.
-    fn restore_extras(&mut self, fields: &EntryFields) {
-        let rec = fields.rec.as_deref().unwrap_or_default();
-        let id = fields.id.as_deref().unwrap_or_default();
-        for e in &fields.bad {
+    fn restore_extras(&mut self, fields: EntryFields) {
+        for e in fields.bad {
             self.senders.bad_field(&format!(
                 "journal: recording {} (TLOG_ID {}): {e}; left out of the message",
-                visible(rec),
-                visible(id)
+                visible(fields.rec.as_deref().unwrap_or_default()),
+                visible(fields.id.as_deref().unwrap_or_default())
             ));
         }
         if let Some(line) = with_extras(&self.buf, &fields.extras) {
@@ -757,23 +843,37 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
     }
 }
 
-/// What [`JournalLines`] reads of an entry beside its MESSAGE.
-#[derive(Default)]
-struct EntryFields {
-    /// Whether it has a MESSAGE.
-    message: bool,
-    rec: Option<String>,
-    id: Option<String>,
-    uid: Option<String>,
-    /// Its extension fields, in their file form.
-    extras: Vec<(String, String)>,
-    /// Extension fields that cannot go back into the message.
-    bad: Vec<extension::BadField>,
+/// Extension fields (file-form name, value).
+type Extras = Vec<(String, String)>;
+
+/// The current entry's extension fields, in one pass over its fields (a
+/// compressed one is decompressed once), and those that could not go back
+/// into its message; `other` is given every other field, name and value.
+fn extension_fields(
+    journal: &mut Journal,
+    mut other: impl FnMut(&[u8], &[u8]),
+) -> io::Result<(Extras, Vec<extension::BadField>)> {
+    let mut extras: Extras = Vec::new();
+    let mut bad = Vec::new();
+    journal.restart_data();
+    while let Some(field) = journal
+        .enumerate_data()
+        .map_err(|e| journal_error("reading the journal", e))?
+    {
+        let (name, Some(value)) = (field.name(), field.value()) else {
+            continue;
+        };
+        match extension::from_journal(name, value) {
+            None => other(name, value),
+            Some(Ok((name, value))) => extras.push((name, value.to_owned())),
+            Some(Err(e)) => bad.push(e),
+        }
+    }
+    Ok((extras, bad))
 }
 
-/// The message `tlog` with `extras` put back, in its file form: `None` if
-/// there are none or it is not an object (it stays as it is, for the
-/// reader to report).
+/// `tlog` with `extras` put back: `None` if there are none or it is not an
+/// object.
 fn with_extras(tlog: &[u8], extras: &[(String, String)]) -> Option<Vec<u8>> {
     if extras.is_empty() {
         return None;
@@ -783,43 +883,6 @@ fn with_extras(tlog: &[u8], extras: &[(String, String)]) -> Option<Vec<u8>> {
     extension::write_file_form(&mut line, tlog, &[], &fields)
         .is_ok()
         .then_some(line)
-}
-
-/// The message `tlog` (the current entry's MESSAGE) with the entry's
-/// extension fields put back, in its file form: `None` if it has none or
-/// is not an object (it stays as it is, for the reader to report); and
-/// the fields that could not go back.
-fn file_form(
-    journal: &mut Journal,
-    tlog: &[u8],
-) -> io::Result<(Option<Vec<u8>>, Vec<extension::BadField>)> {
-    let mut extras: Vec<(String, String)> = Vec::new();
-    let mut bad = Vec::new();
-    journal.restart_data();
-    while let Some(field) = journal
-        .enumerate_data()
-        .map_err(|e| journal_error("reading the journal", e))?
-    {
-        if let (name, Some(value)) = (field.name(), field.value()) {
-            take_extra(name, value, &mut extras, &mut bad);
-        }
-    }
-    Ok((with_extras(tlog, &extras), bad))
-}
-
-/// Keeps the journal field `name` if it is an extension field: in `extras`
-/// in its file form, or in `bad` if it cannot go back into a message.
-fn take_extra(
-    name: &[u8],
-    value: &[u8],
-    extras: &mut Vec<(String, String)>,
-    bad: &mut Vec<extension::BadField>,
-) {
-    match extension::from_journal(name, value) {
-        None => {}
-        Some(Ok((name, value))) => extras.push((name, value.to_owned())),
-        Some(Err(e)) => bad.push(e),
-    }
 }
 
 impl<J: BorrowMut<Journal>> Read for JournalLines<J> {
@@ -920,7 +983,7 @@ fn visible(text: &str) -> String {
 impl Senders {
     fn new(dir: Option<&Path>, trust: &Trust) -> Senders {
         Senders {
-            trusted: trusted_uids(&trust.uids),
+            trusted: Trusted::new(trust),
             unverified: trust.unverified,
             dir: dir.map(Path::to_path_buf),
             lookup: None,
@@ -933,23 +996,21 @@ impl Senders {
         }
     }
 
-    /// Whether the current entry of `journal`, whose MESSAGE is `message`,
-    /// is a recording's, one to mark unverified, or one to pass over.
+    /// Whether the current entry of `journal`, whose `fields` were read and
+    /// whose MESSAGE is `message`, is a recording's, one to mark
+    /// unverified, or one to pass over.
     fn judge(
         &mut self,
         journal: &mut Journal,
+        fields: &EntryFields,
         message: &[u8],
-        uid: Option<&str>,
-        tlog_rec: Option<&str>,
     ) -> io::Result<Verdict> {
-        if uid
-            .and_then(|u| u.parse::<u32>().ok())
-            .is_some_and(|u| self.trusted.contains(&u))
-        {
+        let uid = fields.uid.as_deref().and_then(|u| u.parse::<u32>().ok());
+        if uid.is_some_and(|uid| self.trusted.trusts(uid, fields.host.as_deref())) {
             return Ok(Verdict::Trusted);
         }
-        let sender = sender_of(journal, uid.map(str::to_owned))?;
-        let tlog_rec = tlog_rec.map(str::to_owned);
+        let sender = sender_of(journal, fields.uid.clone())?;
+        let tlog_rec = fields.rec.clone();
         let Ok(rec) = message_rec(message) else {
             // Not a message at all: the validating reader would call it
             // damage; from an untrusted sender it is not worth that.
@@ -1102,9 +1163,35 @@ mod tests {
     }
 
     #[test]
-    fn root_is_always_trusted_and_uids_are_added() {
-        let uids = trusted_uids(&[4242, 4242]);
-        assert_eq!(uids.first(), Some(&0));
-        assert_eq!(uids.iter().filter(|&&u| u == 4242).count(), 1);
+    fn root_is_always_trusted_and_uids_are_added_everywhere_or_on_one_host() {
+        let trust = Trust {
+            uids: vec![
+                TrustedUid::everywhere(4242),
+                TrustedUid::everywhere(4242),
+                TrustedUid {
+                    host: Some("hosta".to_owned()),
+                    uid: 5151,
+                },
+                // Already trusted everywhere: the pair adds nothing.
+                TrustedUid {
+                    host: Some("hostb".to_owned()),
+                    uid: 4242,
+                },
+            ],
+            unverified: false,
+        };
+        let trusted = Trusted::new(&trust);
+        assert_eq!(trusted.everywhere.first(), Some(&0));
+        assert_eq!(trusted.everywhere.iter().filter(|&&u| u == 4242).count(), 1);
+        assert_eq!(trusted.on_host, [("hosta".to_owned(), 5151)]);
+        for host in [None, Some("hosta"), Some("hostb")] {
+            assert!(trusted.trusts(0, host));
+            assert!(trusted.trusts(4242, host));
+        }
+        assert!(trusted.trusts(5151, Some("hosta")));
+        assert!(!trusted.trusts(5151, Some("hostb")));
+        assert!(!trusted.trusts(5151, Some("hosta.example")));
+        assert!(!trusted.trusts(5151, None));
+        assert!(!Trusted::new(&Trust::default()).trusts(5151, Some("hosta")));
     }
 }

@@ -24,8 +24,8 @@ mod journal;
 pub use archive::{Archive, Damage, FRAME_CAP, ZSTD_MAGIC, is_archive};
 
 pub use journal::{
-    JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, UNVERIFIED_FIELD,
-    audit_entries, host_logs, keyframe_before, recorder_runs, recorders_run, trusted_uids,
+    JournalError, JournalLines, LogEntry, MAX_LOG_MESSAGE, RECORDER_ACCOUNTS, Trusted,
+    UNVERIFIED_FIELD, audit_entries, host_logs, keyframe_before, recorder_runs, recorders_run,
     unverified_sender,
 };
 
@@ -653,10 +653,29 @@ impl Sessions {
 pub struct Trust {
     /// More uids to trust: the recorder accounts' uids on the hosts that
     /// wrote a `journal:DIR` (systemd-journal-remote keeps the sender's
-    /// `_UID` as it was there), where they differ from this host's.
-    pub uids: Vec<u32>,
+    /// `_UID` as it was there), where they differ from this host's; each on
+    /// every host or on one.
+    pub uids: Vec<TrustedUid>,
     /// Include entries from other senders too, each marked unverified.
     pub unverified: bool,
+}
+
+/// A uid whose journal entries are trusted as a recorder's
+/// (`--trust-uid [HOST:]UID`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrustedUid {
+    /// Only entries from this host (journald's `_HOSTNAME`); `None`: from
+    /// every host.
+    pub host: Option<String>,
+    /// The sender's uid (journald's `_UID`).
+    pub uid: u32,
+}
+
+impl TrustedUid {
+    /// A uid trusted on every host.
+    pub fn everywhere(uid: u32) -> TrustedUid {
+        TrustedUid { host: None, uid }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use termtape_format::Range;
+use termtape_player::source::TrustedUid;
 
 /// termtape: record terminal sessions in tlog's format, and play, inspect
 /// and list them.
@@ -540,9 +541,10 @@ pub enum Command {
         /// from, to, unsealed, line, error).
         #[arg(long)]
         json: bool,
-        /// Journal: trust entries sent by this uid too (repeatable).
-        #[arg(long = "trust-uid", value_name = "UID", value_parser = trust_uid)]
-        trust_uid: Vec<u32>,
+        /// Journal: trust entries sent by this uid too, on every host or
+        /// only on HOST (journald's _HOSTNAME) (repeatable).
+        #[arg(long = "trust-uid", value_name = "[HOST:]UID", value_parser = trust_uid)]
+        trust_uid: Vec<TrustedUid>,
         /// Where to read: files, - for standard input, journal, journal:DIR,
         /// archives.
         #[arg(required = true)]
@@ -745,9 +747,10 @@ pub struct Select {
     #[arg(long)]
     pub unverified: bool,
     /// Journal: trust entries sent by this uid too (repeatable), e.g. the
-    /// termtape user's uid on the host that wrote a journal:DIR.
-    #[arg(long = "trust-uid", value_name = "UID", value_parser = trust_uid)]
-    pub trust_uid: Vec<u32>,
+    /// termtape user's uid on the hosts that wrote a journal:DIR; HOST:UID
+    /// trusts it only in entries from HOST (journald's _HOSTNAME).
+    #[arg(long = "trust-uid", value_name = "[HOST:]UID", value_parser = trust_uid)]
+    pub trust_uid: Vec<TrustedUid>,
 }
 
 /// `--speed`: as `+` and `-` reach in the player.
@@ -765,8 +768,14 @@ const LEVEL: Range = Range::whole(1, 19, "");
 /// `--trust-uid`: a uid_t other than -1 (which means no user).
 const UID: Range = Range::whole(0, u32::MAX as u64 - 1, "");
 
-fn trust_uid(s: &str) -> Result<u32, String> {
-    UID.parse_whole(s).map(|n| n as u32)
+fn trust_uid(s: &str) -> Result<TrustedUid, String> {
+    let (host, uid) = match s.rsplit_once(':') {
+        None => (None, s),
+        Some(("", _)) => return Err("HOST:UID needs a host name before the colon".to_owned()),
+        Some((host, uid)) => (Some(host.to_owned()), uid),
+    };
+    let uid = UID.parse_whole(uid)? as u32;
+    Ok(TrustedUid { host, uid })
 }
 
 /// A moment: as [`termtape_player::seek::At`] takes it, or a command's

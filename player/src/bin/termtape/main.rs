@@ -627,7 +627,7 @@ fn verify(
     key: Option<&str>,
     rec: Option<String>,
     json: bool,
-    trust_uid: Vec<u32>,
+    trust_uid: Vec<termtape_player::source::TrustedUid>,
     sources: &[String],
 ) -> Result<Status> {
     let trusted = termtape_player::verify::trusted_key(key).map_err(anyhow::Error::msg)?;

@@ -8,9 +8,9 @@
 //! totals of the whole recording ([`termtape_format::Totals`]); entries
 //! carrying nested logins are found by their mark. A recording whose last
 //! entry carries no totals (tlog's, termtape's before they were added, or
-//! anything odd) is read whole, alone, as `ls` reads every recording
-//! otherwise; so is one that only untrusted senders wrote, when asked for
-//! with `--unverified`.
+//! anything odd) is read whole, as `ls` reads every recording otherwise
+//! (see [`summaries`]); so is one that only untrusted senders
+//! wrote, when asked for with `--unverified`.
 //!
 //! An untrusted sender cannot add a recording (its entries match no
 //! lookup, and a TLOG_REC value it made up is left out, counted in a
@@ -27,8 +27,8 @@ use termtape_format::extension::{JOURNAL_LOGIN_MARK, JOURNAL_TOTALS};
 use termtape_format::{Error, Location, Message, Totals};
 
 use super::{
-    JournalLines, MAX_TRACKED, RECORDERS, field_text, file_form, journal_error, notice,
-    open_journal, recorder_of_entry_runs, sender_of, trusted_uids,
+    JournalLines, MAX_TRACKED, RECORDERS, Trusted, extension_fields, field_text, journal_error,
+    notice, open_journal, recorder_of_entry_runs, sender_of, with_extras,
 };
 use crate::list::{LIVE_IDLE, Summary, list, message_end};
 use crate::source::Filter;
@@ -40,6 +40,14 @@ const MAX_REC_LEN: usize = 1024;
 /// Recordings looked up through one open journal before it is opened
 /// again (see [`summaries`]): a bound on the journal's pages mapped at once.
 const REOPEN: usize = 512;
+
+/// Recording ids walked, or recordings looked up, between releases of the
+/// journal pages mapped (see `super::pages`).
+const RELEASE: usize = super::RELEASE_LOOKUPS;
+
+/// Recordings looked up before deciding whether to read the journal in one
+/// pass instead (see [`summaries`]).
+const SAMPLE: usize = 256;
 
 /// Summaries of the recordings in the system journal (`dir` `None`) or the
 /// journal files in `dir` that `filter` selects, in the order of their
@@ -62,20 +70,38 @@ pub fn summaries(
         journal: open_journal(dir).map_err(io)?,
         dir,
         filter,
-        uids: trusted_uids(&filter.trust.uids),
+        trusted: Trusted::new(&filter.trust),
         now,
         left_out: BTreeMap::new(),
         untracked: 0,
     };
     let mut found: Vec<(u64, Summary)> = Vec::new();
+    let mut whole: Vec<(String, u64)> = Vec::new();
+    // Recordings without totals are read whole, each through its TLOG_REC
+    // match while they are few. When they are most (tlog's recordings),
+    // each lookup costs more than reading its entries in order: then the
+    // whole journal is read in one pass, as `--read-all` reads it, decided
+    // after a sample or at the end.
+    let mostly_whole = |whole: &[(String, u64)], looked: usize| whole.len() * 2 > looked;
+    let mut one_pass = false;
     for (i, rec) in recs.iter().enumerate() {
-        if i > 0 && i % REOPEN == 0 {
-            // libsystemd keeps what it mapped of the files mapped while
-            // the journal is open: closing it lets go of those pages.
+        if filter.rec.is_none() && i == SAMPLE && mostly_whole(&whole, i) {
+            one_pass = true;
+            break;
+        }
+        // libsystemd keeps what it mapped of the files mapped while the
+        // journal is open: let go of those pages now and then, or (where
+        // that cannot be done) close the journal and open it again.
+        if i > 0 && i % RELEASE == 0 && !super::pages::release() && i % REOPEN == 0 {
             lister.journal = open_journal(dir).map_err(io)?;
         }
-        lister.one(rec, &mut found, on_damage)?;
+        lister.one(rec, &mut found, &mut whole)?;
     }
+    if one_pass || (filter.rec.is_none() && mostly_whole(&whole, recs.len())) {
+        // The pass tells what it leaves out itself.
+        return lister.read_all(on_damage);
+    }
+    lister.read_each(&whole, &mut found, on_damage)?;
     lister.report();
     // Journal order of first entries: the order reading finds them in.
     found.sort_by_key(|(first, _)| *first);
@@ -110,7 +136,14 @@ fn recordings(journal: &mut Journal) -> io::Result<Vec<String>> {
         .map_err(|e| journal_error("configuring the journal", e))?;
     let mut seen = HashSet::new();
     let mut recs = Vec::new();
+    let mut walked = 0usize;
     super::unique::values(journal, "TLOG_REC", |datum| {
+        // The walk touches a page or so of the files per value: without
+        // this, all of them stay resident (see `pages`).
+        walked += 1;
+        if walked.is_multiple_of(RELEASE) {
+            super::pages::release();
+        }
         let Some(value) = datum.strip_prefix(PREFIX) else {
             return;
         };
@@ -137,39 +170,43 @@ struct Lister<'a> {
     journal: Journal,
     dir: Option<&'a Path>,
     filter: &'a Filter,
-    uids: Vec<u32>,
+    trusted: Trusted,
     now: u64,
     /// Sender → recordings left out (only untrusted senders wrote them).
     left_out: BTreeMap<String, u64>,
     untracked: u64,
 }
 
-/// The message of the journal's current entry, with its extension fields,
-/// and when journald received it (µs since the epoch); `None` if it has
-/// no MESSAGE or it does not parse.
-fn entry_message(journal: &mut Journal) -> io::Result<Option<(Message, u64)>> {
-    let Some(tlog) = journal
-        .get_data("MESSAGE")
-        .map_err(|e| journal_error("reading MESSAGE", e))?
-        .and_then(|f| f.value().map(<[u8]>::to_vec))
-    else {
-        return Ok(None);
-    };
-    let line = match file_form(journal, &tlog)? {
-        (Some(line), bad) if bad.is_empty() => line,
-        (None, bad) if bad.is_empty() => tlog,
-        // A field that cannot go back: the reader warns of it.
-        _ => return Ok(None),
-    };
+/// What a listing reads of the journal's current entry: its message, with
+/// its extension fields (`None` if it has no MESSAGE, a field that cannot
+/// go back, or does not parse), when journald received it (µs since the
+/// epoch), and the recording's totals it carries. One pass over the
+/// entry's fields: libsystemd decompresses a compressed field (MESSAGE is
+/// one) each time it is asked for one past it, and that was most of a
+/// listing's time.
+fn read_entry(journal: &mut Journal) -> io::Result<(Option<Message>, u64, Option<Totals>)> {
+    let (mut tlog, mut totals) = (None, None);
+    let (extras, bad) = extension_fields(journal, |name, value| {
+        if name == b"MESSAGE" {
+            tlog = Some(value.to_vec());
+        } else if name == JOURNAL_TOTALS.as_bytes() {
+            totals = Totals::parse(value);
+        }
+    })?;
     let usec = journal
         .timestamp_usec()
         .map_err(|e| journal_error("reading the journal", e))?;
-    let Ok(text) = std::str::from_utf8(&line) else {
-        return Ok(None);
+    let message = match (tlog, bad.is_empty()) {
+        (Some(tlog), true) => {
+            let line = with_extras(&tlog, &extras).unwrap_or(tlog);
+            std::str::from_utf8(&line)
+                .ok()
+                .and_then(|text| Message::parse(text.trim_end(), &Location::default()).ok())
+        }
+        // A field that cannot go back: the reader warns of it.
+        _ => None,
     };
-    Ok(Message::parse(text.trim_end(), &Location::default())
-        .ok()
-        .map(|m| (m, usec)))
+    Ok((message, usec, totals))
 }
 
 impl Lister<'_> {
@@ -202,10 +239,7 @@ impl Lister<'_> {
             }
         }
         if trusted {
-            for uid in &self.uids {
-                j.match_add("_UID", uid.to_string().into_bytes())
-                    .map_err(matching)?;
-            }
+            self.trusted.add_matches(j)?;
         }
         Ok(())
     }
@@ -226,24 +260,25 @@ impl Lister<'_> {
     }
 
     /// Lists recording `rec` into `found` (with the time of its first
-    /// entry), if the filter selects it.
+    /// entry), if the filter selects it; or into `whole` (with the time of
+    /// its first entry) if it must be read whole.
     fn one(
         &mut self,
         rec: &str,
         found: &mut Vec<(u64, Summary)>,
-        on_damage: &mut dyn FnMut(&Error),
+        whole: &mut Vec<(String, u64)>,
     ) -> Result<(), Error> {
         let io = read_error(self.dir);
         self.select(rec, true, None).map_err(io)?;
         if !self.go_to_end(false).map_err(io)? {
-            return self.untrusted(rec, found, on_damage);
+            return self.untrusted(rec, whole);
         }
         let first_usec = self.journal.timestamp_usec().map_err(io)?;
         match self.quick(rec).map_err(io)? {
             Some(Some(listed)) => found.push(listed),
             // Not selected by the filter.
             Some(None) => {}
-            None => self.read_whole(rec, first_usec, found, on_damage)?,
+            None => whole.push((rec.to_owned(), first_usec)),
         }
         Ok(())
     }
@@ -253,7 +288,7 @@ impl Lister<'_> {
     /// if the filter does not select it; `None` if the entries do not
     /// tell enough (no totals, a message that does not parse).
     fn quick(&mut self, rec: &str) -> io::Result<Option<Option<(u64, Summary)>>> {
-        let Some((first, first_usec)) = entry_message(&mut self.journal)? else {
+        let (Some(first), first_usec, _) = read_entry(&mut self.journal)? else {
             return Ok(None);
         };
         if first.rec.as_deref() != Some(rec) {
@@ -275,15 +310,7 @@ impl Lister<'_> {
         if !self.go_to_end(true)? {
             return Ok(None);
         }
-        let Some(totals) = self
-            .journal
-            .get_data(JOURNAL_TOTALS)
-            .map_err(|e| journal_error("reading the journal", e))?
-            .and_then(|f| f.value().and_then(Totals::parse))
-        else {
-            return Ok(None);
-        };
-        let Some((last, _)) = entry_message(&mut self.journal)? else {
+        let (Some(last), _, Some(totals)) = read_entry(&mut self.journal)? else {
             return Ok(None);
         };
         let Ok(exit) = last.exit(&at) else {
@@ -347,7 +374,7 @@ impl Lister<'_> {
             .map_err(|e| journal_error("reading the journal", e))?
             > 0
         {
-            let Some((msg, _)) = entry_message(&mut self.journal)? else {
+            let (Some(msg), _, _) = read_entry(&mut self.journal)? else {
                 return Ok(None);
             };
             if !ids.insert(msg.id) {
@@ -362,31 +389,59 @@ impl Lister<'_> {
         Ok(Some(logins))
     }
 
-    /// Recording `rec`, whose first entry journald received at
-    /// `first_usec`, read whole through the journal reader (which applies
-    /// the trust rules, and marks an untrusted one's messages).
-    fn read_whole(
+    /// The recordings of `whole`, each with the time journald received its
+    /// first entry, read whole one by one through the journal reader
+    /// (which applies the trust rules, and marks an untrusted one's
+    /// messages).
+    fn read_each(
         &mut self,
-        rec: &str,
-        first_usec: u64,
+        whole: &[(String, u64)],
         found: &mut Vec<(u64, Summary)>,
         on_damage: &mut dyn FnMut(&Error),
     ) -> Result<(), Error> {
-        let filter = Filter {
-            rec: Some(rec.to_owned()),
-            ..self.filter.clone()
-        };
         let name = source_name(self.dir);
-        let lines = JournalLines::reading(
-            &mut self.journal,
-            self.dir,
-            &filter,
-            None,
-            self.filter.rec.is_none(),
-        )
-        .map_err(read_error(self.dir))?;
-        let mut summaries = list(io::BufReader::new(lines), &name, &filter, on_damage)?;
-        for s in &mut summaries {
+        for (i, (rec, first_usec)) in whole.iter().enumerate() {
+            // Each reading maps pages of its own (see `super::pages`).
+            if i % RELEASE == RELEASE - 1 {
+                super::pages::release();
+            }
+            let filter = Filter {
+                rec: Some(rec.clone()),
+                ..self.filter.clone()
+            };
+            let lines = JournalLines::reading(
+                &mut self.journal,
+                self.dir,
+                &filter,
+                None,
+                self.filter.rec.is_none(),
+            )
+            .map_err(read_error(self.dir))?;
+            let summaries = list(io::BufReader::new(lines), &name, &filter, &mut *on_damage)?;
+            let summaries = self.mark_live(summaries);
+            found.extend(summaries.into_iter().map(|s| (*first_usec, s)));
+        }
+        Ok(())
+    }
+
+    /// Every recording the filter selects, read in one pass over every
+    /// recorder's entry, as `ls --read-all` reads them.
+    fn read_all(&mut self, on_damage: &mut dyn FnMut(&Error)) -> Result<Vec<Summary>, Error> {
+        // A fresh journal: none of the lookups' pages stay mapped.
+        self.journal = open_journal(self.dir).map_err(read_error(self.dir))?;
+        let lines = JournalLines::reading(&mut self.journal, self.dir, self.filter, None, true)
+            .map_err(read_error(self.dir))?;
+        let name = source_name(self.dir);
+        let summaries = list(io::BufReader::new(lines), &name, self.filter, on_damage)?;
+        Ok(self.mark_live(summaries))
+    }
+
+    /// `summaries` marked live or not, as [`crate::list::mark_live`] does.
+    fn mark_live(&mut self, mut summaries: Vec<Summary>) -> Vec<Summary> {
+        for (i, s) in summaries.iter_mut().enumerate() {
+            if i % RELEASE == RELEASE - 1 {
+                super::pages::release();
+            }
             s.live = s.exit.is_none()
                 && self.runs(&s.rec).unwrap_or_else(|| {
                     s.start.is_some_and(|start| {
@@ -394,8 +449,7 @@ impl Lister<'_> {
                     })
                 });
         }
-        found.extend(summaries.into_iter().map(|s| (first_usec, s)));
-        Ok(())
+        summaries
     }
 
     /// [`super::recorder_runs`], through this listing's journal.
@@ -410,12 +464,7 @@ impl Lister<'_> {
     /// Recording `rec`, which no recorder's account wrote (or the filter
     /// does not select): read whole and marked if unverified recordings
     /// were asked for, else counted in the notice of what was left out.
-    fn untrusted(
-        &mut self,
-        rec: &str,
-        found: &mut Vec<(u64, Summary)>,
-        on_damage: &mut dyn FnMut(&Error),
-    ) -> Result<(), Error> {
+    fn untrusted(&mut self, rec: &str, whole: &mut Vec<(String, u64)>) -> Result<(), Error> {
         let io = read_error(self.dir);
         self.select(rec, false, None).map_err(io)?;
         if !self.go_to_end(false).map_err(io)? {
@@ -424,7 +473,8 @@ impl Lister<'_> {
         }
         if self.filter.trust.unverified {
             let first_usec = self.journal.timestamp_usec().map_err(io)?;
-            return self.read_whole(rec, first_usec, found, on_damage);
+            whole.push((rec.to_owned(), first_usec));
+            return Ok(());
         }
         let uid = field_text(&mut self.journal, "_UID").map_err(io)?;
         let sender = sender_of(&mut self.journal, uid).map_err(io)?;
