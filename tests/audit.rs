@@ -9,13 +9,28 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use termtape_tests::{bin, journal_sync, require, run_ok};
 
-/// The kernel takes one audit daemon: the tests that start one take turns.
-static AUDIT: Mutex<()> = Mutex::new(());
+/// The kernel takes one audit daemon: the tests that start one take turns,
+/// in this process and in any other test run on the machine (each holds
+/// an exclusive `flock` on this file while its auditd runs).
+const AUDIT_TURN: &str = "/run/lock/termtape-tests-auditd.lock";
+
+/// Waits for, and takes, the turn to run an audit daemon; the lock goes
+/// with the file.
+fn audit_turn() -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(AUDIT_TURN)
+        .unwrap_or_else(|e| panic!("{AUDIT_TURN}: {e}"));
+    file.lock()
+        .unwrap_or_else(|e| panic!("flock {AUDIT_TURN}: {e}"));
+    file
+}
 
 /// A number `auditctl -s` shows (`pid`, `enabled`).
 fn audit_status(name: &str) -> Option<u32> {
@@ -39,7 +54,8 @@ pub(crate) struct Auditd {
     keeping: std::sync::Arc<std::sync::atomic::AtomicBool>,
     keeper: Option<std::thread::JoinHandle<()>>,
     dir: tempfile::TempDir,
-    _turn: MutexGuard<'static, ()>,
+    /// Dropped last: the next test's auditd starts after this one stopped.
+    _turn: std::fs::File,
 }
 
 impl Auditd {
@@ -50,7 +66,7 @@ impl Auditd {
         // Every journald that starts turns the kernel's auditing off (its
         // Audit= defaults to no): one is started before, not during.
         termtape_tests::journald();
-        let turn = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+        let turn = audit_turn();
         let running = audit_pid();
         assert_eq!(
             running, 0,
@@ -166,7 +182,8 @@ impl Auditd {
         self.dir.path().join("audit.log")
     }
 
-    fn watched(&self) -> PathBuf {
+    /// The directory termtape's rules watch (anyone may create files in it).
+    pub(crate) fn watched(&self) -> PathBuf {
         self.watched.path().to_owned()
     }
 
@@ -341,6 +358,24 @@ fn unoctal(shown: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The events of `termtape files --json` of recording `rec` (in the
+/// journal) on `path`; there is at least one.
+pub(crate) fn file_events(log: &Path, rec: &str, path: &str) -> Vec<serde_json::Value> {
+    let files = json_lines(
+        Command::new(bin("termtape"))
+            .args(["files", "--json", "--audit-log"])
+            .arg(log)
+            .args(["--rec", rec, "journal"]),
+    );
+    let on: Vec<serde_json::Value> = files
+        .iter()
+        .filter(|f| f["type"] == "file" && f["path"] == path)
+        .cloned()
+        .collect();
+    assert!(!on.is_empty(), "{path} in {files:#?}");
+    on
+}
+
 /// `termtape commands --json` of recording `rec` (in the journal), which
 /// must list exactly the programs `ausearch --session SES -i` shows in the
 /// recording's time (its serials, times and arguments); its objects.
@@ -505,17 +540,7 @@ fn commands_of_an_audited_login_match_ausearch() {
     search_ran_finds_the_commands(&auditd.log(), user, &since, rec, &commands);
     play_goes_from_command_to_command(&auditd.log(), rec, &commands, &typed);
 
-    let files = json_lines(
-        Command::new(bin("termtape"))
-            .args(["files", "--json", "--audit-log"])
-            .arg(auditd.log())
-            .args(["--rec", rec, "journal"]),
-    );
-    let created: Vec<&serde_json::Value> = files
-        .iter()
-        .filter(|f| f["type"] == "file" && f["path"] == file_text.as_str())
-        .collect();
-    assert!(!created.is_empty(), "{files:#?}");
+    let created = file_events(&auditd.log(), rec, &file_text);
     assert_eq!(created[0]["success"], true);
     assert_eq!(created[0]["auid"], uid);
 
