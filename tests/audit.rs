@@ -168,14 +168,45 @@ impl Auditd {
 
     /// Waits until what was audited before is in the log: a program run
     /// now, in an audit session of its own, named after `marker`, has
-    /// its record there.
+    /// its record there. A journald of anyone's that starts turns auditing
+    /// off for the moment until the keeper turns it back on; a program run
+    /// then leaves no record, so one runs again each second until one has.
     pub(crate) fn all_logged(&self, marker: &str) {
-        let sentinel = format!("sentinel-{marker}");
-        run_ok(Command::new("sh").args([
-            "-c",
-            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
-        ]));
-        self.until_logged(&sentinel);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let prefix = format!("sentinel-{marker}-");
+        for round in 0.. {
+            let sentinel = format!("{prefix}{round}");
+            run_ok(Command::new("sh").args([
+                "-c",
+                &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
+            ]));
+            let again = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < again {
+                if self.logged(&prefix) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert!(Instant::now() < deadline, "{}", self.missing(&sentinel));
+        }
+    }
+
+    /// Whether the log holds `text`.
+    fn logged(&self, text: &str) -> bool {
+        std::fs::read_to_string(self.log()).is_ok_and(|log| log.contains(text))
+    }
+
+    /// Why `text` is not in the log: the daemon, its errors, the log's end.
+    fn missing(&self, text: &str) -> String {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        format!(
+            "{text} never reached the audit log: auditd {}, auditing enabled {:?}, lost {:?}, its stderr: {}, the log's last lines:\n{}",
+            audit_pid(),
+            audit_status("enabled"),
+            audit_status("lost"),
+            std::fs::read_to_string(self.dir.path().join("auditd.err")).unwrap_or_default(),
+            log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+        )
     }
 
     pub(crate) fn log(&self) -> PathBuf {
@@ -185,25 +216,6 @@ impl Auditd {
     /// The directory termtape's rules watch (anyone may create files in it).
     pub(crate) fn watched(&self) -> PathBuf {
         self.watched.path().to_owned()
-    }
-
-    /// Waits until auditd wrote a record holding `text`.
-    pub(crate) fn until_logged(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = std::fs::read_to_string(self.log()).unwrap_or_default();
-            if log.contains(text) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{text} never reached the audit log: auditd {}, its stderr: {}, the log's last lines:\n{}",
-                audit_pid(),
-                std::fs::read_to_string(self.dir.path().join("auditd.err")).unwrap_or_default(),
-                log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 }
 
@@ -302,14 +314,23 @@ fn ausearch_execs(log: &Path, ses: u64) -> BTreeMap<u64, (u64, Vec<String>)> {
     execs
 }
 
-/// The `--since` of a login attempt (seconds since the epoch, now) and a
-/// marker naming it.
+/// The `--since` of a login attempt (seconds since the epoch) and a
+/// marker naming it. An attempt after the first starts at the next whole
+/// second, so that its `--since` leaves out the recordings of the one
+/// before (which may have ended in the second this one starts).
 pub(crate) fn attempt_names(prefix: &str, attempt: u32) -> (String, String) {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        .to_string();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+    };
+    if attempt > 1 {
+        std::thread::sleep(
+            Duration::from_secs(1)
+                .saturating_sub(Duration::from_nanos(now().subsec_nanos().into())),
+        );
+    }
+    let since = now().as_secs().to_string();
     (since, format!("{prefix}{}x{attempt}", std::process::id()))
 }
 
@@ -633,6 +654,27 @@ fn search_ran_finds_the_commands(
 }
 
 /// The status line of the player in tmux: the pane's last row.
+/// The pane once the player has drawn it whole: the same in consecutive
+/// captures. A capture can catch a redraw halfway (tmux reads the player's
+/// output in pieces): a status row read then may name no command yet, and
+/// a key sent on that account would go a stop too far.
+fn steady(tmux: &crate::keyframes::Tmux) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = tmux.capture();
+    let mut same = 0;
+    while same < 3 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = tmux.capture();
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+        assert!(
+            Instant::now() < deadline,
+            "the player never stopped drawing:\n{last}"
+        );
+    }
+    last
+}
+
 fn status_row(pane: &str) -> &str {
     pane.lines().last().unwrap_or_default()
 }
@@ -692,11 +734,15 @@ fn play_goes_from_command_to_command(
     let go = |key: &str, n: usize, line: &str| -> String {
         let want = format!("[cmd {n}/{total}: {line}]");
         for _ in 0..=total {
-            let pane = tmux.capture();
+            let pane = steady(&tmux);
             let before = status_row(&pane).to_owned();
             if before.contains(&want) {
                 return pane;
             }
+            assert!(
+                !before.ends_with("no earlier command") && !before.ends_with("no later command"),
+                "{key} went past {want} to {before:?}; the commands: {lines:#?}"
+            );
             keys(&[key]);
             wait_until(&tmux, &format!("a move by {key} from {before:?}"), |p| {
                 status_row(p) != before
