@@ -9,13 +9,28 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use termtape_tests::{bin, journal_sync, require, run_ok};
 
-/// The kernel takes one audit daemon: the tests that start one take turns.
-static AUDIT: Mutex<()> = Mutex::new(());
+/// The kernel takes one audit daemon: the tests that start one take turns,
+/// in this process and in any other test run on the machine (each holds
+/// an exclusive `flock` on this file while its auditd runs).
+const AUDIT_TURN: &str = "/run/lock/termtape-tests-auditd.lock";
+
+/// Waits for, and takes, the turn to run an audit daemon; the lock goes
+/// with the file.
+fn audit_turn() -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(AUDIT_TURN)
+        .unwrap_or_else(|e| panic!("{AUDIT_TURN}: {e}"));
+    file.lock()
+        .unwrap_or_else(|e| panic!("flock {AUDIT_TURN}: {e}"));
+    file
+}
 
 /// A number `auditctl -s` shows (`pid`, `enabled`).
 fn audit_status(name: &str) -> Option<u32> {
@@ -39,7 +54,8 @@ pub(crate) struct Auditd {
     keeping: std::sync::Arc<std::sync::atomic::AtomicBool>,
     keeper: Option<std::thread::JoinHandle<()>>,
     dir: tempfile::TempDir,
-    _turn: MutexGuard<'static, ()>,
+    /// Dropped last: the next test's auditd starts after this one stopped.
+    _turn: std::fs::File,
 }
 
 impl Auditd {
@@ -50,7 +66,7 @@ impl Auditd {
         // Every journald that starts turns the kernel's auditing off (its
         // Audit= defaults to no): one is started before, not during.
         termtape_tests::journald();
-        let turn = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+        let turn = audit_turn();
         let running = audit_pid();
         assert_eq!(
             running, 0,
@@ -152,41 +168,54 @@ impl Auditd {
 
     /// Waits until what was audited before is in the log: a program run
     /// now, in an audit session of its own, named after `marker`, has
-    /// its record there.
+    /// its record there. A journald of anyone's that starts turns auditing
+    /// off for the moment until the keeper turns it back on; a program run
+    /// then leaves no record, so one runs again each second until one has.
     pub(crate) fn all_logged(&self, marker: &str) {
-        let sentinel = format!("sentinel-{marker}");
-        run_ok(Command::new("sh").args([
-            "-c",
-            &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
-        ]));
-        self.until_logged(&sentinel);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let prefix = format!("sentinel-{marker}-");
+        for round in 0.. {
+            let sentinel = format!("{prefix}{round}");
+            run_ok(Command::new("sh").args([
+                "-c",
+                &format!("echo 1000 > /proc/self/loginuid && exec /bin/true {sentinel}"),
+            ]));
+            let again = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < again {
+                if self.logged(&prefix) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert!(Instant::now() < deadline, "{}", self.missing(&sentinel));
+        }
+    }
+
+    /// Whether the log holds `text`.
+    fn logged(&self, text: &str) -> bool {
+        std::fs::read_to_string(self.log()).is_ok_and(|log| log.contains(text))
+    }
+
+    /// Why `text` is not in the log: the daemon, its errors, the log's end.
+    fn missing(&self, text: &str) -> String {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        format!(
+            "{text} never reached the audit log: auditd {}, auditing enabled {:?}, lost {:?}, its stderr: {}, the log's last lines:\n{}",
+            audit_pid(),
+            audit_status("enabled"),
+            audit_status("lost"),
+            std::fs::read_to_string(self.dir.path().join("auditd.err")).unwrap_or_default(),
+            log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+        )
     }
 
     pub(crate) fn log(&self) -> PathBuf {
         self.dir.path().join("audit.log")
     }
 
-    fn watched(&self) -> PathBuf {
+    /// The directory termtape's rules watch (anyone may create files in it).
+    pub(crate) fn watched(&self) -> PathBuf {
         self.watched.path().to_owned()
-    }
-
-    /// Waits until auditd wrote a record holding `text`.
-    pub(crate) fn until_logged(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = std::fs::read_to_string(self.log()).unwrap_or_default();
-            if log.contains(text) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{text} never reached the audit log: auditd {}, its stderr: {}, the log's last lines:\n{}",
-                audit_pid(),
-                std::fs::read_to_string(self.dir.path().join("auditd.err")).unwrap_or_default(),
-                log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 }
 
@@ -285,14 +314,23 @@ fn ausearch_execs(log: &Path, ses: u64) -> BTreeMap<u64, (u64, Vec<String>)> {
     execs
 }
 
-/// The `--since` of a login attempt (seconds since the epoch, now) and a
-/// marker naming it.
+/// The `--since` of a login attempt (seconds since the epoch) and a
+/// marker naming it. An attempt after the first starts at the next whole
+/// second, so that its `--since` leaves out the recordings of the one
+/// before (which may have ended in the second this one starts).
 pub(crate) fn attempt_names(prefix: &str, attempt: u32) -> (String, String) {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        .to_string();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+    };
+    if attempt > 1 {
+        std::thread::sleep(
+            Duration::from_secs(1)
+                .saturating_sub(Duration::from_nanos(now().subsec_nanos().into())),
+        );
+    }
+    let since = now().as_secs().to_string();
     (since, format!("{prefix}{}x{attempt}", std::process::id()))
 }
 
@@ -339,6 +377,24 @@ fn unoctal(shown: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The events of `termtape files --json` of recording `rec` (in the
+/// journal) on `path`; there is at least one.
+pub(crate) fn file_events(log: &Path, rec: &str, path: &str) -> Vec<serde_json::Value> {
+    let files = json_lines(
+        Command::new(bin("termtape"))
+            .args(["files", "--json", "--audit-log"])
+            .arg(log)
+            .args(["--rec", rec, "journal"]),
+    );
+    let on: Vec<serde_json::Value> = files
+        .iter()
+        .filter(|f| f["type"] == "file" && f["path"] == path)
+        .cloned()
+        .collect();
+    assert!(!on.is_empty(), "{path} in {files:#?}");
+    on
 }
 
 /// `termtape commands --json` of recording `rec` (in the journal), which
@@ -505,17 +561,7 @@ fn commands_of_an_audited_login_match_ausearch() {
     search_ran_finds_the_commands(&auditd.log(), user, &since, rec, &commands);
     play_goes_from_command_to_command(&auditd.log(), rec, &commands, &typed);
 
-    let files = json_lines(
-        Command::new(bin("termtape"))
-            .args(["files", "--json", "--audit-log"])
-            .arg(auditd.log())
-            .args(["--rec", rec, "journal"]),
-    );
-    let created: Vec<&serde_json::Value> = files
-        .iter()
-        .filter(|f| f["type"] == "file" && f["path"] == file_text.as_str())
-        .collect();
-    assert!(!created.is_empty(), "{files:#?}");
+    let created = file_events(&auditd.log(), rec, &file_text);
     assert_eq!(created[0]["success"], true);
     assert_eq!(created[0]["auid"], uid);
 
@@ -608,6 +654,27 @@ fn search_ran_finds_the_commands(
 }
 
 /// The status line of the player in tmux: the pane's last row.
+/// The pane once the player has drawn it whole: the same in consecutive
+/// captures. A capture can catch a redraw halfway (tmux reads the player's
+/// output in pieces): a status row read then may name no command yet, and
+/// a key sent on that account would go a stop too far.
+fn steady(tmux: &crate::keyframes::Tmux) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = tmux.capture();
+    let mut same = 0;
+    while same < 3 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = tmux.capture();
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+        assert!(
+            Instant::now() < deadline,
+            "the player never stopped drawing:\n{last}"
+        );
+    }
+    last
+}
+
 fn status_row(pane: &str) -> &str {
     pane.lines().last().unwrap_or_default()
 }
@@ -667,11 +734,15 @@ fn play_goes_from_command_to_command(
     let go = |key: &str, n: usize, line: &str| -> String {
         let want = format!("[cmd {n}/{total}: {line}]");
         for _ in 0..=total {
-            let pane = tmux.capture();
+            let pane = steady(&tmux);
             let before = status_row(&pane).to_owned();
             if before.contains(&want) {
                 return pane;
             }
+            assert!(
+                !before.ends_with("no earlier command") && !before.ends_with("no later command"),
+                "{key} went past {want} to {before:?}; the commands: {lines:#?}"
+            );
             keys(&[key]);
             wait_until(&tmux, &format!("a move by {key} from {before:?}"), |p| {
                 status_row(p) != before

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use termtape_tests::{bin, journal_sync, require, run_ok};
 
-use crate::audit::{Auditd, attempt_names, commands_match_ausearch, json_lines, type_lines};
+use crate::audit::{Auditd, attempt_names, commands_match_ausearch, file_events, json_lines};
 
 /// An sshd of the test's own on 127.0.0.1, and a client key it accepts for
 /// every user it lets in.
@@ -124,6 +124,38 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
+/// Sets a numbered prompt, then types `lines` on a login's terminal, each
+/// at the shell's prompt after the one before is done, a moment after the
+/// prompt as a person would (so the screen at a command's start shows its
+/// line, not the next); what the terminal showed, without carriage returns.
+fn type_at_prompts(
+    master: &mut std::fs::File,
+    screen: &mut termtape_tests::pty::Reader,
+    lines: &[String],
+) -> String {
+    // `\#` is the command's number: each prompt differs from the last.
+    let set = r"PS1='[p\#]\$ '".to_owned();
+    for line in std::iter::once(&set).chain(lines) {
+        std::thread::sleep(Duration::from_millis(300));
+        let from = screen.seen.len();
+        master
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("type");
+        let prompted = |seen: &[u8]| {
+            seen[from..]
+                .windows(3)
+                .any(|w| w[..2] == *b"[p" && w[2].is_ascii_digit())
+        };
+        let seen = screen.until(Duration::from_secs(60), prompted);
+        assert!(
+            prompted(seen),
+            "no prompt after {line:?}:\n{}",
+            String::from_utf8_lossy(&seen[from..])
+        );
+    }
+    String::from_utf8_lossy(&screen.seen).replace('\r', "")
+}
+
 /// The session's audit events of a type, as `ausearch -i` shows them.
 fn ausearch_type(log: &Path, ses: u64, kind: &str) -> String {
     let out = Command::new("ausearch")
@@ -147,7 +179,7 @@ fn ssh_logins_are_recorded_with_their_address_and_audit_session() {
     let user = crate::session::user("ttssh1");
     let sshd = Sshd::start(user);
     let mut attempt = 0;
-    let (since, inner_ses, tty) = loop {
+    let (since, inner_ses, tty, file, typed) = loop {
         attempt += 1;
         let (since, marker) = attempt_names("ssh", attempt);
         auditd.enable();
@@ -165,19 +197,25 @@ fn ssh_logins_are_recorded_with_their_address_and_audit_session() {
         screen.until(Duration::from_secs(30), |seen| {
             contains(seen, "being recorded")
         });
-        std::thread::sleep(Duration::from_millis(500));
+        let file = auditd.watched().join(format!("f-{marker}"));
         let typed = [
             "cat /etc/hostname".to_owned(),
+            format!("touch {}", file.display()),
+            "sudo -n true; echo sudo=$?".to_owned(),
             "/bin/ls / | wc -l".to_owned(),
             format!("echo ses=$(cat /proc/self/sessionid) tty=$(tty) -$((6*7))-{marker}"),
         ];
-        let text = type_lines(&mut master, &mut screen, &typed, &format!(" -42-{marker}"));
+        let text = type_at_prompts(&mut master, &mut screen, &typed);
         let (ses, tty) = text
             .split("ses=")
             .filter_map(|s| s.split_once(&format!(" -42-{marker}")))
             .filter_map(|(s, _)| s.split_once(" tty="))
             .find_map(|(n, tty)| Some((n.parse::<u64>().ok()?, tty.to_owned())))
             .unwrap_or_else(|| panic!("the session id in {text}\nsshd: {}", sshd.log()));
+        assert!(
+            text.contains("sudo=1"),
+            "sudo -n fails for the user: {text}"
+        );
         master.write_all(b"exit\n").expect("type");
         let status = ssh.wait().expect("ssh");
         assert!(status.success(), "ssh -tt: {status}\n{}", sshd.log());
@@ -194,7 +232,7 @@ fn ssh_logins_are_recorded_with_their_address_and_audit_session() {
         );
         auditd.all_logged(&marker);
         if auditd.never_off() {
-            break (since, ses, tty);
+            break (since, ses, tty, file, typed);
         }
         assert!(
             attempt < 3,
@@ -238,40 +276,49 @@ fn ssh_logins_are_recorded_with_their_address_and_audit_session() {
     );
     let rec = tty_login["rec"].as_str().expect("rec");
     let commands = commands_match_ausearch(&auditd.log(), rec, inner_ses);
-    let argvs: Vec<&serde_json::Value> = commands
-        .iter()
-        .filter(|c| c["type"] == "command")
-        .map(|c| &c["argv"])
-        .collect();
-    for argv in [
-        serde_json::json!(["cat", "/etc/hostname"]),
-        serde_json::json!(["/bin/ls", "/"]),
-        serde_json::json!(["wc", "-l"]),
-        serde_json::json!(["cat", "/proc/self/sessionid"]),
-        serde_json::json!(["tty"]),
-    ] {
-        assert!(argvs.contains(&&argv), "{argv} in {argvs:?}");
+    // Each typed line's programs, each listed, at a moment whose screen
+    // shows that line and not yet the next one (typed at the next prompt).
+    let file_text = file.display().to_string();
+    let programs: [Vec<Vec<&str>>; 5] = [
+        vec![vec!["cat", "/etc/hostname"]],
+        vec![vec!["touch", &file_text]],
+        vec![vec!["sudo", "-n", "true"]],
+        vec![vec!["/bin/ls", "/"], vec!["wc", "-l"]],
+        vec![vec!["cat", "/proc/self/sessionid"], vec!["tty"]],
+    ];
+    for (i, argvs) in programs.iter().enumerate() {
+        for argv in argvs {
+            let c = commands
+                .iter()
+                .find(|c| c["type"] == "command" && c["argv"] == serde_json::json!(argv))
+                .unwrap_or_else(|| panic!("{argv:?} in {commands:#?}"));
+            let n = c["n"].as_u64().expect("n").to_string();
+            let shown = run_ok(
+                Command::new(bin("termtape"))
+                    .args(["screen", "--at", &format!("cmd:{n}"), "--audit-log"])
+                    .arg(auditd.log())
+                    .args(["--rec", rec, "journal"]),
+            );
+            let line = &typed[i];
+            assert!(
+                contains(&shown, line) && typed.get(i + 1).is_none_or(|l| !contains(&shown, l)),
+                "the screen at cmd:{n} ({c}) shows {line:?} as the last line typed ({}):\n{}",
+                commands[0],
+                String::from_utf8_lossy(&shown)
+            );
+        }
     }
-    // Each command's moment shows its typed line.
-    let cat = commands
+    let sudo = commands
         .iter()
-        .find(|c| c["argv"] == serde_json::json!(["cat", "/etc/hostname"]))
-        .expect("cat");
-    let shown = run_ok(Command::new(bin("termtape")).args([
-        "screen",
-        "--at",
-        &format!("cmd:{}", cat["n"]),
-        "--audit-log",
-        &auditd.log().display().to_string(),
-        "--rec",
-        rec,
-        "journal",
-    ]));
-    assert!(
-        contains(&shown, "cat /etc/hostname"),
-        "{}",
-        String::from_utf8_lossy(&shown)
-    );
+        .find(|c| c["argv"] == serde_json::json!(["sudo", "-n", "true"]))
+        .expect("sudo");
+    assert_eq!(sudo["euid"], 0, "sudo runs setuid root");
+    // `sudo -n` exits 1; its execve succeeded.
+    assert_eq!(sudo["success"], true, "{sudo}");
+
+    // The watched directory: the file the user created there.
+    let created = file_events(&auditd.log(), rec, &file_text);
+    assert_eq!(created[0]["success"], true, "{}", created[0]);
 
     // The command over SSH: its own recording and audit session, from the
     // same address (no terminal: sshd's environment names it).
