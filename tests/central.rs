@@ -267,7 +267,7 @@ impl Host {
         std::fs::write(dir.join("machine-id"), format!("{machine_id}\n")).expect("machine id");
         let script = format!(
             r#"set -e
-mount -t tmpfs tmpfs /run/systemd/journal
+{audit}mount -t tmpfs tmpfs /run/systemd/journal
 mount -t tmpfs tmpfs /run/log
 if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
 mount --bind {dir}/machine-id /etc/machine-id
@@ -275,6 +275,7 @@ hostname {name}
 echo ready
 read _ || true
 "#,
+            audit = termtape_tests::JOURNALD_LEAVES_AUDIT,
             dir = dir.display()
         );
         // nsenter rather than `ip netns exec`, which mounts a fresh /sys

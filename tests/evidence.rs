@@ -354,7 +354,7 @@ mount -t tmpfs tmpfs /run/systemd/journal || exit 90
 mount -t tmpfs tmpfs /run/log || exit 90
 mkdir -p /var/log/journal && mount -t tmpfs tmpfs /var/log/journal || exit 90
 mkdir -p /etc/systemd/journald.conf.d && mount -t tmpfs tmpfs /etc/systemd/journald.conf.d || exit 90
-printf '[Journal]\nStorage=persistent\nSeal=yes\nCompress=no\nReadKMsg=no\nAudit=no\n' >/etc/systemd/journald.conf.d/fss.conf
+printf '[Journal]\nStorage=persistent\nSeal=yes\nCompress=no\nReadKMsg=no\nAudit=\n' >/etc/systemd/journald.conf.d/fss.conf
 M=/var/log/journal/$(cat /etc/machine-id)
 mkdir -p "$M"
 journalctl --setup-keys --interval=10s >fss.key 2>setup.err; echo "setup rc=$?"

@@ -170,9 +170,12 @@ fn bad_usage_exits_2_everywhere() {
         assert!(err.contains("'--bogus'"), "{args:?}: {err}");
     }
     // A closed set: the choices are named.
-    let (code, err) = status(&["screen", "--format", "html"], &[], &f.good, f.dir.path());
+    let (code, err) = status(&["screen", "--format", "jpeg"], &[], &f.good, f.dir.path());
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("[possible values: text, ansi]"), "{err}");
+    assert!(
+        err.contains("[possible values: text, ansi, svg, html, png]"),
+        "{err}"
+    );
 }
 
 #[test]

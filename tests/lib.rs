@@ -249,6 +249,17 @@ pub mod pty {
     }
 }
 
+/// Shell lines for a private mount namespace (as root) after which a
+/// systemd-journald started there leaves the kernel's auditing as it is:
+/// journald's `Audit=` defaults to turning it off at every start, and the
+/// audit tests, running beside tests that start journalds of their own,
+/// need it on. A tmpfs over the drop-in directory, with `Audit=` unset;
+/// other drop-ins may be added after these lines.
+pub const JOURNALD_LEAVES_AUDIT: &str = "\
+mkdir -p /etc/systemd/journald.conf.d && mount -t tmpfs tmpfs /etc/systemd/journald.conf.d
+printf '[Journal]\\nAudit=\\n' >/etc/systemd/journald.conf.d/00-audit.conf
+";
+
 /// Makes sure a systemd-journald runs: the machine's own if there is one,
 /// else a standalone one started here (as a container without systemd
 /// needs) and stopped by its PID when the test process exits.

@@ -14,7 +14,8 @@ use termtape_tests::bin;
 /// journald (`start_journald` starts one and sets `$J` to its PID) and the
 /// binaries in `$REC` and `$TT`.
 pub(crate) fn in_private_journal(body: &str, dir: &Path) -> Output {
-    let prelude = r#"
+    let prelude = termtape_tests::JOURNALD_LEAVES_AUDIT.to_owned()
+        + r#"
 mount -t tmpfs tmpfs /run/systemd/journal || exit 90
 mount -t tmpfs tmpfs /run/log || exit 90
 if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal || exit 90; fi

@@ -61,7 +61,16 @@ impl SyslogSink {
         self.buf.clear();
         self.buf.extend_from_slice(&self.prefix);
         self.buf.extend_from_slice(json);
-        self.socket.send(&self.buf).map(drop)
+        // A signal (the session's SIGCHLD, SIGWINCH) that arrives while the
+        // send waits for room in a busy syslog daemon's queue interrupts
+        // it: the datagram was not sent, so it is sent again. Ending the
+        // session for it would let a user stop recording by resizing.
+        loop {
+            match self.socket.send(&self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                sent => return sent.map(drop),
+            }
+        }
     }
 }
 
@@ -166,5 +175,66 @@ mod tests {
             .write(&Extended::plain(encoded(long.as_bytes())))
             .expect_err("too long");
         assert!(err.to_string().starts_with("sending to syslog:"), "{err}");
+    }
+
+    extern "C" fn ignore(_: libc::c_int) {}
+
+    /// A send blocked on a full syslog queue and interrupted by a signal
+    /// (a handler without SA_RESTART, as a session's signals can be) is
+    /// sent again, not an error.
+    #[test]
+    #[allow(
+        unsafe_code,
+        reason = "sigaction and pthread_kill have no safe wrapper in the crate's dependencies"
+    )]
+    fn a_send_interrupted_by_a_signal_is_sent_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).expect("bind");
+        let mut sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        // SIGUSR2 interrupts a blocking call in this thread (no SA_RESTART).
+        // SAFETY: a handler that does nothing, installed for the test.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore as *const () as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            assert_eq!(
+                libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
+                0
+            );
+        }
+        // Fill the queue: the next send blocks.
+        sink.socket.set_nonblocking(true).expect("nonblocking");
+        let message = br#"{"ver":"2.3","id":1,"out_txt":"fill"}"#;
+        while sink.write(&Extended::plain(encoded(message))).is_ok() {}
+        sink.socket.set_nonblocking(false).expect("blocking");
+        // SAFETY: pthread_self of this thread, signalled from another while
+        // it waits; the handler above does nothing.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let helper = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            // SAFETY: the thread is alive: it joins this one at the end.
+            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR2) };
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let mut buf = vec![0u8; 65536];
+            let mut n = 0;
+            server.set_nonblocking(true).expect("nonblocking");
+            while server.recv(&mut buf).is_ok() {
+                n += 1;
+            }
+            // Kept open: the interrupted message is sent again to it.
+            (n, server)
+        });
+        let last = br#"{"ver":"2.3","id":2,"out_txt":"after the signal"}"#;
+        sink.write(&Extended::plain(encoded(last)))
+            .expect("sent after the interruption");
+        let (drained, server) = helper.join().expect("helper");
+        assert!(drained > 0);
+        let mut buf = vec![0u8; 65536];
+        let mut got = Vec::new();
+        while let Ok(n) = server.recv(&mut buf) {
+            got = buf[..n].to_vec();
+        }
+        assert!(String::from_utf8_lossy(&got).contains("after the signal"));
     }
 }
