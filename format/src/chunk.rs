@@ -214,6 +214,18 @@ impl Encoder {
         })
     }
 
+    /// Sets the wall-clock time (since the Unix epoch) at which elapsed time
+    /// is zero, as the relay read it when it started its clock; only
+    /// before the first message (later it is kept: messages already out
+    /// carry the first). Whether it was set.
+    pub fn set_epoch(&mut self, epoch: Duration) -> bool {
+        if self.next_id != 1 || !self.is_empty() {
+            return false;
+        }
+        self.epoch_ms = u64::try_from(epoch.as_millis()).unwrap_or(u64::MAX);
+        true
+    }
+
     /// `{"ver":"2.3","host":…,"session":N,"id":` for `header`.
     fn prefix(header: &Header) -> Vec<u8> {
         let mut prefix = Vec::with_capacity(256);
@@ -889,6 +901,24 @@ mod tests {
         assert!(ends.iter().all(|&(i, _)| i == 3));
         assert!(ends.windows(2).all(|w| w[0].1 < w[1].1 && w[0].1 % 2 == 0));
         assert_eq!(ends.last().map(|e| e.1), Some(120 + 2));
+    }
+
+    #[test]
+    fn the_epoch_moves_to_the_relays_zero_only_before_the_first_message() {
+        let mut enc = Encoder::new(&header(), 2048, Duration::from_secs(5)).expect("payload");
+        let mut times = Vec::new();
+        let mut emit = |e: Encoded<'_>| -> std::result::Result<(), ()> {
+            times.push(e.time);
+            Ok(())
+        };
+        assert!(enc.set_epoch(Duration::from_millis(7_250)));
+        enc.io(Duration::from_millis(10), Stream::Output, b"x", &mut emit)
+            .expect("ok");
+        // Output waiting in the encoder already has its time.
+        assert!(!enc.set_epoch(Duration::from_secs(9)));
+        enc.flush(&mut emit).expect("ok");
+        assert!(!enc.set_epoch(Duration::from_secs(9)));
+        assert_eq!(times, [7_260]);
     }
 
     #[test]

@@ -234,6 +234,10 @@ impl Capture for Nested<'_> {
         self.recorder.finish(at)
     }
 
+    fn clock_zero(&mut self, wall: Duration) {
+        self.recorder.clock_zero(wall);
+    }
+
     fn opened(&mut self, pty: &str) {
         self.recorder.opened(pty);
     }

@@ -412,6 +412,10 @@ fn pack(t: &mut Transcoder, end: u64, packer: &mut Packer, field: &mut String) -
 }
 
 impl Capture for Recorder {
+    fn clock_zero(&mut self, wall: Duration) {
+        self.encoder.set_epoch(wall);
+    }
+
     fn window(&mut self, at: Duration, cols: u16, rows: u16) -> io::Result<()> {
         self.take_origin();
         if !self.policy.window {

@@ -81,8 +81,15 @@ pub trait Capture {
     /// changes its ids). It cannot fail the session. Does nothing by
     /// default.
     fn started(&mut self, _at: Duration) {}
+    /// The relay's clock starts: elapsed time zero is `wall` (since the
+    /// Unix epoch) on the wall clock. Called first of all, so that a
+    /// recording's wall-clock times are those of its elapsed times and not
+    /// of when the capture was made (setting up a login takes
+    /// milliseconds, more on a busy host). Does nothing by default.
+    fn clock_zero(&mut self, _wall: Duration) {}
     /// The recording's terminal is open, named `pty` (`/dev/pts/4`); called
-    /// before anything else. Does nothing by default.
+    /// before anything else but [`Capture::clock_zero`]. Does nothing by
+    /// default.
     fn opened(&mut self, _pty: &str) {}
     /// How the session ended, just before [`Capture::finish`] (not called
     /// when the session ends in an error). Does nothing by default.
@@ -207,6 +214,11 @@ pub fn run<C: Capture + ?Sized>(
     // Installed before the child exists, so its SIGCHLD cannot be missed.
     let signals = Signals::install().map_err(Error::Signals)?;
     let start = Instant::now();
+    capture.clock_zero(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default(),
+    );
     let terminal = pty::is_terminal(input);
     let size = match terminal {
         true => outer_size(input).unwrap_or(clamped(settings.size)),
