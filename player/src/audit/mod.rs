@@ -139,6 +139,19 @@ pub fn timelines(
     file_key: &dyn Fn(&[u8]) -> bool,
     damage: &mut dyn FnMut(String),
 ) -> std::io::Result<Vec<Timeline>> {
+    timelines_keeping(summaries, sources, now, file_key, damage, MAX_KEPT)
+}
+
+/// [`timelines`], keeping at most `max_kept` commands and file events a
+/// recording.
+fn timelines_keeping(
+    summaries: Vec<Summary>,
+    sources: &[AuditSource],
+    now: u64,
+    file_key: &dyn Fn(&[u8]) -> bool,
+    damage: &mut dyn FnMut(String),
+    max_kept: usize,
+) -> std::io::Result<Vec<Timeline>> {
     let mut lines: Vec<Timeline> = summaries
         .into_iter()
         .map(|summary| {
@@ -205,13 +218,13 @@ pub fn timelines(
                 let t = &mut lines[i];
                 t.events += 1;
                 match &exec {
-                    Ok(Some(_)) if t.commands.len() >= MAX_KEPT => t.commands_not_kept += 1,
+                    Ok(Some(_)) if t.commands.len() >= max_kept => t.commands_not_kept += 1,
                     Ok(Some(e)) => t.commands.push(e.clone()),
                     Ok(None) => {}
                     Err(e) => report(e.to_string()),
                 }
                 match &file {
-                    Ok(Some(_)) if t.files.len() >= MAX_KEPT => t.files_not_kept += 1,
+                    Ok(Some(_)) if t.files.len() >= max_kept => t.files_not_kept += 1,
                     Ok(Some(f)) => t.files.push(f.clone()),
                     Ok(None) => {}
                     Err(e) => report(e.to_string()),
@@ -416,6 +429,43 @@ mod tests {
         assert!(exec.ran(&Pattern::new("SUDO -N", true)));
         assert!(!exec.ran(&Pattern::new("SUDO", false)));
         assert!(!exec.ran(&Pattern::new("'a b'", false)));
+    }
+
+    /// Past the bound, commands are counted, not kept: the first ones stay.
+    #[test]
+    fn commands_past_the_bound_are_counted_not_kept() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/audit/testdata/auditd-3.0.9-session.log");
+        let summary = Summary {
+            session: 307,
+            start: Some(1_796_066_490_000),
+            duration: 2_000,
+            ..Summary::default()
+        };
+        let run = |max: usize| {
+            let sources = [AuditSource::File(fixture.clone())];
+            let mut lines = timelines_keeping(
+                vec![summary.clone()],
+                &sources,
+                0,
+                &|_| false,
+                &mut |_| {},
+                max,
+            )
+            .expect("the fixture reads");
+            lines.remove(0)
+        };
+        let all = run(MAX_KEPT);
+        assert!(all.commands.len() > 3, "{}", all.commands.len());
+        assert_eq!(all.commands_not_kept, 0);
+        let kept = run(3);
+        assert_eq!(kept.commands.len(), 3);
+        assert_eq!(kept.commands_not_kept as usize, all.commands.len() - 3);
+        assert_eq!(kept.commands[..], all.commands[..3]);
+        assert_eq!(
+            recording_json(&kept)["commands_not_kept"],
+            all.commands.len() - 3
+        );
     }
 
     #[test]
