@@ -203,15 +203,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// `termtape-session ACTION ARGS…`, in place of this process: the
+/// administrative commands live there, beside rec's configuration code
+/// (player never depends on rec).
+fn session_command(action: &str, args: Vec<std::ffi::OsString>) -> Result<Status> {
+    let mut all = vec![std::ffi::OsString::from(action)];
+    all.extend(args);
+    exec_beside("termtape-session", None, all)
+}
+
 fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         // termtape-rec names itself `termtape rec` for this argv[0].
         Command::Rec { args } => exec_beside("termtape-rec", Some("termtape rec"), args),
-        Command::Users { args } => {
-            let mut all = vec!["users".into()];
-            all.extend(args);
-            exec_beside("termtape-session", None, all)
-        }
+        Command::Users { args } => session_command("users", args),
         Command::Cat {
             input,
             original,
@@ -385,11 +390,7 @@ fn run(cli: Cli) -> Result<Status> {
             termtape_player::audit::print::What::Files,
             json,
         ),
-        Command::Audit { args } => {
-            let mut all = vec!["audit".into()];
-            all.extend(args);
-            exec_beside("termtape-session", None, all)
-        }
+        Command::Audit { args } => session_command("audit", args),
         Command::Export {
             format,
             from,
@@ -525,21 +526,9 @@ fn run(cli: Cli) -> Result<Status> {
             ));
             Ok(Status::Done)
         }
-        Command::Keys { args } => {
-            let mut all = vec!["keys".into()];
-            all.extend(args);
-            exec_beside("termtape-session", None, all)
-        }
-        Command::Config { args } => {
-            let mut all = vec!["config".into()];
-            all.extend(args);
-            exec_beside("termtape-session", None, all)
-        }
-        Command::Doctor { args } => {
-            let mut all = vec!["doctor".into()];
-            all.extend(args);
-            exec_beside("termtape-session", None, all)
-        }
+        Command::Keys { args } => session_command("keys", args),
+        Command::Config { args } => session_command("config", args),
+        Command::Doctor { args } => session_command("doctor", args),
         Command::Verify {
             key,
             rec,
