@@ -139,6 +139,59 @@ fn screen(log: &Path, at: u64) -> termtape_emu::Terminal {
     .0
 }
 
+/// The round trip of [`every_format_round_trips_to_the_same_screens`] for
+/// `events`, as a plain result (the property test and its regressions).
+fn round_trips(events: &[Event]) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("original.log");
+    record(&log, events, 2048, Cadence::default());
+    let original = output_of(&log);
+    let times = moments(&log);
+    for format in [Through::V2, Through::V3, Through::Ttyrec, Through::Script] {
+        let back = round_trip(&log, format, dir.path());
+        let output = output_of(&back);
+        match format {
+            Through::Ttyrec | Through::Script => {
+                prop_assert!(output == original, "{format:?}: the output bytes differ");
+            }
+            Through::V2 | Through::V3 => prop_assert_eq!(
+                String::from_utf8(output).expect("UTF-8"),
+                asciinema_text(&original),
+                "{:?}",
+                format
+            ),
+        }
+        for &at in &times {
+            let (want, got) = (screen(&log, at), screen(&back, at));
+            prop_assert_eq!(want.to_ansi(), got.to_ansi(), "{:?} at {} ms", format, at);
+            prop_assert_eq!(want.cursor(), got.cursor(), "{:?} at {} ms", format, at);
+            if matches!(format, Through::Ttyrec | Through::Script) {
+                prop_assert!(want == got, "{format:?} at {at} ms: the terminals differ");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Output as asciinema writes it: invalid sequences as U+FFFD, and a
+/// character begun and not finished at the very end left out (its decoder
+/// is never told the stream ended; a terminal shows nothing for it).
+fn asciinema_text(bytes: &[u8]) -> String {
+    let incomplete = (1..=3.min(bytes.len())).find(|&k| {
+        std::str::from_utf8(&bytes[bytes.len() - k..])
+            .is_err_and(|e| e.valid_up_to() == 0 && e.error_len().is_none())
+    });
+    String::from_utf8_lossy(&bytes[..bytes.len() - incomplete.unwrap_or(0)]).into_owned()
+}
+
+/// A case the property test found: a recording ending in the middle of a
+/// character (E2 82, two bytes of three). A terminal shows nothing for it,
+/// and the asciicast export, as asciinema, leaves it out.
+#[test]
+fn a_character_cut_at_the_end_round_trips() {
+    round_trips(&[Event::Output(vec![4], 1)]).expect("round trips");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
@@ -149,33 +202,7 @@ proptest! {
     fn every_format_round_trips_to_the_same_screens(
         events in prop::collection::vec(event(), 1..50),
     ) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("original.log");
-        record(&log, &events, 2048, Cadence::default());
-        let original = output_of(&log);
-        let times = moments(&log);
-        for format in [Through::V2, Through::V3, Through::Ttyrec, Through::Script] {
-            let back = round_trip(&log, format, dir.path());
-            let output = output_of(&back);
-            match format {
-                Through::Ttyrec | Through::Script => {
-                    prop_assert!(output == original, "{format:?}: the output bytes differ");
-                }
-                Through::V2 | Through::V3 => prop_assert_eq!(
-                    String::from_utf8(output).expect("UTF-8"),
-                    String::from_utf8_lossy(&original).into_owned(),
-                    "{:?}", format
-                ),
-            }
-            for &at in &times {
-                let (want, got) = (screen(&log, at), screen(&back, at));
-                prop_assert_eq!(want.to_ansi(), got.to_ansi(), "{:?} at {} ms", format, at);
-                prop_assert_eq!(want.cursor(), got.cursor(), "{:?} at {} ms", format, at);
-                if matches!(format, Through::Ttyrec | Through::Script) {
-                    prop_assert!(want == got, "{format:?} at {at} ms: the terminals differ");
-                }
-            }
-        }
+        round_trips(&events)?;
     }
 }
 

@@ -11,8 +11,9 @@
 //! as asciinema itself decodes what it records, each stream on its own,
 //! a character split between two events joined in the later one, and each
 //! invalid sequence (its maximal part, as Unicode recommends) replaced by
-//! U+FFFD. A recording in a legacy charset holds UTF-8 already (converted
-//! when it was recorded).
+//! U+FFFD; a character begun and not finished when the recording ends is
+//! left out, as asciinema leaves it. A recording in a legacy charset holds
+//! UTF-8 already (converted when it was recorded).
 
 use std::io::{self, Write};
 
@@ -106,13 +107,10 @@ impl<W: Write> Sink for Asciicast<W> {
         Ok(())
     }
 
-    fn end(&mut self, at: u64) -> io::Result<()> {
-        // A character left incomplete at the end is invalid.
-        for (code, rest) in [("o", self.output.finish()), ("i", self.input.finish())] {
-            if !rest.is_empty() {
-                self.line(at, code, &rest)?;
-            }
-        }
+    fn end(&mut self, _at: u64) -> io::Result<()> {
+        // A character begun and never finished at the very end is left
+        // out: asciinema's own decoder is never told its stream ended, and
+        // a terminal shows nothing for it, waiting for the rest.
         self.out.flush()
     }
 }
@@ -158,14 +156,6 @@ impl Utf8Lossy {
         }
         text
     }
-
-    /// What is left at the end: an incomplete character is invalid.
-    pub fn finish(&mut self) -> String {
-        match std::mem::take(&mut self.pending) {
-            p if p.is_empty() => String::new(),
-            p => String::from_utf8_lossy(&p).into_owned(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -182,8 +172,9 @@ mod tests {
             d.feed(b"\x83#\xf0\x90\x80\xc0!"),
             "\u{fffd}#\u{fffd}\u{fffd}!"
         );
+        // Begun, not finished: nothing yet.
         assert_eq!(d.feed(b"\xe2\x82"), "");
-        assert_eq!(d.finish(), "\u{fffd}");
+        assert_eq!(d.feed(b"\xac"), "\u{20ac}");
     }
 
     #[test]

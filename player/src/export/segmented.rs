@@ -155,8 +155,9 @@ impl Sink for Segmented {
     fn end(&mut self, at: u64) -> io::Result<()> {
         // The last event is at the end, which is after every segment's start.
         let duration = at.max(self.last).max(self.start + 1);
-        let rest = self.output.finish();
-        self.push(duration, "o", &rest);
+        // The player wants the last event at the duration; a character
+        // begun and never finished is left out (see `asciicast`).
+        self.push(duration, "o", "");
         self.finish_segment()?;
         let markers: Vec<Value> = self
             .markers
