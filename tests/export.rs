@@ -391,23 +391,15 @@ fn asciinema_cats_our_asciicast_v2_as_termtape_cats_the_recording() {
     assert_eq!(ours, "a\u{fffd}b中c");
     // What asciinema's own player shows in an 80x24 tmux pane.
     require("tmux");
-    let conf = dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let conf = Tmux::quiet_conf(dir.path());
     let tmux = Tmux {
         socket: dir.path().join("tmux.sock"),
     };
-    run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
-            .env("TERM", "xterm-256color")
-            .arg(format!(
-                "clear; {} play {}; printf '\\033[H'; sleep 60",
-                s(&asciinema),
-                s(&made)
-            )),
-    );
+    run_ok(tmux.pane(&conf).arg(format!(
+        "clear; {} play {}; printf '\\033[H'; sleep 60",
+        s(&asciinema),
+        s(&made)
+    )));
     assert_eq!(tmux.settle("b中c"), ours);
 }
 
@@ -420,8 +412,7 @@ fn a_script_recording_imports_to_what_scriptreplay_shows_in_tmux() {
     require("tmux");
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let conf = d.join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let conf = Tmux::quiet_conf(d);
     let tmux = Tmux {
         socket: d.join("tmux.sock"),
     };
@@ -430,19 +421,12 @@ fn a_script_recording_imports_to_what_scriptreplay_shows_in_tmux() {
     let program = "printf '\\033[2J\\033[H\\033[1;32mgreen\\033[0m \\344\\270\\255\\346\\226\\207\\n \\377\\n'; \
                    printf '\\033[2;1H\\033[K\\033[5;10Hmoved\\033[10;1H'; seq 1 10; printf 'last line'";
     let (out, input, timing) = (d.join("out.log"), d.join("in.log"), d.join("timing"));
-    run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
-            .env("TERM", "xterm-256color")
-            .arg(format!(
-                "script -q -O {} -I {} -T {} -c \"{program}\"; sleep 60",
-                s(&out),
-                s(&input),
-                s(&timing)
-            )),
-    );
+    run_ok(tmux.pane(&conf).arg(format!(
+        "script -q -O {} -I {} -T {} -c \"{program}\"; sleep 60",
+        s(&out),
+        s(&input),
+        s(&timing)
+    )));
     tmux.run(&["set", "-g", "window-size", "manual"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !std::fs::read(&out).is_ok_and(|b| b.windows(11).any(|w| w == b"Script done")) {
@@ -476,18 +460,11 @@ fn a_script_recording_imports_to_what_scriptreplay_shows_in_tmux() {
     let tmux = Tmux {
         socket: d.join("replay.sock"),
     };
-    run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
-            .env("TERM", "xterm-256color")
-            .arg(format!(
-                "scriptreplay -T {} -O {} -d 100; printf '\\033[?25l'; sleep 60",
-                s(&timing),
-                s(&out)
-            )),
-    );
+    run_ok(tmux.pane(&conf).arg(format!(
+        "scriptreplay -T {} -O {} -d 100; printf '\\033[?25l'; sleep 60",
+        s(&timing),
+        s(&out)
+    )));
     tmux.run(&["set", "-g", "window-size", "manual"]);
     let shown = tmux.settle("last line");
     // scriptreplay's closing newline moved the cursor below the last line

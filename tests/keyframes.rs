@@ -200,6 +200,26 @@ impl Tmux {
         cmd
     }
 
+    /// `new-session` of an 80x24 pane named `kf` with the configuration
+    /// `conf` (see [`Tmux::quiet_conf`]) and TERM=xterm-256color; the
+    /// caller adds its environment and command.
+    pub(crate) fn pane(&self, conf: &Path) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg("-f")
+            .arg(conf)
+            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
+            .env("TERM", "xterm-256color");
+        cmd
+    }
+
+    /// A tmux configuration in `dir` without a status line (the pane's
+    /// rows are all the program's); its path.
+    pub(crate) fn quiet_conf(dir: &Path) -> PathBuf {
+        let conf = dir.join("tmux.conf");
+        std::fs::write(&conf, "set -g status off\n").expect("write");
+        conf
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> String {
         String::from_utf8(run_ok(self.cmd().args(args))).expect("UTF-8")
     }
@@ -290,8 +310,7 @@ fn compare_with_tmux(
     quit: &[&str],
 ) -> PathBuf {
     termtape_tests::require("tmux");
-    let conf = dir.join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let conf = Tmux::quiet_conf(dir);
     let log = dir.join("program.log");
     let tmux = Tmux {
         socket: dir.join("tmux.sock"),
@@ -302,11 +321,7 @@ fn compare_with_tmux(
         log.display(),
     );
     run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(&conf)
-            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
-            .env("TERM", "xterm-256color")
+        tmux.pane(&conf)
             .env("LANG", "C.UTF-8")
             .env("LESS", "")
             .arg(&command),
@@ -442,8 +457,7 @@ pub(crate) fn wait_until(tmux: &Tmux, what: &str, shown: impl Fn(&str) -> bool) 
 /// (TERM xterm-256color, no status bar), which shows `played STATUS` when
 /// the player exits.
 pub(crate) fn play_in_tmux(dir: &Path, args: &[&str], log: &Path, size: (u16, u16)) -> Tmux {
-    let conf = dir.join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("write");
+    let conf = Tmux::quiet_conf(dir);
     let tmux = Tmux {
         socket: dir.join("tmux.sock"),
     };
@@ -642,7 +656,7 @@ fn resizes_of_a_huge_window_are_clamped_and_keyframes_stay_within_budget() {
     termtape_tests::require("tmux");
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    std::fs::write(dir.join("tmux.conf"), "set -g status off\n").expect("write");
+    let conf = Tmux::quiet_conf(dir);
     // About 2 KB of per-cell colours.
     let chunk: String = (0..60u32)
         .map(|i| format!("\x1b[38;2;{};{};9m\x1b[48;5;{}m#", i * 4, 255 - i, i + 16))
@@ -664,15 +678,7 @@ fn resizes_of_a_huge_window_are_clamped_and_keyframes_stay_within_budget() {
         bin("termtape-rec").display(),
         log.display(),
     );
-    run_ok(
-        tmux.cmd()
-            .arg("-f")
-            .arg(dir.join("tmux.conf"))
-            .args(["new-session", "-d", "-s", "kf", "-x", "80", "-y", "24"])
-            .env("TERM", "xterm-256color")
-            .env("LANG", "C.UTF-8")
-            .arg(&command),
-    );
+    run_ok(tmux.pane(&conf).env("LANG", "C.UTF-8").arg(&command));
     tmux.run(&["set", "-g", "window-size", "manual"]);
     for i in 0..40u32 {
         let (x, y) = match i % 3 {
