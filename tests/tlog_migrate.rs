@@ -377,14 +377,7 @@ fn take_over_tlog_records_its_users_and_give_back_restores_it() {
          echo diversion-after=$(dpkg-divert --listpackage /usr/bin/tlog-rec-session)
          su - ttdiv1 -c 'echo given-back-{pid}' </dev/null"
     );
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .expect("unshare");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}\n{stderr}");
+    let (text, _) = in_mount_namespace(&script);
     assert!(text.contains(&format!("link={session}")), "{text}");
     assert!(text.contains("diversion=termtape"), "{text}");
     assert!(text.contains("already termtape's"), "idempotent: {text}");
@@ -484,14 +477,7 @@ fn sssd_session_recording_users_are_recorded_by_termtape_after_take_over() {
          cat {d}/sssd.log >&2",
         debs = debs.display()
     );
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .expect("unshare");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}\n{stderr}");
+    let (text, stderr) = in_mount_namespace(&script);
     assert!(
         text.contains("getent=ttsssd1:x:") && text.contains(":/usr/bin/tlog-rec-session\n"),
         "SSSD gives the recorded user tlog-rec-session: {text}"
@@ -515,4 +501,18 @@ fn sssd_session_recording_users_are_recorded_by_termtape_after_take_over() {
             .all(|v| v["_UID"].as_str() == Some(termtape_uid.as_str())),
         "recorded by termtape"
     );
+}
+
+/// Runs `script` under sh in a private mount namespace; its standard
+/// output and error, once it exited 0 (else the test fails with both).
+fn in_mount_namespace(script: &str) -> (String, String) {
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{text}\n{stderr}");
+    (text, stderr)
 }
