@@ -130,49 +130,66 @@ impl<'a> Scanner<'a> {
         Some(&self.json[start..self.at])
     }
 
-    /// A string, unescaped: plain stretches copied whole.
+    /// A string, unescaped.
     fn string(&mut self) -> Option<String> {
         self.eat(b'"')?;
         let bytes = self.bytes_();
-        let mut out = String::new();
+        let start = self.at;
+        // Most strings (names, the timing) have no escape: one copy.
+        let plain = bytes[start..]
+            .iter()
+            .position(|&b| SPECIAL[usize::from(b)])?;
+        if bytes[start + plain] == b'"' {
+            self.at = start + plain + 1;
+            return Some(self.json[start..start + plain].to_owned());
+        }
+        // Recorded output has an escape every few bytes (`\r\n` ends each
+        // line of `seq`): a byte loop, each byte copied as it is looked at,
+        // beats finding stretches and copying each. Escapes are at least two
+        // bytes for one, so up to the first quote is room enough unless a
+        // quote is escaped.
+        let room = memchr::memchr(b'"', &bytes[start..]).unwrap_or(0);
+        let mut out = Vec::with_capacity(room);
+        out.extend_from_slice(&bytes[start..start + plain]);
+        let mut at = start + plain;
         loop {
-            // A byte loop, not memchr: recorded output has an escape every
-            // few bytes (`\r\n` ends each line of `seq`).
-            let start = self.at;
-            let len = bytes[start..]
-                .iter()
-                .position(|&b| SPECIAL[usize::from(b)])?;
-            let plain = &self.json[start..start + len];
-            self.at = start + len + 1;
-            match bytes[start + len] {
-                b'"' if out.is_empty() => return Some(plain.to_owned()),
-                b'"' => {
-                    out.push_str(plain);
-                    return Some(out);
-                }
+            let b = *bytes.get(at)?;
+            at += 1;
+            if !SPECIAL[usize::from(b)] {
+                out.push(b);
+                continue;
+            }
+            match b {
+                b'"' => break,
                 b'\\' => {}
                 // serde_json refuses control characters inside strings.
                 _ => return None,
             }
-            if out.capacity() == 0 {
-                // Escapes are at least two bytes for one.
-                out.reserve(memchr::memchr(b'"', &bytes[start..]).unwrap_or(0));
-            }
-            out.push_str(plain);
-            let c = match self.next()? {
-                b'"' => '"',
-                b'\\' => '\\',
-                b'/' => '/',
-                b'b' => '\u{8}',
-                b'f' => '\u{c}',
-                b'n' => '\n',
-                b'r' => '\r',
-                b't' => '\t',
-                b'u' => self.unicode()?,
+            let unescaped = match *bytes.get(at)? {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x08,
+                b'f' => 0x0C,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => {
+                    self.at = at + 1;
+                    let c = self.unicode()?;
+                    at = self.at;
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    continue;
+                }
                 _ => return None,
             };
-            out.push(c);
+            at += 1;
+            out.push(unescaped);
         }
+        self.at = at;
+        // Whole characters of valid UTF-8 (the input's, cut at ASCII bytes,
+        // and those of escapes) were copied: this check always passes.
+        String::from_utf8(out).ok()
     }
 
     /// The character of a `\u` escape (its `\u` read): a surrogate pair
@@ -193,12 +210,13 @@ impl<'a> Scanner<'a> {
     }
 
     fn hex4(&mut self) -> Option<u32> {
-        let digits = self.json.get(self.at..self.at + 4)?;
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
+        let digits = self.bytes_().get(self.at..self.at + 4)?;
+        let mut n = 0;
+        for &d in digits {
+            n = n << 4 | char::from(d).to_digit(16)?;
         }
         self.at += 4;
-        u32::from_str_radix(digits, 16).ok()
+        Some(n)
     }
 
     /// Digits as JSON writes an integer: no sign, no leading zero.

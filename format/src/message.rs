@@ -363,12 +363,21 @@ impl<'a> Cursor<'a> {
         if rest.len() >= chars && rest.as_bytes()[..chars].is_ascii() {
             return Ok(chars);
         }
-        match rest.char_indices().nth(chars) {
-            Some((len, _)) => Ok(len),
-            None if rest.chars().count() == chars => Ok(rest.len()),
-            None => Err(format!(
-                "timing wants {chars} characters but only {} remain in the text",
-                rest.chars().count()
+        // Characters are counted by their first bytes (every byte but a
+        // continuation byte starts one): the text is valid UTF-8.
+        let mut seen = 0;
+        for (i, &b) in rest.as_bytes().iter().enumerate() {
+            if b & 0xC0 != 0x80 {
+                if seen == chars {
+                    return Ok(i);
+                }
+                seen += 1;
+            }
+        }
+        match seen == chars {
+            true => Ok(rest.len()),
+            false => Err(format!(
+                "timing wants {chars} characters but only {seen} remain in the text"
             )),
         }
     }
