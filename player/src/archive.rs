@@ -128,6 +128,10 @@ pub struct Archived {
     pub lines: u64,
     /// Keyframes added (for a recording that had none).
     pub keyframes_added: u64,
+    /// The recording is chained and its first message carries no keyframe:
+    /// it was archived as it is, since added keyframes would break its chain
+    /// (seeking in it replays from its start).
+    pub chained_without_keyframes: bool,
     /// Bytes of lines written.
     pub bytes: u64,
     /// Bytes of archive written.
@@ -138,8 +142,10 @@ pub struct Archived {
 /// into `out` as an archive. Lines of other recordings are passed over;
 /// damaged lines (that do not parse) are passed over and told to
 /// `on_damage`. The lines go byte for byte, unless the recording's first
-/// message carries no keyframe: then keyframes are added by
-/// [`Options::cadence`].
+/// message carries no keyframe and no hash chain: then keyframes are added
+/// by [`Options::cadence`]. A chained recording is never changed: a line
+/// with a keyframe added would no longer match its link, and the archive
+/// would verify as edited.
 pub fn archive(
     mut input: impl BufRead,
     name: &str,
@@ -197,7 +203,10 @@ pub fn archive(
         }
         let has_keyframe = msg.extra(FIELD).is_some();
         if first && !has_keyframe {
-            rekeyer = Some(Rekeyer::new(options.cadence));
+            match msg.extra(termtape_format::chain::CHAIN) {
+                Some(_) => done.chained_without_keyframes = true,
+                None => rekeyer = Some(Rekeyer::new(options.cadence)),
+            }
         }
         first = false;
         keyed.clear();
@@ -329,6 +338,56 @@ pub fn archive_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A recording of `n` messages of output without keyframes; with
+    /// `chain`, each carries a `chain` member as a chained one does.
+    fn unkeyed(n: u64, chain: bool) -> String {
+        let mut log = String::new();
+        for id in 1..=n {
+            let link = if chain {
+                r#","chain":"AAAAAAAAAAA""#
+            } else {
+                ""
+            };
+            log.push_str(&format!(
+                concat!(
+                    r#"{{"ver":"2.3","host":"h","rec":"r","user":"u","term":"xterm","#,
+                    r#""session":1,"id":{},"pos":{},"timing":"=80x24+0>6","#,
+                    r#""in_txt":"","in_bin":[],"out_txt":"line\r\n","out_bin":[]{}}}"#,
+                    "\n"
+                ),
+                id,
+                id * 100,
+                link
+            ));
+        }
+        log
+    }
+
+    fn archived(log: &str) -> (Archived, Vec<u8>) {
+        let mut out = Vec::new();
+        // The first message is always given a keyframe, if any are added.
+        let options = Options::default();
+        let done = archive(log.as_bytes(), "test", "r", &mut out, &options, |e| {
+            panic!("{e}")
+        })
+        .expect("archived");
+        (done, zstd::decode_all(&out[..]).expect("zstd reads it"))
+    }
+
+    #[test]
+    fn a_chained_recording_is_archived_unchanged_and_an_unchained_one_keyed() {
+        let (done, lines) = archived(&unkeyed(30, false));
+        assert!(done.keyframes_added > 0, "{done:?}");
+        assert!(!done.chained_without_keyframes);
+        assert_ne!(lines, unkeyed(30, false).as_bytes());
+
+        let chained = unkeyed(30, true);
+        let (done, lines) = archived(&chained);
+        assert_eq!(done.keyframes_added, 0);
+        assert!(done.chained_without_keyframes);
+        assert_eq!(String::from_utf8(lines).expect("UTF-8"), chained);
+    }
 
     #[test]
     fn file_names_cannot_leave_the_directory_or_hide() {

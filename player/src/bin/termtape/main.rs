@@ -1109,9 +1109,13 @@ fn archive(
             .with_context(|| format!("archiving {} of {}", summary.rec, source.name()))?;
             match outcome {
                 Outcome::Written(path, done) => {
-                    let added = match done.keyframes_added {
-                        0 => String::new(),
-                        n => format!(", {n} keyframe(s) added"),
+                    let added = match (done.keyframes_added, done.chained_without_keyframes) {
+                        (_, true) => ", chained and without keyframes: archived unchanged \
+                                     (keyframes added would break its chain), so seeking \
+                                     replays it from its start"
+                            .to_owned(),
+                        (0, false) => String::new(),
+                        (n, false) => format!(", {n} keyframe(s) added"),
                     };
                     note(format_args!(
                         "{}: recording {} of {}, {} line(s), {} bytes in {} ({:.3}){added}",
