@@ -911,3 +911,94 @@ fn the_original_bytes_download_as_cat_original_gives_them() {
     let missing = authorised(&served, "/api/original?source=0&rec=nope");
     assert_eq!(missing.status, 404, "{}", missing.text());
 }
+
+/// A file holding several signed recordings, as a central syslog file
+/// does: the verdict `/api/recordings?verify=1&rec=R` gives for each (the
+/// page asks for one at a time, and the server checks the whole file once
+/// and keeps the verdicts while the file stays as it was) is the one
+/// `termtape verify` gives; once the file is changed (one recording's output
+/// edited), the new verdict is given, not one kept from before.
+#[test]
+fn verdicts_of_a_file_of_many_recordings_follow_the_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (key, public) = crate::chain::keys(dir.path());
+    let log = dir.path().join("many.log");
+    for i in 0..3 {
+        run_ok(
+            Command::new(bin("termtape-rec"))
+                .args(["-q", "--seal-key"])
+                .arg(&key)
+                .arg("-o")
+                .arg(&log)
+                .args(["--", "sh", "-c"])
+                .arg(format!("echo recording number {i}; sleep 0.1"))
+                .stdin(Stdio::null()),
+        );
+    }
+    let verified = || -> Vec<Value> {
+        let out = Command::new(bin("termtape"))
+            .args(["verify", "--json", "--key"])
+            .arg(&public)
+            .arg(&log)
+            .output()
+            .expect("termtape verify");
+        out.stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("verify --json"))
+            .collect()
+    };
+    let mut cmd = Command::new(bin("termtape"));
+    cmd.args(["serve", "--key"]).arg(&public).arg(&log);
+    let served = Served::spawn(cmd);
+    let served_verdicts = |want: &[Value]| {
+        for want in want {
+            let rec = want["rec"].as_str().expect("rec");
+            let answer = authorised(
+                &served,
+                &format!("/api/recordings?source=0&rec={rec}&verify=1"),
+            );
+            assert_eq!(answer.status, 200, "{}", answer.text());
+            let listed: Value = serde_json::from_slice(&answer.body).expect("JSON");
+            let verdict = &listed[0]["verify"];
+            assert_eq!(verdict["verdict"], want["verdict"], "{rec}: {verdict}");
+            assert_eq!(verdict["text"], want["text"], "{rec}: {verdict}");
+        }
+    };
+
+    let before = verified();
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert!(
+        before.iter().all(|v| v["verdict"] == "intact"),
+        "{before:?}"
+    );
+    served_verdicts(&before);
+    // Once the file has settled, its verdicts are kept: asked again, they
+    // are the same.
+    std::thread::sleep(Duration::from_millis(2100));
+    served_verdicts(&before);
+    served_verdicts(&before);
+
+    // The second recording's output edited, the file replaced by the copy.
+    let second = before[1]["rec"].as_str().expect("rec");
+    let text = std::fs::read(&log).expect("the log");
+    let mut edited = Vec::new();
+    let mut flipped = false;
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let mine = String::from_utf8_lossy(line).contains(second);
+        if mine && !flipped && String::from_utf8_lossy(line).contains("recording number") {
+            edited.extend(crate::chain::flip_after(line, "\"out_txt\":\""));
+            flipped = true;
+        } else {
+            edited.extend_from_slice(line);
+        }
+    }
+    assert!(flipped, "a line of {second} holds its output");
+    let copy = dir.path().join("many.log.new");
+    std::fs::write(&copy, &edited).expect("the edited copy");
+    std::fs::rename(&copy, &log).expect("replacing the log");
+    let after = verified();
+    assert_eq!(after[1]["verdict"], "edited", "{after:?}");
+    assert_eq!(after[0]["verdict"], "intact", "{after:?}");
+    served_verdicts(&after);
+}

@@ -18,22 +18,24 @@
 //! framing or sniffing what it gets. It listens on loopback, or on any
 //! address with TLS ([`TlsFiles`], the system's OpenSSL: see `tls.rs`).
 
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use termtape_format::chain::PublicKey;
+use termtape_format::verify::Report;
 
 use crate::audit::{self, AuditSource, print::What};
 use crate::events::{self, Span};
 use crate::recording::{Damage, Query, ReadError, Selection, choose};
 use crate::search::{self, Pattern, Place};
 use crate::seek::At;
-use crate::source::{self, Filter, KeepWaiting};
+use crate::source::{self, Filter, KeepWaiting, Source};
 use crate::visible::json_line;
 use crate::{cat, list, logs, time, web};
 
@@ -212,6 +214,9 @@ struct Shared {
     /// Where the audit records of `/api/commands` and `/api/files` come
     /// from (`AuditSource::parse` forms; empty: auditd's log).
     audit_logs: Vec<String>,
+    /// The verdicts of every recording of a file source, by source index,
+    /// with the file's state they were checked on (see [`file_verdicts`]).
+    verdicts: Mutex<HashMap<usize, CheckedFile>>,
 }
 
 impl Server {
@@ -252,6 +257,7 @@ impl Server {
                 tls,
                 trusted,
                 audit_logs: Vec::new(),
+                verdicts: Mutex::default(),
             }),
         })
     }
@@ -983,10 +989,13 @@ fn recordings(
         let summaries = list::summaries(&*source, &filter, now, false, &mut |_| damaged += 1)
             .map_err(|e| refuse(500, e.to_string()))?;
         let reports = match &trusted {
-            Some(key) => Some(
-                crate::verify::verify_source(&*source, &filter, *key)
-                    .map_err(|e| refuse(500, e.to_string()))?,
-            ),
+            Some(key) => Some(match file_verdicts(shared, n, &*source, *key) {
+                Some(all) => all,
+                None => Arc::new(
+                    crate::verify::verify_source(&*source, &filter, *key)
+                        .map_err(|e| refuse(500, e.to_string()))?,
+                ),
+            }),
             None => None,
         };
         all.extend(summaries.iter().map(|s| {
@@ -1003,6 +1012,74 @@ fn recordings(
     }
     let extra = format!("{cookie}X-Termtape-Damaged: {damaged}\r\n");
     Ok(send_json(stream, 200, &extra, &Value::Array(all))?)
+}
+
+/// What identifies a file's content for [`file_verdicts`]: device, inode,
+/// size, and the times of its last change, in nanoseconds.
+type FileState = (u64, u64, u64, i128, i128);
+
+/// A file source's state and the verdicts of its recordings checked on it.
+type CheckedFile = (FileState, Arc<Vec<Report>>);
+
+fn file_state(meta: &std::fs::Metadata) -> FileState {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |secs: i64, nsecs: i64| i128::from(secs) * 1_000_000_000 + i128::from(nsecs);
+    (
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        ns(meta.mtime(), meta.mtime_nsec()),
+        ns(meta.ctime(), meta.ctime_nsec()),
+    )
+}
+
+/// A file changed this recently is not taken as unchanged by its state: the
+/// kernel stamps changes with a clock that advances in ticks of a few
+/// milliseconds, so two writes in one tick leave the same times.
+const SETTLED: Duration = Duration::from_secs(2);
+
+/// The verdicts of every recording of file source `n`, all checked in one
+/// read and kept while the file stays as it was: the page asks for one
+/// recording's verdict at a time, and a file holding many recordings (a
+/// central syslog file) would otherwise be read whole once per row. `None`
+/// for a source that is not a file, or a file that could not be checked
+/// this way (the caller then checks the one recording as before).
+fn file_verdicts(
+    shared: &Shared,
+    n: usize,
+    source: &dyn Source,
+    key: Option<PublicKey>,
+) -> Option<Arc<Vec<Report>>> {
+    let before = source.metadata()?;
+    let state = file_state(&before);
+    let cache = || {
+        shared
+            .verdicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    };
+    if let Some((known, reports)) = cache().get(&n)
+        && *known == state
+    {
+        return Some(Arc::clone(reports));
+    }
+    let all = Arc::new(crate::verify::verify_source(source, &Filter::default(), key).ok()?);
+    // Kept only if the file did not change while it was read and had
+    // settled before: a later request must not be answered from a check of
+    // other bytes.
+    let settled = before
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age >= SETTLED);
+    if settled
+        && source
+            .metadata()
+            .is_some_and(|after| file_state(&after) == state)
+    {
+        cache().insert(n, (state, Arc::clone(&all)));
+    }
+    Some(all)
 }
 
 /// A response body sent in chunks, its head sent before the first.
