@@ -316,22 +316,64 @@ impl Row {
     }
 
     /// [`Row::text`] appended to `s`.
+    ///
+    /// Cells are gathered as bytes while they are plain ASCII (the common
+    /// case) and appended a chunk at once, cheaper than pushing them a
+    /// character at a time; from the first other cell to the chunk's end
+    /// they go character by character.
     pub(crate) fn push_text(&self, s: &mut String) {
+        const CHUNK: usize = 64;
         let start = s.len();
         let end = (self.dirty as usize).min(self.cells.len());
         s.reserve(end);
-        for (i, c) in self.cells[..end].iter().enumerate() {
+        let mut bytes = [0u8; CHUNK];
+        for (k, chunk) in self.cells[..end].chunks(CHUNK).enumerate() {
+            // Without a branch a cell: gathered whole, then checked.
+            let mut other = false;
+            for (b, c) in bytes.iter_mut().zip(chunk) {
+                other |= (c.ch as u32 >= 0x80) | (c.flags & (SPACER | MARKS) != 0);
+                *b = c.ch as u8;
+            }
+            let plain = match other {
+                false => chunk.len(),
+                true => chunk
+                    .iter()
+                    .position(|c| (c.ch as u32) >= 0x80 || c.flags & (SPACER | MARKS) != 0)
+                    .unwrap_or(chunk.len()),
+            };
+            // ASCII bytes: always UTF-8.
+            s.push_str(std::str::from_utf8(&bytes[..plain]).unwrap_or_default());
+            if plain < chunk.len() {
+                self.push_chars(s, k * CHUNK + plain, &chunk[plain..]);
+            }
+        }
+        trim_blanks(s, start);
+    }
+
+    /// The text of `cells`, which start at column `from`, character by
+    /// character.
+    fn push_chars(&self, s: &mut String, from: usize, cells: &[Cell]) {
+        for (i, c) in cells.iter().enumerate() {
             if c.flags & SPACER != 0 {
                 continue;
             }
             s.push(c.ch);
             if c.flags & MARKS != 0 {
-                s.push_str(self.marks_at(i));
+                s.push_str(self.marks_at(from + i));
             }
         }
-        let trimmed = s[start..].trim_end_matches(' ').len();
-        s.truncate(start + trimmed);
     }
+}
+
+/// Drops the blanks (U+0020) at the end of `s` after byte `start`. Byte by
+/// byte: a space byte is never part of a longer UTF-8 character.
+#[inline]
+pub(crate) fn trim_blanks(s: &mut String, start: usize) {
+    let kept = s.as_bytes()[start..]
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(0, |p| p + 1);
+    s.truncate(start + kept);
 }
 
 #[cfg(test)]
@@ -384,6 +426,51 @@ mod tests {
         r.clear(Cell::BLANK);
         assert_eq!((r.dirty, r.is_blank()), (0, true));
         assert_eq!(r, Row::new(6, Cell::BLANK));
+    }
+
+    /// The text the plain way, a character at a time, trimmed by
+    /// characters: what [`Row::push_text`] must equal.
+    fn text_by_chars(r: &Row) -> String {
+        let mut s = String::new();
+        for (i, c) in r.cells.iter().enumerate() {
+            if c.flags & SPACER == 0 {
+                s.push(c.ch);
+                s.push_str(r.marks_at(i));
+            }
+        }
+        s.trim_end_matches(' ').to_owned()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Rows of ASCII, spaces, wide characters, marks and coloured
+        /// erases, longer and shorter than a chunk, read in chunks equal
+        /// the rows read a character at a time.
+        #[test]
+        fn text_in_chunks_equals_text_by_chars(
+            cols in 1usize..200,
+            ops in proptest::collection::vec((0usize..200, 0u8..8), 0..150),
+        ) {
+            let mut r = Row::new(cols, Cell::BLANK);
+            for (col, what) in ops {
+                let col = col % cols;
+                match what {
+                    0 | 1 => r.put(col, Cell::new('a', Pen::default(), 0), false, Color::Default),
+                    2 => r.put(col, Cell::new(' ', Pen::default(), 0), false, Color::Default),
+                    3 if col + 1 < cols => {
+                        r.put(col, Cell::new('中', Pen::default(), WIDE), true, Color::Default)
+                    }
+                    4 => r.add_mark(col, '\u{301}'),
+                    5 => r.put(col, Cell::new('é', Pen::default(), 0), false, Color::Default),
+                    6 => r.erase(col, col + 3, Cell::erased(Color::Indexed(2))),
+                    _ => r.put(col, Cell::new('~', Pen::default(), 0), false, Color::Default),
+                }
+            }
+            let mut s = "x ".to_owned();
+            r.push_text(&mut s);
+            proptest::prop_assert_eq!(&s[2..], text_by_chars(&r));
+        }
     }
 
     #[test]

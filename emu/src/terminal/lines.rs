@@ -33,11 +33,19 @@ impl Terminal {
     /// Processes output bytes (UTF-8; invalid sequences show as U+FFFD).
     pub fn feed(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
+        // Fewer line feeds left than a run needs: no run is looked for (a
+        // count is far cheaper than the look), here or further on.
+        let mut few = false;
         while !rest.is_empty() {
             let mut upto = 0;
-            if self.may_skip_lines() {
+            let least = MIN_SCREENS * self.core.rows as usize;
+            let look = !few && self.may_skip_lines();
+            if look {
+                few = !has_line_feeds(rest, least);
+            }
+            if look && !few {
                 let (len, lines) = simple_lines(rest, self.core.cols as usize);
-                if lines >= MIN_SCREENS * self.core.rows as usize {
+                if lines >= least {
                     self.skip_lines(&rest[..len], lines);
                     rest = &rest[len..];
                     continue;
@@ -98,21 +106,28 @@ impl Terminal {
             // Checked whole by `simple_lines`; every cut below is at an
             // ASCII byte.
             let text = std::str::from_utf8(run).unwrap_or_default();
-            for _ in 0..lines - keep {
-                let end = at + line_len(&run[at..]);
-                let mut line = &text[at..end - 2];
-                // Colours change the pen (through the parser, as they would);
-                // the text between them is the line's.
-                while let Some(esc) = line.bytes().position(|b| b == 0x1B) {
-                    let sgr = esc + sgr_len(&line.as_bytes()[esc..]);
-                    self.core.scrolled_off.push_piece(&line[..esc]);
-                    self.parser
-                        .advance(&mut self.core, &line.as_bytes()[esc..sgr]);
-                    line = &line[sgr..];
+            let mut left = lines - keep;
+            // One pass over each line, to its LF or its next colour.
+            while left > 0 {
+                let stop = at
+                    + run[at..]
+                        .iter()
+                        .position(|&b| b == b'\n' || b == 0x1B)
+                        .unwrap_or(run.len() - at);
+                if run.get(stop) == Some(&0x1B) {
+                    // Colours change the pen (through the parser, as they
+                    // would); the text between them is the line's.
+                    let sgr = stop + sgr_len(&run[stop..]);
+                    self.core.scrolled_off.push_piece(&text[at..stop]);
+                    self.parser.advance(&mut self.core, &run[stop..sgr]);
+                    at = sgr;
+                } else {
+                    // The line's CR is just before its LF.
+                    self.core.scrolled_off.push_piece(&text[at..stop - 1]);
+                    self.core.scrolled_off.end_line();
+                    at = stop + 1;
+                    left -= 1;
                 }
-                self.core.scrolled_off.push_piece(line);
-                self.core.scrolled_off.end_line();
-                at = end;
             }
         } else {
             // Nobody reads the lines that scroll off: only their colour
@@ -144,6 +159,17 @@ impl Terminal {
         self.core.pending_wrap = false;
         self.core.last = None;
     }
+}
+
+/// Whether `bytes` holds at least `n` LF bytes.
+fn has_line_feeds(bytes: &[u8], n: usize) -> bool {
+    // Counted a block at a time, which the compiler vectorises, and only
+    // as far as needed.
+    let mut seen = 0;
+    bytes.chunks(256).any(|c| {
+        seen += c.iter().filter(|&&b| b == b'\n').count();
+        seen >= n
+    })
 }
 
 /// The length of the line at the start of `run`, its CR LF included (the
