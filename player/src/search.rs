@@ -588,12 +588,11 @@ pub(crate) fn newly_shown(
             screen.take_scrolled_off_matching(|text| pattern.finder.find(text.as_bytes()), take)
         }
     }
-    let term = screen.terminal(None);
     let mut now: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
     let mut take = |l: &str| rows.push(l.to_owned());
     match pattern.ignore_case {
-        true => term.rows_matching(
+        true => screen.rows_matching(
             &mut buf.text,
             &mut buf.ends,
             |_| Some(0),
@@ -603,7 +602,7 @@ pub(crate) fn newly_shown(
                 }
             },
         ),
-        false => term.rows_matching(
+        false => screen.rows_matching(
             &mut buf.text,
             &mut buf.ends,
             |text| pattern.finder.find(text.as_bytes()),
@@ -615,7 +614,7 @@ pub(crate) fn newly_shown(
     }
     // A line shown before, and still shown or scrolled off since, is
     // not new: each one shown before accounts for one seen now.
-    let alternate = usize::from(term.is_alternate_screen());
+    let alternate = usize::from(screen.terminal(None).is_alternate_screen());
     let mut before = std::mem::replace(&mut shown[alternate], now);
     let mut new = Vec::new();
     for l in scrolled.into_iter().chain(rows) {

@@ -40,13 +40,20 @@ impl Terminal {
             let mut upto = 0;
             let least = MIN_SCREENS * self.core.rows as usize;
             let look = !few && self.may_skip_lines();
-            if look {
+            // For a reader of what scrolls off, a shorter run is taken too.
+            let reader = self.core.scrolled_off.is_on();
+            if look && !reader {
                 few = !has_line_feeds(rest, least);
             }
             if look && !few {
                 let (len, lines) = simple_lines(rest, self.core.cols as usize);
                 if lines >= least {
                     self.skip_lines(&rest[..len], lines);
+                    rest = &rest[len..];
+                    continue;
+                }
+                if reader && lines > 0 {
+                    self.draw_lines(&rest[..len], lines);
                     rest = &rest[len..];
                     continue;
                 }
@@ -80,7 +87,7 @@ impl Terminal {
             && c.charsets[c.gl as usize & 3] == Charset::Ascii
             && self.in_ground_state()
             && c.primary.back().is_some_and(|row| {
-                row.cells[..(row.dirty as usize).min(row.cells.len())]
+                row.cells()[..(row.dirty() as usize).min(row.cells().len())]
                     .iter()
                     .all(|cell| {
                         cell.flags & SPACER != 0 || (cell.ch == ' ' && cell.flags & MARKS == 0)
@@ -143,13 +150,14 @@ impl Terminal {
         }
         // The lines that stay, each on a row cleared as the line feed
         // before it would have cleared it.
+        let mut buf = String::new();
         for r in 0..keep {
             let blank = self.core.blank();
             self.core.primary[r].clear(blank);
             self.core.row = r as u16;
             self.core.col = 0;
             let end = at + line_len(&run[at..]);
-            self.parser.advance(&mut self.core, &run[at..end]);
+            self.draw_line(&run[at..end], &mut buf);
             at = end;
         }
         let blank = self.core.blank();
@@ -170,6 +178,48 @@ fn has_line_feeds(bytes: &[u8], n: usize) -> bool {
         seen += c.iter().filter(|&&b| b == b'\n').count();
         seen >= n
     })
+}
+
+impl Terminal {
+    /// Takes `run`, `lines` simple lines (fewer than [`skip_lines`] takes)
+    /// as the byte path does, the text of each kept with its row: a reader
+    /// then copies it rather than reading the cells, when it looks at the
+    /// screen and when the row scrolls off.
+    ///
+    /// [`skip_lines`]: Terminal::skip_lines
+    fn draw_lines(&mut self, run: &[u8], lines: usize) {
+        let mut buf = String::new();
+        let mut at = 0;
+        for _ in 0..lines {
+            let end = at + line_len(&run[at..]);
+            self.draw_line(&run[at..end], &mut buf);
+            at = end;
+        }
+    }
+
+    /// Draws `line`, a simple line with its CR LF, through the parser from
+    /// the start of a blank row (its cells blanks, no marks); with a reader
+    /// of what scrolls off, the row keeps the line's text (put together in
+    /// `buf`).
+    fn draw_line(&mut self, line: &[u8], buf: &mut String) {
+        let body = &line[..line.len() - 2];
+        self.parser.advance(&mut self.core, body);
+        if self.core.scrolled_off.is_on() {
+            buf.clear();
+            // Checked whole by `simple_lines`; every cut is at an ASCII
+            // byte.
+            let mut rest = std::str::from_utf8(body).unwrap_or_default();
+            while let Some(esc) = rest.bytes().position(|b| b == 0x1B) {
+                buf.push_str(&rest[..esc]);
+                rest = &rest[esc + sgr_len(&rest.as_bytes()[esc..]).max(1)..];
+            }
+            buf.push_str(rest);
+            crate::grid::trim_blanks(buf, 0);
+            let r = self.core.row as usize;
+            self.core.primary[r].know_text(buf);
+        }
+        self.parser.advance(&mut self.core, &line[line.len() - 2..]);
+    }
 }
 
 /// The length of the line at the start of `run`, its CR LF included (the
@@ -330,6 +380,19 @@ mod tests {
         lines
     }
 
+    /// The rows of the shown screen with a "1" in them, as a reader looks.
+    fn look(t: &mut Terminal) -> Vec<String> {
+        let (mut text, mut ends) = (String::new(), Vec::new());
+        let mut rows = Vec::new();
+        t.rows_matching(
+            &mut text,
+            &mut ends,
+            |s| s.find('1'),
+            |l| rows.push(l.to_owned()),
+        );
+        rows
+    }
+
     #[test]
     fn ring_path_equals_byte_path() {
         for seed in 1..40u64 {
@@ -350,7 +413,65 @@ mod tests {
                 slow.parser.advance(&mut slow.core, piece);
                 assert!(fast == slow, "seed {seed} at {at}: {:?}", fast.diff(&slow));
                 assert_eq!(take(&mut fast), take(&mut slow), "seed {seed} at {at}");
+                // A reader's look keeps the rows' text (most times): what
+                // is kept must follow every change made to a row later.
+                if !chunk.is_multiple_of(4) {
+                    assert_eq!(
+                        look(&mut fast),
+                        look(&mut slow.clone()),
+                        "seed {seed} at {at}"
+                    );
+                }
+                assert!(!fast.has_stale_rows(), "seed {seed} at {at}");
                 at += piece.len();
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_read_and_then_changed_is_read_again() {
+        // Every kind of change to rows already read (and to rows drawn
+        // from a run, whose text is kept): each must be seen.
+        let changes: [&[u8]; 22] = [
+            b"\x1b[2;3Hx",
+            "\x1b[2;3H中".as_bytes(),
+            "\x1b[2;2He\u{301}".as_bytes(),
+            b"\x1b[2;3H\x1b[K",
+            b"\x1b[2;3H\x1b[1K",
+            b"\x1b[2K",
+            b"\x1b[2;1H\x1b[J",
+            b"\x1b[2;2H\x1b[2@",
+            b"\x1b[2;2H\x1b[2P",
+            b"\x1b[2;2H\x1b[3X",
+            b"\x1b[2;1H\x1b[L",
+            b"\x1b[2;1H\x1b[M",
+            b"\x1b[2;1Hz\x1b[5b",
+            b"\x1b[S",
+            b"\x1b[T",
+            b"\x1b#8",
+            b"\x1bc",
+            b"\x1b[4h\x1b[2;1Hins\x1b[4l",
+            b"\x1b[41m\x1b[2;3H\x1b[K",
+            b"\x1b[2J",
+            b"\x1b[?1049h\x1b[2;2Halt\x1b[?1049l",
+            b"\x1b[H\x1bM\x1bM",
+        ];
+        for change in changes {
+            for resize in [false, true] {
+                let mut t = Terminal::with_scrolled_off(12, 4, 100);
+                t.feed("a1 1\r\nb1 é1\r\n中1 ok\r\n".as_bytes());
+                let mut slow = t.clone();
+                look(&mut t);
+                t.feed(change);
+                slow.feed(change);
+                if resize {
+                    t.resize(9, 3);
+                    slow.resize(9, 3);
+                }
+                let what = String::from_utf8_lossy(change);
+                assert!(!t.has_stale_rows(), "{what:?}");
+                assert_eq!(look(&mut t), look(&mut slow.clone()), "{what:?}");
+                assert_eq!(take(&mut t), take(&mut slow), "{what:?}");
             }
         }
     }

@@ -175,8 +175,11 @@ impl Terminal {
     /// in `ends`; both buffers are cleared first, and lent by the caller to
     /// be reused) and searched at once, as
     /// [`Terminal::take_scrolled_off_matching`] searches its lines.
+    ///
+    /// Each row's text is kept until the row changes: the row is not read
+    /// again at the next look, nor when it scrolls off, if it has not.
     pub fn rows_matching(
-        &self,
+        &mut self,
         text: &mut String,
         ends: &mut Vec<usize>,
         mut find: impl FnMut(&str) -> Option<usize>,
@@ -184,8 +187,8 @@ impl Terminal {
     ) {
         text.clear();
         ends.clear();
-        for row in self.core.screen() {
-            row.push_text(text);
+        for row in self.core.screen_mut() {
+            row.read_text(text);
             ends.push(text.len());
         }
         if find("").is_some() {
