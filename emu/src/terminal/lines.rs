@@ -33,26 +33,18 @@ impl Terminal {
     /// Processes output bytes (UTF-8; invalid sequences show as U+FFFD).
     pub fn feed(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
-        // Fewer line feeds left than a run needs: no run is looked for (a
-        // count is far cheaper than the look), here or further on.
-        let mut few = false;
         while !rest.is_empty() {
             let mut upto = 0;
-            let least = MIN_SCREENS * self.core.rows as usize;
-            let look = !few && self.may_skip_lines();
-            // For a reader of what scrolls off, a shorter run is taken too.
-            let reader = self.core.scrolled_off.is_on();
-            if look && !reader {
-                few = !has_line_feeds(rest, least);
-            }
-            if look && !few {
+            if self.may_skip_lines() {
                 let (len, lines) = simple_lines(rest, self.core.cols as usize);
-                if lines >= least {
+                if lines >= MIN_SCREENS * self.core.rows as usize {
                     self.skip_lines(&rest[..len], lines);
                     rest = &rest[len..];
                     continue;
                 }
-                if reader && lines > 0 {
+                // For a reader of what scrolls off, a shorter run is
+                // taken too (its lines' text kept with their rows).
+                if lines > 0 && self.core.scrolled_off.is_on() {
                     self.draw_lines(&rest[..len], lines);
                     rest = &rest[len..];
                     continue;
@@ -149,15 +141,24 @@ impl Terminal {
             }
         }
         // The lines that stay, each on a row cleared as the line feed
-        // before it would have cleared it.
-        let mut buf = String::new();
+        // before it would have cleared it; with a reader, their text kept
+        // with their rows (see `draw_line`).
+        let (start, mut buf) = (at, String::new());
+        let kept = self
+            .core
+            .scrolled_off
+            .is_on()
+            .then(|| std::str::from_utf8(&run[start..]).unwrap_or_default());
         for r in 0..keep {
             let blank = self.core.blank();
             self.core.primary[r].clear(blank);
             self.core.row = r as u16;
             self.core.col = 0;
             let end = at + line_len(&run[at..]);
-            self.draw_line(&run[at..end], &mut buf);
+            match kept {
+                Some(text) => self.draw_line(&text[at - start..end - start], &mut buf),
+                None => self.parser.advance(&mut self.core, &run[at..end]),
+            }
             at = end;
         }
         let blank = self.core.blank();
@@ -169,17 +170,6 @@ impl Terminal {
     }
 }
 
-/// Whether `bytes` holds at least `n` LF bytes.
-fn has_line_feeds(bytes: &[u8], n: usize) -> bool {
-    // Counted a block at a time, which the compiler vectorises, and only
-    // as far as needed.
-    let mut seen = 0;
-    bytes.chunks(256).any(|c| {
-        seen += c.iter().filter(|&&b| b == b'\n').count();
-        seen >= n
-    })
-}
-
 impl Terminal {
     /// Takes `run`, `lines` simple lines (fewer than [`skip_lines`] takes)
     /// as the byte path does, the text of each kept with its row: a reader
@@ -188,10 +178,13 @@ impl Terminal {
     ///
     /// [`skip_lines`]: Terminal::skip_lines
     fn draw_lines(&mut self, run: &[u8], lines: usize) {
+        // Checked whole by `simple_lines`; every cut below is at an ASCII
+        // byte.
+        let run = std::str::from_utf8(run).unwrap_or_default();
         let mut buf = String::new();
         let mut at = 0;
         for _ in 0..lines {
-            let end = at + line_len(&run[at..]);
+            let end = at + line_len(&run.as_bytes()[at..]);
             self.draw_line(&run[at..end], &mut buf);
             at = end;
         }
@@ -201,14 +194,12 @@ impl Terminal {
     /// the start of a blank row (its cells blanks, no marks); with a reader
     /// of what scrolls off, the row keeps the line's text (put together in
     /// `buf`).
-    fn draw_line(&mut self, line: &[u8], buf: &mut String) {
+    fn draw_line(&mut self, line: &str, buf: &mut String) {
         let body = &line[..line.len() - 2];
-        self.parser.advance(&mut self.core, body);
+        self.parser.advance(&mut self.core, body.as_bytes());
         if self.core.scrolled_off.is_on() {
             buf.clear();
-            // Checked whole by `simple_lines`; every cut is at an ASCII
-            // byte.
-            let mut rest = std::str::from_utf8(body).unwrap_or_default();
+            let mut rest = body;
             while let Some(esc) = rest.bytes().position(|b| b == 0x1B) {
                 buf.push_str(&rest[..esc]);
                 rest = &rest[esc + sgr_len(&rest.as_bytes()[esc..]).max(1)..];
@@ -218,7 +209,8 @@ impl Terminal {
             let r = self.core.row as usize;
             self.core.primary[r].know_text(buf);
         }
-        self.parser.advance(&mut self.core, &line[line.len() - 2..]);
+        self.parser
+            .advance(&mut self.core, &line.as_bytes()[line.len() - 2..]);
     }
 }
 
@@ -290,12 +282,7 @@ fn simple_lines(bytes: &[u8], cols: usize) -> (usize, usize) {
             }
             i += n;
         } else if b >= 0xC2 {
-            let n = crate::utf8::char_len(b) as usize;
-            let Some(c) = bytes
-                .get(i..i + n)
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(|s| s.chars().next())
-            else {
+            let crate::utf8::Decoded::Char(c, n) = crate::utf8::decode(&bytes[i..]) else {
                 break;
             };
             let w = crate::width::columns(c);
