@@ -156,7 +156,9 @@ impl Terminal {
             self.core.col = 0;
             let end = at + line_len(&run[at..]);
             match kept {
-                Some(text) => self.draw_line(&text[at - start..end - start], &mut buf),
+                // The row and column are set for the next line here: its
+                // CR LF would only have moved the cursor.
+                Some(text) => self.draw_line(&text[at - start..end - start - 2], &mut buf),
                 None => self.parser.advance(&mut self.core, &run[at..end]),
             }
             at = end;
@@ -185,32 +187,28 @@ impl Terminal {
         let mut at = 0;
         for _ in 0..lines {
             let end = at + line_len(&run.as_bytes()[at..]);
-            self.draw_line(&run[at..end], &mut buf);
+            self.draw_line(&run[at..end - 2], &mut buf);
+            self.parser.advance(&mut self.core, b"\r\n");
             at = end;
         }
     }
 
-    /// Draws `line`, a simple line with its CR LF, through the parser from
-    /// the start of a blank row (its cells blanks, no marks); with a reader
-    /// of what scrolls off, the row keeps the line's text (put together in
-    /// `buf`).
-    fn draw_line(&mut self, line: &str, buf: &mut String) {
-        let body = &line[..line.len() - 2];
+    /// Draws `body`, a simple line without its CR LF, through the parser
+    /// from the start of a blank row (its cells blanks, no marks), and
+    /// keeps the line's text (put together in `buf`) with the row, for a
+    /// reader of what scrolls off.
+    fn draw_line(&mut self, body: &str, buf: &mut String) {
         self.parser.advance(&mut self.core, body.as_bytes());
-        if self.core.scrolled_off.is_on() {
-            buf.clear();
-            let mut rest = body;
-            while let Some(esc) = rest.bytes().position(|b| b == 0x1B) {
-                buf.push_str(&rest[..esc]);
-                rest = &rest[esc + sgr_len(&rest.as_bytes()[esc..]).max(1)..];
-            }
-            buf.push_str(rest);
-            crate::grid::trim_blanks(buf, 0);
-            let r = self.core.row as usize;
-            self.core.primary[r].know_text(buf);
+        buf.clear();
+        let mut rest = body;
+        while let Some(esc) = rest.bytes().position(|b| b == 0x1B) {
+            buf.push_str(&rest[..esc]);
+            rest = &rest[esc + sgr_len(&rest.as_bytes()[esc..]).max(1)..];
         }
-        self.parser
-            .advance(&mut self.core, &line.as_bytes()[line.len() - 2..]);
+        buf.push_str(rest);
+        crate::grid::trim_blanks(buf, 0);
+        let r = self.core.row as usize;
+        self.core.primary[r].know_text(buf);
     }
 }
 
