@@ -53,10 +53,7 @@ impl Terminal {
             }
             // The usual way, up to the next line's start, where a run may
             // begin.
-            upto += rest[upto..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len() - upto, |p| p + 1);
+            upto += find_lf(&rest[upto..]).map_or(rest.len() - upto, |p| p + 1);
             self.parser.advance(&mut self.core, &rest[..upto]);
             rest = &rest[upto..];
         }
@@ -210,6 +207,26 @@ impl Terminal {
         let r = self.core.row as usize;
         self.core.primary[r].know_text(buf);
     }
+}
+
+/// Where the first LF in `bytes` is: eight bytes at a time (a full-screen
+/// program's output may hold none in many kilobytes), then byte by byte.
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
+        let x = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]) ^ LFS;
+        // Some byte of `x` is zero (an LF) exactly when this is not.
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b'\n').map(|p| at + p)
 }
 
 /// The length of the line at the start of `run`, its CR LF included (the
@@ -479,6 +496,19 @@ mod tests {
             t.cell(1, 0).map(|c| c.pen().fg),
             Some(crate::Color::Indexed(3))
         );
+    }
+
+    #[test]
+    fn an_lf_is_found_wherever_it_is() {
+        for len in 0..40 {
+            let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', 0x8A, 0x0B, 0xFF][i % 4]).collect();
+            assert_eq!(find_lf(&bytes), None, "{len}");
+            for at in 0..len {
+                bytes[at] = b'\n';
+                assert_eq!(find_lf(&bytes), Some(at), "{len} {at}");
+                bytes[at] = 0x09;
+            }
+        }
     }
 
     #[test]
