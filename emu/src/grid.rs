@@ -94,14 +94,24 @@ fn fill_blank(cells: &mut [Cell]) {
 }
 
 /// One screen line.
+///
+/// Its cells and marks are private to this module: whatever writes them
+/// goes through a method that forgets the text kept of the row (`text`),
+/// so that text is never stale.
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
-    pub(crate) cells: Vec<Cell>,
+    cells: Vec<Cell>,
     /// Combining marks by column, sorted by column; only cells flagged `MARKS`.
-    pub(crate) marks: Vec<Marks>,
+    marks: Vec<Marks>,
     /// Every cell from this column on is `Cell::BLANK`: clearing a row only
     /// touches what was written (a line of `seq` output is a few cells).
-    pub(crate) dirty: u16,
+    dirty: u16,
+    /// The row's text, as [`Row::push_text`] gives it, when `known`: kept
+    /// when the row is read or drawn from a known text, so that a reader of
+    /// every row (search) and the row leaving the screen copy it rather
+    /// than read the cells again.
+    text: String,
+    known: bool,
 }
 
 impl PartialEq for Row {
@@ -119,12 +129,55 @@ impl Row {
             cells: vec![blank; cols],
             marks: Vec::new(),
             dirty,
+            text: String::new(),
+            known: false,
         }
+    }
+
+    /// The cells.
+    #[inline(always)]
+    pub(crate) fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The combining marks, by column.
+    #[inline(always)]
+    pub(crate) fn marks(&self) -> &[Marks] {
+        &self.marks
+    }
+
+    /// The cells and the marks, to be written (the text kept is forgotten).
+    #[inline(always)]
+    pub(crate) fn cells_and_marks_mut(&mut self) -> (&mut [Cell], &mut Vec<Marks>) {
+        self.known = false;
+        (&mut self.cells, &mut self.marks)
+    }
+
+    /// The column from which every cell is a default blank.
+    #[inline(always)]
+    pub(crate) fn dirty(&self) -> u16 {
+        self.dirty
+    }
+
+    /// Bytes of heap held.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.cells.capacity() * size_of::<Cell>()
+            + self.marks.capacity() * size_of::<Marks>()
+            + self.text.capacity()
+    }
+
+    /// Keeps `text` as the row's text: the caller has just drawn it on the
+    /// row (which was blank) from that text.
+    pub(crate) fn know_text(&mut self, text: &str) {
+        self.text.clear();
+        self.text.push_str(text);
+        self.known = true;
     }
 
     /// Notes that cells before `to` may have been written.
     #[inline(always)]
     pub(crate) fn touch(&mut self, to: usize) {
+        self.known = false;
         if to as u16 > self.dirty {
             self.dirty = to as u16;
         }
@@ -138,11 +191,13 @@ impl Row {
     }
 
     pub(crate) fn add_mark(&mut self, col: usize, c: char) {
+        self.known = false;
         add_mark(&mut self.marks, &mut self.cells, col, c);
         self.touch(col + 1);
     }
 
     pub(crate) fn drop_marks(&mut self, from: usize, to: usize) {
+        self.known = false;
         if !self.marks.is_empty() {
             self.marks
                 .retain(|m| (m.col as usize) < from || (m.col as usize) >= to);
@@ -164,12 +219,14 @@ impl Row {
 
     #[cold]
     fn break_pair(&mut self, at: usize, bg: Color) {
+        self.known = false;
         self.set_blank(at - 1, Cell::erased(bg));
         self.set_blank(at, Cell::erased(bg));
     }
 
     #[inline]
     fn set_blank(&mut self, col: usize, blank: Cell) {
+        self.known = false;
         if self.cells[col].flags & MARKS != 0 {
             self.drop_marks(col, col + 1);
         }
@@ -182,6 +239,7 @@ impl Row {
     /// function and copied whole in another stalls on store forwarding.
     #[inline(always)]
     pub(crate) fn put(&mut self, col: usize, cell: Cell, wide: bool, bg: Color) {
+        self.known = false;
         let w = if wide { 2 } else { 1 };
         self.break_at(col, bg);
         self.break_at(col + w, bg);
@@ -205,6 +263,7 @@ impl Row {
 
     /// Sets columns `from..to` to `blank`.
     pub(crate) fn erase(&mut self, from: usize, to: usize, blank: Cell) {
+        self.known = false;
         let to = to.min(self.cells.len());
         if from >= to {
             return;
@@ -228,6 +287,7 @@ impl Row {
 
     /// Inserts `n` blanks at `at`, shifting the rest right; cells pushed past the edge are lost.
     pub(crate) fn insert(&mut self, at: usize, n: usize, blank: Cell) {
+        self.known = false;
         let cols = self.cells.len();
         if at >= cols {
             return;
@@ -249,6 +309,7 @@ impl Row {
 
     /// Deletes `n` cells at `at`, shifting the rest left and filling with blanks.
     pub(crate) fn delete(&mut self, at: usize, n: usize, blank: Cell) {
+        self.known = false;
         let cols = self.cells.len();
         if at >= cols {
             return;
@@ -271,6 +332,7 @@ impl Row {
 
     /// Changes the width to `cols`, truncating or padding with `blank`.
     pub(crate) fn resize(&mut self, cols: usize, blank: Cell) {
+        self.known = false;
         if cols < self.cells.len() {
             self.break_at(cols, blank.bg);
             self.drop_marks(cols, usize::MAX);
@@ -283,6 +345,7 @@ impl Row {
 
     /// Resets the row to `blank` everywhere.
     pub(crate) fn clear(&mut self, blank: Cell) {
+        self.known = false;
         if blank == Cell::BLANK {
             let end = (self.dirty as usize).min(self.cells.len());
             fill_blank(&mut self.cells[..end]);
@@ -315,23 +378,91 @@ impl Row {
         self.push_text(s);
     }
 
-    /// [`Row::text`] appended to `s`.
+    /// [`Row::text`] appended to `s`: the text kept, if any, else read
+    /// from the cells.
     pub(crate) fn push_text(&self, s: &mut String) {
+        match self.known {
+            true => s.push_str(&self.text),
+            false => self.push_cells_text(s),
+        }
+    }
+
+    /// Whether the text kept, if any, differs from the cells' (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_stale(&self) -> bool {
+        let mut cells = String::new();
+        self.push_cells_text(&mut cells);
+        self.known && self.text != cells
+    }
+
+    /// Appends the row's text to `s` and keeps it (see [`Row::know_text`]).
+    pub(crate) fn read_text(&mut self, s: &mut String) {
+        let start = s.len();
+        self.push_text(s);
+        if !self.known {
+            self.know_text(&s[start..]);
+        }
+    }
+
+    /// [`Row::push_text`] read from the cells.
+    ///
+    /// Cells are gathered as bytes while they are plain ASCII (the common
+    /// case) and appended a chunk at once, cheaper than pushing them a
+    /// character at a time; from the first other cell to the chunk's end
+    /// they go character by character.
+    pub(crate) fn push_cells_text(&self, s: &mut String) {
+        const CHUNK: usize = 64;
         let start = s.len();
         let end = (self.dirty as usize).min(self.cells.len());
         s.reserve(end);
-        for (i, c) in self.cells[..end].iter().enumerate() {
+        let mut bytes = [0u8; CHUNK];
+        for (k, chunk) in self.cells[..end].chunks(CHUNK).enumerate() {
+            // Without a branch a cell: gathered whole, then checked.
+            let mut other = false;
+            for (b, c) in bytes.iter_mut().zip(chunk) {
+                other |= (c.ch as u32 >= 0x80) | (c.flags & (SPACER | MARKS) != 0);
+                *b = c.ch as u8;
+            }
+            let plain = match other {
+                false => chunk.len(),
+                true => chunk
+                    .iter()
+                    .position(|c| (c.ch as u32) >= 0x80 || c.flags & (SPACER | MARKS) != 0)
+                    .unwrap_or(chunk.len()),
+            };
+            // ASCII bytes: always UTF-8.
+            s.push_str(std::str::from_utf8(&bytes[..plain]).unwrap_or_default());
+            if plain < chunk.len() {
+                self.push_chars(s, k * CHUNK + plain, &chunk[plain..]);
+            }
+        }
+        trim_blanks(s, start);
+    }
+
+    /// The text of `cells`, which start at column `from`, character by
+    /// character.
+    fn push_chars(&self, s: &mut String, from: usize, cells: &[Cell]) {
+        for (i, c) in cells.iter().enumerate() {
             if c.flags & SPACER != 0 {
                 continue;
             }
             s.push(c.ch);
             if c.flags & MARKS != 0 {
-                s.push_str(self.marks_at(i));
+                s.push_str(self.marks_at(from + i));
             }
         }
-        let trimmed = s[start..].trim_end_matches(' ').len();
-        s.truncate(start + trimmed);
     }
+}
+
+/// Drops the blanks (U+0020) at the end of `s` after byte `start`. Byte by
+/// byte: a space byte is never part of a longer UTF-8 character.
+#[inline]
+pub(crate) fn trim_blanks(s: &mut String, start: usize) {
+    let kept = s.as_bytes()[start..]
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(0, |p| p + 1);
+    s.truncate(start + kept);
 }
 
 #[cfg(test)]
@@ -384,6 +515,51 @@ mod tests {
         r.clear(Cell::BLANK);
         assert_eq!((r.dirty, r.is_blank()), (0, true));
         assert_eq!(r, Row::new(6, Cell::BLANK));
+    }
+
+    /// The text the plain way, a character at a time, trimmed by
+    /// characters: what [`Row::push_text`] must equal.
+    fn text_by_chars(r: &Row) -> String {
+        let mut s = String::new();
+        for (i, c) in r.cells.iter().enumerate() {
+            if c.flags & SPACER == 0 {
+                s.push(c.ch);
+                s.push_str(r.marks_at(i));
+            }
+        }
+        s.trim_end_matches(' ').to_owned()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Rows of ASCII, spaces, wide characters, marks and coloured
+        /// erases, longer and shorter than a chunk, read in chunks equal
+        /// the rows read a character at a time.
+        #[test]
+        fn text_in_chunks_equals_text_by_chars(
+            cols in 1usize..200,
+            ops in proptest::collection::vec((0usize..200, 0u8..8), 0..150),
+        ) {
+            let mut r = Row::new(cols, Cell::BLANK);
+            for (col, what) in ops {
+                let col = col % cols;
+                match what {
+                    0 | 1 => r.put(col, Cell::new('a', Pen::default(), 0), false, Color::Default),
+                    2 => r.put(col, Cell::new(' ', Pen::default(), 0), false, Color::Default),
+                    3 if col + 1 < cols => {
+                        r.put(col, Cell::new('中', Pen::default(), WIDE), true, Color::Default)
+                    }
+                    4 => r.add_mark(col, '\u{301}'),
+                    5 => r.put(col, Cell::new('é', Pen::default(), 0), false, Color::Default),
+                    6 => r.erase(col, col + 3, Cell::erased(Color::Indexed(2))),
+                    _ => r.put(col, Cell::new('~', Pen::default(), 0), false, Color::Default),
+                }
+            }
+            let mut s = "x ".to_owned();
+            r.push_text(&mut s);
+            proptest::prop_assert_eq!(&s[2..], text_by_chars(&r));
+        }
     }
 
     #[test]

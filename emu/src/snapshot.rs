@@ -180,7 +180,7 @@ impl Writer {
     /// Prints a cell (and its combining marks) with its rendition.
     #[inline(always)]
     fn cell(&mut self, row: &Row, col: usize) {
-        let cell = row.cells[col];
+        let cell = row.cells()[col];
         self.sgr(cell.pen());
         self.out.push(cell.ch);
         if cell.flags & MARKS != 0 {
@@ -205,7 +205,7 @@ impl Writer {
                 }
                 _ => row,
             };
-            let Some(last) = row.cells.iter().rposition(|c| !c.is_blank()) else {
+            let Some(last) = row.cells().iter().rposition(|c| !c.is_blank()) else {
                 continue;
             };
             if prev.is_some_and(|p| p + 1 == r) {
@@ -218,9 +218,9 @@ impl Writer {
             prev = Some(r);
             let mut col = 0;
             while col <= last {
-                let cell = row.cells[col];
+                let cell = row.cells()[col];
                 if cell.is_blank() {
-                    let n = row.cells[col..=last]
+                    let n = row.cells()[col..=last]
                         .iter()
                         .take_while(|c| c.is_blank())
                         .count();
@@ -251,7 +251,7 @@ impl Writer {
     fn wrap_at(&mut self, screen: &VecDeque<Row>, row: u16, rel_row: u16, cols: usize) {
         let cells = &screen[row as usize];
         let mut col = cols - 1;
-        if cells.cells[col].flags & SPACER != 0 && col > 0 {
+        if cells.cells()[col].flags & SPACER != 0 && col > 0 {
             col -= 1;
         }
         self.cup(rel_row, col as u16);
@@ -464,12 +464,12 @@ impl Terminal {
             if r > 0 {
                 w.out.push('\n');
             }
-            let Some(last) = row.cells.iter().rposition(|c| !c.is_blank()) else {
+            let Some(last) = row.cells().iter().rposition(|c| !c.is_blank()) else {
                 continue;
             };
             let mut col = 0;
             while col <= last {
-                let cell = row.cells[col];
+                let cell = row.cells()[col];
                 if cell.flags & SPACER != 0 {
                     col += 1;
                     continue;

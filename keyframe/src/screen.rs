@@ -77,6 +77,25 @@ impl Screen {
         }
     }
 
+    /// Hands `f` each row of the screen in which `find` finds a match, top
+    /// to bottom (see [`Terminal::rows_matching`]; `text` and `ends` are
+    /// buffers lent to be reused). Before the first packet: the rows of a
+    /// fresh terminal of [`DEFAULT_SIZE`].
+    pub fn rows_matching(
+        &mut self,
+        text: &mut String,
+        ends: &mut Vec<usize>,
+        find: impl FnMut(&str) -> Option<usize>,
+        f: impl FnMut(&str),
+    ) {
+        match &mut self.term {
+            Some(term) => term.rows_matching(text, ends, find, f),
+            None => {
+                Terminal::new(DEFAULT_SIZE.0, DEFAULT_SIZE.1).rows_matching(text, ends, find, f)
+            }
+        }
+    }
+
     fn create(&self, cols: u16, rows: u16) -> Terminal {
         Terminal::with_scrolled_off(cols, rows, self.scrolled_off)
     }

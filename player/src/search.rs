@@ -445,7 +445,13 @@ impl Hunts {
                     Place::Screen,
                 ) => {}
                 (_, Place::Screen) => {
-                    hunt.screen.apply(&t.packet);
+                    let existed = !hunt.screen.is_empty();
+                    let resized = hunt.screen.apply(&t.packet);
+                    // A size restated (as messages do) changes nothing:
+                    // nothing new to look at.
+                    if existed && !resized && matches!(t.packet, Packet::Window { .. }) {
+                        continue;
+                    }
                     for line in hunt.newly_shown(pattern) {
                         found.push((t.at, line));
                     }
@@ -521,8 +527,8 @@ struct Hunt {
     warned: bool,
     /// Logins nested in the session, from its `login` marks.
     logins: Logins,
-    /// A row's text, read into one buffer.
-    line: String,
+    /// The rows read at a look.
+    rows: RowsBuf,
 }
 
 impl Hunt {
@@ -543,27 +549,29 @@ impl Hunt {
             marks: crate::redaction::Marks::ending_with(b"\r").without_warning(),
             warned: false,
             logins: Logins::default(),
-            line: String::new(),
+            rows: RowsBuf::default(),
         }
     }
 
     /// The matching lines shown now, or scrolled off since the last look,
     /// that were not on the screen then.
     fn newly_shown(&mut self, pattern: &Pattern) -> Vec<String> {
-        newly_shown(&mut self.screen, &mut self.shown, &mut self.line, pattern)
+        newly_shown(&mut self.screen, &mut self.shown, &mut self.rows, pattern)
     }
 }
 
 /// The matching lines shown on `screen` now, or scrolled off since the
 /// last look, that were not on it then (`shown`: the lines at the last
-/// look, on the primary and the alternate screen; `line`: a buffer).
+/// look, on the primary and the alternate screen; `buf`: buffers reused
+/// from one look to the next).
 ///
 /// Only matching lines are copied: every other line is read from a
-/// buffer lent by the emulator or reused here.
+/// buffer lent by the emulator or reused here, and searched with many
+/// others at once.
 pub(crate) fn newly_shown(
     screen: &mut Screen,
     shown: &mut [HashMap<String, usize>; 2],
-    line: &mut String,
+    buf: &mut RowsBuf,
     pattern: &Pattern,
 ) -> Vec<String> {
     let mut scrolled = Vec::new();
@@ -580,21 +588,33 @@ pub(crate) fn newly_shown(
             screen.take_scrolled_off_matching(|text| pattern.finder.find(text.as_bytes()), take)
         }
     }
-    let term = screen.terminal(None);
     let mut now: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
-    for r in 0..term.rows() {
-        term.row_text_into(r, line);
-        if pattern.matches(line) {
-            rows.push(line.clone());
-        }
+    let mut take = |l: &str| rows.push(l.to_owned());
+    match pattern.ignore_case {
+        true => screen.rows_matching(
+            &mut buf.text,
+            &mut buf.ends,
+            |_| Some(0),
+            |l| {
+                if pattern.matches(l) {
+                    take(l);
+                }
+            },
+        ),
+        false => screen.rows_matching(
+            &mut buf.text,
+            &mut buf.ends,
+            |text| pattern.finder.find(text.as_bytes()),
+            take,
+        ),
     }
     for l in &rows {
         *now.entry(l.clone()).or_default() += 1;
     }
     // A line shown before, and still shown or scrolled off since, is
     // not new: each one shown before accounts for one seen now.
-    let alternate = usize::from(term.is_alternate_screen());
+    let alternate = usize::from(screen.terminal(None).is_alternate_screen());
     let mut before = std::mem::replace(&mut shown[alternate], now);
     let mut new = Vec::new();
     for l in scrolled.into_iter().chain(rows) {
@@ -604,6 +624,15 @@ pub(crate) fn newly_shown(
         }
     }
     new
+}
+
+/// The screen's rows read at a look, kept to be reused at the next.
+#[derive(Debug, Default)]
+pub(crate) struct RowsBuf {
+    /// The rows' text, one after the other.
+    text: String,
+    /// Where each row ends in `text`.
+    ends: Vec<usize>,
 }
 
 /// A line being typed, put together from keys.

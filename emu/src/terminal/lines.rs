@@ -42,14 +42,18 @@ impl Terminal {
                     rest = &rest[len..];
                     continue;
                 }
+                // For a reader of what scrolls off, a shorter run is
+                // taken too (its lines' text kept with their rows).
+                if lines > 0 && self.core.scrolled_off.is_on() {
+                    self.draw_lines(&rest[..len], lines);
+                    rest = &rest[len..];
+                    continue;
+                }
                 upto = len;
             }
             // The usual way, up to the next line's start, where a run may
             // begin.
-            upto += rest[upto..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len() - upto, |p| p + 1);
+            upto += find_lf(&rest[upto..]).map_or(rest.len() - upto, |p| p + 1);
             self.parser.advance(&mut self.core, &rest[..upto]);
             rest = &rest[upto..];
         }
@@ -72,7 +76,7 @@ impl Terminal {
             && c.charsets[c.gl as usize & 3] == Charset::Ascii
             && self.in_ground_state()
             && c.primary.back().is_some_and(|row| {
-                row.cells[..(row.dirty as usize).min(row.cells.len())]
+                row.cells()[..(row.dirty() as usize).min(row.cells().len())]
                     .iter()
                     .all(|cell| {
                         cell.flags & SPACER != 0 || (cell.ch == ' ' && cell.flags & MARKS == 0)
@@ -98,21 +102,28 @@ impl Terminal {
             // Checked whole by `simple_lines`; every cut below is at an
             // ASCII byte.
             let text = std::str::from_utf8(run).unwrap_or_default();
-            for _ in 0..lines - keep {
-                let end = at + line_len(&run[at..]);
-                let mut line = &text[at..end - 2];
-                // Colours change the pen (through the parser, as they would);
-                // the text between them is the line's.
-                while let Some(esc) = line.bytes().position(|b| b == 0x1B) {
-                    let sgr = esc + sgr_len(&line.as_bytes()[esc..]);
-                    self.core.scrolled_off.push_piece(&line[..esc]);
-                    self.parser
-                        .advance(&mut self.core, &line.as_bytes()[esc..sgr]);
-                    line = &line[sgr..];
+            let mut left = lines - keep;
+            // One pass over each line, to its LF or its next colour.
+            while left > 0 {
+                let stop = at
+                    + run[at..]
+                        .iter()
+                        .position(|&b| b == b'\n' || b == 0x1B)
+                        .unwrap_or(run.len() - at);
+                if run.get(stop) == Some(&0x1B) {
+                    // Colours change the pen (through the parser, as they
+                    // would); the text between them is the line's.
+                    let sgr = stop + sgr_len(&run[stop..]);
+                    self.core.scrolled_off.push_piece(&text[at..stop]);
+                    self.parser.advance(&mut self.core, &run[stop..sgr]);
+                    at = sgr;
+                } else {
+                    // The line's CR is just before its LF.
+                    self.core.scrolled_off.push_piece(&text[at..stop - 1]);
+                    self.core.scrolled_off.end_line();
+                    at = stop + 1;
+                    left -= 1;
                 }
-                self.core.scrolled_off.push_piece(line);
-                self.core.scrolled_off.end_line();
-                at = end;
             }
         } else {
             // Nobody reads the lines that scroll off: only their colour
@@ -127,14 +138,26 @@ impl Terminal {
             }
         }
         // The lines that stay, each on a row cleared as the line feed
-        // before it would have cleared it.
+        // before it would have cleared it; with a reader, their text kept
+        // with their rows (see `draw_line`).
+        let (start, mut buf) = (at, String::new());
+        let kept = self
+            .core
+            .scrolled_off
+            .is_on()
+            .then(|| std::str::from_utf8(&run[start..]).unwrap_or_default());
         for r in 0..keep {
             let blank = self.core.blank();
             self.core.primary[r].clear(blank);
             self.core.row = r as u16;
             self.core.col = 0;
             let end = at + line_len(&run[at..]);
-            self.parser.advance(&mut self.core, &run[at..end]);
+            match kept {
+                // The row and column are set for the next line here: its
+                // CR LF would only have moved the cursor.
+                Some(text) => self.draw_line(&text[at - start..end - start - 2], &mut buf),
+                None => self.parser.advance(&mut self.core, &run[at..end]),
+            }
             at = end;
         }
         let blank = self.core.blank();
@@ -144,6 +167,66 @@ impl Terminal {
         self.core.pending_wrap = false;
         self.core.last = None;
     }
+}
+
+impl Terminal {
+    /// Takes `run`, `lines` simple lines (fewer than [`skip_lines`] takes)
+    /// as the byte path does, the text of each kept with its row: a reader
+    /// then copies it rather than reading the cells, when it looks at the
+    /// screen and when the row scrolls off.
+    ///
+    /// [`skip_lines`]: Terminal::skip_lines
+    fn draw_lines(&mut self, run: &[u8], lines: usize) {
+        // Checked whole by `simple_lines`; every cut below is at an ASCII
+        // byte.
+        let run = std::str::from_utf8(run).unwrap_or_default();
+        let mut buf = String::new();
+        let mut at = 0;
+        for _ in 0..lines {
+            let end = at + line_len(&run.as_bytes()[at..]);
+            self.draw_line(&run[at..end - 2], &mut buf);
+            self.parser.advance(&mut self.core, b"\r\n");
+            at = end;
+        }
+    }
+
+    /// Draws `body`, a simple line without its CR LF, through the parser
+    /// from the start of a blank row (its cells blanks, no marks), and
+    /// keeps the line's text (put together in `buf`) with the row, for a
+    /// reader of what scrolls off.
+    fn draw_line(&mut self, body: &str, buf: &mut String) {
+        self.parser.advance(&mut self.core, body.as_bytes());
+        buf.clear();
+        let mut rest = body;
+        while let Some(esc) = rest.bytes().position(|b| b == 0x1B) {
+            buf.push_str(&rest[..esc]);
+            rest = &rest[esc + sgr_len(&rest.as_bytes()[esc..]).max(1)..];
+        }
+        buf.push_str(rest);
+        crate::grid::trim_blanks(buf, 0);
+        let r = self.core.row as usize;
+        self.core.primary[r].know_text(buf);
+    }
+}
+
+/// Where the first LF in `bytes` is: eight bytes at a time (a full-screen
+/// program's output may hold none in many kilobytes), then byte by byte.
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
+        let x = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]) ^ LFS;
+        // Some byte of `x` is zero (an LF) exactly when this is not.
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b'\n').map(|p| at + p)
 }
 
 /// The length of the line at the start of `run`, its CR LF included (the
@@ -214,12 +297,7 @@ fn simple_lines(bytes: &[u8], cols: usize) -> (usize, usize) {
             }
             i += n;
         } else if b >= 0xC2 {
-            let n = crate::utf8::char_len(b) as usize;
-            let Some(c) = bytes
-                .get(i..i + n)
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(|s| s.chars().next())
-            else {
+            let crate::utf8::Decoded::Char(c, n) = crate::utf8::decode(&bytes[i..]) else {
                 break;
             };
             let w = crate::width::columns(c);
@@ -304,6 +382,19 @@ mod tests {
         lines
     }
 
+    /// The rows of the shown screen with a "1" in them, as a reader looks.
+    fn look(t: &mut Terminal) -> Vec<String> {
+        let (mut text, mut ends) = (String::new(), Vec::new());
+        let mut rows = Vec::new();
+        t.rows_matching(
+            &mut text,
+            &mut ends,
+            |s| s.find('1'),
+            |l| rows.push(l.to_owned()),
+        );
+        rows
+    }
+
     #[test]
     fn ring_path_equals_byte_path() {
         for seed in 1..40u64 {
@@ -324,7 +415,65 @@ mod tests {
                 slow.parser.advance(&mut slow.core, piece);
                 assert!(fast == slow, "seed {seed} at {at}: {:?}", fast.diff(&slow));
                 assert_eq!(take(&mut fast), take(&mut slow), "seed {seed} at {at}");
+                // A reader's look keeps the rows' text (most times): what
+                // is kept must follow every change made to a row later.
+                if !chunk.is_multiple_of(4) {
+                    assert_eq!(
+                        look(&mut fast),
+                        look(&mut slow.clone()),
+                        "seed {seed} at {at}"
+                    );
+                }
+                assert!(!fast.has_stale_rows(), "seed {seed} at {at}");
                 at += piece.len();
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_read_and_then_changed_is_read_again() {
+        // Every kind of change to rows already read (and to rows drawn
+        // from a run, whose text is kept): each must be seen.
+        let changes: [&[u8]; 22] = [
+            b"\x1b[2;3Hx",
+            "\x1b[2;3H中".as_bytes(),
+            "\x1b[2;2He\u{301}".as_bytes(),
+            b"\x1b[2;3H\x1b[K",
+            b"\x1b[2;3H\x1b[1K",
+            b"\x1b[2K",
+            b"\x1b[2;1H\x1b[J",
+            b"\x1b[2;2H\x1b[2@",
+            b"\x1b[2;2H\x1b[2P",
+            b"\x1b[2;2H\x1b[3X",
+            b"\x1b[2;1H\x1b[L",
+            b"\x1b[2;1H\x1b[M",
+            b"\x1b[2;1Hz\x1b[5b",
+            b"\x1b[S",
+            b"\x1b[T",
+            b"\x1b#8",
+            b"\x1bc",
+            b"\x1b[4h\x1b[2;1Hins\x1b[4l",
+            b"\x1b[41m\x1b[2;3H\x1b[K",
+            b"\x1b[2J",
+            b"\x1b[?1049h\x1b[2;2Halt\x1b[?1049l",
+            b"\x1b[H\x1bM\x1bM",
+        ];
+        for change in changes {
+            for resize in [false, true] {
+                let mut t = Terminal::with_scrolled_off(12, 4, 100);
+                t.feed("a1 1\r\nb1 é1\r\n中1 ok\r\n".as_bytes());
+                let mut slow = t.clone();
+                look(&mut t);
+                t.feed(change);
+                slow.feed(change);
+                if resize {
+                    t.resize(9, 3);
+                    slow.resize(9, 3);
+                }
+                let what = String::from_utf8_lossy(change);
+                assert!(!t.has_stale_rows(), "{what:?}");
+                assert_eq!(look(&mut t), look(&mut slow.clone()), "{what:?}");
+                assert_eq!(take(&mut t), take(&mut slow), "{what:?}");
             }
         }
     }
@@ -347,6 +496,19 @@ mod tests {
             t.cell(1, 0).map(|c| c.pen().fg),
             Some(crate::Color::Indexed(3))
         );
+    }
+
+    #[test]
+    fn an_lf_is_found_wherever_it_is() {
+        for len in 0..40 {
+            let mut bytes: Vec<u8> = (0..len).map(|i| [b'a', 0x8A, 0x0B, 0xFF][i % 4]).collect();
+            assert_eq!(find_lf(&bytes), None, "{len}");
+            for at in 0..len {
+                bytes[at] = b'\n';
+                assert_eq!(find_lf(&bytes), Some(at), "{len} {at}");
+                bytes[at] = 0x09;
+            }
+        }
     }
 
     #[test]

@@ -139,7 +139,7 @@ impl Terminal {
         self.core
             .screen()
             .get(row as usize)?
-            .cells
+            .cells()
             .get(col as usize)
     }
 
@@ -149,7 +149,7 @@ impl Terminal {
         let Some(r) = self.core.screen().get(row as usize) else {
             return String::new();
         };
-        match r.cells.get(col as usize) {
+        match r.cells().get(col as usize) {
             Some(c) if c.flags & SPACER == 0 => {
                 let mut s = String::from(c.ch);
                 if c.flags & MARKS != 0 {
@@ -201,20 +201,28 @@ impl Terminal {
         }
     }
 
+    /// Whether a row anywhere keeps a text its cells no longer show.
+    #[cfg(test)]
+    pub(crate) fn has_stale_rows(&self) -> bool {
+        let c = &self.core;
+        c.primary
+            .iter()
+            .chain(&c.alternate)
+            .chain(&c.scrollback)
+            .any(Row::is_stale)
+    }
+
     /// Bytes of heap the terminal holds (allocated capacity, parser included).
     pub fn heap_size(&self) -> usize {
         use std::mem::size_of;
-        let row = |r: &Row| {
-            r.cells.capacity() * size_of::<Cell>()
-                + r.marks.capacity() * size_of::<crate::grid::Marks>()
+        let screen = |s: &VecDeque<Row>| {
+            s.capacity() * size_of::<Row>() + s.iter().map(Row::heap_size).sum::<usize>()
         };
-        let screen =
-            |s: &VecDeque<Row>| s.capacity() * size_of::<Row>() + s.iter().map(row).sum::<usize>();
         let c = &self.core;
         screen(&c.primary)
             + screen(&c.alternate)
             + c.scrollback.capacity() * size_of::<Row>()
-            + c.scrollback.iter().map(row).sum::<usize>()
+            + c.scrollback.iter().map(Row::heap_size).sum::<usize>()
             + c.scrolled_off.heap_size()
             + c.tabs.capacity()
             + c.title.capacity()
@@ -249,7 +257,7 @@ impl Terminal {
         ] {
             for (i, (ra, rb)) in sa.iter().zip(sb.iter()).enumerate() {
                 if ra != rb {
-                    let col = ra.cells.iter().zip(&rb.cells).position(|(x, y)| x != y);
+                    let col = ra.cells().iter().zip(rb.cells()).position(|(x, y)| x != y);
                     let _ = write!(
                         out,
                         "{name} row {i} col {col:?}: {:?} vs {:?}; ",
@@ -257,9 +265,9 @@ impl Terminal {
                         rb.text()
                     );
                     if let Some(c) = col {
-                        let _ = write!(out, "{:?} vs {:?}", ra.cells[c], rb.cells[c]);
+                        let _ = write!(out, "{:?} vs {:?}", ra.cells()[c], rb.cells()[c]);
                     } else {
-                        let _ = write!(out, "marks {:?} vs {:?}", ra.marks, rb.marks);
+                        let _ = write!(out, "marks {:?} vs {:?}", ra.marks(), rb.marks());
                     }
                     return Some(out);
                 }

@@ -103,7 +103,7 @@ impl Core {
         };
         let r = self.row as usize;
         let row = &mut self.screen_mut()[r];
-        let col = if row.cells[col].flags & SPACER != 0 {
+        let col = if row.cells()[col].flags & SPACER != 0 {
             col - 1
         } else {
             col
@@ -152,8 +152,8 @@ impl Core {
             };
             // Marks are sorted by column: when none is at or after the cursor,
             // none of the cells this loop writes has any.
-            let mut marks = row.marks.last().is_some_and(|m| m.col as usize >= col);
-            let cells = &mut row.cells[..];
+            let mut marks = row.marks().last().is_some_and(|m| m.col as usize >= col);
+            let (cells, row_marks) = row.cells_and_marks_mut();
             let cols = cells.len();
             loop {
                 let Some(&b) = bytes.get(i) else {
@@ -202,7 +202,7 @@ impl Core {
                         0x08 | 0x0D => {
                             written = written.max(col);
                             col = if b == 0x08 { col.saturating_sub(1) } else { 0 };
-                            marks = !row.marks.is_empty();
+                            marks = !row_marks.is_empty();
                         }
                         0x09 => {
                             col = (col + 1..cols).find(|&c| self.tabs[c]).unwrap_or(cols - 1);
@@ -255,7 +255,7 @@ impl Core {
                         } else {
                             col - 1
                         };
-                        grid::add_mark(&mut row.marks, cells, at, c);
+                        grid::add_mark(row_marks, cells, at, c);
                         marks = true;
                     }
                     last = None;
@@ -347,11 +347,11 @@ impl Core {
             let row = &mut self.screen_mut()[r];
             row.break_at(col, bg);
             row.break_at(col + n, bg);
-            if !row.marks.is_empty() {
-                row.marks
-                    .retain(|m| (m.col as usize) < col || (m.col as usize) >= col + n);
+            let (cells, marks) = row.cells_and_marks_mut();
+            if !marks.is_empty() {
+                marks.retain(|m| (m.col as usize) < col || (m.col as usize) >= col + n);
             }
-            for (cell, &b) in row.cells[col..col + n].iter_mut().zip(&run[i..i + n]) {
+            for (cell, &b) in cells[col..col + n].iter_mut().zip(&run[i..i + n]) {
                 // Field by field: see `Row::put`.
                 cell.ch = b as char;
                 cell.fg = pen.fg;

@@ -62,8 +62,7 @@ impl ScrolledOff {
     /// blanks trimmed as a row's text is.
     pub(super) fn end_line(&mut self) {
         let start = self.ends.last().copied().unwrap_or(0);
-        let trimmed = self.text[start..].trim_end_matches(' ').len();
-        self.text.truncate(start + trimmed);
+        crate::grid::trim_blanks(&mut self.text, start);
         self.ends.push(self.text.len());
         if self.ends.len() - self.dropped > self.limit {
             self.dropped += 1;
@@ -166,29 +165,76 @@ impl Terminal {
             0 => 0,
             d => lines.ends[d - 1],
         };
-        let ends = &lines.ends[lines.dropped..];
-        let end = ends.last().copied().unwrap_or(base);
-        let text = &lines.text;
-        // Where to look from, and the first line not passed yet.
-        let (mut from, mut first) = (base, 0);
-        while from < end {
-            let Some(at) = find(&text[from..end]).map(|p| from + p) else {
-                break;
-            };
-            let i = first + ends[first..].partition_point(|&e| e <= at);
-            let Some(&line_end) = ends.get(i) else { break };
-            let start = if i == 0 { base } else { ends[i - 1] };
-            let line = &text[start..line_end];
-            if find(line).is_some() {
-                f(line);
-                from = line_end;
-                first = i + 1;
-            } else {
-                // A match across lines: look again from the next character.
-                from = at + text[at..].chars().next().map_or(1, char::len_utf8);
-            }
-        }
+        matching_lines(&lines.text, base, &lines.ends[lines.dropped..], find, f);
         lines.forget();
+    }
+
+    /// Hands `f` the text of each row of the shown screen, top to bottom,
+    /// trailing blanks trimmed, in which `find` finds what it looks for:
+    /// the rows are read into `text` one after the other (with their ends
+    /// in `ends`; both buffers are cleared first, and lent by the caller to
+    /// be reused) and searched at once, as
+    /// [`Terminal::take_scrolled_off_matching`] searches its lines.
+    ///
+    /// Each row's text is kept until the row changes: the row is not read
+    /// again at the next look, nor when it scrolls off, if it has not.
+    pub fn rows_matching(
+        &mut self,
+        text: &mut String,
+        ends: &mut Vec<usize>,
+        mut find: impl FnMut(&str) -> Option<usize>,
+        mut f: impl FnMut(&str),
+    ) {
+        text.clear();
+        ends.clear();
+        for row in self.core.screen_mut() {
+            row.read_text(text);
+            ends.push(text.len());
+        }
+        if find("").is_some() {
+            let mut start = 0;
+            for &end in ends.iter() {
+                let line = &text[start..end];
+                if find(line).is_some() {
+                    f(line);
+                }
+                start = end;
+            }
+            return;
+        }
+        matching_lines(text, 0, ends, find, f);
+    }
+}
+
+/// Hands `f` each of the lines of `text` from `base` on, ending at `ends`,
+/// in which `find` finds a match, looking at many lines at once (`find`
+/// does not match an empty text).
+fn matching_lines(
+    text: &str,
+    base: usize,
+    ends: &[usize],
+    mut find: impl FnMut(&str) -> Option<usize>,
+    mut f: impl FnMut(&str),
+) {
+    let end = ends.last().copied().unwrap_or(base);
+    // Where to look from, and the first line not passed yet.
+    let (mut from, mut first) = (base, 0);
+    while from < end {
+        let Some(at) = find(&text[from..end]).map(|p| from + p) else {
+            break;
+        };
+        let i = first + ends[first..].partition_point(|&e| e <= at);
+        let Some(&line_end) = ends.get(i) else { break };
+        let start = if i == 0 { base } else { ends[i - 1] };
+        let line = &text[start..line_end];
+        if find(line).is_some() {
+            f(line);
+            from = line_end;
+            first = i + 1;
+        } else {
+            // A match across lines: look again from the next character.
+            from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        }
     }
 }
 
@@ -311,6 +357,26 @@ mod tests {
             t.take_scrolled_off_matching(|text| text.find(&needle), |l| got.push(l.to_owned()));
             proptest::prop_assert_eq!(got, want);
             proptest::prop_assert_eq!(take(&mut t), Vec::<String>::new());
+        }
+
+        /// The rows found by a search of all of them at once are the rows
+        /// that match read one by one.
+        #[test]
+        fn rows_matching_are_those_that_match_one_by_one(
+            lines in proptest::collection::vec("[19é 中]{0,9}", 0..12),
+            needle in "[19é ]{0,3}",
+            rows in 1u16..8,
+        ) {
+            let mut t = Terminal::new(8, rows);
+            t.feed(lines.join("\r\n").as_bytes());
+            let want: Vec<String> = (0..rows)
+                .map(|r| t.row_text(r))
+                .filter(|l| l.contains(&needle))
+                .collect();
+            let (mut text, mut ends) = (String::from("old"), vec![7]);
+            let mut got = Vec::new();
+            t.rows_matching(&mut text, &mut ends, |text| text.find(&needle), |l| got.push(l.to_owned()));
+            proptest::prop_assert_eq!(got, want);
         }
     }
 }

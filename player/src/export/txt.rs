@@ -9,14 +9,14 @@ use std::io::{self, Write};
 use termtape_keyframe::Screen;
 
 use super::{Event, Meta, Sink};
-use crate::search::{Pattern, SCROLLBACK, newly_shown};
+use crate::search::{Pattern, RowsBuf, SCROLLBACK, newly_shown};
 
 /// Writes lines of text to `W`.
 pub struct Txt<W> {
     out: W,
     screen: Screen,
     shown: [HashMap<String, usize>; 2],
-    line: String,
+    rows: RowsBuf,
     every: Pattern,
 }
 
@@ -27,7 +27,7 @@ impl<W: Write> Txt<W> {
             out,
             screen: Screen::with_scrolled_off(SCROLLBACK),
             shown: Default::default(),
-            line: String::new(),
+            rows: RowsBuf::default(),
             every: Pattern::new("", false),
         }
     }
@@ -50,7 +50,7 @@ impl<W: Write> Sink for Txt<W> {
         for line in newly_shown(
             &mut self.screen,
             &mut self.shown,
-            &mut self.line,
+            &mut self.rows,
             &self.every,
         ) {
             let line = line.trim_end();
