@@ -364,9 +364,23 @@ impl<'a> Cursor<'a> {
             return Ok(chars);
         }
         // Characters are counted by their first bytes (every byte but a
-        // continuation byte starts one): the text is valid UTF-8.
-        let mut seen = 0;
-        for (i, &b) in rest.as_bytes().iter().enumerate() {
+        // continuation byte, 10xxxxxx, starts one): the text is valid UTF-8.
+        // Eight bytes at a time while the character wanted is further on.
+        let bytes = rest.as_bytes();
+        let (mut seen, mut from) = (0, 0);
+        while let Some(block) = bytes.get(from..from + 8) {
+            let mut lanes = [0; 8];
+            lanes.copy_from_slice(block);
+            let w = u64::from_le_bytes(lanes);
+            let continuations = (w & !(w << 1) & 0x8080_8080_8080_8080).count_ones() as usize;
+            let starts = 8 - continuations;
+            if seen + starts > chars {
+                break;
+            }
+            seen += starts;
+            from += 8;
+        }
+        for (i, &b) in bytes.iter().enumerate().skip(from) {
             if b & 0xC0 != 0x80 {
                 if seen == chars {
                     return Ok(i);
@@ -627,6 +641,26 @@ fn parse_time(raw: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A span of characters is where counting characters one by one
+        /// ends, or an error when there are too few.
+        #[test]
+        fn spans_count_characters(
+            text in "[a-z\u{e9}\u{65e5}\u{1f600}\r\n]{0,40}",
+            skip in 0usize..8,
+            chars in 0usize..48,
+        ) {
+            let mut cursor = Cursor::new(&text, &[]);
+            cursor.txt_at = text.char_indices().nth(skip).map_or(text.len(), |(i, _)| i);
+            let rest = &text[cursor.txt_at..];
+            let want = match rest.char_indices().nth(chars) {
+                Some((len, _)) => Some(len),
+                None => (rest.chars().count() == chars).then_some(rest.len()),
+            };
+            proptest::prop_assert_eq!(cursor.span(chars).ok(), want);
+        }
+    }
 
     const LINE: &str = r#"{"ver":"2.3","host":"vm","rec":"r1","user":"root","term":"xterm","session":4294967295,"id":1,"pos":0,"time":1795708038.041,"timing":"=0x0+5>3]2/2>1","in_txt":"","in_bin":[],"out_txt":"a\tb��\n","out_bin":[255,254]}"#;
 
