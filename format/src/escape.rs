@@ -204,7 +204,11 @@ mod tests {
                     word[at] = b;
                     let flags = not_plain(u64::from_le_bytes(word)).to_le_bytes();
                     for (k, &w) in word.iter().enumerate() {
-                        assert_eq!(flags[k] == 0x80, !is_plain(w), "byte {w:#04x} at {k} of {word:?}");
+                        assert_eq!(
+                            flags[k] == 0x80,
+                            !is_plain(w),
+                            "byte {w:#04x} at {k} of {word:?}"
+                        );
                         assert!(flags[k] == 0 || flags[k] == 0x80);
                     }
                 }
