@@ -420,7 +420,12 @@ pub fn tag(head: &Head) -> String {
 
 /// The raw JSON value of a [`CHAIN`] field for `head`.
 pub fn tag_field(head: &Head) -> String {
-    format!("\"{}\"", tag(head))
+    // Written in place: the recorder makes one for every message.
+    let mut field = String::with_capacity(TAG_LEN.div_ceil(3) * 4 + 2);
+    field.push('"');
+    URL_SAFE_NO_PAD.encode_string(&head[..TAG_LEN], &mut field);
+    field.push('"');
+    field
 }
 
 /// The text signed for a seal.
@@ -824,6 +829,13 @@ mod tests {
             .replace("a\\u0001", "b\\u0001");
         let split = split_line(edited.as_bytes()).expect("valid");
         assert_ne!(link(&GENESIS, &mut split.members.clone()), head);
+    }
+
+    #[test]
+    fn the_chain_field_is_the_tag_quoted() {
+        for head in [[0; 32], [255; 32], std::array::from_fn(|i| (i * 37) as u8)] {
+            assert_eq!(tag_field(&head), format!("\"{}\"", tag(&head)));
+        }
     }
 
     #[test]
