@@ -66,6 +66,13 @@ pub(crate) fn escape_ascii_prefix(bytes: &[u8], out: &mut [u8]) -> (usize, usize
             if plain == 8 {
                 continue;
             }
+            // A line's end, the commonest escapes by far, in one step.
+            if bytes[i..].starts_with(b"\r\n") {
+                out[o..o + 4].copy_from_slice(b"\\r\\n");
+                i += 2;
+                o += 4;
+                continue;
+            }
         } else if is_plain(b) {
             out[o] = b;
             i += 1;
