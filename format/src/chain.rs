@@ -68,22 +68,30 @@ pub fn link(prev: &Head, members: &mut [(Cow<'_, str>, &str)]) -> Head {
     )
 }
 
-/// [`link`] over members given as bytes (names decoded), in any order
-/// (bytes sort as the strings they are).
-fn link_bytes(prev: &Head, members: &[(&[u8], &[u8])]) -> Head {
-    // By the name's first 8 bytes as a number first (the names tlog and
-    // termtape write all differ there), whole names and values on a tie:
-    // the same order as the bytes', in cheap comparisons.
-    let key = |name: &[u8]| {
-        let mut first = [0; 8];
-        let n = name.len().min(8);
-        first[..n].copy_from_slice(&name[..n]);
-        u64::from_be_bytes(first)
-    };
-    let mut keyed: Vec<(u64, &[u8], &[u8])> =
-        members.iter().map(|&(n, v)| (key(n), n, v)).collect();
-    keyed.sort_unstable();
-    hash_sorted(prev, keyed.into_iter().map(|(_, n, v)| (n, v)))
+/// A member given as bytes (name decoded, raw value), with its name's
+/// [`sort_key`].
+type Keyed<'a> = (u64, &'a [u8], &'a [u8]);
+
+/// A member as [`Keyed`].
+fn keyed<'a>(name: &'a [u8], value: &'a [u8]) -> Keyed<'a> {
+    (sort_key(name), name, value)
+}
+
+/// A name's first 8 bytes as a number: members sort by it first (the
+/// names tlog and termtape write all differ there), whole names and values
+/// on a tie: the same order as the bytes', in cheap comparisons.
+fn sort_key(name: &[u8]) -> u64 {
+    let mut first = [0; 8];
+    let n = name.len().min(8);
+    first[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(first)
+}
+
+/// [`link`] over members given as bytes, in any order (bytes sort as the
+/// strings they are); they are sorted in place.
+fn link_bytes(prev: &Head, members: &mut [Keyed<'_>]) -> Head {
+    members.sort_unstable();
+    hash_sorted(prev, members.iter().map(|&(_, n, v)| (n, v)))
 }
 
 /// The head after members already sorted.
@@ -158,7 +166,7 @@ impl Feed {
 /// JSON, so `out_txt` holds no bare quote); the verifier reads every byte
 /// with [`members`], so a line this misread would verify as edited, never
 /// the other way round.
-fn written_members(line: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+fn written_members(line: &[u8]) -> Option<Vec<Keyed<'_>>> {
     const TAIL: &[u8] = b"\",\"out_bin\":[";
     let body = line.strip_suffix(b"\n").unwrap_or(line);
     let mut open = body.len().checked_sub(2)?;
@@ -190,7 +198,7 @@ fn written_members(line: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
             b"out_txt" => return None,
             _ => value_end(body, start).filter(|&end| end > start)?,
         };
-        out.push((name, &body[start..end]));
+        out.push(keyed(name, &body[start..end]));
         match body.get(end) {
             Some(b',') => at = end + 1,
             Some(b'}') if end + 1 == body.len() => return Some(out),
@@ -420,7 +428,12 @@ pub fn tag(head: &Head) -> String {
 
 /// The raw JSON value of a [`CHAIN`] field for `head`.
 pub fn tag_field(head: &Head) -> String {
-    format!("\"{}\"", tag(head))
+    // Written in place: the recorder makes one for every message.
+    let mut field = String::with_capacity(TAG_LEN.div_ceil(3) * 4 + 2);
+    field.push('"');
+    URL_SAFE_NO_PAD.encode_string(&head[..TAG_LEN], &mut field);
+    field.push('"');
+    field
 }
 
 /// The text signed for a seal.
@@ -727,8 +740,8 @@ impl Chainer {
         let at = &mut self.at;
         at.head = match written_members(message.tlog()) {
             Some(mut members) => {
-                members.extend(fields.map(|f| (f.name.as_bytes(), f.value.as_bytes())));
-                link_bytes(&at.head, &members)
+                members.extend(fields.map(|f| keyed(f.name.as_bytes(), f.value.as_bytes())));
+                link_bytes(&at.head, &mut members)
             }
             None => {
                 let mut members = members(message.tlog())?;
@@ -824,6 +837,13 @@ mod tests {
             .replace("a\\u0001", "b\\u0001");
         let split = split_line(edited.as_bytes()).expect("valid");
         assert_ne!(link(&GENESIS, &mut split.members.clone()), head);
+    }
+
+    #[test]
+    fn the_chain_field_is_the_tag_quoted() {
+        for head in [[0; 32], [255; 32], std::array::from_fn(|i| (i * 37) as u8)] {
+            assert_eq!(tag_field(&head), format!("\"{}\"", tag(&head)));
+        }
     }
 
     #[test]
@@ -972,7 +992,7 @@ mod tests {
     pub(super) fn both(line: &[u8]) -> (Option<Owned>, Owned) {
         let fast = written_members(line).map(|m| {
             m.into_iter()
-                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .map(|(_, n, v)| (n.to_vec(), v.to_vec()))
                 .collect()
         });
         let slow = members(line)

@@ -24,7 +24,7 @@
 
 use std::time::Duration;
 
-use crate::escape::{escape_ascii, escaped_len, is_plain};
+use crate::escape::{MAX_ESCAPED, escape_ascii, escape_ascii_prefix, escaped_len};
 use crate::message::{push_time, push_u64};
 use crate::timing::Stream;
 use crate::utf8::Utf8Seq;
@@ -104,7 +104,7 @@ enum WindowState {
 #[derive(Debug, Clone)]
 struct StreamBuf {
     /// JSON-escaped text.
-    txt: Vec<u8>,
+    txt: Text,
     /// The binary array's contents: decimal numbers joined by commas.
     bin: Vec<u8>,
     /// Characters in the current run, and the power of ten at which its
@@ -127,7 +127,7 @@ struct StreamBuf {
 impl StreamBuf {
     fn new(valid_mark: u8, invalid_mark: u8, payload: usize) -> Self {
         StreamBuf {
-            txt: Vec::with_capacity(payload),
+            txt: Text::new(payload),
             bin: Vec::new(),
             txt_run: 0,
             txt_dig: 10,
@@ -146,6 +146,38 @@ impl StreamBuf {
         self.bin.clear();
         self.txt_run = 0;
         self.bin_run = 0;
+    }
+}
+
+/// One stream's JSON-escaped text in the current message, in a buffer of
+/// the payload's size: every byte of the text is paid for from the
+/// payload, so it never outgrows it, and the fast path writes into it by
+/// index, without growing a vector byte by byte.
+#[derive(Debug, Clone)]
+struct Text {
+    buf: Box<[u8]>,
+    len: usize,
+}
+
+impl Text {
+    fn new(payload: usize) -> Text {
+        Text {
+            buf: vec![0; payload].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
     }
 }
 
@@ -180,6 +212,10 @@ pub struct Encoder {
     /// before it, even with a character whose last byte came earlier.
     floor: u64,
     line: Vec<u8>,
+    /// Tests turn the ASCII fast path off, to compare it with the general
+    /// way, which it must match byte for byte.
+    #[cfg(test)]
+    general_only: bool,
 }
 
 impl Encoder {
@@ -211,6 +247,8 @@ impl Encoder {
             floor: 0,
             previous_packet: None,
             line: Vec::with_capacity(payload + 512),
+            #[cfg(test)]
+            general_only: false,
         })
     }
 
@@ -375,9 +413,9 @@ impl Encoder {
         self.write_meta(Stream::Output);
         debug_assert_eq!(
             self.timing.len()
-                + self.input.txt.len()
+                + self.input.txt.len
                 + self.input.bin.len()
-                + self.output.txt.len()
+                + self.output.txt.len
                 + self.output.bin.len(),
             self.payload - self.rem,
             "payload accounting"
@@ -396,11 +434,11 @@ impl Encoder {
         line.extend_from_slice(b",\"timing\":\"");
         line.extend_from_slice(&self.timing);
         line.extend_from_slice(b"\",\"in_txt\":\"");
-        line.extend_from_slice(&self.input.txt);
+        line.extend_from_slice(self.input.txt.as_slice());
         line.extend_from_slice(b"\",\"in_bin\":[");
         line.extend_from_slice(&self.input.bin);
         line.extend_from_slice(b"],\"out_txt\":\"");
-        line.extend_from_slice(&self.output.txt);
+        line.extend_from_slice(self.output.txt.as_slice());
         line.extend_from_slice(b"\",\"out_bin\":[");
         line.extend_from_slice(&self.output.bin);
         line.extend_from_slice(b"]}\n");
@@ -590,7 +628,13 @@ impl Encoder {
     fn try_io(&mut self, stream: Stream, ts: u64, bytes: &[u8]) -> usize {
         let mut i = 0;
         while i < bytes.len() {
-            i += self.try_ascii_run(stream, ts, &bytes[i..]);
+            #[cfg(test)]
+            let fast = !self.general_only;
+            #[cfg(not(test))]
+            let fast = true;
+            if fast {
+                i += self.try_ascii_run(stream, ts, &bytes[i..]);
+            }
             if i == bytes.len() {
                 break;
             }
@@ -645,34 +689,33 @@ impl Encoder {
         }
         let (mut run, mut dig) = (buf.txt_run, buf.txt_dig);
         let mut taken = 0;
-        // Characters that need no escape are copied a stretch at a time:
-        // each costs one byte, plus one where the run's length gains a
-        // digit (`run + 1 >= dig`), which is taken on its own.
-        'bytes: while taken < bytes.len() {
-            let plain = bytes[taken..]
-                .iter()
-                .position(|&b| !is_plain(b))
-                .unwrap_or(bytes.len() - taken);
-            let mut left = plain;
-            while left > 0 {
-                // `run + 1 < dig` holds between characters.
-                let before = dig - 1 - run;
-                let n = before.min(left).min(rem);
-                if n > 0 {
-                    buf.txt.extend_from_slice(&bytes[taken..taken + n]);
-                    (rem, run, taken, left) = (rem - n, run + n, taken + n, left - n);
-                    continue;
-                }
-                if before > 0 || rem < 2 {
-                    break 'bytes;
-                }
-                // The character that adds a digit to the run's length.
-                buf.txt.push(bytes[taken]);
-                (rem, run, dig, taken, left) = (rem - 2, run + 1, dig * 10, taken + 1, left - 1);
-            }
-            let Some(&b) = bytes.get(taken) else {
+        // A character costs its escaped form (at most MAX_ESCAPED bytes),
+        // plus one where the run's length gains a digit (`run` reaching
+        // `dig`). First in blocks that fit however they are escaped,
+        // without a test per character; the digits are counted after.
+        loop {
+            let block = (rem / (MAX_ESCAPED + 1)).min(bytes.len() - taken);
+            if block == 0 {
                 break;
-            };
+            }
+            let txt = &mut buf.txt;
+            let (n, written) =
+                escape_ascii_prefix(&bytes[taken..taken + block], &mut txt.buf[txt.len..]);
+            txt.len += written;
+            rem -= written;
+            run += n;
+            while run >= dig {
+                rem -= 1;
+                dig *= 10;
+            }
+            taken += n;
+            if n < block {
+                // A byte beyond ASCII: the general way takes it.
+                break;
+            }
+        }
+        // Then a character at a time, while they fit.
+        while let Some(&b) = bytes.get(taken) {
             if b >= 0x80 {
                 break;
             }
@@ -686,7 +729,7 @@ impl Encoder {
             if digit == 1 {
                 dig *= 10;
             }
-            buf.txt.extend_from_slice(esc);
+            buf.txt.extend(esc);
             taken += 1;
         }
         buf.txt_run = run;
@@ -763,7 +806,7 @@ impl Encoder {
             buf.txt_dig *= 10;
         }
         if !valid {
-            buf.txt.extend_from_slice("\u{fffd}".as_bytes());
+            buf.txt.extend("\u{fffd}".as_bytes());
             if buf.bin_run == 0 {
                 buf.bin_dig = 10;
             }
@@ -779,11 +822,11 @@ impl Encoder {
             }
         } else if let [b] = seq {
             match escape_ascii(*b) {
-                None => buf.txt.push(*b),
-                Some(esc) => buf.txt.extend_from_slice(esc),
+                None => buf.txt.extend(seq),
+                Some(esc) => buf.txt.extend(esc),
             }
         } else {
-            buf.txt.extend_from_slice(seq);
+            buf.txt.extend(seq);
         }
         true
     }
@@ -977,6 +1020,9 @@ mod proptests {
             proptest::collection::vec(any::<u8>(), 0..300),
             // Mostly text, with multi-byte characters to split.
             "[a-z \\n\\r\\t\"\\\\é€😀\u{1b}\u{0}\u{7f}]{0,200}".prop_map(String::into_bytes),
+            // Long stretches of plain text and line ends, as commands
+            // print them, past a message's payload.
+            "([a-z0-9 .:/-]{0,80}\r\n){0,60}".prop_map(String::into_bytes),
         ]
     }
 
@@ -1011,6 +1057,43 @@ mod proptests {
                     }
                 } else {
                     enc.io(at, Stream::Output, text.as_bytes(), &mut emit).expect("emit");
+                }
+                enc.cut(&mut emit).expect("emit");
+                enc.flush(&mut emit).expect("emit");
+                log
+            };
+            prop_assert_eq!(encode(false), encode(true));
+        }
+
+        /// The ASCII fast path writes exactly what the general way, a
+        /// character at a time, writes: whatever the bytes (controls,
+        /// escapes, text beyond ASCII, invalid bytes), the writes, their
+        /// times, the window sizes and the payload.
+        #[test]
+        fn the_fast_path_writes_what_the_general_way_writes(
+            ops in proptest::collection::vec(op(), 1..40),
+            payload in MIN_PAYLOAD..3000usize,
+        ) {
+            let encode = |general_only: bool| {
+                let header = Header { host: "h".into(), rec: "r".into(), user: "u".into(), term: "t".into(), session: 1 };
+                let mut enc = Encoder::new(&header, payload, Duration::from_secs(1)).expect("payload");
+                enc.general_only = general_only;
+                let mut log = Vec::new();
+                let mut emit = |e: Encoded<'_>| -> std::result::Result<(), ()> { log.extend_from_slice(e.json); Ok(()) };
+                let mut now = 0;
+                for op in &ops {
+                    match op {
+                        Op::Io(stream, delay, bytes) => {
+                            // Many writes in the same millisecond, where
+                            // the fast path runs.
+                            now += delay % 4;
+                            enc.io(Duration::from_millis(now), *stream, bytes, &mut emit).expect("emit");
+                        }
+                        Op::Window(delay, cols, rows) => {
+                            now += delay;
+                            enc.window(Duration::from_millis(now), *cols, *rows, &mut emit).expect("emit");
+                        }
+                    }
                 }
                 enc.cut(&mut emit).expect("emit");
                 enc.flush(&mut emit).expect("emit");

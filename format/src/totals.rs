@@ -59,19 +59,25 @@ struct Wire {
 }
 
 impl Totals {
-    /// The journal field's value.
+    /// The journal field's value: [`Wire`] as serde writes it, made by
+    /// hand (the journal writer makes one for every entry).
     pub fn field(&self) -> String {
-        let wire = Wire {
-            v: TOTALS_VERSION,
-            m: self.messages,
-            o: self.output_bytes,
-            i: self.input_bytes,
-            g: self.gaps,
-            gm: self.gap_messages,
-            gb: self.gap_bytes,
-            l: self.logins,
-        };
-        serde_json::to_string(&wire).unwrap_or_default()
+        let mut out = Vec::with_capacity(96);
+        for (name, n) in [
+            ("{\"v\":", TOTALS_VERSION),
+            (",\"m\":", self.messages),
+            (",\"o\":", self.output_bytes),
+            (",\"i\":", self.input_bytes),
+            (",\"g\":", self.gaps),
+            (",\"gm\":", self.gap_messages),
+            (",\"gb\":", self.gap_bytes),
+            (",\"l\":", self.logins),
+        ] {
+            out.extend_from_slice(name.as_bytes());
+            crate::message::push_u64(&mut out, n);
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The totals a field's value gives; `None` if it is not one this crate
@@ -164,6 +170,33 @@ mod tests {
     use super::*;
     use crate::Encoded;
     use crate::extension::Field;
+
+    #[test]
+    fn the_field_is_what_serde_writes_of_the_wire_form() {
+        for n in [0, 1, 9, 10, 4_294_967_295, u64::MAX - 1, u64::MAX] {
+            let t = Totals {
+                messages: n,
+                output_bytes: n / 3,
+                input_bytes: n / 7,
+                gaps: n % 11,
+                gap_messages: n / 2,
+                gap_bytes: n,
+                logins: n % 5,
+            };
+            let wire = Wire {
+                v: TOTALS_VERSION,
+                m: t.messages,
+                o: t.output_bytes,
+                i: t.input_bytes,
+                g: t.gaps,
+                gm: t.gap_messages,
+                gb: t.gap_bytes,
+                l: t.logins,
+            };
+            assert_eq!(t.field(), serde_json::to_string(&wire).expect("serialises"));
+            assert_eq!(Totals::parse(t.field().as_bytes()), Some(t));
+        }
+    }
 
     fn message(json: &str, input_end: u64, output_end: u64) -> Encoded<'_> {
         Encoded {

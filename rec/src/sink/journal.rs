@@ -112,7 +112,8 @@ impl Sink for JournalSink {
     fn write(&mut self, message: &Extended<'_>) -> io::Result<()> {
         let before = self.tally.clone();
         let totals = self.tally.add(message).field();
-        let pushed = entry(&self.fixed, message, &totals)
+        let buf = self.link.buffer();
+        let pushed = entry(buf, &self.fixed, message, &totals)
             .and_then(|entry| self.link.push(&self.spool, entry));
         // Not stored: the message may come again, and is counted then.
         if pushed.is_err() {
@@ -135,15 +136,21 @@ impl Sink for JournalSink {
     }
 }
 
-/// The journal entry of `message`, in journald's native protocol: the
-/// `fixed` fields, TLOG_ID, MESSAGE with tlog's fields only, a journal
-/// field for each extension field, and the recording's `totals` so far.
-fn entry(fixed: &[(&str, String)], message: &Extended<'_>, totals: &str) -> io::Result<Vec<u8>> {
+/// The journal entry of `message`, in journald's native protocol, made in
+/// `entry` (empty): the `fixed` fields, TLOG_ID, MESSAGE with tlog's
+/// fields only, a journal field for each extension field, and the
+/// recording's `totals` so far.
+fn entry(
+    mut entry: Vec<u8>,
+    fixed: &[(&str, String)],
+    message: &Extended<'_>,
+    totals: &str,
+) -> io::Result<Vec<u8>> {
     let json = std::str::from_utf8(message.tlog())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let id = message.message.id.to_string();
     let extra: usize = message.fields.iter().map(|f| f.value.len() + 32).sum();
-    let mut entry = Vec::with_capacity(json.len() + extra + 256);
+    entry.reserve(json.len() + extra + 256);
     for (name, value) in fixed {
         push_field(&mut entry, name, value);
     }
@@ -197,13 +204,13 @@ mod tests {
         let base = r#"{"ver":"2.3","host":"h","rec":"r","user":"u","term":"t","session":1,"id":1,"pos":0,"timing":">2","in_txt":"","in_bin":[],"out_txt":"]}","out_bin":[1,2]}"#;
         let line = format!("{base}\n");
         let fixed = [("TLOG_REC", "r".to_owned())];
-        let plain = entry(&fixed, &extended(&line, &[]), "{}").expect("UTF-8");
+        let plain = entry(Vec::new(), &fixed, &extended(&line, &[]), "{}").expect("UTF-8");
         assert_eq!(
             String::from_utf8(plain).expect("UTF-8"),
             format!("TLOG_REC=r\nTLOG_ID=7\nMESSAGE={base}\nTERMTAPE_TOTALS={{}}\n")
         );
         let login = [Field::new(LOGIN, r#"[{"n":1,"at":5,"end":true}]"#)];
-        let marked = entry(&fixed, &extended(&line, &login), "{}").expect("UTF-8");
+        let marked = entry(Vec::new(), &fixed, &extended(&line, &login), "{}").expect("UTF-8");
         assert_eq!(
             String::from_utf8(marked).expect("UTF-8"),
             format!(
@@ -220,7 +227,7 @@ mod tests {
         let line = format!("{base}\n");
         let kf = "{\"v\":1,\n\"s\":\"x\"}";
         let fields = [Field::new(KEYFRAME, kf)];
-        let got = entry(&[], &extended(&line, &fields), "{}").expect("UTF-8");
+        let got = entry(Vec::new(), &[], &extended(&line, &fields), "{}").expect("UTF-8");
         let mut expected = format!("TLOG_ID=7\nMESSAGE={base}\nTERMTAPE_X_KF\n").into_bytes();
         expected.extend_from_slice(&(kf.len() as u64).to_le_bytes());
         expected.extend_from_slice(kf.as_bytes());

@@ -97,11 +97,22 @@ pub(crate) struct Link {
     /// again to the next journald. The journal reader drops the duplicates
     /// this can make.
     unconfirmed: VecDeque<Vec<u8>>,
+    /// Buffers of entries journald has read, for the next entries (one
+    /// allocation less for each).
+    spare: Vec<Vec<u8>>,
     /// Past the bounds with [`OnFailure::End`] after the entry just pushed
     /// was saved: why the session ends, for the next call (the entry was
     /// stored, so its push succeeded).
     ending: Option<io::Error>,
 }
+
+/// Entries sent and kept until journald is known to have read them, at
+/// most: past this many, what journald has read is measured before each
+/// send (see [`Link::confirm`]).
+const CONFIRM_AFTER: usize = 32;
+
+/// Buffers kept for entries to come, at most.
+const SPARE_BUFFERS: usize = 4;
 
 /// What became of one send.
 enum Sent {
@@ -133,8 +144,14 @@ impl Link {
             last_error: None,
             dir: spool.dir.clone(),
             unconfirmed: VecDeque::new(),
+            spare: Vec::new(),
             ending: None,
         })
+    }
+
+    /// An empty buffer for the next entry.
+    pub(crate) fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
     }
 
     /// Queues an entry and sends what journald takes.
@@ -270,8 +287,16 @@ impl Link {
             // What journald has not read yet, measured before the send: if
             // the send succeeds, journald was alive after the measure, so
             // the older entries were read, not thrown away with a dead
-            // journald's queue.
-            let unread = self.socket.as_ref().map(unread_bytes);
+            // journald's queue. Measured once the unconfirmed entries are
+            // many, not before every send (a system call per entry): until
+            // then they are kept, and sent again if journald goes away
+            // (the journal reader drops the duplicates).
+            let unread = match &self.socket {
+                Some(socket) if self.unconfirmed.len() >= CONFIRM_AFTER => {
+                    Some(unread_bytes(socket))
+                }
+                _ => None,
+            };
             let sent = match &self.socket {
                 Some(socket) => send_entry(socket, entry)?,
                 None => match connect(&self.path) {
@@ -285,7 +310,9 @@ impl Link {
             match sent {
                 Sent::Done => {
                     let len = entry.len() as u64;
-                    self.confirm(unread.unwrap_or(0));
+                    if let Some(unread) = unread {
+                        self.confirm(unread);
+                    }
                     self.queued -= len;
                     let entry = self.queue.pop_front().expect("the front entry");
                     self.unconfirmed.push_back(entry);
@@ -337,7 +364,12 @@ impl Link {
             keep += 1;
         }
         let read = self.unconfirmed.len() - keep;
-        self.unconfirmed.drain(..read);
+        for mut entry in self.unconfirmed.drain(..read) {
+            if self.spare.len() < SPARE_BUFFERS {
+                entry.clear();
+                self.spare.push(entry);
+            }
+        }
     }
 
     /// Once journald takes entries from this process with settled ids,
