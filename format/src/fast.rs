@@ -216,6 +216,11 @@ impl<'a> Scanner<'a> {
             };
             at += 1;
             out.push(unescaped);
+            // A line's end, in one step.
+            if unescaped == b'\r' && bytes.get(at..at + 2) == Some(b"\\n") {
+                at += 2;
+                out.push(b'\n');
+            }
         }
         self.at = at;
         // Whole characters of valid UTF-8 (the input's, cut at ASCII bytes,
