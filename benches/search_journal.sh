@@ -13,6 +13,7 @@
 # systemd-journal-remote.
 #
 # Run by hand: benches/search_journal.sh [N] [RUNS]. Prints a Markdown table.
+# KEEP=1 keeps the generated journal (its directory is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-40}
@@ -24,7 +25,7 @@ rel=${CARGO_TARGET_DIR:-target}/release
 remote=/lib/systemd/systemd-journal-remote
 [ -x "$remote" ] || { echo "needs $remote (Debian: systemd-journal-remote)" >&2; exit 2; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] && echo "kept: $work" >&2 || rm -rf "$work"' EXIT
 
 script="seq 1 $lines; for i in \$(seq 1 $((lines / 10))); do printf -- '-rw-r--r-- 1 root root %8d Nov 26 14:%02d \\033[01;34m%s\\033[0m\\n' \$i \$((i % 60)) name\$i.txt; done"
 "$rel/termtape" rec -w journal -- sh -c "$script" </dev/null >/dev/null 2>&1 &
