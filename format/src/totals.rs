@@ -59,7 +59,7 @@ struct Wire {
 }
 
 impl Totals {
-    /// The journal field's value: [`Wire`] as serde writes it, made by
+    /// The journal field's value: the members as serde writes them, made by
     /// hand (the journal writer makes one for every entry).
     pub fn field(&self) -> String {
         let mut out = Vec::with_capacity(96);
