@@ -156,6 +156,9 @@ pub fn search(
 /// often.)
 const IN_FLIGHT: usize = if cfg!(test) { 2 } else { 128 };
 
+/// Lines sent to a worker at once (when no report waits for them).
+const BATCH: usize = if cfg!(test) { 3 } else { 16 };
+
 /// [`search`] with `threads` threads searching (1: all in the calling
 /// thread).
 ///
@@ -198,17 +201,19 @@ pub fn search_in_threads(
         });
     }
     std::thread::scope(|scope| {
-        let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Event>)>();
-        let (workers, handles): (Vec<mpsc::Sender<Job>>, Vec<_>) = (0..threads)
+        let (done_tx, done_rx) = mpsc::channel::<Vec<(u64, Vec<Event>)>>();
+        let (workers, handles): (Vec<mpsc::Sender<Vec<Job>>>, Vec<_>) = (0..threads)
             .map(|_| {
-                let (tx, rx) = mpsc::channel::<Job>();
+                let (tx, rx) = mpsc::channel::<Vec<Job>>();
                 let done = done_tx.clone();
                 let handle = scope.spawn(move || {
                     let mut worker = Worker::new();
-                    for job in rx {
-                        let seq = job.seq;
-                        let events = worker.job(job, source, filter, pattern, place);
-                        if done.send((seq, events)).is_err() {
+                    for jobs in rx {
+                        let events = jobs
+                            .into_iter()
+                            .map(|job| (job.seq, worker.job(job, source, filter, pattern, place)))
+                            .collect();
+                        if done.send(events).is_err() {
                             break;
                         }
                     }
@@ -220,6 +225,17 @@ pub fn search_in_threads(
         // Recording → its worker, given in turn as recordings appear.
         let mut owner: HashMap<String, usize> = HashMap::new();
         let mut sent = 0u64;
+        // Lines go to a worker, and their reports come back, in batches:
+        // a wake-up for each line cost more than the line.
+        let mut batches: Vec<Vec<Job>> = (0..threads).map(|_| Vec::new()).collect();
+        let flush = |batches: &mut Vec<Vec<Job>>| {
+            for (batch, worker) in batches.iter_mut().zip(&workers) {
+                if !batch.is_empty() {
+                    // A worker ends only when its sender is dropped.
+                    let _ = worker.send(std::mem::take(batch));
+                }
+            }
+        };
         let result = read_lines(input, source, |job, key| {
             let seq = job.seq;
             match job.work {
@@ -235,23 +251,28 @@ pub fn search_in_threads(
                             worker
                         }
                     };
-                    // A worker ends only when its sender is dropped.
-                    let _ = workers[worker].send(Job { seq, work });
+                    batches[worker].push(Job { seq, work });
+                    if batches[worker].len() >= BATCH {
+                        // A worker ends only when its sender is dropped.
+                        let _ = workers[worker].send(std::mem::take(&mut batches[worker]));
+                    }
                     sent = seq + 1;
                 }
             }
             // Take what is done; wait while too much is read ahead.
             loop {
-                while let Ok((seq, events)) = done_rx.try_recv() {
-                    reports.ready.insert(seq, events);
+                while let Ok(done) = done_rx.try_recv() {
+                    reports.ready.extend(done);
                 }
                 reports.make()?;
                 if sent.saturating_sub(reports.next) <= (IN_FLIGHT * threads) as u64 {
                     break;
                 }
+                // What is waited for may be in a batch not sent yet.
+                flush(&mut batches);
                 match done_rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                    Ok((seq, events)) => {
-                        reports.ready.insert(seq, events);
+                    Ok(done) => {
+                        reports.ready.extend(done);
                     }
                     // A worker that ended early panicked: the scope's end
                     // passes its panic on; the report it owed never comes.
@@ -267,10 +288,11 @@ pub fn search_in_threads(
         });
         // What the workers still hold is reported before the end (or
         // before a read error), as one thread would have.
+        flush(&mut batches);
         drop(workers);
         if !matches!(result, Err(crate::recording::ReadError::Output(_))) {
-            for (seq, events) in done_rx {
-                reports.ready.insert(seq, events);
+            for done in done_rx {
+                reports.ready.extend(done);
                 reports.make()?;
             }
         }
