@@ -159,6 +159,10 @@ const IN_FLIGHT: usize = if cfg!(test) { 2 } else { 128 };
 /// Lines sent to a worker at once (when no report waits for them).
 const BATCH: usize = if cfg!(test) { 3 } else { 16 };
 
+/// Lines a worker holds, not reported, past which the reading thread
+/// parses that worker's lines itself. (Tests take both ways often.)
+const BEHIND: usize = if cfg!(test) { 1 } else { 2 * BATCH };
+
 /// [`search`] with `threads` threads searching (1: all in the calling
 /// thread).
 ///
@@ -201,9 +205,9 @@ pub fn search_in_threads(
         });
     }
     std::thread::scope(|scope| {
-        let (done_tx, done_rx) = mpsc::channel::<Vec<(u64, Vec<Event>)>>();
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Vec<(u64, Vec<Event>)>)>();
         let (workers, handles): (Vec<mpsc::Sender<Vec<Job>>>, Vec<_>) = (0..threads)
-            .map(|_| {
+            .map(|n| {
                 let (tx, rx) = mpsc::channel::<Vec<Job>>();
                 let done = done_tx.clone();
                 let handle = scope.spawn(move || {
@@ -213,7 +217,7 @@ pub fn search_in_threads(
                             .into_iter()
                             .map(|job| (job.seq, worker.job(job, source, filter, pattern, place)))
                             .collect();
-                        if done.send(events).is_err() {
+                        if done.send((n, events)).is_err() {
                             break;
                         }
                     }
@@ -223,7 +227,14 @@ pub fn search_in_threads(
             .unzip();
         drop(done_tx);
         // Recording → its worker, given in turn as recordings appear.
-        let mut owner: HashMap<String, usize> = HashMap::new();
+        let owner: std::cell::RefCell<HashMap<String, usize>> = Default::default();
+        // Lines each worker has and has not reported.
+        let queued: Vec<std::cell::Cell<usize>> =
+            (0..threads).map(|_| Default::default()).collect();
+        let take = |ready: &mut BTreeMap<u64, Vec<Event>>, (worker, done): (usize, Vec<_>)| {
+            queued[worker].set(queued[worker].get() - done.len());
+            ready.extend(done);
+        };
         let mut sent = 0u64;
         // Lines go to a worker, and their reports come back, in batches:
         // a wake-up for each line cost more than the line.
@@ -236,13 +247,23 @@ pub fn search_in_threads(
                 }
             }
         };
-        let result = read_lines(input, source, |job, key| {
+        // A worker behind the reading thread: this thread parses its
+        // lines, instead of waiting (recordings one after the other, or
+        // one faster than the others).
+        let behind = |key: &str| {
+            owner
+                .borrow()
+                .get(key)
+                .is_some_and(|&worker| queued[worker].get() > BEHIND)
+        };
+        let result = read_lines(input, source, behind, |job, key| {
             let seq = job.seq;
             match job.work {
                 Work::Done(events) => {
                     reports.ready.insert(seq, events);
                 }
                 work => {
+                    let mut owner = owner.borrow_mut();
                     let worker = match owner.get(key) {
                         Some(&worker) => worker,
                         None => {
@@ -251,6 +272,7 @@ pub fn search_in_threads(
                             worker
                         }
                     };
+                    queued[worker].set(queued[worker].get() + 1);
                     batches[worker].push(Job { seq, work });
                     if batches[worker].len() >= BATCH {
                         // A worker ends only when its sender is dropped.
@@ -262,7 +284,7 @@ pub fn search_in_threads(
             // Take what is done; wait while too much is read ahead.
             loop {
                 while let Ok(done) = done_rx.try_recv() {
-                    reports.ready.extend(done);
+                    take(&mut reports.ready, done);
                 }
                 reports.make()?;
                 if sent.saturating_sub(reports.next) <= (IN_FLIGHT * threads) as u64 {
@@ -271,9 +293,7 @@ pub fn search_in_threads(
                 // What is waited for may be in a batch not sent yet.
                 flush(&mut batches);
                 match done_rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                    Ok(done) => {
-                        reports.ready.extend(done);
-                    }
+                    Ok(done) => take(&mut reports.ready, done),
                     // A worker that ended early panicked: the scope's end
                     // passes its panic on; the report it owed never comes.
                     Err(_) if handles.iter().any(|h| h.is_finished()) => {
@@ -292,7 +312,7 @@ pub fn search_in_threads(
         drop(workers);
         if !matches!(result, Err(crate::recording::ReadError::Output(_))) {
             for done in done_rx {
-                reports.ready.extend(done);
+                take(&mut reports.ready, done);
                 reports.make()?;
             }
         }
@@ -365,13 +385,14 @@ fn admit(
 
 /// Reads the lines of `input`, numbering them in order, and hands each to
 /// `each` with its recording (empty for damage, reported already): a
-/// line whose recording is told without parsing it goes as it is, any
-/// other is parsed here, so that damage is reported as [`Reader`] reports
-/// it. What a message's recording decides (the checks of its sequence,
+/// line whose recording is told without parsing it goes as it is, unless
+/// `parse_here` says otherwise; any other is parsed here, so that damage
+/// is reported as [`Reader`] reports it. What a message's recording decides (the checks of its sequence,
 /// its origin) is left to the one who takes all of that recording's lines.
 fn read_lines(
     input: impl BufRead,
     source: &str,
+    parse_here: impl Fn(&str) -> bool,
     mut each: impl FnMut(Job, &str) -> Result<(), crate::recording::ReadError>,
 ) -> Result<(), crate::recording::ReadError> {
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
@@ -381,7 +402,7 @@ fn read_lines(
             Err(e) if e.is_io() => return Err(e.into()),
             Err(e) => (None, Work::Done(vec![Event::Damage(e)])),
             Ok(line) => match line.recording_key() {
-                Some(key) => (
+                Some(key) if !parse_here(key) => (
                     Some(key.to_owned()),
                     Work::Line {
                         text: line.text.to_owned(),
@@ -389,7 +410,7 @@ fn read_lines(
                         complete: line.complete,
                     },
                 ),
-                None => match line.parse() {
+                _ => match line.parse() {
                     Ok(msg) => (
                         Some(msg.recording_key()),
                         Work::Parsed {
