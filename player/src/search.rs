@@ -167,12 +167,13 @@ const BEHIND: usize = if cfg!(test) { 1 } else { 2 * BATCH };
 /// thread).
 ///
 /// The calling thread reads the lines and makes every report; each
-/// recording is parsed, checked and searched by one worker (the recordings
-/// are shared out in turn as they first appear; a line's recording is told
+/// recording is checked and searched by one worker (the recordings are
+/// shared out in turn as they first appear; a line's recording is told
 /// from its first members, or, in another form, by parsing it in the
-/// calling thread), and its reports go back numbered by line, so they are
-/// made in the order one thread makes them. At most 128 lines a worker are
-/// read ahead of the reports.
+/// calling thread), which parses its lines too, unless it is behind: then
+/// the calling thread parses them. The reports go back numbered by line,
+/// so they are made in the order one thread makes them. At most 128 lines
+/// a worker are read ahead of the reports.
 #[allow(
     clippy::too_many_arguments,
     reason = "what to search, where, and three reports"
