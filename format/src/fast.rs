@@ -68,6 +68,47 @@ pub(crate) fn scan(json: &str) -> Option<RawMessage<'_>> {
     }
 }
 
+/// The `rec` of the message in `json`, when its first members (at most
+/// [`KEY_WITHIN`]) are plain strings and numbers and `rec` is among them, a
+/// string without escapes; `None` for any other form. The members before
+/// it are read in turn, so the one found is a member of the object and not
+/// text inside a value; both ways refuse a second `rec` (however spelt),
+/// so a line that parses has this one.
+pub(crate) fn recording_key(json: &str) -> Option<&str> {
+    let mut s = Scanner { json, at: 0 };
+    s.eat(b'{')?;
+    for _ in 0..KEY_WITHIN {
+        let key = s.key()?;
+        s.eat(b':')?;
+        if key == "rec" {
+            let rec = s.key()?;
+            return matches!(s.peek()?, b',' | b'}').then_some(rec);
+        }
+        match s.peek()? {
+            b'"' => {
+                s.key()?;
+            }
+            // A number: where it ends is all that matters here.
+            _ => {
+                let len = s.bytes_()[s.at..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit() || **b == b'.')
+                    .count();
+                if len == 0 {
+                    return None;
+                }
+                s.at += len;
+            }
+        }
+        s.eat(b',')?;
+    }
+    None
+}
+
+/// How many members [`recording_key`] reads before giving up: tlog and
+/// termtape write `rec` third.
+const KEY_WITHIN: usize = 4;
+
 /// The bytes that end a plain stretch of a string: its end, an escape, and
 /// the control characters JSON does not allow in one.
 static SPECIAL: [bool; 256] = {
@@ -543,6 +584,32 @@ mod tests {
             prop_assert_eq!(quick, general);
         }
 
+        /// A recording told without parsing is the one parsing gives, for
+        /// random messages, some cut short, some with a second `rec`.
+        #[test]
+        fn a_recording_told_quickly_is_the_parsed_ones(
+            json in message(),
+            cut in any::<prop::sample::Index>(),
+            how in 0u8..4,
+        ) {
+            let json = match how {
+                0 if json.is_char_boundary(cut.index(json.len().max(1))) => {
+                    json[..cut.index(json.len().max(1))].to_owned()
+                }
+                1 if json.ends_with('}') => {
+                    format!(r#"{},"r\u0065c":"other"}}"#, &json[..json.len() - 1])
+                }
+                2 if json.ends_with('}') => {
+                    format!(r#"{},"rec":"other"}}"#, &json[..json.len() - 1])
+                }
+                _ => json,
+            };
+            let at = Location { source: None, line: 1, id: None };
+            if let (Some(key), Ok(msg)) = (super::recording_key(&json), Message::parse(&json, &at)) {
+                prop_assert_eq!(key, msg.recording_key());
+            }
+        }
+
         /// Also for any line cut short or with a byte changed.
         #[test]
         fn damaged_messages_are_reported_alike(json in message(), cut in any::<prop::sample::Index>(), b in 0x20u8..0x7f) {
@@ -606,6 +673,7 @@ mod tests {
         for line in &lines {
             let line = line.trim_end();
             assert!(super::scan(line).is_some(), "{line}");
+            assert_eq!(super::recording_key(line), Some("r"), "{line}");
             let (quick, general) = both(line);
             assert_eq!(quick, general);
         }

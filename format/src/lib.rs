@@ -88,7 +88,7 @@ pub use login::{LOGIN_FIELD, Login, Logins, MAX_LOGIN_EVENTS};
 pub use message::{Message, Packet, Timed, VERSION};
 pub use origin::{EXIT_FIELD, Exit, MAX_COMMAND_WORDS, ORIGIN_FIELD, Origin, UNSET_ID};
 pub use range::Range;
-pub use reader::{LineEnd, MAX_LINE_LEN, Reader, Validator, read_line, skip_line};
+pub use reader::{LineEnd, MAX_LINE_LEN, RawLine, Reader, Validator, read_line, skip_line};
 pub use redaction::{INPUT_REDACTION_FIELD, MAX_REDACTIONS, REDACTED_FIELD, Redaction};
 pub use timing::Stream;
 pub use totals::{TOTALS_VERSION, Tally, Totals};

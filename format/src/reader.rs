@@ -200,7 +200,16 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    fn read_one(&mut self) -> Option<Result<Message>> {
+    /// The next line that is not blank, not yet parsed: for a caller that
+    /// parses (and checks with a [`Validator`]) elsewhere, in the order
+    /// [`Reader::next`] would. The errors are those [`Reader::next`] gives
+    /// before parsing: an I/O error (after which there is nothing more), a
+    /// line over [`MAX_LINE_LEN`], a line that is not UTF-8. A reader used
+    /// this way is not to be used as an iterator too.
+    pub fn next_line(&mut self) -> Option<Result<RawLine<'_>>> {
+        if self.done {
+            return None;
+        }
         loop {
             self.buf.clear();
             let read = if std::mem::take(&mut self.skipping) {
@@ -235,43 +244,85 @@ impl<R: BufRead> Reader<R> {
                     at: self.location(),
                 }));
             }
-            let complete = end == LineEnd::Newline;
-            let text = trim_line(&self.buf);
-            if text.iter().all(u8::is_ascii_whitespace) {
+            if trim_line(&self.buf).iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let at = self.location();
-            let text = match std::str::from_utf8(text) {
-                Ok(text) => text,
+            return Some(match std::str::from_utf8(trim_line(&self.buf)) {
+                Ok(text) => Ok(RawLine {
+                    text,
+                    at,
+                    complete: end == LineEnd::Newline,
+                }),
                 Err(e) => {
                     let reason = format!(
                         "the line is not UTF-8 (bad byte at offset {})",
                         e.valid_up_to()
                     );
-                    return Some(Err(Error::InvalidField {
+                    Err(Error::InvalidField {
                         at,
                         field: "line",
                         reason,
-                    }));
+                    })
                 }
-            };
-            let parsed = Message::parse(text, &at).map_err(|e| match e {
-                // A damaged last line is a truncated write, whatever the
-                // parser's complaint.
-                Error::Json { at, .. } if !complete => Error::Truncated { at },
-                e => e,
             });
-            let msg = match parsed {
-                Ok(msg) => msg,
-                Err(e) => return Some(Err(e)),
-            };
-            if let Err(e) = self.validator.check(&msg, &at) {
-                self.stashed = Some(msg);
-                return Some(Err(e));
-            }
-            return Some(Ok(msg));
         }
     }
+
+    fn read_one(&mut self) -> Option<Result<Message>> {
+        let (msg, at) = match self.next_line()? {
+            Ok(line) => match line.parse() {
+                Ok(msg) => (msg, line.at),
+                Err(e) => return Some(Err(e)),
+            },
+            Err(e) => return Some(Err(e)),
+        };
+        if let Err(e) = self.validator.check(&msg, &at) {
+            self.stashed = Some(msg);
+            return Some(Err(e));
+        }
+        Some(Ok(msg))
+    }
+}
+
+/// A line of messages read, not yet parsed (see [`Reader::next_line`]).
+#[derive(Debug)]
+pub struct RawLine<'a> {
+    /// The line, without its line end.
+    pub text: &'a str,
+    /// Where it is: its source and line number.
+    pub at: Location,
+    /// Whether it ends in a newline (a last line without one may be a
+    /// truncated write).
+    pub complete: bool,
+}
+
+impl RawLine<'_> {
+    /// The line's message, parsed as [`Reader::next`] parses it (but not
+    /// checked against the messages before it: see [`Validator`]).
+    pub fn parse(&self) -> Result<Message> {
+        parse_line(self.text, &self.at, self.complete)
+    }
+
+    /// The recording its message is of, if the line is a message — what
+    /// [`Message::recording_key`] gives — when that can be told from the
+    /// line's first members, as recorders write them, without parsing it;
+    /// `None` for any other form. A line that parses has one `rec` member
+    /// at most, so the one found is the one [`RawLine::parse`] takes.
+    pub fn recording_key(&self) -> Option<&str> {
+        crate::fast::recording_key(self.text)
+    }
+}
+
+/// The message of a line (`complete`: ended by a newline), parsed as
+/// [`Reader::next`] parses it.
+fn parse_line(text: &str, at: &Location, complete: bool) -> Result<Message> {
+    Message::parse(text, at).map_err(|e| match e {
+        // A damaged last line is a truncated write, whatever the parser's
+        // complaint.
+        Error::Json { at, .. } if !complete => Error::Truncated { at },
+        e => e,
+    })
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {

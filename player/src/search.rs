@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::mpsc;
 
-use termtape_format::{Error, Location, Logins, Message, Packet, Reader, Stream};
+use termtape_format::{Error, Location, Logins, Message, Packet, Reader, Stream, Validator};
 use termtape_keyframe::Screen;
 
 use crate::source::Filter;
@@ -156,14 +156,24 @@ pub fn search(
 /// often.)
 const IN_FLIGHT: usize = if cfg!(test) { 2 } else { 128 };
 
+/// Lines sent to a worker at once (when no report waits for them).
+const BATCH: usize = if cfg!(test) { 3 } else { 16 };
+
+/// Lines a worker holds, not reported, past which the reading thread
+/// parses that worker's lines itself. (Tests take both ways often.)
+const BEHIND: usize = if cfg!(test) { 1 } else { 2 * BATCH };
+
 /// [`search`] with `threads` threads searching (1: all in the calling
 /// thread).
 ///
-/// The calling thread reads the messages and makes every report; each
-/// recording is searched by one worker (the recordings are shared out in
-/// turn as they first appear), and its reports go back numbered by message,
-/// so they are made in the order one thread makes them. At most
-/// 128 messages a worker are read ahead of the reports.
+/// The calling thread reads the lines and makes every report; each
+/// recording is checked and searched by one worker (the recordings are
+/// shared out in turn as they first appear; a line's recording is told
+/// from its first members, or, in another form, by parsing it in the
+/// calling thread), which parses its lines too, unless it is behind: then
+/// the calling thread parses them. The reports go back numbered by line,
+/// so they are made in the order one thread makes them. At most 128 lines
+/// a worker are read ahead of the reports.
 #[allow(
     clippy::too_many_arguments,
     reason = "what to search, where, and three reports"
@@ -187,26 +197,28 @@ pub fn search_in_threads(
         on_damage,
     };
     if threads <= 1 {
-        let mut hunts = Hunts::default();
+        let mut worker = Worker::new();
         return read(input, source, filter, |job| {
             let seq = job.seq;
-            let events = hunts.message(job, pattern, place);
+            let events = worker.job(job, source, filter, pattern, place);
             reports.ready.insert(seq, events);
             reports.make()
         });
     }
     std::thread::scope(|scope| {
-        let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Event>)>();
-        let (workers, handles): (Vec<mpsc::Sender<Job>>, Vec<_>) = (0..threads)
-            .map(|_| {
-                let (tx, rx) = mpsc::channel::<Job>();
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Vec<(u64, Vec<Event>)>)>();
+        let (workers, handles): (Vec<mpsc::Sender<Vec<Job>>>, Vec<_>) = (0..threads)
+            .map(|n| {
+                let (tx, rx) = mpsc::channel::<Vec<Job>>();
                 let done = done_tx.clone();
                 let handle = scope.spawn(move || {
-                    let mut hunts = Hunts::default();
-                    for job in rx {
-                        let seq = job.seq;
-                        let events = hunts.message(job, pattern, place);
-                        if done.send((seq, events)).is_err() {
+                    let mut worker = Worker::new();
+                    for jobs in rx {
+                        let events = jobs
+                            .into_iter()
+                            .map(|job| (job.seq, worker.job(job, source, filter, pattern, place)))
+                            .collect();
+                        if done.send((n, events)).is_err() {
                             break;
                         }
                     }
@@ -216,36 +228,73 @@ pub fn search_in_threads(
             .unzip();
         drop(done_tx);
         // Recording → its worker, given in turn as recordings appear.
-        let mut owner: HashMap<String, usize> = HashMap::new();
+        let owner: std::cell::RefCell<HashMap<String, usize>> = Default::default();
+        // Lines each worker has and has not reported.
+        let queued: Vec<std::cell::Cell<usize>> =
+            (0..threads).map(|_| Default::default()).collect();
+        let take = |ready: &mut BTreeMap<u64, Vec<Event>>, (worker, done): (usize, Vec<_>)| {
+            queued[worker].set(queued[worker].get() - done.len());
+            ready.extend(done);
+        };
         let mut sent = 0u64;
-        let result = read(input, source, filter, |job| {
+        // Lines go to a worker, and their reports come back, in batches:
+        // a wake-up for each line cost more than the line.
+        let mut batches: Vec<Vec<Job>> = (0..threads).map(|_| Vec::new()).collect();
+        let flush = |batches: &mut Vec<Vec<Job>>| {
+            for (batch, worker) in batches.iter_mut().zip(&workers) {
+                if !batch.is_empty() {
+                    // A worker ends only when its sender is dropped.
+                    let _ = worker.send(std::mem::take(batch));
+                }
+            }
+        };
+        // A worker behind the reading thread: this thread parses its
+        // lines, instead of waiting (recordings one after the other, or
+        // one faster than the others).
+        let behind = |key: &str| {
+            owner
+                .borrow()
+                .get(key)
+                .is_some_and(|&worker| queued[worker].get() > BEHIND)
+        };
+        let result = read_lines(input, source, behind, |job, key| {
             let seq = job.seq;
             match job.work {
                 Work::Done(events) => {
                     reports.ready.insert(seq, events);
                 }
-                Work::Message { .. } => {
-                    let n = owner.len();
-                    let key = job.key.clone();
-                    let worker = *owner.entry(key).or_insert(n % threads);
-                    // A worker ends only when its sender is dropped.
-                    let _ = workers[worker].send(job);
+                work => {
+                    let mut owner = owner.borrow_mut();
+                    let worker = match owner.get(key) {
+                        Some(&worker) => worker,
+                        None => {
+                            let worker = owner.len() % threads;
+                            owner.insert(key.to_owned(), worker);
+                            worker
+                        }
+                    };
+                    queued[worker].set(queued[worker].get() + 1);
+                    batches[worker].push(Job { seq, work });
+                    if batches[worker].len() >= BATCH {
+                        // A worker ends only when its sender is dropped.
+                        let _ = workers[worker].send(std::mem::take(&mut batches[worker]));
+                    }
                     sent = seq + 1;
                 }
             }
             // Take what is done; wait while too much is read ahead.
             loop {
-                while let Ok((seq, events)) = done_rx.try_recv() {
-                    reports.ready.insert(seq, events);
+                while let Ok(done) = done_rx.try_recv() {
+                    take(&mut reports.ready, done);
                 }
                 reports.make()?;
                 if sent.saturating_sub(reports.next) <= (IN_FLIGHT * threads) as u64 {
                     break;
                 }
+                // What is waited for may be in a batch not sent yet.
+                flush(&mut batches);
                 match done_rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                    Ok((seq, events)) => {
-                        reports.ready.insert(seq, events);
-                    }
+                    Ok(done) => take(&mut reports.ready, done),
                     // A worker that ended early panicked: the scope's end
                     // passes its panic on; the report it owed never comes.
                     Err(_) if handles.iter().any(|h| h.is_finished()) => {
@@ -260,10 +309,11 @@ pub fn search_in_threads(
         });
         // What the workers still hold is reported before the end (or
         // before a read error), as one thread would have.
+        flush(&mut batches);
         drop(workers);
         if !matches!(result, Err(crate::recording::ReadError::Output(_))) {
-            for (seq, events) in done_rx {
-                reports.ready.insert(seq, events);
+            for done in done_rx {
+                take(&mut reports.ready, done);
                 reports.make()?;
             }
         }
@@ -291,26 +341,17 @@ fn read(
                 seq += 1;
                 each(Job {
                     seq: seq - 1,
-                    key: String::new(),
                     work: Work::Done(vec![Event::Damage(e)]),
                 })?;
                 continue;
             }
         };
-        let in_session = sessions.accepts(filter, &msg);
-        if !in_session || !filter.accepts_in_any(&msg) {
+        let Some((at, gap)) = admit(&mut sessions, filter, &msg, reader.line(), source) else {
             continue;
-        }
-        let gap = crate::gap::Gap::of(&msg);
-        let at = Location {
-            source: Some(source.to_owned()),
-            line: reader.line(),
-            id: Some(msg.id),
         };
         seq += 1;
         each(Job {
             seq: seq - 1,
-            key: msg.recording_key(),
             work: Work::Message {
                 msg: Box::new(msg),
                 at,
@@ -321,22 +362,99 @@ fn read(
     Ok(())
 }
 
+/// Whether `msg` (read at `line`) is searched: it is, if `filter` lets
+/// its recording (see [`crate::source::Sessions`]) and it through. If so,
+/// where it is, and the gap before it.
+fn admit(
+    sessions: &mut crate::source::Sessions,
+    filter: &Filter,
+    msg: &Message,
+    line: u64,
+    source: &str,
+) -> Option<(Location, Option<crate::gap::Gap>)> {
+    let in_session = sessions.accepts(filter, msg);
+    if !in_session || !filter.accepts_in_any(msg) {
+        return None;
+    }
+    let at = Location {
+        source: Some(source.to_owned()),
+        line,
+        id: Some(msg.id),
+    };
+    Some((at, crate::gap::Gap::of(msg)))
+}
+
+/// Reads the lines of `input`, numbering them in order, and hands each to
+/// `each` with its recording (empty for damage, reported already): a
+/// line whose recording is told without parsing it goes as it is, unless
+/// `parse_here` says otherwise; any other is parsed here, so that damage
+/// is reported as [`Reader`] reports it. What a message's recording decides (the checks of its sequence,
+/// its origin) is left to the one who takes all of that recording's lines.
+fn read_lines(
+    input: impl BufRead,
+    source: &str,
+    parse_here: impl Fn(&str) -> bool,
+    mut each: impl FnMut(Job, &str) -> Result<(), crate::recording::ReadError>,
+) -> Result<(), crate::recording::ReadError> {
+    let mut reader = Reader::new(input, Some(source.to_owned()), true);
+    let mut seq = 0u64;
+    while let Some(item) = reader.next_line() {
+        let (key, work) = match item {
+            Err(e) if e.is_io() => return Err(e.into()),
+            Err(e) => (None, Work::Done(vec![Event::Damage(e)])),
+            Ok(line) => match line.recording_key() {
+                Some(key) if !parse_here(key) => (
+                    Some(key.to_owned()),
+                    Work::Line {
+                        text: line.text.to_owned(),
+                        at: line.at,
+                        complete: line.complete,
+                    },
+                ),
+                _ => match line.parse() {
+                    Ok(msg) => (
+                        Some(msg.recording_key()),
+                        Work::Parsed {
+                            msg: Box::new(msg),
+                            at: line.at,
+                        },
+                    ),
+                    Err(e) => (None, Work::Done(vec![Event::Damage(e)])),
+                },
+            },
+        };
+        seq += 1;
+        each(
+            Job { seq: seq - 1, work },
+            key.as_deref().unwrap_or_default(),
+        )?;
+    }
+    Ok(())
+}
+
 /// Something read, numbered in reading order.
 struct Job {
     seq: u64,
-    /// The recording of a message.
-    key: String,
     work: Work,
 }
 
 /// What a [`Job`] is.
 enum Work {
-    /// A message to search (after the gap before it, if any).
+    /// A message to search (after the gap before it, if any), its
+    /// recording's checks passed.
     Message {
         msg: Box<Message>,
         at: Location,
         gap: Option<crate::gap::Gap>,
     },
+    /// A line to parse (`complete`: ended by a newline), check and search.
+    Line {
+        text: String,
+        at: Location,
+        complete: bool,
+    },
+    /// A message parsed, to check and search.
+    Parsed { msg: Box<Message>, at: Location },
     /// Reports made already (damage that stopped a message being read).
     Done(Vec<Event>),
 }
@@ -389,6 +507,67 @@ where
     }
 }
 
+/// What one thread keeps of the recordings it searches: each recording's
+/// lines all go to one thread, so what it decides from them is decided as
+/// one thread reading them all would.
+struct Worker {
+    hunts: Hunts,
+    /// The checks of each recording's sequence, as [`Reader`] makes them.
+    validator: Validator,
+    sessions: crate::source::Sessions,
+}
+
+impl Worker {
+    fn new() -> Worker {
+        Worker {
+            hunts: Hunts::default(),
+            // As the search's reader: ids need only go up.
+            validator: Validator::new(true),
+            sessions: crate::source::Sessions::default(),
+        }
+    }
+
+    /// Parses, checks and searches a job's line or message: its reports,
+    /// in order.
+    fn job(
+        &mut self,
+        job: Job,
+        source: &str,
+        filter: &Filter,
+        pattern: &Pattern,
+        place: Place,
+    ) -> Vec<Event> {
+        let (msg, at) = match job.work {
+            Work::Done(events) => return events,
+            Work::Message { msg, at, gap } => {
+                return self.hunts.message(Vec::new(), msg, at, gap, pattern, place);
+            }
+            Work::Parsed { msg, at } => (msg, at),
+            Work::Line { text, at, complete } => {
+                let line = termtape_format::RawLine {
+                    text: &text,
+                    at,
+                    complete,
+                };
+                match line.parse() {
+                    Ok(msg) => (Box::new(msg), line.at),
+                    Err(e) => return vec![Event::Damage(e)],
+                }
+            }
+        };
+        let mut events = Vec::new();
+        // Reported, and the message searched all the same, as by the
+        // reader of one thread.
+        if let Err(e) = self.validator.check(&msg, &at) {
+            events.push(Event::Damage(e));
+        }
+        match admit(&mut self.sessions, filter, &msg, at.line, source) {
+            Some((at, gap)) => self.hunts.message(events, msg, at, gap, pattern, place),
+            None => events,
+        }
+    }
+}
+
 /// The recordings one thread searches.
 #[derive(Default)]
 struct Hunts {
@@ -396,13 +575,18 @@ struct Hunts {
 }
 
 impl Hunts {
-    /// Searches a job's message: its reports, in order.
-    fn message(&mut self, job: Job, pattern: &Pattern, place: Place) -> Vec<Event> {
-        let (msg, at, gap) = match job.work {
-            Work::Message { msg, at, gap } => (msg, at, gap),
-            Work::Done(events) => return events,
-        };
-        let mut events: Vec<Event> = gap.into_iter().map(Event::Gap).collect();
+    /// Searches a message, after `events` and the gap before it: the
+    /// reports, in order.
+    fn message(
+        &mut self,
+        mut events: Vec<Event>,
+        msg: Box<Message>,
+        at: Location,
+        gap: Option<crate::gap::Gap>,
+        pattern: &Pattern,
+        place: Place,
+    ) -> Vec<Event> {
+        events.extend(gap.map(Event::Gap));
         let mut packets = Vec::new();
         if let Err(e) = msg.decode(&at, |t| packets.push(t)) {
             events.push(Event::Damage(e));
@@ -410,7 +594,7 @@ impl Hunts {
         }
         let hunt = self
             .hunts
-            .entry(job.key)
+            .entry(msg.recording_key())
             .or_insert_with(|| Hunt::new(&msg, place));
         match msg.logins(&at) {
             Ok(events_) => hunt.logins.add(events_),
@@ -706,13 +890,19 @@ mod tests {
     }
 
     /// Everything a search reports, in order, as text.
-    fn reports(log: &str, text: &str, place: Place, threads: usize) -> Vec<String> {
+    fn reports(
+        log: &[u8],
+        filter: &Filter,
+        text: &str,
+        place: Place,
+        threads: usize,
+    ) -> Vec<String> {
         let reports = std::cell::RefCell::new(Vec::new());
         search_in_threads(
             threads,
-            log.as_bytes(),
+            log,
             "test",
-            &Filter::default(),
+            filter,
             &Pattern::new(text, false),
             place,
             |f| {
@@ -727,9 +917,13 @@ mod tests {
     }
 
     /// Many recordings' messages interleaved at random, with damage (a
-    /// line that is not JSON, a timing that does not match its text) and
-    /// gaps among them: far more messages than are read ahead.
-    fn many_recordings(seed: u64) -> String {
+    /// line that is not JSON, one that is not UTF-8, a timing that does not
+    /// match its text, an id that does not go up, a recording whose first
+    /// message is lost, a last line cut short) and gaps among them, of two
+    /// users, their sessions running two commands, some lines in forms
+    /// told apart only by parsing them (spaces, no `rec`): far more lines
+    /// than are read ahead.
+    fn many_recordings(seed: u64) -> Vec<u8> {
         let mut rng = seed;
         let mut next = move |n: u64| {
             rng ^= rng << 13;
@@ -739,7 +933,7 @@ mod tests {
         };
         let recs = 13;
         let mut ids = vec![0u64; recs];
-        let mut lines = Vec::new();
+        let mut lines: Vec<Vec<u8>> = Vec::new();
         for _ in 0..3000 {
             let r = next(recs as u64) as usize;
             ids[r] += 1;
@@ -766,34 +960,97 @@ mod tests {
                 timing += &format!("+10<{}", inp.len());
             }
             match next(50) {
-                0 => lines.push("{not json".to_owned()),
+                0 => lines.push(b"{not json".to_vec()),
                 1 => timing += ">5",
+                2 => lines.push(
+                    format!(r#"{{"ver":"2.3","host":"h","rec":"{rec}","#)
+                        .into_bytes()
+                        .into_iter()
+                        .chain(*b"\xff\"}")
+                        .collect(),
+                ),
+                3 => lines.push(b"   ".to_vec()),
                 _ => {}
             }
-            let extra = if next(40) == 0 {
-                r#","gap":{"messages":2,"bytes":10}"#
-            } else {
-                ""
-            };
-            lines.push(message_of(&rec, id, pos, &timing, &out, inp, extra));
+            let mut extra = String::new();
+            if next(40) == 0 {
+                extra += r#","gap":{"messages":2,"bytes":10}"#;
+            }
+            // Each session's command, on its first message; that of
+            // rec-5 is lost.
+            if id == 1 && r != 5 {
+                extra += match r % 3 {
+                    0 => r#","origin":{"command":["sh","-c","x"]}"#,
+                    _ => r#","origin":{"command":["bash","-l"]}"#,
+                };
+            }
+            let mut line = message_of(&rec, id, pos, &timing, &out, inp, &extra);
+            if r.is_multiple_of(4) {
+                line = line.replace(r#""user":"u""#, r#""user":"v""#);
+            }
+            // Old messages, without `rec`: host and session tell theirs.
+            if r == recs - 2 {
+                line = line
+                    .replace(&format!(r#""rec":"{rec}","#), "")
+                    .replace(r#""session":1"#, r#""session":7"#);
+            }
+            if next(8) == 0 {
+                line = line.replacen('{', "{ ", 1);
+            }
+            if id == 1 && r == 5 {
+                line = line.replacen(r#""ver":"2.3","#, "", 1);
+            }
+            // Now and then an id again: damage, and the message searched.
+            if next(60) == 0 {
+                lines.push(line.clone().into_bytes());
+            }
+            lines.push(line.into_bytes());
         }
-        lines.join("\n")
+        let cut = message_of("rec-3", ids[3] + 1, ids[3] * 100 + 100, ">1", "x", "", "");
+        lines.push(cut.as_bytes()[..60].to_vec());
+        lines.join(&b'\n')
     }
 
     #[test]
     fn many_recordings_are_reported_alike_on_one_thread_and_on_many() {
+        let some = Filter {
+            user: Some("u".into()),
+            command: Some("bash".into()),
+            ..Filter::default()
+        };
         for seed in [1, 0x9e37_79b9] {
             let log = many_recordings(seed);
             for place in [Place::Screen, Place::Input] {
-                let one = reports(&log, "error", place, 1);
-                assert!(one.iter().filter(|r| r.starts_with("found")).count() > 100);
-                assert!(one.iter().any(|r| r.starts_with("gap")));
-                assert!(one.iter().any(|r| r.starts_with("damage")));
-                for threads in [2, 3, 8] {
-                    assert!(
-                        one == reports(&log, "error", place, threads),
-                        "{place:?} on {threads} threads, seed {seed}"
-                    );
+                let all = reports(&log, &Filter::default(), "error", place, 1);
+                for filter in [Filter::default(), some.clone()] {
+                    let one = reports(&log, &filter, "error", place, 1);
+                    let count = |kind| one.iter().filter(|r| r.starts_with(kind)).count();
+                    assert!(count("found") > 50, "{}", count("found"));
+                    assert!(count("gap") > 0);
+                    for damage in [
+                        "invalid JSON",
+                        "not UTF-8",
+                        "follows",
+                        "truncated",
+                        "missing field",
+                    ] {
+                        assert!(
+                            one.iter()
+                                .any(|r| r.starts_with("damage") && r.contains(damage)),
+                            "{damage}: {one:#?}"
+                        );
+                    }
+                    assert!(one.iter().any(|r| r.contains(r#"rec: "h/7""#)));
+                    if filter.command.is_some() {
+                        assert!(count("found") < all.len() / 2);
+                        assert!(!one.iter().any(|r| r.contains(r#"rec: "rec-5""#)));
+                    }
+                    for threads in [2, 3, 8] {
+                        assert!(
+                            one == reports(&log, &filter, "error", place, threads),
+                            "{place:?} on {threads} threads, seed {seed}, {filter:?}"
+                        );
+                    }
                 }
             }
         }
@@ -805,7 +1062,7 @@ mod tests {
         let mut calls = 0;
         let result = search_in_threads(
             4,
-            log.as_bytes(),
+            &log[..],
             "test",
             &Filter::default(),
             &Pattern::new("error", false),
