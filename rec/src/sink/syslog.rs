@@ -238,7 +238,8 @@ mod tests {
         }
         let last = got.last().map(|d| String::from_utf8_lossy(d).into_owned());
         assert!(
-            last.as_deref().is_some_and(|d| d.contains("after the signal")),
+            last.as_deref()
+                .is_some_and(|d| d.contains("after the signal")),
             "the last datagram: {last:?}"
         );
     }
