@@ -410,14 +410,7 @@ pub fn host_logs(
 ) -> io::Result<()> {
     let mut journal = open_matching(dir, "_HOSTNAME", host.as_bytes(), since_usec)?;
     let trusted = Trusted::new(trust);
-    while journal
-        .next()
-        .map_err(|e| journal_error("reading the journal", e))?
-        > 0
-    {
-        let usec = journal
-            .timestamp_usec()
-            .map_err(|e| journal_error("reading the journal", e))?;
+    while let Some(usec) = next_received(&mut journal)? {
         if usec < since_usec {
             continue;
         }
@@ -482,14 +475,7 @@ pub fn audit_entries(
     each: &mut dyn FnMut(String) -> io::Result<bool>,
 ) -> io::Result<()> {
     let mut journal = open_matching(dir, "_TRANSPORT", b"audit", since_usec)?;
-    while journal
-        .next()
-        .map_err(|e| journal_error("reading the journal", e))?
-        > 0
-    {
-        let usec = journal
-            .timestamp_usec()
-            .map_err(|e| journal_error("reading the journal", e))?;
+    while let Some(usec) = next_received(&mut journal)? {
         if usec > until_usec.saturating_add(60_000_000) {
             break;
         }
@@ -943,6 +929,16 @@ fn message_rec(json: &[u8]) -> Result<Option<String>, ()> {
 }
 
 /// A journal field of the current entry as text, if it is there.
+/// Moves to the next entry and gives when journald received it (µs since
+/// the epoch); `None` past the last.
+fn next_received(journal: &mut Journal) -> io::Result<Option<u64>> {
+    let read = |e| journal_error("reading the journal", e);
+    if journal.next().map_err(read)? == 0 {
+        return Ok(None);
+    }
+    journal.timestamp_usec().map(Some).map_err(read)
+}
+
 fn field_text(journal: &mut Journal, name: &str) -> io::Result<Option<String>> {
     Ok(journal
         .get_data(name)
