@@ -21,7 +21,7 @@ use termtape_tests::{assert_bytes_eq, bin, require, run_ok, tlog_play};
 use crate::seek::{Event, event, record, record_with, replay};
 
 /// `source`'s recording's output, as `termtape cat` writes it.
-fn cat_of(source: &dyn Source) -> Vec<u8> {
+pub(crate) fn cat_of(source: &dyn Source) -> Vec<u8> {
     let mut out = Vec::new();
     cat::cat(
         source.open(&Filter::default()).expect("opens"),

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use proptest::prelude::*;
-use termtape_format::{Reader, Stream};
+use termtape_format::Reader;
 use termtape_keyframe::Cadence;
+use termtape_player::Query;
 use termtape_player::export::{self, Cut, Sink};
 use termtape_player::import::{self, Identity};
 use termtape_player::seek::{At, screen_at};
 use termtape_player::source;
-use termtape_player::{Query, cat};
 use termtape_tests::{assert_bytes_eq, bin, require, run_ok, tlog_play};
 
 use crate::keyframes::{Tmux, normalise};
@@ -113,19 +113,18 @@ fn moments(log: &Path) -> Vec<u64> {
     times
 }
 
+/// The strings of the array `key` of `json`.
+fn strings<'a>(json: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    json[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {key} in {json}"))
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect()
+}
+
 fn output_of(log: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    cat::cat(
-        BufReader::new(File::open(log).expect("open")),
-        "log",
-        &Query::default(),
-        Stream::Output,
-        &mut out,
-        |_| {},
-        |e| panic!("{e}"),
-    )
-    .expect("cat");
-    out
+    crate::archive::cat_of(&termtape_player::source::File::new(log))
 }
 
 fn screen(log: &Path, at: u64) -> termtape_emu::Terminal {
@@ -796,32 +795,16 @@ fn segmented_export_seeks_in_the_real_asciinema_player_fetching_one_segment() {
     assert_eq!(got["errors"], serde_json::json!([]), "{got}");
     // Before the seek: the page, the player and the index (and the first
     // segment, which preload shows); the seek fetched one segment.
-    let fetched: Vec<&str> = got["after"]
-        .as_array()
-        .expect("after")
-        .iter()
-        .filter_map(|p| p.as_str())
-        .collect();
+    let fetched = strings(&got, "after");
     assert_eq!(fetched, [format!("/seg/{url}")], "{got}");
-    let before: Vec<&str> = got["before"]
-        .as_array()
-        .expect("before")
-        .iter()
-        .filter_map(|p| p.as_str())
-        .filter(|p| p.starts_with("/seg/"))
-        .collect();
     assert!(
-        before
+        strings(&got, "before")
             .iter()
+            .filter(|p| p.starts_with("/seg/"))
             .all(|p| *p == "/seg/index.json" || *p == "/seg/000000.json"),
         "{got}"
     );
-    let rows: Vec<&str> = got["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r.as_str())
-        .collect();
+    let rows = strings(&got, "rows");
     assert!(rows.iter().any(|r| r.starts_with("burst ")), "{got}");
     let ours = termtape_ok(&[
         "screen",
