@@ -46,7 +46,9 @@ if [ "${1:-}" != --inner ]; then
   tmp=$(mktemp -d /var/tmp/termtape-load.XXXXXX)
   [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
   echo "run directory: $tmp" >&2
-  unshare --mount --net --propagation private "$0" --inner "$n" "$tmp"
+  # journald's default largest file for this RuntimeMaxUse (128M), as the
+  # journal's size on disk was measured with.
+  JOURNALD_MAX_FILE_SIZE=128M unshare --net benches/private_journald.sh "$tmp" "$0" --inner "$n" "$tmp"
   exit
 fi
 
@@ -58,30 +60,10 @@ seqn=${SEQ:-200000}
 long=${LONG:-125000000}
 runs=${RUNS:-5}
 
-# The private journald: its sockets on a tmpfs, its journal in $tmp/journal.
-mkdir -p "$tmp/journal" "$tmp/sessions"
-cat >"$tmp/journald.conf" <<'EOF'
-[Journal]
-Storage=volatile
-RuntimeMaxUse=16G
-ForwardToSyslog=no
-ForwardToWall=no
-ForwardToConsole=no
-MaxLevelStore=debug
-EOF
-# JOURNALD_RATELIMIT=default keeps journald's own rate limit, to see it drop.
-[ "${JOURNALD_RATELIMIT:-off}" = default ] || printf 'RateLimitIntervalSec=0\nRateLimitBurst=0\n' >>"$tmp/journald.conf"
-mount -t tmpfs tmpfs /run/systemd/journal
-mount -t tmpfs tmpfs /run/log
-mkdir -p /run/log/journal
-mount --bind "$tmp/journal" /run/log/journal
-if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
-mount --bind "$tmp/journald.conf" /etc/systemd/journald.conf
-/lib/systemd/systemd-journald >"$tmp/journald.out" 2>&1 &
-jpid=$!
-trap 'kill "$jpid" 2>/dev/null; wait "$jpid" 2>/dev/null || true' EXIT
-for _ in $(seq 400); do [ -S /run/systemd/journal/socket ] && break; sleep 0.01; done
-[ -S /run/systemd/journal/socket ] || { echo "journald did not start" >&2; exit 1; }
+# The private journald (benches/private_journald.sh): its journal in
+# $tmp/journal, its PID in JOURNALD_PID.
+mkdir -p "$tmp/sessions"
+jpid=$JOURNALD_PID
 
 # CPU seconds (user+sys) and VmHWM (KiB) of a live process.
 cpu_of() { awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / t}' "/proc/$1/stat"; }
@@ -246,8 +228,6 @@ if [ -z "${SKIP_SINGLE:-}" ]; then
   done
 fi
 
-kill "$jpid"; wait "$jpid" 2>/dev/null || true
-trap - EXIT
 
 python3 - "$tmp" "$n" "$(echo "$j1 - $j0" | bc -l)" "$jhwm" "$jsize" \
   "$(echo "$date1 - $date0" | bc -l)" "$long_json" "$(nproc)" "$janon" "$load0" "$load1" "$ship_json" <<'EOF'
