@@ -30,6 +30,7 @@ use termtape_format::extension::{self, Field};
 use super::TrustedUid;
 use super::{Filter, KeepWaiting, Trust};
 
+mod files;
 mod listing;
 #[allow(
     unsafe_code,
@@ -507,7 +508,7 @@ pub fn audit_entries(
 /// read through a journal it owns (`J` = [`Journal`]) or borrows (`&mut
 /// Journal`: a listing reads many recordings through one).
 pub struct JournalLines<J: BorrowMut<Journal> = Journal> {
-    journal: J,
+    entries: Entries<J>,
     until_usec: Option<u64>,
     follow: bool,
     keep_waiting: KeepWaiting,
@@ -521,7 +522,40 @@ pub struct JournalLines<J: BorrowMut<Journal> = Journal> {
     recent: VecDeque<(String, String, u64)>,
     recent_set: HashSet<(String, String, u64)>,
     /// Entries read.
-    entries: u64,
+    read: u64,
+}
+
+/// Where a reader's entries come from.
+enum Entries<J> {
+    /// libsystemd, matching and seeking for the reader.
+    Library(J),
+    /// The journal files of a directory, read directly (see `files`).
+    Files(Box<files::JournalFiles>),
+}
+
+impl<J: BorrowMut<Journal>> Entries<J> {
+    /// Moves to the next entry; false past the last.
+    fn next(&mut self) -> io::Result<bool> {
+        match self {
+            Entries::Library(j) => Ok(j
+                .borrow_mut()
+                .next()
+                .map_err(|e| journal_error("reading the journal", e))?
+                > 0),
+            Entries::Files(files) => Ok(files.next()),
+        }
+    }
+
+    /// When journald received the current entry, µs since the epoch.
+    fn realtime(&mut self) -> io::Result<u64> {
+        match self {
+            Entries::Library(j) => j
+                .borrow_mut()
+                .timestamp_usec()
+                .map_err(|e| journal_error("reading the journal", e)),
+            Entries::Files(files) => Ok(files.realtime()),
+        }
+    }
 }
 
 /// Entries read between releases of the journal pages mapped.
@@ -599,6 +633,27 @@ impl JournalLines {
         filter: &Filter,
         cursor: Option<&str>,
     ) -> io::Result<JournalLines> {
+        // A reading of a whole directory, from its start or a time, reads
+        // the files directly when it can (see `files`); matches by field,
+        // cursors and following are libsystemd's.
+        if let Some(dir) = dir
+            && cursor.is_none()
+            && !filter.follow
+            && filter.rec.is_none()
+            && filter.user.is_none()
+            && filter.host.is_none()
+            && let Some(files) =
+                files::JournalFiles::open(dir, filter.since.map(|ms| ms.saturating_mul(1000)))
+                    .map_err(|e| {
+                        journal_error(&format!("opening journal directory {}", dir.display()), e)
+                    })?
+        {
+            return Ok(JournalLines::over(
+                Entries::Files(Box::new(files)),
+                Some(dir),
+                filter,
+            ));
+        }
         JournalLines::reading(
             open_journal(dir)?,
             dir,
@@ -647,8 +702,13 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
             (None, None) => j.seek_head(),
         }
         .map_err(|e| journal_error("seeking in the journal", e))?;
-        Ok(JournalLines {
-            journal,
+        Ok(JournalLines::over(Entries::Library(journal), dir, filter))
+    }
+
+    /// A reader of `entries`, of the journal in `dir`, as `filter` asks.
+    fn over(entries: Entries<J>, dir: Option<&Path>, filter: &Filter) -> JournalLines<J> {
+        JournalLines {
+            entries,
             until_usec: filter.until.map(|ms| ms.saturating_mul(1000)),
             follow: filter.follow,
             keep_waiting: filter.keep_waiting.clone(),
@@ -658,21 +718,18 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
             senders: Senders::new(dir, &filter.trust),
             recent: VecDeque::new(),
             recent_set: HashSet::new(),
-            entries: 0,
-        })
+            read: 0,
+        }
     }
 
     /// Moves to the next selected entry with a MESSAGE and loads it into
     /// the buffer; false at the end.
     fn next_message(&mut self) -> io::Result<bool> {
         loop {
-            if self
-                .journal
-                .borrow_mut()
-                .next()
-                .map_err(|e| journal_error("reading the journal", e))?
-                == 0
-            {
+            if !self.entries.next()? {
+                let Entries::Library(journal) = &mut self.entries else {
+                    return Ok(false);
+                };
                 if !self.follow {
                     return Ok(false);
                 }
@@ -684,8 +741,7 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                 }
                 // Wait for journald to append; wake up now and then in case
                 // a rotation went unnoticed.
-                match self
-                    .journal
+                match journal
                     .borrow_mut()
                     .wait(Some(Duration::from_secs(1)))
                     .map_err(|e| journal_error("waiting for the journal", e))?
@@ -695,26 +751,42 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                     | JournalWaitResult::Invalidate => continue,
                 }
             }
-            if let Some(until) = self.until_usec {
-                let t = self
-                    .journal
-                    .borrow_mut()
-                    .timestamp_usec()
-                    .map_err(|e| journal_error("reading the journal", e))?;
-                if t > until {
-                    return Ok(false);
-                }
+            if let Some(until) = self.until_usec
+                && self.entries.realtime()? > until
+            {
+                return Ok(false);
             }
             // One pass over the entry's fields: libsystemd decompresses a
             // compressed field (MESSAGE, a keyframe) each time it is asked
             // for one past it, and that was half a reader's time.
-            let mut fields = EntryFields::read(self.journal.borrow_mut())?;
-            // A reading of the whole journal would keep every page of it
-            // mapped and resident (see `pages`).
-            self.entries += 1;
-            if self.entries.is_multiple_of(RELEASE_EVERY) {
-                pages::release();
-            }
+            let mut fields = match &mut self.entries {
+                Entries::Library(journal) => {
+                    let fields = EntryFields::read(journal.borrow_mut())?;
+                    // A reading of the whole journal would keep every page
+                    // of it mapped and resident (see `pages`).
+                    self.read += 1;
+                    if self.read.is_multiple_of(RELEASE_EVERY) {
+                        pages::release();
+                    }
+                    fields
+                }
+                Entries::Files(files) => {
+                    let mut fields = EntryFields::default();
+                    let mut recorder = false;
+                    files.fields(|name, value| {
+                        if name == b"SYSLOG_IDENTIFIER" {
+                            recorder |= RECORDERS.iter().any(|r| r.as_bytes() == value);
+                        }
+                        fields.take(name, value);
+                    });
+                    // As the match on identifiers selects entries through
+                    // libsystemd.
+                    if !recorder {
+                        continue;
+                    }
+                    fields
+                }
+            };
             // Recorders name the recording of every message in TLOG_REC;
             // their other entries (a nested login's note, a warning) are
             // not messages.
@@ -725,10 +797,7 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                 continue;
             };
             self.buf = message;
-            match self
-                .senders
-                .judge(self.journal.borrow_mut(), &fields, &self.buf)?
-            {
+            match self.senders.judge(&fields, &self.buf)? {
                 Verdict::Trusted => {
                     if self.is_copy(&fields) {
                         continue;
@@ -759,6 +828,9 @@ struct EntryFields {
     id: Option<String>,
     uid: Option<String>,
     host: Option<String>,
+    /// The sender's command and program, to name it.
+    comm: Option<String>,
+    exe: Option<String>,
     message: Option<Vec<u8>>,
     /// Extension fields, to go back into the message.
     extras: Extras,
@@ -769,21 +841,40 @@ struct EntryFields {
 impl EntryFields {
     fn read(journal: &mut Journal) -> io::Result<EntryFields> {
         let mut e = EntryFields::default();
-        // The first of a field given twice, as `get_data` gives it.
-        let text = |to: &mut Option<String>, v: &[u8]| {
-            to.get_or_insert_with(|| String::from_utf8_lossy(v).into_owned());
-        };
-        (e.extras, e.bad) = extension_fields(journal, |name, value| match name {
-            b"TLOG_REC" => text(&mut e.rec, value),
-            b"TLOG_ID" => text(&mut e.id, value),
-            b"_UID" => text(&mut e.uid, value),
-            b"_HOSTNAME" => text(&mut e.host, value),
-            b"MESSAGE" => {
-                e.message.get_or_insert_with(|| value.to_vec());
+        journal.restart_data();
+        while let Some(field) = journal
+            .enumerate_data()
+            .map_err(|e| journal_error("reading the journal", e))?
+        {
+            if let (name, Some(value)) = (field.name(), field.value()) {
+                e.take(name, value);
             }
-            _ => {}
-        })?;
+        }
         Ok(e)
+    }
+
+    /// Takes what a reader needs of one field; of a field given twice,
+    /// the first, as `get_data` gives it.
+    fn take(&mut self, name: &[u8], value: &[u8]) {
+        let text = |to: &mut Option<String>| {
+            to.get_or_insert_with(|| String::from_utf8_lossy(value).into_owned());
+        };
+        match extension::from_journal(name, value) {
+            Some(Ok((name, value))) => self.extras.push((name, value.to_owned())),
+            Some(Err(e)) => self.bad.push(e),
+            None => match name {
+                b"TLOG_REC" => text(&mut self.rec),
+                b"TLOG_ID" => text(&mut self.id),
+                b"_UID" => text(&mut self.uid),
+                b"_HOSTNAME" => text(&mut self.host),
+                b"_COMM" => text(&mut self.comm),
+                b"_EXE" => text(&mut self.exe),
+                b"MESSAGE" => {
+                    self.message.get_or_insert_with(|| value.to_vec());
+                }
+                _ => {}
+            },
+        }
     }
 }
 
@@ -949,17 +1040,23 @@ fn field_text(journal: &mut Journal, name: &str) -> io::Result<Option<String>> {
 /// The sender of the current entry, whose `_UID` is `uid`, as notices name
 /// it: `uid 1007 (python3, /usr/bin/python3.11)`.
 fn sender_of(journal: &mut Journal, uid: Option<String>) -> io::Result<String> {
-    let mut parts = Vec::new();
-    for name in ["_COMM", "_EXE"] {
-        if let Some(v) = field_text(journal, name)? {
-            parts.push(visible(&v));
-        }
-    }
-    let uid = uid.map_or_else(|| "unknown".to_owned(), |u| visible(&u));
-    Ok(match parts.is_empty() {
+    let comm = field_text(journal, "_COMM")?;
+    let exe = field_text(journal, "_EXE")?;
+    Ok(sender_named(
+        uid.as_deref(),
+        comm.as_deref(),
+        exe.as_deref(),
+    ))
+}
+
+/// A sender as notices name it, from its `_UID`, `_COMM` and `_EXE`.
+fn sender_named(uid: Option<&str>, comm: Option<&str>, exe: Option<&str>) -> String {
+    let parts: Vec<String> = [comm, exe].into_iter().flatten().map(visible).collect();
+    let uid = uid.map_or_else(|| "unknown".to_owned(), visible);
+    match parts.is_empty() {
         true => format!("uid {uid}"),
         false => format!("uid {uid} ({})", parts.join(", ")),
-    })
+    }
 }
 
 /// Control characters shown as escapes: sender names come from the sender.
@@ -995,17 +1092,16 @@ impl Senders {
     /// Whether the current entry of `journal`, whose `fields` were read and
     /// whose MESSAGE is `message`, is a recording's, one to mark
     /// unverified, or one to pass over.
-    fn judge(
-        &mut self,
-        journal: &mut Journal,
-        fields: &EntryFields,
-        message: &[u8],
-    ) -> io::Result<Verdict> {
+    fn judge(&mut self, fields: &EntryFields, message: &[u8]) -> io::Result<Verdict> {
         let uid = fields.uid.as_deref().and_then(|u| u.parse::<u32>().ok());
         if uid.is_some_and(|uid| self.trusted.trusts(uid, fields.host.as_deref())) {
             return Ok(Verdict::Trusted);
         }
-        let sender = sender_of(journal, fields.uid.clone())?;
+        let sender = sender_named(
+            fields.uid.as_deref(),
+            fields.comm.as_deref(),
+            fields.exe.as_deref(),
+        );
         let tlog_rec = fields.rec.clone();
         let Ok(rec) = message_rec(message) else {
             // Not a message at all: the validating reader would call it
