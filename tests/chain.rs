@@ -458,7 +458,7 @@ fn export_entries(export: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// Imports `export` into a journal file in `dir` with systemd-journal-remote.
-fn import(export: &[u8], dir: &Path) {
+pub(crate) fn import(export: &[u8], dir: &Path) {
     std::fs::create_dir_all(dir).expect("dir");
     let mut child = Command::new("/lib/systemd/systemd-journal-remote")
         .arg(format!("--output={}/remote.journal", dir.display()))

@@ -360,3 +360,50 @@ fn termtape_fields_that_cannot_go_back_are_left_out_with_a_warning() {
     assert!(err.contains("2 fields left out"), "{err}");
     assert!(!err.contains("FUTURE"), "{err}");
 }
+
+#[test]
+fn a_cut_central_journal_file_is_searched_up_to_the_cut_and_named() {
+    journald();
+    require("/lib/systemd/systemd-journal-remote");
+    let marker = format!("cut-needle-{}", std::process::id());
+    let rec = record_to_journal(&format!("echo 'before {marker}'; seq 1 40000"), &[]);
+    let export =
+        run_ok(Command::new("journalctl").args(["-o", "export", &format!("TLOG_REC={rec}")]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::chain::import(&export, dir.path());
+    let file = dir.path().join("remote.journal");
+    let search = || {
+        Command::new(bin("termtape"))
+            .args(["search", &marker])
+            .arg(format!("journal:{}", dir.path().display()))
+            .output()
+            .expect("termtape search")
+    };
+    let whole = search();
+    assert!(whole.status.success());
+    assert!(String::from_utf8_lossy(&whole.stdout).contains(&format!("before {marker}")));
+    assert!(
+        whole.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    // Cut two thirds into the objects: the entries past the cut are gone,
+    // the reading says where, and what came before is still found.
+    let bytes = std::fs::read(&file).expect("read");
+    let le64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    // Entries come after the hash tables, and end with the tail object
+    // (the arena runs on to the file's preallocated end).
+    let first = le64(104) + le64(112);
+    let cut = (first + (le64(136) - first) * 2 / 3) as usize;
+    std::fs::write(&file, &bytes[..cut]).expect("cut");
+    let damaged = search();
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert!(damaged.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&damaged.stdout).contains(&format!("before {marker}")),
+        "{stderr}"
+    );
+    let named = format!("journal file {}: damaged at offset ", file.display());
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains("past the end of the file"), "{stderr}");
+}

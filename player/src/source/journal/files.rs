@@ -22,8 +22,10 @@
 //!
 //! A file found damaged while reading (an offset out of the file, an
 //! object of the wrong type) is read up to the damage and then left, with
-//! a warning naming it and the offset, as libsystemd leaves it (silently);
-//! a field that cannot be read is left out of its entry with a warning.
+//! a warning naming it and the offset; a field that cannot be read is left
+//! out of its entry with a warning. libsystemd leaves such a file silently,
+//! and a file cut short (a copy that did not finish) it leaves out whole;
+//! here what was recorded before the cut is still read.
 
 use std::cmp::Ordering;
 use std::fs;
@@ -64,16 +66,26 @@ const ENTRY_ITEMS: u64 = 64;
 /// Where an entry array's items start, after the next array's offset.
 const ARRAY_ITEMS: u64 = 24;
 
-/// Bytes read from a file at once, and how many such windows are kept:
-/// data objects shared by many entries (`_HOSTNAME`, `TLOG_REC`) lie
-/// behind the entries that use them.
-const WINDOW: u64 = 1 << 20;
+/// How many windows (bytes read from a file at once) a file keeps: data
+/// objects shared by many entries (`_HOSTNAME`, `TLOG_REC`) lie behind the
+/// entries that use them. A window is 1 MiB, or less when there are so many
+/// files that their windows together would pass [`WINDOWS_BUDGET`] (a
+/// central directory holds a file or more per host, all read at once).
 const WINDOWS: usize = 8;
+const MAX_WINDOW: u64 = 1 << 20;
+const MIN_WINDOW: u64 = 16 << 10;
+const WINDOWS_BUDGET: u64 = 64 << 20;
 
 /// The largest field value read: as large as libsystemd reads (768 MiB)
 /// would let one forged field take that much memory; no recorder writes a
 /// field near this.
 const MAX_FIELD: u64 = 64 << 20;
+/// The largest data object (a field compresses to at most a little more
+/// than itself) and entry object (a million fields) read.
+const MAX_DATA: u64 = MAX_FIELD + (1 << 20);
+const MAX_ENTRY: u64 = 16 << 20;
+/// A buffer grown past this for one large object is let go after it.
+const KEEP_BUFFER: usize = 1 << 20;
 
 /// The entries of a directory's journal files, in libsystemd's order.
 pub(super) struct JournalFiles {
@@ -121,6 +133,8 @@ struct File {
     /// The entry at the cursor; `None` past the last or after damage.
     head: Option<EntryHead>,
     windows: Vec<Window>,
+    /// The size of a window.
+    window: u64,
     /// A read too large for a window.
     large: Vec<u8>,
     uses: u64,
@@ -206,9 +220,21 @@ impl JournalFiles {
     /// (it cannot be opened, is not a journal file, or is compressed with
     /// xz or lz4), so that libsystemd reads the directory.
     pub(super) fn open(dir: &Path, since_usec: Option<u64>) -> io::Result<Option<JournalFiles>> {
+        let paths = journal_paths(dir)?;
+        let window = window_for(paths.len());
+        JournalFiles::open_files(paths, since_usec, window)
+    }
+
+    /// As [`JournalFiles::open`], the files `paths`, with windows of
+    /// `window` bytes.
+    fn open_files(
+        paths: Vec<PathBuf>,
+        since_usec: Option<u64>,
+        window: u64,
+    ) -> io::Result<Option<JournalFiles>> {
         let mut files = Vec::new();
-        for path in journal_paths(dir)? {
-            match File::open(path)? {
+        for path in paths {
+            match File::open(path, window)? {
                 Some(file) => files.push(file),
                 None => return Ok(None),
             }
@@ -300,7 +326,19 @@ impl JournalFiles {
                 Err(d) => bad_field(&mut self.bad_fields, &file.path, &d),
             }
         }
+        file.shrink();
+        if self.value.capacity() > KEEP_BUFFER {
+            self.value = Vec::new();
+        }
     }
+}
+
+/// The size of a window when `files` files are read together: a power of
+/// two, so that windows never straddle one another.
+fn window_for(files: usize) -> u64 {
+    let share = WINDOWS_BUDGET / (WINDOWS as u64 * files.max(1) as u64);
+    let window = share.clamp(MIN_WINDOW, MAX_WINDOW);
+    1 << (63 - window.leading_zeros())
 }
 
 /// Warns of a field left out, the first time.
@@ -340,7 +378,7 @@ fn order(a: (&[u8; 16], &EntryHead), b: (&[u8; 16], &EntryHead)) -> Ordering {
 
 impl File {
     /// Opens a journal file; `None` if this reader does not read it.
-    fn open(path: PathBuf) -> io::Result<Option<File>> {
+    fn open(path: PathBuf, window: u64) -> io::Result<Option<File>> {
         let Ok(file) = fs::File::open(&path) else {
             return Ok(None);
         };
@@ -373,6 +411,7 @@ impl File {
             array_at: 0,
             head: None,
             windows: Vec::new(),
+            window,
             large: Vec::new(),
             uses: 0,
         }))
@@ -409,8 +448,10 @@ impl File {
                 return Ok(None);
             }
             if self.array_items == 0 {
-                let object = self.object(self.array, OBJECT_ENTRY_ARRAY, ARRAY_ITEMS)?;
-                self.array_items = (object.len() as u64 - ARRAY_ITEMS) / item;
+                // Read an item at a time: an array can hold millions.
+                let size =
+                    self.object_size(self.array, OBJECT_ENTRY_ARRAY, ARRAY_ITEMS, u64::MAX)?;
+                self.array_items = (size - ARRAY_ITEMS) / item;
                 self.array_at = 0;
             }
             if self.array_at < self.array_items {
@@ -438,7 +479,8 @@ impl File {
     }
 
     fn entry_head(&mut self, offset: u64) -> Result<EntryHead, Damage> {
-        let object = self.object(offset, OBJECT_ENTRY, ENTRY_ITEMS)?;
+        self.object_size(offset, OBJECT_ENTRY, ENTRY_ITEMS, MAX_ENTRY)?;
+        let object = self.bytes(offset, ENTRY_ITEMS)?;
         Ok(EntryHead {
             offset,
             seqnum: le64(object, 16),
@@ -452,7 +494,8 @@ impl File {
     /// The data object offsets of the entry at `offset`, into `items`.
     fn entry_items(&mut self, offset: u64, items: &mut Vec<u64>) -> Result<(), Damage> {
         let compact = self.compact;
-        let object = self.object(offset, OBJECT_ENTRY, ENTRY_ITEMS)?;
+        let size = self.object_size(offset, OBJECT_ENTRY, ENTRY_ITEMS, MAX_ENTRY)?;
+        let object = self.bytes(offset, size)?;
         items.clear();
         let item = if compact { 4 } else { 16 };
         for bytes in object[ENTRY_ITEMS as usize..].chunks_exact(item) {
@@ -473,7 +516,8 @@ impl File {
         value: &mut Vec<u8>,
     ) -> Result<Option<&'a [u8]>, Damage> {
         let payload_at = if self.compact { 72 } else { 64 };
-        let object = self.object(offset, OBJECT_DATA, payload_at)?;
+        let size = self.object_size(offset, OBJECT_DATA, payload_at, MAX_DATA)?;
+        let object = self.bytes(offset, size)?;
         let flags = object[1];
         let payload = &object[payload_at as usize..];
         if flags & COMPRESSED_ANY == 0 {
@@ -507,8 +551,9 @@ impl File {
         }
     }
 
-    /// The object at `offset`, of type `kind` and at least `min` bytes.
-    fn object(&mut self, offset: u64, kind: u8, min: u64) -> Result<&[u8], Damage> {
+    /// The size of the object at `offset`, checked to be of type `kind`,
+    /// of at least `min` and at most `max` bytes, and within the file.
+    fn object_size(&mut self, offset: u64, kind: u8, min: u64, max: u64) -> Result<u64, Damage> {
         if !offset.is_multiple_of(8) || offset < self.header_size {
             return Err(damage(offset, "an object offset out of place"));
         }
@@ -526,7 +571,20 @@ impl File {
                 format!("an object of {size} bytes, too short"),
             ));
         }
-        self.bytes(offset, size)
+        if size > max || offset.checked_add(size).is_none_or(|past| past > self.end) {
+            return Err(damage(
+                offset,
+                format!("an object of {size} bytes, more than there is or this reader takes"),
+            ));
+        }
+        Ok(size)
+    }
+
+    /// Lets go of a buffer grown for one large object.
+    fn shrink(&mut self) {
+        if self.large.capacity() > KEEP_BUFFER {
+            self.large = Vec::new();
+        }
     }
 
     /// `len` bytes of the file at `offset`, all within its objects.
@@ -536,8 +594,8 @@ impl File {
             .filter(|&past| past <= self.end)
             .ok_or_else(|| damage(offset, format!("{len} bytes past the end of the file")))?;
         self.uses += 1;
-        let start = offset - offset % WINDOW;
-        if past > start + WINDOW {
+        let start = offset - offset % self.window;
+        if past > start + self.window {
             // Larger than what is left of a window: read on its own.
             self.large.resize(len as usize, 0);
             self.file
@@ -557,7 +615,7 @@ impl File {
 
     /// Reads the window at `start` in place of the least recently used.
     fn load(&mut self, start: u64) -> Result<usize, String> {
-        let len = WINDOW.min(self.end - start) as usize;
+        let len = self.window.min(self.end - start) as usize;
         let i = if self.windows.len() < WINDOWS {
             self.windows.push(Window {
                 start,
@@ -831,9 +889,10 @@ mod tests {
         entries
     }
 
-    /// The same, read directly.
-    fn direct_entries(dir: &Path) -> Vec<(u64, Vec<u8>)> {
-        let mut files = JournalFiles::open(dir, None)
+    /// The same, read directly with windows of `window` bytes.
+    fn direct_entries(dir: &Path, window: u64) -> Vec<(u64, Vec<u8>)> {
+        let paths = journal_paths(dir).expect("listed");
+        let mut files = JournalFiles::open_files(paths, None, window)
             .expect("opened")
             .expect("for this reader");
         let mut entries = Vec::new();
@@ -852,7 +911,12 @@ mod tests {
     #[test]
     fn entries_of_one_writer_go_by_sequence_number_and_a_copy_is_read_once() {
         let dir = journal_dir();
-        assert_eq!(library_entries(dir.path()), direct_entries(dir.path()));
+        let library = library_entries(dir.path());
+        // Windows as large as the reader takes and as small (as for
+        // thousands of files), where objects straddle them.
+        for window in [MAX_WINDOW, MIN_WINDOW] {
+            assert_eq!(library, direct_entries(dir.path(), window));
+        }
         // Two files of one writer (as journald rotates them: the same
         // sequence number id), the second's entries starting ten in, so
         // that sequence numbers order them otherwise than time; and a
@@ -870,9 +934,27 @@ mod tests {
         fs::write(one.path().join("a-copy.journal"), &a_bytes).expect("written");
         let library = library_entries(one.path());
         assert_eq!(library.len(), 80, "the copy's entries are given once");
-        assert_eq!(library, direct_entries(one.path()));
+        assert_eq!(library, direct_entries(one.path(), window_for(3)));
         let (library, direct) = both(one.path(), &Filter::default());
         assert!(library == direct);
+    }
+
+    #[test]
+    fn windows_shrink_with_the_number_of_files_within_bounds() {
+        assert_eq!(window_for(0), MAX_WINDOW);
+        assert_eq!(window_for(8), MAX_WINDOW);
+        assert_eq!(window_for(9), 512 << 10);
+        assert_eq!(window_for(100), 64 << 10);
+        assert_eq!(window_for(100_000), MIN_WINDOW);
+        for n in 1..3000_u64 {
+            let w = window_for(n as usize);
+            assert!(w.is_power_of_two());
+            let floor = MIN_WINDOW * WINDOWS as u64 * n;
+            assert!(
+                w * WINDOWS as u64 * n <= WINDOWS_BUDGET.max(floor),
+                "{n} files"
+            );
+        }
     }
 
     /// The messages of a reading, as a set of lines.
