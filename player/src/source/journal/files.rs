@@ -29,7 +29,7 @@
 
 use std::cmp::Ordering;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -526,17 +526,32 @@ impl File {
         if flags & COMPRESSED_ANY != COMPRESSED_ZSTD {
             return Err(damage(offset, "a field compressed other than with zstd"));
         }
-        let size = match zstd::zstd_safe::get_frame_content_size(payload) {
-            Ok(Some(size)) if size <= MAX_FIELD => size,
-            Ok(Some(size)) => {
-                return Err(damage(
-                    offset,
-                    format!("a field of {size} bytes, more than this reader takes"),
-                ));
-            }
-            _ => return Err(damage(offset, "a compressed field without its size")),
+        let too_large = |size: u64| {
+            damage(
+                offset,
+                format!("a field of {size} bytes or more, more than this reader takes"),
+            )
         };
         value.clear();
+        let size = match zstd::zstd_safe::get_frame_content_size(payload) {
+            Ok(Some(size)) if size <= MAX_FIELD => size,
+            Ok(Some(size)) => return Err(too_large(size)),
+            Ok(None) => {
+                // journald writes the size; another writer may not: the
+                // field is decompressed as a stream, up to the bound.
+                let decoder = zstd::stream::read::Decoder::with_buffer(payload)
+                    .map_err(|e| damage(offset, format!("a compressed field that is not: {e}")))?;
+                decoder
+                    .take(MAX_FIELD + 1)
+                    .read_to_end(value)
+                    .map_err(|e| damage(offset, format!("a compressed field that is not: {e}")))?;
+                return match value.len() as u64 > MAX_FIELD {
+                    true => Err(too_large(MAX_FIELD + 1)),
+                    false => Ok(None),
+                };
+            }
+            Err(_) => return Err(damage(offset, "a compressed field that is not")),
+        };
         value.reserve(size as usize);
         match zstd.decompress_to_buffer(payload, value) {
             Ok(n) if n as u64 == size => Ok(None),
@@ -937,6 +952,100 @@ mod tests {
         assert_eq!(library, direct_entries(one.path(), window_for(3)));
         let (library, direct) = both(one.path(), &Filter::default());
         assert!(library == direct);
+    }
+
+    /// A file holding one entry whose one field is the data object given
+    /// (flags, payload), in the regular (not compact) form.
+    fn one_field_file(flags: u8, payload: &[u8]) -> Vec<u8> {
+        let header_size = 272_u64;
+        let align = |n: u64| n.div_ceil(8) * 8;
+        let data_at = header_size;
+        let data_size = 64 + payload.len() as u64;
+        let entry_at = align(data_at + data_size);
+        let entry_size = 64 + 16;
+        let array_at = entry_at + entry_size;
+        let array_size = 24 + 8;
+        let end = array_at + array_size;
+        let mut f = vec![0u8; end as usize];
+        f[..8].copy_from_slice(SIGNATURE);
+        f[12..16].copy_from_slice(&INCOMPATIBLE_ZSTD.to_le_bytes());
+        let put = |f: &mut Vec<u8>, at: u64, v: u64| {
+            f[at as usize..at as usize + 8].copy_from_slice(&v.to_le_bytes());
+        };
+        put(&mut f, 88, header_size);
+        put(&mut f, 96, end - header_size);
+        put(&mut f, 152, 1);
+        put(&mut f, 176, array_at);
+        f[data_at as usize] = OBJECT_DATA;
+        f[data_at as usize + 1] = flags;
+        put(&mut f, data_at + 8, data_size);
+        f[(data_at + 64) as usize..(data_at + data_size) as usize].copy_from_slice(payload);
+        f[entry_at as usize] = OBJECT_ENTRY;
+        put(&mut f, entry_at + 8, entry_size);
+        put(&mut f, entry_at + 24, 1_700_000_000_000_000);
+        put(&mut f, entry_at + 64, data_at);
+        f[array_at as usize] = OBJECT_ENTRY_ARRAY;
+        put(&mut f, array_at + 8, array_size);
+        put(&mut f, array_at + 24, entry_at);
+        f
+    }
+
+    /// The fields of the one entry of `file`, read directly.
+    fn fields_of(file: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("x.journal"), file).expect("written");
+        let mut files = JournalFiles::open(dir.path(), None)
+            .expect("opened")
+            .expect("read");
+        assert!(files.next());
+        let mut fields = Vec::new();
+        files.fields(|n, v| fields.push((n.to_vec(), v.to_vec())));
+        assert!(!files.next());
+        fields
+    }
+
+    #[test]
+    fn compressed_fields_with_and_without_their_size_are_read_and_bounded() {
+        let value = b"MESSAGE="
+            .iter()
+            .chain(&[b'x'; 5000])
+            .copied()
+            .collect::<Vec<u8>>();
+        let with_size = zstd::bulk::compress(&value, 3).expect("compressed");
+        // The same frame written as a stream: no size in its header.
+        let mut without_size = Vec::new();
+        let mut encoder = zstd::stream::write::Encoder::new(&mut without_size, 3).expect("encoder");
+        std::io::Write::write_all(&mut encoder, &value).expect("written");
+        encoder.finish().expect("finished");
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&without_size).ok(),
+            Some(None)
+        );
+        let want = vec![(b"MESSAGE".to_vec(), vec![b'x'; 5000])];
+        for payload in [&with_size, &without_size] {
+            assert_eq!(fields_of(&one_field_file(COMPRESSED_ZSTD, payload)), want);
+        }
+        assert_eq!(
+            fields_of(&one_field_file(0, &value)),
+            want,
+            "not compressed"
+        );
+        // Past the bound, with its size said or not: left out.
+        let huge = vec![b'y'; MAX_FIELD as usize + 10];
+        let bomb = zstd::bulk::compress(&huge, 3).expect("compressed");
+        let mut streamed = Vec::new();
+        let mut encoder = zstd::stream::write::Encoder::new(&mut streamed, 3).expect("encoder");
+        std::io::Write::write_all(&mut encoder, &huge).expect("written");
+        encoder.finish().expect("finished");
+        for payload in [&bomb, &streamed] {
+            assert_eq!(fields_of(&one_field_file(COMPRESSED_ZSTD, payload)), vec![]);
+        }
+        // Compressed otherwise, or not zstd at all: left out.
+        assert_eq!(fields_of(&one_field_file(1, &with_size)), vec![]);
+        assert_eq!(
+            fields_of(&one_field_file(COMPRESSED_ZSTD, b"not zstd")),
+            vec![]
+        );
     }
 
     #[test]
