@@ -178,10 +178,22 @@ fn is_journal_name(name: &str) -> bool {
     name.ends_with(".journal") || name.ends_with(".journal~")
 }
 
-/// Whether a subdirectory is a machine's, which libsystemd reads too: 32
-/// hex digits.
+/// Whether a subdirectory is a machine's, which libsystemd reads too: a
+/// 128-bit id, as 32 hex digits or in the UUID form (not one with a
+/// journal namespace's suffix, which libsystemd leaves out too).
 fn is_machine_dir(name: &str) -> bool {
-    name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
+    let dashes = [8, 13, 18, 23];
+    match name.len() {
+        32 => name.bytes().all(|b| b.is_ascii_hexdigit()),
+        36 => name
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| match dashes.contains(&i) {
+                true => b == b'-',
+                false => b.is_ascii_hexdigit(),
+            }),
+        _ => false,
+    }
 }
 
 /// The journal files libsystemd would read in `dir`: those in it, and
@@ -1046,6 +1058,26 @@ mod tests {
             fields_of(&one_field_file(COMPRESSED_ZSTD, b"not zstd")),
             vec![]
         );
+    }
+
+    #[test]
+    fn machine_directories_are_those_libsystemd_reads() {
+        for name in [
+            "00112233445566778899aabbccddeeff",
+            "00112233-4455-6677-8899-AABBCCDDEEFF",
+        ] {
+            assert!(is_machine_dir(name), "{name}");
+        }
+        for name in [
+            "00112233445566778899aabbccddeef",
+            "00112233445566778899aabbccddeeff.ns",
+            "00112233-4455-6677-8899aabbccddeeff",
+            "0011223344556677-8899-aabbccddeeff",
+            "remote",
+            "0011223g445566778899aabbccddeeff",
+        ] {
+            assert!(!is_machine_dir(name), "{name}");
+        }
     }
 
     #[test]
