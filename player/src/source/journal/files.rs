@@ -84,6 +84,9 @@ const MAX_FIELD: u64 = 64 << 20;
 /// than itself) and entry object (a million fields) read.
 const MAX_DATA: u64 = MAX_FIELD + (1 << 20);
 const MAX_ENTRY: u64 = 16 << 20;
+/// The most of an entry's field values read: an entry can name one
+/// compressed field of [`MAX_FIELD`] bytes many times over.
+const MAX_ENTRY_VALUES: u64 = 256 << 20;
 /// A buffer grown past this for one large object is let go after it.
 const KEEP_BUFFER: usize = 1 << 20;
 
@@ -321,21 +324,25 @@ impl JournalFiles {
             bad_field(&mut self.bad_fields, &file.path, &d);
             return;
         }
+        let mut taken = 0;
         for &offset in &self.items {
-            match file.field(offset, &mut self.zstd, &mut self.value) {
-                Ok(Some(payload)) => {
-                    let split = payload.iter().position(|&b| b == b'=');
-                    if let Some(eq) = split {
-                        each(&payload[..eq], &payload[eq + 1..]);
-                    }
+            if taken > MAX_ENTRY_VALUES {
+                let d = damage(head.offset, "an entry of more than 256 MiB of fields");
+                bad_field(&mut self.bad_fields, &file.path, &d);
+                break;
+            }
+            let payload = match file.field(offset, &mut self.zstd, &mut self.value) {
+                Ok(Some(payload)) => payload,
+                // Compressed: decompressed into `value`.
+                Ok(None) => &self.value[..],
+                Err(d) => {
+                    bad_field(&mut self.bad_fields, &file.path, &d);
+                    continue;
                 }
-                Ok(None) => {
-                    // Compressed: decompressed into `value`.
-                    if let Some(eq) = self.value.iter().position(|&b| b == b'=') {
-                        each(&self.value[..eq], &self.value[eq + 1..]);
-                    }
-                }
-                Err(d) => bad_field(&mut self.bad_fields, &file.path, &d),
+            };
+            taken += payload.len() as u64;
+            if let Some(eq) = payload.iter().position(|&b| b == b'=') {
+                each(&payload[..eq], &payload[eq + 1..]);
             }
         }
         file.shrink();
@@ -969,12 +976,17 @@ mod tests {
     /// A file holding one entry whose one field is the data object given
     /// (flags, payload), in the regular (not compact) form.
     fn one_field_file(flags: u8, payload: &[u8]) -> Vec<u8> {
+        repeated_field_file(flags, payload, 1)
+    }
+
+    /// The same, the entry naming its field `times` times.
+    fn repeated_field_file(flags: u8, payload: &[u8], times: u64) -> Vec<u8> {
         let header_size = 272_u64;
         let align = |n: u64| n.div_ceil(8) * 8;
         let data_at = header_size;
         let data_size = 64 + payload.len() as u64;
         let entry_at = align(data_at + data_size);
-        let entry_size = 64 + 16;
+        let entry_size = 64 + 16 * times;
         let array_at = entry_at + entry_size;
         let array_size = 24 + 8;
         let end = array_at + array_size;
@@ -995,7 +1007,9 @@ mod tests {
         f[entry_at as usize] = OBJECT_ENTRY;
         put(&mut f, entry_at + 8, entry_size);
         put(&mut f, entry_at + 24, 1_700_000_000_000_000);
-        put(&mut f, entry_at + 64, data_at);
+        for i in 0..times {
+            put(&mut f, entry_at + 64 + 16 * i, data_at);
+        }
         f[array_at as usize] = OBJECT_ENTRY_ARRAY;
         put(&mut f, array_at + 8, array_size);
         put(&mut f, array_at + 24, entry_at);
@@ -1052,6 +1066,13 @@ mod tests {
         for payload in [&bomb, &streamed] {
             assert_eq!(fields_of(&one_field_file(COMPRESSED_ZSTD, payload)), vec![]);
         }
+        // One large field named again and again: read up to the entry's
+        // bound, then left out.
+        let mut large = b"BIG=".to_vec();
+        large.resize(40 << 20, b'z');
+        let large = zstd::bulk::compress(&large, 3).expect("compressed");
+        let fields = fields_of(&repeated_field_file(COMPRESSED_ZSTD, &large, 10));
+        assert_eq!(fields.len(), 7, "7 × 40 MiB, then past 256 MiB");
         // Compressed otherwise, or not zstd at all: left out.
         assert_eq!(fields_of(&one_field_file(1, &with_size)), vec![]);
         assert_eq!(
