@@ -3,7 +3,8 @@
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use termtape_format::extension::{Extended, Field, KEYFRAME};
 
@@ -12,12 +13,24 @@ use super::Sink;
 /// syslog's authpriv facility (10), shifted as in a priority value.
 pub const AUTHPRIV: u8 = 10 << 3;
 
+/// How long the writer waits for a syslog daemon that went away (its
+/// socket refuses or is gone: rsyslogd restarting on its own socket) to be
+/// back, trying again every [`RECONNECT_EVERY`]. Meanwhile the session's
+/// output waits too: nothing is shown that is not sent. Under systemd,
+/// `/dev/log` is held by systemd and never goes away.
+const RECONNECT_WAIT: Duration = Duration::from_secs(10);
+const RECONNECT_EVERY: Duration = Duration::from_millis(50);
+
 /// Sends each message as a datagram to the local syslog socket (`/dev/log`),
 /// in the traditional format: `<PRI>ident[pid]: message`. The receiving
 /// daemon (journald's syslog socket, rsyslog) stamps the time and host.
+/// When the daemon goes away, the writer connects again, as glibc's
+/// `syslog(3)` (tlog's writer) does, and sends the message it had.
 #[derive(Debug)]
 pub struct SyslogSink {
     socket: UnixDatagram,
+    path: PathBuf,
+    reconnect_wait: Duration,
     prefix: Vec<u8>,
     buf: Vec<u8>,
     /// A message with its extension fields.
@@ -45,6 +58,8 @@ impl SyslogSink {
             .map(|sndbuf| (sndbuf + 1).saturating_sub(32 + prefix.len()));
         Ok(SyslogSink {
             socket,
+            path: path.to_path_buf(),
+            reconnect_wait: RECONNECT_WAIT,
             prefix,
             buf: Vec::with_capacity(8192),
             line: Vec::new(),
@@ -65,13 +80,39 @@ impl SyslogSink {
         // send waits for room in a busy syslog daemon's queue interrupts
         // it: the datagram was not sent, so it is sent again. Ending the
         // session for it would let a user stop recording by resizing.
+        let mut gone_since: Option<Instant> = None;
         loop {
             match self.socket.send(&self.buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_gone(&e) => {
+                    let since = *gone_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.reconnect_wait {
+                        return Err(io::Error::new(
+                            e.kind(),
+                            format!(
+                                "{e}; {} did not take messages again within {} s",
+                                self.path.display(),
+                                self.reconnect_wait.as_secs_f32()
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(RECONNECT_EVERY);
+                    // Not there yet: the next send says so again.
+                    let _ = self.socket.connect(&self.path);
+                }
                 sent => return sent.map(drop),
             }
         }
     }
+}
+
+/// Whether a send failed because the daemon's socket is gone (closed,
+/// removed, or not yet made again), not for the message.
+fn is_gone(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ECONNREFUSED | libc::ENOTCONN | libc::ENOENT | libc::ECONNRESET)
+    )
 }
 
 fn sending(e: io::Error) -> io::Error {
@@ -175,6 +216,53 @@ mod tests {
             .write(&Extended::plain(encoded(long.as_bytes())))
             .expect_err("too long");
         assert!(err.to_string().starts_with("sending to syslog:"), "{err}");
+    }
+
+    #[test]
+    fn a_syslog_daemon_that_comes_back_gets_the_message_and_one_that_does_not_ends_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).expect("bind");
+        let mut sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        let first = br#"{"ver":"2.3","id":1,"out_txt":"before"}"#;
+        sink.write(&Extended::plain(encoded(first))).expect("sent");
+        let mut buf = vec![0u8; 65536];
+        let n = server.recv(&mut buf).expect("recv");
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("before"));
+        // The daemon stops (its socket closed and removed) and starts again
+        // 300 ms later on the same path.
+        drop(server);
+        std::fs::remove_file(&path).expect("removed");
+        let again = path.clone();
+        let restarted = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let server = UnixDatagram::bind(&again).expect("bind again");
+            let mut buf = vec![0u8; 65536];
+            let n = server.recv(&mut buf).expect("recv");
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let second = br#"{"ver":"2.3","id":2,"out_txt":"while it restarted"}"#;
+        sink.write(&Extended::plain(encoded(second)))
+            .expect("sent once the daemon was back");
+        let got = restarted.join().expect("restarted daemon");
+        assert!(got.starts_with("<86>termtape["), "{got}");
+        assert!(
+            got.ends_with(std::str::from_utf8(second).expect("utf-8")),
+            "{got}"
+        );
+        // Gone for good: an error naming the socket, after the wait.
+        std::fs::remove_file(&path).expect("removed");
+        sink.reconnect_wait = Duration::from_millis(200);
+        let third = br#"{"ver":"2.3","id":3,"out_txt":"nobody"}"#;
+        let err = sink
+            .write(&Extended::plain(encoded(third)))
+            .expect_err("nobody takes it");
+        let text = err.to_string();
+        assert!(text.starts_with("sending to syslog:"), "{text}");
+        assert!(
+            text.contains(&format!("{} did not take messages again", path.display())),
+            "{text}"
+        );
     }
 
     extern "C" fn ignore(_: libc::c_int) {}
