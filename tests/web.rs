@@ -515,6 +515,64 @@ on_both_hosts!(
     live_follow,
 );
 
+/// Under Cockpit, a file of several recordings (as a central rsyslog file
+/// is): the page takes their verdicts in one read of the file, and each
+/// row shows its own recording's, as `ls --json --verify` gives it.
+#[test]
+fn cockpit_rows_of_a_file_of_recordings_show_their_own_verdicts() {
+    let dir = dir_until_exit();
+    let (key, _) = crate::chain::keys(&dir);
+    let first = crate::chain::record(&dir, "first.log", &key);
+    let second = crate::chain::record(&dir, "second.log", &key);
+    let text = std::fs::read(&second).expect("second log");
+    let mut lines: Vec<Vec<u8>> = text
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    let middle = lines.len() / 2;
+    lines[middle] = crate::chain::flip_after(&lines[middle], "\"out_txt\":\"");
+    let tlog =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tlog/a_interactive.log"))
+            .expect("tlog's recording");
+    let central = dir.join("central.log");
+    let mut all = std::fs::read(&first).expect("first log");
+    all.extend(lines.concat());
+    all.extend(tlog);
+    std::fs::write(&central, all).expect("central file");
+    // The verdicts as the page's command gives them (no --key: the
+    // machine's default key, as under Cockpit).
+    let out = run_ok(
+        Command::new(bin("termtape"))
+            .args(["ls", "--json", "--lax", "--verify"])
+            .arg(&central),
+    );
+    let want: Vec<Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ls --json line"))
+        .collect();
+    assert_eq!(want.len(), 3, "{want:?}");
+    let verdicts: std::collections::HashSet<String> = want
+        .iter()
+        .map(|r| r["verify"]["text"].to_string())
+        .collect();
+    assert_eq!(verdicts.len(), 3, "three different verdicts: {verdicts:?}");
+    let list = Host::Cockpit.drive(
+        "verdicts",
+        json!({"sources": [central.display().to_string()]}),
+    );
+    let rows = list["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{list}");
+    for row in rows {
+        let rec = row["rec"].as_str().expect("rec");
+        let want = want
+            .iter()
+            .find(|r| r["rec"] == rec)
+            .unwrap_or_else(|| panic!("{rec} listed: {list}"));
+        assert_eq!(row["verdict"], want["verify"]["verdict"], "{row}");
+        assert_eq!(row["text"], want["verify"]["text"], "{row}");
+    }
+}
+
 /// A recording made by the real tlog-rec has no keyframes: the page still
 /// seeks in it (the server replays from its start) and says how to make
 /// seeking instant.

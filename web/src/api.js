@@ -172,6 +172,12 @@ function seconds(ms) {
 
 const SOURCES_KEY = 'termtape.sources';
 
+/** Whether a source name is the journal's (`journal`, `journal:DIR`), not
+ * a file's, as the CLI reads it (`journal:` alone is a file's name). */
+export function isJournal(name) {
+  return name === 'journal' || (name.startsWith('journal:') && name.length > 'journal:'.length);
+}
+
 /** Cockpit: the same commands, spawned through cockpit-bridge. */
 class CockpitApi {
   constructor(cockpit) {
@@ -217,6 +223,8 @@ class CockpitApi {
   /** Every source's recordings, the sources read at once; a source that
    * fails is reported to `onError` and lists nothing. */
   async allRecordings(onError) {
+    // The files' verdicts are read again with the list.
+    this.fileVerdicts = new Map();
     const lists = await Promise.all(
       this.sourceNames().map(async (name, source) => {
         try {
@@ -231,9 +239,30 @@ class CockpitApi {
     return lists.flat();
   }
 
+  /**
+   * The `verify` object of `ls --json --verify` for one recording. In the
+   * journal `--rec` reads only that recording; a file is read whole
+   * whatever `--rec` says, and a central file holds many recordings, so a
+   * file's verdicts are all taken in one read, kept until the list is read
+   * again.
+   */
   async verdict(source, rec) {
-    const [recording] = parseLines(await this.run(['ls', '--json', '--lax', '--verify', `--rec=${rec}`, '--', this.name(source)]));
-    return recording?.verify ?? null;
+    const name = this.name(source);
+    if (isJournal(name)) {
+      const [recording] = parseLines(await this.run(['ls', '--json', '--lax', '--verify', `--rec=${rec}`, '--', name]));
+      return recording?.verify ?? null;
+    }
+    this.fileVerdicts ??= new Map();
+    let verdicts = this.fileVerdicts.get(name);
+    if (!verdicts) {
+      verdicts = this.run(['ls', '--json', '--lax', '--verify', '--', name]).then(
+        (text) => new Map(parseLines(text).map((r) => [r.rec, r.verify ?? null])),
+      );
+      this.fileVerdicts.set(name, verdicts);
+      // A failed read is not kept: the next row asks again.
+      verdicts.catch(() => this.fileVerdicts.get(name) === verdicts && this.fileVerdicts.delete(name));
+    }
+    return (await verdicts).get(rec) ?? null;
   }
 
   async search(text, { ignoreCase, input, source, rec }) {
