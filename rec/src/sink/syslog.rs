@@ -185,12 +185,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_keyframe_too_big_for_a_datagram_is_left_out_and_the_message_sent() {
+    /// A syslog daemon's socket in a new directory (kept while the first
+    /// is), and a writer connected to it.
+    fn daemon() -> (tempfile::TempDir, PathBuf, UnixDatagram, SyslogSink) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("log");
         let server = UnixDatagram::bind(&path).expect("bind");
-        let mut sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        let sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        (dir, path, server, sink)
+    }
+
+    #[test]
+    fn a_keyframe_too_big_for_a_datagram_is_left_out_and_the_message_sent() {
+        let (_dir, _, server, mut sink) = daemon();
         let json = br#"{"ver":"2.3","id":1,"out_txt":"hi"}"#;
         let big = format!("\"{}\"", "x".repeat(4 << 20));
         let fields = [
@@ -220,10 +227,7 @@ mod tests {
 
     #[test]
     fn a_syslog_daemon_that_comes_back_gets_the_message_and_one_that_does_not_ends_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("log");
-        let server = UnixDatagram::bind(&path).expect("bind");
-        let mut sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        let (_dir, path, server, mut sink) = daemon();
         let first = br#"{"ver":"2.3","id":1,"out_txt":"before"}"#;
         sink.write(&Extended::plain(encoded(first))).expect("sent");
         let mut buf = vec![0u8; 65536];
@@ -276,10 +280,7 @@ mod tests {
         reason = "sigaction and pthread_kill have no safe wrapper in the crate's dependencies"
     )]
     fn a_send_interrupted_by_a_signal_is_sent_again() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("log");
-        let server = UnixDatagram::bind(&path).expect("bind");
-        let mut sink = SyslogSink::connect(&path, AUTHPRIV + 6, "termtape").expect("connect");
+        let (_dir, _, server, mut sink) = daemon();
         // SIGUSR2 interrupts a blocking call in this thread (no SA_RESTART).
         // SAFETY: a handler that does nothing, installed for the test.
         unsafe {
