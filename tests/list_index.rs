@@ -179,3 +179,78 @@ fn listing_by_the_index_matches_reading_every_message() {
     live.kill().expect("stop the live recorder");
     live.wait().expect("reap");
 }
+
+/// A recording made by termtape-rec into `log`, of `script`.
+fn record_file(log: &std::path::Path, script: &str) {
+    run_ok(
+        Command::new(bin("termtape-rec"))
+            .args(["-q", "--payload", "512", "-o"])
+            .arg(log)
+            .args(["--", "sh", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+}
+
+#[test]
+fn a_files_sidecar_index_lists_as_reading_every_message_as_the_file_grows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let central = dir.path().join("central.log");
+    let mut all = Vec::new();
+    for i in 0..3 {
+        let log = dir.path().join(format!("{i}.log"));
+        record_file(
+            &log,
+            &format!("for i in $(seq 1 200); do echo \"host {i} line $i\"; done"),
+        );
+        all.extend(std::fs::read(&log).expect("log"));
+    }
+    std::fs::write(&central, &all).expect("central file");
+    let name = central.display().to_string();
+    let out = Command::new(bin("termtape"))
+        .arg("index")
+        .arg(&central)
+        .output()
+        .expect("termtape index");
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("3 recordings indexed"), "{said}");
+    let index = dir.path().join("central.log.termtape-index");
+    let indexed_len = std::fs::metadata(&index).expect("index").len();
+    let same = || {
+        let quick = ls(&[&name]);
+        let read = ls(&["--read-all", &name]);
+        assert_eq!(quick, read);
+        quick
+    };
+    assert_eq!(same().len(), 3);
+    // Another host's recording appended: listed, and the index covers it.
+    let fourth = dir.path().join("3.log");
+    record_file(&fourth, "echo 'a fourth host'");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&central)
+        .expect("open");
+    std::io::Write::write_all(&mut file, &std::fs::read(&fourth).expect("log")).expect("appended");
+    assert_eq!(same().len(), 4);
+    assert!(std::fs::metadata(&index).expect("index").len() > indexed_len);
+    // By recording, and a recording the index does not know of.
+    let rec = same()[2]["rec"].as_str().expect("rec").to_owned();
+    assert_eq!(
+        ls(&[&name, "--rec", &rec]),
+        ls(&["--read-all", &name, "--rec", &rec])
+    );
+    // Not for an index, a directory or a stream.
+    for bad in [
+        index.display().to_string(),
+        dir.path().display().to_string(),
+    ] {
+        let out = Command::new(bin("termtape"))
+            .args(["index", &bad])
+            .output()
+            .expect("termtape index");
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&bad), "{said}");
+    }
+}

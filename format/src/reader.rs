@@ -93,8 +93,9 @@ fn next_piece(input: &mut impl BufRead) -> io::Result<(&[u8], bool)> {
 /// Checks that each recording's messages follow each other: ids go up by
 /// exactly one (lax: just go up) and `pos` never goes back. Recordings are
 /// told apart by [`Message::recording_key`], so interleaved recordings in one
-/// stream are each checked on their own.
-#[derive(Debug, Default)]
+/// stream are each checked on their own. What it knows can be kept (it
+/// serializes) and a reading resumed with it ([`Reader::resume`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Validator {
     lax: bool,
     last: HashMap<String, (u64, u64)>,
@@ -185,6 +186,25 @@ impl<R: BufRead> Reader<R> {
             skipping: false,
             done: false,
         }
+    }
+
+    /// A reader of what follows a stream another reader read to its end
+    /// (a file that grew): `line` lines came before `inner`'s first, and
+    /// `validator` is what the other reader's checks knew there
+    /// ([`Reader::validator`]), so that line numbers and sequence checks go
+    /// on as if one reader had read it all.
+    pub fn resume(inner: R, source: Option<String>, line: u64, validator: Validator) -> Self {
+        Reader {
+            line,
+            validator,
+            ..Reader::new(inner, source, true)
+        }
+    }
+
+    /// What the sequence checks know so far: each recording's last id and
+    /// position (see [`Reader::resume`]).
+    pub fn validator(&self) -> &Validator {
+        &self.validator
     }
 
     /// The line number of the last line read.

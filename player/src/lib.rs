@@ -35,6 +35,7 @@ pub mod cat;
 pub mod console;
 pub mod events;
 pub mod export;
+pub mod file_index;
 pub mod gap;
 pub mod guard;
 pub mod import;

@@ -10,7 +10,7 @@ use crate::time;
 use crate::visible::visible;
 
 /// What a listing says of one recording.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Recording id (or host/session for old messages without one).
     pub rec: String,
@@ -183,75 +183,150 @@ pub fn list(
     filter: &Filter,
     mut on_damage: impl FnMut(&Error),
 ) -> Result<Vec<Summary>, Error> {
-    let mut order: Vec<Summary> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut lister = Lister::default();
     let mut reader = Reader::new(input, Some(source.to_owned()), true);
-    let mut sessions = crate::source::Sessions::default();
-    while let Some(item) = reader.next() {
-        let msg = match item {
-            Ok(msg) => msg,
-            Err(e) if e.is_io() => return Err(e),
-            Err(e) => {
-                on_damage(&e);
+    lister.read(&mut reader, source, filter, &mut |e| on_damage(&e))?;
+    Ok(lister.summaries())
+}
+
+/// A listing under way: the recordings read so far, in order of first
+/// appearance, with what a listing that goes on from here needs (a file's
+/// index keeps it: see [`crate::file_index`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lister {
+    listed: Vec<Listed>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+    /// Damage passed over.
+    pub damaged: u64,
+}
+
+/// One recording of a listing under way.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Listed {
+    pub(crate) summary: Summary,
+    /// Whether its messages name it in `rec` (else it is known by host
+    /// and session, which a `--rec` never selects).
+    pub(crate) named: bool,
+    /// Whether every message named its first's user and host: a
+    /// recording's summary then stands for each message's under a
+    /// `--user` or `--host`.
+    pub(crate) uniform: bool,
+}
+
+impl Lister {
+    /// Reads on through `reader` (of `source`), summarising the messages
+    /// `filter` selects; damage passed over goes to `on_damage`.
+    pub fn read(
+        &mut self,
+        reader: &mut Reader<impl BufRead>,
+        source: &str,
+        filter: &Filter,
+        on_damage: &mut dyn FnMut(Error),
+    ) -> Result<(), Error> {
+        let mut damage = |damaged: &mut u64, e: Error| {
+            *damaged += 1;
+            on_damage(e);
+        };
+        if self.index.len() != self.listed.len() {
+            // Read back from an index: the lookup is not kept.
+            self.index = (self.listed.iter().enumerate())
+                .map(|(i, l)| (l.summary.rec.clone(), i))
+                .collect();
+        }
+        let mut sessions = crate::source::Sessions::default();
+        while let Some(item) = reader.next() {
+            let msg = match item {
+                Ok(msg) => msg,
+                Err(e) if e.is_io() => return Err(e),
+                Err(e) => {
+                    damage(&mut self.damaged, e);
+                    continue;
+                }
+            };
+            let in_session = sessions.accepts(filter, &msg);
+            if !in_session || !filter.accepts_in_any(&msg) {
                 continue;
             }
-        };
-        let in_session = sessions.accepts(filter, &msg);
-        if !in_session || !filter.accepts_in_any(&msg) {
-            continue;
-        }
-        let key = msg.recording_key();
-        let i = *index.entry(key.clone()).or_insert_with(|| {
-            order.push(Summary {
-                rec: key,
-                user: msg.user.clone(),
-                host: msg.host.clone(),
-                term: msg.term.clone(),
-                session: msg.session,
-                start: msg.time.map(|t| t.saturating_sub(msg.pos)),
-                unverified: crate::source::unverified_sender(&msg),
-                ..Summary::default()
+            let key = msg.recording_key();
+            let i = *self.index.entry(key.clone()).or_insert_with(|| {
+                self.listed.push(Listed {
+                    summary: Summary {
+                        rec: key,
+                        user: msg.user.clone(),
+                        host: msg.host.clone(),
+                        term: msg.term.clone(),
+                        session: msg.session,
+                        start: msg.time.map(|t| t.saturating_sub(msg.pos)),
+                        unverified: crate::source::unverified_sender(&msg),
+                        ..Summary::default()
+                    },
+                    named: msg.rec.is_some(),
+                    uniform: true,
+                });
+                self.listed.len() - 1
             });
-            order.len() - 1
-        });
-        let summary = &mut order[i];
-        summary.messages += 1;
-        if let Some(gap) = crate::gap::Gap::of(&msg) {
-            summary.gaps += 1;
-            summary.dropped_messages += gap.messages;
-            summary.dropped_bytes += gap.bytes;
-        }
-        summary.duration = summary.duration.max(message_end(&msg));
-        let at = termtape_format::Location {
-            source: Some(source.to_owned()),
-            line: reader.line(),
-            id: Some(msg.id),
-        };
-        match (msg.origin(&at), msg.exit(&at)) {
-            (Ok(origin), Ok(exit)) => {
-                summary.origin = summary.origin.take().or(origin);
-                summary.exit = exit.or(summary.exit);
+            let listed = &mut self.listed[i];
+            listed.uniform &= msg.user == listed.summary.user && msg.host == listed.summary.host;
+            let summary = &mut listed.summary;
+            summary.messages += 1;
+            if let Some(gap) = crate::gap::Gap::of(&msg) {
+                summary.gaps += 1;
+                summary.dropped_messages += gap.messages;
+                summary.dropped_bytes += gap.bytes;
             }
-            (Err(e), _) | (_, Err(e)) => on_damage(&e),
-        }
-        match msg.logins(&at) {
-            Ok(events) => summary
-                .logins
-                .extend(events.into_iter().filter(|e| !e.end).take(64)),
-            Err(e) => on_damage(&e),
-        }
-        match (
-            msg.bytes(Stream::Output, &at),
-            msg.bytes(Stream::Input, &at),
-        ) {
-            (Ok(out), Ok(inp)) => {
-                summary.output_bytes += out.len() as u64;
-                summary.input_bytes += inp.len() as u64;
+            summary.duration = summary.duration.max(message_end(&msg));
+            let at = termtape_format::Location {
+                source: Some(source.to_owned()),
+                line: reader.line(),
+                id: Some(msg.id),
+            };
+            match (msg.origin(&at), msg.exit(&at)) {
+                (Ok(origin), Ok(exit)) => {
+                    summary.origin = summary.origin.take().or(origin);
+                    summary.exit = exit.or(summary.exit);
+                }
+                (Err(e), _) | (_, Err(e)) => damage(&mut self.damaged, e),
             }
-            (Err(e), _) | (_, Err(e)) => on_damage(&e),
+            match msg.logins(&at) {
+                Ok(events) => summary
+                    .logins
+                    .extend(events.into_iter().filter(|e| !e.end).take(64)),
+                Err(e) => damage(&mut self.damaged, e),
+            }
+            match (
+                msg.bytes(Stream::Output, &at),
+                msg.bytes(Stream::Input, &at),
+            ) {
+                (Ok(out), Ok(inp)) => {
+                    summary.output_bytes += out.len() as u64;
+                    summary.input_bytes += inp.len() as u64;
+                }
+                (Err(e), _) | (_, Err(e)) => damage(&mut self.damaged, e),
+            }
         }
+        Ok(())
     }
-    Ok(order)
+
+    /// The recordings listed, in order of first appearance.
+    pub fn summaries(self) -> Vec<Summary> {
+        self.listed.into_iter().map(|l| l.summary).collect()
+    }
+
+    /// How many recordings were listed.
+    pub fn len(&self) -> usize {
+        self.listed.len()
+    }
+
+    /// Whether none were.
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    /// The recordings listed, with what a file's index keeps of each.
+    pub(crate) fn into_listed(self) -> Vec<Listed> {
+        self.listed
+    }
 }
 
 /// Where a message ends: ms from the recording's start to its last delay.

@@ -54,14 +54,20 @@ impl Filter {
     /// the [`Selection`]'s business.) A host matches the message's host or
     /// its first label, so `vm` selects `vm.example.com`.
     pub fn accepts(&self, msg: &Message) -> bool {
+        let since_ok = self.since.is_none_or(|t| msg.time.is_none_or(|m| m >= t));
+        let until_ok = self.until.is_none_or(|t| msg.time.is_none_or(|m| m <= t));
+        self.accepts_who(&msg.user, &msg.host) && since_ok && until_ok
+    }
+
+    /// Whether a message of `user` on `host` passes the user and host
+    /// conditions.
+    pub fn accepts_who(&self, user: &str, host: &str) -> bool {
         let host_ok = self
             .host
             .as_ref()
-            .is_none_or(|h| msg.host == *h || msg.host.split('.').next() == Some(h.as_str()));
-        let user_ok = self.user.as_ref().is_none_or(|u| msg.user == *u);
-        let since_ok = self.since.is_none_or(|t| msg.time.is_none_or(|m| m >= t));
-        let until_ok = self.until.is_none_or(|t| msg.time.is_none_or(|m| m <= t));
-        host_ok && user_ok && since_ok && until_ok
+            .is_none_or(|h| host == *h || host.split('.').next() == Some(h.as_str()));
+        let user_ok = self.user.as_ref().is_none_or(|u| user == *u);
+        host_ok && user_ok
     }
 
     /// [`Filter::accepts`], and the message is of the recording `rec` asks

@@ -353,6 +353,23 @@ impl Source for File {
         Ok(Box::new(BufReader::with_capacity(BUFFER, file)))
     }
 
+    /// Through the file's index (`FILE.termtape-index`), where it has one
+    /// and the filter selects whole recordings: see [`crate::file_index`].
+    fn summaries(
+        &self,
+        filter: &Filter,
+        now: u64,
+        on_damage: &mut dyn FnMut(&Error),
+    ) -> Option<Result<Vec<crate::list::Summary>, Error>> {
+        let mut listed =
+            match crate::file_index::summaries(&self.path, &self.name(), filter, on_damage)? {
+                Ok(listed) => listed,
+                Err(e) => return Some(Err(e)),
+            };
+        crate::list::mark_live(&mut listed, self, filter, now);
+        Some(Ok(listed))
+    }
+
     fn keyframe_before(
         &self,
         query: &Query,

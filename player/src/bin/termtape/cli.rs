@@ -389,6 +389,17 @@ pub enum Command {
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
     },
+    /// Write (or bring up to date) the sidecar index of files of
+    /// recordings, FILE.termtape-index beside each: then ls and the web
+    /// list take the recordings from it and read only what was appended
+    /// since (writing it again where they may). Meant for a central file
+    /// holding every host's recordings; delete the index to stop.
+    #[command(after_help = EXIT_STATUS)]
+    Index {
+        /// The files of recordings (JSON lines).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
     /// Write an archive's JSON lines back, byte for byte as archived (for
     /// tlog-play, or any tool of tlog's format).
     #[command(after_help = EXIT_STATUS)]

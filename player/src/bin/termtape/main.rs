@@ -444,6 +444,7 @@ fn run(cli: Cli) -> Result<Status> {
             force,
             archive,
         } => unarchive(&archive, output.as_deref(), force),
+        Command::Index { files } => index(&files),
         Command::Search {
             ignore_case,
             json,
@@ -1153,6 +1154,44 @@ fn archive(
     }
     let status = damage_status(damaged, lax, Status::Done);
     Ok(if refused > 0 { Status::Trouble } else { status })
+}
+
+/// `termtape index`: each file's sidecar index written or brought up to
+/// date; the damage found is reported (a file with damage is still listed
+/// by reading it whole).
+fn index(files: &[std::path::PathBuf]) -> Result<Status> {
+    let mut status = Status::Done;
+    for file in files {
+        let name = file.display().to_string();
+        if termtape_player::file_index::is_index(file) {
+            bail!("{name} is an index itself: name the file of recordings");
+        }
+        if std::fs::metadata(file).is_ok_and(|m| !m.is_file()) {
+            bail!("{name} is not a regular file: only a file of recordings has an index");
+        }
+        let mut damaged = 0u64;
+        let (path, recordings) = termtape_player::file_index::build(file, &name, &mut |e| {
+            damaged += 1;
+            if damaged == 1 {
+                note(format_args!("{e}"));
+            }
+        })?;
+        note(format_args!(
+            "{}: {recordings} recording{} indexed",
+            path.display(),
+            if recordings == 1 { "" } else { "s" }
+        ));
+        if damaged > 0 {
+            note(format_args!(
+                "{name}: {damaged} damaged message{} passed over; listings of it read it whole, \
+                 to report {}",
+                if damaged == 1 { "" } else { "s" },
+                if damaged == 1 { "it" } else { "them" }
+            ));
+            status = Status::Trouble;
+        }
+    }
+    Ok(status)
 }
 
 /// `termtape unarchive`: an archive's lines, byte for byte.

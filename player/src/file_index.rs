@@ -1,0 +1,495 @@
+//! A file's sidecar index: the listing of a file of recordings (a central
+//! syslog file holds every host's), kept beside it in `FILE.termtape-index`
+//! so that `ls` and the web list do not read the whole file again.
+//!
+//! `termtape index FILE` writes it; where it is present, a listing takes
+//! the recordings from it and reads only what was appended since, and
+//! writes it again (where it may) to cover that too. An index that no
+//! longer fits its file (another file now at the path, a file shorter than
+//! what the index covered, or whose last 64 KiB covered changed: rotated,
+//! truncated, rewritten) is built again from the whole file. It is used
+//! for listings that select whole recordings (all, or by `--rec`, `--user`,
+//! `--host`); a time window or a session's origin asks for messages, and
+//! those are read from the file as before, as is any listing of a file in
+//! whose covered part damage was found (so that the damage is reported).
+//!
+//! What an index does not catch: bytes changed inside the part it covers,
+//! before its last 64 KiB, with the file's length kept. Logs are appended
+//! to, never edited; a listing is not evidence, `termtape verify` is (it
+//! always reads the file).
+
+use std::fs;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use termtape_format::{Error, Reader, Validator};
+
+use crate::list::{Lister, Summary};
+use crate::source::Filter;
+
+/// What an index file is called: its file's name with this after it.
+pub const SUFFIX: &str = ".termtape-index";
+
+/// The version of the index's form; an index of another is built again.
+const VERSION: u64 = 1;
+
+/// How much of the end of the covered part an index fingerprints.
+const TAIL: u64 = 64 << 10;
+
+/// An index larger than this is not read (built again instead): no honest
+/// listing comes near it.
+const MAX_INDEX: u64 = 256 << 20;
+
+/// A file's index: what a listing of its first `len` bytes found, and
+/// what reading on from there needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Index {
+    termtape_index: u64,
+    /// The file it is of: device and inode.
+    dev: u64,
+    ino: u64,
+    /// Bytes covered (up to the end of a whole line) and their lines.
+    len: u64,
+    lines: u64,
+    /// SHA-256 of the last [`TAIL`] bytes covered, hex.
+    tail: String,
+    /// What the reader's sequence checks knew at `len`.
+    validator: Validator,
+    lister: Lister,
+}
+
+/// The index file of `file`.
+pub fn path_of(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Whether a listing with `filter` selects whole recordings, as an index
+/// holds them.
+fn selects_recordings(filter: &Filter) -> bool {
+    filter.since.is_none() && filter.until.is_none() && !filter.selects_origin() && !filter.follow
+}
+
+/// The recordings of `file` (named `name` in errors) that `filter`
+/// selects, through its index, which is brought up to date (and written
+/// again where it may be); `None` where the file has no index or `filter`
+/// asks for more than whole recordings (the caller reads the file).
+pub fn summaries(
+    file: &Path,
+    name: &str,
+    filter: &Filter,
+    on_damage: &mut dyn FnMut(&Error),
+) -> Option<Result<Vec<Summary>, Error>> {
+    if !selects_recordings(filter) {
+        return None;
+    }
+    let index_path = path_of(file);
+    let index_meta = fs::metadata(&index_path).ok()?;
+    let old = (index_meta.len() <= MAX_INDEX)
+        .then(|| fs::read(&index_path).ok())
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok());
+    // Damage in what the index covers is not reported here: such a file
+    // is read whole by the caller, which reports it. A last line still
+    // being written is reported, once its reading is the listing's.
+    let mut tail_damage = Vec::new();
+    let up_to_date = brought_up_to_date(file, name, old, &mut |_| {}, &mut |e| tail_damage.push(e));
+    let (index, changed) = match up_to_date {
+        Ok(up_to_date) => up_to_date,
+        Err(e) => return Some(Err(e)),
+    };
+    if changed {
+        // An index that cannot be written (a reviewer without write access
+        // to the log's directory) still served this listing.
+        let _ = write(&index_path, &index.index);
+    }
+    if index.index.lister.damaged > 0 {
+        return None;
+    }
+    let listed = selected(index.lister, filter)?;
+    for e in &tail_damage {
+        on_damage(e);
+    }
+    Some(Ok(listed))
+}
+
+/// An index of a file, and the listing of the whole file as read now: the
+/// index's, and what a last line without its newline (still being
+/// written) adds, which the index does not cover.
+struct UpToDate {
+    index: Index,
+    lister: Lister,
+}
+
+/// Builds `file`'s index (`name` in errors) from `old` and what was
+/// appended since, or from the whole file when `old` does not fit it; true
+/// when the index changed.
+fn brought_up_to_date(
+    file: &Path,
+    name: &str,
+    old: Option<Index>,
+    on_damage: &mut dyn FnMut(Error),
+    on_tail_damage: &mut dyn FnMut(Error),
+) -> Result<(UpToDate, bool), Error> {
+    let io_error = |e: io::Error| io_error(name, e);
+    let mut data = fs::File::open(file).map_err(io_error)?;
+    let meta = data.metadata().map_err(io_error)?;
+    let len = meta.len();
+    let fits = |old: &Index| {
+        old.termtape_index == VERSION
+            && (old.dev, old.ino) == (meta.dev(), meta.ino())
+            && old.len <= len
+            && tail_hash(&mut data, old.len).is_ok_and(|tail| tail == old.tail)
+    };
+    let old = old.filter(fits);
+    let start = old.clone().unwrap_or_else(|| Index {
+        termtape_index: VERSION,
+        dev: meta.dev(),
+        ino: meta.ino(),
+        len: 0,
+        lines: 0,
+        tail: String::new(),
+        validator: Validator::new(true),
+        lister: Lister::default(),
+    });
+    // The index covers whole lines only: the last one may be half written.
+    let whole = last_line_end(&mut data, start.len, len).map_err(io_error)?;
+    let mut index = start.clone();
+    if whole > start.len || old.is_none() {
+        data.seek(SeekFrom::Start(start.len)).map_err(io_error)?;
+        let input = BufReader::new((&mut data).take(whole - start.len));
+        let mut reader = Reader::resume(input, Some(name.to_owned()), start.lines, start.validator);
+        index
+            .lister
+            .read(&mut reader, name, &Filter::default(), on_damage)?;
+        index.len = whole;
+        index.lines = reader.line();
+        index.validator = reader.validator().clone();
+        index.tail = tail_hash(&mut data, whole).map_err(io_error)?;
+    }
+    let changed = Some(&index) != old.as_ref();
+    let mut lister = index.lister.clone();
+    if len > whole {
+        data.seek(SeekFrom::Start(whole)).map_err(io_error)?;
+        let input = BufReader::new((&mut data).take(len - whole));
+        let mut reader = Reader::resume(
+            input,
+            Some(name.to_owned()),
+            index.lines,
+            index.validator.clone(),
+        );
+        lister.read(&mut reader, name, &Filter::default(), on_tail_damage)?;
+    }
+    Ok((UpToDate { index, lister }, changed))
+}
+
+/// The recordings of `lister` that `filter` selects, as reading the file
+/// with it would have; `None` when that cannot be told from whole
+/// recordings (a recording whose messages name several users or hosts,
+/// under `--user` or `--host`).
+fn selected(lister: Lister, filter: &Filter) -> Option<Vec<Summary>> {
+    let mut out = Vec::new();
+    for listed in lister.into_listed() {
+        if let Some(rec) = &filter.rec
+            && !(listed.named && listed.summary.rec == *rec)
+        {
+            continue;
+        }
+        if filter.user.is_some() || filter.host.is_some() {
+            if !listed.uniform {
+                return None;
+            }
+            if !filter.accepts_who(&listed.summary.user, &listed.summary.host) {
+                continue;
+            }
+        }
+        out.push(listed.summary);
+    }
+    Some(out)
+}
+
+/// Where the last whole line of `file` between `from` and `len` ends (its
+/// newline's next byte), or `from` when there is none.
+fn last_line_end(file: &mut fs::File, from: u64, len: u64) -> io::Result<u64> {
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 << 10];
+    while end > from {
+        let size = (end - from).min(chunk.len() as u64) as usize;
+        let at = end - size as u64;
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(&mut chunk[..size])?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk[..size]) {
+            return Ok(at + i as u64 + 1);
+        }
+        end = at;
+    }
+    Ok(from)
+}
+
+/// SHA-256 of the [`TAIL`] bytes of `file` before `end`, hex.
+fn tail_hash(file: &mut fs::File, end: u64) -> io::Result<String> {
+    let start = end.saturating_sub(TAIL);
+    let mut bytes = vec![0u8; (end - start) as usize];
+    file.seek(SeekFrom::Start(start))?;
+    file.read_exact(&mut bytes)?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// An I/O error reading or writing `name`.
+fn io_error(name: &str, source: io::Error) -> Error {
+    Error::Io {
+        at: termtape_format::Location {
+            source: Some(name.to_owned()),
+            ..termtape_format::Location::default()
+        },
+        source,
+    }
+}
+
+/// Writes `index` to `path` whole or not at all: a temporary file beside
+/// it, renamed over it.
+fn write(path: &Path, index: &Index) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = (|| {
+        let mut out = io::BufWriter::new(fs::File::create(&tmp)?);
+        serde_json::to_writer(&mut out, index)?;
+        out.write_all(b"\n")?;
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// `termtape index FILE`: writes (or brings up to date) `file`'s index;
+/// damage found is passed to `on_damage`. Gives the index's path and how
+/// many recordings it lists.
+pub fn build(
+    file: &Path,
+    name: &str,
+    on_damage: &mut dyn FnMut(Error),
+) -> Result<(PathBuf, usize), Error> {
+    let index_path = path_of(file);
+    let old = fs::read(&index_path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok());
+    let mut tail_damage = 0;
+    let (index, _) = brought_up_to_date(file, name, old, on_damage, &mut |_| tail_damage += 1)?;
+    write(&index_path, &index.index).map_err(|e| io_error(&index_path.display().to_string(), e))?;
+    Ok((index_path, index.index.lister.len()))
+}
+
+/// Whether `path` is an index (not a file of recordings).
+pub fn is_index(path: &Path) -> bool {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .ends_with(SUFFIX.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message of recording `rec` (user `user`), `id` in it, with some
+    /// output, an exit on `last`.
+    fn message(rec: &str, user: &str, id: u64, last: bool) -> String {
+        let exit = if last { r#","exit":{"code":0}"# } else { "" };
+        format!(
+            r#"{{"ver":"2.3","host":"h","rec":"{rec}","user":"{user}","term":"xterm","session":1,"id":{id},"pos":{},"time":{}.{:03},"timing":"=80x24>{}","in_txt":"","in_bin":[],"out_txt":"line {id}\r\n","out_bin":[]{exit}}}"#,
+            id * 10,
+            1_700_000_000 + id / 100,
+            id * 10 % 1000,
+            format!("line {id}\r\n").len(),
+        ) + "\n"
+    }
+
+    /// `n` messages of three interleaved recordings, from message `from`.
+    fn messages(from: u64, n: u64) -> String {
+        (from..from + n)
+            .map(|i| {
+                let rec = ["a", "b", "c"][(i % 3) as usize];
+                message(rec, "u", i / 3 + 1, false)
+            })
+            .collect()
+    }
+
+    /// The listing of `file` read whole, as without an index.
+    fn read_whole(file: &Path, filter: &Filter) -> Vec<Summary> {
+        let input = io::BufReader::new(fs::File::open(file).expect("open"));
+        crate::list::list(input, "f", filter, |_| {}).expect("listed")
+    }
+
+    fn indexed(file: &Path, filter: &Filter) -> Option<Vec<Summary>> {
+        summaries(file, "f", filter, &mut |_| {}).map(|r| r.expect("listed"))
+    }
+
+    fn append(file: &Path, text: &str) {
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(file)
+            .expect("open");
+        f.write_all(text.as_bytes()).expect("appended");
+    }
+
+    #[test]
+    fn an_index_lists_as_reading_the_whole_file_as_the_file_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("central.log");
+        fs::write(&file, messages(0, 30)).expect("written");
+        assert_eq!(indexed(&file, &Filter::default()), None, "no index yet");
+        let (path, n) = build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        assert_eq!((path.clone(), n), (path_of(&file), 3));
+        let covered = |path: &Path| -> u64 {
+            serde_json::from_slice::<Index>(&fs::read(path).expect("index"))
+                .expect("an index")
+                .len
+        };
+        assert_eq!(covered(&path), fs::metadata(&file).expect("meta").len());
+        let filters = [
+            Filter::default(),
+            Filter {
+                rec: Some("b".to_owned()),
+                ..Filter::default()
+            },
+            Filter {
+                user: Some("u".to_owned()),
+                ..Filter::default()
+            },
+            Filter {
+                user: Some("v".to_owned()),
+                ..Filter::default()
+            },
+        ];
+        for filter in &filters {
+            assert_eq!(indexed(&file, filter), Some(read_whole(&file, filter)));
+        }
+        // Appended: a recording goes on, one ends, a new one starts, and a
+        // last line is still being written (no newline yet).
+        append(&file, &messages(30, 10));
+        append(&file, &message("b", "u", 14, true));
+        append(&file, &message("d", "u", 1, false));
+        let half = message("d", "u", 2, false);
+        append(&file, &half[..half.len() / 2]);
+        let before = covered(&path);
+        for filter in &filters {
+            assert_eq!(indexed(&file, filter), Some(read_whole(&file, filter)));
+        }
+        // The half line is reported, as reading the file whole reports it.
+        let mut reported = Vec::new();
+        summaries(&file, "f", &Filter::default(), &mut |e| {
+            reported.push(e.to_string())
+        });
+        let mut whole = Vec::new();
+        let input = io::BufReader::new(fs::File::open(&file).expect("open"));
+        crate::list::list(input, "f", &Filter::default(), |e| {
+            whole.push(e.to_string())
+        })
+        .expect("listed");
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert_eq!(reported, whole);
+        let b = indexed(&file, &Filter::default()).expect("indexed");
+        assert!(b.iter().any(|s| s.rec == "b" && s.exit.is_some()), "{b:?}");
+        let whole_lines = fs::metadata(&file).expect("meta").len() - (half.len() / 2) as u64;
+        assert!(covered(&path) > before, "the index was brought up to date");
+        assert_eq!(covered(&path), whole_lines, "up to the last whole line");
+        // The line is finished: counted once.
+        append(&file, &half[half.len() / 2..]);
+        let listed = indexed(&file, &Filter::default()).expect("indexed");
+        assert_eq!(listed, read_whole(&file, &Filter::default()));
+        let d = listed.iter().find(|s| s.rec == "d").expect("d listed");
+        assert_eq!(d.messages, 2);
+        // A time window or an origin asks for messages: not the index's.
+        let since = Filter {
+            since: Some(1_700_000_000_000),
+            ..Filter::default()
+        };
+        assert_eq!(indexed(&file, &since), None);
+    }
+
+    #[test]
+    fn an_index_that_no_longer_fits_its_file_is_built_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("central.log");
+        fs::write(&file, messages(0, 30)).expect("written");
+        build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        // Rotated: a new, shorter file at the path.
+        fs::write(dir.path().join("new.log"), messages(100, 6)).expect("written");
+        fs::rename(dir.path().join("new.log"), &file).expect("renamed");
+        assert_eq!(
+            indexed(&file, &Filter::default()),
+            Some(read_whole(&file, &Filter::default()))
+        );
+        // Rewritten in place, longer, its covered tail changed.
+        build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        let mut text = messages(100, 6).replace(r#""rec":"a""#, r#""rec":"x""#);
+        text.push_str(&messages(106, 9));
+        fs::write(&file, text).expect("rewritten");
+        assert_eq!(
+            indexed(&file, &Filter::default()),
+            Some(read_whole(&file, &Filter::default()))
+        );
+        // A damaged or foreign index is built again too.
+        for junk in [&b"not json"[..], b"{\"termtape_index\":99}", b""] {
+            fs::write(path_of(&file), junk).expect("written");
+            assert_eq!(
+                indexed(&file, &Filter::default()),
+                Some(read_whole(&file, &Filter::default()))
+            );
+        }
+    }
+
+    #[test]
+    fn damage_and_mixed_users_are_left_to_reading_the_whole_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("central.log");
+        let mut text = messages(0, 9);
+        text.push_str("{\"not\": \"a message\"}\n");
+        fs::write(&file, &text).expect("written");
+        let mut damaged = 0;
+        build(&file, "f", &mut |_| damaged += 1).expect("built");
+        assert_eq!(damaged, 1);
+        assert_eq!(
+            indexed(&file, &Filter::default()),
+            None,
+            "so that it is reported"
+        );
+        // A recording whose messages name two users: `--user` reads them.
+        fs::write(&file, messages(0, 9) + &message("a", "w", 4, false)).expect("written");
+        build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        let user = Filter {
+            user: Some("w".to_owned()),
+            ..Filter::default()
+        };
+        assert_eq!(indexed(&file, &user), None);
+        assert_eq!(
+            indexed(&file, &Filter::default()),
+            Some(read_whole(&file, &Filter::default()))
+        );
+    }
+
+    #[test]
+    fn line_numbers_and_sequence_checks_go_on_past_what_the_index_covers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("central.log");
+        fs::write(&file, messages(0, 9)).expect("written");
+        build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        // Recording a's next id is 4: 3 again goes back.
+        append(&file, &message("a", "u", 3, false));
+        let mut found = Vec::new();
+        build(&file, "f", &mut |e| found.push(e.to_string())).expect("built");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("line 10"), "{found:?}");
+    }
+}
