@@ -240,6 +240,27 @@ fn a_files_sidecar_index_lists_as_reading_every_message_as_the_file_grows() {
         ls(&[&name, "--rec", &rec]),
         ls(&["--read-all", &name, "--rec", &rec])
     );
+    // A screen of each recording, at moments in it, as without the
+    // index: the seek looks for keyframes where the index says.
+    let screens = || -> Vec<Vec<u8>> {
+        let mut all = Vec::new();
+        for r in same() {
+            let rec = r["rec"].as_str().expect("rec").to_owned();
+            for at in ["0", "0.05", "0.1", "10"] {
+                all.push(run_ok(
+                    Command::new(bin("termtape"))
+                        .args(["screen", "--at", at, "--rec", &rec])
+                        .arg(&central),
+                ));
+            }
+        }
+        all
+    };
+    let with_index = screens();
+    let aside = dir.path().join("aside");
+    std::fs::rename(&index, &aside).expect("index put aside");
+    assert_eq!(with_index, screens());
+    std::fs::rename(&aside, &index).expect("index back");
     // Not for an index, a directory or a stream.
     for bad in [
         index.display().to_string(),

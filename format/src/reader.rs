@@ -161,7 +161,7 @@ impl Validator {
 /// right after its error, so a lax caller loses nothing it could read.
 #[derive(Debug)]
 pub struct Reader<R> {
-    inner: R,
+    inner: Counted<R>,
     source: Option<String>,
     line: u64,
     buf: Vec<u8>,
@@ -171,13 +171,42 @@ pub struct Reader<R> {
     /// passed over.
     skipping: bool,
     done: bool,
+    /// Where the last line read starts, in bytes from the stream's start
+    /// (a resumed reader's count starts where the other's ended).
+    line_start: u64,
+}
+
+/// A reader's input, counting the bytes consumed: where lines start.
+#[derive(Debug)]
+struct Counted<R> {
+    inner: R,
+    consumed: u64,
+}
+
+impl<R: BufRead> io::Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.consumed += n as u64;
+    }
 }
 
 impl<R: BufRead> Reader<R> {
     /// A reader over `inner`; `source` names it in errors (a path, `-`).
     pub fn new(inner: R, source: Option<String>, lax: bool) -> Self {
         Reader {
-            inner,
+            inner: Counted { inner, consumed: 0 },
             source,
             line: 0,
             buf: Vec::with_capacity(8192),
@@ -185,20 +214,40 @@ impl<R: BufRead> Reader<R> {
             stashed: None,
             skipping: false,
             done: false,
+            line_start: 0,
         }
     }
 
     /// A reader of what follows a stream another reader read to its end
-    /// (a file that grew): `line` lines came before `inner`'s first, and
-    /// `validator` is what the other reader's checks knew there
-    /// ([`Reader::validator`]), so that line numbers and sequence checks go
-    /// on as if one reader had read it all.
-    pub fn resume(inner: R, source: Option<String>, line: u64, validator: Validator) -> Self {
-        Reader {
+    /// (a file that grew): `offset` bytes in `line` lines came before
+    /// `inner`'s first, and `validator` is what the other reader's checks
+    /// knew there ([`Reader::validator`]), so that line numbers, offsets and
+    /// sequence checks go on as if one reader had read it all.
+    pub fn resume(
+        inner: R,
+        source: Option<String>,
+        offset: u64,
+        line: u64,
+        validator: Validator,
+    ) -> Self {
+        let mut reader = Reader {
             line,
             validator,
+            line_start: offset,
             ..Reader::new(inner, source, true)
-        }
+        };
+        reader.inner.consumed = offset;
+        reader
+    }
+
+    /// Where the last line read starts, in bytes from the stream's start.
+    pub fn line_start(&self) -> u64 {
+        self.line_start
+    }
+
+    /// Bytes read so far: where the next line starts.
+    pub fn offset(&self) -> u64 {
+        self.inner.consumed
     }
 
     /// What the sequence checks know so far: each recording's last id and
@@ -232,6 +281,7 @@ impl<R: BufRead> Reader<R> {
         }
         loop {
             self.buf.clear();
+            let start = self.inner.consumed;
             let read = if std::mem::take(&mut self.skipping) {
                 skip_line(&mut self.inner).map(|_| None)
             } else {
@@ -258,6 +308,7 @@ impl<R: BufRead> Reader<R> {
                 self.buf.shrink_to(8192);
             }
             self.line += 1;
+            self.line_start = start;
             if end == LineEnd::TooLong {
                 self.skipping = true;
                 return Some(Err(Error::TooLong {
@@ -392,6 +443,73 @@ mod tests {
         Reader::new(input.as_bytes(), Some("f".into()), lax)
             .map(|r| r.map(|m| m.id).map_err(|e| e.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn each_message_s_line_is_placed_by_bytes_and_a_resumed_reader_goes_on() {
+        // Blank lines, CRLF, a line too long and a line that does not
+        // parse in between: each message's line starts where its bytes do.
+        let long = format!("{}\n", "x".repeat(MAX_LINE_LEN + 10));
+        let parts = [
+            format!("{}\n", line("a", 1, 0)),
+            "\n  \n".to_owned(),
+            format!("{}\r\n", line("a", 2, 1)),
+            long,
+            "not json\n".to_owned(),
+            format!("{}\n", line("a", 3, 2)),
+            line("a", 4, 3),
+        ];
+        let text = parts.concat();
+        let starts: Vec<u64> = [0, 2, 5, 6]
+            .iter()
+            .map(|&i| parts[..i].iter().map(|p| p.len() as u64).sum())
+            .collect();
+        let mut reader = Reader::new(text.as_bytes(), Some("f".into()), true);
+        let mut found = Vec::new();
+        while let Some(item) = reader.next() {
+            if let Ok(msg) = item {
+                found.push((msg.id, reader.line_start(), reader.line()));
+            }
+        }
+        let want: Vec<(u64, u64, u64)> = [(1, 1), (2, 4), (3, 7), (4, 8)]
+            .iter()
+            .zip(&starts)
+            .map(|(&(id, line), &start)| (id, start, line))
+            .collect();
+        assert_eq!(found, want);
+        assert_eq!(reader.offset(), text.len() as u64);
+        // Resumed after the fourth part: the same places, lines and checks
+        // (id 3 again goes back).
+        let cut: usize = parts[..4].iter().map(String::len).sum();
+        let mut first = Reader::new(&text.as_bytes()[..cut], Some("f".into()), true);
+        for _ in first.by_ref() {}
+        let rest = format!("not json\n{}\n{}", line("a", 2, 2), line("a", 4, 3));
+        let mut resumed = Reader::resume(
+            rest.as_bytes(),
+            Some("f".into()),
+            first.offset(),
+            first.line(),
+            first.validator().clone(),
+        );
+        let mut seen = Vec::new();
+        while let Some(item) = resumed.next() {
+            seen.push(match item {
+                Ok(msg) => format!(
+                    "{} at {} line {}",
+                    msg.id,
+                    resumed.line_start(),
+                    resumed.line()
+                ),
+                Err(e) => e.to_string(),
+            });
+        }
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(seen[0].starts_with("f:line 6"), "{seen:?}");
+        assert!(
+            seen[1].contains("line 7") && seen[1].contains("id 2"),
+            "{seen:?}"
+        );
+        assert_eq!(seen[2], format!("2 at {} line 7", cut + 9));
     }
 
     #[test]

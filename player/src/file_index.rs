@@ -86,34 +86,68 @@ pub fn summaries(
     if !selects_recordings(filter) {
         return None;
     }
+    // Damage in what the index covers is not reported here: such a file
+    // is read whole by the caller, which reports it. A last line still
+    // being written is reported, once its reading is the listing's.
+    let mut tail_damage = Vec::new();
+    let up_to_date = match current(file, name, &mut |e| tail_damage.push(e))? {
+        Ok(up_to_date) => up_to_date,
+        Err(e) => return Some(Err(e)),
+    };
+    if up_to_date.index.lister.damaged > 0 {
+        return None;
+    }
+    let listed = selected(up_to_date.lister, filter)?;
+    for e in &tail_damage {
+        on_damage(e);
+    }
+    Some(Ok(listed))
+}
+
+/// Where recording `rec`'s messages lie in `file` (`name` in errors), by
+/// its index brought up to date: the start of its first message's line
+/// and the end of its last one's. `None` without an index, or one that
+/// found damage. A seek looks for the recording's keyframes there instead
+/// of from the file's start; what it then reads is read from the file.
+pub fn range_of(file: &Path, name: &str, rec: &str) -> Option<(u64, u64)> {
+    let up_to_date = current(file, name, &mut |_| {})?.ok()?;
+    if up_to_date.index.lister.damaged > 0 {
+        return None;
+    }
+    up_to_date
+        .lister
+        .into_listed()
+        .into_iter()
+        .find(|l| l.named && l.summary.rec == rec)
+        .map(|l| (l.first, l.end))
+}
+
+/// `file`'s index, read and brought up to date (and written again where
+/// it may be, if that changed it); damage after what it covers (a last
+/// line still being written) goes to `on_tail_damage`. `None` when the
+/// file has no index.
+fn current(
+    file: &Path,
+    name: &str,
+    on_tail_damage: &mut dyn FnMut(Error),
+) -> Option<Result<UpToDate, Error>> {
     let index_path = path_of(file);
     let index_meta = fs::metadata(&index_path).ok()?;
     let old = (index_meta.len() <= MAX_INDEX)
         .then(|| fs::read(&index_path).ok())
         .flatten()
         .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok());
-    // Damage in what the index covers is not reported here: such a file
-    // is read whole by the caller, which reports it. A last line still
-    // being written is reported, once its reading is the listing's.
-    let mut tail_damage = Vec::new();
-    let up_to_date = brought_up_to_date(file, name, old, &mut |_| {}, &mut |e| tail_damage.push(e));
-    let (index, changed) = match up_to_date {
-        Ok(up_to_date) => up_to_date,
-        Err(e) => return Some(Err(e)),
-    };
+    let (up_to_date, changed) =
+        match brought_up_to_date(file, name, old, &mut |_| {}, on_tail_damage) {
+            Ok(up_to_date) => up_to_date,
+            Err(e) => return Some(Err(e)),
+        };
     if changed {
         // An index that cannot be written (a reviewer without write access
-        // to the log's directory) still served this listing.
-        let _ = write(&index_path, &index.index);
+        // to the log's directory) still serves this reading.
+        let _ = write(&index_path, &up_to_date.index);
     }
-    if index.index.lister.damaged > 0 {
-        return None;
-    }
-    let listed = selected(index.lister, filter)?;
-    for e in &tail_damage {
-        on_damage(e);
-    }
-    Some(Ok(listed))
+    Some(Ok(up_to_date))
 }
 
 /// An index of a file, and the listing of the whole file as read now: the
@@ -161,7 +195,13 @@ fn brought_up_to_date(
     if whole > start.len || old.is_none() {
         data.seek(SeekFrom::Start(start.len)).map_err(io_error)?;
         let input = BufReader::new((&mut data).take(whole - start.len));
-        let mut reader = Reader::resume(input, Some(name.to_owned()), start.lines, start.validator);
+        let mut reader = Reader::resume(
+            input,
+            Some(name.to_owned()),
+            start.len,
+            start.lines,
+            start.validator,
+        );
         index
             .lister
             .read(&mut reader, name, &Filter::default(), on_damage)?;
@@ -178,6 +218,7 @@ fn brought_up_to_date(
         let mut reader = Reader::resume(
             input,
             Some(name.to_owned()),
+            whole,
             index.lines,
             index.validator.clone(),
         );

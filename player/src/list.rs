@@ -212,6 +212,11 @@ pub(crate) struct Listed {
     /// recording's summary then stands for each message's under a
     /// `--user` or `--host`.
     pub(crate) uniform: bool,
+    /// Where its first message's line starts and its last one's ends, in
+    /// bytes from the stream's start: a seek in a file of many recordings
+    /// looks there (see [`crate::file_index::range_of`]).
+    pub(crate) first: u64,
+    pub(crate) end: u64,
 }
 
 impl Lister {
@@ -263,10 +268,13 @@ impl Lister {
                     },
                     named: msg.rec.is_some(),
                     uniform: true,
+                    first: reader.line_start(),
+                    end: reader.offset(),
                 });
                 self.listed.len() - 1
             });
             let listed = &mut self.listed[i];
+            listed.end = reader.offset();
             listed.uniform &= msg.user == listed.summary.user && msg.host == listed.summary.host;
             let summary = &mut listed.summary;
             summary.messages += 1;

@@ -251,6 +251,15 @@ pub(crate) fn keyframe_in_file(
     let Ok(meta) = file.metadata() else {
         return Keyed::Replay(Reason::Damage);
     };
+    // In a file of many recordings with an index, the chosen one's
+    // messages lie where the index says: the bisection looks there.
+    let range = match &query.selection {
+        Selection::Rec(rec) | Selection::Only(rec) => crate::file_index::range_of(path, name, rec),
+        Selection::First => None,
+    };
+    let (start, end) = range
+        .filter(|&(start, end)| start < end && end <= meta.len())
+        .unwrap_or((0, meta.len()));
     let mut lines = Lines {
         file: BufReader::with_capacity(PROBE, file),
         len: meta.len(),
@@ -259,7 +268,7 @@ pub(crate) fn keyframe_in_file(
         selection: query.selection.clone(),
         bad_keyframe: None,
     };
-    let found = seek_file(&mut lines, until);
+    let found = seek_file(&mut lines, start, end, until);
     if let Some(e) = &lines.bad_keyframe {
         on_damage(e);
     }
@@ -564,10 +573,11 @@ pub(crate) fn unusable_keyframe(e: &termtape_keyframe::Error, at: Location, rec:
     }
 }
 
-/// Seeks in a file: the offset of the line whose keyframe to start from;
+/// Seeks in a file, whose selected recording's messages lie between
+/// `start` and `end`: the offset of the line whose keyframe to start from;
 /// [`Stop`] when it has to be replayed instead.
-fn seek_file(lines: &mut Lines<File>, until: u64) -> Result<u64, Stop> {
-    let Some((lo, first)) = lines.message_after(0, lines.len)? else {
+fn seek_file(lines: &mut Lines<File>, start: u64, end: u64, until: u64) -> Result<u64, Stop> {
+    let Some((lo, first)) = lines.message_after(start, end)? else {
         return Err(Stop::Replay(Reason::Damage));
     };
     if first.extra(FIELD).is_none() {
@@ -581,7 +591,7 @@ fn seek_file(lines: &mut Lines<File>, until: u64) -> Result<u64, Stop> {
     // Bisection: the recording's message at `lo` starts at or before
     // `until`; none of its messages starting at or after `hi` does. (Lines
     // of other recordings in between are passed over.)
-    let (mut lo, mut hi) = (lo, lines.len);
+    let (mut lo, mut hi) = (lo, end);
     while hi - lo > SPAN {
         let mid = lo + (hi - lo) / 2;
         match lines.message_after(mid, hi)? {
@@ -592,11 +602,11 @@ fn seek_file(lines: &mut Lines<File>, until: u64) -> Result<u64, Stop> {
     // The last message starting at or before `until` starts in [lo, hi);
     // the keyframe to start from is the last one at or before it. The scan
     // back starts at the line boundary at or after `hi`.
-    let end = match lines.line_after(hi)? {
+    let back_from = match lines.line_after(hi)? {
         Some((start, _)) => start,
         None => lines.len,
     };
-    let (offset, _, _) = scan_back(lines, end, until)?;
+    let (offset, _, _) = scan_back(lines, back_from, until)?;
     Ok(offset)
 }
 
