@@ -132,11 +132,7 @@ fn current(
     on_tail_damage: &mut dyn FnMut(Error),
 ) -> Option<Result<UpToDate, Error>> {
     let index_path = path_of(file);
-    let index_meta = fs::metadata(&index_path).ok()?;
-    let old = (index_meta.len() <= MAX_INDEX)
-        .then(|| fs::read(&index_path).ok())
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok());
+    let old = trusted_index(&index_path, file)?;
     let (up_to_date, changed) =
         match brought_up_to_date(file, name, old, &mut |_| {}, on_tail_damage) {
             Ok(up_to_date) => up_to_date,
@@ -145,7 +141,7 @@ fn current(
     if changed {
         // An index that cannot be written (a reviewer without write access
         // to the log's directory) still serves this reading.
-        let _ = write(&index_path, &up_to_date.index);
+        let _ = write(&index_path, &up_to_date.index, file);
     }
     Some(Ok(up_to_date))
 }
@@ -295,12 +291,21 @@ fn io_error(name: &str, source: io::Error) -> Error {
 
 /// Writes `index` to `path` whole or not at all: a temporary file beside
 /// it, renamed over it.
-fn write(path: &Path, index: &Index) -> io::Result<()> {
+fn write(path: &Path, index: &Index, file: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
+    // As private as the file it lists; made anew, never through a link
+    // someone left at its name.
+    let mode = fs::metadata(file).map_or(0o600, |m| m.permissions().mode() & 0o644);
     let written = (|| {
-        let mut out = io::BufWriter::new(fs::File::create(&tmp)?);
+        let created = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        let mut out = io::BufWriter::new(created);
         serde_json::to_writer(&mut out, index)?;
         out.write_all(b"\n")?;
         out.into_inner()
@@ -314,6 +319,34 @@ fn write(path: &Path, index: &Index) -> io::Result<()> {
     written
 }
 
+/// Whether an index file may say what its file holds: a regular file (not
+/// a link), owned by the file's owner or root, that no one else may write.
+/// In a directory others may write in (`/tmp`), anyone could put an index
+/// beside a file they cannot change, and have listings of it lie.
+fn trusted(index: &fs::Metadata, file: &fs::Metadata) -> bool {
+    index.file_type().is_file()
+        && (index.uid() == file.uid() || index.uid() == 0)
+        && index.mode() & 0o022 == 0
+}
+
+/// Whether `file` has a trusted index at `path` (`None`: none, or one not
+/// to trust), and the index, if it reads as one (one that does not is
+/// built again).
+fn trusted_index(path: &Path, file: &Path) -> Option<Option<Index>> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !trusted(&meta, &fs::metadata(file).ok()?) {
+        return None;
+    }
+    if meta.len() > MAX_INDEX {
+        return Some(None);
+    }
+    Some(
+        fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok()),
+    )
+}
+
 /// `termtape index FILE`: writes (or brings up to date) `file`'s index;
 /// damage found is passed to `on_damage`. Gives the index's path and how
 /// many recordings it lists.
@@ -323,12 +356,12 @@ pub fn build(
     on_damage: &mut dyn FnMut(Error),
 ) -> Result<(PathBuf, usize), Error> {
     let index_path = path_of(file);
-    let old = fs::read(&index_path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok());
+    // One this reader would not trust is replaced (where it may be).
+    let old = trusted_index(&index_path, file).flatten();
     let mut tail_damage = 0;
     let (index, _) = brought_up_to_date(file, name, old, on_damage, &mut |_| tail_damage += 1)?;
-    write(&index_path, &index.index).map_err(|e| io_error(&index_path.display().to_string(), e))?;
+    write(&index_path, &index.index, file)
+        .map_err(|e| io_error(&index_path.display().to_string(), e))?;
     Ok((index_path, index.index.lister.len()))
 }
 
@@ -489,6 +522,34 @@ mod tests {
                 Some(read_whole(&file, &Filter::default()))
             );
         }
+    }
+
+    #[test]
+    fn an_index_others_could_have_written_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("central.log");
+        fs::write(&file, messages(0, 9)).expect("written");
+        let (index, _) = build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        assert!(indexed(&file, &Filter::default()).is_some());
+        let mode = fs::metadata(&index).expect("index").permissions().mode();
+        assert_eq!(mode & 0o022, 0, "written private: {mode:o}");
+        // Writable by others; owned by another user; a link.
+        fs::set_permissions(&index, fs::Permissions::from_mode(0o666)).expect("chmod");
+        assert_eq!(indexed(&file, &Filter::default()), None);
+        fs::set_permissions(&index, fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(indexed(&file, &Filter::default()).is_some());
+        std::os::unix::fs::chown(&index, Some(4242), None).expect("chown");
+        assert_eq!(indexed(&file, &Filter::default()), None);
+        let real = dir.path().join("real-index");
+        fs::rename(&index, &real).expect("moved");
+        std::os::unix::fs::chown(&real, Some(0), None).expect("chown");
+        std::os::unix::fs::symlink(&real, &index).expect("symlink");
+        assert_eq!(indexed(&file, &Filter::default()), None);
+        // `termtape index` puts a new one in its place.
+        fs::remove_file(&index).expect("removed");
+        build(&file, "f", &mut |e| panic!("{e}")).expect("built");
+        assert!(indexed(&file, &Filter::default()).is_some());
     }
 
     #[test]
