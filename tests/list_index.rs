@@ -184,7 +184,7 @@ fn listing_by_the_index_matches_reading_every_message() {
 fn record_file(log: &std::path::Path, script: &str) {
     run_ok(
         Command::new(bin("termtape-rec"))
-            .args(["-q", "--payload", "512", "-o"])
+            .args(["-q", "--payload", "512", "--keyframe-bytes", "1500", "-o"])
             .arg(log)
             .args(["--", "sh", "-c", script])
             .stdin(Stdio::null())
@@ -261,6 +261,29 @@ fn a_files_sidecar_index_lists_as_reading_every_message_as_the_file_grows() {
     std::fs::rename(&index, &aside).expect("index put aside");
     assert_eq!(with_index, screens());
     std::fs::rename(&aside, &index).expect("index back");
+    // An index that puts a recording's start at a later keyframe of it
+    // (its file changed in place): the seek sees it is not the start and
+    // looks at the whole file; the screens stay right.
+    let text = std::fs::read_to_string(&central).expect("central");
+    let first_rec = same()[0]["rec"].as_str().expect("rec").to_owned();
+    let mut offset = 0;
+    let mut later = None;
+    for line in text.split_inclusive('\n') {
+        if line.contains(&format!("\"rec\":\"{first_rec}\""))
+            && line.contains("\"kf\":")
+            && !line.contains("\"id\":1,")
+        {
+            later = Some(offset);
+            break;
+        }
+        offset += line.len();
+    }
+    let later = later.expect("a later keyframe of the first recording");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index).expect("index")).expect("index JSON");
+    value["lister"]["listed"][0]["first"] = later.into();
+    std::fs::write(&index, value.to_string()).expect("index written");
+    assert_eq!(with_index, screens());
     // Not for an index, a directory or a stream.
     for bad in [
         index.display().to_string(),

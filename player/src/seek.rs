@@ -268,7 +268,12 @@ pub(crate) fn keyframe_in_file(
         selection: query.selection.clone(),
         bad_keyframe: None,
     };
-    let found = seek_file(&mut lines, start, end, until);
+    let mut found = seek_file(&mut lines, start, end, until);
+    if range.is_some() && matches!(found, Err(Stop::NotFirst)) {
+        // The index placed the recording's start wrong (the file was
+        // changed in place): the whole file is looked at.
+        found = seek_file(&mut lines, 0, meta.len(), until);
+    }
     if let Some(e) = &lines.bad_keyframe {
         on_damage(e);
     }
@@ -276,7 +281,7 @@ pub(crate) fn keyframe_in_file(
         Ok(offset) => Keyed::At(KeyframeAt {
             position: Position::Offset(offset),
         }),
-        Err(Stop::Io) => Keyed::Replay(Reason::Damage),
+        Err(Stop::Io | Stop::NotFirst) => Keyed::Replay(Reason::Damage),
         Err(Stop::Replay(reason)) => Keyed::Replay(reason),
     }
 }
@@ -447,6 +452,9 @@ enum Stop {
     Io,
     /// The file is read from its start instead, for this reason.
     Replay(Reason),
+    /// The first message of the recording found from where an index said
+    /// it starts is not its first (id 1).
+    NotFirst,
 }
 
 impl From<io::Error> for Stop {
@@ -580,6 +588,11 @@ fn seek_file(lines: &mut Lines<File>, start: u64, end: u64, until: u64) -> Resul
     let Some((lo, first)) = lines.message_after(start, end)? else {
         return Err(Stop::Replay(Reason::Damage));
     };
+    if start > 0 && first.id != 1 {
+        // Looked for from where an index said the recording starts, and
+        // not found there: a later message would pass for its start.
+        return Err(Stop::NotFirst);
+    }
     if first.extra(FIELD).is_none() {
         return Err(Stop::Replay(Reason::NoKeyframes));
     }
@@ -712,7 +725,7 @@ pub(crate) fn keyframe_in_frames(
         on_damage(e);
     }
     found.map_err(|stop| match stop {
-        Stop::Io => Reason::Damage,
+        Stop::Io | Stop::NotFirst => Reason::Damage,
         Stop::Replay(reason) => reason,
     })
 }
