@@ -34,6 +34,9 @@ const MIN_SCREENS: usize = 2;
 /// The longest SGR sequence taken in a run (a longer one ends the run).
 const MAX_SGR: usize = 64;
 
+/// The bytes of input checked to be UTF-8 at once when lines are laid.
+const CHECK_BLOCK: usize = 1024;
+
 /// The most SGR sequences in a line laid from its text (one with more goes
 /// the usual way).
 const MAX_SGRS: usize = 16;
@@ -135,6 +138,9 @@ impl Terminal {
     fn lay_lines(&mut self, bytes: &[u8]) -> usize {
         let cols = self.core.cols as usize;
         let mut sgrs = [(0, 0); MAX_SGRS];
+        // The input from `checked` on known to be UTF-8 (`text`), checked a
+        // block at a time rather than a line at a time.
+        let (mut checked, mut text) = (0, "");
         let mut at = 0;
         loop {
             let mut n = 0;
@@ -149,8 +155,16 @@ impl Terminal {
             let Some((len, width)) = found else {
                 return at;
             };
-            // Checked by `simple_line`: every cut below is at an ASCII byte.
-            let Ok(line) = std::str::from_utf8(&bytes[at..at + len - 2]) else {
+            if at + len > checked + text.len() {
+                let block = &bytes[at..bytes.len().min(at + len.max(CHECK_BLOCK))];
+                text = match std::str::from_utf8(block) {
+                    Ok(text) => text,
+                    Err(e) => std::str::from_utf8(&block[..e.valid_up_to()]).unwrap_or_default(),
+                };
+                checked = at;
+            }
+            // Every cut below is at an ASCII byte.
+            let Some(line) = text.get(at - checked..at - checked + len - 2) else {
                 return at;
             };
             let r = self.core.row as usize;
@@ -195,6 +209,31 @@ fn find_lf(bytes: &[u8]) -> Option<usize> {
         at += 8;
     }
     bytes[at..].iter().position(|&b| b == b'\n').map(|p| at + p)
+}
+
+/// How many bytes at the start of `bytes` are printable ASCII: eight at a
+/// time (most of a listing's line is), then byte by byte.
+fn printable_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
+        let x = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        // A byte below 0x20 (exactly), or one from 0x7F on (a carry from
+        // a byte that is one may flag the next: looked at byte by byte).
+        let low = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        let high = (x.wrapping_add(ONES) | x) & HIGHS;
+        if low | high != 0 {
+            break;
+        }
+        at += 8;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|b| !(0x20..0x7F).contains(b))
+        .unwrap_or(bytes.len() - at)
 }
 
 /// The length of the line at the start of `run`, its CR LF included (the
@@ -261,12 +300,9 @@ fn simple_line(
     while i < bytes.len() {
         let b = bytes[i];
         if (0x20..0x7F).contains(&b) {
-            let start = i;
-            i += 1;
-            while i < bytes.len() && (0x20..0x7F).contains(&bytes[i]) {
-                i += 1;
-            }
-            width += i - start;
+            let n = 1 + printable_len(&bytes[i + 1..]);
+            i += n;
+            width += n;
         } else if b == b'\r' {
             return (bytes.get(i + 1) == Some(&b'\n')).then_some((i + 2, width));
         } else if b == 0x1B {
@@ -560,6 +596,22 @@ mod tests {
             t.cell(1, 0).map(|c| c.pen().fg),
             Some(crate::Color::Indexed(3))
         );
+    }
+
+    #[test]
+    fn printable_ascii_is_measured_to_the_first_other_byte() {
+        for other in [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xFF, b'\r', 0x1B] {
+            for len in 0..40 {
+                let mut bytes: Vec<u8> = (0..len).map(|i| b' ' + (i * 7 % 95) as u8).collect();
+                assert_eq!(printable_len(&bytes), len, "{len}");
+                for at in 0..len {
+                    let keep = bytes[at];
+                    bytes[at] = other;
+                    assert_eq!(printable_len(&bytes), at, "{other:#x} {len} {at}");
+                    bytes[at] = keep;
+                }
+            }
+        }
     }
 
     #[test]
