@@ -262,12 +262,14 @@ fn kept_start(run: &[u8], keep: usize) -> usize {
 /// The length of the SGR sequence at the start of `bytes` (ESC [ digits,
 /// `;` and `:`, m), or 0 if it is not one.
 fn sgr_len(bytes: &[u8]) -> usize {
-    if bytes.len() < 3 || bytes[1] != b'[' {
+    if bytes.get(1) != Some(&b'[') {
         return 0;
     }
-    for (i, &b) in bytes.iter().enumerate().take(MAX_SGR).skip(2) {
-        match b {
-            b'0'..=b'9' | b';' | b':' => {}
+    let end = bytes.len().min(MAX_SGR);
+    let mut i = 2;
+    while i < end {
+        match bytes[i] {
+            b'0'..=b'9' | b';' | b':' => i += 1,
             b'm' => return i + 1,
             _ => return 0,
         }
@@ -596,6 +598,29 @@ mod tests {
             t.cell(1, 0).map(|c| c.pen().fg),
             Some(crate::Color::Indexed(3))
         );
+    }
+
+    #[test]
+    fn sgr_sequences_are_measured_and_others_are_not() {
+        for (bytes, len) in [
+            (&b"\x1b[m"[..], 3),
+            (b"\x1b[01;34mname", 8),
+            (b"\x1b[38:2::1:2:3m", 14),
+            (b"\x1b[", 0),
+            (b"\x1b[0", 0),
+            (b"\x1b[0K", 0),
+            (b"\x1b[?25m", 0),
+            (b"\x1bM", 0),
+            (b"\x1b", 0),
+        ] {
+            assert_eq!(sgr_len(bytes), len, "{:?}", String::from_utf8_lossy(bytes));
+        }
+        let mut long = b"\x1b[".to_vec();
+        long.resize(MAX_SGR - 1, b'1');
+        long.push(b'm');
+        assert_eq!(sgr_len(&long), MAX_SGR);
+        long.insert(2, b'1');
+        assert_eq!(sgr_len(&long), 0);
     }
 
     #[test]
