@@ -34,6 +34,12 @@ const MIN_SCREENS: usize = 2;
 /// The longest SGR sequence taken in a run (a longer one ends the run).
 const MAX_SGR: usize = 64;
 
+/// For a reader of what scrolls off, the longest line (on average) taken
+/// in a run rather than laid: the text of a run goes straight to the
+/// reader, that of a laid line is copied twice (as its row's, and as it
+/// scrolls off), but laying a line costs more than a run's line.
+const SHORT_LINE: usize = 16;
+
 /// The bytes of input checked to be UTF-8 at once when lines are laid.
 const CHECK_BLOCK: usize = 1024;
 
@@ -48,22 +54,31 @@ impl Terminal {
         while !rest.is_empty() {
             let mut upto = 0;
             if self.may_skip_lines() {
-                if self.core.scrolled_off.is_on() {
-                    // For a reader of what scrolls off, the lines are laid
-                    // on their rows, each as it comes.
-                    let len = self.lay_lines(rest);
-                    if len > 0 {
-                        rest = &rest[len..];
-                        continue;
-                    }
-                } else {
+                let reader = self.core.scrolled_off.is_on();
+                let run = MIN_SCREENS * self.core.rows as usize;
+                // A reader's lines are laid one by one, unless short ones
+                // come enough for a run (as `seq`'s do): their LFs counted
+                // first, in as many bytes as such a run takes at most, if
+                // the first line is short.
+                if !reader
+                    || (find_lf(&rest[..rest.len().min(SHORT_LINE)]).is_some()
+                        && has_lfs(&rest[..rest.len().min(run * SHORT_LINE)], run))
+                {
                     let (len, lines) = simple_lines(rest, self.core.cols as usize);
-                    if lines >= MIN_SCREENS * self.core.rows as usize {
+                    if lines >= run {
                         self.skip_lines(&rest[..len], lines);
                         rest = &rest[len..];
                         continue;
                     }
                     upto = len;
+                }
+                if reader {
+                    let len = self.lay_lines(rest);
+                    rest = &rest[len..];
+                    if len > 0 {
+                        continue;
+                    }
+                    upto = 0;
                 }
             }
             // The usual way, up to the next line's start, where a run may
@@ -94,33 +109,80 @@ impl Terminal {
     }
 
     /// Takes `run`, `lines` simple lines (each ending in CR LF; at least a
-    /// screen's worth), as the byte path would, for a terminal without a
-    /// reader of what scrolls off: the rows above the cursor and the first
-    /// lines scroll off, the last `rows - 1` lines stay, the cursor ends at
-    /// the start of a fresh bottom row.
+    /// screen's worth), as the byte path would: the rows above the cursor
+    /// and the first lines scroll off, the last `rows - 1` lines stay, the
+    /// cursor ends at the start of a fresh bottom row.
     fn skip_lines(&mut self, run: &[u8], lines: usize) {
-        debug_assert!(lines > self.core.rows as usize);
         let rows = self.core.rows as usize;
         let keep = rows - 1;
-        // Nobody reads the lines that scroll off: only their colour changes
-        // count (the pen after them), and the lines that stay are found
-        // from the end.
-        let mut at = kept_start(run, keep);
-        let mut rest = &run[..at];
-        while let Some(esc) = rest.iter().position(|&b| b == 0x1B) {
-            let sgr = esc + sgr_len(&rest[esc..]).max(1);
-            self.parser.advance(&mut self.core, &rest[esc..sgr]);
-            rest = &rest[sgr..];
+        let reader = self.core.scrolled_off.is_on();
+        // Checked whole by `simple_lines`; every cut below is at an ASCII
+        // byte.
+        let text = match reader {
+            true => std::str::from_utf8(run).unwrap_or_default(),
+            false => "",
+        };
+        let mut at = 0;
+        if reader {
+            for r in 0..keep {
+                let row = &self.core.primary[r];
+                self.core.scrolled_off.push(row);
+            }
+            let mut left = lines - keep;
+            // One pass over each line, to its LF or its next colour.
+            while left > 0 {
+                let stop = at
+                    + run[at..]
+                        .iter()
+                        .position(|&b| b == b'\n' || b == 0x1B)
+                        .unwrap_or(run.len() - at);
+                if run.get(stop) == Some(&0x1B) {
+                    // Colours change the pen (through the parser, as they
+                    // would); the text between them is the line's.
+                    let sgr = stop + sgr_len(&run[stop..]).max(1);
+                    let piece = text.get(at..stop).unwrap_or_default();
+                    self.core.scrolled_off.push_piece(piece);
+                    self.parser.advance(&mut self.core, &run[stop..sgr]);
+                    at = sgr;
+                } else {
+                    // The line's CR is just before its LF.
+                    let piece = text.get(at..stop - 1).unwrap_or_default();
+                    self.core.scrolled_off.push_piece(piece);
+                    self.core.scrolled_off.end_line();
+                    at = stop + 1;
+                    left -= 1;
+                }
+            }
+        } else {
+            // Nobody reads the lines that scroll off: only their colour
+            // changes count (the pen after them), and the lines that stay
+            // are found from the end.
+            at = kept_start(run, keep);
+            let mut rest = &run[..at];
+            while let Some(esc) = rest.iter().position(|&b| b == 0x1B) {
+                let sgr = esc + sgr_len(&rest[esc..]).max(1);
+                self.parser.advance(&mut self.core, &rest[esc..sgr]);
+                rest = &rest[sgr..];
+            }
         }
         // The lines that stay, each on a row cleared as the line feed
-        // before it would have cleared it.
+        // before it would have cleared it; for a reader, laid (the row and
+        // column are set for the next line here: its CR LF would only have
+        // moved the cursor).
+        let mut sgrs = [(0, 0); MAX_SGRS];
         for r in 0..keep {
             let blank = self.core.blank();
             self.core.primary[r].clear(blank);
             self.core.row = r as u16;
             self.core.col = 0;
             let end = at + line_len(&run[at..]);
-            self.parser.advance(&mut self.core, &run[at..end]);
+            let laid = reader
+                .then(|| scan_line(&run[at..end], self.core.cols as usize, &mut sgrs))
+                .flatten();
+            match (laid, text.get(at..end - 2)) {
+                (Some((_, width, n)), Some(line)) => self.lay_line(line, &sgrs[..n], width),
+                _ => self.parser.advance(&mut self.core, &run[at..end]),
+            }
             at = end;
         }
         let blank = self.core.blank();
@@ -132,9 +194,8 @@ impl Terminal {
     }
 
     /// Takes the simple lines at the start of `bytes` one by one, each laid
-    /// on the bottom row from its text (its cells made only if they are
-    /// needed: see `Row::lay_start`) and its CR LF done, as the byte path
-    /// would leave the terminal; their length in bytes.
+    /// on the bottom row (see [`Terminal::lay_line`]) and its CR LF done,
+    /// as the byte path would leave the terminal; their length in bytes.
     fn lay_lines(&mut self, bytes: &[u8]) -> usize {
         let cols = self.core.cols as usize;
         let mut sgrs = [(0, 0); MAX_SGRS];
@@ -142,19 +203,7 @@ impl Terminal {
         // block at a time rather than a line at a time.
         let (mut checked, mut text) = (0, "");
         let mut at = 0;
-        loop {
-            let mut n = 0;
-            let found = simple_line(&bytes[at..], cols, |from, to| {
-                let Some(slot) = sgrs.get_mut(n) else {
-                    return false;
-                };
-                *slot = (from, to);
-                n += 1;
-                true
-            });
-            let Some((len, width)) = found else {
-                return at;
-            };
+        while let Some((len, width, n)) = scan_line(&bytes[at..], cols, &mut sgrs) {
             if at + len > checked + text.len() {
                 let block = &bytes[at..bytes.len().min(at + len.max(CHECK_BLOCK))];
                 text = match std::str::from_utf8(block) {
@@ -165,30 +214,64 @@ impl Terminal {
             }
             // Every cut below is at an ASCII byte.
             let Some(line) = text.get(at - checked..at - checked + len - 2) else {
-                return at;
+                break;
             };
-            let r = self.core.row as usize;
-            if !self.core.primary[r].takes_a_line() {
-                return at;
+            if !self.core.primary[self.core.row as usize].takes_a_line() {
+                break;
             }
-            self.core.primary[r].lay_start(self.core.pen);
-            let mut from = 0;
-            for &(esc, end) in &sgrs[..n] {
-                self.core.primary[r].lay_text(line.get(from..esc).unwrap_or_default());
-                // Colours change the pen through the parser, as they would.
-                self.parser
-                    .advance(&mut self.core, &line.as_bytes()[esc..end]);
-                let pen = self.core.pen;
-                self.core.primary[r].lay_pen(pen);
-                from = end;
-            }
-            self.core.primary[r].lay_text(line.get(from..).unwrap_or_default());
-            self.core.primary[r].lay_end(width);
+            self.lay_line(line, &sgrs[..n], width);
             self.core.execute(b'\r');
             self.core.execute(b'\n');
             at += len;
         }
+        at
     }
+
+    /// Lays `line`, a simple line without its CR LF, `width` columns wide,
+    /// its SGR sequences at `sgrs`, on the cursor's row (which
+    /// [`Row::takes_a_line`]) from its text: its cells are made only if
+    /// they are read or changed (see [`Row::lay_start`]). The pen ends as
+    /// the line's colours leave it; the cursor does not move.
+    #[inline]
+    fn lay_line(&mut self, line: &str, sgrs: &[(usize, usize)], width: usize) {
+        let r = self.core.row as usize;
+        self.core.primary[r].lay_start(self.core.pen);
+        let mut from = 0;
+        for &(esc, end) in sgrs {
+            self.core.primary[r].lay_text(line.get(from..esc).unwrap_or_default());
+            // Colours change the pen through the parser, as they would.
+            self.parser
+                .advance(&mut self.core, &line.as_bytes()[esc..end]);
+            let pen = self.core.pen;
+            self.core.primary[r].lay_pen(pen);
+            from = end;
+        }
+        self.core.primary[r].lay_text(line.get(from..).unwrap_or_default());
+        self.core.primary[r].lay_end(width);
+    }
+}
+
+/// Whether `bytes` holds at least `n` LFs: counted eight bytes at a time.
+fn has_lfs(bytes: &[u8], n: usize) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut count = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if count >= n {
+            return true;
+        }
+        let x = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]) ^ LFS;
+        // The high bit of each byte that is zero (an LF), exactly.
+        let zeros = !(((x & LOWS) + LOWS) | x | LOWS);
+        // Their sum, in the top byte (`count_ones` is a loop on a CPU
+        // without POPCNT, the build's baseline).
+        count += ((zeros >> 7).wrapping_mul(ONES) >> 56) as usize;
+    }
+    count + words.remainder().iter().filter(|&&b| b == b'\n').count() >= n
 }
 
 /// Where the first LF in `bytes` is: eight bytes at a time (a full-screen
@@ -211,13 +294,21 @@ fn find_lf(bytes: &[u8]) -> Option<usize> {
     bytes[at..].iter().position(|&b| b == b'\n').map(|p| at + p)
 }
 
-/// How many bytes at the start of `bytes` are printable ASCII: eight at a
-/// time (most of a listing's line is), then byte by byte.
+/// How many bytes at the start of `bytes` are printable ASCII: after the
+/// first eight, eight at a time (most of a listing's line is), then byte
+/// by byte.
+#[inline]
 fn printable_len(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let mut at = 0;
-    for word in bytes.chunks_exact(8) {
+    // A short run (a number of `seq`'s) ends in its first eight bytes.
+    for (at, b) in bytes.iter().take(8).enumerate() {
+        if !(0x20..0x7F).contains(b) {
+            return at;
+        }
+    }
+    let mut at = 8.min(bytes.len());
+    for word in bytes[at..].chunks_exact(8) {
         let x = u64::from_ne_bytes([
             word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
         ]);
@@ -286,6 +377,27 @@ fn simple_lines(bytes: &[u8], cols: usize) -> (usize, usize) {
         lines += 1;
     }
     (at, lines)
+}
+
+/// [`simple_line`], with the SGR sequences' places put in `sgrs` (a line
+/// with more than it holds is not taken): the line's length, its width and
+/// how many sequences it holds.
+#[inline]
+fn scan_line(
+    bytes: &[u8],
+    cols: usize,
+    sgrs: &mut [(usize, usize); MAX_SGRS],
+) -> Option<(usize, usize, usize)> {
+    let mut n = 0;
+    let (len, width) = simple_line(bytes, cols, |from, to| {
+        let Some(slot) = sgrs.get_mut(n) else {
+            return false;
+        };
+        *slot = (from, to);
+        n += 1;
+        true
+    })?;
+    Some((len, width, n))
 }
 
 /// The simple line at the start of `bytes`, if a whole one is: its length
@@ -635,6 +747,23 @@ mod tests {
                     assert_eq!(printable_len(&bytes), at, "{other:#x} {len} {at}");
                     bytes[at] = keep;
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lfs_are_counted_wherever_they_are() {
+        for len in 0..40 {
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|i| [b'a', 0x8A, 0x0B, 0xFF, 0x09][i % 5])
+                .collect();
+            assert!(has_lfs(&bytes, 0));
+            assert!(!has_lfs(&bytes, 1), "{len}");
+            for at in 0..len {
+                bytes[at] = b'\n';
+                let lfs = at + 1;
+                assert!(has_lfs(&bytes, lfs), "{len} {at}");
+                assert!(!has_lfs(&bytes, lfs + 1), "{len} {at}");
             }
         }
     }

@@ -52,9 +52,16 @@ impl ScrolledOff {
         self.end_line();
     }
 
-    /// Ends the line whose text was just added, trailing blanks trimmed as
-    /// a row's text is.
-    fn end_line(&mut self) {
+    /// Adds text to the line being put together from the input (the fast
+    /// path of `super::lines`).
+    pub(super) fn push_piece(&mut self, piece: &str) {
+        self.text.push_str(piece);
+    }
+
+    /// Ends the line whose text was just added (by [`ScrolledOff::push`]
+    /// or [`ScrolledOff::push_piece`]), trailing blanks trimmed as a row's
+    /// text is.
+    pub(super) fn end_line(&mut self) {
         let start = self.ends.last().copied().unwrap_or(0);
         crate::grid::trim_blanks(&mut self.text, start);
         self.ends.push(self.text.len());
