@@ -294,21 +294,14 @@ fn find_lf(bytes: &[u8]) -> Option<usize> {
     bytes[at..].iter().position(|&b| b == b'\n').map(|p| at + p)
 }
 
-/// How many bytes at the start of `bytes` are printable ASCII: after the
-/// first eight, eight at a time (most of a listing's line is), then byte
-/// by byte.
+/// How many bytes at the start of `bytes` are printable ASCII: eight at a
+/// time (most of a listing's line is), then byte by byte.
 #[inline]
 fn printable_len(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A short run (a number of `seq`'s) ends in its first eight bytes.
-    for (at, b) in bytes.iter().take(8).enumerate() {
-        if !(0x20..0x7F).contains(b) {
-            return at;
-        }
-    }
-    let mut at = 8.min(bytes.len());
-    for word in bytes[at..].chunks_exact(8) {
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
         let x = u64::from_ne_bytes([
             word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
         ]);
@@ -414,9 +407,18 @@ fn simple_line(
     while i < bytes.len() {
         let b = bytes[i];
         if (0x20..0x7F).contains(&b) {
-            let n = 1 + printable_len(&bytes[i + 1..]);
-            i += n;
-            width += n;
+            // Byte by byte while the run is short (a number of `seq`'s),
+            // then eight bytes at a time.
+            let start = i;
+            let short = bytes.len().min(start + 8);
+            i += 1;
+            while i < short && (0x20..0x7F).contains(&bytes[i]) {
+                i += 1;
+            }
+            if i == short {
+                i += printable_len(&bytes[i..]);
+            }
+            width += i - start;
         } else if b == b'\r' {
             return (bytes.get(i + 1) == Some(&b'\n')).then_some((i + 2, width));
         } else if b == 0x1B {
