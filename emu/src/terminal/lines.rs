@@ -23,7 +23,7 @@
 
 use crate::charset::Charset;
 use crate::grid::Row;
-use crate::parser::Perform;
+use crate::parser::{Params, Perform};
 
 use super::Terminal;
 
@@ -142,7 +142,7 @@ impl Terminal {
                     let sgr = stop + sgr_len(&run[stop..]).max(1);
                     let piece = text.get(at..stop).unwrap_or_default();
                     self.core.scrolled_off.push_piece(piece);
-                    self.parser.advance(&mut self.core, &run[stop..sgr]);
+                    self.apply_sgr(&run[stop..sgr]);
                     at = sgr;
                 } else {
                     // The line's CR is just before its LF.
@@ -161,7 +161,7 @@ impl Terminal {
             let mut rest = &run[..at];
             while let Some(esc) = rest.iter().position(|&b| b == 0x1B) {
                 let sgr = esc + sgr_len(&rest[esc..]).max(1);
-                self.parser.advance(&mut self.core, &rest[esc..sgr]);
+                self.apply_sgr(&rest[esc..sgr]);
                 rest = &rest[sgr..];
             }
         }
@@ -227,6 +227,24 @@ impl Terminal {
         at
     }
 
+    /// Applies `sgr`, an SGR sequence of a simple line (in the ground
+    /// state), as the parser would: its parameters read here when they are
+    /// digits and `;` (the parser's whole machinery for a sequence cost
+    /// more than the line's text).
+    #[inline]
+    fn apply_sgr(&mut self, sgr: &[u8]) {
+        let params = sgr
+            .get(2..sgr.len().saturating_sub(1))
+            .and_then(Params::of_digits);
+        match params {
+            Some(params) if sgr.starts_with(b"\x1b[") && sgr.ends_with(b"m") => {
+                self.core.last = None;
+                self.core.sgr(&params);
+            }
+            _ => self.parser.advance(&mut self.core, sgr),
+        }
+    }
+
     /// Lays `line`, a simple line without its CR LF, `width` columns wide,
     /// its SGR sequences at `sgrs`, on the cursor's row (which
     /// [`Row::takes_a_line`]) from its text: its cells are made only if
@@ -239,9 +257,7 @@ impl Terminal {
         let mut from = 0;
         for &(esc, end) in sgrs {
             self.core.primary[r].lay_text(line.get(from..esc).unwrap_or_default());
-            // Colours change the pen through the parser, as they would.
-            self.parser
-                .advance(&mut self.core, &line.as_bytes()[esc..end]);
+            self.apply_sgr(&line.as_bytes()[esc..end]);
             let pen = self.core.pen;
             self.core.primary[r].lay_pen(pen);
             from = end;
