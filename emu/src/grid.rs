@@ -4,7 +4,9 @@
 //! a `SPACER` cell and a `SPACER` is always preceded by a `WIDE` cell. An
 //! operation that would split a pair blanks both halves, as xterm does.
 
-use crate::cell::{Cell, Color, MARKS, SPACER, WIDE};
+use std::sync::OnceLock;
+
+use crate::cell::{Cell, Color, MARKS, Pen, SPACER, WIDE};
 
 /// Combining marks kept per cell; more are dropped (xterm keeps 2 by default).
 pub(crate) const MAX_MARKS: usize = 4;
@@ -97,26 +99,61 @@ fn fill_blank(cells: &mut [Cell]) {
 ///
 /// Its cells and marks are private to this module: whatever writes them
 /// goes through a method that forgets the text kept of the row (`text`),
-/// so that text is never stale.
+/// so that text is never stale, and that first makes the cells of a line
+/// laid from its text (see [`Row::lay_start`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
+    /// The cells; while a line is laid (`laid` > 0), the cells from before
+    /// it, which it is drawn over when its cells are needed.
     cells: Vec<Cell>,
     /// Combining marks by column, sorted by column; only cells flagged `MARKS`.
     marks: Vec<Marks>,
-    /// Every cell from this column on is `Cell::BLANK`: clearing a row only
-    /// touches what was written (a line of `seq` output is a few cells).
+    /// Every cell of `cells` from this column on is `Cell::BLANK`: clearing
+    /// a row only touches what was written (a line of `seq` output is a few
+    /// cells).
     dirty: u16,
     /// The row's text, as [`Row::push_text`] gives it, when `known`: kept
     /// when the row is read or drawn from a known text, so that a reader of
     /// every row (search) and the row leaving the screen copy it rather
-    /// than read the cells again.
+    /// than read the cells again. Its first `shown` bytes: a laid line's
+    /// text keeps its trailing blanks, which it draws.
     text: String,
+    shown: usize,
     known: bool,
+    /// The columns of the line laid from `text` whose cells are not made
+    /// yet; 0 when `cells` are the row's.
+    laid: u16,
+    /// The pens of the laid line: each from its byte of `text` on.
+    pens: Vec<(u32, Pen)>,
+    /// The laid line's cells, when made for a reader of cells
+    /// ([`Row::cells`]); taken as the row's at the first write.
+    drawn: OnceLock<Vec<Cell>>,
 }
 
 impl PartialEq for Row {
     fn eq(&self, other: &Row) -> bool {
-        self.cells == other.cells && self.marks == other.marks
+        self.cells() == other.cells() && self.marks == other.marks
+    }
+}
+
+/// Draws the line of `text` in `pens` (see [`Row::pens`]) from the first
+/// of `cells`, as the byte path prints it on a row of blanks without wide
+/// characters or marks (where nothing is split or dropped).
+fn paint(cells: &mut [Cell], text: &str, pens: &[(u32, Pen)]) {
+    let mut col = 0;
+    for (i, &(from, pen)) in pens.iter().enumerate() {
+        let to = pens.get(i + 1).map_or(text.len(), |p| p.0 as usize);
+        for ch in text.get(from as usize..to).unwrap_or_default().chars() {
+            let wide = crate::width::columns(ch) == 2;
+            let Some(dst) = cells.get_mut(col..col + 1 + usize::from(wide)) else {
+                return;
+            };
+            dst[0] = Cell::new(ch, pen, if wide { WIDE } else { 0 });
+            if wide {
+                dst[1] = Cell::new(' ', pen, SPACER);
+            }
+            col += dst.len();
+        }
     }
 }
 
@@ -130,14 +167,92 @@ impl Row {
             marks: Vec::new(),
             dirty,
             text: String::new(),
+            shown: 0,
             known: false,
+            laid: 0,
+            pens: Vec::new(),
+            drawn: OnceLock::new(),
         }
     }
 
-    /// The cells.
+    /// The cells (a laid line's made, and kept until the row changes).
     #[inline(always)]
     pub(crate) fn cells(&self) -> &[Cell] {
-        &self.cells
+        match self.laid {
+            0 => &self.cells,
+            _ => self.drawn.get_or_init(|| {
+                let mut cells = self.cells.clone();
+                paint(&mut cells, &self.text, &self.pens);
+                cells
+            }),
+        }
+    }
+
+    /// Readies the row to be written: a laid line's cells made, the text
+    /// kept forgotten.
+    #[inline(always)]
+    fn write(&mut self) {
+        if self.laid > 0 {
+            self.make_laid_cells();
+        }
+        self.known = false;
+    }
+
+    #[cold]
+    fn make_laid_cells(&mut self) {
+        match self.drawn.take() {
+            Some(cells) => self.cells = cells,
+            None => paint(&mut self.cells, &self.text, &self.pens),
+        }
+        self.dirty = self.dirty.max(self.laid);
+        self.laid = 0;
+    }
+
+    /// Whether a line may be laid on the row (see [`Row::lay_start`]): it
+    /// shows spaces only (of any colour), without marks or wide characters.
+    pub(crate) fn takes_a_line(&self) -> bool {
+        self.laid == 0
+            && self.marks.is_empty()
+            && self.cells[..(self.dirty as usize).min(self.cells.len())]
+                .iter()
+                .all(|c| c.ch == ' ' && c.flags & (MARKS | SPACER | WIDE) == 0)
+    }
+
+    /// Starts laying a line on the row (which [`Row::takes_a_line`]) from
+    /// column 0 in `pen`: its text is given by [`Row::lay_text`], its pen
+    /// changes by [`Row::lay_pen`], its end by [`Row::lay_end`]. Its cells
+    /// are made only when they are read or written: a reader of text
+    /// (search) reads the text, and most rows scroll off unread.
+    pub(crate) fn lay_start(&mut self, pen: Pen) {
+        self.known = false;
+        self.text.clear();
+        self.pens.clear();
+        self.pens.push((0, pen));
+    }
+
+    /// Text of the line being laid: characters one or two columns wide.
+    #[inline]
+    pub(crate) fn lay_text(&mut self, piece: &str) {
+        self.text.push_str(piece);
+    }
+
+    /// The pen of the laid line's text from here on.
+    pub(crate) fn lay_pen(&mut self, pen: Pen) {
+        let at = self.text.len() as u32;
+        match self.pens.last_mut() {
+            Some(last) if last.1 == pen => {}
+            Some(last) if last.0 == at => last.1 = pen,
+            _ => self.pens.push((at, pen)),
+        }
+    }
+
+    /// Ends the line being laid, `width` columns wide (fewer than the
+    /// row's).
+    pub(crate) fn lay_end(&mut self, width: usize) {
+        self.drawn.take();
+        self.laid = width as u16;
+        self.shown = self.text.trim_end_matches(' ').len();
+        self.known = true;
     }
 
     /// The combining marks, by column.
@@ -149,14 +264,14 @@ impl Row {
     /// The cells and the marks, to be written (the text kept is forgotten).
     #[inline(always)]
     pub(crate) fn cells_and_marks_mut(&mut self) -> (&mut [Cell], &mut Vec<Marks>) {
-        self.known = false;
+        self.write();
         (&mut self.cells, &mut self.marks)
     }
 
     /// The column from which every cell is a default blank.
     #[inline(always)]
     pub(crate) fn dirty(&self) -> u16 {
-        self.dirty
+        self.dirty.max(self.laid)
     }
 
     /// Bytes of heap held.
@@ -164,6 +279,11 @@ impl Row {
         self.cells.capacity() * size_of::<Cell>()
             + self.marks.capacity() * size_of::<Marks>()
             + self.text.capacity()
+            + self.pens.capacity() * size_of::<(u32, Pen)>()
+            + self
+                .drawn
+                .get()
+                .map_or(0, |c| c.capacity() * size_of::<Cell>())
     }
 
     /// Keeps `text` as the row's text: the caller has just drawn it on the
@@ -171,13 +291,14 @@ impl Row {
     pub(crate) fn know_text(&mut self, text: &str) {
         self.text.clear();
         self.text.push_str(text);
+        self.shown = text.len();
         self.known = true;
     }
 
     /// Notes that cells before `to` may have been written.
     #[inline(always)]
     pub(crate) fn touch(&mut self, to: usize) {
-        self.known = false;
+        self.write();
         if to as u16 > self.dirty {
             self.dirty = to as u16;
         }
@@ -191,13 +312,13 @@ impl Row {
     }
 
     pub(crate) fn add_mark(&mut self, col: usize, c: char) {
-        self.known = false;
+        self.write();
         add_mark(&mut self.marks, &mut self.cells, col, c);
         self.touch(col + 1);
     }
 
     pub(crate) fn drop_marks(&mut self, from: usize, to: usize) {
-        self.known = false;
+        self.write();
         if !self.marks.is_empty() {
             self.marks
                 .retain(|m| (m.col as usize) < from || (m.col as usize) >= to);
@@ -212,6 +333,9 @@ impl Row {
     /// store-forwarding stall per character.)
     #[inline(always)]
     pub(crate) fn break_at(&mut self, at: usize, bg: Color) {
+        if self.laid > 0 {
+            self.make_laid_cells();
+        }
         if at > 0 && at < self.cells.len() && self.cells[at].flags & SPACER != 0 {
             self.break_pair(at, bg);
         }
@@ -219,14 +343,14 @@ impl Row {
 
     #[cold]
     fn break_pair(&mut self, at: usize, bg: Color) {
-        self.known = false;
+        self.write();
         self.set_blank(at - 1, Cell::erased(bg));
         self.set_blank(at, Cell::erased(bg));
     }
 
     #[inline]
     fn set_blank(&mut self, col: usize, blank: Cell) {
-        self.known = false;
+        self.write();
         if self.cells[col].flags & MARKS != 0 {
             self.drop_marks(col, col + 1);
         }
@@ -239,7 +363,7 @@ impl Row {
     /// function and copied whole in another stalls on store forwarding.
     #[inline(always)]
     pub(crate) fn put(&mut self, col: usize, cell: Cell, wide: bool, bg: Color) {
-        self.known = false;
+        self.write();
         let w = if wide { 2 } else { 1 };
         self.break_at(col, bg);
         self.break_at(col + w, bg);
@@ -263,7 +387,7 @@ impl Row {
 
     /// Sets columns `from..to` to `blank`.
     pub(crate) fn erase(&mut self, from: usize, to: usize, blank: Cell) {
-        self.known = false;
+        self.write();
         let to = to.min(self.cells.len());
         if from >= to {
             return;
@@ -287,7 +411,7 @@ impl Row {
 
     /// Inserts `n` blanks at `at`, shifting the rest right; cells pushed past the edge are lost.
     pub(crate) fn insert(&mut self, at: usize, n: usize, blank: Cell) {
-        self.known = false;
+        self.write();
         let cols = self.cells.len();
         if at >= cols {
             return;
@@ -309,7 +433,7 @@ impl Row {
 
     /// Deletes `n` cells at `at`, shifting the rest left and filling with blanks.
     pub(crate) fn delete(&mut self, at: usize, n: usize, blank: Cell) {
-        self.known = false;
+        self.write();
         let cols = self.cells.len();
         if at >= cols {
             return;
@@ -332,7 +456,7 @@ impl Row {
 
     /// Changes the width to `cols`, truncating or padding with `blank`.
     pub(crate) fn resize(&mut self, cols: usize, blank: Cell) {
-        self.known = false;
+        self.write();
         if cols < self.cells.len() {
             self.break_at(cols, blank.bg);
             self.drop_marks(cols, usize::MAX);
@@ -345,6 +469,9 @@ impl Row {
 
     /// Resets the row to `blank` everywhere.
     pub(crate) fn clear(&mut self, blank: Cell) {
+        // A laid line is dropped unmade: its cells are blanked all the same.
+        self.laid = 0;
+        self.drawn.take();
         self.known = false;
         if blank == Cell::BLANK {
             let end = (self.dirty as usize).min(self.cells.len());
@@ -359,7 +486,7 @@ impl Row {
 
     /// True when every cell is a default blank.
     pub(crate) fn is_blank(&self) -> bool {
-        self.cells[..(self.dirty as usize).min(self.cells.len())]
+        self.cells()[..(self.dirty() as usize).min(self.cells.len())]
             .iter()
             .all(Cell::is_blank)
     }
@@ -382,7 +509,7 @@ impl Row {
     /// from the cells.
     pub(crate) fn push_text(&self, s: &mut String) {
         match self.known {
-            true => s.push_str(&self.text),
+            true => s.push_str(self.text.get(..self.shown).unwrap_or(&self.text)),
             false => self.push_cells_text(s),
         }
     }
@@ -392,7 +519,7 @@ impl Row {
     pub(crate) fn is_stale(&self) -> bool {
         let mut cells = String::new();
         self.push_cells_text(&mut cells);
-        self.known && self.text != cells
+        self.known && self.text.get(..self.shown) != Some(&cells)
     }
 
     /// Appends the row's text to `s` and keeps it (see [`Row::know_text`]).
@@ -413,10 +540,10 @@ impl Row {
     pub(crate) fn push_cells_text(&self, s: &mut String) {
         const CHUNK: usize = 64;
         let start = s.len();
-        let end = (self.dirty as usize).min(self.cells.len());
+        let end = (self.dirty() as usize).min(self.cells.len());
         s.reserve(end);
         let mut bytes = [0u8; CHUNK];
-        for (k, chunk) in self.cells[..end].chunks(CHUNK).enumerate() {
+        for (k, chunk) in self.cells()[..end].chunks(CHUNK).enumerate() {
             // Without a branch a cell: gathered whole, then checked.
             let mut other = false;
             for (b, c) in bytes.iter_mut().zip(chunk) {

@@ -80,6 +80,29 @@ impl Params {
         i < self.len && self.sub & (1 << i) != 0
     }
 
+    /// The parameters of a CSI sequence whose parameter bytes are
+    /// `bytes`, digits and `;` only, as the state machine collects them
+    /// (values saturate); `None` for any other byte, or when the sequence
+    /// holds too many to be carried out.
+    pub(crate) fn of_digits(bytes: &[u8]) -> Option<Params> {
+        let mut params = Params::default();
+        let mut cur: u16 = 0;
+        for &b in bytes {
+            match b {
+                b'0'..=b'9' => cur = cur.saturating_mul(10).saturating_add(u16::from(b - b'0')),
+                // The state machine's limit: a separator past it, or a
+                // last parameter that does not fit, ignores the sequence.
+                b';' if params.len + 1 < MAX_PARAMS => {
+                    params.push(cur, false);
+                    cur = 0;
+                }
+                _ => return None,
+            }
+        }
+        params.push(cur, false);
+        Some(params)
+    }
+
     fn push(&mut self, v: u16, sub: bool) {
         self.vals[self.len] = v;
         if sub {
@@ -592,6 +615,32 @@ mod tests {
         assert_eq!(parse(b"\x1b[38:2::1:2:3m"), ["c38:2:0:1:2:3m"]);
         assert_eq!(parse(b"\x1b[?1049h"), ["c?1049h"]);
         assert_eq!(parse(b"\x1b[ q"), ["c0 q"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Parameters of digits and `;` read directly are those the state
+        /// machine dispatches, and none when it dispatches nothing.
+        #[test]
+        fn digit_parameters_are_read_as_the_state_machine_reads_them(
+            params in "([0-9]{0,7};){0,40}[0-9]{0,7}",
+        ) {
+            let direct = Params::of_digits(params.as_bytes()).map(|p| {
+                let mut log = Log::default();
+                log.csi_dispatch(&p, 0, &[], b'm');
+                log.0
+            });
+            let parsed = parse(format!("\x1b[{params}m").as_bytes());
+            proptest::prop_assert_eq!(direct.unwrap_or_default(), parsed);
+        }
+    }
+
+    #[test]
+    fn digit_parameters_stop_at_other_bytes() {
+        for params in ["1:2", "?1", "1 ", "1m"] {
+            assert!(Params::of_digits(params.as_bytes()).is_none(), "{params}");
+        }
     }
 
     #[test]

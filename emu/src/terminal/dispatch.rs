@@ -82,7 +82,7 @@ impl Core {
     /// reset, inverse, the eight colours) is handled inline; full-screen
     /// programs send little else between runs of text.
     #[inline(always)]
-    fn sgr(&mut self, params: &Params) {
+    pub(super) fn sgr(&mut self, params: &Params) {
         if params.len() == 1 {
             let pen = &mut self.pen;
             match params.get(0) {

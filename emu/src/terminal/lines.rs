@@ -3,12 +3,16 @@
 //!
 //! Of a run of such lines fed at once, all but the last screenful scroll
 //! off before the run ends: their cells would be written, copied up a row
-//! at a time and thrown away. [`Terminal::feed`] finds the run instead, takes
-//! the text of those lines straight from the input (for a reader of what
-//! scrolls off), applies their colour changes to the pen, and writes cells
-//! only for the lines left on the screen. The state after a run is the
-//! state the byte-by-byte path leaves (`ring_path_equals_byte_path`
-//! checks it against that path on random input).
+//! at a time and thrown away. Without a reader of what scrolls off,
+//! [`Terminal::feed`] finds the run instead, applies its colour changes to
+//! the pen, and writes cells only for the lines left on the screen. With
+//! one (search), each line is laid on its row from its text, its colours
+//! applied to the pen and kept with the text, and its cells made only if
+//! something reads or changes them (see `Row::lay_start`): the reader
+//! copies the text when it looks and when the line scrolls off. The state
+//! either way is the state the byte-by-byte path leaves
+//! (`ring_path_equals_byte_path` and `laid_lines_equal_the_byte_path`
+//! check it against that path on random input).
 //!
 //! A line qualifies when it is printable text (ASCII, or UTF-8 characters
 //! one or two columns wide), SGR sequences and a CR LF, narrower than the
@@ -17,8 +21,9 @@
 //! of an empty bottom row, nothing pending (an escape sequence, a wrap, a
 //! single shift) and the invoked charset ASCII, with insert mode off.
 
-use crate::cell::{MARKS, SPACER};
 use crate::charset::Charset;
+use crate::grid::Row;
+use crate::parser::{Params, Perform};
 
 use super::Terminal;
 
@@ -29,6 +34,19 @@ const MIN_SCREENS: usize = 2;
 /// The longest SGR sequence taken in a run (a longer one ends the run).
 const MAX_SGR: usize = 64;
 
+/// For a reader of what scrolls off, the longest line (on average) taken
+/// in a run rather than laid: the text of a run goes straight to the
+/// reader, that of a laid line is copied twice (as its row's, and as it
+/// scrolls off), but laying a line costs more than a run's line.
+const SHORT_LINE: usize = 16;
+
+/// The bytes of input checked to be UTF-8 at once when lines are laid.
+const CHECK_BLOCK: usize = 1024;
+
+/// The most SGR sequences in a line laid from its text (one with more goes
+/// the usual way).
+const MAX_SGRS: usize = 16;
+
 impl Terminal {
     /// Processes output bytes (UTF-8; invalid sequences show as U+FFFD).
     pub fn feed(&mut self, bytes: &[u8]) {
@@ -36,20 +54,32 @@ impl Terminal {
         while !rest.is_empty() {
             let mut upto = 0;
             if self.may_skip_lines() {
-                let (len, lines) = simple_lines(rest, self.core.cols as usize);
-                if lines >= MIN_SCREENS * self.core.rows as usize {
-                    self.skip_lines(&rest[..len], lines);
-                    rest = &rest[len..];
-                    continue;
+                let reader = self.core.scrolled_off.is_on();
+                let run = MIN_SCREENS * self.core.rows as usize;
+                // A reader's lines are laid one by one, unless short ones
+                // come enough for a run (as `seq`'s do): their LFs counted
+                // first, in as many bytes as such a run takes at most, if
+                // the first line is short.
+                if !reader
+                    || (find_lf(&rest[..rest.len().min(SHORT_LINE)]).is_some()
+                        && has_lfs(&rest[..rest.len().min(run * SHORT_LINE)], run))
+                {
+                    let (len, lines) = simple_lines(rest, self.core.cols as usize);
+                    if lines >= run {
+                        self.skip_lines(&rest[..len], lines);
+                        rest = &rest[len..];
+                        continue;
+                    }
+                    upto = len;
                 }
-                // For a reader of what scrolls off, a shorter run is
-                // taken too (its lines' text kept with their rows).
-                if lines > 0 && self.core.scrolled_off.is_on() {
-                    self.draw_lines(&rest[..len], lines);
+                if reader {
+                    let len = self.lay_lines(rest);
                     rest = &rest[len..];
-                    continue;
+                    if len > 0 {
+                        continue;
+                    }
+                    upto = 0;
                 }
-                upto = len;
             }
             // The usual way, up to the next line's start, where a run may
             // begin.
@@ -75,13 +105,7 @@ impl Terminal {
             && !c.modes.insert
             && c.charsets[c.gl as usize & 3] == Charset::Ascii
             && self.in_ground_state()
-            && c.primary.back().is_some_and(|row| {
-                row.cells()[..(row.dirty() as usize).min(row.cells().len())]
-                    .iter()
-                    .all(|cell| {
-                        cell.flags & SPACER != 0 || (cell.ch == ' ' && cell.flags & MARKS == 0)
-                    })
-            })
+            && c.primary.back().is_some_and(Row::takes_a_line)
     }
 
     /// Takes `run`, `lines` simple lines (each ending in CR LF; at least a
@@ -91,17 +115,19 @@ impl Terminal {
     fn skip_lines(&mut self, run: &[u8], lines: usize) {
         let rows = self.core.rows as usize;
         let keep = rows - 1;
-        if self.core.scrolled_off.is_on() {
+        let reader = self.core.scrolled_off.is_on();
+        // Checked whole by `simple_lines`; every cut below is at an ASCII
+        // byte.
+        let text = match reader {
+            true => std::str::from_utf8(run).unwrap_or_default(),
+            false => "",
+        };
+        let mut at = 0;
+        if reader {
             for r in 0..keep {
                 let row = &self.core.primary[r];
                 self.core.scrolled_off.push(row);
             }
-        }
-        let mut at = 0;
-        if self.core.scrolled_off.is_on() {
-            // Checked whole by `simple_lines`; every cut below is at an
-            // ASCII byte.
-            let text = std::str::from_utf8(run).unwrap_or_default();
             let mut left = lines - keep;
             // One pass over each line, to its LF or its next colour.
             while left > 0 {
@@ -113,13 +139,15 @@ impl Terminal {
                 if run.get(stop) == Some(&0x1B) {
                     // Colours change the pen (through the parser, as they
                     // would); the text between them is the line's.
-                    let sgr = stop + sgr_len(&run[stop..]);
-                    self.core.scrolled_off.push_piece(&text[at..stop]);
-                    self.parser.advance(&mut self.core, &run[stop..sgr]);
+                    let sgr = stop + sgr_len(&run[stop..]).max(1);
+                    let piece = text.get(at..stop).unwrap_or_default();
+                    self.core.scrolled_off.push_piece(piece);
+                    self.apply_sgr(&run[stop..sgr]);
                     at = sgr;
                 } else {
                     // The line's CR is just before its LF.
-                    self.core.scrolled_off.push_piece(&text[at..stop - 1]);
+                    let piece = text.get(at..stop - 1).unwrap_or_default();
+                    self.core.scrolled_off.push_piece(piece);
                     self.core.scrolled_off.end_line();
                     at = stop + 1;
                     left -= 1;
@@ -133,30 +161,27 @@ impl Terminal {
             let mut rest = &run[..at];
             while let Some(esc) = rest.iter().position(|&b| b == 0x1B) {
                 let sgr = esc + sgr_len(&rest[esc..]).max(1);
-                self.parser.advance(&mut self.core, &rest[esc..sgr]);
+                self.apply_sgr(&rest[esc..sgr]);
                 rest = &rest[sgr..];
             }
         }
         // The lines that stay, each on a row cleared as the line feed
-        // before it would have cleared it; with a reader, their text kept
-        // with their rows (see `draw_line`).
-        let (start, mut buf) = (at, String::new());
-        let kept = self
-            .core
-            .scrolled_off
-            .is_on()
-            .then(|| std::str::from_utf8(&run[start..]).unwrap_or_default());
+        // before it would have cleared it; for a reader, laid (the row and
+        // column are set for the next line here: its CR LF would only have
+        // moved the cursor).
+        let mut sgrs = [(0, 0); MAX_SGRS];
         for r in 0..keep {
             let blank = self.core.blank();
             self.core.primary[r].clear(blank);
             self.core.row = r as u16;
             self.core.col = 0;
             let end = at + line_len(&run[at..]);
-            match kept {
-                // The row and column are set for the next line here: its
-                // CR LF would only have moved the cursor.
-                Some(text) => self.draw_line(&text[at - start..end - start - 2], &mut buf),
-                None => self.parser.advance(&mut self.core, &run[at..end]),
+            let laid = reader
+                .then(|| scan_line(&run[at..end], self.core.cols as usize, &mut sgrs))
+                .flatten();
+            match (laid, text.get(at..end - 2)) {
+                (Some((_, width, n)), Some(line)) => self.lay_line(line, &sgrs[..n], width),
+                _ => self.parser.advance(&mut self.core, &run[at..end]),
             }
             at = end;
         }
@@ -167,46 +192,102 @@ impl Terminal {
         self.core.pending_wrap = false;
         self.core.last = None;
     }
+
+    /// Takes the simple lines at the start of `bytes` one by one, each laid
+    /// on the bottom row (see [`Terminal::lay_line`]) and its CR LF done,
+    /// as the byte path would leave the terminal; their length in bytes.
+    fn lay_lines(&mut self, bytes: &[u8]) -> usize {
+        let cols = self.core.cols as usize;
+        let mut sgrs = [(0, 0); MAX_SGRS];
+        // The input from `checked` on known to be UTF-8 (`text`), checked a
+        // block at a time rather than a line at a time.
+        let (mut checked, mut text) = (0, "");
+        let mut at = 0;
+        while let Some((len, width, n)) = scan_line(&bytes[at..], cols, &mut sgrs) {
+            if at + len > checked + text.len() {
+                let block = &bytes[at..bytes.len().min(at + len.max(CHECK_BLOCK))];
+                text = match std::str::from_utf8(block) {
+                    Ok(text) => text,
+                    Err(e) => std::str::from_utf8(&block[..e.valid_up_to()]).unwrap_or_default(),
+                };
+                checked = at;
+            }
+            // Every cut below is at an ASCII byte.
+            let Some(line) = text.get(at - checked..at - checked + len - 2) else {
+                break;
+            };
+            if !self.core.primary[self.core.row as usize].takes_a_line() {
+                break;
+            }
+            self.lay_line(line, &sgrs[..n], width);
+            self.core.execute(b'\r');
+            self.core.execute(b'\n');
+            at += len;
+        }
+        at
+    }
+
+    /// Applies `sgr`, an SGR sequence of a simple line (in the ground
+    /// state), as the parser would: its parameters read here when they are
+    /// digits and `;` (the parser's whole machinery for a sequence cost
+    /// more than the line's text).
+    #[inline]
+    fn apply_sgr(&mut self, sgr: &[u8]) {
+        let params = sgr
+            .get(2..sgr.len().saturating_sub(1))
+            .and_then(Params::of_digits);
+        match params {
+            Some(params) if sgr.starts_with(b"\x1b[") && sgr.ends_with(b"m") => {
+                self.core.last = None;
+                self.core.sgr(&params);
+            }
+            _ => self.parser.advance(&mut self.core, sgr),
+        }
+    }
+
+    /// Lays `line`, a simple line without its CR LF, `width` columns wide,
+    /// its SGR sequences at `sgrs`, on the cursor's row (which
+    /// [`Row::takes_a_line`]) from its text: its cells are made only if
+    /// they are read or changed (see [`Row::lay_start`]). The pen ends as
+    /// the line's colours leave it; the cursor does not move.
+    #[inline]
+    fn lay_line(&mut self, line: &str, sgrs: &[(usize, usize)], width: usize) {
+        let r = self.core.row as usize;
+        self.core.primary[r].lay_start(self.core.pen);
+        let mut from = 0;
+        for &(esc, end) in sgrs {
+            self.core.primary[r].lay_text(line.get(from..esc).unwrap_or_default());
+            self.apply_sgr(&line.as_bytes()[esc..end]);
+            let pen = self.core.pen;
+            self.core.primary[r].lay_pen(pen);
+            from = end;
+        }
+        self.core.primary[r].lay_text(line.get(from..).unwrap_or_default());
+        self.core.primary[r].lay_end(width);
+    }
 }
 
-impl Terminal {
-    /// Takes `run`, `lines` simple lines (fewer than [`skip_lines`] takes)
-    /// as the byte path does, the text of each kept with its row: a reader
-    /// then copies it rather than reading the cells, when it looks at the
-    /// screen and when the row scrolls off.
-    ///
-    /// [`skip_lines`]: Terminal::skip_lines
-    fn draw_lines(&mut self, run: &[u8], lines: usize) {
-        // Checked whole by `simple_lines`; every cut below is at an ASCII
-        // byte.
-        let run = std::str::from_utf8(run).unwrap_or_default();
-        let mut buf = String::new();
-        let mut at = 0;
-        for _ in 0..lines {
-            let end = at + line_len(&run.as_bytes()[at..]);
-            self.draw_line(&run[at..end - 2], &mut buf);
-            self.parser.advance(&mut self.core, b"\r\n");
-            at = end;
+/// Whether `bytes` holds at least `n` LFs: counted eight bytes at a time.
+fn has_lfs(bytes: &[u8], n: usize) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut count = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if count >= n {
+            return true;
         }
+        let x = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]) ^ LFS;
+        // The high bit of each byte that is zero (an LF), exactly.
+        let zeros = !(((x & LOWS) + LOWS) | x | LOWS);
+        // Their sum, in the top byte (`count_ones` is a loop on a CPU
+        // without POPCNT, the build's baseline).
+        count += ((zeros >> 7).wrapping_mul(ONES) >> 56) as usize;
     }
-
-    /// Draws `body`, a simple line without its CR LF, through the parser
-    /// from the start of a blank row (its cells blanks, no marks), and
-    /// keeps the line's text (put together in `buf`) with the row, for a
-    /// reader of what scrolls off.
-    fn draw_line(&mut self, body: &str, buf: &mut String) {
-        self.parser.advance(&mut self.core, body.as_bytes());
-        buf.clear();
-        let mut rest = body;
-        while let Some(esc) = rest.bytes().position(|b| b == 0x1B) {
-            buf.push_str(&rest[..esc]);
-            rest = &rest[esc + sgr_len(&rest.as_bytes()[esc..]).max(1)..];
-        }
-        buf.push_str(rest);
-        crate::grid::trim_blanks(buf, 0);
-        let r = self.core.row as usize;
-        self.core.primary[r].know_text(buf);
-    }
+    count + words.remainder().iter().filter(|&&b| b == b'\n').count() >= n
 }
 
 /// Where the first LF in `bytes` is: eight bytes at a time (a full-screen
@@ -227,6 +308,32 @@ fn find_lf(bytes: &[u8]) -> Option<usize> {
         at += 8;
     }
     bytes[at..].iter().position(|&b| b == b'\n').map(|p| at + p)
+}
+
+/// How many bytes at the start of `bytes` are printable ASCII: eight at a
+/// time (most of a listing's line is), then byte by byte.
+#[inline]
+fn printable_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
+        let x = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        // A byte below 0x20 (exactly), or one from 0x7F on (a carry from
+        // a byte that is one may flag the next: looked at byte by byte).
+        let low = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        let high = (x.wrapping_add(ONES) | x) & HIGHS;
+        if low | high != 0 {
+            break;
+        }
+        at += 8;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|b| !(0x20..0x7F).contains(b))
+        .unwrap_or(bytes.len() - at)
 }
 
 /// The length of the line at the start of `run`, its CR LF included (the
@@ -255,12 +362,14 @@ fn kept_start(run: &[u8], keep: usize) -> usize {
 /// The length of the SGR sequence at the start of `bytes` (ESC [ digits,
 /// `;` and `:`, m), or 0 if it is not one.
 fn sgr_len(bytes: &[u8]) -> usize {
-    if bytes.len() < 3 || bytes[1] != b'[' {
+    if bytes.get(1) != Some(&b'[') {
         return 0;
     }
-    for (i, &b) in bytes.iter().enumerate().take(MAX_SGR).skip(2) {
-        match b {
-            b'0'..=b'9' | b';' | b':' => {}
+    let end = bytes.len().min(MAX_SGR);
+    let mut i = 2;
+    while i < end {
+        match bytes[i] {
+            b'0'..=b'9' | b';' | b':' => i += 1,
             b'm' => return i + 1,
             _ => return 0,
         }
@@ -271,50 +380,88 @@ fn sgr_len(bytes: &[u8]) -> usize {
 /// The whole simple lines at the start of `bytes`: their length in bytes
 /// and how many there are.
 fn simple_lines(bytes: &[u8], cols: usize) -> (usize, usize) {
-    let (mut i, mut lines, mut done, mut width) = (0, 0, 0, 0);
+    let (mut at, mut lines) = (0, 0);
+    while let Some((len, _)) = simple_line(&bytes[at..], cols, |_, _| true) {
+        at += len;
+        lines += 1;
+    }
+    (at, lines)
+}
+
+/// [`simple_line`], with the SGR sequences' places put in `sgrs` (a line
+/// with more than it holds is not taken): the line's length, its width and
+/// how many sequences it holds.
+#[inline]
+fn scan_line(
+    bytes: &[u8],
+    cols: usize,
+    sgrs: &mut [(usize, usize); MAX_SGRS],
+) -> Option<(usize, usize, usize)> {
+    let mut n = 0;
+    let (len, width) = simple_line(bytes, cols, |from, to| {
+        let Some(slot) = sgrs.get_mut(n) else {
+            return false;
+        };
+        *slot = (from, to);
+        n += 1;
+        true
+    })?;
+    Some((len, width, n))
+}
+
+/// The simple line at the start of `bytes`, if a whole one is: its length
+/// in bytes (its CR LF included) and its width in columns. Each SGR
+/// sequence in it is handed to `sgr` (where it starts and ends), which
+/// returns false to end the line there (then not taken).
+#[inline]
+fn simple_line(
+    bytes: &[u8],
+    cols: usize,
+    mut sgr: impl FnMut(usize, usize) -> bool,
+) -> Option<(usize, usize)> {
+    let (mut i, mut width) = (0, 0);
     while i < bytes.len() {
         let b = bytes[i];
         if (0x20..0x7F).contains(&b) {
+            // Byte by byte while the run is short (a number of `seq`'s),
+            // then eight bytes at a time.
             let start = i;
+            let short = bytes.len().min(start + 8);
             i += 1;
-            while i < bytes.len() && (0x20..0x7F).contains(&bytes[i]) {
+            while i < short && (0x20..0x7F).contains(&bytes[i]) {
                 i += 1;
+            }
+            if i == short {
+                i += printable_len(&bytes[i..]);
             }
             width += i - start;
         } else if b == b'\r' {
-            if bytes.get(i + 1) != Some(&b'\n') {
-                break;
-            }
-            i += 2;
-            lines += 1;
-            done = i;
-            width = 0;
-            continue;
+            return (bytes.get(i + 1) == Some(&b'\n')).then_some((i + 2, width));
         } else if b == 0x1B {
             let n = sgr_len(&bytes[i..]);
-            if n == 0 {
-                break;
+            if n == 0 || !sgr(i, i + n) {
+                return None;
             }
             i += n;
         } else if b >= 0xC2 {
             let crate::utf8::Decoded::Char(c, n) = crate::utf8::decode(&bytes[i..]) else {
-                break;
+                return None;
             };
             let w = crate::width::columns(c);
             // C1 controls and characters of no width go the usual way.
             if (c as u32) < 0xA0 || w == 0 {
-                break;
+                return None;
             }
             width += w;
             i += n;
         } else {
-            break;
+            return None;
         }
         if width >= cols {
-            break;
+            return None;
         }
     }
-    (done, lines)
+    None
 }
 
 #[cfg(test)]
@@ -430,6 +577,91 @@ mod tests {
         }
     }
 
+    /// A coloured line of a listing, as the strategy below makes it: text,
+    /// wide and accented characters, trailing blanks and SGR sequences of
+    /// every kind (background colours too, which the line feed after
+    /// them erases with).
+    fn listing_line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => "[ -~]{0,12}".prop_map(String::into_bytes),
+            2 => proptest::sample::select(vec![
+                "\x1b[0m", "\x1b[m", "\x1b[01;34m", "\x1b[40;33;01m", "\x1b[41m",
+                "\x1b[38;5;200m", "\x1b[48:2::1:2:3m", "\x1b[7;4:3m", "\x1b[39;49m",
+                "\x1b[1;2;3;5;8;9m", "\x1b[22;23;24;25;27;28;29m",
+            ]).prop_map(|s| s.as_bytes().to_vec()),
+            1 => proptest::sample::select(vec!["中", "é", "🎉", "日本語", "   "])
+                .prop_map(|s| s.as_bytes().to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..7).prop_map(|pieces| {
+            let mut line = pieces.concat();
+            line.extend_from_slice(b"\r\n");
+            line
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Lines laid from their text (for a reader of what scrolls off),
+        /// then changed, read, looked at or resized, leave the state, the
+        /// cells, the screen's text and the lines scrolled off that the
+        /// byte path leaves.
+        #[test]
+        fn laid_lines_equal_the_byte_path(
+            cols in 2u16..30,
+            rows in 1u16..6,
+            steps in proptest::collection::vec((
+                proptest::collection::vec(listing_line(), 0..12),
+                proptest::sample::select(vec![
+                    "", "", "", "\x1b[A\x1b[3Cx", "\x1b[2;2H中", "\x1b[A\x1b[K",
+                    "\x1b[A\x1b[4G\x1b[1K", "\x1b[A\x1b[L", "\x1b[A\x1b[M",
+                    "\x1b[A\x1b[2G\x1b[2@", "\x1b[A\x1b[2G\x1b[2P", "\x1b[A\x1b[3X",
+                    "\x1b[S", "\x1b[T", "\x1b[Ae\u{301}", "\x1bM", "\x1b[?1049h\x1b[?1049l",
+                    "\x1b#8", "\x1b[A\x1b[3b", "\x1b[4h\x1b[Ay\x1b[4l", "\x1b[3J", "\x1bc",
+                    "half\x1b[", "\x1b[2;3r",
+                ]),
+                0u8..6,
+            ), 1..6),
+        ) {
+            let mut fast = Terminal::with_scrolled_off(cols, rows, 40);
+            let mut slow = fast.clone();
+            for (lines, edit, what) in steps {
+                let mut input = lines.concat();
+                input.extend_from_slice(edit.as_bytes());
+                fast.feed(&input);
+                slow.parser.advance(&mut slow.core, &input);
+                match what {
+                    // A reader of cells first: the laid lines' cells are
+                    // made for it, then taken by the next change.
+                    0 => {
+                        let cells = |t: &Terminal| -> Vec<crate::Cell> {
+                            (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)))
+                                .filter_map(|(r, c)| t.cell(r, c).copied()).collect()
+                        };
+                        proptest::prop_assert_eq!(cells(&fast), cells(&slow));
+                    }
+                    1 => proptest::prop_assert_eq!(fast.snapshot_bytes(), slow.snapshot_bytes()),
+                    2 => proptest::prop_assert_eq!(look(&mut fast), look(&mut slow)),
+                    3 => {
+                        fast.resize(cols + 1, rows);
+                        slow.resize(cols + 1, rows);
+                    }
+                    _ => {}
+                }
+                proptest::prop_assert_eq!(fast.diff(&slow), None);
+                proptest::prop_assert_eq!(fast.text(), slow.text());
+                proptest::prop_assert_eq!(take(&mut fast), take(&mut slow));
+                proptest::prop_assert!(!fast.has_stale_rows());
+            }
+            // What is left on the screen, changed at last.
+            fast.feed(b"\x1b[H\x1b[2@\x1b[L");
+            slow.parser.advance(&mut slow.core, b"\x1b[H\x1b[2@\x1b[L");
+            proptest::prop_assert_eq!(fast.diff(&slow), None);
+            proptest::prop_assert_eq!(fast.text(), slow.text());
+        }
+    }
+
     #[test]
     fn a_row_read_and_then_changed_is_read_again() {
         // Every kind of change to rows already read (and to rows drawn
@@ -496,6 +728,62 @@ mod tests {
             t.cell(1, 0).map(|c| c.pen().fg),
             Some(crate::Color::Indexed(3))
         );
+    }
+
+    #[test]
+    fn sgr_sequences_are_measured_and_others_are_not() {
+        for (bytes, len) in [
+            (&b"\x1b[m"[..], 3),
+            (b"\x1b[01;34mname", 8),
+            (b"\x1b[38:2::1:2:3m", 14),
+            (b"\x1b[", 0),
+            (b"\x1b[0", 0),
+            (b"\x1b[0K", 0),
+            (b"\x1b[?25m", 0),
+            (b"\x1bM", 0),
+            (b"\x1b", 0),
+        ] {
+            assert_eq!(sgr_len(bytes), len, "{:?}", String::from_utf8_lossy(bytes));
+        }
+        let mut long = b"\x1b[".to_vec();
+        long.resize(MAX_SGR - 1, b'1');
+        long.push(b'm');
+        assert_eq!(sgr_len(&long), MAX_SGR);
+        long.insert(2, b'1');
+        assert_eq!(sgr_len(&long), 0);
+    }
+
+    #[test]
+    fn printable_ascii_is_measured_to_the_first_other_byte() {
+        for other in [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xFF, b'\r', 0x1B] {
+            for len in 0..40 {
+                let mut bytes: Vec<u8> = (0..len).map(|i| b' ' + (i * 7 % 95) as u8).collect();
+                assert_eq!(printable_len(&bytes), len, "{len}");
+                for at in 0..len {
+                    let keep = bytes[at];
+                    bytes[at] = other;
+                    assert_eq!(printable_len(&bytes), at, "{other:#x} {len} {at}");
+                    bytes[at] = keep;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lfs_are_counted_wherever_they_are() {
+        for len in 0..40 {
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|i| [b'a', 0x8A, 0x0B, 0xFF, 0x09][i % 5])
+                .collect();
+            assert!(has_lfs(&bytes, 0));
+            assert!(!has_lfs(&bytes, 1), "{len}");
+            for at in 0..len {
+                bytes[at] = b'\n';
+                let lfs = at + 1;
+                assert!(has_lfs(&bytes, lfs), "{len} {at}");
+                assert!(!has_lfs(&bytes, lfs + 1), "{len} {at}");
+            }
+        }
     }
 
     #[test]

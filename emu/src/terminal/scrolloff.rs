@@ -58,8 +58,9 @@ impl ScrolledOff {
         self.text.push_str(piece);
     }
 
-    /// Ends the line put together by [`ScrolledOff::push_piece`], trailing
-    /// blanks trimmed as a row's text is.
+    /// Ends the line whose text was just added (by [`ScrolledOff::push`]
+    /// or [`ScrolledOff::push_piece`]), trailing blanks trimmed as a row's
+    /// text is.
     pub(super) fn end_line(&mut self) {
         let start = self.ends.last().copied().unwrap_or(0);
         crate::grid::trim_blanks(&mut self.text, start);
