@@ -409,6 +409,20 @@ mod tests {
         summaries(file, "f", filter, &mut |_| {}).map(|r| r.expect("listed"))
     }
 
+    /// Asserts that `file` lists through its index as read whole.
+    fn lists_as_whole(file: &Path, filter: &Filter) {
+        assert_eq!(indexed(file, filter), Some(read_whole(file, filter)));
+    }
+
+    /// A central file of `n` messages of three recordings, in a new
+    /// directory.
+    fn central(n: u64) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("central.log");
+        fs::write(&file, messages(0, n)).expect("written");
+        (dir, file)
+    }
+
     fn append(file: &Path, text: &str) {
         let mut f = fs::OpenOptions::new()
             .append(true)
@@ -419,9 +433,7 @@ mod tests {
 
     #[test]
     fn an_index_lists_as_reading_the_whole_file_as_the_file_grows() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("central.log");
-        fs::write(&file, messages(0, 30)).expect("written");
+        let (_dir, file) = central(30);
         assert_eq!(indexed(&file, &Filter::default()), None, "no index yet");
         let (path, n) = build(&file, "f", &mut |e| panic!("{e}")).expect("built");
         assert_eq!((path.clone(), n), (path_of(&file), 3));
@@ -447,7 +459,7 @@ mod tests {
             },
         ];
         for filter in &filters {
-            assert_eq!(indexed(&file, filter), Some(read_whole(&file, filter)));
+            lists_as_whole(&file, filter);
         }
         // Appended: a recording goes on, one ends, a new one starts, and a
         // last line is still being written (no newline yet).
@@ -458,7 +470,7 @@ mod tests {
         append(&file, &half[..half.len() / 2]);
         let before = covered(&path);
         for filter in &filters {
-            assert_eq!(indexed(&file, filter), Some(read_whole(&file, filter)));
+            lists_as_whole(&file, filter);
         }
         // The half line is reported, as reading the file whole reports it.
         let mut reported = Vec::new();
@@ -494,42 +506,29 @@ mod tests {
 
     #[test]
     fn an_index_that_no_longer_fits_its_file_is_built_again() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("central.log");
-        fs::write(&file, messages(0, 30)).expect("written");
+        let (dir, file) = central(30);
         build(&file, "f", &mut |e| panic!("{e}")).expect("built");
         // Rotated: a new, shorter file at the path.
         fs::write(dir.path().join("new.log"), messages(100, 6)).expect("written");
         fs::rename(dir.path().join("new.log"), &file).expect("renamed");
-        assert_eq!(
-            indexed(&file, &Filter::default()),
-            Some(read_whole(&file, &Filter::default()))
-        );
+        lists_as_whole(&file, &Filter::default());
         // Rewritten in place, longer, its covered tail changed.
         build(&file, "f", &mut |e| panic!("{e}")).expect("built");
         let mut text = messages(100, 6).replace(r#""rec":"a""#, r#""rec":"x""#);
         text.push_str(&messages(106, 9));
         fs::write(&file, text).expect("rewritten");
-        assert_eq!(
-            indexed(&file, &Filter::default()),
-            Some(read_whole(&file, &Filter::default()))
-        );
+        lists_as_whole(&file, &Filter::default());
         // A damaged or foreign index is built again too.
         for junk in [&b"not json"[..], b"{\"termtape_index\":99}", b""] {
             fs::write(path_of(&file), junk).expect("written");
-            assert_eq!(
-                indexed(&file, &Filter::default()),
-                Some(read_whole(&file, &Filter::default()))
-            );
+            lists_as_whole(&file, &Filter::default());
         }
     }
 
     #[test]
     fn an_index_others_could_have_written_is_not_used() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("central.log");
-        fs::write(&file, messages(0, 9)).expect("written");
+        let (dir, file) = central(9);
         let (index, _) = build(&file, "f", &mut |e| panic!("{e}")).expect("built");
         assert!(indexed(&file, &Filter::default()).is_some());
         let mode = fs::metadata(&index).expect("index").permissions().mode();
@@ -575,17 +574,12 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(indexed(&file, &user), None);
-        assert_eq!(
-            indexed(&file, &Filter::default()),
-            Some(read_whole(&file, &Filter::default()))
-        );
+        lists_as_whole(&file, &Filter::default());
     }
 
     #[test]
     fn line_numbers_and_sequence_checks_go_on_past_what_the_index_covers() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("central.log");
-        fs::write(&file, messages(0, 9)).expect("written");
+        let (_dir, file) = central(9);
         build(&file, "f", &mut |e| panic!("{e}")).expect("built");
         // Recording a's next id is 4: 3 again goes back.
         append(&file, &message("a", "u", 3, false));
