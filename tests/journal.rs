@@ -365,7 +365,9 @@ fn termtape_fields_that_cannot_go_back_are_left_out_with_a_warning() {
 fn a_cut_central_journal_file_is_searched_up_to_the_cut_and_named() {
     journald();
     require("/lib/systemd/systemd-journal-remote");
-    let marker = format!("cut-needle-{}", std::process::id());
+    // Not "needle-PID": search_finds_text_across_the_journals_recordings
+    // looks for that in the same journal.
+    let marker = format!("cut-mark-{}", std::process::id());
     let rec = record_to_journal(&format!("echo 'before {marker}'; seq 1 40000"), &[]);
     let export =
         run_ok(Command::new("journalctl").args(["-o", "export", &format!("TLOG_REC={rec}")]));

@@ -161,18 +161,25 @@ export class RecordingsView {
     }
   }
 
-  /** Applies the filters (the text filter through a search). */
+  /**
+   * Applies the filters (the text filter through a search). A search that
+   * ends after the filters changed again is dropped: its finds are of a
+   * text no longer asked for.
+   */
   async refilter() {
+    const generation = (this.filtering = (this.filtering ?? 0) + 1);
     const text = this.filters.text.value.trim();
     if (text) {
       this.status.textContent = `Searching for ${text}…`;
+      let found;
       try {
-        const found = await this.api.search(text, { ignoreCase: text === text.toLowerCase() });
-        this.textHits = new Set(found.map((f) => `${f.source}:${f.rec}`));
+        found = await this.api.search(text, { ignoreCase: text === text.toLowerCase() });
       } catch (e) {
-        this.status.textContent = `Search failed: ${e.message}`;
+        if (generation === this.filtering) this.status.textContent = `Search failed: ${e.message}`;
         return;
       }
+      if (generation !== this.filtering) return;
+      this.textHits = new Set(found.map((f) => `${f.source}:${f.rec}`));
     } else {
       this.textHits = null;
     }
