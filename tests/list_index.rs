@@ -284,10 +284,13 @@ fn a_files_sidecar_index_lists_as_reading_every_message_as_the_file_grows() {
     value["lister"]["listed"][0]["first"] = later.into();
     std::fs::write(&index, value.to_string()).expect("index written");
     assert_eq!(with_index, screens());
-    // Not for an index, a directory or a stream.
+    // Not for an index or a directory.
+    // Nor for the journal, which journald indexes.
+    let journal = format!("journal:{}", dir.path().display());
     for bad in [
         index.display().to_string(),
         dir.path().display().to_string(),
+        journal,
     ] {
         let out = Command::new(bin("termtape"))
             .args(["index", &bad])

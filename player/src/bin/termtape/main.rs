@@ -1163,6 +1163,12 @@ fn index(files: &[std::path::PathBuf]) -> Result<Status> {
     let mut status = Status::Done;
     for file in files {
         let name = file.display().to_string();
+        if name == "journal" || name.starts_with("journal:") {
+            bail!(
+                "{name}: the journal is listed from journald's own index; termtape index is \
+                 for files of recordings"
+            );
+        }
         if termtape_player::file_index::is_index(file) {
             bail!("{name} is an index itself: name the file of recordings");
         }
