@@ -761,7 +761,7 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
             // for one past it, and that was half a reader's time.
             let mut fields = match &mut self.entries {
                 Entries::Library(journal) => {
-                    let fields = EntryFields::read(journal.borrow_mut())?;
+                    let fields = EntryFields::read(|each| each_field(journal.borrow_mut(), each))?;
                     // A reading of the whole journal would keep every page
                     // of it mapped and resident (see `pages`).
                     self.read += 1;
@@ -771,17 +771,13 @@ impl<J: BorrowMut<Journal>> JournalLines<J> {
                     fields
                 }
                 Entries::Files(files) => {
-                    let mut fields = EntryFields::default();
-                    let mut recorder = false;
-                    files.fields(|name, value| {
-                        if name == b"SYSLOG_IDENTIFIER" {
-                            recorder |= RECORDERS.iter().any(|r| r.as_bytes() == value);
-                        }
-                        fields.take(name, value);
-                    });
+                    let fields = EntryFields::read(|each| {
+                        files.fields(each);
+                        Ok(())
+                    })?;
                     // As the match on identifiers selects entries through
                     // libsystemd.
-                    if !recorder {
+                    if !fields.recorder {
                         continue;
                     }
                     fields
@@ -831,6 +827,8 @@ struct EntryFields {
     /// The sender's command and program, to name it.
     comm: Option<String>,
     exe: Option<String>,
+    /// Whether its SYSLOG_IDENTIFIER is a recorder's ([`RECORDERS`]).
+    recorder: bool,
     message: Option<Vec<u8>>,
     /// Extension fields, to go back into the message.
     extras: Extras,
@@ -839,42 +837,31 @@ struct EntryFields {
 }
 
 impl EntryFields {
-    fn read(journal: &mut Journal) -> io::Result<EntryFields> {
+    /// What a reader needs of the entry whose fields `fields` gives, in
+    /// one pass; of a field given twice, the first, as `get_data` gives it.
+    fn read(
+        fields: impl FnOnce(&mut dyn FnMut(&[u8], &[u8])) -> io::Result<()>,
+    ) -> io::Result<EntryFields> {
         let mut e = EntryFields::default();
-        journal.restart_data();
-        while let Some(field) = journal
-            .enumerate_data()
-            .map_err(|e| journal_error("reading the journal", e))?
-        {
-            if let (name, Some(value)) = (field.name(), field.value()) {
-                e.take(name, value);
-            }
-        }
-        Ok(e)
-    }
-
-    /// Takes what a reader needs of one field; of a field given twice,
-    /// the first, as `get_data` gives it.
-    fn take(&mut self, name: &[u8], value: &[u8]) {
-        let text = |to: &mut Option<String>| {
-            to.get_or_insert_with(|| String::from_utf8_lossy(value).into_owned());
+        let text = |to: &mut Option<String>, v: &[u8]| {
+            to.get_or_insert_with(|| String::from_utf8_lossy(v).into_owned());
         };
-        match extension::from_journal(name, value) {
-            Some(Ok((name, value))) => self.extras.push((name, value.to_owned())),
-            Some(Err(e)) => self.bad.push(e),
-            None => match name {
-                b"TLOG_REC" => text(&mut self.rec),
-                b"TLOG_ID" => text(&mut self.id),
-                b"_UID" => text(&mut self.uid),
-                b"_HOSTNAME" => text(&mut self.host),
-                b"_COMM" => text(&mut self.comm),
-                b"_EXE" => text(&mut self.exe),
-                b"MESSAGE" => {
-                    self.message.get_or_insert_with(|| value.to_vec());
-                }
-                _ => {}
-            },
-        }
+        (e.extras, e.bad) = extension_fields(fields, |name, value| match name {
+            b"TLOG_REC" => text(&mut e.rec, value),
+            b"TLOG_ID" => text(&mut e.id, value),
+            b"_UID" => text(&mut e.uid, value),
+            b"_HOSTNAME" => text(&mut e.host, value),
+            b"_COMM" => text(&mut e.comm, value),
+            b"_EXE" => text(&mut e.exe, value),
+            b"SYSLOG_IDENTIFIER" => {
+                e.recorder |= RECORDERS.iter().any(|r| r.as_bytes() == value);
+            }
+            b"MESSAGE" => {
+                e.message.get_or_insert_with(|| value.to_vec());
+            }
+            _ => {}
+        })?;
+        Ok(e)
     }
 }
 
@@ -945,30 +932,38 @@ fn fingerprint(bytes: &[u8]) -> u64 {
 /// Extension fields (file-form name, value).
 type Extras = Vec<(String, String)>;
 
-/// The current entry's extension fields, in one pass over its fields (a
-/// compressed one is decompressed once), and those that could not go back
-/// into its message; `other` is given every other field, name and value.
+/// The extension fields of an entry whose fields `fields` gives, and those
+/// that could not go back into its message; `other` is given every other
+/// field, name and value.
 fn extension_fields(
-    journal: &mut Journal,
+    fields: impl FnOnce(&mut dyn FnMut(&[u8], &[u8])) -> io::Result<()>,
     mut other: impl FnMut(&[u8], &[u8]),
 ) -> io::Result<(Extras, Vec<extension::BadField>)> {
     let mut extras: Extras = Vec::new();
     let mut bad = Vec::new();
+    fields(
+        &mut |name, value| match extension::from_journal(name, value) {
+            None => other(name, value),
+            Some(Ok((name, value))) => extras.push((name, value.to_owned())),
+            Some(Err(e)) => bad.push(e),
+        },
+    )?;
+    Ok((extras, bad))
+}
+
+/// Gives `each` the name and value of every field of `journal`'s current
+/// entry, in one pass (a compressed one is decompressed once).
+fn each_field(journal: &mut Journal, each: &mut dyn FnMut(&[u8], &[u8])) -> io::Result<()> {
     journal.restart_data();
     while let Some(field) = journal
         .enumerate_data()
         .map_err(|e| journal_error("reading the journal", e))?
     {
-        let (name, Some(value)) = (field.name(), field.value()) else {
-            continue;
-        };
-        match extension::from_journal(name, value) {
-            None => other(name, value),
-            Some(Ok((name, value))) => extras.push((name, value.to_owned())),
-            Some(Err(e)) => bad.push(e),
+        if let (name, Some(value)) = (field.name(), field.value()) {
+            each(name, value);
         }
     }
-    Ok((extras, bad))
+    Ok(())
 }
 
 /// `tlog` with `extras` put back: `None` if there are none or it is not an

@@ -27,8 +27,8 @@ use termtape_format::extension::{JOURNAL_LOGIN_MARK, JOURNAL_TOTALS};
 use termtape_format::{Error, Location, Message, Totals};
 
 use super::{
-    JournalLines, MAX_TRACKED, RECORDERS, Trusted, extension_fields, field_text, journal_error,
-    notice, open_journal, recorder_of_entry_runs, sender_of, with_extras,
+    JournalLines, MAX_TRACKED, RECORDERS, Trusted, each_field, extension_fields, field_text,
+    journal_error, notice, open_journal, recorder_of_entry_runs, sender_of, with_extras,
 };
 use crate::list::{LIVE_IDLE, Summary, list, message_end};
 use crate::source::Filter;
@@ -186,13 +186,16 @@ struct Lister<'a> {
 /// listing's time.
 fn read_entry(journal: &mut Journal) -> io::Result<(Option<Message>, u64, Option<Totals>)> {
     let (mut tlog, mut totals) = (None, None);
-    let (extras, bad) = extension_fields(journal, |name, value| {
-        if name == b"MESSAGE" {
-            tlog = Some(value.to_vec());
-        } else if name == JOURNAL_TOTALS.as_bytes() {
-            totals = Totals::parse(value);
-        }
-    })?;
+    let (extras, bad) = extension_fields(
+        |each| each_field(journal, each),
+        |name, value| {
+            if name == b"MESSAGE" {
+                tlog = Some(value.to_vec());
+            } else if name == JOURNAL_TOTALS.as_bytes() {
+                totals = Totals::parse(value);
+            }
+        },
+    )?;
     let usec = journal
         .timestamp_usec()
         .map_err(|e| journal_error("reading the journal", e))?;
