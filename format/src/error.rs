@@ -164,6 +164,18 @@ macro_rules! location_of {
 }
 
 impl Error {
+    /// An I/O error of the source named `name` (a path, `journal:DIR`),
+    /// at no line in particular.
+    pub fn io(name: &str, source: std::io::Error) -> Error {
+        Error::Io {
+            at: Location {
+                source: Some(name.to_owned()),
+                ..Location::default()
+            },
+            source,
+        }
+    }
+
     /// The location the error refers to, if any.
     pub fn location(&self) -> Option<&Location> {
         location_of!(self, at => at)

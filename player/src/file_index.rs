@@ -164,7 +164,7 @@ fn brought_up_to_date(
     on_damage: &mut dyn FnMut(Error),
     on_tail_damage: &mut dyn FnMut(Error),
 ) -> Result<(UpToDate, bool), Error> {
-    let io_error = |e: io::Error| io_error(name, e);
+    let io_error = |e: io::Error| Error::io(name, e);
     let mut data = fs::File::open(file).map_err(io_error)?;
     let meta = data.metadata().map_err(io_error)?;
     let len = meta.len();
@@ -278,17 +278,6 @@ fn tail_hash(file: &mut fs::File, end: u64) -> io::Result<String> {
         .collect())
 }
 
-/// An I/O error reading or writing `name`.
-fn io_error(name: &str, source: io::Error) -> Error {
-    Error::Io {
-        at: termtape_format::Location {
-            source: Some(name.to_owned()),
-            ..termtape_format::Location::default()
-        },
-        source,
-    }
-}
-
 /// Writes `index` to `path` whole or not at all: a temporary file beside
 /// it, renamed over it.
 fn write(path: &Path, index: &Index, file: &Path) -> io::Result<()> {
@@ -361,7 +350,7 @@ pub fn build(
     let mut tail_damage = 0;
     let (index, _) = brought_up_to_date(file, name, old, on_damage, &mut |_| tail_damage += 1)?;
     write(&index_path, &index.index, file)
-        .map_err(|e| io_error(&index_path.display().to_string(), e))?;
+        .map_err(|e| Error::io(&index_path.display().to_string(), e))?;
     Ok((index_path, index.index.lister.len()))
 }
 

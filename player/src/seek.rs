@@ -741,16 +741,13 @@ fn seek_frames(
     // before it and so not tell it.
     fn told<T>(damage: &mut Option<Error>, name: &str, result: io::Result<T>) -> Result<T, Stop> {
         result.map_err(|source| {
-            damage.get_or_insert(Error::Io {
-                at: Location {
-                    source: Some(name.to_owned()),
-                    ..Location::default()
-                },
-                source: io::Error::new(
+            damage.get_or_insert(Error::io(
+                name,
+                io::Error::new(
                     source.kind(),
                     format!("{source}; seeking replays from the start instead"),
                 ),
-            });
+            ));
             Stop::Io
         })
     }

@@ -669,16 +669,13 @@ impl Source for Archive {
         let table = match self.table() {
             Ok(table) => table,
             Err(damage) => {
-                on_damage(&Error::Io {
-                    at: Location {
-                        source: Some(self.name()),
-                        ..Location::default()
-                    },
-                    source: io::Error::new(
+                on_damage(&Error::io(
+                    &self.name(),
+                    io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!("{damage}; seeking replays from the start instead"),
                     ),
-                });
+                ));
                 return Ok(Keyed::Replay(crate::seek::Reason::Damage));
             }
         };

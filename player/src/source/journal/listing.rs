@@ -110,13 +110,7 @@ pub fn summaries(
 
 /// An I/O error of reading the journal, as a reader's error naming it.
 fn read_error(dir: Option<&Path>) -> impl Fn(io::Error) -> Error + Copy + '_ {
-    move |e| Error::Io {
-        at: Location {
-            source: Some(source_name(dir)),
-            ..Location::default()
-        },
-        source: e,
-    }
+    move |e| Error::io(&source_name(dir), e)
 }
 
 fn source_name(dir: Option<&Path>) -> String {
