@@ -53,8 +53,8 @@ struct Index {
     /// Bytes covered (up to the end of a whole line) and their lines.
     len: u64,
     lines: u64,
-    /// SHA-256 of the last [`TAIL`] bytes covered, hex.
-    tail: String,
+    /// SHA-256 of the last [`TAIL`] bytes covered.
+    tail: [u8; 32],
     /// What the reader's sequence checks knew at `len`.
     validator: Validator,
     lister: Lister,
@@ -181,46 +181,56 @@ fn brought_up_to_date(
         ino: meta.ino(),
         len: 0,
         lines: 0,
-        tail: String::new(),
+        tail: [0; 32],
         validator: Validator::new(true),
         lister: Lister::default(),
     });
     // The index covers whole lines only: the last one may be half written.
     let whole = last_line_end(&mut data, start.len, len).map_err(io_error)?;
-    let mut index = start.clone();
-    if whole > start.len || old.is_none() {
-        data.seek(SeekFrom::Start(start.len)).map_err(io_error)?;
-        let input = BufReader::new((&mut data).take(whole - start.len));
-        let mut reader = Reader::resume(
-            input,
-            Some(name.to_owned()),
-            start.len,
-            start.lines,
-            start.validator,
-        );
-        index
-            .lister
-            .read(&mut reader, name, &Filter::default(), on_damage)?;
+    let mut index = start;
+    if whole > index.len || old.is_none() {
+        (index.lines, index.validator) = read_on(&mut data, name, &mut index, whole, on_damage)?;
         index.len = whole;
-        index.lines = reader.line();
-        index.validator = reader.validator().clone();
         index.tail = tail_hash(&mut data, whole).map_err(io_error)?;
     }
     let changed = Some(&index) != old.as_ref();
-    let mut lister = index.lister.clone();
+    let mut whole_file = index.clone();
     if len > whole {
-        data.seek(SeekFrom::Start(whole)).map_err(io_error)?;
-        let input = BufReader::new((&mut data).take(len - whole));
-        let mut reader = Reader::resume(
-            input,
-            Some(name.to_owned()),
-            whole,
-            index.lines,
-            index.validator.clone(),
-        );
-        lister.read(&mut reader, name, &Filter::default(), on_tail_damage)?;
+        read_on(&mut data, name, &mut whole_file, len, on_tail_damage)?;
     }
-    Ok((UpToDate { index, lister }, changed))
+    Ok((
+        UpToDate {
+            index,
+            lister: whole_file.lister,
+        },
+        changed,
+    ))
+}
+
+/// Lists on what `data` (named `name`) holds from where `index` ends to
+/// `to`, into its lister, as one reader of the whole file would; gives the
+/// reader's line count and sequence checks there.
+fn read_on(
+    data: &mut fs::File,
+    name: &str,
+    index: &mut Index,
+    to: u64,
+    on_damage: &mut dyn FnMut(Error),
+) -> Result<(u64, Validator), Error> {
+    data.seek(SeekFrom::Start(index.len))
+        .map_err(|e| Error::io(name, e))?;
+    let input = BufReader::new(data.take(to - index.len));
+    let mut reader = Reader::resume(
+        input,
+        Some(name.to_owned()),
+        index.len,
+        index.lines,
+        index.validator.clone(),
+    );
+    index
+        .lister
+        .read(&mut reader, name, &Filter::default(), on_damage)?;
+    Ok((reader.line(), reader.validator().clone()))
 }
 
 /// The recordings of `lister` that `filter` selects, as reading the file
@@ -266,16 +276,13 @@ fn last_line_end(file: &mut fs::File, from: u64, len: u64) -> io::Result<u64> {
     Ok(from)
 }
 
-/// SHA-256 of the [`TAIL`] bytes of `file` before `end`, hex.
-fn tail_hash(file: &mut fs::File, end: u64) -> io::Result<String> {
+/// SHA-256 of the [`TAIL`] bytes of `file` before `end`.
+fn tail_hash(file: &mut fs::File, end: u64) -> io::Result<[u8; 32]> {
     let start = end.saturating_sub(TAIL);
     let mut bytes = vec![0u8; (end - start) as usize];
     file.seek(SeekFrom::Start(start))?;
     file.read_exact(&mut bytes)?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(Sha256::digest(&bytes).into())
 }
 
 /// Writes `index` to `path` whole or not at all: a temporary file beside
